@@ -1,0 +1,134 @@
+//! A user's email address, which is also their sign-in id (SPEC §1).
+
+use crate::Invalid;
+use std::fmt;
+
+/// A syntactically valid email address, as typed (trimmed), with a
+/// case-insensitive identity: two addresses that differ only in case are the
+/// same sign-in id.
+///
+/// We accept the dot-atom form of RFC 5321 (what real corporate and law-firm
+/// addresses use, apostrophes included: `o'brien@firm.example`) and refuse
+/// quoted local parts, IP-literal domains and anything with spaces or
+/// control characters: those are typos far more often than real addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+const LOCAL_SPECIALS: &str = "!#$%&'*+/=?^_`{|}~-";
+
+impl Email {
+    pub const MAX_LEN: usize = 254;
+
+    pub fn parse(input: &str) -> Result<Self, Invalid> {
+        let s = input.trim();
+        let bad = |msg: &str| Err(Invalid::new("email", "invalid_email", format!("'{}' is not a valid email address: {msg}", truncate(s))));
+        if s.is_empty() {
+            return Err(Invalid::new("email", "required", "an email address is required"));
+        }
+        if s.len() > Self::MAX_LEN {
+            return Err(Invalid::new("email", "too_long", format!("an email address has at most {} characters", Self::MAX_LEN)));
+        }
+        let Some((local, domain)) = s.split_once('@') else {
+            return bad("it has no '@'");
+        };
+        if domain.contains('@') {
+            return bad("it has more than one '@'");
+        }
+        if local.is_empty() || local.len() > 64 {
+            return bad("the part before '@' must have 1 to 64 characters");
+        }
+        if !local.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || LOCAL_SPECIALS.contains(c)) {
+            return bad("the part before '@' has a character that is not allowed");
+        }
+        if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+            return bad("dots in the part before '@' must separate characters");
+        }
+        let labels: Vec<&str> = domain.split('.').collect();
+        if labels.len() < 2 {
+            return bad("the domain needs a dot, as in firm.example");
+        }
+        for label in &labels {
+            let ok = !label.is_empty()
+                && label.len() <= 63
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-');
+            if !ok {
+                return bad("the domain is not a valid host name");
+            }
+        }
+        if labels.last().is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit())) {
+            return bad("the domain is not a valid host name");
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// The address as the user typed it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The case-folded form that identifies the sign-in id.
+    pub fn normalized(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(80).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn accepts_ordinary_addresses_and_apostrophes() {
+        for ok in ["a@b.co", "Jane.Lawyer@Firm.example", "o'brien@firm.example", "x+tag@sub.dept.example", "a_b-c@x-y.example"] {
+            assert!(Email::parse(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn refuses_what_is_not_an_address() {
+        for bad in ["", "   ", "plain", "@firm.example", "a@", "a@b", "a@@b.co", "a@b@c.co", "a b@c.co", ".a@b.co", "a.@b.co", "a..b@c.co", "a@-b.co", "a@b-.co", "a@b..co", "a@1.2.3.4", "\"q\"@b.co", "a@b.co\n", "a\u{0}@b.co"] {
+            let trimmed_ok = bad == "a@b.co\n";
+            assert_eq!(Email::parse(bad).is_ok(), trimmed_ok, "{bad:?}");
+        }
+        let long = format!("{}@firm.example", "a".repeat(65));
+        assert!(Email::parse(&long).is_err());
+        let very_long = format!("a@{}.example", "b.".repeat(130));
+        assert_eq!(Email::parse(&very_long).unwrap_err().code, "too_long");
+    }
+
+    #[test]
+    fn identity_is_case_insensitive_but_display_keeps_case() {
+        let e = Email::parse("  Jane.DOE@Firm.Example ").unwrap();
+        assert_eq!(e.as_str(), "Jane.DOE@Firm.Example");
+        assert_eq!(e.normalized(), "jane.doe@firm.example");
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_and_valid_ones_round_trip(s in "\\PC{0,300}") {
+            if let Ok(e) = Email::parse(&s) {
+                prop_assert_eq!(Email::parse(e.as_str()).unwrap(), e.clone());
+                prop_assert!(e.as_str().len() <= Email::MAX_LEN);
+                prop_assert!(!e.as_str().contains(char::is_whitespace));
+            }
+        }
+
+        #[test]
+        fn generated_valid_addresses_are_accepted(local in "[a-z0-9'+_-]{1,20}(\\.[a-z0-9]{1,5})?", domain in "[a-z0-9]{1,10}(-[a-z0-9]{1,5})?\\.[a-z]{2,6}") {
+            let s = format!("{local}@{domain}");
+            prop_assert!(Email::parse(&s).is_ok(), "{}", s);
+        }
+    }
+}

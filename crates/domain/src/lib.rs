@@ -1,0 +1,26 @@
+//! The domain of Tracker: validated value types, the entities of SPEC §1 and
+//! the rules of SPEC §2–§5 as pure functions over plain data.
+//!
+//! Nothing here knows HTTP, SQL, SMTP or an async runtime; every decision
+//! that the product makes about users is taken here so that it can be tested
+//! exhaustively without a server.
+
+pub mod access;
+pub mod email;
+pub mod error;
+pub mod ids;
+pub mod model;
+pub mod password;
+pub mod role;
+pub mod secret;
+pub mod text;
+
+pub use email::Email;
+pub use error::Invalid;
+pub use ids::{FirmId, MatterId, OfficeId, RouteId, UserId};
+pub use role::{MatterRole, Role, Side};
+pub use text::{PersonName, ShortText};
+
+/// Milliseconds since the Unix epoch. Every timestamp in Tracker is one of
+/// these, so that both databases compare and index them the same way.
+pub type Millis = i64;

@@ -1,0 +1,171 @@
+//! The entities of SPEC §1 as plain data, as the store reads them.
+
+use crate::{FirmId, MatterId, MatterRole, Millis, OfficeId, Role, RouteId, Side, UserId};
+use serde::{Deserialize, Serialize};
+
+/// Where a user's new user email stands (N1, N8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailStatus {
+    /// Created with *Hold user notification*; nothing was sent (N1).
+    Held,
+    /// In the outbox, waiting for the delivery worker (N8).
+    Queued,
+    /// Accepted by the mail server (or written to the outbox folder).
+    Sent,
+    /// The last attempt was refused for good, or gave up after retries.
+    Failed,
+}
+
+impl EmailStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmailStatus::Held => "held",
+            EmailStatus::Queued => "queued",
+            EmailStatus::Sent => "sent",
+            EmailStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "held" => EmailStatus::Held,
+            "queued" => EmailStatus::Queued,
+            "sent" => EmailStatus::Sent,
+            "failed" => EmailStatus::Failed,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUserEmail {
+    pub status: EmailStatus,
+    /// When it was first accepted for delivery; `None` means never sent.
+    pub sent_at: Option<Millis>,
+    pub send_count: i64,
+    pub last_change_at: Option<Millis>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub side: Side,
+    pub firm_id: Option<FirmId>,
+    pub office_id: Option<OfficeId>,
+    pub role: Role,
+    pub active: bool,
+    pub activated_at: Option<Millis>,
+    pub last_sign_in_at: Option<Millis>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub deactivated_at: Option<Millis>,
+    pub new_user_email: NewUserEmail,
+    pub locked_until: Option<Millis>,
+    pub lock_reason: Option<String>,
+}
+
+impl User {
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+    }
+
+    pub fn is_locked(&self, now: Millis) -> bool {
+        self.locked_until.is_some_and(|until| until > now)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Firm {
+    pub id: FirmId,
+    pub name: String,
+    pub active: bool,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Office {
+    pub id: OfficeId,
+    pub name: String,
+    pub active: bool,
+    pub coordinator_id: Option<UserId>,
+    pub backup_coordinator_id: Option<UserId>,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matter {
+    pub id: MatterId,
+    pub name: String,
+    pub number: String,
+    pub lead_company_person_id: UserId,
+    pub open_for_editing: bool,
+    pub open_for_invoicing: bool,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+impl Matter {
+    /// "Open" in the rules means open for editing **or** for invoicing.
+    pub fn is_open(&self) -> bool {
+        self.open_for_editing || self.open_for_invoicing
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Participant {
+    pub matter_id: MatterId,
+    pub user_id: UserId,
+    pub role: MatterRole,
+    pub receives_notifications: bool,
+    pub added_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteLevel {
+    pub primary_approver_id: UserId,
+    pub alternate_approver_id: Option<UserId>,
+    pub delegate_ids: Vec<UserId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalRoute {
+    pub id: RouteId,
+    pub name: String,
+    pub active: bool,
+    pub levels: Vec<RouteLevel>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// Company-wide settings (SPEC §8 `/settings`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub company_name: String,
+    pub active_directory_sync: bool,
+    pub tracker_coordinator_id: Option<UserId>,
+    pub password_policy: crate::password::PasswordPolicy,
+    pub lockout: Lockout,
+    pub link_ttl_hours: i64,
+}
+
+/// S4's numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lockout {
+    pub max_failures: i64,
+    pub window_minutes: i64,
+    pub duration_minutes: i64,
+    pub inactivity_days: i64,
+}
+
+impl Default for Lockout {
+    fn default() -> Self {
+        Self { max_failures: 5, window_minutes: 15, duration_minutes: 30, inactivity_days: 90 }
+    }
+}
+
+/// N6: the default lifetime of an emailed sign-in link.
+pub const DEFAULT_LINK_TTL_HOURS: i64 = 7 * 24;

@@ -1,0 +1,67 @@
+//! S1: bearer secrets (session tokens, sign-in link tokens). A token is 256
+//! random bits, shown once to its owner; only its SHA-256 is stored, so a
+//! database leak gives no usable secret. High-entropy tokens need no slow
+//! hash, and a lookup by hash is an index probe, not a comparison loop.
+
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+/// A fresh random token (URL-safe, 43 characters) and its stored hash.
+pub fn new_token() -> (String, String) {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let token = base64url(&bytes);
+    let hash = hash_token(&token);
+    (token, hash)
+}
+
+/// The stored form of a token.
+pub fn hash_token(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A token as presented must look like one we issued; anything else is
+/// refused before touching the database.
+pub fn looks_like_token(token: &str) -> bool {
+    token.len() == 43 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len() * 4 / 3 + 2);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        let chars = chunk.len() + 1;
+        for i in 0..chars {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_well_formed_and_hashed() {
+        let (a, ha) = new_token();
+        let (b, hb) = new_token();
+        assert_ne!(a, b);
+        assert_ne!(ha, hb);
+        assert!(looks_like_token(&a), "{a}");
+        assert_eq!(hash_token(&a), ha);
+        assert_eq!(ha.len(), 64);
+        assert!(!looks_like_token("short"));
+        assert!(!looks_like_token(&format!("{}=", &a[..42])));
+    }
+
+    #[test]
+    fn base64url_matches_known_vectors() {
+        assert_eq!(base64url(b"f"), "Zg");
+        assert_eq!(base64url(b"fo"), "Zm8");
+        assert_eq!(base64url(b"foo"), "Zm9v");
+        assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
+    }
+}

@@ -1,0 +1,171 @@
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// A unique constraint refused the write: a concurrent request created
+    /// the same email, number or name first.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Sqlx(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()))
+    }
+
+    /// PostgreSQL gave up a transaction to keep serialisable order, or a
+    /// SQLite writer found the file busy past its timeout: the caller may
+    /// retry the whole transaction.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            StoreError::Sqlx(e) => e.as_database_error().and_then(|d| d.code()).is_some_and(|c| c == "40001" || c == "40P01" || c == "5" || c == "517"),
+            _ => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+enum Pools {
+    Sqlite { writer: SqlitePool, readers: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// A handle on the database; cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pools: Pools,
+}
+
+pub(crate) enum TxInner {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// A transaction. Dropping it without [`Tx::commit`] rolls it back, so an
+/// error anywhere in a change leaves nothing half-written.
+pub struct Tx {
+    pub(crate) inner: TxInner,
+}
+
+/// Runs `$body` with `$c` bound to the transaction's connection, compiled
+/// once per dialect.
+macro_rules! on {
+    ($tx:expr, $c:ident => $body:expr) => {
+        match &mut $tx.inner {
+            $crate::db::TxInner::Sqlite(t) => {
+                let $c: &mut sqlx::SqliteConnection = &mut *t;
+                $body
+            }
+            $crate::db::TxInner::Postgres(t) => {
+                let $c: &mut sqlx::PgConnection = &mut *t;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on;
+
+impl Db {
+    /// Opens the database named by `url`; the scheme decides the dialect.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            let writer = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
+            let readers = SqlitePoolOptions::new().max_connections(8).connect_with(opts.read_only(true)).await?;
+            Ok(Self { pools: Pools::Sqlite { writer, readers } })
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let opts = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect_with(opts).await?;
+            Ok(Self { pools: Pools::Postgres(pool) })
+        } else {
+            Err(StoreError::UnsupportedUrl(url.split("://").next().unwrap_or(url).to_owned()))
+        }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self.pools {
+            Pools::Sqlite { .. } => Dialect::Sqlite,
+            Pools::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Brings the schema up to date (forward-only migrations, one folder per
+    /// dialect with the same version numbers).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => sqlx::migrate!("./migrations/sqlite").run(writer).await?,
+            Pools::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// A write transaction.
+    pub async fn write(&self) -> Result<Tx, StoreError> {
+        let inner = match &self.pools {
+            Pools::Sqlite { writer, .. } => TxInner::Sqlite(writer.begin().await?),
+            Pools::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
+        };
+        Ok(Tx { inner })
+    }
+
+    /// A read-only snapshot: lists and their totals agree with each other.
+    pub async fn read(&self) -> Result<Tx, StoreError> {
+        let inner = match &self.pools {
+            Pools::Sqlite { readers, .. } => TxInner::Sqlite(readers.begin().await?),
+            Pools::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+                TxInner::Postgres(tx)
+            }
+        };
+        Ok(Tx { inner })
+    }
+
+    pub async fn close(&self) {
+        match &self.pools {
+            Pools::Sqlite { writer, readers } => {
+                writer.close().await;
+                readers.close().await;
+            }
+            Pools::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self.inner {
+            TxInner::Sqlite(t) => t.commit().await?,
+            TxInner::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self.inner {
+            TxInner::Sqlite(_) => Dialect::Sqlite,
+            TxInner::Postgres(_) => Dialect::Postgres,
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! Matters, participants and delegations.
+
+use crate::db::{on, Tx};
+use crate::users::{users_from, UserRow, USER_COLUMNS};
+use crate::{Result, StoreError};
+use domain::model::{Matter, Participant, User};
+use domain::{MatterId, MatterRole, Millis, UserId};
+
+const MATTER_COLUMNS: &str = "m.id, m.name, m.number, m.lead_company_person_id, m.open_for_editing, m.open_for_invoicing, m.created_at, m.updated_at";
+
+#[derive(sqlx::FromRow)]
+struct MatterRow {
+    id: String,
+    name: String,
+    number: String,
+    lead_company_person_id: String,
+    open_for_editing: bool,
+    open_for_invoicing: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<MatterRow> for Matter {
+    fn from(r: MatterRow) -> Self {
+        Matter {
+            id: r.id.into(),
+            name: r.name,
+            number: r.number,
+            lead_company_person_id: r.lead_company_person_id.into(),
+            open_for_editing: r.open_for_editing,
+            open_for_invoicing: r.open_for_invoicing,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// Which matters a list shows.
+#[derive(Debug, Clone)]
+pub struct MatterQuery {
+    /// `None`: every matter (a system administrator). `Some(user)`: the
+    /// matters that user takes part in directly or through an active
+    /// delegator.
+    pub reachable_by: Option<UserId>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// A participant with the user facts a participant list shows.
+#[derive(Debug, Clone)]
+pub struct ParticipantView {
+    pub participant: Participant,
+    pub user: User,
+}
+
+const REACHABLE: &str = "SELECT p.matter_id FROM participants p WHERE p.user_id = $1 \
+    UNION SELECT p.matter_id FROM delegations d JOIN users du ON du.id = d.delegator_id AND du.active = TRUE \
+    JOIN participants p ON p.user_id = d.delegator_id WHERE d.delegate_id = $1";
+
+impl Tx {
+    pub async fn insert_matter(&mut self, m: &Matter) -> Result<()> {
+        on!(self, c => sqlx::query("INSERT INTO matters (id, name, number, number_norm, lead_company_person_id, open_for_editing, open_for_invoicing, created_at, updated_at) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .bind(m.id.as_str()).bind(&m.name).bind(&m.number).bind(m.number.to_lowercase()).bind(m.lead_company_person_id.as_str())
+            .bind(m.open_for_editing).bind(m.open_for_invoicing).bind(m.created_at).bind(m.updated_at).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn update_matter(&mut self, m: &Matter) -> Result<()> {
+        on!(self, c => sqlx::query("UPDATE matters SET name = $2, number = $3, number_norm = $4, lead_company_person_id = $5, open_for_editing = $6, \
+            open_for_invoicing = $7, updated_at = $8 WHERE id = $1")
+            .bind(m.id.as_str()).bind(&m.name).bind(&m.number).bind(m.number.to_lowercase()).bind(m.lead_company_person_id.as_str())
+            .bind(m.open_for_editing).bind(m.open_for_invoicing).bind(m.updated_at).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn matter(&mut self, id: &MatterId) -> Result<Option<Matter>> {
+        let sql = format!("SELECT {MATTER_COLUMNS} FROM matters m WHERE m.id = $1");
+        let row: Option<MatterRow> = on!(self, c => sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(c).await)?;
+        Ok(row.map(Matter::from))
+    }
+
+    /// Reads a matter and on PostgreSQL locks it for the transaction.
+    pub async fn matter_for_update(&mut self, id: &MatterId) -> Result<Option<Matter>> {
+        let sql = match self.dialect() {
+            crate::Dialect::Sqlite => format!("SELECT {MATTER_COLUMNS} FROM matters m WHERE m.id = $1"),
+            crate::Dialect::Postgres => format!("SELECT {MATTER_COLUMNS} FROM matters m WHERE m.id = $1 FOR UPDATE"),
+        };
+        let row: Option<MatterRow> = on!(self, c => sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(c).await)?;
+        Ok(row.map(Matter::from))
+    }
+
+    pub async fn matter_number_taken(&mut self, number: &str, except: Option<&MatterId>) -> Result<bool> {
+        let n: i64 = on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM matters WHERE number_norm = $1 AND id <> $2")
+            .bind(number.to_lowercase()).bind(except.map(|m| m.as_str()).unwrap_or("")).fetch_one(c).await)?;
+        Ok(n > 0)
+    }
+
+    pub async fn list_matters(&mut self, q: &MatterQuery) -> Result<(Vec<Matter>, i64)> {
+        let (rows, total): (Vec<MatterRow>, i64) = match &q.reachable_by {
+            None => {
+                let total = on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM matters").fetch_one(c).await)?;
+                let sql = format!("SELECT {MATTER_COLUMNS} FROM matters m ORDER BY m.name, m.id LIMIT $1 OFFSET $2");
+                (on!(self, c => sqlx::query_as(&sql).bind(q.limit).bind(q.offset).fetch_all(c).await)?, total)
+            }
+            Some(user) => {
+                let count = format!("SELECT COUNT(*) FROM ({REACHABLE}) r");
+                let total = on!(self, c => sqlx::query_scalar(&count).bind(user.as_str()).fetch_one(c).await)?;
+                let sql = format!("SELECT {MATTER_COLUMNS} FROM matters m WHERE m.id IN ({REACHABLE}) ORDER BY m.name, m.id LIMIT $2 OFFSET $3");
+                (on!(self, c => sqlx::query_as(&sql).bind(user.as_str()).bind(q.limit).bind(q.offset).fetch_all(c).await)?, total)
+            }
+        };
+        Ok((rows.into_iter().map(Matter::from).collect(), total))
+    }
+
+    /// Whether `user` reaches `matter` directly or through an active delegator.
+    pub async fn reaches_matter(&mut self, user: &UserId, matter: &MatterId) -> Result<bool> {
+        let sql = format!("SELECT COUNT(*) FROM ({REACHABLE}) r WHERE r.matter_id = $2");
+        let n: i64 = on!(self, c => sqlx::query_scalar(&sql).bind(user.as_str()).bind(matter.as_str()).fetch_one(c).await)?;
+        Ok(n > 0)
+    }
+
+    pub async fn participant(&mut self, matter: &MatterId, user: &UserId) -> Result<Option<Participant>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            role: String,
+            receives_notifications: bool,
+            added_at: i64,
+        }
+        let row: Option<Row> = on!(self, c => sqlx::query_as("SELECT role, receives_notifications, added_at FROM participants WHERE matter_id = $1 AND user_id = $2")
+            .bind(matter.as_str()).bind(user.as_str()).fetch_optional(c).await)?;
+        row.map(|r| {
+            Ok(Participant {
+                matter_id: matter.clone(),
+                user_id: user.clone(),
+                role: MatterRole::parse(&r.role).map_err(|e| StoreError::Corrupt(e.message))?,
+                receives_notifications: r.receives_notifications,
+                added_at: r.added_at,
+            })
+        })
+        .transpose()
+    }
+
+    /// Adds a participant or changes their role and notification flag.
+    pub async fn upsert_participant(&mut self, p: &Participant) -> Result<()> {
+        on!(self, c => sqlx::query("INSERT INTO participants (matter_id, user_id, role, receives_notifications, added_at) VALUES ($1, $2, $3, $4, $5) \
+            ON CONFLICT (matter_id, user_id) DO UPDATE SET role = excluded.role, receives_notifications = excluded.receives_notifications")
+            .bind(p.matter_id.as_str()).bind(p.user_id.as_str()).bind(p.role.as_str()).bind(p.receives_notifications).bind(p.added_at)
+            .execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn delete_participant(&mut self, matter: &MatterId, user: &UserId) -> Result<bool> {
+        let n = on!(self, c => sqlx::query("DELETE FROM participants WHERE matter_id = $1 AND user_id = $2")
+            .bind(matter.as_str()).bind(user.as_str()).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(n > 0)
+    }
+
+    /// A matter's participants, deactivated users included (D2).
+    pub async fn participants(&mut self, matter: &MatterId, limit: i64, offset: i64) -> Result<(Vec<ParticipantView>, i64)> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            user: UserRow,
+            p_role: String,
+            p_receives_notifications: bool,
+            p_added_at: i64,
+        }
+        let total: i64 = on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM participants WHERE matter_id = $1")
+            .bind(matter.as_str()).fetch_one(c).await)?;
+        let sql = format!(
+            "SELECT {USER_COLUMNS}, p.role AS p_role, p.receives_notifications AS p_receives_notifications, p.added_at AS p_added_at \
+             FROM participants p JOIN users u ON u.id = p.user_id WHERE p.matter_id = $1 \
+             ORDER BY u.last_name_norm, u.first_name_norm, u.id LIMIT $2 OFFSET $3"
+        );
+        let rows: Vec<Row> = on!(self, c => sqlx::query_as(&sql).bind(matter.as_str()).bind(limit).bind(offset).fetch_all(c).await)?;
+        let views = rows
+            .into_iter()
+            .map(|r| {
+                let user: User = r.user.try_into()?;
+                Ok(ParticipantView {
+                    participant: Participant {
+                        matter_id: matter.clone(),
+                        user_id: user.id.clone(),
+                        role: MatterRole::parse(&r.p_role).map_err(|e| StoreError::Corrupt(e.message))?,
+                        receives_notifications: r.p_receives_notifications,
+                        added_at: r.p_added_at,
+                    },
+                    user,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((views, total))
+    }
+
+    /// Replaces the delegates of `delegator`.
+    pub async fn set_delegates(&mut self, delegator: &UserId, delegates: &[UserId], now: Millis) -> Result<()> {
+        on!(self, c => sqlx::query("DELETE FROM delegations WHERE delegator_id = $1").bind(delegator.as_str()).execute(c).await.map(|r| r.rows_affected()))?;
+        for d in delegates {
+            on!(self, c => sqlx::query("INSERT INTO delegations (delegator_id, delegate_id, created_at) VALUES ($1, $2, $3)")
+                .bind(delegator.as_str()).bind(d.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        }
+        Ok(())
+    }
+
+    /// The users `delegator` has named as delegates, active or not.
+    pub async fn delegates_of(&mut self, delegator: &UserId) -> Result<Vec<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM delegations d JOIN users u ON u.id = d.delegate_id WHERE d.delegator_id = $1 ORDER BY u.last_name_norm, u.first_name_norm, u.id");
+        let rows: Vec<UserRow> = on!(self, c => sqlx::query_as(&sql).bind(delegator.as_str()).fetch_all(c).await)?;
+        users_from(rows)
+    }
+
+    /// The users who have named `delegate` as their delegate, active or not.
+    pub async fn delegators_of(&mut self, delegate: &UserId) -> Result<Vec<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM delegations d JOIN users u ON u.id = d.delegator_id WHERE d.delegate_id = $1 ORDER BY u.last_name_norm, u.first_name_norm, u.id");
+        let rows: Vec<UserRow> = on!(self, c => sqlx::query_as(&sql).bind(delegate.as_str()).fetch_all(c).await)?;
+        users_from(rows)
+    }
+}

@@ -1,0 +1,136 @@
+//! N8: the mail outbox. A message row is written in the transaction of the
+//! change that causes it; the delivery worker claims due rows with a lease,
+//! delivers them and records the outcome. A claim whose lease runs out (the
+//! process died mid-delivery) becomes due again, so nothing is lost.
+
+use crate::db::{on, Tx};
+use crate::{Dialect, Result};
+use domain::{Millis, UserId};
+
+/// What a message is; the mail crate renders each kind from its payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailKind {
+    /// N1–N4, N6: the new user email with a fresh sign-in link.
+    NewUserEmail,
+    /// N5: a reset, with a fresh sign-in link.
+    PasswordReset,
+    /// M1: added to a matter.
+    MatterAdded,
+    /// M2: a matter closed for editing or invoicing.
+    MatterClosed,
+}
+
+impl MailKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailKind::NewUserEmail => "new_user_email",
+            MailKind::PasswordReset => "password_reset",
+            MailKind::MatterAdded => "matter_added",
+            MailKind::MatterClosed => "matter_closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "new_user_email" => MailKind::NewUserEmail,
+            "password_reset" => MailKind::PasswordReset,
+            "matter_added" => MailKind::MatterAdded,
+            "matter_closed" => MailKind::MatterClosed,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OutboxMessage {
+    pub id: i64,
+    pub kind: String,
+    pub to_user_id: Option<String>,
+    pub to_address: String,
+    pub payload: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OutboxStatusCount {
+    pub status: String,
+    pub count: i64,
+}
+
+const COLUMNS: &str = "id, kind, to_user_id, to_address, payload, status, attempts, next_attempt_at, last_error, created_at, sent_at";
+
+impl Tx {
+    pub async fn enqueue_mail(&mut self, kind: MailKind, to_user: Option<&UserId>, to_address: &str, payload: &serde_json::Value, now: Millis) -> Result<i64> {
+        let id: i64 = on!(self, c => sqlx::query_scalar("INSERT INTO mail_outbox (kind, to_user_id, to_address, payload, status, next_attempt_at, created_at) \
+            VALUES ($1, $2, $3, $4, 'queued', $5, $5) RETURNING id")
+            .bind(kind.as_str()).bind(to_user.map(|u| u.as_str())).bind(to_address).bind(payload.to_string()).bind(now)
+            .fetch_one(c).await)?;
+        Ok(id)
+    }
+
+    /// Claims up to `limit` due messages for `lease_ms`. Safe with several
+    /// workers and processes: SQLite serialises writers, PostgreSQL skips
+    /// rows another worker holds.
+    pub async fn claim_mail(&mut self, now: Millis, lease_ms: i64, limit: i64) -> Result<Vec<OutboxMessage>> {
+        let lock = match self.dialect() {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        };
+        let sql = format!(
+            "UPDATE mail_outbox SET status = 'sending', claimed_until = $1 + $2, attempts = attempts + 1 WHERE id IN (\
+             SELECT id FROM mail_outbox WHERE status IN ('queued', 'sending') AND next_attempt_at <= $1 \
+             AND (claimed_until IS NULL OR claimed_until <= $1) ORDER BY next_attempt_at, id LIMIT $3{lock}) RETURNING {COLUMNS}"
+        );
+        let mut rows: Vec<OutboxMessage> = on!(self, c => sqlx::query_as(&sql).bind(now).bind(lease_ms).bind(limit).fetch_all(c).await)?;
+        rows.sort_by_key(|m| m.id);
+        Ok(rows)
+    }
+
+    pub async fn mark_mail_sent(&mut self, id: i64, now: Millis) -> Result<()> {
+        on!(self, c => sqlx::query("UPDATE mail_outbox SET status = 'sent', sent_at = $2, claimed_until = NULL, last_error = NULL WHERE id = $1")
+            .bind(id).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn mark_mail_retry(&mut self, id: i64, next_attempt_at: Millis, error: &str) -> Result<()> {
+        on!(self, c => sqlx::query("UPDATE mail_outbox SET status = 'queued', next_attempt_at = $2, claimed_until = NULL, last_error = $3 WHERE id = $1")
+            .bind(id).bind(next_attempt_at).bind(error).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn mark_mail_failed(&mut self, id: i64, error: &str) -> Result<()> {
+        on!(self, c => sqlx::query("UPDATE mail_outbox SET status = 'failed', claimed_until = NULL, last_error = $2 WHERE id = $1")
+            .bind(id).bind(error).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Cancels a user's undelivered messages of `kinds` (a reset supersedes
+    /// a queued new user email; deactivation stops everything, N7).
+    pub async fn cancel_user_mail(&mut self, user: &UserId, kinds: &[MailKind]) -> Result<u64> {
+        let mut n = 0;
+        for k in kinds {
+            n += on!(self, c => sqlx::query("UPDATE mail_outbox SET status = 'cancelled', claimed_until = NULL WHERE to_user_id = $1 AND kind = $2 AND status IN ('queued', 'sending')")
+                .bind(user.as_str()).bind(k.as_str()).execute(c).await.map(|r| r.rows_affected()))?;
+        }
+        Ok(n)
+    }
+
+    pub async fn mail_message(&mut self, id: i64) -> Result<Option<OutboxMessage>> {
+        let sql = format!("SELECT {COLUMNS} FROM mail_outbox WHERE id = $1");
+        Ok(on!(self, c => sqlx::query_as(&sql).bind(id).fetch_optional(c).await)?)
+    }
+
+    pub async fn mail_for_user(&mut self, user: &UserId, limit: i64) -> Result<Vec<OutboxMessage>> {
+        let sql = format!("SELECT {COLUMNS} FROM mail_outbox WHERE to_user_id = $1 ORDER BY id DESC LIMIT $2");
+        Ok(on!(self, c => sqlx::query_as(&sql).bind(user.as_str()).bind(limit).fetch_all(c).await)?)
+    }
+
+    pub async fn outbox_counts(&mut self) -> Result<Vec<OutboxStatusCount>> {
+        Ok(on!(self, c => sqlx::query_as("SELECT status, COUNT(*) AS count FROM mail_outbox GROUP BY status ORDER BY status").fetch_all(c).await)?)
+    }
+}

@@ -1,0 +1,54 @@
+use crate::db::{on, Tx};
+use crate::Result;
+use domain::model::{Lockout, Settings};
+use domain::password::PasswordPolicy;
+use domain::{Millis, UserId};
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    company_name: String,
+    active_directory_sync: bool,
+    tracker_coordinator_id: Option<String>,
+    password_min_length: i64,
+    password_min_classes: i64,
+    password_history: i64,
+    lockout_max_failures: i64,
+    lockout_window_minutes: i64,
+    lockout_duration_minutes: i64,
+    inactivity_days: i64,
+    link_ttl_hours: i64,
+}
+
+impl Tx {
+    pub async fn settings(&mut self) -> Result<Settings> {
+        let r: Row = on!(self, c => sqlx::query_as(
+            "SELECT company_name, active_directory_sync, tracker_coordinator_id, password_min_length, password_min_classes, password_history, \
+             lockout_max_failures, lockout_window_minutes, lockout_duration_minutes, inactivity_days, link_ttl_hours FROM settings WHERE id = 1")
+            .fetch_one(c).await)?;
+        Ok(Settings {
+            company_name: r.company_name,
+            active_directory_sync: r.active_directory_sync,
+            tracker_coordinator_id: r.tracker_coordinator_id.map(UserId::from),
+            password_policy: PasswordPolicy { min_length: r.password_min_length, min_classes: r.password_min_classes, history: r.password_history },
+            lockout: Lockout {
+                max_failures: r.lockout_max_failures,
+                window_minutes: r.lockout_window_minutes,
+                duration_minutes: r.lockout_duration_minutes,
+                inactivity_days: r.inactivity_days,
+            },
+            link_ttl_hours: r.link_ttl_hours,
+        })
+    }
+
+    pub async fn save_settings(&mut self, s: &Settings, now: Millis) -> Result<()> {
+        on!(self, c => sqlx::query(
+            "UPDATE settings SET company_name = $1, active_directory_sync = $2, tracker_coordinator_id = $3, password_min_length = $4, \
+             password_min_classes = $5, password_history = $6, lockout_max_failures = $7, lockout_window_minutes = $8, \
+             lockout_duration_minutes = $9, inactivity_days = $10, link_ttl_hours = $11, updated_at = $12 WHERE id = 1")
+            .bind(&s.company_name).bind(s.active_directory_sync).bind(s.tracker_coordinator_id.as_ref().map(|u| u.as_str()))
+            .bind(s.password_policy.min_length).bind(s.password_policy.min_classes).bind(s.password_policy.history)
+            .bind(s.lockout.max_failures).bind(s.lockout.window_minutes).bind(s.lockout.duration_minutes).bind(s.lockout.inactivity_days)
+            .bind(s.link_ttl_hours).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+}

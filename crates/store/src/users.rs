@@ -1,0 +1,266 @@
+use crate::db::{on, Tx};
+use crate::sql::{bind_args, prefix_upper, Sql};
+use crate::{Result, StoreError};
+use domain::access::UserScope;
+use domain::model::{EmailStatus, NewUserEmail, User};
+use domain::text::fold;
+use domain::{FirmId, Millis, OfficeId, Role, Side, UserId};
+
+pub(crate) const USER_COLUMNS: &str = "u.id, u.email, u.first_name, u.last_name, u.side, u.firm_id, u.office_id, u.role, u.active, \
+    u.activated_at, u.last_sign_in_at, u.created_at, u.updated_at, u.deactivated_at, u.new_user_email_status, \
+    u.new_user_email_sent_at, u.new_user_email_count, u.new_user_email_changed_at, u.locked_until, u.lock_reason";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+    side: String,
+    firm_id: Option<String>,
+    office_id: Option<String>,
+    role: String,
+    active: bool,
+    activated_at: Option<i64>,
+    last_sign_in_at: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+    deactivated_at: Option<i64>,
+    new_user_email_status: String,
+    new_user_email_sent_at: Option<i64>,
+    new_user_email_count: i64,
+    new_user_email_changed_at: Option<i64>,
+    locked_until: Option<i64>,
+    lock_reason: Option<String>,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+
+    fn try_from(r: UserRow) -> Result<Self> {
+        let corrupt = |what: &str, v: &str| StoreError::Corrupt(format!("user {}: {what} '{v}'", r.id));
+        Ok(User {
+            side: Side::parse(&r.side).map_err(|_| corrupt("side", &r.side))?,
+            role: Role::parse(&r.role).map_err(|_| corrupt("role", &r.role))?,
+            new_user_email: NewUserEmail {
+                status: EmailStatus::parse(&r.new_user_email_status).ok_or_else(|| corrupt("email status", &r.new_user_email_status))?,
+                sent_at: r.new_user_email_sent_at,
+                send_count: r.new_user_email_count,
+                last_change_at: r.new_user_email_changed_at,
+            },
+            id: UserId::from(r.id),
+            email: r.email,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            firm_id: r.firm_id.map(FirmId::from),
+            office_id: r.office_id.map(OfficeId::from),
+            active: r.active,
+            activated_at: r.activated_at,
+            last_sign_in_at: r.last_sign_in_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            deactivated_at: r.deactivated_at,
+            locked_until: r.locked_until,
+            lock_reason: r.lock_reason,
+        })
+    }
+}
+
+pub(crate) fn users_from(rows: Vec<UserRow>) -> Result<Vec<User>> {
+    rows.into_iter().map(User::try_from).collect()
+}
+
+/// R2's organisation selector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Org {
+    All,
+    Company,
+    Firms,
+    Firm(FirmId),
+}
+
+/// R2's status selector. `Locked` needs the current time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Active,
+    Inactive,
+    All,
+    Locked(Millis),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Name,
+    Email,
+    LastSignIn,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserQuery {
+    /// The administrator's scope (S7); applied before every other filter.
+    pub scope: UserScope,
+    pub org: Org,
+    pub status: Status,
+    pub q: Option<String>,
+    pub sort: SortKey,
+    pub descending: bool,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+fn push_user_filters(sql: &mut Sql, q: &UserQuery) {
+    sql.push(" WHERE 1 = 1");
+    match &q.scope {
+        UserScope::All => {}
+        UserScope::Office(o) => {
+            sql.push(" AND u.office_id = ").text(o.as_str());
+        }
+        UserScope::Firm(f) => {
+            sql.push(" AND u.firm_id = ").text(f.as_str());
+        }
+        UserScope::Nothing => {
+            sql.push(" AND 1 = 0");
+        }
+    }
+    match &q.org {
+        Org::All => {}
+        Org::Company => {
+            sql.push(" AND u.side = 'company'");
+        }
+        Org::Firms => {
+            sql.push(" AND u.side = 'firm'");
+        }
+        Org::Firm(f) => {
+            sql.push(" AND u.firm_id = ").text(f.as_str());
+        }
+    }
+    match q.status {
+        Status::Active => {
+            sql.push(" AND u.active = TRUE");
+        }
+        Status::Inactive => {
+            sql.push(" AND u.active = FALSE");
+        }
+        Status::All => {}
+        Status::Locked(now) => {
+            sql.push(" AND u.locked_until > ").int(now);
+        }
+    }
+    if let Some(q) = &q.q {
+        for word in fold(q).split_whitespace().take(4) {
+            let upper = prefix_upper(word);
+            sql.push(" AND (");
+            for (i, col) in ["u.last_name_norm", "u.first_name_norm", "u.email_norm"].iter().enumerate() {
+                if i > 0 {
+                    sql.push(" OR ");
+                }
+                sql.push("(").push(col).push(" >= ").text(word).push(" AND ").push(col).push(" < ").text(upper.clone()).push(")");
+            }
+            sql.push(")");
+        }
+    }
+}
+
+impl Tx {
+    pub async fn insert_user(&mut self, u: &User) -> Result<()> {
+        on!(self, c => sqlx::query(
+            "INSERT INTO users (id, email, email_norm, first_name, last_name, first_name_norm, last_name_norm, side, firm_id, \
+             office_id, role, active, created_at, updated_at, new_user_email_status, new_user_email_sent_at, new_user_email_count, \
+             new_user_email_changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)")
+            .bind(u.id.as_str()).bind(&u.email).bind(u.email.to_ascii_lowercase()).bind(&u.first_name).bind(&u.last_name)
+            .bind(fold(&u.first_name)).bind(fold(&u.last_name)).bind(u.side.as_str()).bind(u.firm_id.as_ref().map(|f| f.as_str()))
+            .bind(u.office_id.as_ref().map(|o| o.as_str())).bind(u.role.as_str()).bind(u.active).bind(u.created_at).bind(u.updated_at)
+            .bind(u.new_user_email.status.as_str()).bind(u.new_user_email.sent_at).bind(u.new_user_email.send_count)
+            .bind(u.new_user_email.last_change_at)
+            .execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Writes every mutable field of `u` back.
+    pub async fn update_user(&mut self, u: &User) -> Result<()> {
+        on!(self, c => sqlx::query(
+            "UPDATE users SET email = $2, email_norm = $3, first_name = $4, last_name = $5, first_name_norm = $6, last_name_norm = $7, \
+             firm_id = $8, office_id = $9, role = $10, active = $11, activated_at = $12, last_sign_in_at = $13, updated_at = $14, \
+             deactivated_at = $15, new_user_email_status = $16, new_user_email_sent_at = $17, new_user_email_count = $18, \
+             new_user_email_changed_at = $19, locked_until = $20, lock_reason = $21 WHERE id = $1")
+            .bind(u.id.as_str()).bind(&u.email).bind(u.email.to_ascii_lowercase()).bind(&u.first_name).bind(&u.last_name)
+            .bind(fold(&u.first_name)).bind(fold(&u.last_name)).bind(u.firm_id.as_ref().map(|f| f.as_str()))
+            .bind(u.office_id.as_ref().map(|o| o.as_str())).bind(u.role.as_str()).bind(u.active).bind(u.activated_at)
+            .bind(u.last_sign_in_at).bind(u.updated_at).bind(u.deactivated_at).bind(u.new_user_email.status.as_str())
+            .bind(u.new_user_email.sent_at).bind(u.new_user_email.send_count).bind(u.new_user_email.last_change_at)
+            .bind(u.locked_until).bind(u.lock_reason.as_deref())
+            .execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn user(&mut self, id: &UserId) -> Result<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1");
+        let row: Option<UserRow> = on!(self, c => sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(c).await)?;
+        row.map(User::try_from).transpose()
+    }
+
+    /// Reads a user and, on PostgreSQL, locks the row until the transaction
+    /// ends, so that a rule decided on it (active? lead of open matters?)
+    /// cannot be invalidated by a concurrent change. SQLite transactions
+    /// are already serialised by the single writer.
+    pub async fn user_for_update(&mut self, id: &UserId) -> Result<Option<User>> {
+        let sql = match self.dialect() {
+            crate::Dialect::Sqlite => format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"),
+            crate::Dialect::Postgres => format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1 FOR UPDATE"),
+        };
+        let row: Option<UserRow> = on!(self, c => sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(c).await)?;
+        row.map(User::try_from).transpose()
+    }
+
+    pub async fn user_by_email(&mut self, email: &str) -> Result<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.email_norm = $1");
+        let row: Option<UserRow> = on!(self, c => sqlx::query_as(&sql).bind(email.trim().to_ascii_lowercase()).fetch_optional(c).await)?;
+        row.map(User::try_from).transpose()
+    }
+
+    /// Whether another user already has this sign-in id (case-insensitive).
+    pub async fn email_taken(&mut self, email: &str, except: Option<&UserId>) -> Result<bool> {
+        let n: i64 = on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email_norm = $1 AND id <> $2")
+            .bind(email.to_ascii_lowercase()).bind(except.map(|u| u.as_str()).unwrap_or("")).fetch_one(c).await)?;
+        Ok(n > 0)
+    }
+
+    pub async fn users_by_ids(&mut self, ids: &[UserId]) -> Result<Vec<User>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id IN ("));
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.text(id.as_str());
+        }
+        sql.push(")");
+        let rows: Vec<UserRow> = on!(self, c => bind_args!(sqlx::query_as(&sql.text), sql.args.clone()).fetch_all(c).await)?;
+        users_from(rows)
+    }
+
+    /// R2: one page of the user list and the total matching the filters.
+    pub async fn list_users(&mut self, q: &UserQuery) -> Result<(Vec<User>, i64)> {
+        let mut count = Sql::new("SELECT COUNT(*) FROM users u");
+        push_user_filters(&mut count, q);
+        let total: i64 = on!(self, c => bind_args!(sqlx::query_scalar(&count.text), count.args.clone()).fetch_one(c).await)?;
+
+        let mut page = Sql::new(&format!("SELECT {USER_COLUMNS} FROM users u"));
+        push_user_filters(&mut page, q);
+        let dir = if q.descending { "DESC" } else { "ASC" };
+        let order = match q.sort {
+            SortKey::Name => format!(" ORDER BY u.last_name_norm {dir}, u.first_name_norm {dir}, u.id {dir}"),
+            SortKey::Email => format!(" ORDER BY u.email_norm {dir}, u.id {dir}"),
+            SortKey::LastSignIn => format!(" ORDER BY u.last_sign_in_at {dir} NULLS LAST, u.id {dir}"),
+        };
+        page.push(&order).push(" LIMIT ").int(q.limit).push(" OFFSET ").int(q.offset);
+        let rows: Vec<UserRow> = on!(self, c => bind_args!(sqlx::query_as(&page.text), page.args.clone()).fetch_all(c).await)?;
+        Ok((users_from(rows)?, total))
+    }
+
+    pub async fn count_users(&mut self) -> Result<i64> {
+        Ok(on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(c).await)?)
+    }
+}
