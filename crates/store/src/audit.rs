@@ -40,8 +40,6 @@ pub struct AuditRecord {
 pub struct AuditQuery {
     pub actor_id: Option<String>,
     pub target_id: Option<String>,
-    /// A user's history (R3): entries about them or done by them.
-    pub involving: Option<String>,
     pub action: Option<String>,
     pub from: Option<Millis>,
     pub to: Option<Millis>,
@@ -56,10 +54,6 @@ fn filters(sql: &mut Sql, q: &AuditQuery) {
     }
     if let Some(t) = &q.target_id {
         sql.push(" AND target_id = ").text(t.clone());
-    }
-    if let Some(u) = &q.involving {
-        sql.push(" AND id IN (SELECT id FROM audit_log WHERE target_id = ").text(u.clone());
-        sql.push(" UNION SELECT id FROM audit_log WHERE actor_id = ").text(u.clone()).push(")");
     }
     if let Some(a) = &q.action {
         sql.push(" AND action = ").text(a.clone());

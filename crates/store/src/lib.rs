@@ -11,9 +11,11 @@
 
 mod audit;
 mod auth;
+mod blockers;
 mod db;
 mod delivery;
 mod matters;
+mod onboarding;
 mod orgs;
 mod outbox;
 mod routes;
@@ -25,6 +27,7 @@ pub use audit::{AuditEntry, AuditQuery, AuditRecord};
 pub use auth::{Credentials, SessionRecord, SignInLink};
 pub use db::{Db, Dialect, StoreError, Tx};
 pub use matters::{MatterQuery, ParticipantView};
+pub use onboarding::Queuer;
 pub use outbox::{MailKind, OutboxMessage, OutboxStatusCount};
 pub use users::{Org, SortKey, Status, UserQuery};
 

@@ -193,6 +193,41 @@ impl Tx {
         Ok((views, total))
     }
 
+    /// D9: makes `to` the lead company person of the open matters of `from`
+    /// (all of them, or only those listed) and a matter administrator of
+    /// each. Returns the matters changed.
+    pub async fn reassign_lead(&mut self, from: &UserId, to: &UserId, only: Option<&[MatterId]>, now: Millis) -> Result<Vec<MatterId>> {
+        let ids: Vec<String> = match only {
+            Some(ids) => ids.iter().map(|m| m.to_string()).collect(),
+            None => on!(self, c => sqlx::query_scalar(
+                "SELECT id FROM matters WHERE lead_company_person_id = $1 AND (open_for_editing OR open_for_invoicing) ORDER BY id")
+                .bind(from.as_str()).fetch_all(c).await)?,
+        };
+        for id in &ids {
+            on!(self, c => sqlx::query("UPDATE matters SET lead_company_person_id = $2, updated_at = $3 WHERE id = $1")
+                .bind(id).bind(to.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+            on!(self, c => sqlx::query("INSERT INTO participants (matter_id, user_id, role, receives_notifications, added_at) VALUES ($1, $2, 'matter_administrator', TRUE, $3) \
+                ON CONFLICT (matter_id, user_id) DO UPDATE SET role = 'matter_administrator'")
+                .bind(id).bind(to.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        }
+        Ok(ids.into_iter().map(MatterId::from).collect())
+    }
+
+    /// M2/M3: the active participants of a matter who receive notifications,
+    /// and the active delegates of each of them (through active delegators
+    /// only), each person once.
+    pub async fn matter_notification_recipients(&mut self, matter: &MatterId) -> Result<Vec<User>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.active = TRUE AND u.id IN (\
+             SELECT p.user_id FROM participants p WHERE p.matter_id = $1 AND p.receives_notifications = TRUE \
+             UNION SELECT d.delegate_id FROM participants p JOIN users pu ON pu.id = p.user_id AND pu.active = TRUE \
+             JOIN delegations d ON d.delegator_id = p.user_id WHERE p.matter_id = $1 AND p.receives_notifications = TRUE) \
+             ORDER BY u.id"
+        );
+        let rows: Vec<UserRow> = on!(self, c => sqlx::query_as(&sql).bind(matter.as_str()).fetch_all(c).await)?;
+        users_from(rows)
+    }
+
     /// Replaces the delegates of `delegator`.
     pub async fn set_delegates(&mut self, delegator: &UserId, delegates: &[UserId], now: Millis) -> Result<()> {
         on!(self, c => sqlx::query("DELETE FROM delegations WHERE delegator_id = $1").bind(delegator.as_str()).execute(c).await.map(|r| r.rows_affected()))?;

@@ -86,6 +86,9 @@ pub enum Status {
     Inactive,
     All,
     Locked(Millis),
+    /// N3: active users never sent the new user email and never activated,
+    /// and not waiting in the outbox.
+    NeverEmailed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,7 +111,10 @@ pub struct UserQuery {
     pub offset: i64,
 }
 
-fn push_user_filters(sql: &mut Sql, q: &UserQuery) {
+pub(crate) const NEVER_EMAILED: &str = " AND u.new_user_email_sent_at IS NULL AND u.active = TRUE AND u.activated_at IS NULL \
+    AND u.new_user_email_status IN ('held', 'failed')";
+
+pub(crate) fn push_user_filters(sql: &mut Sql, q: &UserQuery) {
     sql.push(" WHERE 1 = 1");
     match &q.scope {
         UserScope::All => {}
@@ -144,6 +150,9 @@ fn push_user_filters(sql: &mut Sql, q: &UserQuery) {
         Status::All => {}
         Status::Locked(now) => {
             sql.push(" AND u.locked_until > ").int(now);
+        }
+        Status::NeverEmailed => {
+            sql.push(NEVER_EMAILED);
         }
     }
     if let Some(q) = &q.q {
@@ -260,7 +269,53 @@ impl Tx {
         Ok((users_from(rows)?, total))
     }
 
+    /// Active users with `role`, other than `except`.
+    pub async fn count_active_role(&mut self, role: Role, except: &UserId) -> Result<i64> {
+        Ok(on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = $1 AND active = TRUE AND id <> $2")
+            .bind(role.as_str()).bind(except.as_str()).fetch_one(c).await)?)
+    }
+
     pub async fn count_users(&mut self) -> Result<i64> {
         Ok(on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(c).await)?)
+    }
+}
+
+impl Tx {
+    /// D7: what other records point at a user (kind and count), ignoring
+    /// the user's own links, sessions, password history and mail.
+    pub async fn user_references(&mut self, id: &UserId) -> Result<Vec<(&'static str, i64)>> {
+        const CHECKS: &[(&str, &str)] = &[
+            ("matter participant", "SELECT COUNT(*) FROM participants WHERE user_id = $1"),
+            ("lead company person", "SELECT COUNT(*) FROM matters WHERE lead_company_person_id = $1"),
+            ("office coordinator", "SELECT COUNT(*) FROM offices WHERE coordinator_id = $1 OR backup_coordinator_id = $1"),
+            ("approver", "SELECT COUNT(*) FROM approval_route_levels WHERE primary_approver_id = $1 OR alternate_approver_id = $1"),
+            ("route delegate", "SELECT COUNT(*) FROM approval_route_delegates WHERE user_id = $1"),
+            ("delegation", "SELECT COUNT(*) FROM delegations WHERE delegator_id = $1 OR delegate_id = $1"),
+            ("tracker coordinator", "SELECT COUNT(*) FROM settings WHERE tracker_coordinator_id = $1"),
+            ("audit actor", "SELECT COUNT(*) FROM audit_log WHERE actor_id = $1"),
+        ];
+        let mut found = Vec::new();
+        for (kind, sql) in CHECKS {
+            let n: i64 = on!(self, c => sqlx::query_scalar(sql).bind(id.as_str()).fetch_one(c).await)?;
+            if n > 0 {
+                found.push((*kind, n));
+            }
+        }
+        Ok(found)
+    }
+
+    /// D7: removes a never-activated, unreferenced account and its own
+    /// links, sessions, password history and mail. The caller checked.
+    pub async fn purge_user(&mut self, id: &UserId) -> Result<()> {
+        for sql in [
+            "DELETE FROM sign_in_links WHERE user_id = $1",
+            "DELETE FROM sessions WHERE user_id = $1",
+            "DELETE FROM password_history WHERE user_id = $1",
+            "DELETE FROM mail_outbox WHERE to_user_id = $1",
+            "DELETE FROM users WHERE id = $1",
+        ] {
+            on!(self, c => sqlx::query(sql).bind(id.as_str()).execute(c).await.map(|r| r.rows_affected()))?;
+        }
+        Ok(())
     }
 }

@@ -1,1 +1,144 @@
-fn main() {}
+//! `tracker`: serve, create the first administrator, purge an account
+//! created in error, migrate (SPEC §7).
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::io::Read;
+use tracker::config::{ServeConfig, Storage};
+
+#[derive(Parser)]
+#[command(name = "tracker", version, about = "User administration for a legal department's matter-management system")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database and serve the web UI and API.
+    Serve(ServeConfig),
+    /// Create a company system administrator.
+    CreateAdmin {
+        #[command(flatten)]
+        storage: Storage,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        first_name: String,
+        #[arg(long)]
+        last_name: String,
+        /// Read the password from standard input; otherwise print a one-time link.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Base of the printed link.
+        #[arg(long, env = "TRACKER_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+        public_url: String,
+    },
+    /// Operator tasks on users.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+    /// Apply database migrations only.
+    Migrate {
+        #[command(flatten)]
+        storage: Storage,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// D7: remove an account created in error (never activated, not referred to).
+    Purge {
+        email: String,
+        #[command(flatten)]
+        storage: Storage,
+    },
+}
+
+fn offline_app(db: store::Db, public_url: &str) -> app::App {
+    app::App::new(db, std::sync::Arc::new(app::SystemClock), app::AppConfig { public_url: public_url.trim_end_matches('/').to_owned(), ..Default::default() })
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into())).with_writer(std::io::stderr).init();
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(cfg) => {
+            let running = tracker::start(&cfg).await?;
+            println!("Tracker is listening on http://{}", running.addr);
+            println!("Public URL: {}", running.public_url);
+            if cfg.demo {
+                println!("Demo sign-in: {} / {}", app::demo::DEMO_EMAIL, app::demo::DEMO_PASSWORD);
+            }
+            let stop = running.stopper();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                tracing::info!("shutting down");
+                let _ = stop.send(true);
+            });
+            running.wait().await
+        }
+        Command::CreateAdmin { storage, email, first_name, last_name, password_stdin, public_url } => {
+            let password = if password_stdin {
+                let mut s = String::new();
+                std::io::stdin().read_to_string(&mut s).context("reading the password from standard input")?;
+                Some(s.trim_end_matches(['\n', '\r']).to_owned())
+            } else {
+                None
+            };
+            let db = tracker::open_db(&storage.database_url()?).await?;
+            let app = offline_app(db, &public_url);
+            let created = app.create_admin(&email, &first_name, &last_name, password).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            println!("Created company system administrator {} ({})", created.user.email, created.user.id);
+            if let Some(link) = created.link {
+                println!("One-time sign-in link (set a password with it): {link}");
+            }
+            app.db.close().await;
+            Ok(())
+        }
+        Command::Users { command: UsersCommand::Purge { email, storage } } => {
+            let db = tracker::open_db(&storage.database_url()?).await?;
+            let app = offline_app(db, "http://127.0.0.1");
+            let result = app.purge_user(&email).await;
+            app.db.close().await;
+            let user = result.map_err(|e| anyhow::anyhow!("cannot purge {email}: {}", e.message))?;
+            println!("Removed {} ({}); an audit entry records it.", user.email, user.id);
+            Ok(())
+        }
+        Command::Migrate { storage } => {
+            let db = tracker::open_db(&storage.database_url()?).await?;
+            db.close().await;
+            println!("Database is up to date.");
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,75 @@
+//! Building audit entries (R3) and reading the log.
+
+use crate::{App, AppError, AppResult, Ctx, Listing, Page};
+use serde_json::Value;
+use store::{AuditEntry, AuditQuery, AuditRecord, Tx};
+
+/// Appends an entry about `target` in the caller's transaction.
+pub(crate) async fn record(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    now: domain::Millis,
+    action: &str,
+    target_kind: &'static str,
+    target_id: Option<&str>,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> AppResult<()> {
+    tx.audit(&AuditEntry {
+        at: now,
+        actor_id: ctx.actor_id().map(|a| a.to_string()),
+        actor_label: ctx.label.clone(),
+        action: action.to_owned(),
+        target_kind,
+        target_id: target_id.map(str::to_owned),
+        before,
+        after,
+        source_ip: ctx.source_ip.clone(),
+    })
+    .await?;
+    Ok(())
+}
+
+/// Filters of `GET /audit`.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor_id: Option<String>,
+    pub target_id: Option<String>,
+    pub action: Option<String>,
+    pub from: Option<domain::Millis>,
+    pub to: Option<domain::Millis>,
+}
+
+impl App {
+    /// The whole audit log, for company system administrators.
+    pub async fn audit_log(&self, ctx: &Ctx, f: AuditFilter, page: Page) -> AppResult<Listing<AuditRecord>> {
+        let actor = ctx.signed_in()?;
+        if !actor.is_system_administrator() {
+            return Err(AppError::forbidden("only company system administrators read the audit log"));
+        }
+        let mut tx = self.db.read().await?;
+        let (items, total) = tx
+            .list_audit(&AuditQuery {
+                actor_id: f.actor_id,
+                target_id: f.target_id,
+                action: f.action,
+                from: f.from,
+                to: f.to,
+                limit: page.per_page,
+                offset: page.offset(),
+            })
+            .await?;
+        Ok(Listing { items, total, page })
+    }
+
+    /// R3: every administrative change and sign-in of a user, newest first.
+    pub async fn user_history(&self, ctx: &Ctx, user_id: &domain::UserId, page: Page) -> AppResult<Listing<AuditRecord>> {
+        let mut tx = self.db.read().await?;
+        let user = tx.user(user_id).await?.ok_or_else(|| AppError::not_found("user"))?;
+        crate::users::require_manage(ctx, &user)?;
+        let (items, total) = tx
+            .list_audit(&AuditQuery { target_id: Some(user_id.to_string()), limit: page.per_page, offset: page.offset(), ..Default::default() })
+            .await?;
+        Ok(Listing { items, total, page })
+    }
+}

@@ -1,0 +1,158 @@
+//! SPEC §3–§4: deactivation, reactivation, the deactivation check and the
+//! bulk update of the lead company person.
+
+use crate::audit::record;
+use crate::users::{active_company_user, require_manage};
+use crate::views::user_json;
+use crate::{App, AppError, AppResult, Ctx};
+use domain::deactivation::{evaluate, Blocker, BlockingObject, Verdict};
+use domain::model::User;
+use domain::{Invalid, MatterId, Millis, Side, UserId};
+use serde_json::{json, Value};
+use store::{MailKind, Tx};
+
+/// A blocker as the API and the pages show it (D5).
+pub fn blocker_json(b: &Blocker) -> Value {
+    let mut v = json!({"kind": b.kind.as_str(), "fix": b.kind.fix()});
+    let obj = v.as_object_mut().expect("object");
+    match &b.on {
+        BlockingObject::Matter { id, name, number } => {
+            obj.insert("matter".into(), json!({"id": id, "name": name, "number": number}));
+        }
+        BlockingObject::Office { id, name, active } => {
+            obj.insert("office".into(), json!({"id": id, "name": name, "active": active}));
+        }
+        BlockingObject::Route { id, name, active, level } => {
+            obj.insert("route".into(), json!({"id": id, "name": name, "active": active, "level": level}));
+        }
+    }
+    v
+}
+
+/// D6: with directory sync on, the directory owns company users' lifecycle.
+async fn refuse_if_directory_managed(tx: &mut Tx, user: &User) -> AppResult<()> {
+    if user.side == Side::Company && tx.settings().await?.active_directory_sync {
+        return Err(AppError::conflict(
+            "managed_by_directory",
+            "Active Directory sync is on: company users are activated and deactivated in the directory, not in Tracker",
+        ));
+    }
+    Ok(())
+}
+
+/// The verdict of D3/D4 for `user`, by whoever `ctx` is.
+async fn verdict(tx: &mut Tx, ctx: &Ctx, user: &User) -> AppResult<Verdict> {
+    let facts = tx.deactivation_facts(user).await?;
+    Ok(evaluate(ctx.actor.as_ref().map(|a| a.role), user.side, &facts))
+}
+
+pub(crate) struct Changed {
+    pub warnings: Vec<Blocker>,
+}
+
+/// D1, D2, D3–D8, R1: flips `active` inside the caller's transaction. The
+/// caller has locked the user row.
+pub(crate) async fn set_active(_app: &App, tx: &mut Tx, ctx: &Ctx, user: &mut User, active: bool, now: Millis) -> AppResult<Changed> {
+    let before = user_json(user);
+    refuse_if_directory_managed(tx, user).await?;
+    if active {
+        // R1: participations and delegations were never removed; making the
+        // user active again is all it takes to give them back.
+        user.active = true;
+        user.deactivated_at = None;
+        user.updated_at = now;
+        tx.update_user(user).await?;
+        record(tx, ctx, now, "user.reactivated", "user", Some(user.id.as_str()), Some(before), Some(user_json(user))).await?;
+        return Ok(Changed { warnings: Vec::new() });
+    }
+    if ctx.actor_id() == Some(&user.id) {
+        return Err(AppError::new(crate::ErrorKind::Forbidden, "cannot_deactivate_self", "you cannot deactivate yourself"));
+    }
+    let v = verdict(tx, ctx, user).await?;
+    if !v.can_deactivate() {
+        let blockers: Vec<Value> = v.blockers.iter().map(blocker_json).collect();
+        return Err(AppError::conflict(
+            "deactivation_blocked",
+            format!("{} {} cannot be deactivated until {} blocker(s) are cleared", user.first_name, user.last_name, blockers.len()),
+        )
+        .with("blockers", Value::Array(blockers)));
+    }
+    // D2, all at once and in this transaction.
+    user.active = false;
+    user.deactivated_at = Some(now);
+    user.updated_at = now;
+    tx.update_user(user).await?;
+    let sessions = tx.delete_user_sessions(&user.id).await?;
+    let links = tx.invalidate_user_links(&user.id, now).await?;
+    let mail = tx.cancel_user_mail(&user.id, &[MailKind::NewUserEmail, MailKind::PasswordReset, MailKind::MatterAdded, MailKind::MatterClosed]).await?;
+    let warnings: Vec<Value> = v.warnings.iter().map(blocker_json).collect();
+    record(tx, ctx, now, "user.deactivated", "user", Some(user.id.as_str()), Some(before),
+        Some(json!({"user": user_json(user), "sessions_revoked": sessions, "links_invalidated": links, "mail_cancelled": mail, "warnings": warnings}))).await?;
+    Ok(Changed { warnings: v.warnings })
+}
+
+/// `GET /users/{id}/deactivation-check` (D5).
+pub struct Check {
+    pub can_deactivate: bool,
+    pub blockers: Vec<Blocker>,
+    pub warnings: Vec<Blocker>,
+    pub directory_managed: bool,
+}
+
+/// D9's answer.
+pub struct BulkUpdated {
+    pub updated: Vec<MatterId>,
+}
+
+impl App {
+    pub async fn deactivation_check(&self, ctx: &Ctx, id: &UserId) -> AppResult<Check> {
+        let mut tx = self.db.read().await?;
+        let user = tx.user(id).await?.ok_or_else(|| AppError::not_found("user"))?;
+        require_manage(ctx, &user)?;
+        let directory_managed = user.side == Side::Company && tx.settings().await?.active_directory_sync;
+        let v = verdict(&mut tx, ctx, &user).await?;
+        Ok(Check { can_deactivate: v.can_deactivate() && !directory_managed && ctx.actor_id() != Some(&user.id), blockers: v.blockers, warnings: v.warnings, directory_managed })
+    }
+
+    /// D9: moves the lead company person of all (or the listed) open
+    /// matters of `from` to `to`, in one transaction.
+    pub async fn bulk_update_lead(&self, ctx: &Ctx, from: &str, to: &str, matter_ids: Option<Vec<String>>) -> AppResult<BulkUpdated> {
+        let actor = ctx.signed_in()?;
+        if !actor.is_system_administrator() {
+            return Err(AppError::forbidden("only company system administrators reassign lead company persons"));
+        }
+        if from == to {
+            return Err(Invalid::new("to_user_id", "same_user", "to_user_id must differ from from_user_id").into());
+        }
+        if let Some(ids) = &matter_ids {
+            if ids.is_empty() {
+                return Err(Invalid::new("matter_ids", "required", "matter_ids, when given, must name at least one matter").into());
+            }
+            if ids.len() > 10_000 {
+                return Err(Invalid::new("matter_ids", "too_many", "at most 10000 matters in one bulk update").into());
+            }
+        }
+        let now = self.now();
+        let mut tx = self.db.write().await?;
+        let from_user = tx.user(&UserId::from(from)).await?.ok_or_else(|| AppError::from(Invalid::new("from_user_id", "unknown_user", "from_user_id: no such user")))?;
+        let to_user = active_company_user(&mut tx, "to_user_id", to).await?;
+        let ids: Option<Vec<MatterId>> = matter_ids.map(|v| v.into_iter().map(MatterId::from).collect());
+        if let Some(ids) = &ids {
+            for id in ids {
+                let m = tx.matter(id).await?.ok_or_else(|| AppError::from(Invalid::new("matter_ids", "unknown_matter", format!("matter_ids: no matter {id}"))))?;
+                if m.lead_company_person_id != from_user.id || !m.is_open() {
+                    return Err(Invalid::new("matter_ids", "not_led_by_user", format!("matter_ids: {} ({}) is not an open matter led by from_user_id", m.name, m.number)).into());
+                }
+            }
+        }
+        let updated = tx.reassign_lead(&from_user.id, &to_user.id, ids.as_deref(), now).await?;
+        for m in &updated {
+            record(&mut tx, ctx, now, "matter.lead_reassigned", "matter", Some(m.as_str()),
+                Some(json!({"lead_company_person_id": from_user.id})), Some(json!({"lead_company_person_id": to_user.id}))).await?;
+        }
+        record(&mut tx, ctx, now, "matter.bulk_lead_update", "user", Some(from_user.id.as_str()), None,
+            Some(json!({"to_user_id": to_user.id, "updated": updated.len()}))).await?;
+        tx.commit().await?;
+        Ok(BulkUpdated { updated })
+    }
+}

@@ -1,0 +1,262 @@
+//! Matters and their participants, with the notifications of SPEC §4a.
+
+use crate::audit::record;
+use crate::users::{active_company_user, active_user, queue_new_user_email};
+use crate::{App, AppError, AppResult, Ctx, Listing, Page};
+use domain::access::Actor;
+use domain::model::{EmailStatus, Matter, Participant, User};
+use domain::{Invalid, MatterId, MatterRole, Millis, ShortText, UserId};
+use serde_json::json;
+use store::{MailKind, MatterQuery, ParticipantView, Tx};
+
+#[derive(Debug, Clone, Default)]
+pub struct MatterInput {
+    pub name: Option<String>,
+    pub number: Option<String>,
+    pub lead_company_person_id: Option<String>,
+    pub open_for_editing: Option<bool>,
+    pub open_for_invoicing: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewParticipant {
+    pub user_id: String,
+    pub role: String,
+    pub receives_notifications: bool,
+}
+
+fn matter_json(m: &Matter) -> serde_json::Value {
+    json!({"name": m.name, "number": m.number, "lead_company_person_id": m.lead_company_person_id,
+           "open_for_editing": m.open_for_editing, "open_for_invoicing": m.open_for_invoicing})
+}
+
+/// May the actor change this matter and its participants? System
+/// administrators, and the matter's own matter administrators.
+async fn require_matter_admin(tx: &mut Tx, actor: &Actor, matter: &Matter) -> AppResult<()> {
+    if actor.is_system_administrator() {
+        return Ok(());
+    }
+    match tx.participant(&matter.id, &actor.id).await? {
+        Some(p) if p.role == MatterRole::MatterAdministrator => Ok(()),
+        Some(_) => Err(AppError::forbidden("only the matter's administrators change it")),
+        None if tx.reaches_matter(&actor.id, &matter.id).await? => Err(AppError::forbidden("only the matter's administrators change it")),
+        None => Err(AppError::not_found("matter")),
+    }
+}
+
+async fn visible_matter(tx: &mut Tx, actor: &Actor, id: &MatterId) -> AppResult<Matter> {
+    let matter = tx.matter(id).await?.ok_or_else(|| AppError::not_found("matter"))?;
+    if actor.is_system_administrator() || tx.reaches_matter(&actor.id, id).await? {
+        Ok(matter)
+    } else {
+        Err(AppError::not_found("matter"))
+    }
+}
+
+/// The lead company person is always a matter administrator of the matter.
+async fn make_lead_administrator(tx: &mut Tx, matter: &MatterId, lead: &UserId, now: Millis) -> AppResult<()> {
+    let receives = tx.participant(matter, lead).await?.map(|p| p.receives_notifications).unwrap_or(true);
+    tx.upsert_participant(&Participant { matter_id: matter.clone(), user_id: lead.clone(), role: MatterRole::MatterAdministrator, receives_notifications: receives, added_at: now }).await?;
+    Ok(())
+}
+
+/// M1, or N2 instead when the user never got the new user email.
+async fn notify_added(tx: &mut Tx, ctx: &Ctx, user: &mut User, matter: &Matter, role: MatterRole, now: Millis) -> AppResult<bool> {
+    if user.new_user_email.sent_at.is_none() && user.activated_at.is_none() && user.new_user_email.status != EmailStatus::Queued {
+        return queue_new_user_email(tx, ctx, user, now).await;
+    }
+    if user.new_user_email.status == EmailStatus::Queued {
+        // Their welcome is on its way; it is the email that counts (N2).
+        return Ok(false);
+    }
+    tx.enqueue_mail(MailKind::MatterAdded, Some(&user.id), &user.email,
+        &json!({"matter_id": matter.id, "matter_name": matter.name, "matter_number": matter.number, "role": role.as_str()}), now).await?;
+    Ok(true)
+}
+
+/// M2: one email per person when a matter closes for editing or invoicing.
+async fn notify_closed(tx: &mut Tx, matter: &Matter, closed_for: &str, now: Millis) -> AppResult<bool> {
+    let recipients = tx.matter_notification_recipients(&matter.id).await?;
+    for u in &recipients {
+        tx.enqueue_mail(MailKind::MatterClosed, Some(&u.id), &u.email,
+            &json!({"matter_id": matter.id, "matter_name": matter.name, "matter_number": matter.number, "closed_for": closed_for}), now).await?;
+    }
+    Ok(!recipients.is_empty())
+}
+
+impl App {
+    pub async fn create_matter(&self, ctx: &Ctx, input: MatterInput) -> AppResult<Matter> {
+        let actor = ctx.signed_in()?;
+        if !actor.role.may_create_matters() {
+            return Err(AppError::forbidden("your role does not create matters"));
+        }
+        let mut p = crate::error::Problems::new();
+        let name = p.check(ShortText::parse("name", input.name.as_deref().unwrap_or(""), 200));
+        let number = p.check(ShortText::parse("number", input.number.as_deref().unwrap_or(""), 50));
+        if input.lead_company_person_id.is_none() {
+            p.push(Invalid::new("lead_company_person_id", "required", "lead_company_person_id is required"));
+        }
+        p.into_result()?;
+        let (Some(name), Some(number)) = (name, number) else {
+            return Err(AppError::internal("validation reported no problem but a field is missing"));
+        };
+        let now = self.now();
+        let mut tx = self.db.write().await?;
+        let lead = active_company_user(&mut tx, "lead_company_person_id", input.lead_company_person_id.as_deref().unwrap_or("")).await?;
+        if tx.matter_number_taken(number.as_str(), None).await? {
+            return Err(AppError::conflict("matter_number_taken", format!("a matter numbered {} already exists", number.as_str())).with("field", "number".into()));
+        }
+        let matter = Matter {
+            id: MatterId::generate(),
+            name: name.into_string(),
+            number: number.into_string(),
+            lead_company_person_id: lead.id.clone(),
+            open_for_editing: input.open_for_editing.unwrap_or(true),
+            open_for_invoicing: input.open_for_invoicing.unwrap_or(true),
+            created_at: now,
+            updated_at: now,
+        };
+        tx.insert_matter(&matter).await?;
+        make_lead_administrator(&mut tx, &matter.id, &lead.id, now).await?;
+        if actor.id != lead.id && !actor.is_system_administrator() {
+            // A matter creator administers what they create.
+            tx.upsert_participant(&Participant { matter_id: matter.id.clone(), user_id: actor.id.clone(), role: MatterRole::MatterAdministrator, receives_notifications: true, added_at: now }).await?;
+        }
+        record(&mut tx, ctx, now, "matter.created", "matter", Some(matter.id.as_str()), None, Some(matter_json(&matter))).await?;
+        tx.commit().await?;
+        Ok(matter)
+    }
+
+    pub async fn update_matter(&self, ctx: &Ctx, id: &MatterId, input: MatterInput) -> AppResult<Matter> {
+        let actor = ctx.signed_in()?;
+        let mut p = crate::error::Problems::new();
+        let name = input.name.as_deref().and_then(|n| p.check(ShortText::parse("name", n, 200)));
+        let number = input.number.as_deref().and_then(|n| p.check(ShortText::parse("number", n, 50)));
+        p.into_result()?;
+        let now = self.now();
+        let mut tx = self.db.write().await?;
+        let mut matter = tx.matter_for_update(id).await?.ok_or_else(|| AppError::not_found("matter"))?;
+        require_matter_admin(&mut tx, actor, &matter).await?;
+        let before = matter.clone();
+        if let Some(name) = name {
+            matter.name = name.into_string();
+        }
+        if let Some(number) = number {
+            if tx.matter_number_taken(number.as_str(), Some(id)).await? {
+                return Err(AppError::conflict("matter_number_taken", format!("a matter numbered {} already exists", number.as_str())).with("field", "number".into()));
+            }
+            matter.number = number.into_string();
+        }
+        if let Some(e) = input.open_for_editing {
+            matter.open_for_editing = e;
+        }
+        if let Some(i) = input.open_for_invoicing {
+            matter.open_for_invoicing = i;
+        }
+        if let Some(lead) = &input.lead_company_person_id {
+            matter.lead_company_person_id = active_company_user(&mut tx, "lead_company_person_id", lead).await?.id;
+        } else if matter.is_open() && !before.is_open() {
+            // Reopening makes the lead responsible again: they must be active
+            // (and stay so: the row is locked until commit).
+            active_company_user(&mut tx, "lead_company_person_id", matter.lead_company_person_id.as_str()).await?;
+        }
+        if matter == before {
+            return Ok(matter);
+        }
+        matter.updated_at = now;
+        tx.update_matter(&matter).await?;
+        if matter.lead_company_person_id != before.lead_company_person_id {
+            make_lead_administrator(&mut tx, &matter.id, &matter.lead_company_person_id, now).await?;
+        }
+        record(&mut tx, ctx, now, "matter.updated", "matter", Some(matter.id.as_str()), Some(matter_json(&before)), Some(matter_json(&matter))).await?;
+        let closed_editing = before.open_for_editing && !matter.open_for_editing;
+        let closed_invoicing = before.open_for_invoicing && !matter.open_for_invoicing;
+        let closed_for = match (closed_editing, closed_invoicing) {
+            (true, true) => Some("editing and invoicing"),
+            (true, false) => Some("editing"),
+            (false, true) => Some("invoicing"),
+            (false, false) => None,
+        };
+        let queued = match closed_for {
+            Some(what) => notify_closed(&mut tx, &matter, what, now).await?,
+            None => false,
+        };
+        self.commit(tx, queued).await?;
+        Ok(matter)
+    }
+
+    /// `GET /me/matters` (and `GET /matters`): every matter for a system
+    /// administrator; otherwise direct participation and active delegators'.
+    pub async fn list_matters(&self, ctx: &Ctx, page: Page) -> AppResult<Listing<Matter>> {
+        let actor = ctx.signed_in()?;
+        let reachable_by = if actor.is_system_administrator() { None } else { Some(actor.id.clone()) };
+        let mut tx = self.db.read().await?;
+        let (items, total) = tx.list_matters(&MatterQuery { reachable_by, limit: page.per_page, offset: page.offset() }).await?;
+        Ok(Listing { items, total, page })
+    }
+
+    pub async fn matter(&self, ctx: &Ctx, id: &MatterId) -> AppResult<Matter> {
+        let actor = ctx.signed_in()?;
+        let mut tx = self.db.read().await?;
+        visible_matter(&mut tx, actor, id).await
+    }
+
+    pub async fn participants(&self, ctx: &Ctx, id: &MatterId, page: Page) -> AppResult<Listing<ParticipantView>> {
+        let actor = ctx.signed_in()?;
+        let mut tx = self.db.read().await?;
+        visible_matter(&mut tx, actor, id).await?;
+        let (items, total) = tx.participants(id, page.per_page, page.offset()).await?;
+        Ok(Listing { items, total, page })
+    }
+
+    /// Adds a participant or changes their role (D2: never an inactive
+    /// user), emailing them per M1/N2.
+    pub async fn add_participant(&self, ctx: &Ctx, id: &MatterId, input: NewParticipant) -> AppResult<Participant> {
+        let actor = ctx.signed_in()?;
+        let role = MatterRole::parse(&input.role)?;
+        let now = self.now();
+        let mut tx = self.db.write().await?;
+        let matter = tx.matter_for_update(id).await?.ok_or_else(|| AppError::not_found("matter"))?;
+        require_matter_admin(&mut tx, actor, &matter).await?;
+        let mut user = active_user(&mut tx, "user_id", &input.user_id).await?;
+        if !role.allowed_for(user.side) {
+            return Err(Invalid::new("role", "role_not_allowed_for_side", format!("{role} is not a role for {} users", user.side)).into());
+        }
+        if user.id == matter.lead_company_person_id && role != MatterRole::MatterAdministrator {
+            return Err(AppError::conflict("lead_must_be_administrator", "the lead company person is always a matter administrator of the matter"));
+        }
+        let existing = tx.participant(id, &user.id).await?;
+        let participant = Participant {
+            matter_id: id.clone(),
+            user_id: user.id.clone(),
+            role,
+            receives_notifications: input.receives_notifications,
+            added_at: existing.as_ref().map(|p| p.added_at).unwrap_or(now),
+        };
+        tx.upsert_participant(&participant).await?;
+        let before = existing.as_ref().map(|p| json!({"role": p.role.as_str(), "receives_notifications": p.receives_notifications}));
+        let action = if existing.is_some() { "participant.updated" } else { "participant.added" };
+        record(&mut tx, ctx, now, action, "matter", Some(id.as_str()), before,
+            Some(json!({"user_id": user.id, "role": role.as_str(), "receives_notifications": input.receives_notifications}))).await?;
+        let queued = existing.is_none() && notify_added(&mut tx, ctx, &mut user, &matter, role, now).await?;
+        self.commit(tx, queued).await?;
+        Ok(participant)
+    }
+
+    pub async fn remove_participant(&self, ctx: &Ctx, id: &MatterId, user_id: &UserId) -> AppResult<()> {
+        let actor = ctx.signed_in()?;
+        let now = self.now();
+        let mut tx = self.db.write().await?;
+        let matter = tx.matter_for_update(id).await?.ok_or_else(|| AppError::not_found("matter"))?;
+        require_matter_admin(&mut tx, actor, &matter).await?;
+        if &matter.lead_company_person_id == user_id {
+            return Err(AppError::conflict("lead_company_person", "the lead company person cannot be removed; assign another lead first"));
+        }
+        if !tx.delete_participant(id, user_id).await? {
+            return Err(AppError::not_found("participant"));
+        }
+        record(&mut tx, ctx, now, "participant.removed", "matter", Some(id.as_str()), Some(json!({"user_id": user_id})), None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,409 @@
+//! Creating, reading, listing and editing users (SPEC §1, §8, R2, S7).
+
+use crate::audit::record;
+use crate::error::Problems;
+use crate::views::user_json;
+use crate::{App, AppError, AppResult, Ctx, Listing, Page};
+use domain::access::{Actor, Denied, Subject};
+use domain::model::{EmailStatus, Firm, NewUserEmail, Office, User};
+use domain::{Email, FirmId, Invalid, OfficeId, PersonName, Role, Side, UserId};
+use store::{MailKind, Org, SortKey, Status, Tx, UserQuery};
+
+/// `POST /users`.
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub side: Option<String>,
+    pub firm_id: Option<String>,
+    pub office_id: Option<String>,
+    pub role: String,
+    pub hold_new_user_email: bool,
+}
+
+/// `PATCH /users/{id}`: only the fields present change. `office_id:
+/// Some(None)` removes the office.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub active: Option<bool>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub role: Option<String>,
+    pub office_id: Option<Option<String>>,
+}
+
+/// A user with the names of what it refers to, for display.
+#[derive(Debug, Clone)]
+pub struct UserDetails {
+    pub user: User,
+    pub firm: Option<Firm>,
+    pub office: Option<Office>,
+    /// D6: the directory owns this user's lifecycle.
+    pub directory_managed: bool,
+}
+
+/// `GET /users` filters (R2).
+#[derive(Debug, Clone)]
+pub struct UserFilter {
+    pub org: Org,
+    pub status: StatusFilter,
+    pub q: Option<String>,
+    pub sort: SortKey,
+    pub descending: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    Active,
+    Inactive,
+    All,
+    Locked,
+}
+
+impl Default for UserFilter {
+    fn default() -> Self {
+        Self { org: Org::All, status: StatusFilter::Active, q: None, sort: SortKey::Name, descending: false }
+    }
+}
+
+pub(crate) fn subject(u: &User) -> Subject<'_> {
+    Subject { id: &u.id, side: u.side, role: u.role, firm_id: u.firm_id.as_ref(), office_id: u.office_id.as_ref() }
+}
+
+/// The caller may administer `user` (N9, D8, S7), or gets 404/403.
+pub(crate) fn require_manage<'a>(ctx: &'a Ctx, user: &User) -> AppResult<Option<&'a Actor>> {
+    match &ctx.actor {
+        None => Ok(None), // the operator
+        Some(actor) => {
+            actor.can_manage(subject(user))?;
+            Ok(Some(actor))
+        }
+    }
+}
+
+fn require_user_admin(ctx: &Ctx) -> AppResult<&Actor> {
+    let actor = ctx.signed_in()?;
+    if !actor.role.is_user_administrator() {
+        return Err(AppError::forbidden("your role does not administer users"));
+    }
+    Ok(actor)
+}
+
+/// An active company user, as leads, coordinators and approvers must be.
+pub(crate) async fn active_company_user(tx: &mut Tx, field: &str, id: &str) -> AppResult<User> {
+    let user = active_user(tx, field, id).await?;
+    if user.side != Side::Company {
+        return Err(Invalid::new(field.to_owned(), "not_company_user", format!("{field}: must be a company user")).into());
+    }
+    Ok(user)
+}
+
+/// An existing, active user (D2: `user_inactive` otherwise). The row stays
+/// locked until the transaction ends, so a concurrent deactivation cannot
+/// slip between this check and the change that relies on it.
+pub(crate) async fn active_user(tx: &mut Tx, field: &str, id: &str) -> AppResult<User> {
+    let user = tx
+        .user_for_update(&UserId::from(id))
+        .await?
+        .ok_or_else(|| AppError::from(Invalid::new(field.to_owned(), "unknown_user", format!("{field}: no such user"))))?;
+    if !user.active {
+        return Err(AppError::user_inactive(field));
+    }
+    Ok(user)
+}
+
+/// N1/N2/N4: puts the new user email in the outbox for `user` inside the
+/// caller's transaction. N7: never for an inactive user.
+pub(crate) async fn queue_new_user_email(tx: &mut Tx, ctx: &Ctx, user: &mut User, now: domain::Millis) -> AppResult<bool> {
+    if !user.active {
+        return Ok(false);
+    }
+    tx.enqueue_mail(MailKind::NewUserEmail, Some(&user.id), &user.email, &serde_json::json!({}), now).await?;
+    let before = user.new_user_email.status;
+    user.new_user_email.status = EmailStatus::Queued;
+    user.new_user_email.last_change_at = Some(now);
+    user.updated_at = now;
+    tx.update_user(user).await?;
+    record(tx, ctx, now, "user.new_user_email_queued", "user", Some(user.id.as_str()),
+        Some(serde_json::json!({"new_user_email_status": before.as_str()})), Some(serde_json::json!({"new_user_email_status": "queued"}))).await?;
+    Ok(true)
+}
+
+impl App {
+    pub async fn create_user(&self, ctx: &Ctx, mut input: NewUser) -> AppResult<UserDetails> {
+        if let Some(actor) = &ctx.actor {
+            let actor = require_user_admin(ctx).map(|_| actor)?;
+            // Administrators with one firm or office create users there by default.
+            if actor.role == Role::FirmAdministrator && input.firm_id.is_none() {
+                input.firm_id = actor.firm_id.as_ref().map(|f| f.to_string());
+            }
+            if actor.role == Role::CompanyOfficeAdministrator && input.office_id.is_none() {
+                input.office_id = actor.office_id.as_ref().map(|o| o.to_string());
+            }
+            let v = validate_new_user(&input)?;
+            actor.can_assign(v.role, v.firm_id.as_ref(), v.office_id.as_ref()).map_err(|d| match d {
+                Denied::Hidden => AppError::not_found("firm"),
+                other => other.into(),
+            })?;
+        }
+        let now = self.now();
+        let mut tx = self.db.write().await?;
+        let (details, queued) = insert_new_user(&mut tx, ctx, input, now).await?;
+        self.commit(tx, queued).await?;
+        Ok(details)
+    }
+
+    pub async fn user_details(&self, ctx: &Ctx, id: &UserId) -> AppResult<UserDetails> {
+        let actor = ctx.signed_in()?;
+        let mut tx = self.db.read().await?;
+        let user = tx.user(id).await?.ok_or_else(|| AppError::not_found("user"))?;
+        if !actor.can_see(subject(&user)) {
+            return Err(AppError::not_found("user"));
+        }
+        details(&mut tx, user).await
+    }
+
+    pub async fn list_users(&self, ctx: &Ctx, f: UserFilter, page: Page) -> AppResult<Listing<User>> {
+        let actor = require_user_admin(ctx)?;
+        let now = self.now();
+        let status = match f.status {
+            StatusFilter::Active => Status::Active,
+            StatusFilter::Inactive => Status::Inactive,
+            StatusFilter::All => Status::All,
+            StatusFilter::Locked => Status::Locked(now),
+        };
+        let q = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(|q| q.chars().take(100).collect());
+        let mut tx = self.db.read().await?;
+        let (items, total) = tx
+            .list_users(&UserQuery { scope: actor.user_scope(), org: f.org, status, q, sort: f.sort, descending: f.descending, limit: page.per_page, offset: page.offset() })
+            .await?;
+        Ok(Listing { items, total, page })
+    }
+
+    /// Edits names, email, role and office; `active` goes to the lifecycle
+    /// rules of SPEC §3.
+    pub async fn update_user(&self, ctx: &Ctx, id: &UserId, patch: UserPatch) -> AppResult<crate::users::UpdateOutcome> {
+        let mut p = Problems::new();
+        let first = patch.first_name.as_deref().and_then(|s| p.check(PersonName::parse("first_name", s)));
+        let last = patch.last_name.as_deref().and_then(|s| p.check(PersonName::parse("last_name", s)));
+        let email = patch.email.as_deref().and_then(|s| p.check(Email::parse(s)));
+        let role = patch.role.as_deref().and_then(|s| p.check(Role::parse(s)));
+        p.into_result()?;
+
+        let now = self.now();
+        let mut tx = self.db.write().await?;
+        let mut user = tx.user_for_update(id).await?.ok_or_else(|| AppError::not_found("user"))?;
+        let actor = require_manage(ctx, &user)?.cloned();
+        let before = user.clone();
+        let mut queued = false;
+
+        if let Some(first) = first {
+            user.first_name = first.into_string();
+        }
+        if let Some(last) = last {
+            user.last_name = last.into_string();
+        }
+        if let Some(office) = &patch.office_id {
+            let office_id = office.as_deref().map(OfficeId::from);
+            if let Some(oid) = &office_id {
+                existing_office(&mut tx, oid).await?;
+            }
+            user.office_id = office_id;
+        }
+        if let Some(role) = role {
+            if role.side() != user.side {
+                return Err(Invalid::new("role", "role_side_mismatch", format!("the role {role} is for {} users; this is a {} user", role.side(), user.side)).into());
+            }
+            if actor.as_ref().is_some_and(|a| a.id == user.id) && role != user.role {
+                return Err(AppError::forbidden("you cannot change your own role"));
+            }
+            if user.role == Role::CompanySystemAdministrator && role != user.role && tx_count_active_sysadmins(&mut tx, &user).await? == 0 {
+                return Err(AppError::conflict("last_system_administrator", "this is the only active company system administrator; make another one first"));
+            }
+            user.role = role;
+        }
+        if let Some(a) = &actor {
+            if user.role != before.role || user.office_id != before.office_id {
+                a.can_assign(user.role, user.firm_id.as_ref(), user.office_id.as_ref())?;
+            }
+        }
+        if let Some(email) = email {
+            if email.normalized() != before.email.to_ascii_lowercase() {
+                if tx.email_taken(email.as_str(), Some(&user.id)).await? {
+                    return Err(email_taken(&email));
+                }
+                user.email = email.as_str().to_owned();
+                // D7: a never-activated account is simply re-purposed. An
+                // activated one now belongs to another address: its password
+                // must not carry over, and the new address gets a fresh link.
+                if user.activated_at.is_some() {
+                    tx.set_password_hash(&user.id, None, now).await?;
+                    tx.invalidate_user_links(&user.id, now).await?;
+                    tx.delete_user_sessions(&user.id).await?;
+                    if user.active {
+                        tx.enqueue_mail(MailKind::PasswordReset, Some(&user.id), &user.email, &serde_json::json!({}), now).await?;
+                        queued = true;
+                    }
+                }
+            } else {
+                user.email = email.as_str().to_owned();
+            }
+        }
+        let mut outcome = UpdateOutcome { warnings: Vec::new() };
+        if user != before {
+            user.updated_at = now;
+            tx.update_user(&user).await?;
+            record(&mut tx, ctx, now, "user.updated", "user", Some(user.id.as_str()), Some(user_json(&before)), Some(user_json(&user))).await?;
+        }
+        if let Some(active) = patch.active {
+            if active != user.active {
+                let lifecycle = crate::lifecycle::set_active(self, &mut tx, ctx, &mut user, active, now).await?;
+                outcome.warnings = lifecycle.warnings;
+            }
+        }
+        self.commit(tx, queued).await?;
+        Ok(outcome)
+    }
+
+    /// D6: whether Active Directory sync is on.
+    pub async fn directory_sync(&self) -> AppResult<bool> {
+        let mut tx = self.db.read().await?;
+        Ok(tx.settings().await?.active_directory_sync)
+    }
+
+    /// D6: with directory sync on, company users' lifecycle is the directory's.
+    pub async fn directory_managed(&self, user: &User) -> AppResult<bool> {
+        if user.side != Side::Company {
+            return Ok(false);
+        }
+        let mut tx = self.db.read().await?;
+        Ok(tx.settings().await?.active_directory_sync)
+    }
+}
+
+/// What an edit reports besides the new state: D4's warnings to a
+/// company-side administrator.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateOutcome {
+    pub warnings: Vec<domain::deactivation::Blocker>,
+}
+
+async fn tx_count_active_sysadmins(tx: &mut Tx, except: &User) -> AppResult<i64> {
+    Ok(tx.count_active_role(Role::CompanySystemAdministrator, &except.id).await?)
+}
+
+/// A new user's fields, validated.
+pub(crate) struct ValidNewUser {
+    email: Email,
+    first: PersonName,
+    last: PersonName,
+    role: Role,
+    side: Side,
+    firm_id: Option<FirmId>,
+    office_id: Option<OfficeId>,
+}
+
+/// Checks every field of a new user and reports all problems at once.
+pub(crate) fn validate_new_user(input: &NewUser) -> AppResult<ValidNewUser> {
+    let mut p = Problems::new();
+    let email = p.check(Email::parse(&input.email));
+    let first = p.check(PersonName::parse("first_name", &input.first_name));
+    let last = p.check(PersonName::parse("last_name", &input.last_name));
+    let role = p.check(Role::parse(&input.role));
+    let side = match &input.side {
+        Some(s) => p.check(Side::parse(s)),
+        None => role.map(Role::side),
+    };
+    if let (Some(role), Some(side)) = (role, side) {
+        if role.side() != side {
+            p.push(Invalid::new("role", "role_side_mismatch", format!("the role {role} is for {} users", role.side())));
+        }
+    }
+    let firm_id = input.firm_id.as_deref().map(FirmId::from);
+    let office_id = input.office_id.as_deref().map(OfficeId::from);
+    match side {
+        Some(Side::Firm) if firm_id.is_none() => p.push(Invalid::new("firm_id", "firm_required", "a firm user needs a firm_id")),
+        Some(Side::Company) if firm_id.is_some() => p.push(Invalid::new("firm_id", "firm_not_allowed", "company users do not belong to a firm")),
+        _ => {}
+    }
+    p.into_result()?;
+    match (email, first, last, role, side) {
+        (Some(email), Some(first), Some(last), Some(role), Some(side)) => Ok(ValidNewUser { email, first, last, role, side, firm_id, office_id }),
+        _ => Err(AppError::internal("validation reported no problem but a field is missing")),
+    }
+}
+
+/// Inserts a validated new user inside the caller's transaction, with its
+/// audit entry and, unless held, the new user email (N1). Returns whether
+/// mail was queued.
+pub(crate) async fn insert_new_user(tx: &mut Tx, ctx: &Ctx, input: NewUser, now: domain::Millis) -> AppResult<(UserDetails, bool)> {
+    let v = validate_new_user(&input)?;
+    let firm = match &v.firm_id {
+        Some(id) => Some(existing_firm(tx, id).await?),
+        None => None,
+    };
+    let office = match &v.office_id {
+        Some(id) => Some(existing_office(tx, id).await?),
+        None => None,
+    };
+    if tx.email_taken(v.email.as_str(), None).await? {
+        return Err(email_taken(&v.email));
+    }
+    let mut user = User {
+        id: UserId::generate(),
+        email: v.email.as_str().to_owned(),
+        first_name: v.first.into_string(),
+        last_name: v.last.into_string(),
+        side: v.side,
+        firm_id: v.firm_id,
+        office_id: v.office_id,
+        role: v.role,
+        active: true,
+        activated_at: None,
+        last_sign_in_at: None,
+        created_at: now,
+        updated_at: now,
+        deactivated_at: None,
+        new_user_email: NewUserEmail { status: EmailStatus::Held, sent_at: None, send_count: 0, last_change_at: Some(now) },
+        locked_until: None,
+        lock_reason: None,
+    };
+    tx.insert_user(&user).await?;
+    record(tx, ctx, now, "user.created", "user", Some(user.id.as_str()), None,
+        Some(serde_json::json!({"user": user_json(&user), "hold_new_user_email": input.hold_new_user_email}))).await?;
+    // N1: sent at once unless held.
+    let queued = !input.hold_new_user_email && queue_new_user_email(tx, ctx, &mut user, now).await?;
+    let directory_managed = user.side == Side::Company && tx.settings().await?.active_directory_sync;
+    Ok((UserDetails { user, firm, office, directory_managed }, queued))
+}
+
+pub(crate) async fn details(tx: &mut Tx, user: User) -> AppResult<UserDetails> {
+    let firm = match &user.firm_id {
+        Some(f) => tx.firm(f).await?,
+        None => None,
+    };
+    let office = match &user.office_id {
+        Some(o) => tx.office(o).await?,
+        None => None,
+    };
+    let directory_managed = user.side == Side::Company && tx.settings().await?.active_directory_sync;
+    Ok(UserDetails { user, firm, office, directory_managed })
+}
+
+pub(crate) async fn existing_firm(tx: &mut Tx, id: &FirmId) -> AppResult<Firm> {
+    let firm = tx.firm(id).await?.ok_or_else(|| AppError::from(Invalid::new("firm_id", "unknown_firm", "firm_id: no such firm")))?;
+    if !firm.active {
+        return Err(Invalid::new("firm_id", "firm_inactive", "firm_id: the firm is not active").into());
+    }
+    Ok(firm)
+}
+
+pub(crate) async fn existing_office(tx: &mut Tx, id: &OfficeId) -> AppResult<Office> {
+    tx.office(id).await?.ok_or_else(|| Invalid::new("office_id", "unknown_office", "office_id: no such office").into())
+}
+
+pub(crate) fn email_taken(email: &Email) -> AppError {
+    AppError::conflict("email_taken", format!("a user with the email {} already exists (emails are case-insensitive)", email.as_str())).with("field", "email".into())
+}

@@ -1,0 +1,76 @@
+//! Configuration (SPEC §6): each setting is an environment variable and a
+//! flag of `tracker serve`. Bad values stop start-up with a message naming
+//! the setting.
+
+use anyhow::{bail, Context};
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Where the data lives; every command needs it.
+#[derive(Debug, Clone, Args)]
+pub struct Storage {
+    /// Directory for the embedded SQLite database and the outbox folder.
+    #[arg(long, env = "TRACKER_DATA_DIR", default_value = "./tracker-data")]
+    pub data_dir: PathBuf,
+    /// `postgres://…` for scale-out; defaults to `sqlite://<data dir>/tracker.db`.
+    #[arg(long, env = "TRACKER_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+impl Storage {
+    pub fn database_url(&self) -> anyhow::Result<String> {
+        match &self.database_url {
+            Some(url) => {
+                if !(url.starts_with("sqlite:") || url.starts_with("postgres:") || url.starts_with("postgresql:")) {
+                    bail!("TRACKER_DATABASE_URL must start with sqlite:// or postgres:// (got '{}')", url.split("://").next().unwrap_or(url));
+                }
+                Ok(url.clone())
+            }
+            None => {
+                std::fs::create_dir_all(&self.data_dir).with_context(|| format!("TRACKER_DATA_DIR: cannot create {}", self.data_dir.display()))?;
+                Ok(format!("sqlite://{}/tracker.db", self.data_dir.display()))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    #[command(flatten)]
+    pub storage: Storage,
+    /// Address to listen on.
+    #[arg(long, env = "TRACKER_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Base of links in emails; defaults to http://<listen address>.
+    #[arg(long, env = "TRACKER_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// `smtp://host:port`, `smtp+starttls://…` or `smtps://…`, with user and
+    /// password in the URL; without it mail is written to <data dir>/outbox/.
+    #[arg(long, env = "TRACKER_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// The From address of every email.
+    #[arg(long, env = "TRACKER_MAIL_FROM", default_value = "Tracker <tracker@localhost>")]
+    pub mail_from: String,
+    /// Load the demo company first and print the demo sign-in.
+    #[arg(long)]
+    pub demo: bool,
+    /// For tests only: a clock that `POST /api/v1/_test/clock` can advance.
+    #[arg(long, env = "TRACKER_TEST_CLOCK", hide = true)]
+    pub test_clock: bool,
+}
+
+impl ServeConfig {
+    pub fn listen_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.listen.parse().with_context(|| format!("TRACKER_LISTEN must be host:port such as 127.0.0.1:8080 (got '{}')", self.listen))
+    }
+
+    /// The public URL without a trailing slash.
+    pub fn public_url(&self, bound: SocketAddr) -> anyhow::Result<String> {
+        let url = self.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
+            bail!("TRACKER_PUBLIC_URL must be an http:// or https:// URL (got '{url}')");
+        }
+        Ok(url.trim_end_matches('/').to_owned())
+    }
+}

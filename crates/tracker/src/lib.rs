@@ -1,0 +1,106 @@
+//! Wiring of the Tracker service: configuration in, a running server out.
+//! The binary's `main` and the integration tests both start Tracker here.
+
+pub mod config;
+
+use anyhow::Context;
+use app::{App, AppConfig, Clock, ManualClock, SystemClock};
+use config::ServeConfig;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use store::Db;
+use tokio::sync::watch;
+
+/// Opens the database and brings its schema up to date.
+pub async fn open_db(url: &str) -> anyhow::Result<Db> {
+    let db = Db::connect(url).await.with_context(|| "TRACKER_DATABASE_URL: cannot open the database".to_string())?;
+    db.migrate().await.context("migrating the database")?;
+    Ok(db)
+}
+
+/// A started server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub app: App,
+    pub public_url: String,
+    stop: watch::Sender<bool>,
+    served: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, finishes in-flight requests and background work.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        self.served.await.context("server task")??;
+        self.app.db.close().await;
+        Ok(())
+    }
+
+    /// Waits until the server ends (after a signal).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.served.await.context("server task")??;
+        self.app.db.close().await;
+        Ok(())
+    }
+
+    pub fn stopper(&self) -> watch::Sender<bool> {
+        self.stop.clone()
+    }
+}
+
+/// Starts Tracker: migrations, optional demo data, the HTTP server.
+pub async fn start(cfg: &ServeConfig) -> anyhow::Result<Running> {
+    let listen = cfg.listen_addr()?;
+    let url = cfg.storage.database_url()?;
+    let db = open_db(&url).await?;
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("TRACKER_LISTEN: cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    let public_url = cfg.public_url(addr)?;
+    let manual = Arc::new(ManualClock::default());
+    let clock: Arc<dyn Clock> = if cfg.test_clock { manual.clone() } else { Arc::new(SystemClock) };
+    let app = App::new(db, clock, AppConfig { public_url: public_url.clone(), ..AppConfig::default() });
+    if cfg.demo {
+        let loaded = app::demo::load(&app).await.map_err(|e| anyhow::anyhow!("loading the demo company: {e}"))?;
+        tracing::info!(loaded, "demo company ready");
+    }
+    let mut router = web::router(app.clone());
+    if cfg.test_clock {
+        router = router.merge(test_clock_routes(manual));
+        tracing::warn!("the test clock is enabled: never run like this in production");
+    }
+    let (stop, mut stopped) = watch::channel(false);
+    let served = tokio::spawn(async move {
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await
+            .context("serving HTTP")
+    });
+    Ok(Running { addr, app, public_url, stop, served })
+}
+
+fn test_clock_routes(clock: Arc<ManualClock>) -> axum::Router {
+    use axum::routing::post;
+    axum::Router::new().route(
+        "/api/v1/_test/clock",
+        post(move |axum::Json(body): axum::Json<serde_advance::Advance>| {
+            let clock = clock.clone();
+            async move {
+                clock.advance(body.advance_ms);
+                axum::Json(serde_advance::Now { now_ms: clock.now() })
+            }
+        }),
+    )
+}
+
+mod serde_advance {
+    #[derive(serde::Deserialize)]
+    pub struct Advance {
+        pub advance_ms: i64,
+    }
+    #[derive(serde::Serialize)]
+    pub struct Now {
+        pub now_ms: i64,
+    }
+}

@@ -1,0 +1,46 @@
+//! The audit log.
+
+use crate::error::ApiResult;
+use crate::extract::{ApiQuery, Caller};
+use crate::types::{AuditOut, ListOut};
+use app::audit::AuditFilter;
+use app::{App, AppError, Page};
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    pub actor_id: Option<String>,
+    pub target_id: Option<String>,
+    /// e.g. `user.deactivated`.
+    pub action: Option<String>,
+    /// RFC 3339, inclusive.
+    pub from: Option<String>,
+    /// RFC 3339, exclusive.
+    pub to: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+fn parse_time(field: &'static str, s: &str) -> Result<i64, AppError> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+        .map_err(|_| AppError::bad_request("invalid_query", format!("{field}: use an RFC 3339 time such as 2026-11-22T10:00:00Z")).with("field", field.into()))
+}
+
+/// Every change, newest first (company system administrators).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, body = ListOut<AuditOut>)))]
+pub async fn audit_log(State(app): State<App>, caller: Caller, ApiQuery(q): ApiQuery<AuditQuery>) -> ApiResult<Json<ListOut<AuditOut>>> {
+    let filter = AuditFilter {
+        actor_id: q.actor_id.clone(),
+        target_id: q.target_id.clone(),
+        action: q.action.clone(),
+        from: q.from.as_deref().map(|s| parse_time("from", s)).transpose()?,
+        to: q.to.as_deref().map(|s| parse_time("to", s)).transpose()?,
+    };
+    let l = app.audit_log(&caller.ctx, filter, Page::new(q.page, q.per_page)?).await?;
+    Ok(Json(ListOut::of(&l, |x| AuditOut::from(x))))
+}

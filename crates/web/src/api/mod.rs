@@ -1,0 +1,93 @@
+//! The JSON API of SPEC §8 under `/api/v1`, with its OpenAPI document
+//! generated from these handlers.
+
+mod audit;
+mod matters;
+mod onboarding;
+mod orgs;
+mod routes;
+mod sessions;
+mod settings;
+mod users;
+
+use crate::types::*;
+use app::{App, Page};
+use axum::Router;
+use serde::Deserialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Tracker API", description = "User administration of a legal department's matter-management system. Errors are `{\"error\": {\"code\", \"message\", …}}`."),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    components(schemas(ErrorBody, UserOut, FirmOut, OfficeOut, MatterOut, ParticipantOut, RouteOut, AuditOut))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+/// The error object every 4xx/5xx answer carries.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    #[schema(value_type = Object, example = json!({"code": "invalid_email", "message": "'x' is not a valid email address", "field": "email"}))]
+    pub error: serde_json::Value,
+}
+
+/// `page` (from 1) and `per_page` (default 50, at most 500).
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+impl PageQuery {
+    pub fn page(&self) -> Result<Page, app::AppError> {
+        Page::new(self.page, self.per_page)
+    }
+}
+
+/// The API router and its OpenAPI document.
+pub fn router() -> (Router<App>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(sessions::sign_in))
+        .routes(routes!(sessions::sign_out))
+        .routes(routes!(sessions::set_password))
+        .routes(routes!(sessions::me))
+        .routes(routes!(sessions::my_matters))
+        .routes(routes!(sessions::my_delegates, sessions::set_my_delegates))
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(users::get_user, users::patch_user))
+        .routes(routes!(users::deactivation_check))
+        .routes(routes!(users::send_new_user_email))
+        .routes(routes!(users::reset_password))
+        .routes(routes!(users::history))
+        .routes(routes!(users::delegates))
+        .routes(routes!(onboarding::pending))
+        .routes(routes!(onboarding::send_all))
+        .routes(routes!(orgs::list_offices, orgs::create_office))
+        .routes(routes!(orgs::get_office, orgs::patch_office))
+        .routes(routes!(orgs::list_firms, orgs::create_firm))
+        .routes(routes!(orgs::get_firm))
+        .routes(routes!(matters::list_matters, matters::create_matter))
+        .routes(routes!(matters::get_matter, matters::patch_matter))
+        .routes(routes!(matters::list_participants, matters::add_participant))
+        .routes(routes!(matters::remove_participant))
+        .routes(routes!(matters::bulk_update_lead))
+        .routes(routes!(routes::list_routes, routes::create_route))
+        .routes(routes!(routes::get_route, routes::patch_route))
+        .routes(routes!(settings::get_settings, settings::patch_settings))
+        .routes(routes!(audit::audit_log))
+        .split_for_parts()
+}

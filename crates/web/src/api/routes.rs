@@ -1,0 +1,64 @@
+//! Invoice approval routes.
+
+use super::PageQuery;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, ApiQuery, Caller};
+use crate::types::{ListOut, RouteOut};
+use app::routes::{LevelInput, RouteInput};
+use app::App;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use domain::RouteId;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LevelIn {
+    pub primary_approver_id: String,
+    pub alternate_approver_id: Option<String>,
+    #[serde(default)]
+    pub delegate_ids: Vec<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteIn {
+    pub name: Option<String>,
+    pub active: Option<bool>,
+    /// Replaces every level when present.
+    pub levels: Option<Vec<LevelIn>>,
+}
+
+impl From<RouteIn> for RouteInput {
+    fn from(r: RouteIn) -> Self {
+        RouteInput {
+            name: r.name,
+            active: r.active,
+            levels: r.levels.map(|ls| ls.into_iter().map(|l| LevelInput { primary_approver_id: l.primary_approver_id, alternate_approver_id: l.alternate_approver_id, delegate_ids: l.delegate_ids }).collect()),
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/approval-routes", tag = "approval routes", params(PageQuery), responses((status = 200, body = ListOut<RouteOut>)))]
+pub async fn list_routes(State(app): State<App>, caller: Caller, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<Json<ListOut<RouteOut>>> {
+    let l = app.list_routes(&caller.ctx, q.page()?).await?;
+    Ok(Json(ListOut::of(&l, |x| RouteOut::from(x))))
+}
+
+#[utoipa::path(post, path = "/api/v1/approval-routes", tag = "approval routes", request_body = RouteIn, responses((status = 201, body = RouteOut), (status = 422, body = super::ErrorBody)))]
+pub async fn create_route(State(app): State<App>, caller: Caller, ApiJson(b): ApiJson<RouteIn>) -> ApiResult<(StatusCode, Json<RouteOut>)> {
+    let r = app.create_route(&caller.ctx, b.into()).await?;
+    Ok((StatusCode::CREATED, Json(RouteOut::from(&r))))
+}
+
+#[utoipa::path(get, path = "/api/v1/approval-routes/{id}", tag = "approval routes", responses((status = 200, body = RouteOut), (status = 404, body = super::ErrorBody)))]
+pub async fn get_route(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<RouteOut>> {
+    Ok(Json(RouteOut::from(&app.route(&caller.ctx, &RouteId::from(id)).await?)))
+}
+
+#[utoipa::path(patch, path = "/api/v1/approval-routes/{id}", tag = "approval routes", request_body = RouteIn, responses((status = 200, body = RouteOut), (status = 422, body = super::ErrorBody)))]
+pub async fn patch_route(State(app): State<App>, caller: Caller, Path(id): Path<String>, ApiJson(b): ApiJson<RouteIn>) -> ApiResult<Json<RouteOut>> {
+    Ok(Json(RouteOut::from(&app.update_route(&caller.ctx, &RouteId::from(id), b.into()).await?)))
+}

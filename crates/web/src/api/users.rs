@@ -1,0 +1,207 @@
+//! Users: list, create, read, edit (with deactivation and reactivation),
+//! the deactivation check, sending, reset, history and delegates.
+
+use super::PageQuery;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{nullable, ApiJson, ApiQuery, Caller};
+use crate::types::{AuditOut, ListOut, UserOut, UserRef};
+use app::lifecycle::blocker_json;
+use app::users::{NewUser, StatusFilter, UserFilter, UserPatch};
+use app::{App, AppError, Page};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use domain::{FirmId, UserId};
+use serde::{Deserialize, Serialize};
+use store::{Org, SortKey};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UserListQuery {
+    /// `all`, `company`, `firms` or `firm:<id>`.
+    pub org: Option<String>,
+    /// `active` (default), `inactive`, `all` or `locked`.
+    pub status: Option<String>,
+    /// Starts of first name, last name or email.
+    pub q: Option<String>,
+    /// `name` (default), `email` or `last_sign_in`.
+    pub sort: Option<String>,
+    /// `asc` (default) or `desc`.
+    pub order: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+fn bad(field: &'static str, msg: &str) -> AppError {
+    AppError::bad_request("invalid_query", format!("{field}: {msg}")).with("field", field.into())
+}
+
+/// Parses R2's selectors.
+pub fn user_filter(q: &UserListQuery) -> Result<(UserFilter, Page), AppError> {
+    let org = match q.org.as_deref().unwrap_or("all") {
+        "all" => Org::All,
+        "company" => Org::Company,
+        "firms" => Org::Firms,
+        other => match other.strip_prefix("firm:") {
+            Some(id) if !id.is_empty() => Org::Firm(FirmId::from(id)),
+            _ => return Err(bad("org", "use all, company, firms or firm:<id>")),
+        },
+    };
+    let status = match q.status.as_deref().unwrap_or("active") {
+        "active" => StatusFilter::Active,
+        "inactive" => StatusFilter::Inactive,
+        "all" => StatusFilter::All,
+        "locked" => StatusFilter::Locked,
+        _ => return Err(bad("status", "use active, inactive, all or locked")),
+    };
+    let sort = match q.sort.as_deref().unwrap_or("name") {
+        "name" => SortKey::Name,
+        "email" => SortKey::Email,
+        "last_sign_in" => SortKey::LastSignIn,
+        _ => return Err(bad("sort", "use name, email or last_sign_in")),
+    };
+    let descending = match q.order.as_deref().unwrap_or("asc") {
+        "asc" => false,
+        "desc" => true,
+        _ => return Err(bad("order", "use asc or desc")),
+    };
+    if q.q.as_ref().is_some_and(|s| s.chars().count() > 100) {
+        return Err(bad("q", "at most 100 characters"));
+    }
+    Ok((UserFilter { org, status, q: q.q.clone(), sort, descending }, Page::new(q.page, q.per_page)?))
+}
+
+/// R2: the user list, within the caller's scope (S7).
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserListQuery), responses((status = 200, body = ListOut<UserOut>), (status = 403, body = super::ErrorBody)))]
+pub async fn list_users(State(app): State<App>, caller: Caller, ApiQuery(q): ApiQuery<UserListQuery>) -> ApiResult<Json<ListOut<UserOut>>> {
+    let (filter, page) = user_filter(&q)?;
+    let l = app.list_users(&caller.ctx, filter, page).await?;
+    let now = app.now();
+    let sync = app.directory_sync().await?;
+    Ok(Json(ListOut::of(&l, |u| UserOut::new(u, now, sync))))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// `company` or `firm`; must match the role.
+    pub side: Option<String>,
+    pub firm_id: Option<String>,
+    pub office_id: Option<String>,
+    pub role: String,
+    /// N1: *Hold user notification until I specify or user is added to a matter*.
+    #[serde(default)]
+    pub hold_new_user_email: bool,
+}
+
+/// Create a user; the new user email goes out at once unless held (N1).
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUser,
+    responses((status = 201, body = UserOut), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+pub async fn create_user(State(app): State<App>, caller: Caller, ApiJson(b): ApiJson<CreateUser>) -> ApiResult<(StatusCode, Json<UserOut>)> {
+    let d = app
+        .create_user(&caller.ctx, NewUser { email: b.email, first_name: b.first_name, last_name: b.last_name, side: b.side, firm_id: b.firm_id, office_id: b.office_id, role: b.role, hold_new_user_email: b.hold_new_user_email })
+        .await?;
+    Ok((StatusCode::CREATED, Json(UserOut::details(&d, app.now()))))
+}
+
+/// One user, with `active`, `activated`, `new_user_email` and `directory_managed`.
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", responses((status = 200, body = UserOut), (status = 404, body = super::ErrorBody)))]
+pub async fn get_user(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<UserOut>> {
+    let d = app.user_details(&caller.ctx, &UserId::from(id)).await?;
+    Ok(Json(UserOut::details(&d, app.now())))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchUser {
+    /// `false` deactivates (D1–D8), `true` reactivates (R1).
+    pub active: Option<bool>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub role: Option<String>,
+    /// `null` removes the office.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub office_id: Option<Option<String>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PatchedUser {
+    #[serde(flatten)]
+    pub user: UserOut,
+    /// D4 warnings for a company-side administrator.
+    #[schema(value_type = Vec<Object>)]
+    pub warnings: Vec<serde_json::Value>,
+}
+
+/// Edit a user. A refused deactivation is 409 `deactivation_blocked` with every blocker.
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = PatchUser,
+    responses((status = 200, body = PatchedUser), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+pub async fn patch_user(State(app): State<App>, caller: Caller, Path(id): Path<String>, ApiJson(b): ApiJson<PatchUser>) -> ApiResult<Json<PatchedUser>> {
+    let id = UserId::from(id);
+    let outcome = app
+        .update_user(&caller.ctx, &id, UserPatch { active: b.active, first_name: b.first_name, last_name: b.last_name, email: b.email, role: b.role, office_id: b.office_id })
+        .await?;
+    let d = app.user_details(&caller.ctx, &id).await;
+    // The caller may have moved the user out of their own scope.
+    let user = match d {
+        Ok(d) => UserOut::details(&d, app.now()),
+        Err(_) => return Err(ApiError(AppError::not_found("user"))),
+    };
+    Ok(Json(PatchedUser { user, warnings: outcome.warnings.iter().map(blocker_json).collect() }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CheckOut {
+    pub can_deactivate: bool,
+    #[schema(value_type = Vec<Object>)]
+    pub blockers: Vec<serde_json::Value>,
+    #[schema(value_type = Vec<Object>)]
+    pub warnings: Vec<serde_json::Value>,
+    pub directory_managed: bool,
+}
+
+/// D5: every blocker and warning, without changing anything.
+#[utoipa::path(get, path = "/api/v1/users/{id}/deactivation-check", tag = "users", responses((status = 200, body = CheckOut), (status = 404, body = super::ErrorBody)))]
+pub async fn deactivation_check(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<CheckOut>> {
+    let c = app.deactivation_check(&caller.ctx, &UserId::from(id)).await?;
+    Ok(Json(CheckOut {
+        can_deactivate: c.can_deactivate,
+        blockers: c.blockers.iter().map(blocker_json).collect(),
+        warnings: c.warnings.iter().map(blocker_json).collect(),
+        directory_managed: c.directory_managed,
+    }))
+}
+
+/// N4: send the new user email to this user.
+#[utoipa::path(post, path = "/api/v1/users/{id}/new-user-email", tag = "onboarding", responses((status = 202, body = UserOut), (status = 409, body = super::ErrorBody)))]
+pub async fn send_new_user_email(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<(StatusCode, Json<UserOut>)> {
+    let u = app.send_new_user_email(&caller.ctx, &UserId::from(id)).await?;
+    Ok((StatusCode::ACCEPTED, Json(UserOut::new(&u, app.now(), app.directory_managed(&u).await?))))
+}
+
+/// N5: reset password — old password, links and sessions end; a fresh link is emailed.
+#[utoipa::path(post, path = "/api/v1/users/{id}/reset-password", tag = "onboarding", responses((status = 202, body = UserOut), (status = 409, body = super::ErrorBody)))]
+pub async fn reset_password(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<(StatusCode, Json<UserOut>)> {
+    let u = app.reset_password(&caller.ctx, &UserId::from(id)).await?;
+    Ok((StatusCode::ACCEPTED, Json(UserOut::new(&u, app.now(), app.directory_managed(&u).await?))))
+}
+
+/// R3: every administrative change and sign-in of the user, newest first.
+#[utoipa::path(get, path = "/api/v1/users/{id}/history", tag = "users", params(PageQuery), responses((status = 200, body = ListOut<AuditOut>)))]
+pub async fn history(State(app): State<App>, caller: Caller, Path(id): Path<String>, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<Json<ListOut<AuditOut>>> {
+    let l = app.user_history(&caller.ctx, &UserId::from(id), q.page()?).await?;
+    Ok(Json(ListOut::of(&l, |x| AuditOut::from(x))))
+}
+
+/// The administrator's view of a user's delegations.
+#[utoipa::path(get, path = "/api/v1/users/{id}/delegates", tag = "users", responses((status = 200, body = super::sessions::DelegatesOut)))]
+pub async fn delegates(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<super::sessions::DelegatesOut>> {
+    let v = app.user_delegates(&caller.ctx, &UserId::from(id)).await?;
+    Ok(Json(super::sessions::DelegatesOut { delegates: v.delegates.iter().map(UserRef::from).collect(), delegators: v.delegators.iter().map(UserRef::from).collect() }))
+}

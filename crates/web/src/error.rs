@@ -1,0 +1,48 @@
+//! Turns [`app::AppError`] into the JSON error of SPEC §8:
+//! `{"error": {"code", "message", …}}`. Internal errors were logged where
+//! they arose; here they only get their status.
+
+use app::{AppError, ErrorKind};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{Map, Value};
+
+pub struct ApiError(pub AppError);
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        Self(e)
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+pub fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+        ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+pub fn error_body(e: &AppError) -> Value {
+    let mut obj = Map::new();
+    obj.insert("code".into(), Value::String(e.code.to_string()));
+    obj.insert("message".into(), Value::String(e.message.clone()));
+    for (k, v) in &e.details {
+        obj.insert(k.clone(), v.clone());
+    }
+    serde_json::json!({ "error": obj })
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (status_of(self.0.kind), Json(error_body(&self.0))).into_response()
+    }
+}

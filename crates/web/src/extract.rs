@@ -1,0 +1,138 @@
+//! Request extractors: the signed-in caller (S5, S6), JSON bodies and query
+//! strings whose rejections answer in our error format (S8).
+
+use crate::error::ApiError;
+use app::{App, AppError, Ctx};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, Method};
+use axum_extra::extract::CookieJar;
+use domain::model::User;
+use serde::de::DeserializeOwned;
+use std::net::SocketAddr;
+
+pub const SESSION_COOKIE: &str = "tracker_session";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The CSRF token of a browser session: derived from the session token, so
+/// it needs no storage and dies with the session (S5).
+pub fn csrf_token(session_token: &str) -> String {
+    domain::secret::hash_token(&format!("csrf:{session_token}"))[..32].to_owned()
+}
+
+/// Constant-time comparison of two short strings.
+pub fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The source address of the request, for the audit log.
+pub fn client_ip(parts: &Parts) -> Option<String> {
+    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())
+}
+
+/// How the caller authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Bearer,
+    Cookie,
+}
+
+/// A signed-in, active caller (S6: checked on every request).
+pub struct Caller {
+    pub ctx: Ctx,
+    pub user: User,
+    pub token_hash: String,
+    pub via: Via,
+    /// The raw session token (to derive the CSRF token for pages).
+    pub token: String,
+}
+
+fn bearer(parts: &Parts) -> Option<String> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+}
+
+impl FromRequestParts<App> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let (token, via) = match bearer(parts) {
+            Some(t) => (t, Via::Bearer),
+            None => {
+                let jar = CookieJar::from_headers(&parts.headers);
+                let t = jar
+                    .get(SESSION_COOKIE)
+                    .map(|c| c.value().to_owned())
+                    .ok_or_else(|| AppError::unauthorized("not_signed_in", "sign in first: send Authorization: Bearer <token>"))?;
+                (t, Via::Cookie)
+            }
+        };
+        let auth = app.authenticate(&token).await?;
+        let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if via == Via::Cookie && unsafe_method {
+            let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+            if !same(sent, &csrf_token(&token)) {
+                return Err(AppError::forbidden("missing or wrong CSRF token: send the X-CSRF-Token header with a cookie session").into());
+            }
+        }
+        let ctx = Ctx::user(&auth.user, client_ip(parts));
+        Ok(Caller { ctx, user: auth.user, token_hash: auth.token_hash, via, token })
+    }
+}
+
+/// A JSON body; malformed JSON, wrong types and unknown fields are 400s
+/// that name the problem.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => Err(json_rejection(rejection).into()),
+        }
+    }
+}
+
+fn json_rejection(r: JsonRejection) -> AppError {
+    match r {
+        JsonRejection::JsonDataError(e) => AppError::bad_request("invalid_body", format!("the request body does not match what this endpoint takes: {}", e.body_text())),
+        JsonRejection::JsonSyntaxError(e) => AppError::bad_request("invalid_json", format!("the request body is not valid JSON: {}", e.body_text())),
+        JsonRejection::MissingJsonContentType(_) => AppError::bad_request("unsupported_media_type", "send the body as JSON with Content-Type: application/json"),
+        other => AppError::bad_request("invalid_body", other.body_text()),
+    }
+}
+
+/// Query parameters with our error format.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(AppError::bad_request("invalid_query", format!("the query string is not valid: {}", e.body_text())).into()),
+            Err(e) => Err(AppError::bad_request("invalid_query", e.body_text()).into()),
+        }
+    }
+}
+
+/// Deserialises a field that may be absent (`None`), null (`Some(None)`)
+/// or a value (`Some(Some(v))`), for PATCH bodies that can clear a field.
+pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+use serde::Deserialize;
+
+pub fn client_ip_of(addr: SocketAddr) -> String {
+    addr.ip().to_string()
+}
