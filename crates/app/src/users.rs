@@ -136,7 +136,8 @@ impl App {
         if let Some(actor) = &ctx.actor {
             let actor = require_user_admin(ctx).map(|_| actor)?;
             // Administrators with one firm or office create users there by default.
-            if actor.role == Role::FirmAdministrator && input.firm_id.is_none() {
+            let firm_role = Role::parse(&input.role).is_ok_and(|r| r.side() == Side::Firm);
+            if actor.role == Role::FirmAdministrator && input.firm_id.is_none() && firm_role {
                 input.firm_id = actor.firm_id.as_ref().map(|f| f.to_string());
             }
             if actor.role == Role::CompanyOfficeAdministrator && input.office_id.is_none() {

@@ -1,0 +1,169 @@
+//! One way to start Tracker for a test: the real server on a random port
+//! with a fresh SQLite file, and typed helpers to talk to it over HTTP.
+
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+use tracker::config::{ServeConfig, Storage};
+
+pub const ADMIN_EMAIL: &str = "root@company.example";
+pub const PASSWORD: &str = "Str0ng-Passw0rd!";
+
+pub struct TestApp {
+    pub url: String,
+    pub client: Client,
+    pub running: Option<tracker::Running>,
+    pub dir: TempDir,
+    /// A signed-in company system administrator.
+    pub admin: String,
+    pub admin_id: String,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Reply {
+    /// The error code of an error answer.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+    pub fn id(&self) -> String {
+        self.body["id"].as_str().expect("an id").to_owned()
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = ServeConfig {
+        storage: Storage { data_dir: dir.path().to_path_buf(), database_url: None },
+        listen: "127.0.0.1:0".into(),
+        public_url: None,
+        smtp_url: None,
+        mail_from: "Tracker <tracker@test.example>".into(),
+        demo: false,
+        test_clock: true,
+    };
+    let running = tracker::start(&cfg).await.expect("server starts");
+    let url = format!("http://{}", running.addr);
+    let created = running.app.create_admin(ADMIN_EMAIL, "Root", "Admin", Some(PASSWORD.into())).await.expect("admin");
+    let client = Client::builder().build().unwrap();
+    let mut app = TestApp { url, client, running: Some(running), dir, admin: String::new(), admin_id: created.user.id.to_string() };
+    app.admin = app.sign_in(ADMIN_EMAIL, PASSWORD).await;
+    app
+}
+
+impl TestApp {
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let mut req = self.client.request(method, format!("{}{}", self.url, path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Reply { status, body, headers }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call(Method::PATCH, path, Some(token), Some(body)).await
+    }
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call(Method::PUT, path, Some(token), Some(body)).await
+    }
+    pub async fn delete(&self, path: &str, token: &str) -> Reply {
+        self.call(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Sends a raw body with a content type, for malformed-input tests.
+    pub async fn raw(&self, method: Method, path: &str, token: &str, content_type: &str, body: &str) -> Reply {
+        let resp = self.client.request(method, format!("{}{}", self.url, path)).bearer_auth(token).header("content-type", content_type).body(body.to_owned()).send().await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp.json().await.unwrap_or(Value::Null);
+        Reply { status, body, headers }
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> String {
+        let r = self.call(Method::POST, "/api/v1/sessions", None, Some(json!({"email": email, "password": password}))).await;
+        assert_eq!(r.status, StatusCode::CREATED, "sign in {email}: {}", r.body);
+        r.body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a user through the API as the admin; returns its id.
+    pub async fn create_user(&self, body: Value) -> String {
+        let r = self.post("/api/v1/users", &self.admin, body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "create user: {}", r.body);
+        r.id()
+    }
+
+    pub async fn company_user(&self, email: &str, role: &str, office: Option<&str>) -> String {
+        self.create_user(json!({"email": email, "first_name": "Test", "last_name": email.split('@').next().unwrap(), "side": "company", "role": role, "office_id": office, "hold_new_user_email": true})).await
+    }
+
+    pub async fn firm_user(&self, email: &str, role: &str, firm: &str) -> String {
+        self.create_user(json!({"email": email, "first_name": "Firm", "last_name": email.split('@').next().unwrap(), "side": "firm", "firm_id": firm, "role": role, "hold_new_user_email": true})).await
+    }
+
+    /// Gives a user a password directly (as an emailed link would) and signs in.
+    pub async fn password_for(&self, user_id: &str, email: &str) -> String {
+        let app = &self.running.as_ref().unwrap().app;
+        let mut tx = app.db.write().await.unwrap();
+        let (token, hash) = domain::secret::new_token();
+        tx.insert_link(&hash, &domain::UserId::from(user_id), "test", app.now(), app.now() + 3_600_000).await.unwrap();
+        tx.commit().await.unwrap();
+        let r = self.call(Method::POST, "/api/v1/password/set", None, Some(json!({"token": token, "password": PASSWORD}))).await;
+        assert_eq!(r.status, StatusCode::OK, "set password: {}", r.body);
+        self.sign_in(email, PASSWORD).await
+    }
+
+    pub async fn office(&self, name: &str) -> String {
+        let r = self.post("/api/v1/offices", &self.admin, json!({"name": name})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.id()
+    }
+
+    /// Creates a firm with its administrator; returns (firm id, admin id).
+    pub async fn firm(&self, name: &str, admin_email: &str) -> (String, String) {
+        let r = self.post("/api/v1/firms", &self.admin, json!({"name": name, "administrator": {"email": admin_email, "first_name": "Firm", "last_name": "Admin", "hold_new_user_email": true}})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        (r.id(), r.body["administrator"]["id"].as_str().unwrap().to_owned())
+    }
+
+    pub async fn matter(&self, number: &str, lead: &str) -> String {
+        let r = self.post("/api/v1/matters", &self.admin, json!({"name": format!("Matter {number}"), "number": number, "lead_company_person_id": lead})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.id()
+    }
+
+    pub async fn user_count(&self) -> i64 {
+        let app = &self.running.as_ref().unwrap().app;
+        let mut tx = app.db.read().await.unwrap();
+        tx.count_users().await.unwrap()
+    }
+
+    /// Audit entries, newest first, with optional filters as a query string.
+    pub async fn audit(&self, query: &str) -> Vec<Value> {
+        let r = self.get(&format!("/api/v1/audit?{query}"), &self.admin).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.body["items"].as_array().unwrap().clone()
+    }
+
+    pub async fn advance_clock(&self, ms: i64) {
+        let r = self.call(Method::POST, "/api/v1/_test/clock", None, Some(json!({"advance_ms": ms}))).await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+}

@@ -1,0 +1,12 @@
+//! Tracker's API tests: the real server on a real socket with a fresh
+//! database file per test.
+
+mod helpers;
+
+mod audit;
+mod matters;
+mod orgs;
+mod scopes;
+mod sessions;
+mod users;
+mod validation;
