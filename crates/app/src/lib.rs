@@ -14,6 +14,7 @@ pub mod demo;
 pub mod error;
 pub mod firms;
 pub mod lifecycle;
+pub mod limits;
 pub mod matters;
 pub mod offices;
 pub mod onboarding;
@@ -38,11 +39,13 @@ pub struct AppConfig {
     pub public_url: String,
     /// How long a sign-in session lasts.
     pub session_ttl_ms: i64,
+    /// Attempts a minute on sign-in and set-password.
+    pub limits: limits::LimitConfig,
 }
 
 impl Default for AppConfig {
     fn default() -> Self {
-        Self { public_url: "http://127.0.0.1:8080".into(), session_ttl_ms: 12 * 3600 * 1000 }
+        Self { public_url: "http://127.0.0.1:8080".into(), session_ttl_ms: 12 * 3600 * 1000, limits: limits::LimitConfig::default() }
     }
 }
 
@@ -54,11 +57,13 @@ pub struct App {
     pub config: Arc<AppConfig>,
     /// Signalled after a commit that queued mail, so delivery starts at once.
     pub mail_waker: Arc<tokio::sync::Notify>,
+    pub limits: Arc<limits::Limits>,
 }
 
 impl App {
     pub fn new(db: Db, clock: Arc<dyn Clock>, config: AppConfig) -> Self {
-        Self { db, clock, config: Arc::new(config), mail_waker: Arc::new(tokio::sync::Notify::new()) }
+        let limits = Arc::new(limits::Limits::new(config.limits));
+        Self { db, clock, config: Arc::new(config), mail_waker: Arc::new(tokio::sync::Notify::new()), limits }
     }
 
     pub fn now(&self) -> domain::Millis {

@@ -6,8 +6,17 @@ use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, Pass
 use argon2::Argon2;
 use std::sync::OnceLock;
 
+/// Each hash takes ~19 MiB and a core for tens of milliseconds: at most this
+/// many run at once, so a burst of sign-ins queues instead of exhausting
+/// memory and starving other requests.
+fn permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2)))
+}
+
 /// Hashes a password with Argon2id (the crate's defaults: 19 MiB, 2 passes).
 pub async fn hash(password: String) -> AppResult<String> {
+    let _permit = permits().acquire().await.map_err(|_| AppError::internal("hashing is shutting down"))?;
     tokio::task::spawn_blocking(move || hash_blocking(&password))
         .await
         .map_err(|e| AppError::internal(format!("hashing task failed: {e}")))?
@@ -26,6 +35,7 @@ fn hash_blocking(password: &str) -> AppResult<String> {
 /// hash and answers `false`, so the time taken reveals nothing (S2).
 /// The comparison inside Argon2 is constant-time.
 pub async fn verify(password: String, stored: Option<String>) -> bool {
+    let Ok(_permit) = permits().acquire().await else { return false };
     tokio::task::spawn_blocking(move || {
         let (hash, real) = match stored.as_deref() {
             Some(h) => (h, true),

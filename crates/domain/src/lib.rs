@@ -8,6 +8,7 @@
 pub mod access;
 pub mod deactivation;
 pub mod email;
+pub mod lockout;
 pub mod error;
 pub mod ids;
 pub mod model;

@@ -43,6 +43,12 @@ pub fn error_body(e: &AppError) -> Value {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (status_of(self.0.kind), Json(error_body(&self.0))).into_response()
+        let mut response = (status_of(self.0.kind), Json(error_body(&self.0))).into_response();
+        if let Some(secs) = self.0.details.get("retry_after_seconds").and_then(Value::as_i64) {
+            if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+            }
+        }
+        response
     }
 }

@@ -162,6 +162,15 @@ impl TestApp {
         r.body["items"].as_array().unwrap().clone()
     }
 
+    /// A new system administrator created by the operator now, signed in:
+    /// for tests that move the clock past every session and the inactivity
+    /// limit of the first administrator.
+    pub async fn fresh_admin(&self, email: &str) -> String {
+        let app = &self.running.as_ref().unwrap().app;
+        app.create_admin(email, "Fresh", "Admin", Some(PASSWORD.into())).await.expect("admin");
+        self.sign_in(email, PASSWORD).await
+    }
+
     pub async fn advance_clock(&self, ms: i64) {
         let r = self.call(Method::POST, "/api/v1/_test/clock", None, Some(json!({"advance_ms": ms}))).await;
         assert_eq!(r.status, StatusCode::OK);

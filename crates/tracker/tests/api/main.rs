@@ -2,8 +2,10 @@
 //! database file per test.
 
 mod helpers;
+mod lockout;
 
 mod audit;
+mod deactivation;
 mod matters;
 mod orgs;
 mod scopes;

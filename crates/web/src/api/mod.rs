@@ -72,6 +72,7 @@ pub fn router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::deactivation_check))
         .routes(routes!(users::send_new_user_email))
         .routes(routes!(users::reset_password))
+        .routes(routes!(users::unlock))
         .routes(routes!(users::history))
         .routes(routes!(users::delegates))
         .routes(routes!(onboarding::pending))

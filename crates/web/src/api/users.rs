@@ -192,6 +192,13 @@ pub async fn reset_password(State(app): State<App>, caller: Caller, Path(id): Pa
     Ok((StatusCode::ACCEPTED, Json(UserOut::new(&u, app.now(), app.directory_managed(&u).await?))))
 }
 
+/// S4: end a lockout (administrators in scope).
+#[utoipa::path(post, path = "/api/v1/users/{id}/unlock", tag = "users", responses((status = 200, body = UserOut), (status = 404, body = super::ErrorBody)))]
+pub async fn unlock(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<UserOut>> {
+    let u = app.unlock_user(&caller.ctx, &UserId::from(id)).await?;
+    Ok(Json(UserOut::new(&u, app.now(), app.directory_managed(&u).await?)))
+}
+
 /// R3: every administrative change and sign-in of the user, newest first.
 #[utoipa::path(get, path = "/api/v1/users/{id}/history", tag = "users", params(PageQuery), responses((status = 200, body = ListOut<AuditOut>)))]
 pub async fn history(State(app): State<App>, caller: Caller, Path(id): Path<String>, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<Json<ListOut<AuditOut>>> {
