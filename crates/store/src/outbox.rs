@@ -97,18 +97,6 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn mark_mail_retry(&mut self, id: i64, next_attempt_at: Millis, error: &str) -> Result<()> {
-        on!(self, c => sqlx::query("UPDATE mail_outbox SET status = 'queued', next_attempt_at = $2, claimed_until = NULL, last_error = $3 WHERE id = $1")
-            .bind(id).bind(next_attempt_at).bind(error).execute(c).await.map(|r| r.rows_affected()))?;
-        Ok(())
-    }
-
-    pub async fn mark_mail_failed(&mut self, id: i64, error: &str) -> Result<()> {
-        on!(self, c => sqlx::query("UPDATE mail_outbox SET status = 'failed', claimed_until = NULL, last_error = $2 WHERE id = $1")
-            .bind(id).bind(error).execute(c).await.map(|r| r.rows_affected()))?;
-        Ok(())
-    }
-
     /// Cancels a user's undelivered messages of `kinds` (a reset supersedes
     /// a queued new user email; deactivation stops everything, N7).
     pub async fn cancel_user_mail(&mut self, user: &UserId, kinds: &[MailKind]) -> Result<u64> {

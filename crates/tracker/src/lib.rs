@@ -25,22 +25,24 @@ pub struct Running {
     pub public_url: String,
     stop: watch::Sender<bool>,
     served: tokio::task::JoinHandle<anyhow::Result<()>>,
+    mail: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
     /// Stops accepting, finishes in-flight requests and background work.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.stop.send(true);
-        self.served.await.context("server task")??;
-        self.app.db.close().await;
-        Ok(())
+        self.wait().await
     }
 
-    /// Waits until the server ends (after a signal).
+    /// Waits until the server ends (after a signal), then lets the mail
+    /// worker finish and record the deliveries in flight.
     pub async fn wait(self) -> anyhow::Result<()> {
-        self.served.await.context("server task")??;
+        let served = self.served.await.context("server task")?;
+        let _ = self.stop.send(true);
+        self.mail.await.context("mail worker task")?;
         self.app.db.close().await;
-        Ok(())
+        served
     }
 
     pub fn stopper(&self) -> watch::Sender<bool> {
@@ -63,12 +65,21 @@ pub async fn start(cfg: &ServeConfig) -> anyhow::Result<Running> {
         let loaded = app::demo::load(&app).await.map_err(|e| anyhow::anyhow!("loading the demo company: {e}"))?;
         tracing::info!(loaded, "demo company ready");
     }
+    let transport = mail::Transport::from_config(cfg.smtp_url.as_deref(), &cfg.storage.data_dir, &cfg.mail_from)?;
+    tracing::info!(transport = %transport.describe(), "mail delivery");
+    let clock_for_mail = app.clock.clone();
+    let mail_config = mail::WorkerConfig { clock: Arc::new(move || clock_for_mail.now()), ..mail::WorkerConfig::new(&public_url) };
+    let worker = mail::Worker::new(app.db.clone(), transport, mail_config, app.mail_waker.clone());
     let mut router = web::router(app.clone());
     if cfg.test_clock {
         router = router.merge(test_clock_routes(manual));
         tracing::warn!("the test clock is enabled: never run like this in production");
     }
     let (stop, mut stopped) = watch::channel(false);
+    let mut mail_stopped = stopped.clone();
+    let mail = tokio::spawn(worker.run(async move {
+        let _ = mail_stopped.wait_for(|s| *s).await;
+    }));
     let served = tokio::spawn(async move {
         axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
@@ -77,7 +88,7 @@ pub async fn start(cfg: &ServeConfig) -> anyhow::Result<Running> {
             .await
             .context("serving HTTP")
     });
-    Ok(Running { addr, app, public_url, stop, served })
+    Ok(Running { addr, app, public_url, stop, served, mail })
 }
 
 fn test_clock_routes(clock: Arc<ManualClock>) -> axum::Router {

@@ -1,0 +1,240 @@
+//! Where messages go (SPEC §6): an SMTP server when `TRACKER_SMTP_URL` is
+//! set, otherwise `.eml` files in the data directory's `outbox/` folder, so
+//! that an installation without a mail server still shows what it would
+//! have sent.
+
+use crate::error::{ConfigError, Failure};
+use crate::message::OutboxRef;
+use crate::smtp_url::{Security, SmtpUrl};
+use lettre::message::Mailbox;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::PoolConfig;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Each read or write on the SMTP connection gives up after this long;
+/// shorter than the worker's send timeout, so a hung server is reported as
+/// a timeout by lettre rather than cut off mid-command.
+const IO_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Idle connections kept open for the next message. The pool never opens
+/// more connections than there are deliveries in flight, so this only needs
+/// to be at least the worker's concurrency for a bulk send (N3) to reuse
+/// every connection; idle ones close after a minute.
+const POOL_SIZE: u32 = 64;
+
+/// Delivers composed messages. Cheap to share behind an `Arc`.
+pub struct Transport {
+    from: Mailbox,
+    way: Way,
+}
+
+enum Way {
+    Smtp {
+        client: AsyncSmtpTransport<Tokio1Executor>,
+        url: SmtpUrl,
+    },
+    Files {
+        dir: PathBuf,
+    },
+}
+
+impl Transport {
+    /// The transport of SPEC §6: SMTP when `smtp_url` is given, otherwise
+    /// files under `<data_dir>/outbox/` (created here). `from` is the
+    /// sender (`TRACKER_MAIL_FROM`). Create and drop it inside the Tokio
+    /// runtime: the SMTP connection pool starts a clean-up task, and
+    /// spawns one to close its connections when dropped.
+    pub fn from_config(
+        smtp_url: Option<&str>,
+        data_dir: &Path,
+        from: &str,
+    ) -> Result<Self, ConfigError> {
+        match smtp_url.map(str::trim).filter(|u| !u.is_empty()) {
+            Some(url) => Self::smtp(&SmtpUrl::parse(url)?, from),
+            None => Self::files(data_dir.join("outbox"), from),
+        }
+    }
+
+    pub fn smtp(url: &SmtpUrl, from: &str) -> Result<Self, ConfigError> {
+        let from = parse_from(from)?;
+        tokio::runtime::Handle::try_current().map_err(|_| ConfigError::NoRuntime)?;
+        let tls = |host: &str| {
+            TlsParameters::new(host.to_owned())
+                .map_err(|e| ConfigError::SmtpUrl(format!("TLS set-up failed: {e}")))
+        };
+        let tls = match url.security {
+            Security::None => Tls::None,
+            Security::StartTls => Tls::Required(tls(&url.host)?),
+            Security::Tls => Tls::Wrapper(tls(&url.host)?),
+        };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(url.host.clone())
+            .port(url.port)
+            .tls(tls)
+            .timeout(Some(IO_TIMEOUT))
+            .pool_config(
+                PoolConfig::new()
+                    .max_size(POOL_SIZE)
+                    .idle_timeout(Duration::from_secs(60)),
+            );
+        if let Some((user, password)) = &url.credentials {
+            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+        }
+        Ok(Self {
+            from,
+            way: Way::Smtp {
+                client: builder.build(),
+                url: url.clone(),
+            },
+        })
+    }
+
+    /// Writes messages into `dir` (the outbox folder itself).
+    pub fn files(dir: impl Into<PathBuf>, from: &str) -> Result<Self, ConfigError> {
+        let from = parse_from(from)?;
+        let dir = dir.into();
+        std::fs::create_dir_all(&dir).map_err(|source| ConfigError::OutboxDir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        Ok(Self {
+            from,
+            way: Way::Files { dir },
+        })
+    }
+
+    /// Where mail goes, without secrets, for the start-up log line.
+    pub fn describe(&self) -> String {
+        match &self.way {
+            Way::Smtp { url, .. } => format!("SMTP {} as {}", url.redacted(), self.from),
+            Way::Files { dir } => format!(".eml files in {} as {}", dir.display(), self.from),
+        }
+    }
+
+    pub(crate) fn from(&self) -> &Mailbox {
+        &self.from
+    }
+
+    /// Hands one message over. `Ok` means the server accepted it (or the
+    /// file is in place): from then on it is the server's to deliver.
+    pub(crate) async fn deliver(
+        &self,
+        row: OutboxRef,
+        kind: &str,
+        message: &Message,
+    ) -> Result<(), Failure> {
+        match &self.way {
+            Way::Smtp { client, .. } => client
+                .send(message.clone())
+                .await
+                .map(drop)
+                .map_err(|e| Failure::from_smtp(&e)),
+            Way::Files { dir } => {
+                let path = dir.join(format!("{:010}-{kind}.eml", row.id));
+                let bytes = message.formatted();
+                let target = path.clone();
+                tokio::task::spawn_blocking(move || write_atomically(&target, &bytes))
+                    .await
+                    .map_err(|e| {
+                        Failure::Transient(format!("writing the file was interrupted: {e}"))
+                    })?
+                    .map_err(|e| {
+                        Failure::Transient(format!("cannot write {}: {e}", path.display()))
+                    })?;
+                tracing::info!(outbox_id = row.id, kind, path = %path.display(), "mail written to file");
+                Ok(())
+            }
+        }
+    }
+
+    /// Closes pooled SMTP connections politely (QUIT).
+    pub async fn shutdown(&self) {
+        if let Way::Smtp { client, .. } = &self.way {
+            client.shutdown().await;
+        }
+    }
+}
+
+/// A reader of the folder never sees half a message: the file appears
+/// under its final name only once it is complete and on disk. A retry of
+/// the same row replaces the file instead of adding a second one.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("message.eml");
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&tmp, path)
+}
+
+fn parse_from(from: &str) -> Result<Mailbox, ConfigError> {
+    from.trim()
+        .parse::<Mailbox>()
+        .map_err(|_| ConfigError::From(from.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sender_must_be_an_address() {
+        let dir = tempfile::tempdir().unwrap();
+        for bad in ["", "tracker", "Tracker <not an address>"] {
+            let e = Transport::files(dir.path(), bad)
+                .err()
+                .unwrap_or_else(|| panic!("{bad:?} accepted"));
+            assert!(e.to_string().starts_with("TRACKER_MAIL_FROM"), "{e}");
+        }
+        assert!(Transport::files(dir.path(), "Tracker <tracker@example.com>").is_ok());
+    }
+
+    #[test]
+    fn without_an_smtp_url_mail_goes_to_the_outbox_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = Transport::from_config(None, dir.path(), "tracker@example.com").unwrap();
+        assert!(dir.path().join("outbox").is_dir());
+        assert!(t.describe().contains("outbox"), "{}", t.describe());
+        let t = Transport::from_config(Some("  "), dir.path(), "tracker@example.com").unwrap();
+        assert!(t.describe().starts_with(".eml files"));
+    }
+
+    #[test]
+    fn a_bad_smtp_url_is_a_configuration_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Transport::from_config(Some("smtp:/broken"), dir.path(), "tracker@example.com")
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("TRACKER_SMTP_URL"), "{e}");
+    }
+
+    #[test]
+    fn smtp_needs_a_runtime_and_never_shows_the_password() {
+        let url = SmtpUrl::parse("smtp+starttls://me:s3cret@mail.example.com").unwrap();
+        assert!(matches!(
+            Transport::smtp(&url, "tracker@example.com"),
+            Err(ConfigError::NoRuntime)
+        ));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        // The connection pool also needs the runtime when it is dropped.
+        let described = rt.block_on(async {
+            Transport::smtp(&url, "tracker@example.com")
+                .unwrap()
+                .describe()
+        });
+        assert_eq!(
+            described,
+            "SMTP smtp+starttls://me:***@mail.example.com:587 as tracker@example.com"
+        );
+    }
+}

@@ -1,0 +1,3 @@
+//! Helpers for tests and benchmarks only; never a dependency of the product.
+
+pub mod smtp_sink;
