@@ -36,8 +36,14 @@ impl Reply {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts Tracker with a changed configuration, e.g. an SMTP URL pointing
+/// at a `testkit::smtp_sink::SmtpSink`.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut ServeConfig)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = ServeConfig {
+    let mut cfg = ServeConfig {
         storage: Storage { data_dir: dir.path().to_path_buf(), database_url: None },
         listen: "127.0.0.1:0".into(),
         public_url: None,
@@ -46,6 +52,7 @@ pub async fn spawn_app() -> TestApp {
         demo: false,
         test_clock: true,
     };
+    tweak(&mut cfg);
     let running = tracker::start(&cfg).await.expect("server starts");
     let url = format!("http://{}", running.addr);
     let created = running.app.create_admin(ADMIN_EMAIL, "Root", "Admin", Some(PASSWORD.into())).await.expect("admin");
