@@ -7,6 +7,7 @@ mod lockout;
 mod audit;
 mod deactivation;
 mod matters;
+mod onboarding;
 mod orgs;
 mod scopes;
 mod sessions;

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs every test of Tracker on this machine, installing what they need.
+#
+#   bash scripts/test.sh            # the whole suite
+#   bash scripts/test.sh -E 'test(lockout)'   # extra arguments go to nextest
+#
+# It installs the Debian packages the browser tests need (chromium and
+# chromium-driver) when they are missing, then builds and runs the Rust
+# suites with cargo-nextest (cargo test when nextest is absent) and the
+# doc tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*"; }
+
+apt_install() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    done
+    if ((${#missing[@]})); then
+        log "installing ${missing[*]}"
+        local sudo=""
+        [ "$(id -u)" = 0 ] || sudo="sudo"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+}
+
+if [ "${TRACKER_SKIP_BROWSER:-0}" != 1 ]; then
+    apt_install chromium chromium-driver
+fi
+
+export CARGO_TERM_COLOR=never
+mkdir -p test-output
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+
+log "cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+log "tests"
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --workspace --no-fail-fast --failure-output final "$@"
+else
+    cargo test --workspace --no-fail-fast "$@"
+fi
+
+log "doc tests"
+cargo test --workspace --doc --quiet
