@@ -6,6 +6,7 @@ pub mod api;
 pub mod error;
 pub mod extract;
 pub mod types;
+pub mod ui;
 
 use app::App;
 use axum::extract::DefaultBodyLimit;
@@ -26,6 +27,7 @@ pub fn router(app: App) -> Router {
     let openapi = Arc::new(openapi);
     Router::new()
         .merge(api)
+        .merge(ui::router())
         .route("/api/v1/openapi.json", get(move || async move { Json(openapi.as_ref().clone()) }))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(not_found)
