@@ -4,10 +4,11 @@
 #   bash scripts/test.sh            # the whole suite
 #   bash scripts/test.sh -E 'test(lockout)'   # extra arguments go to nextest
 #
-# It installs the Debian packages the browser tests need (chromium and
-# chromium-driver) when they are missing, then builds and runs the Rust
-# suites with cargo-nextest (cargo test when nextest is absent) and the
-# doc tests.
+# It installs the Debian packages the tests need when they are missing
+# (chromium and chromium-driver for the browser tests, postgresql for the
+# second pass), checks formatting and lints, runs every suite on the
+# embedded SQLite database, then the integration suites again on a
+# throw-away PostgreSQL cluster, and the doc tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,12 +41,17 @@ cargo fmt --all -- --check
 log "cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-log "tests"
-if cargo nextest --version >/dev/null 2>&1; then
-    cargo nextest run --workspace --no-fail-fast --failure-output final "$@"
-else
-    cargo test --workspace --no-fail-fast "$@"
+if ! cargo nextest --version >/dev/null 2>&1; then
+    log "installing cargo-nextest"
+    cargo install --locked cargo-nextest >/dev/null
 fi
+
+log "tests on the embedded SQLite database"
+cargo nextest run --workspace --no-fail-fast --failure-output final -E 'not binary(postgres)' "$@"
+
+log "the integration suites again on PostgreSQL"
+bash scripts/with-postgres.sh \
+    cargo nextest run -p tracker --no-fail-fast --failure-output final -E 'binary(api) | binary(postgres)' "$@"
 
 log "doc tests"
 cargo test --workspace --doc --quiet

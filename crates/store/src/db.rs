@@ -103,6 +103,22 @@ impl Db {
         }
     }
 
+    /// Creates an empty PostgreSQL database `name` on the server of
+    /// `server_url` (`postgres://user@host:port`, no database path) and
+    /// returns its URL. For tests and tools that need a fresh database.
+    pub async fn create_postgres_database(server_url: &str, name: &str) -> Result<String, StoreError> {
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+            return Err(StoreError::Corrupt(format!("'{name}' is not a plain database name")));
+        }
+        let base = server_url.trim_end_matches('/');
+        let admin = PgConnectOptions::from_str(&format!("{base}/postgres"))?;
+        let mut conn = sqlx::ConnectOptions::connect(&admin).await?;
+        // A name checked above: safe to splice; CREATE DATABASE takes no parameters.
+        sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str()).await?;
+        sqlx::Connection::close(conn).await?;
+        Ok(format!("{base}/{name}"))
+    }
+
     pub fn dialect(&self) -> Dialect {
         match self.pools {
             Pools::Sqlite { .. } => Dialect::Sqlite,

@@ -21,6 +21,7 @@ mod outbox;
 mod routes;
 mod settings;
 mod sql;
+mod transfer;
 mod users;
 
 pub use audit::{AuditEntry, AuditQuery, AuditRecord};
@@ -29,6 +30,60 @@ pub use db::{Db, Dialect, StoreError, Tx};
 pub use matters::{MatterQuery, ParticipantView};
 pub use onboarding::Queuer;
 pub use outbox::{MailKind, OutboxMessage, OutboxStatusCount};
+pub use transfer::Copied;
 pub use users::{Org, SortKey, Status, UserQuery};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod migrations_in_step {
+    //! Both dialects' migrations must stay in step: same versions, same
+    //! tables, columns and indexes.
+
+    use std::collections::BTreeSet;
+
+    fn files(dialect: &str) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(format!("{}/migrations/{dialect}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Table names with their column names, and index names, of one file.
+    fn shape(sql: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+        let mut columns = BTreeSet::new();
+        let mut indexes = BTreeSet::new();
+        let mut table: Option<String> = None;
+        for line in sql.lines().map(str::trim) {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.as_slice() {
+                ["CREATE", "TABLE", name, ..] => table = Some(name.to_string()),
+                ["CREATE", "INDEX", name, ..] | ["CREATE", "UNIQUE", "INDEX", name, ..] => {
+                    indexes.insert(name.to_string());
+                }
+                [");"] => table = None,
+                [col, ..] if table.is_some() && !["PRIMARY", "FOREIGN", "CHECK", "--", "UNIQUE"].contains(col) && col.chars().all(|c| c.is_ascii_lowercase() || c == '_') => {
+                    columns.insert(format!("{}.{col}", table.as_ref().unwrap()));
+                }
+                _ => {}
+            }
+        }
+        (columns, indexes)
+    }
+
+    #[test]
+    fn sqlite_and_postgres_migrations_match() {
+        let (sqlite, postgres) = (files("sqlite"), files("postgres"));
+        assert_eq!(sqlite, postgres, "the same migration versions in both folders");
+        assert!(!sqlite.is_empty());
+        for f in &sqlite {
+            let read = |d: &str| std::fs::read_to_string(format!("{}/migrations/{d}/{f}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+            let (a, b) = (shape(&read("sqlite")), shape(&read("postgres")));
+            assert_eq!(a.0, b.0, "{f}: columns differ");
+            assert_eq!(a.1, b.1, "{f}: indexes differ");
+            assert!(a.0.len() > 50, "{f}: the parser saw the tables");
+        }
+    }
+}

@@ -39,6 +39,16 @@ enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// Copy every record from one database into another, empty one, e.g.
+    /// from the embedded SQLite file to PostgreSQL. Stop `tracker serve` first.
+    MigrateData {
+        /// Source: `sqlite://PATH` or `postgres://…`.
+        #[arg(long)]
+        from: String,
+        /// Target: migrated here first; must hold no users.
+        #[arg(long)]
+        to: String,
+    },
     /// Apply database migrations only.
     Migrate {
         #[command(flatten)]
@@ -114,6 +124,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             app.db.close().await;
             let user = result.map_err(|e| anyhow::anyhow!("cannot purge {email}: {}", e.message))?;
             println!("Removed {} ({}); an audit entry records it.", user.email, user.id);
+            Ok(())
+        }
+        Command::MigrateData { from, to } => {
+            let source = tracker::open_db(&from).await.context("--from")?;
+            let target = tracker::open_db(&to).await.context("--to")?;
+            let copied = source.copy_into(&target).await.context("copying")?;
+            source.close().await;
+            target.close().await;
+            for (table, n) in &copied {
+                println!("{table:<26} {n:>9} rows");
+            }
+            println!("Copied {} rows; point TRACKER_DATABASE_URL at the new database.", copied.iter().map(|(_, n)| n).sum::<u64>());
             Ok(())
         }
         Command::Migrate { storage } => {

@@ -14,6 +14,9 @@ pub struct TestApp {
     pub client: Client,
     pub running: Option<tracker::Running>,
     pub dir: TempDir,
+    /// The PostgreSQL database of this test, or `None` for the SQLite file
+    /// in `dir`.
+    pub database_url: Option<String>,
     /// A signed-in company system administrator.
     pub admin: String,
     pub admin_id: String,
@@ -35,6 +38,20 @@ impl Reply {
     }
 }
 
+/// With `TRACKER_TEST_DATABASE_URL` (a PostgreSQL server URL without a
+/// database, as `scripts/with-postgres.sh` exports) every test gets a fresh
+/// PostgreSQL database; without it, a fresh SQLite file.
+pub async fn test_database_url() -> Option<String> {
+    let server = std::env::var("TRACKER_TEST_DATABASE_URL").ok().filter(|s| !s.is_empty())?;
+    let name = format!("t_{}", uuid_like());
+    Some(store::Db::create_postgres_database(&server, &name).await.expect("create a test database"))
+}
+
+fn uuid_like() -> String {
+    let (token, _) = domain::secret::new_token();
+    token.to_ascii_lowercase().chars().filter(|c| c.is_ascii_alphanumeric()).take(20).collect()
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -42,6 +59,8 @@ pub async fn spawn_app() -> TestApp {
 /// Starts Tracker with a changed configuration, e.g. an SMTP URL pointing
 /// at a `testkit::smtp_sink::SmtpSink`.
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut ServeConfig)) -> TestApp {
+    // Logs show with a failing test's output only.
+    let _ = tracing_subscriber::fmt().with_env_filter("warn,tracker=info").with_test_writer().try_init();
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = ServeConfig {
         storage: Storage { data_dir: dir.path().to_path_buf(), database_url: None },
@@ -52,12 +71,22 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut ServeConfig)) -> TestApp {
         demo: false,
         test_clock: true,
     };
+    cfg.storage.database_url = test_database_url().await;
     tweak(&mut cfg);
     let running = tracker::start(&cfg).await.expect("server starts");
     let url = format!("http://{}", running.addr);
-    let created = running.app.create_admin(ADMIN_EMAIL, "Root", "Admin", Some(PASSWORD.into())).await.expect("admin");
+    // A database copied from another test already has its administrator.
+    let admin_id = match running.app.create_admin(ADMIN_EMAIL, "Root", "Admin", Some(PASSWORD.into())).await {
+        Ok(created) => created.user.id.to_string(),
+        Err(e) if e.code == "email_taken" => {
+            let mut tx = running.app.db.read().await.unwrap();
+            tx.user_by_email(ADMIN_EMAIL).await.unwrap().expect("the administrator").id.to_string()
+        }
+        Err(e) => panic!("admin: {e:?}"),
+    };
     let client = Client::builder().build().unwrap();
-    let mut app = TestApp { url, client, running: Some(running), dir, admin: String::new(), admin_id: created.user.id.to_string() };
+    let database_url = cfg.storage.database_url.clone();
+    let mut app = TestApp { url, client, running: Some(running), dir, database_url, admin: String::new(), admin_id };
     app.admin = app.sign_in(ADMIN_EMAIL, PASSWORD).await;
     app
 }
@@ -176,6 +205,16 @@ impl TestApp {
         let app = &self.running.as_ref().unwrap().app;
         app.create_admin(email, "Fresh", "Admin", Some(PASSWORD.into())).await.expect("admin");
         self.sign_in(email, PASSWORD).await
+    }
+
+    /// Runs the `tracker` binary against this test's database.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tracker"));
+        cmd.args(args).env("TRACKER_DATA_DIR", self.dir.path()).env_remove("TRACKER_DATABASE_URL");
+        if let Some(url) = &self.database_url {
+            cmd.env("TRACKER_DATABASE_URL", url);
+        }
+        cmd.output().expect("run the tracker binary")
     }
 
     pub async fn advance_clock(&self, ms: i64) {

@@ -11,5 +11,6 @@ mod onboarding;
 mod orgs;
 mod scopes;
 mod sessions;
+mod transfer;
 mod users;
 mod validation;

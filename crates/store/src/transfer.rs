@@ -1,0 +1,158 @@
+//! Copying a whole Tracker database into another, empty one — the way to
+//! move an embedded SQLite deployment to PostgreSQL (or back). Tables are
+//! copied in foreign-key order, in batches, with every value kept as it is
+//! (ids, timestamps, hashes, the audit log).
+
+use crate::db::{on, Tx};
+use crate::{Db, Dialect, Result, StoreError};
+use sqlx::{Column, Row, TypeInfo};
+
+/// Every table, parents before children. `settings` is updated in place.
+const TABLES: &[(&str, &str)] = &[
+    ("firms", "id"),
+    ("offices", "id"),
+    ("users", "id"),
+    ("settings", "id"),
+    ("matters", "id"),
+    ("participants", "matter_id, user_id"),
+    ("delegations", "delegator_id, delegate_id"),
+    ("approval_routes", "id"),
+    ("approval_route_levels", "route_id, position"),
+    ("approval_route_delegates", "route_id, position, user_id"),
+    ("sessions", "token_hash"),
+    ("sign_in_links", "token_hash"),
+    ("password_history", "user_id, set_at"),
+    ("mail_outbox", "id"),
+    ("audit_log", "id"),
+];
+
+const BATCH: i64 = 2_000;
+
+#[derive(Debug, Clone)]
+enum Value {
+    /// A NULL of a column of this kind, bound with its type so that
+    /// PostgreSQL accepts it.
+    Null(&'static str),
+    Int(i64),
+    Bool(bool),
+    Text(String),
+}
+
+/// How many rows of each table were copied.
+pub type Copied = Vec<(&'static str, u64)>;
+
+fn kind(type_name: &str) -> &'static str {
+    match type_name.to_ascii_uppercase().as_str() {
+        "BOOLEAN" | "BOOL" => "bool",
+        "INTEGER" | "BIGINT" | "INT8" | "INT" => "int",
+        "INT4" | "INT2" => "int32",
+        _ => "text",
+    }
+}
+
+macro_rules! read_rows {
+    ($rows:expr) => {{
+        let mut out: Vec<(Vec<String>, Vec<Value>)> = Vec::new();
+        for row in $rows {
+            let mut names = Vec::new();
+            let mut values = Vec::new();
+            for (i, col) in row.columns().iter().enumerate() {
+                names.push(col.name().to_owned());
+                let k = kind(col.type_info().name());
+                let v = match k {
+                    "bool" => row.try_get::<Option<bool>, _>(i)?.map(Value::Bool),
+                    "int" => row.try_get::<Option<i64>, _>(i)?.map(Value::Int),
+                    "int32" => row.try_get::<Option<i32>, _>(i)?.map(|v| Value::Int(v.into())),
+                    _ => match row.try_get::<Option<String>, _>(i) {
+                        Ok(v) => v.map(Value::Text),
+                        // SQLite reports the runtime type of expression-less
+                        // NULL columns as "NULL".
+                        Err(_) => None,
+                    },
+                };
+                values.push(v.unwrap_or(Value::Null(k)));
+            }
+            out.push((names, values));
+        }
+        out
+    }};
+}
+
+impl Tx {
+    async fn read_batch(&mut self, table: &str, order: &str, offset: i64) -> Result<Vec<(Vec<String>, Vec<Value>)>> {
+        let sql = format!("SELECT * FROM {table} ORDER BY {order} LIMIT {BATCH} OFFSET {offset}");
+        Ok(on!(self, c => {
+            let rows = sqlx::query(&sql).fetch_all(c).await?;
+            Ok::<_, StoreError>(read_rows!(rows))
+        })?)
+    }
+
+    async fn write_row(&mut self, table: &str, names: &[String], values: &[Value]) -> Result<()> {
+        let cols = names.join(", ");
+        let sql = if table == "settings" {
+            let sets: Vec<String> = names.iter().enumerate().filter(|(_, n)| *n != "id").map(|(i, n)| format!("{n} = ${}", i + 1)).collect();
+            let id_pos = names.iter().position(|n| n == "id").map(|i| i + 1).unwrap_or(1);
+            format!("UPDATE settings SET {} WHERE id = ${id_pos}", sets.join(", "))
+        } else {
+            let params: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
+            format!("INSERT INTO {table} ({cols}) VALUES ({})", params.join(", "))
+        };
+        on!(self, c => {
+            let mut q = sqlx::query(&sql);
+            for v in values {
+                q = match v {
+                    Value::Null("int") | Value::Null("int32") => q.bind(Option::<i64>::None),
+                    Value::Null("bool") => q.bind(Option::<bool>::None),
+                    Value::Null(_) => q.bind(Option::<String>::None),
+                    Value::Int(i) => q.bind(*i),
+                    Value::Bool(b) => q.bind(*b),
+                    Value::Text(s) => q.bind(s.clone()),
+                };
+            }
+            q.execute(c).await.map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    async fn restart_identities(&mut self) -> Result<()> {
+        if self.dialect() == Dialect::Postgres {
+            for table in ["mail_outbox", "audit_log"] {
+                let sql = format!("SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)");
+                on!(self, c => sqlx::query(&sql).execute(c).await.map(|r| r.rows_affected()))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Db {
+    /// Copies everything from `self` into `target`, which must be migrated
+    /// and hold no users. One transaction on the target: all or nothing.
+    pub async fn copy_into(&self, target: &Db) -> Result<Copied> {
+        let mut to = target.write().await?;
+        if to.count_users().await? > 0 {
+            return Err(StoreError::Corrupt("the target database already has users; copy only into an empty, migrated database".into()));
+        }
+        let mut from = self.read().await?;
+        let mut copied = Vec::new();
+        for (table, order) in TABLES {
+            let mut n = 0u64;
+            let mut offset = 0;
+            loop {
+                let rows = from.read_batch(table, order, offset).await?;
+                if rows.is_empty() {
+                    break;
+                }
+                for (names, values) in &rows {
+                    to.write_row(table, names, values).await?;
+                    n += 1;
+                }
+                offset += BATCH;
+            }
+            copied.push((*table, n));
+        }
+        to.restart_identities().await?;
+        to.commit().await?;
+        Ok(copied)
+    }
+}
