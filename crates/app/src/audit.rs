@@ -5,6 +5,8 @@ use serde_json::Value;
 use store::{AuditEntry, AuditQuery, AuditRecord, Tx};
 
 /// Appends an entry about `target` in the caller's transaction.
+// Every argument is one column of the entry; callers name them in place.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn record(
     tx: &mut Tx,
     ctx: &Ctx,

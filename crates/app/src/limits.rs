@@ -49,7 +49,7 @@ impl Limits {
 
     fn housekeeping(&self) {
         // Forget idle keys now and then so memory stays bounded.
-        if self.checks.fetch_add(1, Ordering::Relaxed) % 4096 == 0 {
+        if self.checks.fetch_add(1, Ordering::Relaxed).is_multiple_of(4096) {
             self.per_address.retain_recent();
             self.per_account.retain_recent();
             self.set_password.retain_recent();

@@ -84,7 +84,7 @@ impl Tx {
     pub async fn matter_for_update(&mut self, id: &MatterId) -> Result<Option<Matter>> {
         let sql = match self.dialect() {
             crate::Dialect::Sqlite => format!("SELECT {MATTER_COLUMNS} FROM matters m WHERE m.id = $1"),
-            crate::Dialect::Postgres => format!("SELECT {MATTER_COLUMNS} FROM matters m WHERE m.id = $1 FOR UPDATE"),
+            crate::Dialect::Postgres => format!("SELECT {MATTER_COLUMNS} FROM matters m WHERE m.id = $1 FOR NO KEY UPDATE"),
         };
         let row: Option<MatterRow> = on!(self, c => sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(c).await)?;
         Ok(row.map(Matter::from))

@@ -211,11 +211,14 @@ impl Tx {
     /// Reads a user and, on PostgreSQL, locks the row until the transaction
     /// ends, so that a rule decided on it (active? lead of open matters?)
     /// cannot be invalidated by a concurrent change. SQLite transactions
-    /// are already serialised by the single writer.
+    /// are already serialised by the single writer. `NO KEY UPDATE` still
+    /// serialises every such check, but does not wait for the key-share
+    /// locks that foreign-key inserts (links, outbox rows) take on the user,
+    /// which would otherwise deadlock with the mail worker.
     pub async fn user_for_update(&mut self, id: &UserId) -> Result<Option<User>> {
         let sql = match self.dialect() {
             crate::Dialect::Sqlite => format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"),
-            crate::Dialect::Postgres => format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1 FOR UPDATE"),
+            crate::Dialect::Postgres => format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1 FOR NO KEY UPDATE"),
         };
         let row: Option<UserRow> = on!(self, c => sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(c).await)?;
         row.map(User::try_from).transpose()
