@@ -22,6 +22,7 @@ pub mod operator;
 pub mod password;
 pub mod routes;
 pub mod settings;
+pub mod ui_support;
 pub mod users;
 pub mod views;
 
@@ -94,7 +95,7 @@ impl Page {
     pub fn new(page: Option<i64>, per_page: Option<i64>) -> AppResult<Self> {
         let page = page.unwrap_or(1);
         let per_page = per_page.unwrap_or(Self::DEFAULT_PER_PAGE);
-        if page < 1 || page > 1_000_000 {
+        if !(1..=1_000_000).contains(&page) {
             return Err(domain::Invalid::new("page", "out_of_range", "page starts at 1").into());
         }
         if !(1..=Self::MAX_PER_PAGE).contains(&per_page) {

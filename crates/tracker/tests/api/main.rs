@@ -12,5 +12,6 @@ mod orgs;
 mod scopes;
 mod sessions;
 mod transfer;
+mod ui;
 mod users;
 mod validation;

@@ -1,0 +1,178 @@
+//! The web pages over plain HTTP, for what a browser test cannot see well:
+//! redirects to sign-in, the CSRF check of every form (S5), 404 outside an
+//! administrator's scope (S7) and the pages' security headers.
+
+use crate::helpers::{spawn_app, TestApp, PASSWORD};
+use reqwest::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Client, Response, StatusCode};
+
+/// A client that shows redirects instead of following them.
+fn client() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn session_cookie(token: &str) -> String {
+    format!("tracker_session={token}")
+}
+
+async fn get(app: &TestApp, path: &str, token: Option<&str>) -> Response {
+    let mut req = client().get(format!("{}{path}", app.url));
+    if let Some(t) = token {
+        req = req.header(COOKIE, session_cookie(t));
+    }
+    req.send().await.unwrap()
+}
+
+async fn post_form(app: &TestApp, path: &str, cookie: Option<String>, body: &str) -> Response {
+    let mut req = client()
+        .post(format!("{}{path}", app.url))
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(body.to_owned());
+    if let Some(c) = cookie {
+        req = req.header(COOKIE, c);
+    }
+    req.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_page_that_needs_sign_in_sends_there_and_back() {
+    let app = spawn_app().await;
+    let r = get(&app, "/users?status=inactive", None).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers()[LOCATION],
+        "/sign-in?next=%2Fusers%3Fstatus%3Dinactive"
+    );
+    let r = get(&app, "/users", Some(&app.admin)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let csp = r.headers()[CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("form-action 'self'"),
+        "{csp}"
+    );
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("User list")
+            && html.contains("Change view")
+            && html.contains("Admin Profile")
+    );
+}
+
+#[tokio::test]
+async fn forms_are_refused_without_the_sessions_csrf_token() {
+    let app = spawn_app().await;
+    let cookie = Some(session_cookie(&app.admin));
+    let fields = "side=company&first_name=Cara&last_name=Csrf&email=cara%40company.example&role=company_user";
+    let before = app.user_count().await;
+    for body in [
+        fields.to_owned(),
+        format!("{fields}&csrf=wrong"),
+        format!(
+            "{fields}&csrf={}",
+            web::extract::csrf_token("another-session")
+        ),
+    ] {
+        let r = post_form(&app, "/users/new", cookie.clone(), &body).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{body}");
+    }
+    assert_eq!(app.user_count().await, before, "nothing was created");
+    let r = post_form(
+        &app,
+        "/users/new",
+        cookie,
+        &format!("{fields}&csrf={}", web::extract::csrf_token(&app.admin)),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[LOCATION], "/users");
+    assert_eq!(app.user_count().await, before + 1);
+}
+
+#[tokio::test]
+async fn the_sign_in_form_is_csrf_checked_too() {
+    let app = spawn_app().await;
+    let body = format!("email=root%40company.example&password={PASSWORD}");
+    let r = post_form(&app, "/sign-in", None, &body).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "no pre-session cookie, no sign-in"
+    );
+    // The page sets the pre-session cookie its form's token comes from.
+    let page = get(&app, "/sign-in", None).await;
+    let set = page.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    let pre = set.split(';').next().unwrap().to_owned();
+    let html = page.text().await.unwrap();
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let r = post_form(
+        &app,
+        "/sign-in",
+        Some(pre),
+        &format!("{body}&csrf={csrf}&next=%2Fusers"),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[LOCATION], "/users");
+    let cookie = r
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("tracker_session="))
+        .expect("a session cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+}
+
+#[tokio::test]
+async fn outside_an_administrators_scope_pages_answer_404() {
+    let app = spawn_app().await;
+    let (_, firm_admin) = app.firm("Dewey & Partners", "boss@dewey.example").await;
+    let token = app.password_for(&firm_admin, "boss@dewey.example").await;
+    let r = get(&app, &format!("/users/{}", app.admin_id), Some(&token)).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r.text().await.unwrap().contains("Page not found"));
+    // What the role may not use at all is not in its navigation either.
+    let html = get(&app, "/users", Some(&token))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("href=\"/settings\"") && !html.contains("href=\"/audit\""));
+}
+
+#[tokio::test]
+async fn a_signed_out_session_no_longer_opens_pages() {
+    let app = spawn_app().await;
+    let token = app.sign_in("root@company.example", PASSWORD).await;
+    let cookie = session_cookie(&token);
+    let r = post_form(
+        &app,
+        "/sign-out",
+        Some(cookie),
+        &format!("csrf={}", web::extract::csrf_token(&token)),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = get(&app, "/users", Some(&token)).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "S6: the session is re-checked on every page"
+    );
+}

@@ -1,0 +1,678 @@
+//! What every page shares: the signed-in session read from the cookie
+//! (S6: re-checked on every request), the CSRF check of every posted form
+//! (S5), the layout with its navigation, one-time notices carried across a
+//! redirect, and how errors of the use cases become pages.
+
+use crate::extract::{client_ip, csrf_token, same, SESSION_COOKIE};
+use app::{App, AppError, Ctx, ErrorKind};
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use domain::model::User;
+use domain::Role;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use std::collections::HashMap;
+
+/// A notice shown once on the next page (after a redirect).
+pub const FLASH_COOKIE: &str = "tracker_flash";
+/// Before sign-in: a random value whose hash is the CSRF token of the
+/// sign-in and set-password forms (S5 covers them too).
+pub const PRE_COOKIE: &str = "tracker_pre";
+
+/// One line of a notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flash {
+    /// `ok`, `warn` or `error`: the colour of the notice.
+    pub kind: &'static str,
+    pub text: String,
+}
+
+impl Flash {
+    pub fn ok(text: impl Into<String>) -> Self {
+        Self {
+            kind: "ok",
+            text: text.into(),
+        }
+    }
+    pub fn warn(text: impl Into<String>) -> Self {
+        Self {
+            kind: "warn",
+            text: text.into(),
+        }
+    }
+    pub fn error(text: impl Into<String>) -> Self {
+        Self {
+            kind: "error",
+            text: text.into(),
+        }
+    }
+}
+
+fn hex(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<String> {
+    if !s.len().is_multiple_of(2) || s.len() > 8000 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect();
+    String::from_utf8(bytes?).ok()
+}
+
+fn encode_flash(lines: &[Flash]) -> String {
+    let mut text = String::new();
+    for l in lines {
+        let line: String = l.text.chars().filter(|c| *c != '\n').take(600).collect();
+        text.push_str(&format!("{}:{}\n", l.kind, line));
+    }
+    hex(&text)
+}
+
+fn decode_flash(raw: &str) -> Vec<Flash> {
+    let Some(text) = unhex(raw) else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter_map(|l| {
+            let (kind, text) = l.split_once(':')?;
+            let kind = match kind {
+                "ok" => "ok",
+                "warn" => "warn",
+                _ => "error",
+            };
+            Some(Flash {
+                kind,
+                text: text.to_owned(),
+            })
+        })
+        .collect()
+}
+
+fn read_flash(parts: &Parts) -> Vec<Flash> {
+    CookieJar::from_headers(&parts.headers)
+        .get(FLASH_COOKIE)
+        .map(|c| decode_flash(c.value()))
+        .unwrap_or_default()
+}
+
+/// Redirect-after-post (303), carrying notices to the next page.
+pub fn redirect_with(to: &str, flash: &[Flash]) -> Response {
+    let mut resp = Redirect::to(to).into_response();
+    if !flash.is_empty() {
+        let cookie = format!(
+            "{FLASH_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax",
+            encode_flash(flash)
+        );
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    resp
+}
+
+/// Clears the notice once a page has shown it.
+pub fn clear_flash_cookie() -> HeaderValue {
+    HeaderValue::from_static("tracker_flash=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+}
+
+/// What the navigation offers: only the areas the role can use (the use
+/// cases still decide; this only avoids links that lead to "not allowed").
+#[derive(Debug, Clone)]
+pub struct NavUser {
+    pub name: String,
+    pub email: String,
+    pub role: &'static str,
+    pub users: bool,
+    pub offices: bool,
+    pub firms: bool,
+    pub routes: bool,
+    pub settings: bool,
+    pub audit: bool,
+    pub bulk: bool,
+}
+
+impl NavUser {
+    fn of(u: &User) -> Self {
+        let sysadmin = u.role == Role::CompanySystemAdministrator;
+        Self {
+            name: u.full_name(),
+            email: u.email.clone(),
+            role: role_label(u.role),
+            users: u.role.is_user_administrator(),
+            offices: matches!(
+                u.role,
+                Role::CompanySystemAdministrator | Role::CompanyOfficeAdministrator
+            ),
+            firms: matches!(
+                u.role,
+                Role::CompanySystemAdministrator
+                    | Role::CompanyOfficeAdministrator
+                    | Role::FirmAdministrator
+            ),
+            routes: sysadmin,
+            settings: sysadmin,
+            audit: sysadmin,
+            bulk: sysadmin,
+        }
+    }
+}
+
+/// The frame of every page.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub title: String,
+    /// Which navigation entry is current.
+    pub section: &'static str,
+    pub user: Option<NavUser>,
+    pub csrf: String,
+    pub flash: Vec<Flash>,
+}
+
+impl Layout {
+    /// For pages shown before sign-in, and error pages.
+    pub fn bare(title: impl Into<String>, csrf: String, flash: Vec<Flash>) -> Self {
+        Self {
+            title: title.into(),
+            section: "",
+            user: None,
+            csrf,
+            flash,
+        }
+    }
+
+    pub fn is(&self, section: &str) -> bool {
+        self.section == section
+    }
+}
+
+/// A signed-in person on a page (S5, S6). Without a valid session the page
+/// redirects to the sign-in page and comes back afterwards.
+pub struct Session {
+    pub ctx: Ctx,
+    pub user: User,
+    pub token_hash: String,
+    pub csrf: String,
+    pub flash: Vec<Flash>,
+}
+
+impl Session {
+    pub fn layout(&self, title: impl Into<String>, section: &'static str) -> Layout {
+        Layout {
+            title: title.into(),
+            section,
+            user: Some(NavUser::of(&self.user)),
+            csrf: self.csrf.clone(),
+            flash: self.flash.clone(),
+        }
+    }
+}
+
+fn sign_in_target(parts: &Parts) -> String {
+    if parts.method != axum::http::Method::GET {
+        return "/".into();
+    }
+    parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "/".into())
+}
+
+impl FromRequestParts<App> for Session {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned()) else {
+            return Err(PageError::SignIn(sign_in_target(parts)));
+        };
+        let auth = match app.authenticate(&token).await {
+            Ok(a) => a,
+            Err(e) if e.kind == ErrorKind::Unauthorized => {
+                return Err(PageError::SignIn(sign_in_target(parts)))
+            }
+            Err(e) => return Err(PageError::App(e)),
+        };
+        let ctx = Ctx::user(&auth.user, client_ip(parts));
+        Ok(Session {
+            ctx,
+            user: auth.user,
+            token_hash: auth.token_hash,
+            csrf: csrf_token(&token),
+            flash: read_flash(parts),
+        })
+    }
+}
+
+/// A visitor before sign-in: the sign-in and set-password pages.
+pub struct Visitor {
+    pub csrf: String,
+    pub flash: Vec<Flash>,
+    pub ip: Option<String>,
+    /// A fresh pre-session value to set as a cookie with the page.
+    new_pre: Option<String>,
+}
+
+impl Visitor {
+    pub fn layout(&self, title: impl Into<String>) -> Layout {
+        Layout::bare(title, self.csrf.clone(), self.flash.clone())
+    }
+
+    /// Adds the pre-session cookie the form's CSRF token comes from.
+    pub fn respond(&self, resp: impl IntoResponse) -> Response {
+        let mut resp = resp.into_response();
+        if let Some(pre) = &self.new_pre {
+            if let Ok(v) = HeaderValue::from_str(&format!(
+                "{PRE_COOKIE}={pre}; Path=/; HttpOnly; SameSite=Lax"
+            )) {
+                resp.headers_mut().append(header::SET_COOKIE, v);
+            }
+        }
+        resp
+    }
+}
+
+impl FromRequestParts<App> for Visitor {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, _app: &App) -> Result<Self, Self::Rejection> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        let existing = jar
+            .get(PRE_COOKIE)
+            .map(|c| c.value().to_owned())
+            .filter(|v| domain::secret::looks_like_token(v));
+        let (pre, new_pre) = match existing {
+            Some(v) => (v, None),
+            None => {
+                let (token, _) = domain::secret::new_token();
+                (token.clone(), Some(token))
+            }
+        };
+        Ok(Visitor {
+            csrf: csrf_token(&pre),
+            flash: read_flash(parts),
+            ip: client_ip(parts),
+            new_pre,
+        })
+    }
+}
+
+/// A posted HTML form whose hidden `csrf` field matches the session (or,
+/// before sign-in, the pre-session) cookie (S5), compared in constant time.
+pub struct Posted<T>(pub T);
+
+#[derive(Deserialize)]
+struct CsrfField {
+    csrf: Option<String>,
+}
+
+impl<T: DeserializeOwned> FromRequest<App> for Posted<T> {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &App) -> Result<Self, Self::Rejection> {
+        let jar = CookieJar::from_headers(req.headers());
+        let expected: Vec<String> = [SESSION_COOKIE, PRE_COOKIE]
+            .iter()
+            .filter_map(|name| jar.get(name))
+            .map(|c| csrf_token(c.value()))
+            .collect();
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| PageError::Bad("the form could not be read".into()))?;
+        let sent = serde_html_form::from_bytes::<CsrfField>(&body)
+            .ok()
+            .and_then(|c| c.csrf)
+            .unwrap_or_default();
+        let mut ok = false;
+        for token in &expected {
+            ok |= same(&sent, token);
+        }
+        if !ok {
+            return Err(PageError::Csrf);
+        }
+        serde_html_form::from_bytes::<T>(&body)
+            .map(Posted)
+            .map_err(|e| PageError::Bad(format!("the form is not valid: {e}")))
+    }
+}
+
+/// Renders a template as a page.
+pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
+    match page.render() {
+        Ok(html) => (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "rendering a page");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the page could not be shown",
+            )
+                .into_response()
+        }
+    }
+}
+
+pub fn ok<T: Template>(page: &T) -> Response {
+    render(StatusCode::OK, page)
+}
+
+pub fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+        ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Why a page could not be shown.
+#[derive(Debug)]
+pub enum PageError {
+    /// Not signed in (or the session ended): sign in, then come back here.
+    SignIn(String),
+    App(AppError),
+    Csrf,
+    Bad(String),
+}
+
+impl From<AppError> for PageError {
+    fn from(e: AppError) -> Self {
+        PageError::App(e)
+    }
+}
+
+pub type PageResult = Result<Response, PageError>;
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    layout: Layout,
+    heading: String,
+    message: String,
+}
+
+fn error_page(status: StatusCode, heading: &str, message: &str) -> Response {
+    let page = ErrorPage {
+        layout: Layout::bare(heading, String::new(), Vec::new()),
+        heading: heading.to_owned(),
+        message: message.to_owned(),
+    };
+    render(status, &page)
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            PageError::SignIn(next) => {
+                let to = if next == "/" { "/sign-in".to_owned() } else { format!("/sign-in?next={}", url_encode(&next)) };
+                Redirect::to(&to).into_response()
+            }
+            PageError::Csrf => error_page(
+                StatusCode::FORBIDDEN,
+                "This form has expired",
+                "The form was not sent from a current Tracker page (or your session changed). Go back, reload the page and try again.",
+            ),
+            PageError::Bad(msg) => error_page(StatusCode::BAD_REQUEST, "Something is wrong with this request", &msg),
+            PageError::App(e) => match e.kind {
+                ErrorKind::Unauthorized => Redirect::to("/sign-in").into_response(),
+                ErrorKind::NotFound => error_page(StatusCode::NOT_FOUND, "Page not found", "There is nothing here, or it is outside what your role can see."),
+                ErrorKind::Forbidden => error_page(StatusCode::FORBIDDEN, "Not allowed", &sentence(&e.message)),
+                ErrorKind::Internal => {
+                    tracing::error!(code = %e.code, message = %e.message, "page failed");
+                    error_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "Something went wrong on our side; nothing was changed. Try again in a moment.")
+                }
+                kind => error_page(status_of(kind), "This could not be done", &sentence(&e.message)),
+            },
+        }
+    }
+}
+
+/// Messages of the use cases start in lower case; pages show sentences.
+pub fn sentence(s: &str) -> String {
+    let mut c = s.chars();
+    let mut out = match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect::<String>(),
+        None => String::new(),
+    };
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}
+
+pub fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Problems of a refused form, by field, to show next to the inputs.
+#[derive(Debug, Clone, Default)]
+pub struct FormErrors {
+    pub summary: Option<String>,
+    fields: HashMap<String, String>,
+}
+
+impl FormErrors {
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    pub fn from_app(e: &AppError) -> Self {
+        let mut fields = HashMap::new();
+        if let Some(list) = e.details.get("fields").and_then(|v| v.as_array()) {
+            for item in list {
+                if let (Some(f), Some(m)) = (
+                    item.get("field").and_then(|v| v.as_str()),
+                    item.get("message").and_then(|v| v.as_str()),
+                ) {
+                    fields.entry(f.to_owned()).or_insert_with(|| sentence(m));
+                }
+            }
+        }
+        if let Some(f) = e.details.get("field").and_then(|v| v.as_str()) {
+            fields
+                .entry(f.to_owned())
+                .or_insert_with(|| sentence(&e.message));
+        }
+        Self {
+            summary: Some(sentence(&e.message)),
+            fields,
+        }
+    }
+
+    /// One problem found while reading the form (before any use case).
+    pub fn field(field: &str, message: &str) -> Self {
+        let mut fields = HashMap::new();
+        fields.insert(field.to_owned(), sentence(message));
+        Self {
+            summary: Some("Please correct the marked fields.".into()),
+            fields,
+        }
+    }
+
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.fields.get(field).map(String::as_str)
+    }
+
+    pub fn has(&self, field: &str) -> bool {
+        self.fields.contains_key(field)
+    }
+}
+
+/// A refused form comes back with its problems; errors a form cannot
+/// help with (gone, outside scope, signed out, our fault) become pages.
+pub fn form_problem(e: AppError) -> Result<(StatusCode, FormErrors), PageError> {
+    match e.kind {
+        ErrorKind::NotFound | ErrorKind::Unauthorized | ErrorKind::Internal => {
+            Err(PageError::App(e))
+        }
+        kind => Ok((status_of(kind), FormErrors::from_app(&e))),
+    }
+}
+
+/// Display helpers shared by the templates' structs.
+pub fn role_label(r: Role) -> &'static str {
+    match r {
+        Role::CompanySystemAdministrator => "Company system administrator",
+        Role::CompanyOfficeAdministrator => "Company office administrator",
+        Role::CompanyMatterCreator => "Company matter creator",
+        Role::CompanyUser => "Company user",
+        Role::FirmAdministrator => "Firm administrator",
+        Role::FirmUser => "Firm user",
+    }
+}
+
+pub fn matter_role_label(r: domain::MatterRole) -> &'static str {
+    use domain::MatterRole::*;
+    match r {
+        MatterAdministrator => "Matter administrator",
+        MatterEditor => "Matter editor",
+        MatterReader => "Matter reader",
+        BillingOnly => "Billing only",
+        ReportOnly => "Report only",
+    }
+}
+
+/// `2025-03-01 14:05 UTC`, or an em dash.
+pub fn when(ms: Option<i64>) -> String {
+    let Some(ms) = ms else { return "—".into() };
+    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&fmt).ok())
+        .unwrap_or_else(|| "—".into())
+}
+
+/// An `<option>` of a picker.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+impl Choice {
+    pub fn new(value: impl Into<String>, label: impl Into<String>, selected: bool) -> Self {
+        Self {
+            value: value.into(),
+            label: label.into(),
+            selected,
+        }
+    }
+}
+
+/// People as options, with `selected` marked; `keep` adds a current value
+/// that is no longer offered (e.g. an inactive coordinator) so that it is
+/// visible rather than silently dropped.
+pub fn person_choices(
+    people: &[app::ui_support::Person],
+    selected: &[String],
+    keep: Option<(&str, &str)>,
+) -> Vec<Choice> {
+    let mut out: Vec<Choice> = people
+        .iter()
+        .map(|p| {
+            Choice::new(
+                p.id.to_string(),
+                format!("{} — {}", p.name, p.email),
+                selected.iter().any(|s| s == p.id.as_str()),
+            )
+        })
+        .collect();
+    if let Some((id, label)) = keep {
+        if !id.is_empty() && !out.iter().any(|c| c.value == id) {
+            out.insert(0, Choice::new(id, label, true));
+        }
+    }
+    out
+}
+
+/// Pages of a list.
+#[derive(Debug, Clone)]
+pub struct Pager {
+    pub page: i64,
+    pub pages: i64,
+    pub total: i64,
+    pub first: i64,
+    pub last: i64,
+    /// The current query without `page`, to build links.
+    pub base: String,
+}
+
+impl Pager {
+    pub fn new(page: i64, per_page: i64, total: i64, base: String) -> Self {
+        let pages = ((total + per_page - 1) / per_page).max(1);
+        let first = if total == 0 {
+            0
+        } else {
+            (page - 1) * per_page + 1
+        };
+        let last = (page * per_page).min(total);
+        Self {
+            page,
+            pages,
+            total,
+            first,
+            last,
+            base,
+        }
+    }
+
+    pub fn href(&self, page: i64) -> String {
+        if self.base.is_empty() {
+            format!("?page={page}")
+        } else {
+            format!("?{}&page={page}", self.base)
+        }
+    }
+
+    pub fn has_prev(&self) -> bool {
+        self.page > 1
+    }
+
+    pub fn has_next(&self) -> bool {
+        self.page < self.pages
+    }
+}
+
+/// Query-string pairs, percent-encoded, without empty values.
+pub fn query(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", url_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A checkbox is sent only when ticked.
+pub fn ticked(v: &Option<String>) -> bool {
+    v.as_deref()
+        .is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+/// An empty field means "not given".
+pub fn given(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
