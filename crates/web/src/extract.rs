@@ -15,6 +15,17 @@ use std::net::SocketAddr;
 pub const SESSION_COOKIE: &str = "tracker_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
+/// The session cookie (S5): HttpOnly, SameSite=Lax, Secure behind https;
+/// the API's sign-in and the sign-in page both set it.
+pub fn session_cookie(app: &App, token: String) -> axum_extra::extract::cookie::Cookie<'static> {
+    axum_extra::extract::cookie::Cookie::build((SESSION_COOKIE, token))
+        .http_only(true)
+        .same_site(axum_extra::extract::cookie::SameSite::Lax)
+        .secure(app.config.public_url.starts_with("https://"))
+        .path("/")
+        .build()
+}
+
 /// The CSRF token of a browser session: derived from the session token, so
 /// it needs no storage and dies with the session (S5).
 pub fn csrf_token(session_token: &str) -> String {

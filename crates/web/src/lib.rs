@@ -39,6 +39,11 @@ pub fn router(app: App) -> Router {
         .with_state(app)
 }
 
-async fn not_found() -> impl IntoResponse {
-    (StatusCode::NOT_FOUND, Json(error::error_body(&app::AppError::not_found("page"))))
+/// Unknown API paths answer in the API's JSON; anything else is a page.
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    if uri.path().starts_with("/api/") {
+        (StatusCode::NOT_FOUND, Json(error::error_body(&app::AppError::not_found("page")))).into_response()
+    } else {
+        ui::page::error_page(StatusCode::NOT_FOUND, "Page not found", "There is nothing at this address.")
+    }
 }

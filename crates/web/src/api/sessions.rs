@@ -2,13 +2,13 @@
 
 use super::PageQuery;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{client_ip_of, csrf_token, ApiJson, ApiQuery, Caller, SESSION_COOKIE};
+use crate::extract::{client_ip_of, csrf_token, session_cookie, ApiJson, ApiQuery, Caller, SESSION_COOKIE};
 use crate::types::{ListOut, MatterOut, UserOut, UserRef};
 use app::App;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::Json;
-use axum_extra::extract::cookie::{Cookie, SameSite};
+use axum_extra::extract::cookie::Cookie;
 use axum_extra::extract::CookieJar;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -29,16 +29,6 @@ pub struct SessionOut {
     /// For cookie sessions: send as `X-CSRF-Token` on every change.
     pub csrf_token: String,
     pub user: UserOut,
-}
-
-/// The session cookie (S5): HttpOnly, SameSite=Lax, Secure behind https.
-pub fn session_cookie(app: &App, token: String) -> Cookie<'static> {
-    Cookie::build((SESSION_COOKIE, token))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(app.config.public_url.starts_with("https://"))
-        .path("/")
-        .build()
 }
 
 /// Sign in (S1, S2). Every failure answers 401 `invalid_credentials`.

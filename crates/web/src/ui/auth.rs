@@ -5,12 +5,11 @@ use super::page::{
     ok, redirect_with, render, sentence, FormErrors, Layout, PageError, PageResult, Posted,
     Session, Visitor,
 };
-use crate::extract::SESSION_COOKIE;
+use crate::extract::{session_cookie, SESSION_COOKIE};
 use app::App;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
-use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::Deserialize;
 
 #[derive(Deserialize, Default)]
@@ -53,18 +52,6 @@ pub struct SignInForm {
     #[serde(default)]
     password: String,
     next: Option<String>,
-}
-
-/// The same cookie as `POST /api/v1/sessions` sets (S5): HttpOnly,
-/// SameSite=Lax, Secure behind https. (`api::sessions::session_cookie` is
-/// private to the API module.)
-fn session_cookie(app: &App, token: String) -> Cookie<'static> {
-    Cookie::build((SESSION_COOKIE, token))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(app.config.public_url.starts_with("https://"))
-        .path("/")
-        .build()
 }
 
 /// S2: every refusal reads the same; the reason is only in the audit log.

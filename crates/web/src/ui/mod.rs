@@ -10,7 +10,7 @@ mod auth;
 mod blockers;
 mod matters;
 mod orgs;
-mod page;
+pub(crate) mod page;
 mod profile;
 mod routes;
 mod users;

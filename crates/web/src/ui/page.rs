@@ -403,7 +403,7 @@ struct ErrorPage {
     message: String,
 }
 
-fn error_page(status: StatusCode, heading: &str, message: &str) -> Response {
+pub(crate) fn error_page(status: StatusCode, heading: &str, message: &str) -> Response {
     let page = ErrorPage {
         layout: Layout::bare(heading, String::new(), Vec::new()),
         heading: heading.to_owned(),
