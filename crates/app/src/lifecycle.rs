@@ -6,7 +6,7 @@ use crate::users::{active_company_user, require_manage};
 use crate::views::user_json;
 use crate::{App, AppError, AppResult, Ctx};
 use domain::deactivation::{evaluate, Blocker, BlockingObject, Verdict};
-use domain::model::User;
+use domain::model::{EmailStatus, User};
 use domain::{Invalid, MatterId, Millis, Side, UserId};
 use serde_json::{json, Value};
 use store::{MailKind, Tx};
@@ -68,6 +68,8 @@ pub(crate) async fn set_active(_app: &App, tx: &mut Tx, ctx: &Ctx, user: &mut Us
     if ctx.actor_id() == Some(&user.id) {
         return Err(AppError::new(crate::ErrorKind::Forbidden, "cannot_deactivate_self", "you cannot deactivate yourself"));
     }
+    // D4 weighs other users' rows: hold them still until commit.
+    tx.lock_for_deactivation(user).await?;
     let v = verdict(tx, ctx, user).await?;
     if !v.can_deactivate() {
         let blockers: Vec<Value> = v.blockers.iter().map(blocker_json).collect();
@@ -81,10 +83,18 @@ pub(crate) async fn set_active(_app: &App, tx: &mut Tx, ctx: &Ctx, user: &mut Us
     user.active = false;
     user.deactivated_at = Some(now);
     user.updated_at = now;
-    tx.update_user(user).await?;
     let sessions = tx.delete_user_sessions(&user.id).await?;
     let links = tx.invalidate_user_links(&user.id, now).await?;
     let mail = tx.cancel_user_mail(&user.id, &[MailKind::NewUserEmail, MailKind::PasswordReset, MailKind::MatterAdded, MailKind::MatterClosed]).await?;
+    // The new user email (or reset link) that was on its way is cancelled
+    // above: the status must not keep saying `queued`, or after a
+    // reactivation N3/N4 would treat it as still on its way and never send
+    // it. It goes back to what was last true: sent once, or never sent.
+    if user.new_user_email.status == EmailStatus::Queued {
+        user.new_user_email.status = if user.new_user_email.sent_at.is_some() { EmailStatus::Sent } else { EmailStatus::Held };
+        user.new_user_email.last_change_at = Some(now);
+    }
+    tx.update_user(user).await?;
     let warnings: Vec<Value> = v.warnings.iter().map(blocker_json).collect();
     record(tx, ctx, now, "user.deactivated", "user", Some(user.id.as_str()), Some(before),
         Some(json!({"user": user_json(user), "sessions_revoked": sessions, "links_invalidated": links, "mail_cancelled": mail, "warnings": warnings}))).await?;
@@ -136,7 +146,11 @@ impl App {
         let mut tx = self.db.write().await?;
         let from_user = tx.user(&UserId::from(from)).await?.ok_or_else(|| AppError::from(Invalid::new("from_user_id", "unknown_user", "from_user_id: no such user")))?;
         let to_user = active_company_user(&mut tx, "to_user_id", to).await?;
-        let ids: Option<Vec<MatterId>> = matter_ids.map(|v| v.into_iter().map(MatterId::from).collect());
+        // A matter listed twice is moved (and audited) once.
+        let ids: Option<Vec<MatterId>> = matter_ids.map(|v| {
+            let mut seen = std::collections::HashSet::new();
+            v.into_iter().filter(|id| seen.insert(id.clone())).map(MatterId::from).collect()
+        });
         if let Some(ids) = &ids {
             for id in ids {
                 let m = tx.matter(id).await?.ok_or_else(|| AppError::from(Invalid::new("matter_ids", "unknown_matter", format!("matter_ids: no matter {id}"))))?;

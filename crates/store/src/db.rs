@@ -139,7 +139,11 @@ impl Db {
     /// A write transaction.
     pub async fn write(&self) -> Result<Tx, StoreError> {
         let inner = match &self.pools {
-            Pools::Sqlite { writer, .. } => TxInner::Sqlite(writer.begin().await?),
+            // IMMEDIATE takes the write lock at the start, so another
+            // process writing the same file (the command line beside a
+            // running server) waits for the busy timeout instead of failing
+            // when a read turns into a write.
+            Pools::Sqlite { writer, .. } => TxInner::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
             Pools::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
         };
         Ok(Tx { inner })

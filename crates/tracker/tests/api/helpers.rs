@@ -208,13 +208,13 @@ impl TestApp {
     }
 
     /// Runs the `tracker` binary against this test's database.
-    pub fn cli(&self, args: &[&str]) -> std::process::Output {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tracker"));
-        cmd.args(args).env("TRACKER_DATA_DIR", self.dir.path()).env_remove("TRACKER_DATABASE_URL");
+    pub async fn cli(&self, args: &[&str]) -> std::process::Output {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_tracker"));
+        cmd.args(args).env("TRACKER_DATA_DIR", self.dir.path()).env_remove("TRACKER_DATABASE_URL").env("RUST_LOG", "error");
         if let Some(url) = &self.database_url {
             cmd.env("TRACKER_DATABASE_URL", url);
         }
-        cmd.output().expect("run the tracker binary")
+        cmd.output().await.expect("run the tracker binary")
     }
 
     pub async fn advance_clock(&self, ms: i64) {

@@ -8,6 +8,7 @@ mod audit;
 mod deactivation;
 mod matters;
 mod onboarding;
+mod races;
 mod orgs;
 mod scopes;
 mod sessions;

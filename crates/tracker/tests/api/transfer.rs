@@ -37,13 +37,13 @@ async fn migrate_data_copies_everything_into_an_empty_database() {
         Some(url) => url,
         None => format!("sqlite://{}/copy.db", target_dir.path().display()),
     };
-    let out = app.cli(&["migrate-data", "--from", &source, "--to", &target]);
+    let out = app.cli(&["migrate-data", "--from", &source, "--to", &target]).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let printed = String::from_utf8_lossy(&out.stdout);
     assert!(printed.contains("users") && printed.contains("audit_log"), "{printed}");
 
     // A second copy into the now non-empty target is refused.
-    let again = app.cli(&["migrate-data", "--from", &source, "--to", &target]);
+    let again = app.cli(&["migrate-data", "--from", &source, "--to", &target]).await;
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already has users"));
 
