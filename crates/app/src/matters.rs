@@ -38,14 +38,21 @@ async fn require_matter_admin(tx: &mut Tx, actor: &Actor, matter: &Matter) -> Ap
     }
     match tx.participant(&matter.id, &actor.id).await? {
         Some(p) if p.role == MatterRole::MatterAdministrator => Ok(()),
-        Some(_) => Err(AppError::forbidden("only the matter's administrators change it")),
-        None if tx.reaches_matter(&actor.id, &matter.id).await? => Err(AppError::forbidden("only the matter's administrators change it")),
+        Some(_) => Err(AppError::forbidden(
+            "only the matter's administrators change it",
+        )),
+        None if tx.reaches_matter(&actor.id, &matter.id).await? => Err(AppError::forbidden(
+            "only the matter's administrators change it",
+        )),
         None => Err(AppError::not_found("matter")),
     }
 }
 
 async fn visible_matter(tx: &mut Tx, actor: &Actor, id: &MatterId) -> AppResult<Matter> {
-    let matter = tx.matter(id).await?.ok_or_else(|| AppError::not_found("matter"))?;
+    let matter = tx
+        .matter(id)
+        .await?
+        .ok_or_else(|| AppError::not_found("matter"))?;
     if actor.is_system_administrator() || tx.reaches_matter(&actor.id, id).await? {
         Ok(matter)
     } else {
@@ -54,15 +61,41 @@ async fn visible_matter(tx: &mut Tx, actor: &Actor, id: &MatterId) -> AppResult<
 }
 
 /// The lead company person is always a matter administrator of the matter.
-async fn make_lead_administrator(tx: &mut Tx, matter: &MatterId, lead: &UserId, now: Millis) -> AppResult<()> {
-    let receives = tx.participant(matter, lead).await?.map(|p| p.receives_notifications).unwrap_or(true);
-    tx.upsert_participant(&Participant { matter_id: matter.clone(), user_id: lead.clone(), role: MatterRole::MatterAdministrator, receives_notifications: receives, added_at: now }).await?;
+async fn make_lead_administrator(
+    tx: &mut Tx,
+    matter: &MatterId,
+    lead: &UserId,
+    now: Millis,
+) -> AppResult<()> {
+    let receives = tx
+        .participant(matter, lead)
+        .await?
+        .map(|p| p.receives_notifications)
+        .unwrap_or(true);
+    tx.upsert_participant(&Participant {
+        matter_id: matter.clone(),
+        user_id: lead.clone(),
+        role: MatterRole::MatterAdministrator,
+        receives_notifications: receives,
+        added_at: now,
+    })
+    .await?;
     Ok(())
 }
 
 /// M1, or N2 instead when the user never got the new user email.
-async fn notify_added(tx: &mut Tx, ctx: &Ctx, user: &mut User, matter: &Matter, role: MatterRole, now: Millis) -> AppResult<bool> {
-    if user.new_user_email.sent_at.is_none() && user.activated_at.is_none() && user.new_user_email.status != EmailStatus::Queued {
+async fn notify_added(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    user: &mut User,
+    matter: &Matter,
+    role: MatterRole,
+    now: Millis,
+) -> AppResult<bool> {
+    if user.new_user_email.sent_at.is_none()
+        && user.activated_at.is_none()
+        && user.new_user_email.status != EmailStatus::Queued
+    {
         return queue_new_user_email(tx, ctx, user, now).await;
     }
     if user.new_user_email.status == EmailStatus::Queued {
@@ -74,14 +107,54 @@ async fn notify_added(tx: &mut Tx, ctx: &Ctx, user: &mut User, matter: &Matter, 
     Ok(true)
 }
 
-/// M2: one email per person when a matter closes for editing or invoicing.
-async fn notify_closed(tx: &mut Tx, matter: &Matter, closed_for: &str, now: Millis) -> AppResult<bool> {
+/// M2: one email per person when a matter closes for editing or invoicing:
+/// every active participant with notifications, and the active delegates of
+/// each (M3: none through an inactive delegator). A recipient who is there
+/// only as a delegate is told on whose behalf.
+async fn notify_closed(
+    tx: &mut Tx,
+    matter: &Matter,
+    closed_for: &str,
+    now: Millis,
+) -> AppResult<bool> {
     let recipients = tx.matter_notification_recipients(&matter.id).await?;
-    for u in &recipients {
-        tx.enqueue_mail(MailKind::MatterClosed, Some(&u.id), &u.email,
-            &json!({"matter_id": matter.id, "matter_name": matter.name, "matter_number": matter.number, "closed_for": closed_for}), now).await?;
+    if recipients.is_empty() {
+        return Ok(false);
     }
-    Ok(!recipients.is_empty())
+    // The notified participants: active, with notifications on.
+    let mut notified: Vec<User> = Vec::new();
+    let mut offset = 0;
+    loop {
+        let (page, total) = tx.participants(&matter.id, 500, offset).await?;
+        let n = page.len() as i64;
+        notified.extend(
+            page.into_iter()
+                .filter(|p| p.participant.receives_notifications && p.user.active)
+                .map(|p| p.user),
+        );
+        offset += n;
+        if n == 0 || offset >= total {
+            break;
+        }
+    }
+    for u in &recipients {
+        let on_behalf_of = if notified.iter().any(|p| p.id == u.id) {
+            None
+        } else {
+            let names: Vec<String> = tx
+                .delegators_of(&u.id)
+                .await?
+                .into_iter()
+                .filter(|d| d.active && notified.iter().any(|p| p.id == d.id))
+                .map(|d| d.full_name())
+                .collect();
+            (!names.is_empty()).then(|| names.join(", "))
+        };
+        tx.enqueue_mail(MailKind::MatterClosed, Some(&u.id), &u.email,
+            &json!({"matter_id": matter.id, "matter_name": matter.name, "matter_number": matter.number, "closed_for": closed_for,
+                    "on_behalf_of": on_behalf_of}), now).await?;
+    }
+    Ok(true)
 }
 
 impl App {
@@ -91,20 +164,43 @@ impl App {
             return Err(AppError::forbidden("your role does not create matters"));
         }
         let mut p = crate::error::Problems::new();
-        let name = p.check(ShortText::parse("name", input.name.as_deref().unwrap_or(""), 200));
-        let number = p.check(ShortText::parse("number", input.number.as_deref().unwrap_or(""), 50));
+        let name = p.check(ShortText::parse(
+            "name",
+            input.name.as_deref().unwrap_or(""),
+            200,
+        ));
+        let number = p.check(ShortText::parse(
+            "number",
+            input.number.as_deref().unwrap_or(""),
+            50,
+        ));
         if input.lead_company_person_id.is_none() {
-            p.push(Invalid::new("lead_company_person_id", "required", "lead_company_person_id is required"));
+            p.push(Invalid::new(
+                "lead_company_person_id",
+                "required",
+                "lead_company_person_id is required",
+            ));
         }
         p.into_result()?;
         let (Some(name), Some(number)) = (name, number) else {
-            return Err(AppError::internal("validation reported no problem but a field is missing"));
+            return Err(AppError::internal(
+                "validation reported no problem but a field is missing",
+            ));
         };
         let now = self.now();
         let mut tx = self.db.write().await?;
-        let lead = active_company_user(&mut tx, "lead_company_person_id", input.lead_company_person_id.as_deref().unwrap_or("")).await?;
+        let mut lead = active_company_user(
+            &mut tx,
+            "lead_company_person_id",
+            input.lead_company_person_id.as_deref().unwrap_or(""),
+        )
+        .await?;
         if tx.matter_number_taken(number.as_str(), None).await? {
-            return Err(AppError::conflict("matter_number_taken", format!("a matter numbered {} already exists", number.as_str())).with("field", "number".into()));
+            return Err(AppError::conflict(
+                "matter_number_taken",
+                format!("a matter numbered {} already exists", number.as_str()),
+            )
+            .with("field", "number".into()));
         }
         let matter = Matter {
             id: MatterId::generate(),
@@ -120,22 +216,66 @@ impl App {
         make_lead_administrator(&mut tx, &matter.id, &lead.id, now).await?;
         if actor.id != lead.id && !actor.is_system_administrator() {
             // A matter creator administers what they create.
-            tx.upsert_participant(&Participant { matter_id: matter.id.clone(), user_id: actor.id.clone(), role: MatterRole::MatterAdministrator, receives_notifications: true, added_at: now }).await?;
+            tx.upsert_participant(&Participant {
+                matter_id: matter.id.clone(),
+                user_id: actor.id.clone(),
+                role: MatterRole::MatterAdministrator,
+                receives_notifications: true,
+                added_at: now,
+            })
+            .await?;
         }
-        record(&mut tx, ctx, now, "matter.created", "matter", Some(matter.id.as_str()), None, Some(matter_json(&matter))).await?;
-        tx.commit().await?;
+        record(
+            &mut tx,
+            ctx,
+            now,
+            "matter.created",
+            "matter",
+            Some(matter.id.as_str()),
+            None,
+            Some(matter_json(&matter)),
+        )
+        .await?;
+        // The lead is added to the matter as its administrator: M1, or N2
+        // when they were never sent the new user email. Not when they
+        // create the matter themselves.
+        let queued = actor.id != lead.id
+            && notify_added(
+                &mut tx,
+                ctx,
+                &mut lead,
+                &matter,
+                MatterRole::MatterAdministrator,
+                now,
+            )
+            .await?;
+        self.commit(tx, queued).await?;
         Ok(matter)
     }
 
-    pub async fn update_matter(&self, ctx: &Ctx, id: &MatterId, input: MatterInput) -> AppResult<Matter> {
+    pub async fn update_matter(
+        &self,
+        ctx: &Ctx,
+        id: &MatterId,
+        input: MatterInput,
+    ) -> AppResult<Matter> {
         let actor = ctx.signed_in()?;
         let mut p = crate::error::Problems::new();
-        let name = input.name.as_deref().and_then(|n| p.check(ShortText::parse("name", n, 200)));
-        let number = input.number.as_deref().and_then(|n| p.check(ShortText::parse("number", n, 50)));
+        let name = input
+            .name
+            .as_deref()
+            .and_then(|n| p.check(ShortText::parse("name", n, 200)));
+        let number = input
+            .number
+            .as_deref()
+            .and_then(|n| p.check(ShortText::parse("number", n, 50)));
         p.into_result()?;
         let now = self.now();
         let mut tx = self.db.write().await?;
-        let mut matter = tx.matter_for_update(id).await?.ok_or_else(|| AppError::not_found("matter"))?;
+        let mut matter = tx
+            .matter_for_update(id)
+            .await?
+            .ok_or_else(|| AppError::not_found("matter"))?;
         require_matter_admin(&mut tx, actor, &matter).await?;
         let before = matter.clone();
         if let Some(name) = name {
@@ -143,7 +283,11 @@ impl App {
         }
         if let Some(number) = number {
             if tx.matter_number_taken(number.as_str(), Some(id)).await? {
-                return Err(AppError::conflict("matter_number_taken", format!("a matter numbered {} already exists", number.as_str())).with("field", "number".into()));
+                return Err(AppError::conflict(
+                    "matter_number_taken",
+                    format!("a matter numbered {} already exists", number.as_str()),
+                )
+                .with("field", "number".into()));
             }
             matter.number = number.into_string();
         }
@@ -153,22 +297,54 @@ impl App {
         if let Some(i) = input.open_for_invoicing {
             matter.open_for_invoicing = i;
         }
+        let mut new_lead = None;
         if let Some(lead) = &input.lead_company_person_id {
-            matter.lead_company_person_id = active_company_user(&mut tx, "lead_company_person_id", lead).await?.id;
+            let lead = active_company_user(&mut tx, "lead_company_person_id", lead).await?;
+            matter.lead_company_person_id = lead.id.clone();
+            new_lead = Some(lead);
         } else if matter.is_open() && !before.is_open() {
             // Reopening makes the lead responsible again: they must be active
             // (and stay so: the row is locked until commit).
-            active_company_user(&mut tx, "lead_company_person_id", matter.lead_company_person_id.as_str()).await?;
+            active_company_user(
+                &mut tx,
+                "lead_company_person_id",
+                matter.lead_company_person_id.as_str(),
+            )
+            .await?;
         }
         if matter == before {
             return Ok(matter);
         }
         matter.updated_at = now;
         tx.update_matter(&matter).await?;
-        if matter.lead_company_person_id != before.lead_company_person_id {
-            make_lead_administrator(&mut tx, &matter.id, &matter.lead_company_person_id, now).await?;
+        let mut queued = false;
+        if let Some(mut lead) = new_lead.filter(|l| l.id != before.lead_company_person_id) {
+            let was_participant = tx.participant(&matter.id, &lead.id).await?.is_some();
+            make_lead_administrator(&mut tx, &matter.id, &lead.id, now).await?;
+            if !was_participant && lead.id != actor.id {
+                // A new lead who was not on the matter is added to it (M1/N2).
+                queued = notify_added(
+                    &mut tx,
+                    ctx,
+                    &mut lead,
+                    &matter,
+                    MatterRole::MatterAdministrator,
+                    now,
+                )
+                .await?;
+            }
         }
-        record(&mut tx, ctx, now, "matter.updated", "matter", Some(matter.id.as_str()), Some(matter_json(&before)), Some(matter_json(&matter))).await?;
+        record(
+            &mut tx,
+            ctx,
+            now,
+            "matter.updated",
+            "matter",
+            Some(matter.id.as_str()),
+            Some(matter_json(&before)),
+            Some(matter_json(&matter)),
+        )
+        .await?;
         let closed_editing = before.open_for_editing && !matter.open_for_editing;
         let closed_invoicing = before.open_for_invoicing && !matter.open_for_invoicing;
         let closed_for = match (closed_editing, closed_invoicing) {
@@ -177,10 +353,9 @@ impl App {
             (false, true) => Some("invoicing"),
             (false, false) => None,
         };
-        let queued = match closed_for {
-            Some(what) => notify_closed(&mut tx, &matter, what, now).await?,
-            None => false,
-        };
+        if let Some(what) = closed_for {
+            queued |= notify_closed(&mut tx, &matter, what, now).await?;
+        }
         self.commit(tx, queued).await?;
         Ok(matter)
     }
@@ -189,9 +364,19 @@ impl App {
     /// administrator; otherwise direct participation and active delegators'.
     pub async fn list_matters(&self, ctx: &Ctx, page: Page) -> AppResult<Listing<Matter>> {
         let actor = ctx.signed_in()?;
-        let reachable_by = if actor.is_system_administrator() { None } else { Some(actor.id.clone()) };
+        let reachable_by = if actor.is_system_administrator() {
+            None
+        } else {
+            Some(actor.id.clone())
+        };
         let mut tx = self.db.read().await?;
-        let (items, total) = tx.list_matters(&MatterQuery { reachable_by, limit: page.per_page, offset: page.offset() }).await?;
+        let (items, total) = tx
+            .list_matters(&MatterQuery {
+                reachable_by,
+                limit: page.per_page,
+                offset: page.offset(),
+            })
+            .await?;
         Ok(Listing { items, total, page })
     }
 
@@ -201,7 +386,12 @@ impl App {
         visible_matter(&mut tx, actor, id).await
     }
 
-    pub async fn participants(&self, ctx: &Ctx, id: &MatterId, page: Page) -> AppResult<Listing<ParticipantView>> {
+    pub async fn participants(
+        &self,
+        ctx: &Ctx,
+        id: &MatterId,
+        page: Page,
+    ) -> AppResult<Listing<ParticipantView>> {
         let actor = ctx.signed_in()?;
         let mut tx = self.db.read().await?;
         visible_matter(&mut tx, actor, id).await?;
@@ -211,19 +401,35 @@ impl App {
 
     /// Adds a participant or changes their role (D2: never an inactive
     /// user), emailing them per M1/N2.
-    pub async fn add_participant(&self, ctx: &Ctx, id: &MatterId, input: NewParticipant) -> AppResult<Participant> {
+    pub async fn add_participant(
+        &self,
+        ctx: &Ctx,
+        id: &MatterId,
+        input: NewParticipant,
+    ) -> AppResult<Participant> {
         let actor = ctx.signed_in()?;
         let role = MatterRole::parse(&input.role)?;
         let now = self.now();
         let mut tx = self.db.write().await?;
-        let matter = tx.matter_for_update(id).await?.ok_or_else(|| AppError::not_found("matter"))?;
+        let matter = tx
+            .matter_for_update(id)
+            .await?
+            .ok_or_else(|| AppError::not_found("matter"))?;
         require_matter_admin(&mut tx, actor, &matter).await?;
         let mut user = active_user(&mut tx, "user_id", &input.user_id).await?;
         if !role.allowed_for(user.side) {
-            return Err(Invalid::new("role", "role_not_allowed_for_side", format!("{role} is not a role for {} users", user.side)).into());
+            return Err(Invalid::new(
+                "role",
+                "role_not_allowed_for_side",
+                format!("{role} is not a role for {} users", user.side),
+            )
+            .into());
         }
         if user.id == matter.lead_company_person_id && role != MatterRole::MatterAdministrator {
-            return Err(AppError::conflict("lead_must_be_administrator", "the lead company person is always a matter administrator of the matter"));
+            return Err(AppError::conflict(
+                "lead_must_be_administrator",
+                "the lead company person is always a matter administrator of the matter",
+            ));
         }
         let existing = tx.participant(id, &user.id).await?;
         let participant = Participant {
@@ -235,27 +441,53 @@ impl App {
         };
         tx.upsert_participant(&participant).await?;
         let before = existing.as_ref().map(|p| json!({"role": p.role.as_str(), "receives_notifications": p.receives_notifications}));
-        let action = if existing.is_some() { "participant.updated" } else { "participant.added" };
+        let action = if existing.is_some() {
+            "participant.updated"
+        } else {
+            "participant.added"
+        };
         record(&mut tx, ctx, now, action, "matter", Some(id.as_str()), before,
             Some(json!({"user_id": user.id, "role": role.as_str(), "receives_notifications": input.receives_notifications}))).await?;
-        let queued = existing.is_none() && notify_added(&mut tx, ctx, &mut user, &matter, role, now).await?;
+        let queued =
+            existing.is_none() && notify_added(&mut tx, ctx, &mut user, &matter, role, now).await?;
         self.commit(tx, queued).await?;
         Ok(participant)
     }
 
-    pub async fn remove_participant(&self, ctx: &Ctx, id: &MatterId, user_id: &UserId) -> AppResult<()> {
+    pub async fn remove_participant(
+        &self,
+        ctx: &Ctx,
+        id: &MatterId,
+        user_id: &UserId,
+    ) -> AppResult<()> {
         let actor = ctx.signed_in()?;
         let now = self.now();
         let mut tx = self.db.write().await?;
-        let matter = tx.matter_for_update(id).await?.ok_or_else(|| AppError::not_found("matter"))?;
+        let matter = tx
+            .matter_for_update(id)
+            .await?
+            .ok_or_else(|| AppError::not_found("matter"))?;
         require_matter_admin(&mut tx, actor, &matter).await?;
         if &matter.lead_company_person_id == user_id {
-            return Err(AppError::conflict("lead_company_person", "the lead company person cannot be removed; assign another lead first"));
+            return Err(AppError::conflict(
+                "lead_company_person",
+                "the lead company person cannot be removed; assign another lead first",
+            ));
         }
         if !tx.delete_participant(id, user_id).await? {
             return Err(AppError::not_found("participant"));
         }
-        record(&mut tx, ctx, now, "participant.removed", "matter", Some(id.as_str()), Some(json!({"user_id": user_id})), None).await?;
+        record(
+            &mut tx,
+            ctx,
+            now,
+            "participant.removed",
+            "matter",
+            Some(id.as_str()),
+            Some(json!({"user_id": user_id})),
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

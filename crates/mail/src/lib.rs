@@ -36,6 +36,7 @@ mod error;
 mod message;
 mod prepare;
 mod render;
+mod smtp_pool;
 mod smtp_url;
 mod transport;
 mod worker;

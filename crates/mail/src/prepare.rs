@@ -255,11 +255,18 @@ impl Claim<'_> {
     }
 
     fn matter_link(&self, matter_id: &str) -> String {
-        let id =
-            percent_encoding::utf8_percent_encode(matter_id, percent_encoding::NON_ALPHANUMERIC);
+        let id = percent_encoding::utf8_percent_encode(matter_id, PATH_SEGMENT);
         format!("{}/matters/{id}", self.public_url)
     }
 }
+
+/// What to escape in one path segment: everything but RFC 3986's
+/// unreserved characters, so that ids (UUIDs) stay readable in links.
+const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// The kinds whose delivery moves the user's new-user-email status (N8).
 pub(crate) fn carries_link(kind: MailKind) -> bool {

@@ -5,26 +5,29 @@
 
 use crate::error::{ConfigError, Failure};
 use crate::message::OutboxRef;
+use crate::smtp_pool::{Protection, Settings, SmtpPool};
 use crate::smtp_url::{Security, SmtpUrl};
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::transport::smtp::PoolConfig;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::client::{Certificate, TlsParameters};
+use lettre::Message;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Each read or write on the SMTP connection gives up after this long;
-/// shorter than the worker's send timeout, so a hung server is reported as
-/// a timeout by lettre rather than cut off mid-command.
-const IO_TIMEOUT: Duration = Duration::from_secs(15);
+/// Opening a connection (TCP, TLS, greeting, EHLO, AUTH) gives up after
+/// this long; shorter than the worker's send timeout, which bounds the
+/// whole delivery, so a hung server is reported as a connection timeout.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Idle connections kept open for the next message. The pool never opens
 /// more connections than there are deliveries in flight, so this only needs
 /// to be at least the worker's concurrency for a bulk send (N3) to reuse
 /// every connection; idle ones close after a minute.
-const POOL_SIZE: u32 = 64;
+const POOL_SIZE: usize = 64;
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// A connection idle longer than this is checked with NOOP before reuse.
+const CHECK_AFTER: Duration = Duration::from_secs(1);
 
 /// Delivers composed messages. Cheap to share behind an `Arc`.
 pub struct Transport {
@@ -33,21 +36,15 @@ pub struct Transport {
 }
 
 enum Way {
-    Smtp {
-        client: AsyncSmtpTransport<Tokio1Executor>,
-        url: SmtpUrl,
-    },
-    Files {
-        dir: PathBuf,
-    },
+    Smtp { pool: Box<SmtpPool>, url: SmtpUrl },
+    Files { dir: PathBuf },
 }
 
 impl Transport {
     /// The transport of SPEC §6: SMTP when `smtp_url` is given, otherwise
     /// files under `<data_dir>/outbox/` (created here). `from` is the
-    /// sender (`TRACKER_MAIL_FROM`). Create and drop it inside the Tokio
-    /// runtime: the SMTP connection pool starts a clean-up task, and
-    /// spawns one to close its connections when dropped.
+    /// sender (`TRACKER_MAIL_FROM`). Create it inside the Tokio runtime,
+    /// where its SMTP connections live.
     pub fn from_config(
         smtp_url: Option<&str>,
         data_dir: &Path,
@@ -60,33 +57,51 @@ impl Transport {
     }
 
     pub fn smtp(url: &SmtpUrl, from: &str) -> Result<Self, ConfigError> {
+        Self::smtp_trusting(url, from, None)
+    }
+
+    /// SMTP whose server certificate may also be signed by the CA in
+    /// `extra_root_pem` (a private CA, or a test's), besides the system's.
+    pub fn smtp_trusting(
+        url: &SmtpUrl,
+        from: &str,
+        extra_root_pem: Option<&[u8]>,
+    ) -> Result<Self, ConfigError> {
         let from = parse_from(from)?;
         tokio::runtime::Handle::try_current().map_err(|_| ConfigError::NoRuntime)?;
-        let tls = |host: &str| {
-            TlsParameters::new(host.to_owned())
-                .map_err(|e| ConfigError::SmtpUrl(format!("TLS set-up failed: {e}")))
+        let tls_failed = |e: lettre::transport::smtp::Error| {
+            ConfigError::SmtpUrl(format!("TLS set-up failed: {e}"))
         };
-        let tls = match url.security {
-            Security::None => Tls::None,
-            Security::StartTls => Tls::Required(tls(&url.host)?),
-            Security::Tls => Tls::Wrapper(tls(&url.host)?),
+        let tls = |host: &str| -> Result<TlsParameters, ConfigError> {
+            let mut builder = TlsParameters::builder(host.to_owned());
+            if let Some(pem) = extra_root_pem {
+                builder =
+                    builder.add_root_certificate(Certificate::from_pem(pem).map_err(tls_failed)?);
+            }
+            builder.build_rustls().map_err(tls_failed)
         };
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(url.host.clone())
-            .port(url.port)
-            .tls(tls)
-            .timeout(Some(IO_TIMEOUT))
-            .pool_config(
-                PoolConfig::new()
-                    .max_size(POOL_SIZE)
-                    .idle_timeout(Duration::from_secs(60)),
-            );
-        if let Some((user, password)) = &url.credentials {
-            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
-        }
+        let protection = match url.security {
+            Security::None => Protection::Plain,
+            Security::StartTls => Protection::StartTls(tls(&url.host)?),
+            Security::Tls => Protection::Implicit(tls(&url.host)?),
+        };
+        let pool = SmtpPool::new(Settings {
+            host: url.host.clone(),
+            port: url.port,
+            protection,
+            credentials: url
+                .credentials
+                .as_ref()
+                .map(|(user, password)| Credentials::new(user.clone(), password.clone())),
+            connect_timeout: CONNECT_TIMEOUT,
+            max_idle: POOL_SIZE,
+            idle_timeout: IDLE_TIMEOUT,
+            check_after: CHECK_AFTER,
+        });
         Ok(Self {
             from,
             way: Way::Smtp {
-                client: builder.build(),
+                pool: Box::new(pool),
                 url: url.clone(),
             },
         })
@@ -127,11 +142,7 @@ impl Transport {
         message: &Message,
     ) -> Result<(), Failure> {
         match &self.way {
-            Way::Smtp { client, .. } => client
-                .send(message.clone())
-                .await
-                .map(drop)
-                .map_err(|e| Failure::from_smtp(&e)),
+            Way::Smtp { pool, .. } => pool.send(message.envelope(), &message.formatted()).await,
             Way::Files { dir } => {
                 let path = dir.join(format!("{:010}-{kind}.eml", row.id));
                 let bytes = message.formatted();
@@ -152,8 +163,8 @@ impl Transport {
 
     /// Closes pooled SMTP connections politely (QUIT).
     pub async fn shutdown(&self) {
-        if let Way::Smtp { client, .. } = &self.way {
-            client.shutdown().await;
+        if let Way::Smtp { pool, .. } = &self.way {
+            pool.shutdown().await;
         }
     }
 }

@@ -3,10 +3,14 @@
 //! One loop claims due outbox rows (with a lease, so a worker that dies
 //! mid-delivery loses nothing: its rows become due again when the lease
 //! runs out), prepares them in one short transaction, and starts their
-//! deliveries, at most `concurrency` at a time. Each delivery records its
-//! own outcome in its own transaction the moment the transport answers,
-//! which keeps the window in which a message could be sent twice as small
-//! as it can be (see the crate documentation). Several workers, in one
+//! deliveries, at most `concurrency` at a time. Each delivery's outcome is
+//! recorded the moment the transport answers, in the next commit of a
+//! recorder task that writes together the outcomes that arrived meanwhile
+//! (group commit: with SQLite's single writer, one transaction per message
+//! was the bottleneck of a bulk send). A delivery holds its slot until its
+//! outcome is committed, so the messages accepted by the server but not
+//! yet recorded, the only ones a crash can send twice, are never more than
+//! `concurrency` (see the crate documentation). Several workers, in one
 //! process or many sharing a database, never hold the same row at once.
 
 use crate::backoff::retry_delay_ms;
@@ -19,7 +23,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use store::{Db, StoreError};
-use tokio::sync::Notify;
+use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinSet;
 
 /// The outbox delivery worker; cheap to clone.
@@ -74,11 +78,12 @@ impl Worker {
         let mut shutdown = std::pin::pin!(shutdown);
         let config = &self.inner.config;
         let mut in_flight = JoinSet::new();
+        let (recorder, recording) = self.start_recorder();
         let mut pause_after_error = config.poll_interval;
         tracing::info!(transport = %self.inner.transport.describe(), concurrency = config.concurrency, "mail worker started");
         loop {
             if self.room(&in_flight) {
-                match self.claim(&mut in_flight).await {
+                match self.claim(&mut in_flight, &recorder).await {
                     Ok((n, _)) => {
                         pause_after_error = config.poll_interval;
                         if n > 0 {
@@ -121,6 +126,8 @@ impl Worker {
         while let Some(done) = in_flight.join_next().await {
             absorb(done);
         }
+        drop(recorder);
+        let _ = recording.await;
         self.inner.transport.shutdown().await;
         tracing::info!("mail worker stopped");
     }
@@ -130,9 +137,10 @@ impl Worker {
     pub async fn run_once(&self) -> Result<Tally, StoreError> {
         let mut tally = Tally::default();
         let mut in_flight = JoinSet::new();
+        let (recorder, _recording) = self.start_recorder();
         loop {
             if self.room(&in_flight) {
-                match self.claim(&mut in_flight).await {
+                match self.claim(&mut in_flight, &recorder).await {
                     Ok((n, settled)) if n > 0 => {
                         tally.add(settled);
                         continue;
@@ -163,7 +171,11 @@ impl Worker {
     /// Claims what fits in the free slots and starts those deliveries.
     /// Returns how many rows it claimed, and the tally of those settled
     /// without sending.
-    async fn claim(&self, in_flight: &mut JoinSet<Tally>) -> Result<(usize, Tally), StoreError> {
+    async fn claim(
+        &self,
+        in_flight: &mut JoinSet<Tally>,
+        recorder: &Recorder,
+    ) -> Result<(usize, Tally), StoreError> {
         let config = &self.inner.config;
         let limit = (config.concurrency - in_flight.len()).min(config.batch);
         let claim = Claim {
@@ -181,13 +193,13 @@ impl Worker {
             tally.add(log_settled(s));
         }
         for job in jobs {
-            in_flight.spawn(self.clone().deliver(job));
+            in_flight.spawn(self.clone().deliver(job, recorder.clone()));
         }
         Ok((claimed, tally))
     }
 
     /// Sends one message and records the outcome.
-    async fn deliver(self, job: Job) -> Tally {
+    async fn deliver(self, job: Job, recorder: Recorder) -> Tally {
         let config = &self.inner.config;
         let left = job.claimed_until - (config.clock)() - LEASE_MARGIN_MS;
         if left <= 0 {
@@ -222,103 +234,233 @@ impl Worker {
                 limit.as_millis()
             )))
         });
+        // The delivery keeps its slot until its outcome is committed: the
+        // messages accepted but not yet recorded, the ones a crash would
+        // send twice, stay at most `concurrency`.
+        let (reply, recorded) = oneshot::channel();
+        let Job {
+            row,
+            kind,
+            tracked_user,
+            claimed_until,
+            ..
+        } = job;
+        let done = Done {
+            id: row.id,
+            kind,
+            attempt: row.attempts,
+            tracked_user,
+            claimed_until,
+            result,
+        };
+        if recorder.send((done, reply)).is_err() {
+            return Tally {
+                skipped: 1,
+                ..Tally::default()
+            };
+        }
+        recorded.await.unwrap_or(Tally {
+            skipped: 1,
+            ..Tally::default()
+        })
+    }
+
+    /// Starts the task that records outcomes: whatever deliveries finished
+    /// while the previous commit was running are recorded together in the
+    /// next transaction (group commit), one write transaction for many
+    /// messages instead of one each. It ends when every sender is gone.
+    fn start_recorder(&self) -> (Recorder, tokio::task::JoinHandle<()>) {
+        let (tx, mut rx) = mpsc::unbounded_channel::<(Done, oneshot::Sender<Tally>)>();
+        let worker = self.clone();
+        let handle = tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while let Ok(more) = rx.try_recv() {
+                    batch.push(more);
+                }
+                let dones: Vec<Done> = batch.iter().map(|(d, _)| d.clone()).collect();
+                let tallies = worker.record_all(&dones).await;
+                for ((_, reply), tally) in batch.into_iter().zip(tallies) {
+                    let _ = reply.send(tally);
+                }
+            }
+        });
+        (tx, handle)
+    }
+
+    /// Records a group of outcomes in one transaction, trying again a few
+    /// times if the database fails; logs each once, after the commit.
+    async fn record_all(&self, dones: &[Done]) -> Vec<Tally> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.record(&job, &result).await {
-                Ok(tally) => return tally,
+            match self.record(dones).await {
+                Ok(logged) => {
+                    return logged
+                        .into_iter()
+                        .map(|(tally, log)| {
+                            log.emit();
+                            tally
+                        })
+                        .collect();
+                }
                 Err(e) if attempt < 5 => {
-                    tracing::warn!(outbox_id = job.row.id, error = %e, "cannot record a mail outcome yet; trying again");
+                    tracing::warn!(messages = dones.len(), error = %e, "cannot record mail outcomes yet; trying again");
                     tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
                 }
                 Err(e) => {
-                    // The row stays claimed until its lease ends and is then
-                    // attempted again: for a message that was sent, this is
-                    // the one way it can arrive twice.
-                    tracing::error!(outbox_id = job.row.id, kind = job.kind.as_str(), attempt = job.row.attempts, error = %e,
-                        delivered = result.is_ok(), "cannot record a mail outcome; the message will be attempted again");
-                    return Tally {
-                        skipped: 1,
-                        ..Tally::default()
-                    };
+                    // The rows stay claimed until their lease ends and are
+                    // then attempted again: for a message that was sent,
+                    // this is the one way it can arrive twice.
+                    for d in dones {
+                        tracing::error!(outbox_id = d.id, kind = d.kind.as_str(), attempt = d.attempt, error = %e,
+                            delivered = d.result.is_ok(), "cannot record a mail outcome; the message will be attempted again");
+                    }
+                    return dones
+                        .iter()
+                        .map(|_| Tally {
+                            skipped: 1,
+                            ..Tally::default()
+                        })
+                        .collect();
                 }
             }
         }
     }
 
-    /// Records one attempt's outcome and logs it once.
-    async fn record(&self, job: &Job, result: &Result<(), Failure>) -> Result<Tally, StoreError> {
+    /// Records the outcomes in one transaction; what to log comes back to
+    /// be logged once committed.
+    async fn record(&self, dones: &[Done]) -> Result<Vec<(Tally, Log)>, StoreError> {
         let config = &self.inner.config;
-        let (id, kind, attempt) = (job.row.id, job.kind.as_str(), job.row.attempts);
         let mut tx = self.inner.db.write().await?;
         let now = (config.clock)();
-        let failure = match result {
+        let mut out = Vec::with_capacity(dones.len());
+        for d in dones {
+            out.push(self.record_one(&mut tx, d, now).await?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn record_one(
+        &self,
+        tx: &mut store::Tx,
+        d: &Done,
+        now: domain::Millis,
+    ) -> Result<(Tally, Log), StoreError> {
+        let config = &self.inner.config;
+        let failure = match &d.result {
             Ok(()) => {
-                tx.mark_mail_sent(id, now).await?;
-                if let Some(user) = &job.tracked_user {
+                tx.mark_mail_sent(d.id, now).await?;
+                if let Some(user) = &d.tracked_user {
                     tx.record_new_user_email_sent(user, now).await?;
                 }
-                tx.commit().await?;
-                tracing::debug!(outbox_id = id, kind, attempt, "mail sent");
-                return Ok(Tally {
-                    sent: 1,
-                    ..Tally::default()
-                });
+                return Ok((
+                    Tally {
+                        sent: 1,
+                        ..Tally::default()
+                    },
+                    Log::Sent(d.clone()),
+                ));
             }
             Err(failure) => failure,
         };
         if let Failure::Transient(e) = failure {
-            if attempt < config.max_attempts {
-                let delay = retry_delay_ms(attempt, rand::random::<f64>());
+            if d.attempt < config.max_attempts {
+                let delay = retry_delay_ms(d.attempt, rand::random::<f64>());
                 if !tx
-                    .defer_claimed_mail(id, job.claimed_until, now + delay, e)
+                    .defer_claimed_mail(d.id, d.claimed_until, now + delay, e)
                     .await?
                 {
-                    return Ok(skipped(job));
+                    return Ok((
+                        Tally {
+                            skipped: 1,
+                            ..Tally::default()
+                        },
+                        Log::Skipped(d.clone()),
+                    ));
                 }
-                tx.commit().await?;
-                tracing::warn!(outbox_id = id, kind, attempt, retry_in_ms = delay, error = %e, "mail not delivered yet; will retry");
-                return Ok(Tally {
-                    retried: 1,
-                    ..Tally::default()
-                });
+                return Ok((
+                    Tally {
+                        retried: 1,
+                        ..Tally::default()
+                    },
+                    Log::Retry(d.clone(), delay, e.clone()),
+                ));
             }
         }
         let error = match failure {
-            Failure::Transient(e) => format!("{e} (gave up after {attempt} attempts)"),
+            Failure::Transient(e) => format!("{e} (gave up after {} attempts)", d.attempt),
             Failure::Permanent(e) => e.clone(),
         };
-        if !tx.fail_claimed_mail(id, job.claimed_until, &error).await? {
-            return Ok(skipped(job));
+        if !tx.fail_claimed_mail(d.id, d.claimed_until, &error).await? {
+            return Ok((
+                Tally {
+                    skipped: 1,
+                    ..Tally::default()
+                },
+                Log::Skipped(d.clone()),
+            ));
         }
-        if let Some(user) = &job.tracked_user {
+        if let Some(user) = &d.tracked_user {
             tx.record_new_user_email_failed(user, now).await?;
         }
-        tx.commit().await?;
-        tracing::error!(
-            outbox_id = id,
-            kind,
-            attempt,
-            error,
-            "mail could not be delivered"
-        );
-        Ok(Tally {
-            failed: 1,
-            ..Tally::default()
-        })
+        Ok((
+            Tally {
+                failed: 1,
+                ..Tally::default()
+            },
+            Log::Failed(d.clone(), error),
+        ))
     }
 }
 
-fn skipped(job: &Job) -> Tally {
-    tracing::info!(
-        outbox_id = job.row.id,
-        kind = job.kind.as_str(),
-        attempt = job.row.attempts,
-        "mail outcome not recorded: the message was cancelled or claimed again meanwhile"
-    );
-    Tally {
-        skipped: 1,
-        ..Tally::default()
+/// A delivery's outcome, waiting to be recorded.
+#[derive(Clone)]
+struct Done {
+    id: i64,
+    kind: store::MailKind,
+    attempt: i64,
+    tracked_user: Option<domain::UserId>,
+    claimed_until: domain::Millis,
+    result: Result<(), Failure>,
+}
+
+/// Where deliveries send their outcomes, with the channel for the tally.
+type Recorder = mpsc::UnboundedSender<(Done, oneshot::Sender<Tally>)>;
+
+/// What to log about one recorded outcome, once it is committed.
+enum Log {
+    Sent(Done),
+    Retry(Done, i64, String),
+    Failed(Done, String),
+    Skipped(Done),
+}
+
+impl Log {
+    fn emit(self) {
+        match self {
+            Log::Sent(d) => tracing::debug!(
+                outbox_id = d.id,
+                kind = d.kind.as_str(),
+                attempt = d.attempt,
+                "mail sent"
+            ),
+            Log::Retry(d, delay, e) => {
+                tracing::warn!(outbox_id = d.id, kind = d.kind.as_str(), attempt = d.attempt, retry_in_ms = delay, error = %e, "mail not delivered yet; will retry")
+            }
+            Log::Failed(d, error) => tracing::error!(
+                outbox_id = d.id,
+                kind = d.kind.as_str(),
+                attempt = d.attempt,
+                error,
+                "mail could not be delivered"
+            ),
+            Log::Skipped(d) => {
+                tracing::info!(outbox_id = d.id, kind = d.kind.as_str(), attempt = d.attempt,
+                "mail outcome not recorded: the message was cancelled or claimed again meanwhile")
+            }
+        }
     }
 }
 

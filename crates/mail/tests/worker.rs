@@ -136,6 +136,9 @@ async fn two_workers_on_one_database_never_deliver_the_same_message_twice() {
         );
     }
     let sink = SmtpSink::start().await;
+    // Slow enough that neither worker can deliver all 60 before the other
+    // has claimed some: delivery itself takes well under a millisecond.
+    sink.set_data_delay(std::time::Duration::from_millis(10));
     // The second worker has its own connections, like another process.
     let other_db = Db::connect(&env.db_url).await.unwrap();
     let a = env.worker(Some(&sink.url()), |c| c.batch = 3);

@@ -4,18 +4,63 @@
 //! It is written here rather than taken from mailin-embedded because the
 //! tests need what that one does not give: an async server that stops when
 //! dropped, one that can be started later on a port chosen before (the
-//! "server was down" case), replies chosen per recipient (4xx, 5xx), and a
-//! count of connections (to see that the client pools them).
+//! "server was down" case), replies chosen per recipient (4xx, 5xx), a
+//! count of connections (to see that the client pools them), and STARTTLS
+//! or implicit TLS with a certificate for `127.0.0.1` and `localhost`
+//! signed by a test CA ([`test_ca_pem`]) that only tests trust.
 
 use base64::Engine;
+use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
+use tokio_rustls::rustls;
+use tokio_rustls::TlsAcceptor;
+
+/// How the sink protects its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkTls {
+    /// Plain text only (`smtp://`).
+    None,
+    /// Plain connect, STARTTLS offered (`smtp+starttls://`).
+    StartTls,
+    /// TLS from the first byte (`smtps://`).
+    Implicit,
+}
+
+/// The CA that signed the sink's certificate, in PEM: what a client must
+/// trust to talk TLS to the sink.
+pub fn test_ca_pem() -> &'static [u8] {
+    include_bytes!("../certs/ca.pem")
+}
+
+fn acceptor() -> TlsAcceptor {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_slice_iter(include_bytes!("../certs/sink.pem"))
+        .collect::<Result<Vec<_>, _>>()
+        .expect("the sink certificate");
+    let key =
+        PrivateKeyDer::from_pem_slice(include_bytes!("../certs/sink.key")).expect("the sink key");
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .expect("the sink's TLS configuration");
+    TlsAcceptor::from(Arc::new(config))
+}
+
+/// A connection, plain or encrypted.
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// One accepted message.
 #[derive(Debug, Clone)]
@@ -26,6 +71,8 @@ pub struct Received {
     pub data: String,
     /// User and password of `AUTH PLAIN`, if the client authenticated.
     pub auth: Option<(String, String)>,
+    /// Whether the message came over TLS (implicit or after STARTTLS).
+    pub tls: bool,
 }
 
 /// Decides the reply to `RCPT TO:<address>`: `None` accepts, `Some(line)`
@@ -49,6 +96,7 @@ struct Shared {
 
 pub struct SmtpSink {
     pub addr: SocketAddr,
+    tls: SinkTls,
     shared: Arc<Shared>,
     accept: JoinHandle<()>,
 }
@@ -59,18 +107,43 @@ impl SmtpSink {
     }
 
     pub async fn start_on(addr: SocketAddr) -> Self {
+        Self::start_with(addr, SinkTls::None).await
+    }
+
+    /// A sink on 127.0.0.1 speaking TLS as `tls` says; its certificate is
+    /// signed by [`test_ca_pem`].
+    pub async fn start_tls(tls: SinkTls) -> Self {
+        Self::start_with("127.0.0.1:0".parse().unwrap(), tls).await
+    }
+
+    pub async fn start_with(addr: SocketAddr, tls: SinkTls) -> Self {
         let listener = TcpListener::bind(addr).await.expect("bind the SMTP sink");
         let addr = listener.local_addr().unwrap();
         let shared = Arc::new(Shared::default());
         let s = Arc::clone(&shared);
+        let acceptor = (tls != SinkTls::None).then(acceptor);
         let accept = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                let _ = stream.set_nodelay(true);
                 s.connections.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(session(stream, Arc::clone(&s)));
+                let s = Arc::clone(&s);
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    match (tls, acceptor) {
+                        (SinkTls::Implicit, Some(a)) => {
+                            if let Ok(encrypted) = a.accept(stream).await {
+                                session(Box::new(encrypted), s, None, true).await;
+                            }
+                        }
+                        (SinkTls::StartTls, a) => session(Box::new(stream), s, a, false).await,
+                        _ => session(Box::new(stream), s, None, false).await,
+                    }
+                });
             }
         });
         Self {
             addr,
+            tls,
             shared,
             accept,
         }
@@ -84,8 +157,14 @@ impl SmtpSink {
             .unwrap()
     }
 
+    /// The URL to reach it, with the scheme of its TLS mode.
     pub fn url(&self) -> String {
-        format!("smtp://{}", self.addr)
+        let scheme = match self.tls {
+            SinkTls::None => "smtp",
+            SinkTls::StartTls => "smtp+starttls",
+            SinkTls::Implicit => "smtps",
+        };
+        format!("{scheme}://{}", self.addr)
     }
 
     pub fn set_rcpt_rule(&self, rule: impl Fn(&str) -> Option<String> + Send + Sync + 'static) {
@@ -146,38 +225,59 @@ impl Drop for SmtpSink {
     }
 }
 
-async fn session(stream: TcpStream, shared: Arc<Shared>) {
-    let (read, mut write) = stream.into_split();
-    let mut lines = BufReader::new(read);
-    let reply = |text: String| {
-        let mut out = text.into_bytes();
-        out.extend_from_slice(b"\r\n");
-        out
-    };
-    if write
-        .write_all(&reply("220 sink.test ESMTP ready".into()))
-        .await
-        .is_err()
-    {
+async fn session(
+    stream: Box<dyn Io>,
+    shared: Arc<Shared>,
+    mut starttls: Option<TlsAcceptor>,
+    mut encrypted: bool,
+) {
+    let mut io = BufReader::new(stream);
+    if reply(&mut io, "220 sink.test ESMTP ready").await.is_err() {
         return;
     }
     let (mut from, mut to, mut auth) = (String::new(), Vec::<String>::new(), None);
     let mut line = String::new();
     loop {
         line.clear();
-        match lines.read_line(&mut line).await {
+        match io.read_line(&mut line).await {
             Ok(0) | Err(_) => return,
             Ok(_) => {}
         }
-        let command = line.trim_end();
+        let command = line.trim_end().to_owned();
         let verb = command
             .split_whitespace()
             .next()
             .unwrap_or("")
             .to_ascii_uppercase();
         let answer = match verb.as_str() {
+            "EHLO" if starttls.is_some() => {
+                "250-sink.test\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-STARTTLS\r\n250 AUTH PLAIN"
+                    .to_owned()
+            }
             "EHLO" => "250-sink.test\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 AUTH PLAIN".to_owned(),
             "HELO" => "250 sink.test".to_owned(),
+            "STARTTLS" => match starttls.take() {
+                Some(acceptor) => {
+                    if reply(&mut io, "220 2.0.0 ready to start TLS")
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                    // The client waits for that answer before its
+                    // handshake, so nothing is left in the buffer.
+                    let plain = io.into_inner();
+                    let Ok(tls) = acceptor.accept(plain).await else {
+                        return;
+                    };
+                    io = BufReader::new(Box::new(tls));
+                    encrypted = true;
+                    // RFC 3207: everything known before is forgotten.
+                    (from, to, auth) = (String::new(), Vec::new(), None);
+                    continue;
+                }
+                None => "503 5.5.1 TLS already active or not offered".to_owned(),
+            },
             "AUTH" => match command.split_whitespace().nth(2).and_then(decode_plain) {
                 Some(creds) => {
                     auth = Some(creds);
@@ -186,12 +286,12 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) {
                 None => "535 5.7.8 bad credentials".to_owned(),
             },
             "MAIL" => {
-                from = between_brackets(command);
+                from = between_brackets(&command);
                 to.clear();
                 "250 2.1.0 ok".to_owned()
             }
             "RCPT" => {
-                let address = between_brackets(command);
+                let address = between_brackets(&command);
                 let refusal = shared
                     .rcpt_rule
                     .lock()
@@ -209,14 +309,10 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) {
             "DATA" if to.is_empty() => "503 5.5.1 no valid recipients".to_owned(),
             "DATA" => {
                 shared.data_begun.fetch_add(1, Ordering::SeqCst);
-                if write
-                    .write_all(&reply("354 go ahead".into()))
-                    .await
-                    .is_err()
-                {
+                if reply(&mut io, "354 go ahead").await.is_err() {
                     return;
                 }
-                let Some(data) = read_data(&mut lines).await else {
+                let Some(data) = read_data(&mut io).await else {
                     return;
                 };
                 let message = Received {
@@ -224,6 +320,7 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) {
                     rcpt_to: std::mem::take(&mut to),
                     data,
                     auth: auth.clone(),
+                    tls: encrypted,
                 };
                 let delay = *shared.data_delay.lock().unwrap();
                 tokio::time::sleep(delay).await;
@@ -251,19 +348,29 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) {
             }
             "NOOP" => "250 2.0.0 ok".to_owned(),
             "QUIT" => {
-                let _ = write.write_all(&reply("221 2.0.0 bye".into())).await;
+                let _ = reply(&mut io, "221 2.0.0 bye").await;
                 return;
             }
             _ => "502 5.5.2 command not recognised".to_owned(),
         };
-        if write.write_all(&reply(answer)).await.is_err() {
+        if reply(&mut io, &answer).await.is_err() {
             return;
         }
     }
 }
 
+/// Writes one reply (CRLF added) and flushes it: TLS buffers otherwise.
+async fn reply(io: &mut BufReader<Box<dyn Io>>, text: &str) -> io::Result<()> {
+    let mut out = Vec::with_capacity(text.len() + 2);
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    let w = io.get_mut();
+    w.write_all(&out).await?;
+    w.flush().await
+}
+
 /// Reads message lines up to the lone ".", undoing dot-stuffing.
-async fn read_data(lines: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> Option<String> {
+async fn read_data(lines: &mut BufReader<Box<dyn Io>>) -> Option<String> {
     let mut data = String::new();
     let mut line = String::new();
     loop {

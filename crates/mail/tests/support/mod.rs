@@ -3,12 +3,12 @@
 //! the store API, and a parser for what the SMTP sink received.
 #![allow(dead_code)]
 
+#[allow(unused_imports)]
 pub use testkit::smtp_sink;
 
 use domain::model::{EmailStatus, NewUserEmail, User};
 use domain::{Millis, Role, Side, UserId};
 use mail::{Clock, Transport, Worker, WorkerConfig};
-use mail_parser::{MessageParser, MimeHeaders};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -163,55 +163,12 @@ impl Env {
     }
 }
 
-/// What a test reads from one received message.
-#[derive(Debug, Clone)]
-pub struct Parsed {
-    pub subject: String,
-    pub message_id: String,
-    pub from: String,
-    pub to: String,
-    pub to_name: Option<String>,
-    pub date: i64,
-    pub content_type: String,
-    pub text: String,
-    pub html: String,
-}
-
-pub fn parse(raw: &str) -> Parsed {
-    let m = MessageParser::default()
-        .parse(raw.as_bytes())
-        .expect("a parsable message");
-    let ct = m.root_part().content_type().expect("a content type");
-    let to = m.to().and_then(|a| a.first()).expect("a To address");
-    Parsed {
-        subject: m.subject().unwrap_or_default().to_owned(),
-        message_id: m.message_id().unwrap_or_default().to_owned(),
-        from: m
-            .from()
-            .and_then(|a| a.first())
-            .and_then(|a| a.address())
-            .unwrap_or_default()
-            .to_owned(),
-        to: to.address().unwrap_or_default().to_owned(),
-        to_name: to.name().map(str::to_owned),
-        date: m.date().map(|d| d.to_timestamp()).unwrap_or_default(),
-        content_type: format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default()),
-        text: m.body_text(0).unwrap_or_default().into_owned(),
-        html: m.body_html(0).unwrap_or_default().into_owned(),
-    }
-}
+#[allow(unused_imports)]
+pub use testkit::message::{parse, Parsed};
 
 /// The token of the sign-in link in a message body.
 pub fn link_token(body: &str) -> String {
-    let marker = format!("{PUBLIC_URL}/set-password?token=");
-    let start = body
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no sign-in link in:\n{body}"))
-        + marker.len();
-    body[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect()
+    testkit::message::link_token(body, PUBLIC_URL)
 }
 
 pub const WAIT: Duration = Duration::from_secs(10);
