@@ -70,7 +70,12 @@ impl App {
         let user = tx.user(user_id).await?.ok_or_else(|| AppError::not_found("user"))?;
         crate::users::require_manage(ctx, &user)?;
         let (items, total) = tx
-            .list_audit(&AuditQuery { target_id: Some(user_id.to_string()), limit: page.per_page, offset: page.offset(), ..Default::default() })
+            .list_audit(&AuditQuery {
+                target_id: Some(user_id.to_string()),
+                limit: page.per_page,
+                offset: page.offset(),
+                ..Default::default()
+            })
             .await?;
         Ok(Listing { items, total, page })
     }

@@ -4,8 +4,8 @@
 use crate::audit::record;
 use crate::views::user_json;
 use crate::{password, App, AppError, AppResult, Ctx};
-use domain::model::User;
 use domain::lockout::{decide, Account, Decision, REASON_INACTIVITY};
+use domain::model::User;
 use domain::secret::{hash_token, looks_like_token, new_token};
 use domain::Invalid;
 use serde_json::json;
@@ -47,8 +47,21 @@ impl App {
         let attempted = email.chars().take(254).collect::<String>();
         let Some(c) = creds else {
             let mut tx = self.db.write().await?;
-            let ctx = Ctx { label: attempted.clone(), ..ctx };
-            record(&mut tx, &ctx, now, "user.sign_in_failed", "user", None, None, Some(json!({"email": attempted, "reason": "unknown_email"}))).await?;
+            let ctx = Ctx {
+                label: attempted.clone(),
+                ..ctx
+            };
+            record(
+                &mut tx,
+                &ctx,
+                now,
+                "user.sign_in_failed",
+                "user",
+                None,
+                None,
+                Some(json!({"email": attempted, "reason": "unknown_email"})),
+            )
+            .await?;
             tx.commit().await?;
             return Err(invalid_credentials());
         };
@@ -65,16 +78,40 @@ impl App {
         let mut tx = self.db.write().await?;
         match decide(&account, password_ok, now, &lockout) {
             Decision::Refused { reason, after } => {
-                let ctx = Ctx { label: attempted.clone(), ..ctx };
+                let ctx = Ctx {
+                    label: attempted.clone(),
+                    ..ctx
+                };
                 let id = c.user.id.to_string();
-                record(&mut tx, &ctx, now, "user.sign_in_failed", "user", Some(&id), None, Some(json!({"email": attempted, "reason": reason}))).await?;
-                tx.set_sign_in_counters(&c.user.id, after.failed_sign_ins, after.failed_window_start, c.unlocked_at).await?;
+                record(
+                    &mut tx,
+                    &ctx,
+                    now,
+                    "user.sign_in_failed",
+                    "user",
+                    Some(&id),
+                    None,
+                    Some(json!({"email": attempted, "reason": reason})),
+                )
+                .await?;
+                tx.set_sign_in_counters(&c.user.id, after.failed_sign_ins, after.failed_window_start, c.unlocked_at)
+                    .await?;
                 if let Some((until, why)) = after.new_lock {
                     let mut user = c.user;
                     user.locked_until = Some(until);
                     user.lock_reason = Some(why.to_owned());
                     tx.update_user(&user).await?;
-                    record(&mut tx, &ctx, now, "user.locked", "user", Some(&id), None, Some(json!({"reason": why, "locked_until": until}))).await?;
+                    record(
+                        &mut tx,
+                        &ctx,
+                        now,
+                        "user.locked",
+                        "user",
+                        Some(&id),
+                        None,
+                        Some(json!({"reason": why, "locked_until": until})),
+                    )
+                    .await?;
                 }
                 tx.commit().await?;
                 Err(invalid_credentials())
@@ -82,7 +119,8 @@ impl App {
             Decision::SignedIn => {
                 let (token, token_hash) = new_token();
                 let expires_at = now + self.config.session_ttl_ms;
-                tx.insert_session(&token_hash, &c.user.id, now, expires_at, source_ip.as_deref()).await?;
+                tx.insert_session(&token_hash, &c.user.id, now, expires_at, source_ip.as_deref())
+                    .await?;
                 let mut user = c.user;
                 user.last_sign_in_at = Some(now);
                 user.locked_until = None;
@@ -112,7 +150,17 @@ impl App {
         user.updated_at = now;
         tx.update_user(&user).await?;
         tx.set_sign_in_counters(&user.id, 0, None, unlocked_at).await?;
-        record(&mut tx, ctx, now, "user.unlocked", "user", Some(user.id.as_str()), Some(json!({"locked": was_locked, "lock_reason": was})), None).await?;
+        record(
+            &mut tx,
+            ctx,
+            now,
+            "user.unlocked",
+            "user",
+            Some(user.id.as_str()),
+            Some(json!({"locked": was_locked, "lock_reason": was})),
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -130,7 +178,10 @@ impl App {
         if !session.user.active {
             return Err(unauthorized());
         }
-        Ok(Authenticated { user: session.user, token_hash })
+        Ok(Authenticated {
+            user: session.user,
+            token_hash,
+        })
     }
 
     pub async fn sign_out(&self, ctx: &Ctx, token_hash: &str) -> AppResult<()> {
@@ -148,35 +199,66 @@ impl App {
         self.limits.set_password(source_ip.as_deref())?;
         let link_error = |code: &'static str, msg: &str| AppError::invalid(vec![Invalid::new("token", code, msg.to_owned())]);
         if !looks_like_token(token) {
-            return Err(link_error("link_invalid", "this sign-in link is not valid; ask your administrator for a new one"));
+            return Err(link_error(
+                "link_invalid",
+                "this sign-in link is not valid; ask your administrator for a new one",
+            ));
         }
         let token_hash = hash_token(token);
         let now = self.now();
         let mut tx = self.db.read().await?;
-        let link = tx.link(&token_hash).await?.ok_or_else(|| link_error("link_invalid", "this sign-in link is not valid; ask your administrator for a new one"))?;
-        let user = tx.user(&link.user_id.as_str().into()).await?.ok_or_else(|| link_error("link_invalid", "this sign-in link is not valid"))?;
+        let link = tx.link(&token_hash).await?.ok_or_else(|| {
+            link_error(
+                "link_invalid",
+                "this sign-in link is not valid; ask your administrator for a new one",
+            )
+        })?;
+        let user = tx
+            .user(&link.user_id.as_str().into())
+            .await?
+            .ok_or_else(|| link_error("link_invalid", "this sign-in link is not valid"))?;
         let settings = tx.settings().await?;
         let recent = tx.recent_password_hashes(&user.id, settings.password_policy.history).await?;
         drop(tx);
         if link.used_at.is_some() {
-            return Err(link_error("link_used", "this sign-in link has already been used; ask your administrator for a new one"));
+            return Err(link_error(
+                "link_used",
+                "this sign-in link has already been used; ask your administrator for a new one",
+            ));
         }
         if link.invalidated_at.is_some() || !user.active {
-            return Err(link_error("link_superseded", "this sign-in link was replaced by a newer one or withdrawn; use the newest email or ask for a new link"));
+            return Err(link_error(
+                "link_superseded",
+                "this sign-in link was replaced by a newer one or withdrawn; use the newest email or ask for a new link",
+            ));
         }
         if link.expires_at <= now {
-            return Err(link_error("link_expired", "this sign-in link has expired; ask your administrator for a new one"));
+            return Err(link_error(
+                "link_expired",
+                "this sign-in link has expired; ask your administrator for a new one",
+            ));
         }
         settings.password_policy.check(new_password)?;
         if password::matches_any(new_password.to_owned(), recent).await {
-            return Err(Invalid::new("password", "password_reused", format!("choose a password you have not used among your last {}", settings.password_policy.history)).into());
+            return Err(Invalid::new(
+                "password",
+                "password_reused",
+                format!(
+                    "choose a password you have not used among your last {}",
+                    settings.password_policy.history
+                ),
+            )
+            .into());
         }
         let hash = password::hash(new_password.to_owned()).await?;
 
         let mut tx = self.db.write().await?;
         let mut user = tx.user_for_update(&user.id).await?.ok_or_else(|| AppError::not_found("user"))?;
         if !user.active || !tx.use_link(&token_hash, now).await? {
-            return Err(link_error("link_used", "this sign-in link has already been used; ask your administrator for a new one"));
+            return Err(link_error(
+                "link_used",
+                "this sign-in link has already been used; ask your administrator for a new one",
+            ));
         }
         tx.invalidate_user_links(&user.id, now).await?;
         tx.set_password_hash(&user.id, Some(&hash), now).await?;
@@ -187,9 +269,22 @@ impl App {
         }
         user.updated_at = now;
         tx.update_user(&user).await?;
-        let ctx = Ctx { label: user.email.clone(), ..Ctx::user(&user, source_ip) };
+        let ctx = Ctx {
+            label: user.email.clone(),
+            ..Ctx::user(&user, source_ip)
+        };
         let action = if first_activation { "user.activated" } else { "user.password_set" };
-        record(&mut tx, &ctx, now, action, "user", Some(user.id.as_str()), Some(before), Some(user_json(&user))).await?;
+        record(
+            &mut tx,
+            &ctx,
+            now,
+            action,
+            "user",
+            Some(user.id.as_str()),
+            Some(before),
+            Some(user_json(&user)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(user)
     }

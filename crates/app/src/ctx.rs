@@ -15,7 +15,12 @@ pub struct Ctx {
 impl Ctx {
     pub fn user(user: &User, source_ip: Option<String>) -> Self {
         Self {
-            actor: Some(Actor { id: user.id.clone(), role: user.role, firm_id: user.firm_id.clone(), office_id: user.office_id.clone() }),
+            actor: Some(Actor {
+                id: user.id.clone(),
+                role: user.role,
+                firm_id: user.firm_id.clone(),
+                office_id: user.office_id.clone(),
+            }),
             label: user.email.clone(),
             source_ip,
         }
@@ -23,12 +28,20 @@ impl Ctx {
 
     /// The operator at the command line: outside every scope rule.
     pub fn operator() -> Self {
-        Self { actor: None, label: "cli".into(), source_ip: None }
+        Self {
+            actor: None,
+            label: "cli".into(),
+            source_ip: None,
+        }
     }
 
     /// Anonymous requests (sign-in, set password from a link).
     pub fn anonymous(source_ip: Option<String>) -> Self {
-        Self { actor: None, label: "anonymous".into(), source_ip }
+        Self {
+            actor: None,
+            label: "anonymous".into(),
+            source_ip,
+        }
     }
 
     pub fn actor_id(&self) -> Option<&domain::UserId> {
@@ -37,6 +50,8 @@ impl Ctx {
 
     /// The signed-in actor, or 401 for anonymous and operator contexts.
     pub fn signed_in(&self) -> crate::AppResult<&Actor> {
-        self.actor.as_ref().ok_or_else(|| crate::AppError::unauthorized("not_signed_in", "sign in first"))
+        self.actor
+            .as_ref()
+            .ok_or_else(|| crate::AppError::unauthorized("not_signed_in", "sign in first"))
     }
 }

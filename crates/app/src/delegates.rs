@@ -39,14 +39,29 @@ impl App {
         for id in &unique {
             let d = active_user(&mut tx, "delegate_ids", id).await?;
             if d.side != me.side || d.firm_id != me.firm_id {
-                return Err(Invalid::new("delegate_ids", "delegate_out_of_organisation", format!("{} {} is not in your organisation", d.first_name, d.last_name)).into());
+                return Err(Invalid::new(
+                    "delegate_ids",
+                    "delegate_out_of_organisation",
+                    format!("{} {} is not in your organisation", d.first_name, d.last_name),
+                )
+                .into());
             }
             delegates.push(d);
         }
         let before: Vec<UserId> = tx.delegates_of(&me.id).await?.into_iter().map(|u| u.id).collect();
         let ids: Vec<UserId> = delegates.iter().map(|u| u.id.clone()).collect();
         tx.set_delegates(&me.id, &ids, now).await?;
-        record(&mut tx, ctx, now, "user.delegates_updated", "user", Some(me.id.as_str()), Some(json!({"delegate_ids": before})), Some(json!({"delegate_ids": ids}))).await?;
+        record(
+            &mut tx,
+            ctx,
+            now,
+            "user.delegates_updated",
+            "user",
+            Some(me.id.as_str()),
+            Some(json!({"delegate_ids": before})),
+            Some(json!({"delegate_ids": ids})),
+        )
+        .await?;
         tx.commit().await?;
         Ok(delegates)
     }
@@ -54,7 +69,10 @@ impl App {
     pub async fn my_delegates(&self, ctx: &Ctx) -> AppResult<DelegateView> {
         let actor = ctx.signed_in()?;
         let mut tx = self.db.read().await?;
-        Ok(DelegateView { delegates: tx.delegates_of(&actor.id).await?, delegators: tx.delegators_of(&actor.id).await? })
+        Ok(DelegateView {
+            delegates: tx.delegates_of(&actor.id).await?,
+            delegators: tx.delegators_of(&actor.id).await?,
+        })
     }
 
     /// The administrator's view of someone's delegations.
@@ -62,6 +80,9 @@ impl App {
         let mut tx = self.db.read().await?;
         let user = tx.user(id).await?.ok_or_else(|| AppError::not_found("user"))?;
         require_manage(ctx, &user)?;
-        Ok(DelegateView { delegates: tx.delegates_of(id).await?, delegators: tx.delegators_of(id).await? })
+        Ok(DelegateView {
+            delegates: tx.delegates_of(id).await?,
+            delegators: tx.delegators_of(id).await?,
+        })
     }
 }

@@ -22,13 +22,32 @@ pub async fn load(app: &App) -> AppResult<bool> {
             return Ok(false);
         }
     }
-    let admin = app.create_admin(DEMO_EMAIL, "Dana", "Admin", Some(DEMO_PASSWORD.into())).await?.user;
+    let admin = app
+        .create_admin(DEMO_EMAIL, "Dana", "Admin", Some(DEMO_PASSWORD.into()))
+        .await?
+        .user;
     let ctx = Ctx::user(&admin, None);
-    app.update_settings(&ctx, SettingsPatch { company_name: Some("Acme Legal Department".into()), ..Default::default() }).await?;
+    app.update_settings(
+        &ctx,
+        SettingsPatch {
+            company_name: Some("Acme Legal Department".into()),
+            ..Default::default()
+        },
+    )
+    .await?;
 
     let mut offices = Vec::new();
     for name in ["New York", "London", "Singapore"] {
-        offices.push(app.create_office(&ctx, OfficeInput { name: Some(name.into()), ..Default::default() }).await?);
+        offices.push(
+            app.create_office(
+                &ctx,
+                OfficeInput {
+                    name: Some(name.into()),
+                    ..Default::default()
+                },
+            )
+            .await?,
+        );
     }
     let user = |email: &str, first: &str, last: &str, role: &str, office: usize, hold: bool| NewUser {
         email: email.into(),
@@ -54,42 +73,107 @@ pub async fn load(app: &App) -> AppResult<bool> {
         ("o'brien@demo.example", "Siobhan", "O'Brien", "company_user", 2),
     ];
     for (i, (email, first, last, role, office)) in people.iter().enumerate() {
-        company.push(app.create_user(&ctx, user(email, first, last, role, *office, i % 2 == 0)).await?.user);
+        company.push(
+            app.create_user(&ctx, user(email, first, last, role, *office, i % 2 == 0))
+                .await?
+                .user,
+        );
     }
     for i in 0..12 {
-        let u = app.create_user(&ctx, user(&format!("held.user{i:02}@demo.example"), &format!("Held{i:02}"), "Pending", "company_user", i % 3, true)).await?.user;
+        let u = app
+            .create_user(
+                &ctx,
+                user(
+                    &format!("held.user{i:02}@demo.example"),
+                    &format!("Held{i:02}"),
+                    "Pending",
+                    "company_user",
+                    i % 3,
+                    true,
+                ),
+            )
+            .await?
+            .user;
         company.push(u);
     }
     let (lena, carl, bea, alex, ann, dan) = (&company[2], &company[3], &company[4], &company[5], &company[6], &company[7]);
 
-    app.update_settings(&ctx, SettingsPatch { tracker_coordinator_id: Some(Some(admin.id.to_string())), ..Default::default() }).await?;
-    app.update_office(&ctx, &offices[1].id, OfficeInput { coordinator_id: Some(Some(carl.id.to_string())), backup_coordinator_id: Some(Some(bea.id.to_string())), ..Default::default() }).await?;
-    app.update_office(&ctx, &offices[2].id, OfficeInput { active: Some(false), ..Default::default() }).await?;
-    app.create_route(&ctx, RouteInput {
-        name: Some("Standard invoices".into()),
-        active: Some(true),
-        levels: Some(vec![LevelInput { primary_approver_id: alex.id.to_string(), alternate_approver_id: Some(ann.id.to_string()), delegate_ids: vec![dan.id.to_string()] }]),
-    })
+    app.update_settings(
+        &ctx,
+        SettingsPatch {
+            tracker_coordinator_id: Some(Some(admin.id.to_string())),
+            ..Default::default()
+        },
+    )
+    .await?;
+    app.update_office(
+        &ctx,
+        &offices[1].id,
+        OfficeInput {
+            coordinator_id: Some(Some(carl.id.to_string())),
+            backup_coordinator_id: Some(Some(bea.id.to_string())),
+            ..Default::default()
+        },
+    )
+    .await?;
+    app.update_office(
+        &ctx,
+        &offices[2].id,
+        OfficeInput {
+            active: Some(false),
+            ..Default::default()
+        },
+    )
+    .await?;
+    app.create_route(
+        &ctx,
+        RouteInput {
+            name: Some("Standard invoices".into()),
+            active: Some(true),
+            levels: Some(vec![LevelInput {
+                primary_approver_id: alex.id.to_string(),
+                alternate_approver_id: Some(ann.id.to_string()),
+                delegate_ids: vec![dan.id.to_string()],
+            }]),
+        },
+    )
     .await?;
 
     let mut firm_users = Vec::new();
-    for (firm, domain, admin_first, admin_last) in [("Baker & Partners LLP", "baker.example", "Bob", "Baker"), ("Cole Law Group", "cole.example", "Cora", "Cole")] {
+    for (firm, domain, admin_first, admin_last) in [
+        ("Baker & Partners LLP", "baker.example", "Bob", "Baker"),
+        ("Cole Law Group", "cole.example", "Cora", "Cole"),
+    ] {
         let (firm, firm_admin) = app
-            .create_firm(&ctx, NewFirm { name: firm.into(), administrator: NewFirmAdministrator { email: format!("admin@{domain}"), first_name: admin_first.into(), last_name: admin_last.into(), hold_new_user_email: true } })
+            .create_firm(
+                &ctx,
+                NewFirm {
+                    name: firm.into(),
+                    administrator: NewFirmAdministrator {
+                        email: format!("admin@{domain}"),
+                        first_name: admin_first.into(),
+                        last_name: admin_last.into(),
+                        hold_new_user_email: true,
+                    },
+                },
+            )
             .await?;
         firm_users.push(firm_admin.user);
         for (j, (first, last)) in [("Jane", "Lawyer"), ("Paul", "Paralegal"), ("Rita", "Reader")].iter().enumerate() {
             let u = app
-                .create_user(&ctx, NewUser {
-                    email: format!("{}.{}@{domain}", first.to_lowercase(), last.to_lowercase()),
-                    first_name: (*first).into(),
-                    last_name: (*last).into(),
-                    side: Some("firm".into()),
-                    firm_id: Some(firm.id.to_string()),
-                    office_id: None,
-                    role: "firm_user".into(),
-                    hold_new_user_email: j != 0,
-                })
+                .create_user(
+                    &ctx,
+                    NewUser {
+                        email: format!("{}.{}@{domain}", first.to_lowercase(), last.to_lowercase()),
+                        first_name: (*first).into(),
+                        last_name: (*last).into(),
+                        side: Some("firm".into()),
+                        firm_id: Some(firm.id.to_string()),
+                        office_id: None,
+                        role: "firm_user".into(),
+                        hold_new_user_email: j != 0,
+                    },
+                )
                 .await?
                 .user;
             firm_users.push(u);
@@ -97,29 +181,96 @@ pub async fn load(app: &App) -> AppResult<bool> {
     }
 
     let mut matters = Vec::new();
-    for (i, (name, open_edit, open_inv)) in [("Acme v. Widgets Inc.", true, true), ("Patent portfolio review", true, false), ("Lease renewal, London", false, true), ("Closed merger 2024", false, false)].iter().enumerate() {
+    for (i, (name, open_edit, open_inv)) in [
+        ("Acme v. Widgets Inc.", true, true),
+        ("Patent portfolio review", true, false),
+        ("Lease renewal, London", false, true),
+        ("Closed merger 2024", false, false),
+    ]
+    .iter()
+    .enumerate()
+    {
         let m = app
-            .create_matter(&ctx, MatterInput {
-                name: Some((*name).into()),
-                number: Some(format!("M-2026-{:03}", i + 1)),
-                lead_company_person_id: Some(lena.id.to_string()),
-                open_for_editing: Some(*open_edit),
-                open_for_invoicing: Some(*open_inv),
-            })
+            .create_matter(
+                &ctx,
+                MatterInput {
+                    name: Some((*name).into()),
+                    number: Some(format!("M-2026-{:03}", i + 1)),
+                    lead_company_person_id: Some(lena.id.to_string()),
+                    open_for_editing: Some(*open_edit),
+                    open_for_invoicing: Some(*open_inv),
+                },
+            )
             .await?;
         matters.push(m);
     }
     // Jane Lawyer of the first firm is its only lawyer on the first matter (D4).
-    app.add_participant(&ctx, &matters[0].id, NewParticipant { user_id: firm_users[1].id.to_string(), role: "matter_editor".into(), receives_notifications: true }).await?;
-    app.add_participant(&ctx, &matters[1].id, NewParticipant { user_id: firm_users[5].id.to_string(), role: "billing_only".into(), receives_notifications: true }).await?;
-    app.add_participant(&ctx, &matters[1].id, NewParticipant { user_id: firm_users[6].id.to_string(), role: "matter_reader".into(), receives_notifications: false }).await?;
-    app.add_participant(&ctx, &matters[0].id, NewParticipant { user_id: company[8].id.to_string(), role: "report_only".into(), receives_notifications: true }).await?;
+    app.add_participant(
+        &ctx,
+        &matters[0].id,
+        NewParticipant {
+            user_id: firm_users[1].id.to_string(),
+            role: "matter_editor".into(),
+            receives_notifications: true,
+        },
+    )
+    .await?;
+    app.add_participant(
+        &ctx,
+        &matters[1].id,
+        NewParticipant {
+            user_id: firm_users[5].id.to_string(),
+            role: "billing_only".into(),
+            receives_notifications: true,
+        },
+    )
+    .await?;
+    app.add_participant(
+        &ctx,
+        &matters[1].id,
+        NewParticipant {
+            user_id: firm_users[6].id.to_string(),
+            role: "matter_reader".into(),
+            receives_notifications: false,
+        },
+    )
+    .await?;
+    app.add_participant(
+        &ctx,
+        &matters[0].id,
+        NewParticipant {
+            user_id: company[8].id.to_string(),
+            role: "report_only".into(),
+            receives_notifications: true,
+        },
+    )
+    .await?;
     let lena_ctx = Ctx::user(lena, None);
     app.set_my_delegates(&lena_ctx, vec![dan.id.to_string()]).await?;
 
     // A former colleague, deactivated, still listed on a matter (D2).
-    let gone = app.create_user(&ctx, user("gone.person@demo.example", "Greta", "Gone", "company_user", 0, true)).await?.user;
-    app.add_participant(&ctx, &matters[2].id, NewParticipant { user_id: gone.id.to_string(), role: "matter_reader".into(), receives_notifications: true }).await?;
-    app.update_user(&ctx, &gone.id, UserPatch { active: Some(false), ..Default::default() }).await?;
+    let gone = app
+        .create_user(&ctx, user("gone.person@demo.example", "Greta", "Gone", "company_user", 0, true))
+        .await?
+        .user;
+    app.add_participant(
+        &ctx,
+        &matters[2].id,
+        NewParticipant {
+            user_id: gone.id.to_string(),
+            role: "matter_reader".into(),
+            receives_notifications: true,
+        },
+    )
+    .await?;
+    app.update_user(
+        &ctx,
+        &gone.id,
+        UserPatch {
+            active: Some(false),
+            ..Default::default()
+        },
+    )
+    .await?;
     Ok(true)
 }

@@ -47,7 +47,12 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
     pub fn new(kind: ErrorKind, code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
-        Self { kind, code: code.into(), message: message.into(), details: Map::new() }
+        Self {
+            kind,
+            code: code.into(),
+            message: message.into(),
+            details: Map::new(),
+        }
     }
 
     pub fn with(mut self, key: &str, value: Value) -> Self {
@@ -82,10 +87,17 @@ impl AppError {
     /// One or more invalid fields, reported together so that a form can
     /// show every problem at once. A single problem keeps its own code.
     pub fn invalid(problems: Vec<Invalid>) -> Self {
-        let fields: Vec<Value> = problems.iter().map(|p| json!({"field": p.field, "code": p.code, "message": p.message})).collect();
+        let fields: Vec<Value> = problems
+            .iter()
+            .map(|p| json!({"field": p.field, "code": p.code, "message": p.message}))
+            .collect();
         let (code, message, field): (Cow<'static, str>, String, Option<String>) = match problems.as_slice() {
             [one] => (one.code.into(), one.message.clone(), Some(one.field.to_string())),
-            many => ("invalid_input".into(), many.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; "), None),
+            many => (
+                "invalid_input".into(),
+                many.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; "),
+                None,
+            ),
         };
         let mut e = Self::new(ErrorKind::Unprocessable, code, message).with("fields", Value::Array(fields));
         if let Some(field) = field {
@@ -111,7 +123,11 @@ impl AppError {
 
     /// A referenced user who must be active is not (D2: `user_inactive`).
     pub fn user_inactive(field: &str) -> Self {
-        Self::invalid(vec![Invalid::new(field.to_owned(), "user_inactive", format!("{field}: the user is deactivated"))])
+        Self::invalid(vec![Invalid::new(
+            field.to_owned(),
+            "user_inactive",
+            format!("{field}: the user is deactivated"),
+        )])
     }
 }
 

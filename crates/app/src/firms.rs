@@ -29,7 +29,12 @@ impl App {
         }
         let name = ShortText::parse("name", &input.name, 200)?;
         let now = self.now();
-        let firm = Firm { id: FirmId::generate(), name: name.into_string(), active: true, created_at: now };
+        let firm = Firm {
+            id: FirmId::generate(),
+            name: name.into_string(),
+            active: true,
+            created_at: now,
+        };
         let admin = NewUser {
             email: input.administrator.email,
             first_name: input.administrator.first_name,
@@ -44,11 +49,25 @@ impl App {
         crate::users::validate_new_user(&admin).map_err(|e| e.prefix_fields("administrator."))?;
         let mut tx = self.db.write().await?;
         if tx.firm_name_taken(&firm.name, None).await? {
-            return Err(AppError::conflict("firm_name_taken", format!("a firm named {} already exists", firm.name)).with("field", "name".into()));
+            return Err(
+                AppError::conflict("firm_name_taken", format!("a firm named {} already exists", firm.name)).with("field", "name".into()),
+            );
         }
         tx.insert_firm(&firm).await?;
-        record(&mut tx, ctx, now, "firm.created", "firm", Some(firm.id.as_str()), None, Some(serde_json::json!({"name": firm.name}))).await?;
-        let (details, queued) = crate::users::insert_new_user(&mut tx, ctx, admin, now).await.map_err(|e| e.prefix_fields("administrator."))?;
+        record(
+            &mut tx,
+            ctx,
+            now,
+            "firm.created",
+            "firm",
+            Some(firm.id.as_str()),
+            None,
+            Some(serde_json::json!({"name": firm.name})),
+        )
+        .await?;
+        let (details, queued) = crate::users::insert_new_user(&mut tx, ctx, admin, now)
+            .await
+            .map_err(|e| e.prefix_fields("administrator."))?;
         self.commit(tx, queued).await?;
         Ok((firm, details))
     }

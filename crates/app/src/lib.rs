@@ -46,7 +46,11 @@ pub struct AppConfig {
 
 impl Default for AppConfig {
     fn default() -> Self {
-        Self { public_url: "http://127.0.0.1:8080".into(), session_ttl_ms: 12 * 3600 * 1000, limits: limits::LimitConfig::default() }
+        Self {
+            public_url: "http://127.0.0.1:8080".into(),
+            session_ttl_ms: 12 * 3600 * 1000,
+            limits: limits::LimitConfig::default(),
+        }
     }
 }
 
@@ -64,7 +68,13 @@ pub struct App {
 impl App {
     pub fn new(db: Db, clock: Arc<dyn Clock>, config: AppConfig) -> Self {
         let limits = Arc::new(limits::Limits::new(config.limits));
-        Self { db, clock, config: Arc::new(config), mail_waker: Arc::new(tokio::sync::Notify::new()), limits }
+        Self {
+            db,
+            clock,
+            config: Arc::new(config),
+            mail_waker: Arc::new(tokio::sync::Notify::new()),
+            limits,
+        }
     }
 
     pub fn now(&self) -> domain::Millis {
@@ -99,7 +109,12 @@ impl Page {
             return Err(domain::Invalid::new("page", "out_of_range", "page starts at 1").into());
         }
         if !(1..=Self::MAX_PER_PAGE).contains(&per_page) {
-            return Err(domain::Invalid::new("per_page", "out_of_range", format!("per_page must be between 1 and {}", Self::MAX_PER_PAGE)).into());
+            return Err(domain::Invalid::new(
+                "per_page",
+                "out_of_range",
+                format!("per_page must be between 1 and {}", Self::MAX_PER_PAGE),
+            )
+            .into());
         }
         Ok(Self { page, per_page })
     }
@@ -111,7 +126,10 @@ impl Page {
 
 impl Default for Page {
     fn default() -> Self {
-        Self { page: 1, per_page: Self::DEFAULT_PER_PAGE }
+        Self {
+            page: 1,
+            per_page: Self::DEFAULT_PER_PAGE,
+        }
     }
 }
 

@@ -62,11 +62,25 @@ pub(crate) async fn set_active(_app: &App, tx: &mut Tx, ctx: &Ctx, user: &mut Us
         user.deactivated_at = None;
         user.updated_at = now;
         tx.update_user(user).await?;
-        record(tx, ctx, now, "user.reactivated", "user", Some(user.id.as_str()), Some(before), Some(user_json(user))).await?;
+        record(
+            tx,
+            ctx,
+            now,
+            "user.reactivated",
+            "user",
+            Some(user.id.as_str()),
+            Some(before),
+            Some(user_json(user)),
+        )
+        .await?;
         return Ok(Changed { warnings: Vec::new() });
     }
     if ctx.actor_id() == Some(&user.id) {
-        return Err(AppError::new(crate::ErrorKind::Forbidden, "cannot_deactivate_self", "you cannot deactivate yourself"));
+        return Err(AppError::new(
+            crate::ErrorKind::Forbidden,
+            "cannot_deactivate_self",
+            "you cannot deactivate yourself",
+        ));
     }
     // D4 weighs other users' rows: hold them still until commit.
     tx.lock_for_deactivation(user).await?;
@@ -75,7 +89,12 @@ pub(crate) async fn set_active(_app: &App, tx: &mut Tx, ctx: &Ctx, user: &mut Us
         let blockers: Vec<Value> = v.blockers.iter().map(blocker_json).collect();
         return Err(AppError::conflict(
             "deactivation_blocked",
-            format!("{} {} cannot be deactivated until {} blocker(s) are cleared", user.first_name, user.last_name, blockers.len()),
+            format!(
+                "{} {} cannot be deactivated until {} blocker(s) are cleared",
+                user.first_name,
+                user.last_name,
+                blockers.len()
+            ),
         )
         .with("blockers", Value::Array(blockers)));
     }
@@ -85,13 +104,27 @@ pub(crate) async fn set_active(_app: &App, tx: &mut Tx, ctx: &Ctx, user: &mut Us
     user.updated_at = now;
     let sessions = tx.delete_user_sessions(&user.id).await?;
     let links = tx.invalidate_user_links(&user.id, now).await?;
-    let mail = tx.cancel_user_mail(&user.id, &[MailKind::NewUserEmail, MailKind::PasswordReset, MailKind::MatterAdded, MailKind::MatterClosed]).await?;
+    let mail = tx
+        .cancel_user_mail(
+            &user.id,
+            &[
+                MailKind::NewUserEmail,
+                MailKind::PasswordReset,
+                MailKind::MatterAdded,
+                MailKind::MatterClosed,
+            ],
+        )
+        .await?;
     // The new user email (or reset link) that was on its way is cancelled
     // above: the status must not keep saying `queued`, or after a
     // reactivation N3/N4 would treat it as still on its way and never send
     // it. It goes back to what was last true: sent once, or never sent.
     if user.new_user_email.status == EmailStatus::Queued {
-        user.new_user_email.status = if user.new_user_email.sent_at.is_some() { EmailStatus::Sent } else { EmailStatus::Held };
+        user.new_user_email.status = if user.new_user_email.sent_at.is_some() {
+            EmailStatus::Sent
+        } else {
+            EmailStatus::Held
+        };
         user.new_user_email.last_change_at = Some(now);
     }
     tx.update_user(user).await?;
@@ -121,7 +154,12 @@ impl App {
         require_manage(ctx, &user)?;
         let directory_managed = user.side == Side::Company && tx.settings().await?.active_directory_sync;
         let v = verdict(&mut tx, ctx, &user).await?;
-        Ok(Check { can_deactivate: v.can_deactivate() && !directory_managed && ctx.actor_id() != Some(&user.id), blockers: v.blockers, warnings: v.warnings, directory_managed })
+        Ok(Check {
+            can_deactivate: v.can_deactivate() && !directory_managed && ctx.actor_id() != Some(&user.id),
+            blockers: v.blockers,
+            warnings: v.warnings,
+            directory_managed,
+        })
     }
 
     /// D9: moves the lead company person of all (or the listed) open
@@ -129,7 +167,9 @@ impl App {
     pub async fn bulk_update_lead(&self, ctx: &Ctx, from: &str, to: &str, matter_ids: Option<Vec<String>>) -> AppResult<BulkUpdated> {
         let actor = ctx.signed_in()?;
         if !actor.is_system_administrator() {
-            return Err(AppError::forbidden("only company system administrators reassign lead company persons"));
+            return Err(AppError::forbidden(
+                "only company system administrators reassign lead company persons",
+            ));
         }
         if from == to {
             return Err(Invalid::new("to_user_id", "same_user", "to_user_id must differ from from_user_id").into());
@@ -144,7 +184,10 @@ impl App {
         }
         let now = self.now();
         let mut tx = self.db.write().await?;
-        let from_user = tx.user(&UserId::from(from)).await?.ok_or_else(|| AppError::from(Invalid::new("from_user_id", "unknown_user", "from_user_id: no such user")))?;
+        let from_user = tx
+            .user(&UserId::from(from))
+            .await?
+            .ok_or_else(|| AppError::from(Invalid::new("from_user_id", "unknown_user", "from_user_id: no such user")))?;
         let to_user = active_company_user(&mut tx, "to_user_id", to).await?;
         // A matter listed twice is moved (and audited) once.
         let ids: Option<Vec<MatterId>> = matter_ids.map(|v| {
@@ -153,19 +196,45 @@ impl App {
         });
         if let Some(ids) = &ids {
             for id in ids {
-                let m = tx.matter(id).await?.ok_or_else(|| AppError::from(Invalid::new("matter_ids", "unknown_matter", format!("matter_ids: no matter {id}"))))?;
+                let m = tx
+                    .matter(id)
+                    .await?
+                    .ok_or_else(|| AppError::from(Invalid::new("matter_ids", "unknown_matter", format!("matter_ids: no matter {id}"))))?;
                 if m.lead_company_person_id != from_user.id || !m.is_open() {
-                    return Err(Invalid::new("matter_ids", "not_led_by_user", format!("matter_ids: {} ({}) is not an open matter led by from_user_id", m.name, m.number)).into());
+                    return Err(Invalid::new(
+                        "matter_ids",
+                        "not_led_by_user",
+                        format!("matter_ids: {} ({}) is not an open matter led by from_user_id", m.name, m.number),
+                    )
+                    .into());
                 }
             }
         }
         let updated = tx.reassign_lead(&from_user.id, &to_user.id, ids.as_deref(), now).await?;
         for m in &updated {
-            record(&mut tx, ctx, now, "matter.lead_reassigned", "matter", Some(m.as_str()),
-                Some(json!({"lead_company_person_id": from_user.id})), Some(json!({"lead_company_person_id": to_user.id}))).await?;
+            record(
+                &mut tx,
+                ctx,
+                now,
+                "matter.lead_reassigned",
+                "matter",
+                Some(m.as_str()),
+                Some(json!({"lead_company_person_id": from_user.id})),
+                Some(json!({"lead_company_person_id": to_user.id})),
+            )
+            .await?;
         }
-        record(&mut tx, ctx, now, "matter.bulk_lead_update", "user", Some(from_user.id.as_str()), None,
-            Some(json!({"to_user_id": to_user.id, "updated": updated.len()}))).await?;
+        record(
+            &mut tx,
+            ctx,
+            now,
+            "matter.bulk_lead_update",
+            "user",
+            Some(from_user.id.as_str()),
+            None,
+            Some(json!({"to_user_id": to_user.id, "updated": updated.len()})),
+        )
+        .await?;
         tx.commit().await?;
         Ok(BulkUpdated { updated })
     }

@@ -25,7 +25,11 @@ pub struct LimitConfig {
 
 impl Default for LimitConfig {
     fn default() -> Self {
-        Self { sign_in_per_address: 60, sign_in_per_account: 10, set_password_per_address: 30 }
+        Self {
+            sign_in_per_address: 60,
+            sign_in_per_account: 10,
+            set_password_per_address: 30,
+        }
     }
 }
 
@@ -34,7 +38,12 @@ fn per_minute(n: u32) -> Quota {
 }
 
 fn too_many() -> AppError {
-    AppError::new(ErrorKind::TooManyRequests, "too_many_attempts", "too many attempts; wait a minute and try again").with("retry_after_seconds", 60.into())
+    AppError::new(
+        ErrorKind::TooManyRequests,
+        "too_many_attempts",
+        "too many attempts; wait a minute and try again",
+    )
+    .with("retry_after_seconds", 60.into())
 }
 
 impl Limits {
@@ -69,6 +78,8 @@ impl Limits {
 
     pub fn set_password(&self, address: Option<&str>) -> Result<(), AppError> {
         self.housekeeping();
-        self.set_password.check_key(&address.unwrap_or("-").to_owned()).map_err(|_| too_many())
+        self.set_password
+            .check_key(&address.unwrap_or("-").to_owned())
+            .map_err(|_| too_many())
     }
 }

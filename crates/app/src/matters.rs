@@ -38,21 +38,14 @@ async fn require_matter_admin(tx: &mut Tx, actor: &Actor, matter: &Matter) -> Ap
     }
     match tx.participant(&matter.id, &actor.id).await? {
         Some(p) if p.role == MatterRole::MatterAdministrator => Ok(()),
-        Some(_) => Err(AppError::forbidden(
-            "only the matter's administrators change it",
-        )),
-        None if tx.reaches_matter(&actor.id, &matter.id).await? => Err(AppError::forbidden(
-            "only the matter's administrators change it",
-        )),
+        Some(_) => Err(AppError::forbidden("only the matter's administrators change it")),
+        None if tx.reaches_matter(&actor.id, &matter.id).await? => Err(AppError::forbidden("only the matter's administrators change it")),
         None => Err(AppError::not_found("matter")),
     }
 }
 
 async fn visible_matter(tx: &mut Tx, actor: &Actor, id: &MatterId) -> AppResult<Matter> {
-    let matter = tx
-        .matter(id)
-        .await?
-        .ok_or_else(|| AppError::not_found("matter"))?;
+    let matter = tx.matter(id).await?.ok_or_else(|| AppError::not_found("matter"))?;
     if actor.is_system_administrator() || tx.reaches_matter(&actor.id, id).await? {
         Ok(matter)
     } else {
@@ -61,12 +54,7 @@ async fn visible_matter(tx: &mut Tx, actor: &Actor, id: &MatterId) -> AppResult<
 }
 
 /// The lead company person is always a matter administrator of the matter.
-async fn make_lead_administrator(
-    tx: &mut Tx,
-    matter: &MatterId,
-    lead: &UserId,
-    now: Millis,
-) -> AppResult<()> {
+async fn make_lead_administrator(tx: &mut Tx, matter: &MatterId, lead: &UserId, now: Millis) -> AppResult<()> {
     let receives = tx
         .participant(matter, lead)
         .await?
@@ -84,26 +72,22 @@ async fn make_lead_administrator(
 }
 
 /// M1, or N2 instead when the user never got the new user email.
-async fn notify_added(
-    tx: &mut Tx,
-    ctx: &Ctx,
-    user: &mut User,
-    matter: &Matter,
-    role: MatterRole,
-    now: Millis,
-) -> AppResult<bool> {
-    if user.new_user_email.sent_at.is_none()
-        && user.activated_at.is_none()
-        && user.new_user_email.status != EmailStatus::Queued
-    {
+async fn notify_added(tx: &mut Tx, ctx: &Ctx, user: &mut User, matter: &Matter, role: MatterRole, now: Millis) -> AppResult<bool> {
+    if user.new_user_email.sent_at.is_none() && user.activated_at.is_none() && user.new_user_email.status != EmailStatus::Queued {
         return queue_new_user_email(tx, ctx, user, now).await;
     }
     if user.new_user_email.status == EmailStatus::Queued {
         // Their welcome is on its way; it is the email that counts (N2).
         return Ok(false);
     }
-    tx.enqueue_mail(MailKind::MatterAdded, Some(&user.id), &user.email,
-        &json!({"matter_id": matter.id, "matter_name": matter.name, "matter_number": matter.number, "role": role.as_str()}), now).await?;
+    tx.enqueue_mail(
+        MailKind::MatterAdded,
+        Some(&user.id),
+        &user.email,
+        &json!({"matter_id": matter.id, "matter_name": matter.name, "matter_number": matter.number, "role": role.as_str()}),
+        now,
+    )
+    .await?;
     Ok(true)
 }
 
@@ -111,12 +95,7 @@ async fn notify_added(
 /// every active participant with notifications, and the active delegates of
 /// each (M3: none through an inactive delegator). A recipient who is there
 /// only as a delegate is told on whose behalf.
-async fn notify_closed(
-    tx: &mut Tx,
-    matter: &Matter,
-    closed_for: &str,
-    now: Millis,
-) -> AppResult<bool> {
+async fn notify_closed(tx: &mut Tx, matter: &Matter, closed_for: &str, now: Millis) -> AppResult<bool> {
     let recipients = tx.matter_notification_recipients(&matter.id).await?;
     if recipients.is_empty() {
         return Ok(false);
@@ -150,9 +129,15 @@ async fn notify_closed(
                 .collect();
             (!names.is_empty()).then(|| names.join(", "))
         };
-        tx.enqueue_mail(MailKind::MatterClosed, Some(&u.id), &u.email,
+        tx.enqueue_mail(
+            MailKind::MatterClosed,
+            Some(&u.id),
+            &u.email,
             &json!({"matter_id": matter.id, "matter_name": matter.name, "matter_number": matter.number, "closed_for": closed_for,
-                    "on_behalf_of": on_behalf_of}), now).await?;
+                    "on_behalf_of": on_behalf_of}),
+            now,
+        )
+        .await?;
     }
     Ok(true)
 }
@@ -164,16 +149,8 @@ impl App {
             return Err(AppError::forbidden("your role does not create matters"));
         }
         let mut p = crate::error::Problems::new();
-        let name = p.check(ShortText::parse(
-            "name",
-            input.name.as_deref().unwrap_or(""),
-            200,
-        ));
-        let number = p.check(ShortText::parse(
-            "number",
-            input.number.as_deref().unwrap_or(""),
-            50,
-        ));
+        let name = p.check(ShortText::parse("name", input.name.as_deref().unwrap_or(""), 200));
+        let number = p.check(ShortText::parse("number", input.number.as_deref().unwrap_or(""), 50));
         if input.lead_company_person_id.is_none() {
             p.push(Invalid::new(
                 "lead_company_person_id",
@@ -183,9 +160,7 @@ impl App {
         }
         p.into_result()?;
         let (Some(name), Some(number)) = (name, number) else {
-            return Err(AppError::internal(
-                "validation reported no problem but a field is missing",
-            ));
+            return Err(AppError::internal("validation reported no problem but a field is missing"));
         };
         let now = self.now();
         let mut tx = self.db.write().await?;
@@ -239,43 +214,20 @@ impl App {
         // The lead is added to the matter as its administrator: M1, or N2
         // when they were never sent the new user email. Not when they
         // create the matter themselves.
-        let queued = actor.id != lead.id
-            && notify_added(
-                &mut tx,
-                ctx,
-                &mut lead,
-                &matter,
-                MatterRole::MatterAdministrator,
-                now,
-            )
-            .await?;
+        let queued = actor.id != lead.id && notify_added(&mut tx, ctx, &mut lead, &matter, MatterRole::MatterAdministrator, now).await?;
         self.commit(tx, queued).await?;
         Ok(matter)
     }
 
-    pub async fn update_matter(
-        &self,
-        ctx: &Ctx,
-        id: &MatterId,
-        input: MatterInput,
-    ) -> AppResult<Matter> {
+    pub async fn update_matter(&self, ctx: &Ctx, id: &MatterId, input: MatterInput) -> AppResult<Matter> {
         let actor = ctx.signed_in()?;
         let mut p = crate::error::Problems::new();
-        let name = input
-            .name
-            .as_deref()
-            .and_then(|n| p.check(ShortText::parse("name", n, 200)));
-        let number = input
-            .number
-            .as_deref()
-            .and_then(|n| p.check(ShortText::parse("number", n, 50)));
+        let name = input.name.as_deref().and_then(|n| p.check(ShortText::parse("name", n, 200)));
+        let number = input.number.as_deref().and_then(|n| p.check(ShortText::parse("number", n, 50)));
         p.into_result()?;
         let now = self.now();
         let mut tx = self.db.write().await?;
-        let mut matter = tx
-            .matter_for_update(id)
-            .await?
-            .ok_or_else(|| AppError::not_found("matter"))?;
+        let mut matter = tx.matter_for_update(id).await?.ok_or_else(|| AppError::not_found("matter"))?;
         require_matter_admin(&mut tx, actor, &matter).await?;
         let before = matter.clone();
         if let Some(name) = name {
@@ -305,12 +257,7 @@ impl App {
         } else if matter.is_open() && !before.is_open() {
             // Reopening makes the lead responsible again: they must be active
             // (and stay so: the row is locked until commit).
-            active_company_user(
-                &mut tx,
-                "lead_company_person_id",
-                matter.lead_company_person_id.as_str(),
-            )
-            .await?;
+            active_company_user(&mut tx, "lead_company_person_id", matter.lead_company_person_id.as_str()).await?;
         }
         if matter == before {
             return Ok(matter);
@@ -323,15 +270,7 @@ impl App {
             make_lead_administrator(&mut tx, &matter.id, &lead.id, now).await?;
             if !was_participant && lead.id != actor.id {
                 // A new lead who was not on the matter is added to it (M1/N2).
-                queued = notify_added(
-                    &mut tx,
-                    ctx,
-                    &mut lead,
-                    &matter,
-                    MatterRole::MatterAdministrator,
-                    now,
-                )
-                .await?;
+                queued = notify_added(&mut tx, ctx, &mut lead, &matter, MatterRole::MatterAdministrator, now).await?;
             }
         }
         record(
@@ -386,12 +325,7 @@ impl App {
         visible_matter(&mut tx, actor, id).await
     }
 
-    pub async fn participants(
-        &self,
-        ctx: &Ctx,
-        id: &MatterId,
-        page: Page,
-    ) -> AppResult<Listing<ParticipantView>> {
+    pub async fn participants(&self, ctx: &Ctx, id: &MatterId, page: Page) -> AppResult<Listing<ParticipantView>> {
         let actor = ctx.signed_in()?;
         let mut tx = self.db.read().await?;
         visible_matter(&mut tx, actor, id).await?;
@@ -401,20 +335,12 @@ impl App {
 
     /// Adds a participant or changes their role (D2: never an inactive
     /// user), emailing them per M1/N2.
-    pub async fn add_participant(
-        &self,
-        ctx: &Ctx,
-        id: &MatterId,
-        input: NewParticipant,
-    ) -> AppResult<Participant> {
+    pub async fn add_participant(&self, ctx: &Ctx, id: &MatterId, input: NewParticipant) -> AppResult<Participant> {
         let actor = ctx.signed_in()?;
         let role = MatterRole::parse(&input.role)?;
         let now = self.now();
         let mut tx = self.db.write().await?;
-        let matter = tx
-            .matter_for_update(id)
-            .await?
-            .ok_or_else(|| AppError::not_found("matter"))?;
+        let matter = tx.matter_for_update(id).await?.ok_or_else(|| AppError::not_found("matter"))?;
         require_matter_admin(&mut tx, actor, &matter).await?;
         let mut user = active_user(&mut tx, "user_id", &input.user_id).await?;
         if !role.allowed_for(user.side) {
@@ -440,33 +366,35 @@ impl App {
             added_at: existing.as_ref().map(|p| p.added_at).unwrap_or(now),
         };
         tx.upsert_participant(&participant).await?;
-        let before = existing.as_ref().map(|p| json!({"role": p.role.as_str(), "receives_notifications": p.receives_notifications}));
+        let before = existing
+            .as_ref()
+            .map(|p| json!({"role": p.role.as_str(), "receives_notifications": p.receives_notifications}));
         let action = if existing.is_some() {
             "participant.updated"
         } else {
             "participant.added"
         };
-        record(&mut tx, ctx, now, action, "matter", Some(id.as_str()), before,
-            Some(json!({"user_id": user.id, "role": role.as_str(), "receives_notifications": input.receives_notifications}))).await?;
-        let queued =
-            existing.is_none() && notify_added(&mut tx, ctx, &mut user, &matter, role, now).await?;
+        record(
+            &mut tx,
+            ctx,
+            now,
+            action,
+            "matter",
+            Some(id.as_str()),
+            before,
+            Some(json!({"user_id": user.id, "role": role.as_str(), "receives_notifications": input.receives_notifications})),
+        )
+        .await?;
+        let queued = existing.is_none() && notify_added(&mut tx, ctx, &mut user, &matter, role, now).await?;
         self.commit(tx, queued).await?;
         Ok(participant)
     }
 
-    pub async fn remove_participant(
-        &self,
-        ctx: &Ctx,
-        id: &MatterId,
-        user_id: &UserId,
-    ) -> AppResult<()> {
+    pub async fn remove_participant(&self, ctx: &Ctx, id: &MatterId, user_id: &UserId) -> AppResult<()> {
         let actor = ctx.signed_in()?;
         let now = self.now();
         let mut tx = self.db.write().await?;
-        let matter = tx
-            .matter_for_update(id)
-            .await?
-            .ok_or_else(|| AppError::not_found("matter"))?;
+        let matter = tx.matter_for_update(id).await?.ok_or_else(|| AppError::not_found("matter"))?;
         require_matter_admin(&mut tx, actor, &matter).await?;
         if &matter.lead_company_person_id == user_id {
             return Err(AppError::conflict(

@@ -25,14 +25,34 @@ impl App {
         require_sysadmin(ctx)?;
         let name = ShortText::parse("name", input.name.as_deref().unwrap_or(""), 200)?;
         let now = self.now();
-        let mut office = Office { id: OfficeId::generate(), name: name.into_string(), active: input.active.unwrap_or(true), coordinator_id: None, backup_coordinator_id: None, created_at: now };
+        let mut office = Office {
+            id: OfficeId::generate(),
+            name: name.into_string(),
+            active: input.active.unwrap_or(true),
+            coordinator_id: None,
+            backup_coordinator_id: None,
+            created_at: now,
+        };
         let mut tx = self.db.write().await?;
         if tx.office_name_taken(&office.name, None).await? {
-            return Err(AppError::conflict("office_name_taken", format!("an office named {} already exists", office.name)).with("field", "name".into()));
+            return Err(
+                AppError::conflict("office_name_taken", format!("an office named {} already exists", office.name))
+                    .with("field", "name".into()),
+            );
         }
         apply_coordinators(&mut tx, &mut office, &input).await?;
         tx.insert_office(&office).await?;
-        record(&mut tx, ctx, now, "office.created", "office", Some(office.id.as_str()), None, Some(office_json(&office))).await?;
+        record(
+            &mut tx,
+            ctx,
+            now,
+            "office.created",
+            "office",
+            Some(office.id.as_str()),
+            None,
+            Some(office_json(&office)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(office)
     }
@@ -46,7 +66,10 @@ impl App {
         let before = office_json(&office);
         if let Some(name) = name {
             if tx.office_name_taken(name.as_str(), Some(id)).await? {
-                return Err(AppError::conflict("office_name_taken", format!("an office named {} already exists", name.as_str())).with("field", "name".into()));
+                return Err(
+                    AppError::conflict("office_name_taken", format!("an office named {} already exists", name.as_str()))
+                        .with("field", "name".into()),
+                );
             }
             office.name = name.into_string();
         }
@@ -55,7 +78,17 @@ impl App {
         }
         apply_coordinators(&mut tx, &mut office, &input).await?;
         tx.update_office(&office, now).await?;
-        record(&mut tx, ctx, now, "office.updated", "office", Some(office.id.as_str()), Some(before), Some(office_json(&office))).await?;
+        record(
+            &mut tx,
+            ctx,
+            now,
+            "office.updated",
+            "office",
+            Some(office.id.as_str()),
+            Some(before),
+            Some(office_json(&office)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(office)
     }
@@ -74,7 +107,8 @@ impl App {
 
     pub async fn office(&self, ctx: &Ctx, id: &OfficeId) -> AppResult<Office> {
         let actor = ctx.signed_in()?;
-        let visible = actor.is_system_administrator() || (actor.role == Role::CompanyOfficeAdministrator && actor.office_id.as_ref() == Some(id));
+        let visible =
+            actor.is_system_administrator() || (actor.role == Role::CompanyOfficeAdministrator && actor.office_id.as_ref() == Some(id));
         if !visible {
             return Err(AppError::not_found("office"));
         }
@@ -98,7 +132,12 @@ async fn apply_coordinators(tx: &mut store::Tx, office: &mut Office, input: &Off
         };
     }
     if office.coordinator_id.is_some() && office.coordinator_id == office.backup_coordinator_id {
-        return Err(domain::Invalid::new("backup_coordinator_id", "same_as_coordinator", "the backup coordinator must be another person than the coordinator").into());
+        return Err(domain::Invalid::new(
+            "backup_coordinator_id",
+            "same_as_coordinator",
+            "the backup coordinator must be another person than the coordinator",
+        )
+        .into());
     }
     let _: Option<&UserId> = office.coordinator_id.as_ref();
     Ok(())

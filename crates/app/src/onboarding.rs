@@ -36,7 +36,10 @@ fn scope_of(actor: &Actor) -> UserScope {
 fn require_active(user: &User) -> AppResult<()> {
     if !user.active {
         // N7: inactive users are never emailed.
-        return Err(AppError::conflict("user_inactive", "the user is deactivated and is never emailed; reactivate them first"));
+        return Err(AppError::conflict(
+            "user_inactive",
+            "the user is deactivated and is never emailed; reactivate them first",
+        ));
     }
     Ok(())
 }
@@ -47,7 +50,16 @@ impl App {
         let scope = sending_scope(ctx)?;
         let mut tx = self.db.read().await?;
         let (items, total) = tx
-            .list_users(&UserQuery { scope, org: Org::All, status: Status::NeverEmailed, q: None, sort: SortKey::Name, descending: false, limit: page.per_page, offset: page.offset() })
+            .list_users(&UserQuery {
+                scope,
+                org: Org::All,
+                status: Status::NeverEmailed,
+                q: None,
+                sort: SortKey::Name,
+                descending: false,
+                limit: page.per_page,
+                offset: page.offset(),
+            })
             .await?;
         Ok(Listing { items, total, page })
     }
@@ -58,10 +70,18 @@ impl App {
         let now = self.now();
         let mut tx = self.db.write().await?;
         let actor_id = ctx.actor_id().map(|a| a.to_string());
-        let who = Queuer { actor_id: actor_id.as_deref(), actor_label: &ctx.label, source_ip: ctx.source_ip.as_deref() };
+        let who = Queuer {
+            actor_id: actor_id.as_deref(),
+            actor_label: &ctx.label,
+            source_ip: ctx.source_ip.as_deref(),
+        };
         let sent = tx.queue_all_pending_new_user_emails(&scope, &who, now).await?;
         self.commit(tx, sent > 0).await?;
-        let message = if sent == 0 { ALL_SENT_MESSAGE.to_owned() } else { format!("The new user email is being sent to {sent} user(s).") };
+        let message = if sent == 0 {
+            ALL_SENT_MESSAGE.to_owned()
+        } else {
+            format!("The new user email is being sent to {sent} user(s).")
+        };
         Ok(BulkSent { sent, message })
     }
 
@@ -73,7 +93,10 @@ impl App {
         require_manage(ctx, &user)?;
         require_active(&user)?;
         if user.new_user_email.status == EmailStatus::Queued {
-            return Err(AppError::conflict("new_user_email_queued", "the new user email is already on its way to this user"));
+            return Err(AppError::conflict(
+                "new_user_email_queued",
+                "the new user email is already on its way to this user",
+            ));
         }
         queue_new_user_email(&mut tx, ctx, &mut user, now).await?;
         self.commit(tx, true).await?;
@@ -93,14 +116,25 @@ impl App {
         let links = tx.invalidate_user_links(&user.id, now).await?;
         let sessions = tx.delete_user_sessions(&user.id).await?;
         // A queued message would carry a link made before the reset.
-        tx.cancel_user_mail(&user.id, &[MailKind::NewUserEmail, MailKind::PasswordReset]).await?;
-        tx.enqueue_mail(MailKind::PasswordReset, Some(&user.id), &user.email, &serde_json::json!({}), now).await?;
+        tx.cancel_user_mail(&user.id, &[MailKind::NewUserEmail, MailKind::PasswordReset])
+            .await?;
+        tx.enqueue_mail(MailKind::PasswordReset, Some(&user.id), &user.email, &serde_json::json!({}), now)
+            .await?;
         user.new_user_email.status = EmailStatus::Queued;
         user.new_user_email.last_change_at = Some(now);
         user.updated_at = now;
         tx.update_user(&user).await?;
-        record(&mut tx, ctx, now, "user.password_reset", "user", Some(user.id.as_str()), Some(before),
-            Some(serde_json::json!({"user": user_json(&user), "links_invalidated": links, "sessions_revoked": sessions}))).await?;
+        record(
+            &mut tx,
+            ctx,
+            now,
+            "user.password_reset",
+            "user",
+            Some(user.id.as_str()),
+            Some(before),
+            Some(serde_json::json!({"user": user_json(&user), "links_invalidated": links, "sessions_revoked": sessions})),
+        )
+        .await?;
         self.commit(tx, true).await?;
         Ok(user)
     }

@@ -18,7 +18,13 @@ pub struct CreatedAdmin {
 impl App {
     /// `tracker create-admin`: a company system administrator, with a
     /// password (activated at once) or a one-time link to set one.
-    pub async fn create_admin(&self, email: &str, first_name: &str, last_name: &str, new_password: Option<String>) -> AppResult<CreatedAdmin> {
+    pub async fn create_admin(
+        &self,
+        email: &str,
+        first_name: &str,
+        last_name: &str,
+        new_password: Option<String>,
+    ) -> AppResult<CreatedAdmin> {
         let ctx = Ctx::operator();
         let hash = match &new_password {
             Some(pw) => {
@@ -47,13 +53,24 @@ impl App {
                 tx.set_password_hash(&user.id, Some(&hash), now).await?;
                 user.activated_at = Some(now);
                 tx.update_user(&user).await?;
-                record(&mut tx, &ctx, now, "user.activated", "user", Some(user.id.as_str()), None, Some(user_json(&user))).await?;
+                record(
+                    &mut tx,
+                    &ctx,
+                    now,
+                    "user.activated",
+                    "user",
+                    Some(user.id.as_str()),
+                    None,
+                    Some(user_json(&user)),
+                )
+                .await?;
                 None
             }
             None => {
                 let ttl_hours = tx.settings().await?.link_ttl_hours;
                 let (token, token_hash) = new_token();
-                tx.insert_link(&token_hash, &user.id, "admin_setup", now, now + ttl_hours * 3_600_000).await?;
+                tx.insert_link(&token_hash, &user.id, "admin_setup", now, now + ttl_hours * 3_600_000)
+                    .await?;
                 Some(format!("{}/set-password?token={token}", self.config.public_url))
             }
         };
@@ -68,15 +85,35 @@ impl App {
         let mut tx = self.db.write().await?;
         let user = tx.user_by_email(email).await?.ok_or_else(|| AppError::not_found("user"))?;
         if user.activated_at.is_some() {
-            return Err(AppError::conflict("user_activated", format!("{} was activated and is part of the history: deactivate it instead", user.email)));
+            return Err(AppError::conflict(
+                "user_activated",
+                format!("{} was activated and is part of the history: deactivate it instead", user.email),
+            ));
         }
         let refs = tx.user_references(&user.id).await?;
         if !refs.is_empty() {
             let list: Vec<String> = refs.iter().map(|(k, n)| format!("{k} ({n})")).collect();
-            return Err(AppError::conflict("user_referenced", format!("{} is referred to by other records: {}; deactivate it instead", user.email, list.join(", "))));
+            return Err(AppError::conflict(
+                "user_referenced",
+                format!(
+                    "{} is referred to by other records: {}; deactivate it instead",
+                    user.email,
+                    list.join(", ")
+                ),
+            ));
         }
         tx.purge_user(&user.id).await?;
-        record(&mut tx, &ctx, now, "user.purged", "user", Some(user.id.as_str()), Some(user_json(&user)), None).await?;
+        record(
+            &mut tx,
+            &ctx,
+            now,
+            "user.purged",
+            "user",
+            Some(user.id.as_str()),
+            Some(user_json(&user)),
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(user)
     }

@@ -16,7 +16,10 @@ fn permits() -> &'static tokio::sync::Semaphore {
 
 /// Hashes a password with Argon2id (the crate's defaults: 19 MiB, 2 passes).
 pub async fn hash(password: String) -> AppResult<String> {
-    let _permit = permits().acquire().await.map_err(|_| AppError::internal("hashing is shutting down"))?;
+    let _permit = permits()
+        .acquire()
+        .await
+        .map_err(|_| AppError::internal("hashing is shutting down"))?;
     tokio::task::spawn_blocking(move || hash_blocking(&password))
         .await
         .map_err(|e| AppError::internal(format!("hashing task failed: {e}")))?
@@ -41,7 +44,9 @@ pub async fn verify(password: String, stored: Option<String>) -> bool {
             Some(h) => (h, true),
             None => (dummy_hash(), false),
         };
-        let ok = PasswordHash::new(hash).map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()).unwrap_or(false);
+        let ok = PasswordHash::new(hash)
+            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .unwrap_or(false);
         ok && real
     })
     .await

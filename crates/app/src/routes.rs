@@ -45,10 +45,20 @@ async fn resolve_levels(tx: &mut store::Tx, levels: &[LevelInput]) -> AppResult<
             None => None,
         };
         if alternate.as_ref().is_some_and(|a| a.id == primary.id) {
-            return Err(Invalid::new(at("alternate_approver_id"), "same_as_primary", "the alternate approver must be another person than the primary").into());
+            return Err(Invalid::new(
+                at("alternate_approver_id"),
+                "same_as_primary",
+                "the alternate approver must be another person than the primary",
+            )
+            .into());
         }
         if l.delegate_ids.len() > MAX_LEVEL_DELEGATES {
-            return Err(Invalid::new(at("delegate_ids"), "too_many", format!("at most {MAX_LEVEL_DELEGATES} delegates per level")).into());
+            return Err(Invalid::new(
+                at("delegate_ids"),
+                "too_many",
+                format!("at most {MAX_LEVEL_DELEGATES} delegates per level"),
+            )
+            .into());
         }
         let mut delegates = Vec::new();
         for d in &l.delegate_ids {
@@ -57,7 +67,11 @@ async fn resolve_levels(tx: &mut store::Tx, levels: &[LevelInput]) -> AppResult<
                 delegates.push(u.id);
             }
         }
-        out.push(RouteLevel { primary_approver_id: primary.id, alternate_approver_id: alternate.map(|a| a.id), delegate_ids: delegates });
+        out.push(RouteLevel {
+            primary_approver_id: primary.id,
+            alternate_approver_id: alternate.map(|a| a.id),
+            delegate_ids: delegates,
+        });
     }
     Ok(out)
 }
@@ -69,12 +83,32 @@ impl App {
         let now = self.now();
         let mut tx = self.db.write().await?;
         if tx.route_name_taken(name.as_str(), None).await? {
-            return Err(AppError::conflict("route_name_taken", format!("a route named {} already exists", name.as_str())).with("field", "name".into()));
+            return Err(
+                AppError::conflict("route_name_taken", format!("a route named {} already exists", name.as_str()))
+                    .with("field", "name".into()),
+            );
         }
         let levels = resolve_levels(&mut tx, input.levels.as_deref().unwrap_or(&[])).await?;
-        let route = ApprovalRoute { id: RouteId::generate(), name: name.into_string(), active: input.active.unwrap_or(true), levels, created_at: now, updated_at: now };
+        let route = ApprovalRoute {
+            id: RouteId::generate(),
+            name: name.into_string(),
+            active: input.active.unwrap_or(true),
+            levels,
+            created_at: now,
+            updated_at: now,
+        };
         tx.save_route(&route, true).await?;
-        record(&mut tx, ctx, now, "route.created", "route", Some(route.id.as_str()), None, Some(route_json(&route))).await?;
+        record(
+            &mut tx,
+            ctx,
+            now,
+            "route.created",
+            "route",
+            Some(route.id.as_str()),
+            None,
+            Some(route_json(&route)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(route)
     }
@@ -88,7 +122,10 @@ impl App {
         let before = route_json(&route);
         if let Some(name) = name {
             if tx.route_name_taken(name.as_str(), Some(id)).await? {
-                return Err(AppError::conflict("route_name_taken", format!("a route named {} already exists", name.as_str())).with("field", "name".into()));
+                return Err(
+                    AppError::conflict("route_name_taken", format!("a route named {} already exists", name.as_str()))
+                        .with("field", "name".into()),
+                );
             }
             route.name = name.into_string();
         }
@@ -100,7 +137,17 @@ impl App {
         }
         route.updated_at = now;
         tx.save_route(&route, false).await?;
-        record(&mut tx, ctx, now, "route.updated", "route", Some(route.id.as_str()), Some(before), Some(route_json(&route))).await?;
+        record(
+            &mut tx,
+            ctx,
+            now,
+            "route.updated",
+            "route",
+            Some(route.id.as_str()),
+            Some(before),
+            Some(route_json(&route)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(route)
     }

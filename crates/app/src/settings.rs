@@ -37,7 +37,11 @@ fn validate_lockout(l: &Lockout) -> Result<(), Invalid> {
         if (lo..=hi).contains(&v) {
             Ok(())
         } else {
-            Err(Invalid::new(field, "out_of_range", format!("{field} must be between {lo} and {hi}")))
+            Err(Invalid::new(
+                field,
+                "out_of_range",
+                format!("{field} must be between {lo} and {hi}"),
+            ))
         }
     };
     check("lockout.max_failures", l.max_failures, 1, 100)?;
@@ -88,7 +92,17 @@ impl App {
             s.link_ttl_hours = h;
         }
         tx.save_settings(&s, now).await?;
-        record(&mut tx, ctx, now, "settings.updated", "settings", None, Some(before), Some(settings_json(&s))).await?;
+        record(
+            &mut tx,
+            ctx,
+            now,
+            "settings.updated",
+            "settings",
+            None,
+            Some(before),
+            Some(settings_json(&s)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(s)
     }

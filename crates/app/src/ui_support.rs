@@ -101,7 +101,10 @@ impl App {
             ));
         }
         if link.invalidated_at.is_some() || !user.active {
-            return Err(link_error("link_superseded", "this sign-in link was replaced by a newer one or withdrawn; use the newest email or ask for a new link"));
+            return Err(link_error(
+                "link_superseded",
+                "this sign-in link was replaced by a newer one or withdrawn; use the newest email or ask for a new link",
+            ));
         }
         if link.expires_at <= self.now() {
             return Err(link_error(
@@ -116,20 +119,10 @@ impl App {
     pub async fn people(&self, ctx: &Ctx, pick: Pick) -> AppResult<Vec<Person>> {
         let actor = ctx.signed_in()?;
         let company_side = actor.role.side() == Side::Company;
-        let own_firm = || {
-            actor
-                .firm_id
-                .clone()
-                .map(UserScope::Firm)
-                .unwrap_or(UserScope::Nothing)
-        };
+        let own_firm = || actor.firm_id.clone().map(UserScope::Firm).unwrap_or(UserScope::Nothing);
         let (scope, org) = match pick {
             Pick::CompanyPeople if company_side => (UserScope::All, Org::Company),
-            Pick::CompanyPeople => {
-                return Err(AppError::forbidden(
-                    "firm users do not choose company people",
-                ))
-            }
+            Pick::CompanyPeople => return Err(AppError::forbidden("firm users do not choose company people")),
             Pick::MatterPeople if company_side => (UserScope::All, Org::All),
             Pick::MatterPeople => (own_firm(), Org::All),
             Pick::Colleagues if company_side => (UserScope::All, Org::Company),
@@ -158,11 +151,7 @@ impl App {
 
     /// Names for ids shown on a page (leads, coordinators, approvers). Ids
     /// that name nobody are left out.
-    pub async fn people_by_id(
-        &self,
-        ctx: &Ctx,
-        ids: &[UserId],
-    ) -> AppResult<HashMap<UserId, Person>> {
+    pub async fn people_by_id(&self, ctx: &Ctx, ids: &[UserId]) -> AppResult<HashMap<UserId, Person>> {
         ctx.signed_in()?;
         let mut tx = self.db.read().await?;
         let mut out = HashMap::new();
@@ -179,11 +168,7 @@ impl App {
 
     /// D9: the open matters `user` leads, for the bulk update form
     /// (company system administrators, like the bulk update itself).
-    pub async fn open_matters_led_by(
-        &self,
-        ctx: &Ctx,
-        user: &UserId,
-    ) -> AppResult<(Person, Vec<LedMatter>)> {
+    pub async fn open_matters_led_by(&self, ctx: &Ctx, user: &UserId) -> AppResult<(Person, Vec<LedMatter>)> {
         let actor = ctx.signed_in()?;
         if !actor.is_system_administrator() {
             return Err(AppError::forbidden(
@@ -191,10 +176,7 @@ impl App {
             ));
         }
         let mut tx = self.db.read().await?;
-        let u = tx
-            .user(user)
-            .await?
-            .ok_or_else(|| AppError::not_found("user"))?;
+        let u = tx.user(user).await?.ok_or_else(|| AppError::not_found("user"))?;
         let facts = tx.deactivation_facts(&u).await?;
         let matters = facts
             .led_open_matters

@@ -64,12 +64,24 @@ pub enum StatusFilter {
 
 impl Default for UserFilter {
     fn default() -> Self {
-        Self { org: Org::All, status: StatusFilter::Active, q: None, sort: SortKey::Name, descending: false }
+        Self {
+            org: Org::All,
+            status: StatusFilter::Active,
+            q: None,
+            sort: SortKey::Name,
+            descending: false,
+        }
     }
 }
 
 pub(crate) fn subject(u: &User) -> Subject<'_> {
-    Subject { id: &u.id, side: u.side, role: u.role, firm_id: u.firm_id.as_ref(), office_id: u.office_id.as_ref() }
+    Subject {
+        id: &u.id,
+        side: u.side,
+        role: u.role,
+        firm_id: u.firm_id.as_ref(),
+        office_id: u.office_id.as_ref(),
+    }
 }
 
 /// The caller may administer `user` (N9, D8, S7), or gets 404/403.
@@ -120,14 +132,24 @@ pub(crate) async fn queue_new_user_email(tx: &mut Tx, ctx: &Ctx, user: &mut User
     if !user.active {
         return Ok(false);
     }
-    tx.enqueue_mail(MailKind::NewUserEmail, Some(&user.id), &user.email, &serde_json::json!({}), now).await?;
+    tx.enqueue_mail(MailKind::NewUserEmail, Some(&user.id), &user.email, &serde_json::json!({}), now)
+        .await?;
     let before = user.new_user_email.status;
     user.new_user_email.status = EmailStatus::Queued;
     user.new_user_email.last_change_at = Some(now);
     user.updated_at = now;
     tx.update_user(user).await?;
-    record(tx, ctx, now, "user.new_user_email_queued", "user", Some(user.id.as_str()),
-        Some(serde_json::json!({"new_user_email_status": before.as_str()})), Some(serde_json::json!({"new_user_email_status": "queued"}))).await?;
+    record(
+        tx,
+        ctx,
+        now,
+        "user.new_user_email_queued",
+        "user",
+        Some(user.id.as_str()),
+        Some(serde_json::json!({"new_user_email_status": before.as_str()})),
+        Some(serde_json::json!({"new_user_email_status": "queued"})),
+    )
+    .await?;
     Ok(true)
 }
 
@@ -144,10 +166,12 @@ impl App {
                 input.office_id = actor.office_id.as_ref().map(|o| o.to_string());
             }
             let v = validate_new_user(&input)?;
-            actor.can_assign(v.role, v.firm_id.as_ref(), v.office_id.as_ref()).map_err(|d| match d {
-                Denied::Hidden => AppError::not_found("firm"),
-                other => other.into(),
-            })?;
+            actor
+                .can_assign(v.role, v.firm_id.as_ref(), v.office_id.as_ref())
+                .map_err(|d| match d {
+                    Denied::Hidden => AppError::not_found("firm"),
+                    other => other.into(),
+                })?;
         }
         let now = self.now();
         let mut tx = self.db.write().await?;
@@ -175,10 +199,23 @@ impl App {
             StatusFilter::All => Status::All,
             StatusFilter::Locked => Status::Locked(now),
         };
-        let q = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(|q| q.chars().take(100).collect());
+        let q =
+            f.q.as_deref()
+                .map(str::trim)
+                .filter(|q| !q.is_empty())
+                .map(|q| q.chars().take(100).collect());
         let mut tx = self.db.read().await?;
         let (items, total) = tx
-            .list_users(&UserQuery { scope: actor.user_scope(), org: f.org, status, q, sort: f.sort, descending: f.descending, limit: page.per_page, offset: page.offset() })
+            .list_users(&UserQuery {
+                scope: actor.user_scope(),
+                org: f.org,
+                status,
+                q,
+                sort: f.sort,
+                descending: f.descending,
+                limit: page.per_page,
+                offset: page.offset(),
+            })
             .await?;
         Ok(Listing { items, total, page })
     }
@@ -187,7 +224,10 @@ impl App {
     /// rules of SPEC §3.
     pub async fn update_user(&self, ctx: &Ctx, id: &UserId, patch: UserPatch) -> AppResult<crate::users::UpdateOutcome> {
         let mut p = Problems::new();
-        let first = patch.first_name.as_deref().and_then(|s| p.check(PersonName::parse("first_name", s)));
+        let first = patch
+            .first_name
+            .as_deref()
+            .and_then(|s| p.check(PersonName::parse("first_name", s)));
         let last = patch.last_name.as_deref().and_then(|s| p.check(PersonName::parse("last_name", s)));
         let email = patch.email.as_deref().and_then(|s| p.check(Email::parse(s)));
         let role = patch.role.as_deref().and_then(|s| p.check(Role::parse(s)));
@@ -215,13 +255,21 @@ impl App {
         }
         if let Some(role) = role {
             if role.side() != user.side {
-                return Err(Invalid::new("role", "role_side_mismatch", format!("the role {role} is for {} users; this is a {} user", role.side(), user.side)).into());
+                return Err(Invalid::new(
+                    "role",
+                    "role_side_mismatch",
+                    format!("the role {role} is for {} users; this is a {} user", role.side(), user.side),
+                )
+                .into());
             }
             if actor.as_ref().is_some_and(|a| a.id == user.id) && role != user.role {
                 return Err(AppError::forbidden("you cannot change your own role"));
             }
             if user.role == Role::CompanySystemAdministrator && role != user.role && tx_count_active_sysadmins(&mut tx, &user).await? == 0 {
-                return Err(AppError::conflict("last_system_administrator", "this is the only active company system administrator; make another one first"));
+                return Err(AppError::conflict(
+                    "last_system_administrator",
+                    "this is the only active company system administrator; make another one first",
+                ));
             }
             user.role = role;
         }
@@ -244,7 +292,8 @@ impl App {
                     tx.invalidate_user_links(&user.id, now).await?;
                     tx.delete_user_sessions(&user.id).await?;
                     if user.active {
-                        tx.enqueue_mail(MailKind::PasswordReset, Some(&user.id), &user.email, &serde_json::json!({}), now).await?;
+                        tx.enqueue_mail(MailKind::PasswordReset, Some(&user.id), &user.email, &serde_json::json!({}), now)
+                            .await?;
                         queued = true;
                     }
                 }
@@ -256,7 +305,17 @@ impl App {
         if user != before {
             user.updated_at = now;
             tx.update_user(&user).await?;
-            record(&mut tx, ctx, now, "user.updated", "user", Some(user.id.as_str()), Some(user_json(&before)), Some(user_json(&user))).await?;
+            record(
+                &mut tx,
+                ctx,
+                now,
+                "user.updated",
+                "user",
+                Some(user.id.as_str()),
+                Some(user_json(&before)),
+                Some(user_json(&user)),
+            )
+            .await?;
         }
         if let Some(active) = patch.active {
             if active != user.active {
@@ -319,19 +378,33 @@ pub(crate) fn validate_new_user(input: &NewUser) -> AppResult<ValidNewUser> {
     };
     if let (Some(role), Some(side)) = (role, side) {
         if role.side() != side {
-            p.push(Invalid::new("role", "role_side_mismatch", format!("the role {role} is for {} users", role.side())));
+            p.push(Invalid::new(
+                "role",
+                "role_side_mismatch",
+                format!("the role {role} is for {} users", role.side()),
+            ));
         }
     }
     let firm_id = input.firm_id.as_deref().map(FirmId::from);
     let office_id = input.office_id.as_deref().map(OfficeId::from);
     match side {
         Some(Side::Firm) if firm_id.is_none() => p.push(Invalid::new("firm_id", "firm_required", "a firm user needs a firm_id")),
-        Some(Side::Company) if firm_id.is_some() => p.push(Invalid::new("firm_id", "firm_not_allowed", "company users do not belong to a firm")),
+        Some(Side::Company) if firm_id.is_some() => {
+            p.push(Invalid::new("firm_id", "firm_not_allowed", "company users do not belong to a firm"))
+        }
         _ => {}
     }
     p.into_result()?;
     match (email, first, last, role, side) {
-        (Some(email), Some(first), Some(last), Some(role), Some(side)) => Ok(ValidNewUser { email, first, last, role, side, firm_id, office_id }),
+        (Some(email), Some(first), Some(last), Some(role), Some(side)) => Ok(ValidNewUser {
+            email,
+            first,
+            last,
+            role,
+            side,
+            firm_id,
+            office_id,
+        }),
         _ => Err(AppError::internal("validation reported no problem but a field is missing")),
     }
 }
@@ -367,17 +440,39 @@ pub(crate) async fn insert_new_user(tx: &mut Tx, ctx: &Ctx, input: NewUser, now:
         created_at: now,
         updated_at: now,
         deactivated_at: None,
-        new_user_email: NewUserEmail { status: EmailStatus::Held, sent_at: None, send_count: 0, last_change_at: Some(now) },
+        new_user_email: NewUserEmail {
+            status: EmailStatus::Held,
+            sent_at: None,
+            send_count: 0,
+            last_change_at: Some(now),
+        },
         locked_until: None,
         lock_reason: None,
     };
     tx.insert_user(&user).await?;
-    record(tx, ctx, now, "user.created", "user", Some(user.id.as_str()), None,
-        Some(serde_json::json!({"user": user_json(&user), "hold_new_user_email": input.hold_new_user_email}))).await?;
+    record(
+        tx,
+        ctx,
+        now,
+        "user.created",
+        "user",
+        Some(user.id.as_str()),
+        None,
+        Some(serde_json::json!({"user": user_json(&user), "hold_new_user_email": input.hold_new_user_email})),
+    )
+    .await?;
     // N1: sent at once unless held.
     let queued = !input.hold_new_user_email && queue_new_user_email(tx, ctx, &mut user, now).await?;
     let directory_managed = user.side == Side::Company && tx.settings().await?.active_directory_sync;
-    Ok((UserDetails { user, firm, office, directory_managed }, queued))
+    Ok((
+        UserDetails {
+            user,
+            firm,
+            office,
+            directory_managed,
+        },
+        queued,
+    ))
 }
 
 pub(crate) async fn details(tx: &mut Tx, user: User) -> AppResult<UserDetails> {
@@ -390,11 +485,19 @@ pub(crate) async fn details(tx: &mut Tx, user: User) -> AppResult<UserDetails> {
         None => None,
     };
     let directory_managed = user.side == Side::Company && tx.settings().await?.active_directory_sync;
-    Ok(UserDetails { user, firm, office, directory_managed })
+    Ok(UserDetails {
+        user,
+        firm,
+        office,
+        directory_managed,
+    })
 }
 
 pub(crate) async fn existing_firm(tx: &mut Tx, id: &FirmId) -> AppResult<Firm> {
-    let firm = tx.firm(id).await?.ok_or_else(|| AppError::from(Invalid::new("firm_id", "unknown_firm", "firm_id: no such firm")))?;
+    let firm = tx
+        .firm(id)
+        .await?
+        .ok_or_else(|| AppError::from(Invalid::new("firm_id", "unknown_firm", "firm_id: no such firm")))?;
     if !firm.active {
         return Err(Invalid::new("firm_id", "firm_inactive", "firm_id: the firm is not active").into());
     }
@@ -402,9 +505,18 @@ pub(crate) async fn existing_firm(tx: &mut Tx, id: &FirmId) -> AppResult<Firm> {
 }
 
 pub(crate) async fn existing_office(tx: &mut Tx, id: &OfficeId) -> AppResult<Office> {
-    tx.office(id).await?.ok_or_else(|| Invalid::new("office_id", "unknown_office", "office_id: no such office").into())
+    tx.office(id)
+        .await?
+        .ok_or_else(|| Invalid::new("office_id", "unknown_office", "office_id: no such office").into())
 }
 
 pub(crate) fn email_taken(email: &Email) -> AppError {
-    AppError::conflict("email_taken", format!("a user with the email {} already exists (emails are case-insensitive)", email.as_str())).with("field", "email".into())
+    AppError::conflict(
+        "email_taken",
+        format!(
+            "a user with the email {} already exists (emails are case-insensitive)",
+            email.as_str()
+        ),
+    )
+    .with("field", "email".into())
 }

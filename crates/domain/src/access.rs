@@ -79,16 +79,24 @@ impl Actor {
     /// Acting on oneself is decided by the caller where it matters (D8).
     pub fn can_manage(&self, s: Subject<'_>) -> Result<(), Denied> {
         if !self.role.is_user_administrator() {
-            return Err(if s.id == &self.id { Denied::Forbidden("your role does not administer users") } else { Denied::Hidden });
+            return Err(if s.id == &self.id {
+                Denied::Forbidden("your role does not administer users")
+            } else {
+                Denied::Hidden
+            });
         }
         if !self.can_see(s) {
             return Err(Denied::Hidden);
         }
         if self.role == Role::CompanyOfficeAdministrator && s.role == Role::CompanySystemAdministrator {
-            return Err(Denied::Forbidden("office administrators cannot change a company system administrator"));
+            return Err(Denied::Forbidden(
+                "office administrators cannot change a company system administrator",
+            ));
         }
         if self.role == Role::CompanyOfficeAdministrator && s.side == Side::Firm && s.role != Role::FirmUser {
-            return Err(Denied::Forbidden("office administrators manage firm users with the firm_user role only"));
+            return Err(Denied::Forbidden(
+                "office administrators manage firm users with the firm_user role only",
+            ));
         }
         Ok(())
     }
@@ -100,11 +108,17 @@ impl Actor {
             Role::CompanySystemAdministrator => Ok(()),
             Role::CompanyOfficeAdministrator => {
                 if self.office_id.is_none() || office_id != self.office_id.as_ref() {
-                    return Err(Denied::Forbidden("office administrators create and edit users of their own office only"));
+                    return Err(Denied::Forbidden(
+                        "office administrators create and edit users of their own office only",
+                    ));
                 }
                 match role {
-                    Role::CompanySystemAdministrator => Err(Denied::Forbidden("office administrators cannot make a company system administrator")),
-                    Role::FirmAdministrator => Err(Denied::Forbidden("office administrators create firm users with the firm_user role only")),
+                    Role::CompanySystemAdministrator => Err(Denied::Forbidden(
+                        "office administrators cannot make a company system administrator",
+                    )),
+                    Role::FirmAdministrator => Err(Denied::Forbidden(
+                        "office administrators create firm users with the firm_user role only",
+                    )),
                     _ => Ok(()),
                 }
             }
@@ -132,7 +146,12 @@ mod tests {
     use proptest::prelude::*;
 
     fn actor(role: Role, firm: Option<&str>, office: Option<&str>) -> Actor {
-        Actor { id: UserId::from("actor"), role, firm_id: firm.map(FirmId::from), office_id: office.map(OfficeId::from) }
+        Actor {
+            id: UserId::from("actor"),
+            role,
+            firm_id: firm.map(FirmId::from),
+            office_id: office.map(OfficeId::from),
+        }
     }
 
     struct Target {
@@ -144,10 +163,21 @@ mod tests {
 
     impl Target {
         fn new(role: Role, firm: Option<&str>, office: Option<&str>) -> Self {
-            Self { id: UserId::from("target"), role, firm: firm.map(FirmId::from), office: office.map(OfficeId::from) }
+            Self {
+                id: UserId::from("target"),
+                role,
+                firm: firm.map(FirmId::from),
+                office: office.map(OfficeId::from),
+            }
         }
         fn subject(&self) -> Subject<'_> {
-            Subject { id: &self.id, side: self.role.side(), role: self.role, firm_id: self.firm.as_ref(), office_id: self.office.as_ref() }
+            Subject {
+                id: &self.id,
+                side: self.role.side(),
+                role: self.role,
+                firm_id: self.firm.as_ref(),
+                office_id: self.office.as_ref(),
+            }
         }
     }
 
@@ -155,8 +185,14 @@ mod tests {
     fn firm_administrator_sees_only_their_firm() {
         let a = actor(Role::FirmAdministrator, Some("f1"), None);
         assert!(a.can_manage(Target::new(Role::FirmUser, Some("f1"), None).subject()).is_ok());
-        assert_eq!(a.can_manage(Target::new(Role::FirmUser, Some("f2"), None).subject()), Err(Denied::Hidden));
-        assert_eq!(a.can_manage(Target::new(Role::CompanyUser, None, Some("o1")).subject()), Err(Denied::Hidden));
+        assert_eq!(
+            a.can_manage(Target::new(Role::FirmUser, Some("f2"), None).subject()),
+            Err(Denied::Hidden)
+        );
+        assert_eq!(
+            a.can_manage(Target::new(Role::CompanyUser, None, Some("o1")).subject()),
+            Err(Denied::Hidden)
+        );
         assert!(a.can_assign(Role::FirmUser, Some(&FirmId::from("f1")), None).is_ok());
         assert_eq!(a.can_assign(Role::FirmUser, Some(&FirmId::from("f2")), None), Err(Denied::Hidden));
         assert!(a.can_assign(Role::CompanyUser, None, None).is_err());
@@ -166,8 +202,14 @@ mod tests {
     fn office_administrator_scope() {
         let a = actor(Role::CompanyOfficeAdministrator, None, Some("o1"));
         assert!(a.can_manage(Target::new(Role::CompanyUser, None, Some("o1")).subject()).is_ok());
-        assert_eq!(a.can_manage(Target::new(Role::CompanyUser, None, Some("o2")).subject()), Err(Denied::Hidden));
-        assert!(matches!(a.can_manage(Target::new(Role::CompanySystemAdministrator, None, Some("o1")).subject()), Err(Denied::Forbidden(_))));
+        assert_eq!(
+            a.can_manage(Target::new(Role::CompanyUser, None, Some("o2")).subject()),
+            Err(Denied::Hidden)
+        );
+        assert!(matches!(
+            a.can_manage(Target::new(Role::CompanySystemAdministrator, None, Some("o1")).subject()),
+            Err(Denied::Forbidden(_))
+        ));
         let o1 = OfficeId::from("o1");
         assert!(a.can_assign(Role::CompanyUser, None, Some(&o1)).is_ok());
         assert!(a.can_assign(Role::FirmUser, Some(&FirmId::from("f")), Some(&o1)).is_ok());
@@ -182,8 +224,17 @@ mod tests {
         for role in [Role::CompanyUser, Role::CompanyMatterCreator, Role::FirmUser] {
             let a = actor(role, Some("f1"), Some("o1"));
             assert_eq!(a.user_scope(), UserScope::Nothing);
-            assert_eq!(a.can_manage(Target::new(Role::FirmUser, Some("f1"), Some("o1")).subject()), Err(Denied::Hidden));
-            let me = Subject { id: &a.id, side: role.side(), role, firm_id: None, office_id: None };
+            assert_eq!(
+                a.can_manage(Target::new(Role::FirmUser, Some("f1"), Some("o1")).subject()),
+                Err(Denied::Hidden)
+            );
+            let me = Subject {
+                id: &a.id,
+                side: role.side(),
+                role,
+                firm_id: None,
+                office_id: None,
+            };
             assert!(a.can_see(me));
         }
     }

@@ -59,9 +59,22 @@ impl BlockerKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "object", rename_all = "snake_case")]
 pub enum BlockingObject {
-    Matter { id: String, name: String, number: String },
-    Office { id: String, name: String, active: bool },
-    Route { id: String, name: String, active: bool, level: i64 },
+    Matter {
+        id: String,
+        name: String,
+        number: String,
+    },
+    Office {
+        id: String,
+        name: String,
+        active: bool,
+    },
+    Route {
+        id: String,
+        name: String,
+        active: bool,
+        level: i64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,13 +156,26 @@ mod tests {
     use proptest::prelude::*;
 
     fn matter(n: u8) -> BlockingObject {
-        BlockingObject::Matter { id: format!("m{n}"), name: format!("Matter {n}"), number: format!("N-{n}") }
+        BlockingObject::Matter {
+            id: format!("m{n}"),
+            name: format!("Matter {n}"),
+            number: format!("N-{n}"),
+        }
     }
     fn office(n: u8, active: bool) -> BlockingObject {
-        BlockingObject::Office { id: format!("o{n}"), name: format!("Office {n}"), active }
+        BlockingObject::Office {
+            id: format!("o{n}"),
+            name: format!("Office {n}"),
+            active,
+        }
     }
     fn level(n: u8, active: bool) -> BlockingObject {
-        BlockingObject::Route { id: format!("r{n}"), name: format!("Route {n}"), active, level: 1 }
+        BlockingObject::Route {
+            id: format!("r{n}"),
+            name: format!("Route {n}"),
+            active,
+            level: 1,
+        }
     }
 
     #[test]
@@ -172,7 +198,11 @@ mod tests {
 
     #[test]
     fn firm_rules_block_firm_administrators_and_warn_company_administrators() {
-        let facts = Facts { sole_firm_matters: vec![matter(1)], sole_notified_matters: vec![matter(1), matter(2)], ..Facts::default() };
+        let facts = Facts {
+            sole_firm_matters: vec![matter(1)],
+            sole_notified_matters: vec![matter(1), matter(2)],
+            ..Facts::default()
+        };
         let firm = evaluate(Some(Role::FirmAdministrator), Side::Firm, &facts);
         assert_eq!(firm.blockers.len(), 3);
         assert!(firm.warnings.is_empty());
@@ -185,9 +215,15 @@ mod tests {
 
     #[test]
     fn company_facts_do_not_bind_firm_users_and_vice_versa() {
-        let company_only = Facts { led_open_matters: vec![matter(1)], ..Facts::default() };
+        let company_only = Facts {
+            led_open_matters: vec![matter(1)],
+            ..Facts::default()
+        };
         assert!(evaluate(Some(Role::FirmAdministrator), Side::Firm, &company_only).can_deactivate());
-        let firm_only = Facts { sole_firm_matters: vec![matter(1)], ..Facts::default() };
+        let firm_only = Facts {
+            sole_firm_matters: vec![matter(1)],
+            ..Facts::default()
+        };
         assert!(evaluate(Some(Role::CompanySystemAdministrator), Side::Company, &firm_only).can_deactivate());
     }
 

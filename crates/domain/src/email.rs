@@ -21,12 +21,22 @@ impl Email {
 
     pub fn parse(input: &str) -> Result<Self, Invalid> {
         let s = input.trim();
-        let bad = |msg: &str| Err(Invalid::new("email", "invalid_email", format!("'{}' is not a valid email address: {msg}", truncate(s))));
+        let bad = |msg: &str| {
+            Err(Invalid::new(
+                "email",
+                "invalid_email",
+                format!("'{}' is not a valid email address: {msg}", truncate(s)),
+            ))
+        };
         if s.is_empty() {
             return Err(Invalid::new("email", "required", "an email address is required"));
         }
         if s.len() > Self::MAX_LEN {
-            return Err(Invalid::new("email", "too_long", format!("an email address has at most {} characters", Self::MAX_LEN)));
+            return Err(Invalid::new(
+                "email",
+                "too_long",
+                format!("an email address has at most {} characters", Self::MAX_LEN),
+            ));
         }
         let Some((local, domain)) = s.split_once('@') else {
             return bad("it has no '@'");
@@ -37,7 +47,10 @@ impl Email {
         if local.is_empty() || local.len() > 64 {
             return bad("the part before '@' must have 1 to 64 characters");
         }
-        if !local.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || LOCAL_SPECIALS.contains(c)) {
+        if !local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || LOCAL_SPECIALS.contains(c))
+        {
             return bad("the part before '@' has a character that is not allowed");
         }
         if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
@@ -91,14 +104,40 @@ mod tests {
 
     #[test]
     fn accepts_ordinary_addresses_and_apostrophes() {
-        for ok in ["a@b.co", "Jane.Lawyer@Firm.example", "o'brien@firm.example", "x+tag@sub.dept.example", "a_b-c@x-y.example"] {
+        for ok in [
+            "a@b.co",
+            "Jane.Lawyer@Firm.example",
+            "o'brien@firm.example",
+            "x+tag@sub.dept.example",
+            "a_b-c@x-y.example",
+        ] {
             assert!(Email::parse(ok).is_ok(), "{ok}");
         }
     }
 
     #[test]
     fn refuses_what_is_not_an_address() {
-        for bad in ["", "   ", "plain", "@firm.example", "a@", "a@b", "a@@b.co", "a@b@c.co", "a b@c.co", ".a@b.co", "a.@b.co", "a..b@c.co", "a@-b.co", "a@b-.co", "a@b..co", "a@1.2.3.4", "\"q\"@b.co", "a@b.co\n", "a\u{0}@b.co"] {
+        for bad in [
+            "",
+            "   ",
+            "plain",
+            "@firm.example",
+            "a@",
+            "a@b",
+            "a@@b.co",
+            "a@b@c.co",
+            "a b@c.co",
+            ".a@b.co",
+            "a.@b.co",
+            "a..b@c.co",
+            "a@-b.co",
+            "a@b-.co",
+            "a@b..co",
+            "a@1.2.3.4",
+            "\"q\"@b.co",
+            "a@b.co\n",
+            "a\u{0}@b.co",
+        ] {
             let trimmed_ok = bad == "a@b.co\n";
             assert_eq!(Email::parse(bad).is_ok(), trimmed_ok, "{bad:?}");
         }

@@ -13,7 +13,11 @@ pub struct Invalid {
 
 impl Invalid {
     pub fn new(field: impl Into<Cow<'static, str>>, code: &'static str, message: impl Into<String>) -> Self {
-        Self { field: field.into(), code, message: message.into() }
+        Self {
+            field: field.into(),
+            code,
+            message: message.into(),
+        }
     }
 
     /// The same problem reported under another field name, e.g. when an

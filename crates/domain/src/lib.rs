@@ -8,9 +8,9 @@
 pub mod access;
 pub mod deactivation;
 pub mod email;
-pub mod lockout;
 pub mod error;
 pub mod ids;
+pub mod lockout;
 pub mod model;
 pub mod password;
 pub mod role;

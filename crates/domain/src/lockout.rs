@@ -39,11 +39,18 @@ pub struct After {
 pub enum Decision {
     SignedIn,
     /// Refused; `reason` goes to the audit log only (S2).
-    Refused { reason: &'static str, after: After },
+    Refused {
+        reason: &'static str,
+        after: After,
+    },
 }
 
 fn unchanged(a: &Account) -> After {
-    After { failed_sign_ins: a.failed_sign_ins, failed_window_start: a.failed_window_start, new_lock: None }
+    After {
+        failed_sign_ins: a.failed_sign_ins,
+        failed_window_start: a.failed_window_start,
+        new_lock: None,
+    }
 }
 
 /// Whether the account has gone too long without a sign-in (S4).
@@ -61,18 +68,31 @@ pub fn inactive_too_long(a: &Account, now: Millis, cfg: &Lockout) -> bool {
 /// Decides one sign-in attempt.
 pub fn decide(a: &Account, password_ok: bool, now: Millis, cfg: &Lockout) -> Decision {
     if !a.active {
-        return Decision::Refused { reason: "inactive", after: unchanged(a) };
+        return Decision::Refused {
+            reason: "inactive",
+            after: unchanged(a),
+        };
     }
     if !a.has_password {
-        return Decision::Refused { reason: "no_password", after: unchanged(a) };
+        return Decision::Refused {
+            reason: "no_password",
+            after: unchanged(a),
+        };
     }
     if a.locked_until.is_some_and(|u| u > now) {
-        return Decision::Refused { reason: "locked", after: unchanged(a) };
+        return Decision::Refused {
+            reason: "locked",
+            after: unchanged(a),
+        };
     }
     if inactive_too_long(a, now, cfg) {
         return Decision::Refused {
             reason: "locked_for_inactivity",
-            after: After { failed_sign_ins: 0, failed_window_start: None, new_lock: Some((UNTIL_UNLOCKED, REASON_INACTIVITY)) },
+            after: After {
+                failed_sign_ins: 0,
+                failed_window_start: None,
+                new_lock: Some((UNTIL_UNLOCKED, REASON_INACTIVITY)),
+            },
         };
     }
     if password_ok {
@@ -86,10 +106,21 @@ pub fn decide(a: &Account, password_ok: bool, now: Millis, cfg: &Lockout) -> Dec
     if failed >= cfg.max_failures {
         return Decision::Refused {
             reason: "wrong_password_locked",
-            after: After { failed_sign_ins: 0, failed_window_start: None, new_lock: Some((now + cfg.duration_minutes * 60_000, REASON_FAILURES)) },
+            after: After {
+                failed_sign_ins: 0,
+                failed_window_start: None,
+                new_lock: Some((now + cfg.duration_minutes * 60_000, REASON_FAILURES)),
+            },
         };
     }
-    Decision::Refused { reason: "wrong_password", after: After { failed_sign_ins: failed, failed_window_start: Some(start), new_lock: None } }
+    Decision::Refused {
+        reason: "wrong_password",
+        after: After {
+            failed_sign_ins: failed,
+            failed_window_start: Some(start),
+            new_lock: None,
+        },
+    }
 }
 
 #[cfg(test)]
@@ -101,7 +132,13 @@ mod tests {
     const DAY: i64 = 86_400_000;
 
     fn account() -> Account {
-        Account { active: true, has_password: true, activated_at: Some(0), last_sign_in_at: Some(0), ..Default::default() }
+        Account {
+            active: true,
+            has_password: true,
+            activated_at: Some(0),
+            last_sign_in_at: Some(0),
+            ..Default::default()
+        }
     }
 
     fn apply(a: &mut Account, d: &Decision) {
@@ -120,14 +157,36 @@ mod tests {
         let mut a = account();
         for i in 0..4 {
             let d = decide(&a, false, DAY + i * MIN, &cfg);
-            assert!(matches!(d, Decision::Refused { reason: "wrong_password", .. }), "{i}: {d:?}");
+            assert!(
+                matches!(
+                    d,
+                    Decision::Refused {
+                        reason: "wrong_password",
+                        ..
+                    }
+                ),
+                "{i}: {d:?}"
+            );
             apply(&mut a, &d);
         }
         let d = decide(&a, false, DAY + 4 * MIN, &cfg);
-        assert_eq!(d, Decision::Refused { reason: "wrong_password_locked", after: After { failed_sign_ins: 0, failed_window_start: None, new_lock: Some((DAY + 34 * MIN, REASON_FAILURES)) } });
+        assert_eq!(
+            d,
+            Decision::Refused {
+                reason: "wrong_password_locked",
+                after: After {
+                    failed_sign_ins: 0,
+                    failed_window_start: None,
+                    new_lock: Some((DAY + 34 * MIN, REASON_FAILURES))
+                }
+            }
+        );
         apply(&mut a, &d);
         // Locked: even the right password is refused, without counting.
-        assert!(matches!(decide(&a, true, DAY + 10 * MIN, &cfg), Decision::Refused { reason: "locked", .. }));
+        assert!(matches!(
+            decide(&a, true, DAY + 10 * MIN, &cfg),
+            Decision::Refused { reason: "locked", .. }
+        ));
         // The lock ends by itself.
         assert_eq!(decide(&a, true, DAY + 35 * MIN, &cfg), Decision::SignedIn);
     }
@@ -147,29 +206,60 @@ mod tests {
     #[test]
     fn inactivity_locks_at_the_next_attempt_until_unlocked() {
         let cfg = Lockout::default();
-        let a = Account { last_sign_in_at: Some(0), ..account() };
+        let a = Account {
+            last_sign_in_at: Some(0),
+            ..account()
+        };
         assert_eq!(decide(&a, true, 90 * DAY, &cfg), Decision::SignedIn);
         let d = decide(&a, true, 90 * DAY + 1, &cfg);
-        assert!(matches!(d, Decision::Refused { reason: "locked_for_inactivity", after: After { new_lock: Some((UNTIL_UNLOCKED, REASON_INACTIVITY)), .. } }));
+        assert!(matches!(
+            d,
+            Decision::Refused {
+                reason: "locked_for_inactivity",
+                after: After {
+                    new_lock: Some((UNTIL_UNLOCKED, REASON_INACTIVITY)),
+                    ..
+                }
+            }
+        ));
     }
 
     #[test]
     fn after_an_unlock_the_user_has_72_hours() {
         let cfg = Lockout::default();
-        let unlocked = Account { last_sign_in_at: Some(0), unlocked_at: Some(200 * DAY), ..account() };
+        let unlocked = Account {
+            last_sign_in_at: Some(0),
+            unlocked_at: Some(200 * DAY),
+            ..account()
+        };
         assert_eq!(decide(&unlocked, true, 200 * DAY + GRACE_AFTER_UNLOCK_MS, &cfg), Decision::SignedIn);
-        assert!(matches!(decide(&unlocked, true, 200 * DAY + GRACE_AFTER_UNLOCK_MS + 1, &cfg), Decision::Refused { reason: "locked_for_inactivity", .. }));
+        assert!(matches!(
+            decide(&unlocked, true, 200 * DAY + GRACE_AFTER_UNLOCK_MS + 1, &cfg),
+            Decision::Refused {
+                reason: "locked_for_inactivity",
+                ..
+            }
+        ));
         // Once they signed in after the unlock, the ordinary rule applies again.
-        let signed = Account { last_sign_in_at: Some(201 * DAY), ..unlocked };
+        let signed = Account {
+            last_sign_in_at: Some(201 * DAY),
+            ..unlocked
+        };
         assert_eq!(decide(&signed, true, 250 * DAY, &cfg), Decision::SignedIn);
     }
 
     #[test]
     fn inactive_and_passwordless_accounts_never_sign_in_and_never_count() {
         let cfg = Lockout::default();
-        let a = Account { active: false, ..account() };
+        let a = Account {
+            active: false,
+            ..account()
+        };
         assert!(matches!(decide(&a, true, 1, &cfg), Decision::Refused { reason: "inactive", .. }));
-        let b = Account { has_password: false, ..account() };
+        let b = Account {
+            has_password: false,
+            ..account()
+        };
         assert!(matches!(decide(&b, true, 1, &cfg), Decision::Refused { reason: "no_password", .. }));
     }
 

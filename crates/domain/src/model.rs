@@ -163,7 +163,12 @@ pub struct Lockout {
 
 impl Default for Lockout {
     fn default() -> Self {
-        Self { max_failures: 5, window_minutes: 15, duration_minutes: 30, inactivity_days: 90 }
+        Self {
+            max_failures: 5,
+            window_minutes: 15,
+            duration_minutes: 30,
+            inactivity_days: 90,
+        }
     }
 }
 

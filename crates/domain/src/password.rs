@@ -14,7 +14,11 @@ pub struct PasswordPolicy {
 
 impl Default for PasswordPolicy {
     fn default() -> Self {
-        Self { min_length: 12, min_classes: 3, history: 5 }
+        Self {
+            min_length: 12,
+            min_classes: 3,
+            history: 5,
+        }
     }
 }
 
@@ -26,13 +30,25 @@ impl PasswordPolicy {
     /// Checks the settings themselves (S3: the minimum never below 8).
     pub fn validate(&self) -> Result<(), Invalid> {
         if !(Self::FLOOR..=128).contains(&self.min_length) {
-            return Err(Invalid::new("password_policy.min_length", "out_of_range", "the minimum password length must be between 8 and 128"));
+            return Err(Invalid::new(
+                "password_policy.min_length",
+                "out_of_range",
+                "the minimum password length must be between 8 and 128",
+            ));
         }
         if !(1..=4).contains(&self.min_classes) {
-            return Err(Invalid::new("password_policy.min_classes", "out_of_range", "the number of required character classes must be between 1 and 4"));
+            return Err(Invalid::new(
+                "password_policy.min_classes",
+                "out_of_range",
+                "the number of required character classes must be between 1 and 4",
+            ));
         }
         if !(0..=24).contains(&self.history) {
-            return Err(Invalid::new("password_policy.history", "out_of_range", "the number of remembered passwords must be between 0 and 24"));
+            return Err(Invalid::new(
+                "password_policy.history",
+                "out_of_range",
+                "the number of remembered passwords must be between 0 and 24",
+            ));
         }
         Ok(())
     }
@@ -42,17 +58,28 @@ impl PasswordPolicy {
     pub fn check(&self, password: &str) -> Result<(), Invalid> {
         let len = password.chars().count() as i64;
         if len < self.min_length {
-            return Err(Invalid::new("password", "password_too_short", format!("the password must have at least {} characters", self.min_length)));
+            return Err(Invalid::new(
+                "password",
+                "password_too_short",
+                format!("the password must have at least {} characters", self.min_length),
+            ));
         }
         if password.len() > Self::MAX_LENGTH {
-            return Err(Invalid::new("password", "password_too_long", format!("the password must have at most {} bytes", Self::MAX_LENGTH)));
+            return Err(Invalid::new(
+                "password",
+                "password_too_long",
+                format!("the password must have at most {} bytes", Self::MAX_LENGTH),
+            ));
         }
         let classes = character_classes(password);
         if classes < self.min_classes {
             return Err(Invalid::new(
                 "password",
                 "password_too_simple",
-                format!("the password must mix at least {} of: lower-case letters, upper-case letters, digits, symbols (it has {classes})", self.min_classes),
+                format!(
+                    "the password must mix at least {} of: lower-case letters, upper-case letters, digits, symbols (it has {classes})",
+                    self.min_classes
+                ),
             ));
         }
         Ok(())
@@ -92,10 +119,30 @@ mod tests {
 
     #[test]
     fn settings_floor() {
-        assert!(PasswordPolicy { min_length: 7, ..Default::default() }.validate().is_err());
-        assert!(PasswordPolicy { min_length: 8, ..Default::default() }.validate().is_ok());
-        assert!(PasswordPolicy { min_classes: 5, ..Default::default() }.validate().is_err());
-        assert!(PasswordPolicy { min_classes: 0, ..Default::default() }.validate().is_err());
+        assert!(PasswordPolicy {
+            min_length: 7,
+            ..Default::default()
+        }
+        .validate()
+        .is_err());
+        assert!(PasswordPolicy {
+            min_length: 8,
+            ..Default::default()
+        }
+        .validate()
+        .is_ok());
+        assert!(PasswordPolicy {
+            min_classes: 5,
+            ..Default::default()
+        }
+        .validate()
+        .is_err());
+        assert!(PasswordPolicy {
+            min_classes: 0,
+            ..Default::default()
+        }
+        .validate()
+        .is_err());
     }
 
     proptest! {

@@ -90,7 +90,10 @@ impl Role {
 
     /// Whether the role administers users at all (any scope).
     pub fn is_user_administrator(self) -> bool {
-        matches!(self, Role::CompanySystemAdministrator | Role::CompanyOfficeAdministrator | Role::FirmAdministrator)
+        matches!(
+            self,
+            Role::CompanySystemAdministrator | Role::CompanyOfficeAdministrator | Role::FirmAdministrator
+        )
     }
 
     /// Company-side administrators are the ones D3 binds and D4 only warns.

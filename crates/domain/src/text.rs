@@ -16,10 +16,18 @@ impl ShortText {
             return Err(Invalid::new(field.clone(), "required", format!("{field} must not be empty")));
         }
         if s.chars().count() > max {
-            return Err(Invalid::new(field.clone(), "too_long", format!("{field} has at most {max} characters")));
+            return Err(Invalid::new(
+                field.clone(),
+                "too_long",
+                format!("{field} has at most {max} characters"),
+            ));
         }
         if s.chars().any(char::is_control) {
-            return Err(Invalid::new(field.clone(), "invalid_characters", format!("{field} must be a single line without control characters")));
+            return Err(Invalid::new(
+                field.clone(),
+                "invalid_characters",
+                format!("{field} must be a single line without control characters"),
+            ));
         }
         Ok(Self(s.to_owned()))
     }

@@ -19,10 +19,7 @@ use store::MailKind;
 use support::smtp_sink::SmtpSink;
 
 fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 /// A fresh database with `n` users, each with a queued new user email.
@@ -31,22 +28,15 @@ async fn queued(n: usize) -> support::Env {
     let start = Instant::now();
     for i in 0..n {
         let u = env
-            .add_user(
-                &format!("user{i}@example.com"),
-                "Bench",
-                &format!("User {i}"),
-                true,
-            )
+            .add_user(&format!("user{i}@example.com"), "Bench", &format!("User {i}"), true)
             .await;
-        env.enqueue(
-            MailKind::NewUserEmail,
-            Some(&u),
-            &format!("user{i}@example.com"),
-            json!({}),
-        )
-        .await;
+        env.enqueue(MailKind::NewUserEmail, Some(&u), &format!("user{i}@example.com"), json!({}))
+            .await;
     }
-    println!("  set-up: {n} users and messages queued in {:.1} s (one transaction each; not the measured part)", start.elapsed().as_secs_f64());
+    println!(
+        "  set-up: {n} users and messages queued in {:.1} s (one transaction each; not the measured part)",
+        start.elapsed().as_secs_f64()
+    );
     env
 }
 
@@ -76,8 +66,5 @@ async fn main() {
     let tally = worker.run_once().await.expect("delivery run");
     let secs = start.elapsed().as_secs_f64();
     assert_eq!(tally.sent, n, "{tally:?}");
-    println!(
-        "  files: {n} messages in {secs:.2} s = {:.0} messages/s",
-        n as f64 / secs
-    );
+    println!("  files: {n} messages in {secs:.2} s = {:.0} messages/s", n as f64 / secs);
 }

@@ -44,10 +44,7 @@ mod tests {
         for attempt in 1..40 {
             let low = retry_delay_ms(attempt, 0.0);
             let high = retry_delay_ms(attempt, 1.0);
-            assert!(
-                low > 0 && low <= high && high <= MAX_DELAY_MS,
-                "attempt {attempt}: {low}..{high}"
-            );
+            assert!(low > 0 && low <= high && high <= MAX_DELAY_MS, "attempt {attempt}: {low}..{high}");
             assert!(retry_delay_ms(attempt + 1, 1.0) >= high);
         }
     }

@@ -14,10 +14,7 @@ pub enum ConfigError {
     #[error("TRACKER_MAIL_FROM '{0}' is not an email address (use name@example.com or \"Name <name@example.com>\")")]
     From(String),
     #[error("cannot create the mail outbox folder {path}: {source}")]
-    OutboxDir {
-        path: String,
-        source: std::io::Error,
-    },
+    OutboxDir { path: String, source: std::io::Error },
     #[error("the SMTP transport must be created inside a Tokio runtime")]
     NoRuntime,
 }

@@ -20,23 +20,12 @@ pub(crate) struct OutboxRef {
 /// message by mail clients. The creation time keeps ids of two deployments
 /// that share a sender domain apart, since both count rows from 1.
 pub(crate) fn message_id(row: OutboxRef, from: &Mailbox) -> String {
-    format!(
-        "<tracker.{}.{}@{}>",
-        row.id,
-        row.created_at,
-        from.email.domain()
-    )
+    format!("<tracker.{}.{}@{}>", row.id, row.created_at, from.email.domain())
 }
 
 /// A multipart/alternative message (text first, HTML preferred by clients
 /// that show it) with the headers every message carries.
-pub(crate) fn compose(
-    row: OutboxRef,
-    from: &Mailbox,
-    to: Mailbox,
-    letter: &Letter,
-    now: Millis,
-) -> Result<Message, Failure> {
+pub(crate) fn compose(row: OutboxRef, from: &Mailbox, to: Mailbox, letter: &Letter, now: Millis) -> Result<Message, Failure> {
     let date = SystemTime::UNIX_EPOCH + Duration::from_millis(u64::try_from(now).unwrap_or(0));
     Message::builder()
         .message_id(Some(message_id(row, from)))
@@ -45,10 +34,7 @@ pub(crate) fn compose(
         .to(to)
         .subject(letter.subject.clone())
         .header(AutoSubmitted)
-        .multipart(MultiPart::alternative_plain_html(
-            letter.text.clone(),
-            letter.html.clone(),
-        ))
+        .multipart(MultiPart::alternative_plain_html(letter.text.clone(), letter.html.clone()))
         .map_err(|e| Failure::Permanent(format!("cannot build the message: {e}")))
 }
 
@@ -90,10 +76,7 @@ mod tests {
             id: 42,
             created_at: 1_700_000_000_000,
         };
-        assert_eq!(
-            message_id(row, &from),
-            "<tracker.42.1700000000000@legal.example.com>"
-        );
+        assert_eq!(message_id(row, &from), "<tracker.42.1700000000000@legal.example.com>");
         let other = OutboxRef { id: 43, ..row };
         assert_ne!(message_id(row, &from), message_id(other, &from));
     }
@@ -102,16 +85,8 @@ mod tests {
     fn composed_message_has_headers_and_both_parts() {
         let from: Mailbox = "Tracker <tracker@legal.example.com>".parse().unwrap();
         let to: Mailbox = "Ann <ann@example.com>".parse().unwrap();
-        let row = OutboxRef {
-            id: 7,
-            created_at: 5,
-        };
-        let raw = String::from_utf8(
-            compose(row, &from, to, &letter(), 1_700_000_000_000)
-                .unwrap()
-                .formatted(),
-        )
-        .unwrap();
+        let row = OutboxRef { id: 7, created_at: 5 };
+        let raw = String::from_utf8(compose(row, &from, to, &letter(), 1_700_000_000_000).unwrap().formatted()).unwrap();
         for needle in [
             "Message-ID: <tracker.7.5@legal.example.com>",
             "Date: Tue, 14 Nov 2023 22:13:20 +0000",
@@ -124,9 +99,6 @@ mod tests {
         ] {
             assert!(raw.contains(needle), "missing {needle} in:\n{raw}");
         }
-        assert!(
-            !raw.contains("Subject: Héllo"),
-            "non-ASCII subjects must be encoded:\n{raw}"
-        );
+        assert!(!raw.contains("Subject: Héllo"), "non-ASCII subjects must be encoded:\n{raw}");
     }
 }

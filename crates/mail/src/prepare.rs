@@ -10,8 +10,8 @@
 
 use crate::message::{compose, OutboxRef};
 use crate::render::{
-    greeting, matter_role_label, one_line, utc_text, valid_for, ClosedFor, Contact, Letter,
-    MatterAdded, MatterClosed, SignInLetter, SignInPurpose,
+    greeting, matter_role_label, one_line, utc_text, valid_for, ClosedFor, Contact, Letter, MatterAdded, MatterClosed, SignInLetter,
+    SignInPurpose,
 };
 use crate::transport::Transport;
 use domain::model::User;
@@ -67,12 +67,7 @@ pub(crate) struct Claim<'a> {
 impl Claim<'_> {
     /// Claims up to `limit` due messages at `now` and prepares them. An
     /// error leaves nothing claimed: the whole transaction rolls back.
-    pub async fn run(
-        &self,
-        tx: &mut Tx,
-        now: Millis,
-        limit: usize,
-    ) -> Result<(Vec<Job>, Vec<Settled>), StoreError> {
+    pub async fn run(&self, tx: &mut Tx, now: Millis, limit: usize) -> Result<(Vec<Job>, Vec<Settled>), StoreError> {
         let rows = tx.claim_mail(now, self.lease_ms, limit as i64).await?;
         let (mut jobs, mut settled) = (Vec::with_capacity(rows.len()), Vec::new());
         if rows.is_empty() {
@@ -87,14 +82,8 @@ impl Claim<'_> {
                 None => None,
             };
             let prepared = match kind {
-                Some(kind) => self
-                    .prepare(tx, &company, kind, user.as_ref(), &row, now)
-                    .await?
-                    .map(|m| (kind, m)),
-                None => Err(NotSent::Fail(format!(
-                    "unknown kind of message '{}'",
-                    row.kind
-                ))),
+                Some(kind) => self.prepare(tx, &company, kind, user.as_ref(), &row, now).await?.map(|m| (kind, m)),
+                None => Err(NotSent::Fail(format!("unknown kind of message '{}'", row.kind))),
             };
             match prepared {
                 Ok((kind, message)) => {
@@ -108,9 +97,7 @@ impl Claim<'_> {
                     });
                 }
                 Err(NotSent::Cancel(reason)) => {
-                    let done = tx
-                        .cancel_claimed_mail(row.id, claimed_until, &reason)
-                        .await?;
+                    let done = tx.cancel_claimed_mail(row.id, claimed_until, &reason).await?;
                     settled.push(if done {
                         Settled::Cancelled { row, reason }
                     } else {
@@ -146,16 +133,8 @@ impl Claim<'_> {
     ) -> Result<Result<Message, NotSent>, StoreError> {
         if let Some(id) = &row.to_user_id {
             match user {
-                None => {
-                    return Ok(Err(NotSent::Fail(format!(
-                        "the recipient user {id} does not exist"
-                    ))))
-                }
-                Some(u) if !u.active => {
-                    return Ok(Err(NotSent::Cancel(
-                        "the recipient is inactive (N7)".into(),
-                    )))
-                }
+                None => return Ok(Err(NotSent::Fail(format!("the recipient user {id} does not exist")))),
+                Some(u) if !u.active => return Ok(Err(NotSent::Cancel("the recipient is inactive (N7)".into()))),
                 Some(_) => {}
             }
         }
@@ -163,23 +142,18 @@ impl Claim<'_> {
         // queueing: a corrected typo in an address must take effect (D7).
         let address = user.map_or(row.to_address.as_str(), |u| u.email.as_str());
         let Ok(address) = address.trim().parse() else {
-            return Ok(Err(NotSent::Fail(format!(
-                "'{address}' is not an email address"
-            ))));
+            return Ok(Err(NotSent::Fail(format!("'{address}' is not an email address"))));
         };
         let to = Mailbox::new(user.map(|u| one_line(&u.full_name())), address);
         let hello = greeting(user.map(|u| u.first_name.as_str()));
         let letter = match kind {
             MailKind::NewUserEmail | MailKind::PasswordReset => {
                 let Some(user) = user else {
-                    return Ok(Err(NotSent::Fail(
-                        "a sign-in link needs a recipient user".into(),
-                    )));
+                    return Ok(Err(NotSent::Fail("a sign-in link needs a recipient user".into())));
                 };
                 let (token, hash) = new_token();
                 let expires_at = now + company.link_ttl_hours * 3_600_000;
-                tx.insert_link(&hash, &user.id, kind.as_str(), now, expires_at)
-                    .await?;
+                tx.insert_link(&hash, &user.id, kind.as_str(), now, expires_at).await?;
                 let purpose = if kind == MailKind::NewUserEmail {
                     SignInPurpose::NewUser
                 } else {
@@ -197,8 +171,7 @@ impl Claim<'_> {
                 }
                 .render()
             }
-            MailKind::MatterAdded => match serde_json::from_str::<MatterAddedPayload>(&row.payload)
-            {
+            MailKind::MatterAdded => match serde_json::from_str::<MatterAddedPayload>(&row.payload) {
                 Ok(p) => MatterAdded {
                     greeting: hello,
                     company_name: company.name.clone(),
@@ -210,48 +183,37 @@ impl Claim<'_> {
                 .render(),
                 Err(e) => return Ok(Err(NotSent::Fail(format!("bad matter_added payload: {e}")))),
             },
-            MailKind::MatterClosed => {
-                match serde_json::from_str::<MatterClosedPayload>(&row.payload) {
-                    Ok(p) => {
-                        let Some(closed_for) = ClosedFor::parse(&p.closed_for) else {
-                            return Ok(Err(NotSent::Fail(format!(
-                                "bad matter_closed payload: closed_for '{}'",
-                                p.closed_for
-                            ))));
-                        };
-                        MatterClosed {
-                            greeting: hello,
-                            company_name: company.name.clone(),
-                            link: self.matter_link(&p.matter_id),
-                            matter_name: p.matter_name,
-                            matter_number: p.matter_number,
-                            closed_for,
-                            on_behalf_of: p.on_behalf_of.filter(|n| !n.trim().is_empty()),
-                        }
-                        .render()
-                    }
-                    Err(e) => {
+            MailKind::MatterClosed => match serde_json::from_str::<MatterClosedPayload>(&row.payload) {
+                Ok(p) => {
+                    let Some(closed_for) = ClosedFor::parse(&p.closed_for) else {
                         return Ok(Err(NotSent::Fail(format!(
-                            "bad matter_closed payload: {e}"
-                        ))))
+                            "bad matter_closed payload: closed_for '{}'",
+                            p.closed_for
+                        ))));
+                    };
+                    MatterClosed {
+                        greeting: hello,
+                        company_name: company.name.clone(),
+                        link: self.matter_link(&p.matter_id),
+                        matter_name: p.matter_name,
+                        matter_number: p.matter_number,
+                        closed_for,
+                        on_behalf_of: p.on_behalf_of.filter(|n| !n.trim().is_empty()),
                     }
+                    .render()
                 }
-            }
+                Err(e) => return Ok(Err(NotSent::Fail(format!("bad matter_closed payload: {e}")))),
+            },
         };
         let letter: Letter = match letter {
             Ok(l) => l,
-            Err(e) => {
-                return Ok(Err(NotSent::Fail(format!(
-                    "cannot render the message: {e}"
-                ))))
-            }
+            Err(e) => return Ok(Err(NotSent::Fail(format!("cannot render the message: {e}")))),
         };
         let outbox = OutboxRef {
             id: row.id,
             created_at: row.created_at,
         };
-        Ok(compose(outbox, self.transport.from(), to, &letter, now)
-            .map_err(|e| NotSent::Fail(e.to_string())))
+        Ok(compose(outbox, self.transport.from(), to, &letter, now).map_err(|e| NotSent::Fail(e.to_string())))
     }
 
     fn matter_link(&self, matter_id: &str) -> String {

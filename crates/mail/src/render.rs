@@ -170,9 +170,7 @@ impl SignInLetter {
         let company_name = &self.company_name;
         let (subject, text, html) = match self.purpose {
             SignInPurpose::NewUser => {
-                let subject = one_line(&format!(
-                    "Your Tracker account at {company_name}: set your password"
-                ));
+                let subject = one_line(&format!("Your Tracker account at {company_name}: set your password"));
                 let text = NewUserText { v: self }.render()?;
                 let html = NewUserHtml {
                     v: self,
@@ -183,9 +181,7 @@ impl SignInLetter {
                 (subject, text, html)
             }
             SignInPurpose::Reset => {
-                let subject = one_line(&format!(
-                    "Your Tracker password at {company_name} was reset: choose a new one"
-                ));
+                let subject = one_line(&format!("Your Tracker password at {company_name} was reset: choose a new one"));
                 let text = ResetText { v: self }.render()?;
                 let html = ResetHtml {
                     v: self,
@@ -196,20 +192,13 @@ impl SignInLetter {
                 (subject, text, html)
             }
         };
-        Ok(Letter {
-            subject,
-            text,
-            html,
-        })
+        Ok(Letter { subject, text, html })
     }
 }
 
 impl MatterAdded {
     pub fn render(&self) -> askama::Result<Letter> {
-        let subject = one_line(&format!(
-            "You were added to matter {} ({})",
-            self.matter_name, self.matter_number
-        ));
+        let subject = one_line(&format!("You were added to matter {} ({})", self.matter_name, self.matter_number));
         let text = MatterAddedText { v: self }.render()?;
         let html = MatterAddedHtml {
             v: self,
@@ -217,11 +206,7 @@ impl MatterAdded {
             company_name: &self.company_name,
         }
         .render()?;
-        Ok(Letter {
-            subject,
-            text,
-            html,
-        })
+        Ok(Letter { subject, text, html })
     }
 }
 
@@ -232,10 +217,7 @@ impl MatterClosed {
             "Matter {} ({}) closed for {closed_for}",
             self.matter_name, self.matter_number
         ));
-        let (stops_editing, stops_invoicing) = (
-            self.closed_for.stops_editing(),
-            self.closed_for.stops_invoicing(),
-        );
+        let (stops_editing, stops_invoicing) = (self.closed_for.stops_editing(), self.closed_for.stops_invoicing());
         let text = MatterClosedText {
             v: self,
             closed_for,
@@ -252,11 +234,7 @@ impl MatterClosed {
             stops_invoicing,
         }
         .render()?;
-        Ok(Letter {
-            subject,
-            text,
-            html,
-        })
+        Ok(Letter { subject, text, html })
     }
 }
 
@@ -299,9 +277,7 @@ fn plural(n: i64, unit: &str) -> String {
 /// A moment as "5 May 2026, 14:00 UTC": the recipient may be anywhere, so
 /// the zone is said rather than guessed.
 pub(crate) fn utc_text(at: Millis) -> String {
-    let format = time::macros::format_description!(
-        "[day padding:none] [month repr:long] [year], [hour]:[minute] UTC"
-    );
+    let format = time::macros::format_description!("[day padding:none] [month repr:long] [year], [hour]:[minute] UTC");
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
         .ok()
         .and_then(|t| t.format(&format).ok())

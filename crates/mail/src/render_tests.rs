@@ -22,9 +22,7 @@ fn coordinator() -> Option<Contact> {
 
 #[test]
 fn new_user_email_snapshot() {
-    let l = sign_in(SignInPurpose::NewUser, coordinator())
-        .render()
-        .unwrap();
+    let l = sign_in(SignInPurpose::NewUser, coordinator()).render().unwrap();
     insta::assert_snapshot!("new_user_email_subject", l.subject);
     insta::assert_snapshot!("new_user_email_text", l.text);
     insta::assert_snapshot!("new_user_email_html", l.html);
@@ -34,8 +32,7 @@ fn new_user_email_snapshot() {
 fn new_user_email_without_coordinator_says_whom_to_ask() {
     let l = sign_in(SignInPurpose::NewUser, None).render().unwrap();
     assert!(
-        l.text
-            .contains("contact the person at Acme & Sons <Legal> who gave you access"),
+        l.text.contains("contact the person at Acme & Sons <Legal> who gave you access"),
         "{}",
         l.text
     );
@@ -53,12 +50,9 @@ fn password_reset_snapshot() {
 
 #[test]
 fn html_escapes_what_people_typed_and_text_keeps_it() {
-    let l = sign_in(SignInPurpose::NewUser, coordinator())
-        .render()
-        .unwrap();
+    let l = sign_in(SignInPurpose::NewUser, coordinator()).render().unwrap();
     assert!(
-        l.html.contains("Acme &#38; Sons &#60;Legal&#62;")
-            || l.html.contains("Acme &amp; Sons &lt;Legal&gt;"),
+        l.html.contains("Acme &#38; Sons &#60;Legal&#62;") || l.html.contains("Acme &amp; Sons &lt;Legal&gt;"),
         "{}",
         l.html
     );
@@ -106,10 +100,7 @@ fn matter_closed_says_what_closing_means() {
         link: "https://tracker.example.com/matters/m1".into(),
     };
     let editing = base.render().unwrap();
-    assert_eq!(
-        editing.subject,
-        "Matter Smith v. Jones (M-1) closed for editing"
-    );
+    assert_eq!(editing.subject, "Matter Smith v. Jones (M-1) closed for editing");
     assert!(editing.text.starts_with("Hello,\n"), "{}", editing.text);
     assert!(
         editing.text.contains("can no longer be changed") && !editing.text.contains("invoices"),
@@ -123,8 +114,7 @@ fn matter_closed_says_what_closing_means() {
     .render()
     .unwrap();
     assert!(
-        !invoicing.text.contains("can no longer be changed")
-            && invoicing.text.contains("No further invoices"),
+        !invoicing.text.contains("can no longer be changed") && invoicing.text.contains("No further invoices"),
         "{}",
         invoicing.text
     );
@@ -144,10 +134,7 @@ fn matter_closed_says_what_closing_means() {
 fn closed_for_accepts_exactly_the_three_values() {
     assert_eq!(ClosedFor::parse("editing"), Some(ClosedFor::Editing));
     assert_eq!(ClosedFor::parse("invoicing"), Some(ClosedFor::Invoicing));
-    assert_eq!(
-        ClosedFor::parse("editing and invoicing"),
-        Some(ClosedFor::Both)
-    );
+    assert_eq!(ClosedFor::parse("editing and invoicing"), Some(ClosedFor::Both));
     assert_eq!(ClosedFor::parse("Editing"), None);
     assert_eq!(ClosedFor::parse(""), None);
 }
@@ -165,10 +152,7 @@ fn link_lifetimes_read_naturally() {
 
 #[test]
 fn subjects_and_names_stay_on_one_line() {
-    assert_eq!(
-        one_line("a\r\nBcc: evil@example.com\tb  c"),
-        "a Bcc: evil@example.com b c"
-    );
+    assert_eq!(one_line("a\r\nBcc: evil@example.com\tb  c"), "a Bcc: evil@example.com b c");
     assert_eq!(greeting(Some("  ")), "Hello,");
     assert_eq!(greeting(Some("Ann\nMarie")), "Hello Ann Marie,");
     assert_eq!(matter_role_label("billing_only"), "Billing only");

@@ -110,9 +110,7 @@ impl SmtpPool {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         match idle.as_mut() {
             Some(list) => Ok(list.pop()),
-            None => Err(Failure::Transient(
-                "the mail transport was shut down".into(),
-            )),
+            None => Err(Failure::Transient("the mail transport was shut down".into())),
         }
     }
 
@@ -159,26 +157,17 @@ impl SmtpPool {
             // certificate not trusted, AUTH refused): the server or the
             // settings must change, and the message waits for that with
             // the retries' backoff rather than failing at once.
-            Failure::Transient(format!(
-                "cannot open an SMTP session: {}",
-                Failure::from_smtp(&e)
-            ))
+            Failure::Transient(format!("cannot open an SMTP session: {}", Failure::from_smtp(&e)))
         })
     }
 
     /// Greeting, EHLO, TLS and AUTH on a connected socket.
-    async fn speak(
-        &self,
-        tcp: TcpStream,
-    ) -> Result<AsyncSmtpConnection, lettre::transport::smtp::Error> {
+    async fn speak(&self, tcp: TcpStream) -> Result<AsyncSmtpConnection, lettre::transport::smtp::Error> {
         let s = &self.settings;
         let mut conn = match &s.protection {
-            Protection::Plain => {
-                AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello).await?
-            }
+            Protection::Plain => AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello).await?,
             Protection::StartTls(tls) => {
-                let mut conn =
-                    AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello).await?;
+                let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello).await?;
                 // Refuses a server that does not offer STARTTLS: the URL
                 // asked for encryption, so never fall back to plain text.
                 conn.starttls(tls.clone(), &self.hello).await?;
@@ -189,11 +178,7 @@ impl SmtpPool {
                 let mut stream = AsyncNetworkStream::use_existing_tokio1(Box::new(tcp));
                 #[allow(deprecated)]
                 stream.upgrade_tls(tls.clone()).await?;
-                AsyncSmtpConnection::connect_with_transport(
-                    Box::new(Encrypted(stream)),
-                    &self.hello,
-                )
-                .await?
+                AsyncSmtpConnection::connect_with_transport(Box::new(Encrypted(stream)), &self.hello).await?
             }
         };
         if let Some(credentials) = &s.credentials {
@@ -207,9 +192,7 @@ impl SmtpPool {
 /// Nagle's algorithm off.
 async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, Failure> {
     let failed = |e: io::Error| Failure::Transient(format!("connection error: {host}:{port}: {e}"));
-    let addrs = tokio::net::lookup_host((host, port))
-        .await
-        .map_err(failed)?;
+    let addrs = tokio::net::lookup_host((host, port)).await.map_err(failed)?;
     let mut last = None;
     for addr in addrs {
         match TcpStream::connect(addr).await {
@@ -244,11 +227,7 @@ impl AsyncTokioStream for Encrypted {
 }
 
 impl AsyncRead for Encrypted {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let unfilled = buf.initialize_unfilled();
         match futures_io::AsyncRead::poll_read(Pin::new(&mut self.0), cx, unfilled) {
             Poll::Ready(Ok(n)) => {
@@ -262,11 +241,7 @@ impl AsyncRead for Encrypted {
 }
 
 impl AsyncWrite for Encrypted {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         futures_io::AsyncWrite::poll_write(Pin::new(&mut self.0), cx, buf)
     }
 

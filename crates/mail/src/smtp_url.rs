@@ -53,9 +53,7 @@ impl SmtpUrl {
             return Err(bad("port 0".into()));
         }
         if !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some() {
-            return Err(bad(
-                "nothing may follow host and port (no path, ? or #)".into()
-            ));
+            return Err(bad("nothing may follow host and port (no path, ? or #)".into()));
         }
         let credentials = match (url.username(), url.password()) {
             ("", None) => None,
@@ -78,11 +76,7 @@ impl SmtpUrl {
             Security::StartTls => "smtp+starttls",
             Security::Tls => "smtps",
         };
-        let user = self
-            .credentials
-            .as_ref()
-            .map(|(u, _)| format!("{u}:***@"))
-            .unwrap_or_default();
+        let user = self.credentials.as_ref().map(|(u, _)| format!("{u}:***@")).unwrap_or_default();
         let host = if self.host.contains(':') {
             format!("[{}]", self.host)
         } else {
@@ -137,13 +131,8 @@ mod tests {
 
     #[test]
     fn credentials_are_percent_decoded() {
-        let u = parse(
-            "smtp+starttls://tracker%40example.com:p%40ss%3Aw%2Frd%20%C3%A9@mail.example.com:2587",
-        );
-        assert_eq!(
-            u.credentials,
-            Some(("tracker@example.com".into(), "p@ss:w/rd é".into()))
-        );
+        let u = parse("smtp+starttls://tracker%40example.com:p%40ss%3Aw%2Frd%20%C3%A9@mail.example.com:2587");
+        assert_eq!(u.credentials, Some(("tracker@example.com".into(), "p@ss:w/rd é".into())));
         assert_eq!(u.port, 2587);
     }
 
@@ -176,10 +165,7 @@ mod tests {
             ("smtp://mail.example.com/relay", "nothing may follow"),
             ("smtp://mail.example.com?tls=required", "nothing may follow"),
             ("smtp://user@mail.example.com", "a user without a password"),
-            (
-                "smtp://:secret@mail.example.com",
-                "a password without a user",
-            ),
+            ("smtp://:secret@mail.example.com", "a password without a user"),
             ("smtp://u:%FF@mail.example.com", "not UTF-8"),
             ("", "not a URL"),
         ] {

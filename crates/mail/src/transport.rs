@@ -45,11 +45,7 @@ impl Transport {
     /// files under `<data_dir>/outbox/` (created here). `from` is the
     /// sender (`TRACKER_MAIL_FROM`). Create it inside the Tokio runtime,
     /// where its SMTP connections live.
-    pub fn from_config(
-        smtp_url: Option<&str>,
-        data_dir: &Path,
-        from: &str,
-    ) -> Result<Self, ConfigError> {
+    pub fn from_config(smtp_url: Option<&str>, data_dir: &Path, from: &str) -> Result<Self, ConfigError> {
         match smtp_url.map(str::trim).filter(|u| !u.is_empty()) {
             Some(url) => Self::smtp(&SmtpUrl::parse(url)?, from),
             None => Self::files(data_dir.join("outbox"), from),
@@ -62,21 +58,14 @@ impl Transport {
 
     /// SMTP whose server certificate may also be signed by the CA in
     /// `extra_root_pem` (a private CA, or a test's), besides the system's.
-    pub fn smtp_trusting(
-        url: &SmtpUrl,
-        from: &str,
-        extra_root_pem: Option<&[u8]>,
-    ) -> Result<Self, ConfigError> {
+    pub fn smtp_trusting(url: &SmtpUrl, from: &str, extra_root_pem: Option<&[u8]>) -> Result<Self, ConfigError> {
         let from = parse_from(from)?;
         tokio::runtime::Handle::try_current().map_err(|_| ConfigError::NoRuntime)?;
-        let tls_failed = |e: lettre::transport::smtp::Error| {
-            ConfigError::SmtpUrl(format!("TLS set-up failed: {e}"))
-        };
+        let tls_failed = |e: lettre::transport::smtp::Error| ConfigError::SmtpUrl(format!("TLS set-up failed: {e}"));
         let tls = |host: &str| -> Result<TlsParameters, ConfigError> {
             let mut builder = TlsParameters::builder(host.to_owned());
             if let Some(pem) = extra_root_pem {
-                builder =
-                    builder.add_root_certificate(Certificate::from_pem(pem).map_err(tls_failed)?);
+                builder = builder.add_root_certificate(Certificate::from_pem(pem).map_err(tls_failed)?);
             }
             builder.build_rustls().map_err(tls_failed)
         };
@@ -135,12 +124,7 @@ impl Transport {
 
     /// Hands one message over. `Ok` means the server accepted it (or the
     /// file is in place): from then on it is the server's to deliver.
-    pub(crate) async fn deliver(
-        &self,
-        row: OutboxRef,
-        kind: &str,
-        message: &Message,
-    ) -> Result<(), Failure> {
+    pub(crate) async fn deliver(&self, row: OutboxRef, kind: &str, message: &Message) -> Result<(), Failure> {
         match &self.way {
             Way::Smtp { pool, .. } => pool.send(message.envelope(), &message.formatted()).await,
             Way::Files { dir } => {
@@ -149,12 +133,8 @@ impl Transport {
                 let target = path.clone();
                 tokio::task::spawn_blocking(move || write_atomically(&target, &bytes))
                     .await
-                    .map_err(|e| {
-                        Failure::Transient(format!("writing the file was interrupted: {e}"))
-                    })?
-                    .map_err(|e| {
-                        Failure::Transient(format!("cannot write {}: {e}", path.display()))
-                    })?;
+                    .map_err(|e| Failure::Transient(format!("writing the file was interrupted: {e}")))?
+                    .map_err(|e| Failure::Transient(format!("cannot write {}: {e}", path.display())))?;
                 tracing::info!(outbox_id = row.id, kind, path = %path.display(), "mail written to file");
                 Ok(())
             }
@@ -173,10 +153,7 @@ impl Transport {
 /// under its final name only once it is complete and on disk. A retry of
 /// the same row replaces the file instead of adding a second one.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("message.eml");
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("message.eml");
     let tmp = path.with_file_name(format!(".{name}.tmp"));
     let mut file = std::fs::File::create(&tmp)?;
     file.write_all(bytes)?;
@@ -186,9 +163,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 fn parse_from(from: &str) -> Result<Mailbox, ConfigError> {
-    from.trim()
-        .parse::<Mailbox>()
-        .map_err(|_| ConfigError::From(from.to_owned()))
+    from.trim().parse::<Mailbox>().map_err(|_| ConfigError::From(from.to_owned()))
 }
 
 #[cfg(test)]
@@ -229,23 +204,10 @@ mod tests {
     #[test]
     fn smtp_needs_a_runtime_and_never_shows_the_password() {
         let url = SmtpUrl::parse("smtp+starttls://me:s3cret@mail.example.com").unwrap();
-        assert!(matches!(
-            Transport::smtp(&url, "tracker@example.com"),
-            Err(ConfigError::NoRuntime)
-        ));
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        assert!(matches!(Transport::smtp(&url, "tracker@example.com"), Err(ConfigError::NoRuntime)));
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         // The connection pool also needs the runtime when it is dropped.
-        let described = rt.block_on(async {
-            Transport::smtp(&url, "tracker@example.com")
-                .unwrap()
-                .describe()
-        });
-        assert_eq!(
-            described,
-            "SMTP smtp+starttls://me:***@mail.example.com:587 as tracker@example.com"
-        );
+        let described = rt.block_on(async { Transport::smtp(&url, "tracker@example.com").unwrap().describe() });
+        assert_eq!(described, "SMTP smtp+starttls://me:***@mail.example.com:587 as tracker@example.com");
     }
 }

@@ -54,10 +54,7 @@ impl Worker {
         config.max_attempts = config.max_attempts.max(1);
         config.lease_ms = config.lease_ms.max(2 * LEASE_MARGIN_MS);
         let longest = Duration::from_millis(((config.lease_ms - LEASE_MARGIN_MS) / 2) as u64);
-        config.send_timeout = config
-            .send_timeout
-            .min(longest)
-            .max(Duration::from_millis(100));
+        config.send_timeout = config.send_timeout.min(longest).max(Duration::from_millis(100));
         Self {
             inner: Arc::new(Inner {
                 db,
@@ -171,11 +168,7 @@ impl Worker {
     /// Claims what fits in the free slots and starts those deliveries.
     /// Returns how many rows it claimed, and the tally of those settled
     /// without sending.
-    async fn claim(
-        &self,
-        in_flight: &mut JoinSet<Tally>,
-        recorder: &Recorder,
-    ) -> Result<(usize, Tally), StoreError> {
+    async fn claim(&self, in_flight: &mut JoinSet<Tally>, recorder: &Recorder) -> Result<(usize, Tally), StoreError> {
         let config = &self.inner.config;
         let limit = (config.concurrency - in_flight.len()).min(config.batch);
         let claim = Claim {
@@ -221,19 +214,8 @@ impl Worker {
             id: job.row.id,
             created_at: job.row.created_at,
         };
-        let sent = tokio::time::timeout(
-            limit,
-            self.inner
-                .transport
-                .deliver(outbox, job.kind.as_str(), &job.message),
-        )
-        .await;
-        let result = sent.unwrap_or_else(|_| {
-            Err(Failure::Transient(format!(
-                "no answer within {} ms",
-                limit.as_millis()
-            )))
-        });
+        let sent = tokio::time::timeout(limit, self.inner.transport.deliver(outbox, job.kind.as_str(), &job.message)).await;
+        let result = sent.unwrap_or_else(|_| Err(Failure::Transient(format!("no answer within {} ms", limit.as_millis()))));
         // The delivery keeps its slot until its outcome is committed: the
         // messages accepted but not yet recorded, the ones a crash would
         // send twice, stay at most `concurrency`.
@@ -342,12 +324,7 @@ impl Worker {
         Ok(out)
     }
 
-    async fn record_one(
-        &self,
-        tx: &mut store::Tx,
-        d: &Done,
-        now: domain::Millis,
-    ) -> Result<(Tally, Log), StoreError> {
+    async fn record_one(&self, tx: &mut store::Tx, d: &Done, now: domain::Millis) -> Result<(Tally, Log), StoreError> {
         let config = &self.inner.config;
         let failure = match &d.result {
             Ok(()) => {
@@ -368,10 +345,7 @@ impl Worker {
         if let Failure::Transient(e) = failure {
             if d.attempt < config.max_attempts {
                 let delay = retry_delay_ms(d.attempt, rand::random::<f64>());
-                if !tx
-                    .defer_claimed_mail(d.id, d.claimed_until, now + delay, e)
-                    .await?
-                {
+                if !tx.defer_claimed_mail(d.id, d.claimed_until, now + delay, e).await? {
                     return Ok((
                         Tally {
                             skipped: 1,
@@ -440,12 +414,7 @@ enum Log {
 impl Log {
     fn emit(self) {
         match self {
-            Log::Sent(d) => tracing::debug!(
-                outbox_id = d.id,
-                kind = d.kind.as_str(),
-                attempt = d.attempt,
-                "mail sent"
-            ),
+            Log::Sent(d) => tracing::debug!(outbox_id = d.id, kind = d.kind.as_str(), attempt = d.attempt, "mail sent"),
             Log::Retry(d, delay, e) => {
                 tracing::warn!(outbox_id = d.id, kind = d.kind.as_str(), attempt = d.attempt, retry_in_ms = delay, error = %e, "mail not delivered yet; will retry")
             }
@@ -457,8 +426,12 @@ impl Log {
                 "mail could not be delivered"
             ),
             Log::Skipped(d) => {
-                tracing::info!(outbox_id = d.id, kind = d.kind.as_str(), attempt = d.attempt,
-                "mail outcome not recorded: the message was cancelled or claimed again meanwhile")
+                tracing::info!(
+                    outbox_id = d.id,
+                    kind = d.kind.as_str(),
+                    attempt = d.attempt,
+                    "mail outcome not recorded: the message was cancelled or claimed again meanwhile"
+                )
             }
         }
     }
@@ -467,13 +440,7 @@ impl Log {
 fn log_settled(s: Settled) -> Tally {
     match s {
         Settled::Cancelled { row, reason } => {
-            tracing::info!(
-                outbox_id = row.id,
-                kind = row.kind,
-                attempt = row.attempts,
-                reason,
-                "mail not sent"
-            );
+            tracing::info!(outbox_id = row.id, kind = row.kind, attempt = row.attempts, reason, "mail not sent");
             Tally {
                 cancelled: 1,
                 ..Tally::default()
@@ -511,6 +478,9 @@ fn log_settled(s: Settled) -> Tally {
 fn absorb(done: Result<Tally, tokio::task::JoinError>) -> Tally {
     done.unwrap_or_else(|e| {
         tracing::error!(error = %e, "a mail delivery task failed; its message will be attempted again after its lease");
-        Tally { skipped: 1, ..Tally::default() }
+        Tally {
+            skipped: 1,
+            ..Tally::default()
+        }
     })
 }

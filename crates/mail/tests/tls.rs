@@ -28,11 +28,8 @@ async fn queue_new_user_emails(env: &Env, n: usize) {
 async fn queue_from(env: &Env, from: usize, n: usize) {
     for i in from..from + n {
         let address = format!("user{i}@example.com");
-        let u = env
-            .add_user(&address, "Tess", &format!("User {i}"), true)
-            .await;
-        env.enqueue(MailKind::NewUserEmail, Some(&u), &address, json!({}))
-            .await;
+        let u = env.add_user(&address, "Tess", &format!("User {i}"), true).await;
+        env.enqueue(MailKind::NewUserEmail, Some(&u), &address, json!({})).await;
     }
 }
 
@@ -46,20 +43,14 @@ async fn starttls_encrypts_then_authenticates_and_reuses_the_connection() {
     queue_new_user_emails(&env, 3).await;
     let sink = SmtpSink::start_tls(SinkTls::StartTls).await;
 
-    let tally = worker_trusting(&env, &with_credentials(&sink), true, 1)
-        .run_once()
-        .await
-        .unwrap();
+    let tally = worker_trusting(&env, &with_credentials(&sink), true, 1).run_once().await.unwrap();
 
     assert_eq!(tally.sent, 3, "{tally:?}");
     let got = sink.messages();
     assert_eq!(got.len(), 3);
     for m in &got {
         assert!(m.tls, "sent after STARTTLS");
-        assert_eq!(
-            m.auth,
-            Some(("tracker@legal".to_owned(), "s3cret".to_owned()))
-        );
+        assert_eq!(m.auth, Some(("tracker@legal".to_owned(), "s3cret".to_owned())));
         assert!(parse(&m.data).text.contains("Your sign-in ID: user"));
     }
     assert_eq!(sink.connections(), 1, "one connection for all three");
@@ -72,10 +63,7 @@ async fn implicit_tls_works_with_auth() {
     let sink = SmtpSink::start_tls(SinkTls::Implicit).await;
     assert!(sink.url().starts_with("smtps://"));
 
-    let tally = worker_trusting(&env, &with_credentials(&sink), true, 2)
-        .run_once()
-        .await
-        .unwrap();
+    let tally = worker_trusting(&env, &with_credentials(&sink), true, 2).run_once().await.unwrap();
 
     assert_eq!(tally.sent, 2, "{tally:?}");
     assert!(sink.messages().iter().all(|m| m.tls && m.auth.is_some()));
@@ -89,22 +77,13 @@ async fn starttls_never_falls_back_to_plain_text() {
     let sink = SmtpSink::start().await;
     let url = format!("smtp+starttls://tracker:s3cret@{}", sink.addr);
 
-    let tally = worker_trusting(&env, &url, true, 1)
-        .run_once()
-        .await
-        .unwrap();
+    let tally = worker_trusting(&env, &url, true, 1).run_once().await.unwrap();
 
     assert_eq!((tally.sent, tally.retried), (0, 1), "{tally:?}");
     assert!(sink.messages().is_empty(), "nothing sent in plain text");
     assert!(sink.refused().is_empty());
     let row = env.outbox(1).await;
-    assert!(
-        row.last_error
-            .as_deref()
-            .unwrap_or_default()
-            .contains("STARTTLS"),
-        "{row:?}"
-    );
+    assert!(row.last_error.as_deref().unwrap_or_default().contains("STARTTLS"), "{row:?}");
 }
 
 #[tokio::test]
@@ -113,10 +92,7 @@ async fn an_untrusted_certificate_is_refused() {
     queue_new_user_emails(&env, 1).await;
     for tls in [SinkTls::StartTls, SinkTls::Implicit] {
         let sink = SmtpSink::start_tls(tls).await;
-        let tally = worker_trusting(&env, &sink.url(), false, 1)
-            .run_once()
-            .await
-            .unwrap();
+        let tally = worker_trusting(&env, &sink.url(), false, 1).run_once().await.unwrap();
         assert_eq!(tally.sent, 0, "{tls:?}: {tally:?}");
         assert!(sink.messages().is_empty(), "{tls:?}");
         env.advance(3_600_000); // the retry falls due for the next round
@@ -133,10 +109,7 @@ async fn one_connection_is_not_held_back_by_delayed_acks() {
         queue_from(&env, round * 60, 60).await;
         let sink = SmtpSink::start_tls(tls).await;
         let start = Instant::now();
-        let tally = worker_trusting(&env, &sink.url(), true, 1)
-            .run_once()
-            .await
-            .unwrap();
+        let tally = worker_trusting(&env, &sink.url(), true, 1).run_once().await.unwrap();
         let took = start.elapsed();
         assert_eq!(tally.sent, 60, "{tls:?}: {tally:?}");
         assert_eq!(sink.connections(), 1, "{tls:?}");

@@ -13,10 +13,7 @@ use support::{env, parse, WAIT};
 async fn wait_until_sent(env: &support::Env, id: i64) {
     let deadline = tokio::time::Instant::now() + WAIT;
     while env.outbox(id).await.status != "sent" {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "message {id} not recorded as sent"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "message {id} not recorded as sent");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -27,23 +24,14 @@ async fn the_worker_wakes_when_mail_is_queued_and_finishes_in_flight_work_on_shu
     let ann = env.add_user("ann@example.com", "Ann", "Lee", true).await;
     let sink = SmtpSink::start().await;
     // Polling alone would take a minute: only the wake-up can be this quick.
-    let worker = env.worker(Some(&sink.url()), |c| {
-        c.poll_interval = Duration::from_secs(60)
-    });
+    let worker = env.worker(Some(&sink.url()), |c| c.poll_interval = Duration::from_secs(60));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(worker.run(async move {
         let _ = stopped.await;
     }));
     tokio::time::sleep(Duration::from_millis(100)).await;
 
-    let first = env
-        .enqueue(
-            MailKind::NewUserEmail,
-            Some(&ann),
-            "ann@example.com",
-            json!({}),
-        )
-        .await;
+    let first = env.enqueue(MailKind::NewUserEmail, Some(&ann), "ann@example.com", json!({})).await;
     env.wake.notify_one();
     tokio::time::timeout(Duration::from_secs(5), sink.wait_for(1, WAIT))
         .await
@@ -52,28 +40,15 @@ async fn the_worker_wakes_when_mail_is_queued_and_finishes_in_flight_work_on_shu
 
     // A slow server: shut down while the second delivery is in flight.
     sink.set_data_delay(Duration::from_millis(500));
-    let second = env
-        .enqueue(
-            MailKind::PasswordReset,
-            Some(&ann),
-            "ann@example.com",
-            json!({}),
-        )
-        .await;
+    let second = env.enqueue(MailKind::PasswordReset, Some(&ann), "ann@example.com", json!({})).await;
     env.wake.notify_one();
     let deadline = tokio::time::Instant::now() + WAIT;
     while sink.data_begun() < 2 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "second delivery never started"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "second delivery never started");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     stop.send(()).unwrap();
-    tokio::time::timeout(WAIT, running)
-        .await
-        .expect("the worker stops")
-        .unwrap();
+    tokio::time::timeout(WAIT, running).await.expect("the worker stops").unwrap();
 
     assert_eq!(sink.messages().len(), 2);
     assert_eq!(
@@ -81,36 +56,29 @@ async fn the_worker_wakes_when_mail_is_queued_and_finishes_in_flight_work_on_shu
         "sent",
         "the in-flight delivery was finished and recorded"
     );
-    let third = env
-        .enqueue(
-            MailKind::PasswordReset,
-            Some(&ann),
-            "ann@example.com",
-            json!({}),
-        )
-        .await;
+    let third = env.enqueue(MailKind::PasswordReset, Some(&ann), "ann@example.com", json!({})).await;
     env.wake.notify_one();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        env.outbox(third).await.status,
-        "queued",
-        "a stopped worker claims nothing"
-    );
+    assert_eq!(env.outbox(third).await.status, "queued", "a stopped worker claims nothing");
 }
 
 #[tokio::test]
 async fn the_worker_also_finds_mail_by_polling() {
     let env = env().await;
     let sink = SmtpSink::start().await;
-    let worker = env.worker(Some(&sink.url()), |c| {
-        c.poll_interval = Duration::from_millis(50)
-    });
+    let worker = env.worker(Some(&sink.url()), |c| c.poll_interval = Duration::from_millis(50));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(worker.run(async move {
         let _ = stopped.await;
     }));
     // Queued by "another process": nobody signals.
-    env.enqueue(MailKind::MatterClosed, None, "ops@example.com", json!({"matter_id": "m", "matter_name": "n", "matter_number": "1", "closed_for": "editing"})).await;
+    env.enqueue(
+        MailKind::MatterClosed,
+        None,
+        "ops@example.com",
+        json!({"matter_id": "m", "matter_name": "n", "matter_number": "1", "closed_for": "editing"}),
+    )
+    .await;
 
     sink.wait_for(1, WAIT).await;
     stop.send(()).unwrap();
@@ -122,17 +90,10 @@ async fn two_workers_on_one_database_never_deliver_the_same_message_twice() {
     let env = env().await;
     let mut ids = Vec::new();
     for i in 0..60 {
-        let u = env
-            .add_user(&format!("user{i}@example.com"), "U", &format!("{i}"), true)
-            .await;
+        let u = env.add_user(&format!("user{i}@example.com"), "U", &format!("{i}"), true).await;
         ids.push(
-            env.enqueue(
-                MailKind::NewUserEmail,
-                Some(&u),
-                &format!("user{i}@example.com"),
-                json!({}),
-            )
-            .await,
+            env.enqueue(MailKind::NewUserEmail, Some(&u), &format!("user{i}@example.com"), json!({}))
+                .await,
         );
     }
     let sink = SmtpSink::start().await;
@@ -145,10 +106,7 @@ async fn two_workers_on_one_database_never_deliver_the_same_message_twice() {
     let b = mail::Worker::new(
         other_db,
         mail::Transport::from_config(Some(&sink.url()), env.dir.path(), support::FROM).unwrap(),
-        mail::WorkerConfig {
-            batch: 3,
-            ..env.config()
-        },
+        mail::WorkerConfig { batch: 3, ..env.config() },
         std::sync::Arc::new(tokio::sync::Notify::new()),
     );
 

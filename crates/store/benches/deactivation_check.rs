@@ -31,10 +31,7 @@ const ROUNDS: usize = 3;
 const TARGET_P99: Duration = Duration::from_millis(2);
 
 fn env_or(name: &str, default: i64) -> i64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 struct Sizes {
@@ -185,10 +182,7 @@ async fn seed(path: &Path, z: &Sizes) -> Result<(), Box<dyn std::error::Error>> 
         let mut tx = c.begin().await?;
         let n = sqlx::query(&sql).execute(&mut *tx).await?.rows_affected();
         tx.commit().await?;
-        println!(
-            "  seeded {n:>9} {what} in {:.1} s",
-            t.elapsed().as_secs_f64()
-        );
+        println!("  seeded {n:>9} {what} in {:.1} s", t.elapsed().as_secs_f64());
     }
     if std::env::var("DEACTIVATION_BENCH_ANALYZE").is_ok() {
         sqlx::query("ANALYZE").execute(&mut c).await?;
@@ -201,17 +195,8 @@ async fn seed(path: &Path, z: &Sizes) -> Result<(), Box<dyn std::error::Error>> 
 
 /// Prints the plan of every statement of `deactivation_facts` and returns
 /// the lines that scan a table instead of searching an index.
-async fn plans(
-    path: &Path,
-    company_user: &str,
-    firm_user: &str,
-    firm: &str,
-) -> Result<Vec<String>, Box<dyn std::error::Error>> {
-    let mut c = SqliteConnectOptions::new()
-        .filename(path)
-        .read_only(true)
-        .connect()
-        .await?;
+async fn plans(path: &Path, company_user: &str, firm_user: &str, firm: &str) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let mut c = SqliteConnectOptions::new().filename(path).read_only(true).connect().await?;
     let mut scans = Vec::new();
     for (name, side, sql) in Tx::DEACTIVATION_FACT_QUERIES {
         let explain = format!("EXPLAIN QUERY PLAN {sql}");
@@ -223,13 +208,8 @@ async fn plans(
         println!("\n{name} ({side} users):");
         let mut depth: Vec<(i64, usize)> = Vec::new();
         for r in rows {
-            let (id, parent, detail): (i64, i64, String) =
-                (r.get("id"), r.get("parent"), r.get("detail"));
-            let level = depth
-                .iter()
-                .find(|(i, _)| *i == parent)
-                .map(|(_, d)| d + 1)
-                .unwrap_or(0);
+            let (id, parent, detail): (i64, i64, String) = (r.get("id"), r.get("parent"), r.get("detail"));
+            let level = depth.iter().find(|(i, _)| *i == parent).map(|(_, d)| d + 1).unwrap_or(0);
             depth.push((id, level));
             println!("  {}{detail}", "  ".repeat(level));
             if detail.starts_with("SCAN ") && !detail.starts_with("SCAN CONSTANT") {
@@ -278,10 +258,7 @@ fn process_cpu() -> Option<Duration> {
         fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
     }
     const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
-    let mut t = Timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    let mut t = Timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: `t` is a valid, writable timespec for the call's duration.
     let rc = unsafe { clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &mut t) };
     (rc == 0).then(|| Duration::new(t.tv_sec as u64, t.tv_nsec as u32))
@@ -318,10 +295,7 @@ async fn check_one(db: &Db, i: i64) -> Result<Checked, Box<dyn std::error::Error
     let (t, cpu0) = (Instant::now(), process_cpu());
     let facts = tx.deactivation_facts(&user).await?;
     let verdict = evaluate(Some(role), user.side, &facts);
-    let (took, cpu) = (
-        t.elapsed(),
-        process_cpu().zip(cpu0).map(|(b, a)| b.saturating_sub(a)),
-    );
+    let (took, cpu) = (t.elapsed(), process_cpu().zip(cpu0).map(|(b, a)| b.saturating_sub(a)));
     drop(tx);
     Ok(Checked {
         side: user.side,
@@ -346,7 +320,10 @@ async fn run() -> Result<bool, Box<dyn std::error::Error>> {
         Ok(p) => PathBuf::from(p),
         Err(_) => tmp.path().join("bench.db"),
     };
-    println!("deactivation check benchmark: {} users ({} company), {} matters, {FIRMS} firms, {OFFICES} offices, {ROUTES} routes", z.users, z.company, z.matters);
+    println!(
+        "deactivation check benchmark: {} users ({} company), {} matters, {FIRMS} firms, {OFFICES} offices, {ROUTES} routes",
+        z.users, z.company, z.matters
+    );
     if path.exists() {
         println!("reusing {}", path.display());
     } else {
@@ -368,12 +345,16 @@ async fn run() -> Result<bool, Box<dyn std::error::Error>> {
     println!(
         "\ntimings in microseconds: {} random users per round, {ROUNDS} rounds, after {WARM_UP} warm-up checks; load average {}",
         z.samples,
-        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     let mut p99s = Vec::new();
     for round in 1..=ROUNDS {
-        let (mut all, mut whole, mut company, mut firm, mut cpu) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut all, mut whole, mut company, mut firm, mut cpu) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let (mut listed, mut blocked) = (0usize, 0usize);
         for &i in &sample {
             let c = check_one(&db, i).await?;
@@ -395,7 +376,11 @@ async fn run() -> Result<bool, Box<dyn std::error::Error>> {
         report("read tx + load user + facts + eval", whole);
         report("CPU time of facts + evaluate", cpu);
         if round == 1 {
-            println!("  {blocked} of {} sampled users are blocked; {:.1} blockers/warnings per user on average", z.samples, listed as f64 / z.samples as f64);
+            println!(
+                "  {blocked} of {} sampled users are blocked; {:.1} blockers/warnings per user on average",
+                z.samples,
+                listed as f64 / z.samples as f64
+            );
         }
     }
     db.close().await;
@@ -420,10 +405,7 @@ async fn run() -> Result<bool, Box<dyn std::error::Error>> {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     match rt.block_on(run()) {
         Ok(true) => {}
         Ok(false) => std::process::exit(1),

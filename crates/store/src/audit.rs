@@ -82,7 +82,9 @@ impl Tx {
         let mut count = Sql::new("SELECT COUNT(*) FROM audit_log");
         filters(&mut count, q);
         let total: i64 = on!(self, c => bind_args!(sqlx::query_scalar(&count.text), count.args.clone()).fetch_one(c).await)?;
-        let mut page = Sql::new("SELECT id, at, actor_id, actor_label, action, target_kind, target_id, before_json, after_json, source_ip FROM audit_log");
+        let mut page = Sql::new(
+            "SELECT id, at, actor_id, actor_label, action, target_kind, target_id, before_json, after_json, source_ip FROM audit_log",
+        );
         filters(&mut page, q);
         page.push(" ORDER BY id DESC LIMIT ").int(q.limit).push(" OFFSET ").int(q.offset);
         let rows: Vec<AuditRecord> = on!(self, c => bind_args!(sqlx::query_as(&page.text), page.args.clone()).fetch_all(c).await)?;

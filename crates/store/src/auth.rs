@@ -74,18 +74,33 @@ impl Tx {
 
     /// The `n` most recent password hashes of a user, newest first.
     pub async fn recent_password_hashes(&mut self, user_id: &UserId, n: i64) -> Result<Vec<String>> {
-        Ok(on!(self, c => sqlx::query_scalar("SELECT password_hash FROM password_history WHERE user_id = $1 ORDER BY set_at DESC LIMIT $2")
-            .bind(user_id.as_str()).bind(n).fetch_all(c).await)?)
+        Ok(
+            on!(self, c => sqlx::query_scalar("SELECT password_hash FROM password_history WHERE user_id = $1 ORDER BY set_at DESC LIMIT $2")
+            .bind(user_id.as_str()).bind(n).fetch_all(c).await)?,
+        )
     }
 
     /// S4's counters.
-    pub async fn set_sign_in_counters(&mut self, user_id: &UserId, failed: i64, window_start: Option<Millis>, unlocked_at: Option<Millis>) -> Result<()> {
+    pub async fn set_sign_in_counters(
+        &mut self,
+        user_id: &UserId,
+        failed: i64,
+        window_start: Option<Millis>,
+        unlocked_at: Option<Millis>,
+    ) -> Result<()> {
         on!(self, c => sqlx::query("UPDATE users SET failed_sign_ins = $2, failed_window_start = $3, unlocked_at = $4 WHERE id = $1")
             .bind(user_id.as_str()).bind(failed).bind(window_start).bind(unlocked_at).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
-    pub async fn insert_session(&mut self, token_hash: &str, user_id: &UserId, now: Millis, expires_at: Millis, source_ip: Option<&str>) -> Result<()> {
+    pub async fn insert_session(
+        &mut self,
+        token_hash: &str,
+        user_id: &UserId,
+        now: Millis,
+        expires_at: Millis,
+        source_ip: Option<&str>,
+    ) -> Result<()> {
         on!(self, c => sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at, source_ip) VALUES ($1, $2, $3, $3, $4, $5)")
             .bind(token_hash).bind(user_id.as_str()).bind(now).bind(expires_at).bind(source_ip).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
@@ -106,24 +121,39 @@ impl Tx {
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2"
         );
         let row: Option<Row> = on!(self, c => sqlx::query_as(&sql).bind(token_hash).bind(now).fetch_optional(c).await)?;
-        row.map(|r| Ok(SessionRecord { user: r.user.try_into()?, created_at: r.s_created_at, expires_at: r.s_expires_at })).transpose()
+        row.map(|r| {
+            Ok(SessionRecord {
+                user: r.user.try_into()?,
+                created_at: r.s_created_at,
+                expires_at: r.s_expires_at,
+            })
+        })
+        .transpose()
     }
 
     pub async fn delete_session(&mut self, token_hash: &str) -> Result<u64> {
-        Ok(on!(self, c => sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(c).await.map(|r| r.rows_affected()))?)
+        Ok(
+            on!(self, c => sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(c).await.map(|r| r.rows_affected()))?,
+        )
     }
 
     /// Ends every session of a user at once (N5, D2).
     pub async fn delete_user_sessions(&mut self, user_id: &UserId) -> Result<u64> {
-        Ok(on!(self, c => sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id.as_str()).execute(c).await.map(|r| r.rows_affected()))?)
+        Ok(
+            on!(self, c => sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id.as_str()).execute(c).await.map(|r| r.rows_affected()))?,
+        )
     }
 
     pub async fn count_user_sessions(&mut self, user_id: &UserId) -> Result<i64> {
-        Ok(on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE user_id = $1").bind(user_id.as_str()).fetch_one(c).await)?)
+        Ok(
+            on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE user_id = $1").bind(user_id.as_str()).fetch_one(c).await)?,
+        )
     }
 
     pub async fn delete_expired_sessions(&mut self, now: Millis) -> Result<u64> {
-        Ok(on!(self, c => sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(c).await.map(|r| r.rows_affected()))?)
+        Ok(
+            on!(self, c => sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(c).await.map(|r| r.rows_affected()))?,
+        )
     }
 
     pub async fn insert_link(&mut self, token_hash: &str, user_id: &UserId, purpose: &str, now: Millis, expires_at: Millis) -> Result<()> {
@@ -133,8 +163,10 @@ impl Tx {
     }
 
     pub async fn link(&mut self, token_hash: &str) -> Result<Option<SignInLink>> {
-        Ok(on!(self, c => sqlx::query_as("SELECT token_hash, user_id, purpose, created_at, expires_at, used_at, invalidated_at FROM sign_in_links WHERE token_hash = $1")
-            .bind(token_hash).fetch_optional(c).await)?)
+        Ok(
+            on!(self, c => sqlx::query_as("SELECT token_hash, user_id, purpose, created_at, expires_at, used_at, invalidated_at FROM sign_in_links WHERE token_hash = $1")
+            .bind(token_hash).fetch_optional(c).await)?,
+        )
     }
 
     /// Marks a link used; `false` when it was already used or invalidated
@@ -147,7 +179,9 @@ impl Tx {
 
     /// Invalidates every open link of a user (N5, D2).
     pub async fn invalidate_user_links(&mut self, user_id: &UserId, now: Millis) -> Result<u64> {
-        Ok(on!(self, c => sqlx::query("UPDATE sign_in_links SET invalidated_at = $2 WHERE user_id = $1 AND used_at IS NULL AND invalidated_at IS NULL")
-            .bind(user_id.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))?)
+        Ok(
+            on!(self, c => sqlx::query("UPDATE sign_in_links SET invalidated_at = $2 WHERE user_id = $1 AND used_at IS NULL AND invalidated_at IS NULL")
+            .bind(user_id.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))?,
+        )
     }
 }

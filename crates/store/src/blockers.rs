@@ -41,17 +41,37 @@ struct LevelRef {
 }
 
 fn matters(rows: Vec<MatterRef>) -> Vec<BlockingObject> {
-    rows.into_iter().map(|r| BlockingObject::Matter { id: r.id, name: r.name, number: r.number }).collect()
+    rows.into_iter()
+        .map(|r| BlockingObject::Matter {
+            id: r.id,
+            name: r.name,
+            number: r.number,
+        })
+        .collect()
 }
 fn offices(rows: Vec<OfficeRef>) -> Vec<BlockingObject> {
-    rows.into_iter().map(|r| BlockingObject::Office { id: r.id, name: r.name, active: r.active }).collect()
+    rows.into_iter()
+        .map(|r| BlockingObject::Office {
+            id: r.id,
+            name: r.name,
+            active: r.active,
+        })
+        .collect()
 }
 fn levels(rows: Vec<LevelRef>) -> Vec<BlockingObject> {
-    rows.into_iter().map(|r| BlockingObject::Route { id: r.id, name: r.name, active: r.active, level: r.position }).collect()
+    rows.into_iter()
+        .map(|r| BlockingObject::Route {
+            id: r.id,
+            name: r.name,
+            active: r.active,
+            level: r.position,
+        })
+        .collect()
 }
 
 /// D3: open matters led by `$1`.
-const LED_OPEN: &str = "SELECT id, name, number FROM matters WHERE lead_company_person_id = $1 AND (open_for_editing OR open_for_invoicing) ORDER BY name, id";
+const LED_OPEN: &str =
+    "SELECT id, name, number FROM matters WHERE lead_company_person_id = $1 AND (open_for_editing OR open_for_invoicing) ORDER BY name, id";
 /// D3: offices, active or not, coordinated by `$1`.
 const COORDINATED: &str = "SELECT id, name, active FROM offices WHERE coordinator_id = $1 ORDER BY name, id";
 /// D3: offices, active or not, with `$1` as backup coordinator.
@@ -60,7 +80,8 @@ const BACKED_UP: &str = "SELECT id, name, active FROM offices WHERE backup_coord
 const PRIMARY: &str = "SELECT r.id, r.name, r.active, l.position FROM approval_route_levels l JOIN approval_routes r ON r.id = l.route_id \
     WHERE l.primary_approver_id = $1 ORDER BY r.name, r.id, l.position";
 /// D3: levels of routes, active or not, with `$1` as alternate approver.
-const ALTERNATE: &str = "SELECT r.id, r.name, r.active, l.position FROM approval_route_levels l JOIN approval_routes r ON r.id = l.route_id \
+const ALTERNATE: &str =
+    "SELECT r.id, r.name, r.active, l.position FROM approval_route_levels l JOIN approval_routes r ON r.id = l.route_id \
     WHERE l.alternate_approver_id = $1 ORDER BY r.name, r.id, l.position";
 /// D4: every open matter where `$1` takes part, with whether no other
 /// active user of firm `$2` takes part (`sole`), and whether `$1` receives
@@ -134,7 +155,11 @@ impl Tx {
                 let firm = user.firm_id.as_ref().map(|f| f.as_str()).unwrap_or("");
                 let rows: Vec<FirmMatterRef> = on!(self, c => sqlx::query_as(FIRM_MATTERS).bind(id).bind(firm).fetch_all(c).await)?;
                 for r in rows {
-                    let on = BlockingObject::Matter { id: r.id, name: r.name, number: r.number };
+                    let on = BlockingObject::Matter {
+                        id: r.id,
+                        name: r.name,
+                        number: r.number,
+                    };
                     if r.sole_notified {
                         f.sole_notified_matters.push(on.clone());
                     }

@@ -28,7 +28,10 @@ impl StoreError {
     /// retry the whole transaction.
     pub fn is_retryable(&self) -> bool {
         match self {
-            StoreError::Sqlx(e) => e.as_database_error().and_then(|d| d.code()).is_some_and(|c| c == "40001" || c == "40P01" || c == "5" || c == "517"),
+            StoreError::Sqlx(e) => e
+                .as_database_error()
+                .and_then(|d| d.code())
+                .is_some_and(|c| c == "40001" || c == "40P01" || c == "5" || c == "517"),
             _ => false,
         }
     }
@@ -92,12 +95,23 @@ impl Db {
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
             let writer = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
-            let readers = SqlitePoolOptions::new().max_connections(8).connect_with(opts.read_only(true)).await?;
-            Ok(Self { pools: Pools::Sqlite { writer, readers } })
+            let readers = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(opts.read_only(true))
+                .await?;
+            Ok(Self {
+                pools: Pools::Sqlite { writer, readers },
+            })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url)?;
-            let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect_with(opts).await?;
-            Ok(Self { pools: Pools::Postgres(pool) })
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await?;
+            Ok(Self {
+                pools: Pools::Postgres(pool),
+            })
         } else {
             Err(StoreError::UnsupportedUrl(url.split("://").next().unwrap_or(url).to_owned()))
         }
@@ -155,7 +169,9 @@ impl Db {
             Pools::Sqlite { readers, .. } => TxInner::Sqlite(readers.begin().await?),
             Pools::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .execute(&mut *tx)
+                    .await?;
                 TxInner::Postgres(tx)
             }
         };

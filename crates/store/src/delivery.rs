@@ -36,13 +36,7 @@ impl Tx {
 
     /// Puts a claimed message back in the queue for another attempt at
     /// `next_attempt_at`. `false` when the caller no longer holds it.
-    pub async fn defer_claimed_mail(
-        &mut self,
-        id: i64,
-        claimed_until: Millis,
-        next_attempt_at: Millis,
-        error: &str,
-    ) -> Result<bool> {
+    pub async fn defer_claimed_mail(&mut self, id: i64, claimed_until: Millis, next_attempt_at: Millis, error: &str) -> Result<bool> {
         let n = on!(self, c => sqlx::query(
             "UPDATE mail_outbox SET status = 'queued', next_attempt_at = $3, claimed_until = NULL, last_error = $4 \
              WHERE id = $1 AND status = 'sending' AND claimed_until = $2")
@@ -52,12 +46,7 @@ impl Tx {
 
     /// Gives up on a claimed message for good. `false` when the caller no
     /// longer holds it.
-    pub async fn fail_claimed_mail(
-        &mut self,
-        id: i64,
-        claimed_until: Millis,
-        error: &str,
-    ) -> Result<bool> {
+    pub async fn fail_claimed_mail(&mut self, id: i64, claimed_until: Millis, error: &str) -> Result<bool> {
         let n = on!(self, c => sqlx::query(
             "UPDATE mail_outbox SET status = 'failed', claimed_until = NULL, last_error = $3 \
              WHERE id = $1 AND status = 'sending' AND claimed_until = $2")
@@ -68,12 +57,7 @@ impl Tx {
     /// Drops a claimed message without sending it (N7: its recipient is
     /// inactive), saying why in `last_error`. `false` when the caller no
     /// longer holds it.
-    pub async fn cancel_claimed_mail(
-        &mut self,
-        id: i64,
-        claimed_until: Millis,
-        reason: &str,
-    ) -> Result<bool> {
+    pub async fn cancel_claimed_mail(&mut self, id: i64, claimed_until: Millis, reason: &str) -> Result<bool> {
         let n = on!(self, c => sqlx::query(
             "UPDATE mail_outbox SET status = 'cancelled', claimed_until = NULL, last_error = $3 \
              WHERE id = $1 AND status = 'sending' AND claimed_until = $2")

@@ -64,7 +64,11 @@ mod migrations_in_step {
                     indexes.insert(name.to_string());
                 }
                 [");"] => table = None,
-                [col, ..] if table.is_some() && !["PRIMARY", "FOREIGN", "CHECK", "--", "UNIQUE"].contains(col) && col.chars().all(|c| c.is_ascii_lowercase() || c == '_') => {
+                [col, ..]
+                    if table.is_some()
+                        && !["PRIMARY", "FOREIGN", "CHECK", "--", "UNIQUE"].contains(col)
+                        && col.chars().all(|c| c.is_ascii_lowercase() || c == '_') =>
+                {
                     columns.insert(format!("{}.{col}", table.as_ref().unwrap()));
                 }
                 _ => {}

@@ -6,7 +6,8 @@ use crate::{Result, StoreError};
 use domain::model::{Matter, Participant, User};
 use domain::{MatterId, MatterRole, Millis, UserId};
 
-const MATTER_COLUMNS: &str = "m.id, m.name, m.number, m.lead_company_person_id, m.open_for_editing, m.open_for_invoicing, m.created_at, m.updated_at";
+const MATTER_COLUMNS: &str =
+    "m.id, m.name, m.number, m.lead_company_person_id, m.open_for_editing, m.open_for_invoicing, m.created_at, m.updated_at";
 
 #[derive(sqlx::FromRow)]
 struct MatterRow {
@@ -101,13 +102,20 @@ impl Tx {
             None => {
                 let total = on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM matters").fetch_one(c).await)?;
                 let sql = format!("SELECT {MATTER_COLUMNS} FROM matters m ORDER BY m.name, m.id LIMIT $1 OFFSET $2");
-                (on!(self, c => sqlx::query_as(&sql).bind(q.limit).bind(q.offset).fetch_all(c).await)?, total)
+                (
+                    on!(self, c => sqlx::query_as(&sql).bind(q.limit).bind(q.offset).fetch_all(c).await)?,
+                    total,
+                )
             }
             Some(user) => {
                 let count = format!("SELECT COUNT(*) FROM ({REACHABLE}) r");
                 let total = on!(self, c => sqlx::query_scalar(&count).bind(user.as_str()).fetch_one(c).await)?;
-                let sql = format!("SELECT {MATTER_COLUMNS} FROM matters m WHERE m.id IN ({REACHABLE}) ORDER BY m.name, m.id LIMIT $2 OFFSET $3");
-                (on!(self, c => sqlx::query_as(&sql).bind(user.as_str()).bind(q.limit).bind(q.offset).fetch_all(c).await)?, total)
+                let sql =
+                    format!("SELECT {MATTER_COLUMNS} FROM matters m WHERE m.id IN ({REACHABLE}) ORDER BY m.name, m.id LIMIT $2 OFFSET $3");
+                (
+                    on!(self, c => sqlx::query_as(&sql).bind(user.as_str()).bind(q.limit).bind(q.offset).fetch_all(c).await)?,
+                    total,
+                )
             }
         };
         Ok((rows.into_iter().map(Matter::from).collect(), total))

@@ -20,12 +20,26 @@ impl Tx {
     /// sent it, marks them `queued` and writes one audit row each, all in
     /// this transaction. Returns how many were queued.
     pub async fn queue_all_pending_new_user_emails(&mut self, scope: &UserScope, who: &Queuer<'_>, now: Millis) -> Result<i64> {
-        let q = UserQuery { scope: scope.clone(), org: Org::All, status: Status::NeverEmailed, q: None, sort: SortKey::Name, descending: false, limit: 0, offset: 0 };
+        let q = UserQuery {
+            scope: scope.clone(),
+            org: Org::All,
+            status: Status::NeverEmailed,
+            q: None,
+            sort: SortKey::Name,
+            descending: false,
+            limit: 0,
+            offset: 0,
+        };
         let mut filter = Sql::new("");
         push_user_filters(&mut filter, &q);
         let n = filter.args.len();
         // Placeholders after the filter's own.
-        let (p_now, p_actor, p_label, p_ip) = (format!("${}", n + 1), format!("${}", n + 2), format!("${}", n + 3), format!("${}", n + 4));
+        let (p_now, p_actor, p_label, p_ip) = (
+            format!("${}", n + 1),
+            format!("${}", n + 2),
+            format!("${}", n + 3),
+            format!("${}", n + 4),
+        );
         let mut args = filter.args.clone();
         args.push(crate::sql::Arg::Int(now));
         let audit_cols = "at, actor_id, actor_label, action, target_kind, target_id, before_json, after_json, source_ip";
@@ -35,7 +49,11 @@ impl Tx {
         );
         let outbox_cols = "kind, to_user_id, to_address, payload, status, next_attempt_at, created_at";
         let outbox_vals = format!("'new_user_email', u.id, u.email, '{{}}', 'queued', {p_now}, {p_now}");
-        let who_args = (who.actor_id.map(str::to_owned), who.actor_label.to_owned(), who.source_ip.map(str::to_owned));
+        let who_args = (
+            who.actor_id.map(str::to_owned),
+            who.actor_label.to_owned(),
+            who.source_ip.map(str::to_owned),
+        );
         let count = match self.dialect() {
             // One writer: the three statements see the same users.
             Dialect::Sqlite => {

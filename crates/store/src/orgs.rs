@@ -16,7 +16,12 @@ struct FirmRow {
 
 impl From<FirmRow> for Firm {
     fn from(r: FirmRow) -> Self {
-        Firm { id: r.id.into(), name: r.name, active: r.active, created_at: r.created_at }
+        Firm {
+            id: r.id.into(),
+            name: r.name,
+            active: r.active,
+            created_at: r.created_at,
+        }
     }
 }
 

@@ -65,7 +65,14 @@ pub struct OutboxStatusCount {
 const COLUMNS: &str = "id, kind, to_user_id, to_address, payload, status, attempts, next_attempt_at, last_error, created_at, sent_at";
 
 impl Tx {
-    pub async fn enqueue_mail(&mut self, kind: MailKind, to_user: Option<&UserId>, to_address: &str, payload: &serde_json::Value, now: Millis) -> Result<i64> {
+    pub async fn enqueue_mail(
+        &mut self,
+        kind: MailKind,
+        to_user: Option<&UserId>,
+        to_address: &str,
+        payload: &serde_json::Value,
+        now: Millis,
+    ) -> Result<i64> {
         let id: i64 = on!(self, c => sqlx::query_scalar("INSERT INTO mail_outbox (kind, to_user_id, to_address, payload, status, next_attempt_at, created_at) \
             VALUES ($1, $2, $3, $4, 'queued', $5, $5) RETURNING id")
             .bind(kind.as_str()).bind(to_user.map(|u| u.as_str())).bind(to_address).bind(payload.to_string()).bind(now)
@@ -97,12 +104,15 @@ impl Tx {
         Ok(())
     }
 
-    /// Cancels a user's undelivered messages of `kinds` (a reset supersedes
-    /// a queued new user email; deactivation stops everything, N7).
+    /// Cancels a user's queued messages of `kinds` (a reset supersedes a
+    /// queued new user email; deactivation stops everything, N7). A message
+    /// already in a worker's hands is left to it: the worker re-checks the
+    /// user when it prepares a message, and waiting here for its row lock
+    /// while holding the user's would deadlock with the worker's commit.
     pub async fn cancel_user_mail(&mut self, user: &UserId, kinds: &[MailKind]) -> Result<u64> {
         let mut n = 0;
         for k in kinds {
-            n += on!(self, c => sqlx::query("UPDATE mail_outbox SET status = 'cancelled', claimed_until = NULL WHERE to_user_id = $1 AND kind = $2 AND status IN ('queued', 'sending')")
+            n += on!(self, c => sqlx::query("UPDATE mail_outbox SET status = 'cancelled', claimed_until = NULL WHERE to_user_id = $1 AND kind = $2 AND status = 'queued'")
                 .bind(user.as_str()).bind(k.as_str()).execute(c).await.map(|r| r.rows_affected()))?;
         }
         Ok(n)
@@ -119,6 +129,8 @@ impl Tx {
     }
 
     pub async fn outbox_counts(&mut self) -> Result<Vec<OutboxStatusCount>> {
-        Ok(on!(self, c => sqlx::query_as("SELECT status, COUNT(*) AS count FROM mail_outbox GROUP BY status ORDER BY status").fetch_all(c).await)?)
+        Ok(
+            on!(self, c => sqlx::query_as("SELECT status, COUNT(*) AS count FROM mail_outbox GROUP BY status ORDER BY status").fetch_all(c).await)?,
+        )
     }
 }

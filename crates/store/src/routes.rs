@@ -81,7 +81,11 @@ impl Tx {
             levels: levels
                 .into_iter()
                 .map(|l| RouteLevel {
-                    delegate_ids: delegates.iter().filter(|(p, _)| *p == l.position).map(|(_, u)| UserId::from(u.as_str())).collect(),
+                    delegate_ids: delegates
+                        .iter()
+                        .filter(|(p, _)| *p == l.position)
+                        .map(|(_, u)| UserId::from(u.as_str()))
+                        .collect(),
                     primary_approver_id: l.primary_approver_id.into(),
                     alternate_approver_id: l.alternate_approver_id.map(UserId::from),
                 })

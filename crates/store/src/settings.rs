@@ -29,7 +29,11 @@ impl Tx {
             company_name: r.company_name,
             active_directory_sync: r.active_directory_sync,
             tracker_coordinator_id: r.tracker_coordinator_id.map(UserId::from),
-            password_policy: PasswordPolicy { min_length: r.password_min_length, min_classes: r.password_min_classes, history: r.password_history },
+            password_policy: PasswordPolicy {
+                min_length: r.password_min_length,
+                min_classes: r.password_min_classes,
+                history: r.password_history,
+            },
             lockout: Lockout {
                 max_failures: r.lockout_max_failures,
                 window_minutes: r.lockout_window_minutes,

@@ -90,7 +90,12 @@ impl Tx {
     async fn write_row(&mut self, table: &str, names: &[String], values: &[Value]) -> Result<()> {
         let cols = names.join(", ");
         let sql = if table == "settings" {
-            let sets: Vec<String> = names.iter().enumerate().filter(|(_, n)| *n != "id").map(|(i, n)| format!("{n} = ${}", i + 1)).collect();
+            let sets: Vec<String> = names
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| *n != "id")
+                .map(|(i, n)| format!("{n} = ${}", i + 1))
+                .collect();
             let id_pos = names.iter().position(|n| n == "id").map(|i| i + 1).unwrap_or(1);
             format!("UPDATE settings SET {} WHERE id = ${id_pos}", sets.join(", "))
         } else {
@@ -117,7 +122,9 @@ impl Tx {
     async fn restart_identities(&mut self) -> Result<()> {
         if self.dialect() == Dialect::Postgres {
             for table in ["mail_outbox", "audit_log"] {
-                let sql = format!("SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)");
+                let sql = format!(
+                    "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+                );
                 on!(self, c => sqlx::query(&sql).execute(c).await.map(|r| r.rows_affected()))?;
             }
         }
@@ -131,7 +138,9 @@ impl Db {
     pub async fn copy_into(&self, target: &Db) -> Result<Copied> {
         let mut to = target.write().await?;
         if to.count_users().await? > 0 {
-            return Err(StoreError::Corrupt("the target database already has users; copy only into an empty, migrated database".into()));
+            return Err(StoreError::Corrupt(
+                "the target database already has users; copy only into an empty, migrated database".into(),
+            ));
         }
         let mut from = self.read().await?;
         let mut copied = Vec::new();

@@ -163,7 +163,15 @@ pub(crate) fn push_user_filters(sql: &mut Sql, q: &UserQuery) {
                 if i > 0 {
                     sql.push(" OR ");
                 }
-                sql.push("(").push(col).push(" >= ").text(word).push(" AND ").push(col).push(" < ").text(upper.clone()).push(")");
+                sql.push("(")
+                    .push(col)
+                    .push(" >= ")
+                    .text(word)
+                    .push(" AND ")
+                    .push(col)
+                    .push(" < ")
+                    .text(upper.clone())
+                    .push(")");
             }
             sql.push(")");
         }
@@ -274,8 +282,10 @@ impl Tx {
 
     /// Active users with `role`, other than `except`.
     pub async fn count_active_role(&mut self, role: Role, except: &UserId) -> Result<i64> {
-        Ok(on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = $1 AND active = TRUE AND id <> $2")
-            .bind(role.as_str()).bind(except.as_str()).fetch_one(c).await)?)
+        Ok(
+            on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = $1 AND active = TRUE AND id <> $2")
+            .bind(role.as_str()).bind(except.as_str()).fetch_one(c).await)?,
+        )
     }
 
     pub async fn count_users(&mut self) -> Result<i64> {
@@ -289,12 +299,27 @@ impl Tx {
     pub async fn user_references(&mut self, id: &UserId) -> Result<Vec<(&'static str, i64)>> {
         const CHECKS: &[(&str, &str)] = &[
             ("matter participant", "SELECT COUNT(*) FROM participants WHERE user_id = $1"),
-            ("lead company person", "SELECT COUNT(*) FROM matters WHERE lead_company_person_id = $1"),
-            ("office coordinator", "SELECT COUNT(*) FROM offices WHERE coordinator_id = $1 OR backup_coordinator_id = $1"),
-            ("approver", "SELECT COUNT(*) FROM approval_route_levels WHERE primary_approver_id = $1 OR alternate_approver_id = $1"),
+            (
+                "lead company person",
+                "SELECT COUNT(*) FROM matters WHERE lead_company_person_id = $1",
+            ),
+            (
+                "office coordinator",
+                "SELECT COUNT(*) FROM offices WHERE coordinator_id = $1 OR backup_coordinator_id = $1",
+            ),
+            (
+                "approver",
+                "SELECT COUNT(*) FROM approval_route_levels WHERE primary_approver_id = $1 OR alternate_approver_id = $1",
+            ),
             ("route delegate", "SELECT COUNT(*) FROM approval_route_delegates WHERE user_id = $1"),
-            ("delegation", "SELECT COUNT(*) FROM delegations WHERE delegator_id = $1 OR delegate_id = $1"),
-            ("tracker coordinator", "SELECT COUNT(*) FROM settings WHERE tracker_coordinator_id = $1"),
+            (
+                "delegation",
+                "SELECT COUNT(*) FROM delegations WHERE delegator_id = $1 OR delegate_id = $1",
+            ),
+            (
+                "tracker coordinator",
+                "SELECT COUNT(*) FROM settings WHERE tracker_coordinator_id = $1",
+            ),
             ("audit actor", "SELECT COUNT(*) FROM audit_log WHERE actor_id = $1"),
         ];
         let mut found = Vec::new();

@@ -19,9 +19,7 @@ pub struct Parsed {
 
 /// Parses a message as received (CRLF line ends); panics if it is not one.
 pub fn parse(raw: &str) -> Parsed {
-    let m = MessageParser::default()
-        .parse(raw.as_bytes())
-        .expect("a parsable message");
+    let m = MessageParser::default().parse(raw.as_bytes()).expect("a parsable message");
     let ct = m.root_part().content_type().expect("a content type");
     let to = m.to().and_then(|a| a.first()).expect("a To address");
     Parsed {

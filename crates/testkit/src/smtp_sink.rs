@@ -45,16 +45,13 @@ fn acceptor() -> TlsAcceptor {
     let certs = CertificateDer::pem_slice_iter(include_bytes!("../certs/sink.pem"))
         .collect::<Result<Vec<_>, _>>()
         .expect("the sink certificate");
-    let key =
-        PrivateKeyDer::from_pem_slice(include_bytes!("../certs/sink.key")).expect("the sink key");
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("TLS versions")
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .expect("the sink's TLS configuration");
+    let key = PrivateKeyDer::from_pem_slice(include_bytes!("../certs/sink.key")).expect("the sink key");
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("the sink's TLS configuration");
     TlsAcceptor::from(Arc::new(config))
 }
 
@@ -141,20 +138,12 @@ impl SmtpSink {
                 });
             }
         });
-        Self {
-            addr,
-            tls,
-            shared,
-            accept,
-        }
+        Self { addr, tls, shared, accept }
     }
 
     /// A free port on 127.0.0.1 with nobody listening (yet).
     pub fn unused_addr() -> SocketAddr {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
     }
 
     /// The URL to reach it, with the scheme of its TLS mode.
@@ -171,10 +160,7 @@ impl SmtpSink {
         *self.shared.rcpt_rule.lock().unwrap() = Some(Box::new(rule));
     }
 
-    pub fn set_data_rule(
-        &self,
-        rule: impl Fn(&Received) -> Option<String> + Send + Sync + 'static,
-    ) {
+    pub fn set_data_rule(&self, rule: impl Fn(&Received) -> Option<String> + Send + Sync + 'static) {
         *self.shared.data_rule.lock().unwrap() = Some(Box::new(rule));
     }
 
@@ -210,10 +196,7 @@ impl SmtpSink {
                 return got;
             }
             if tokio::time::timeout_at(deadline, arrived).await.is_err() {
-                panic!(
-                    "expected {n} messages within {limit:?}, got {}",
-                    self.messages().len()
-                );
+                panic!("expected {n} messages within {limit:?}, got {}", self.messages().len());
             }
         }
     }
@@ -225,12 +208,7 @@ impl Drop for SmtpSink {
     }
 }
 
-async fn session(
-    stream: Box<dyn Io>,
-    shared: Arc<Shared>,
-    mut starttls: Option<TlsAcceptor>,
-    mut encrypted: bool,
-) {
+async fn session(stream: Box<dyn Io>, shared: Arc<Shared>, mut starttls: Option<TlsAcceptor>, mut encrypted: bool) {
     let mut io = BufReader::new(stream);
     if reply(&mut io, "220 sink.test ESMTP ready").await.is_err() {
         return;
@@ -244,24 +222,14 @@ async fn session(
             Ok(_) => {}
         }
         let command = line.trim_end().to_owned();
-        let verb = command
-            .split_whitespace()
-            .next()
-            .unwrap_or("")
-            .to_ascii_uppercase();
+        let verb = command.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
         let answer = match verb.as_str() {
-            "EHLO" if starttls.is_some() => {
-                "250-sink.test\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-STARTTLS\r\n250 AUTH PLAIN"
-                    .to_owned()
-            }
+            "EHLO" if starttls.is_some() => "250-sink.test\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-STARTTLS\r\n250 AUTH PLAIN".to_owned(),
             "EHLO" => "250-sink.test\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 AUTH PLAIN".to_owned(),
             "HELO" => "250 sink.test".to_owned(),
             "STARTTLS" => match starttls.take() {
                 Some(acceptor) => {
-                    if reply(&mut io, "220 2.0.0 ready to start TLS")
-                        .await
-                        .is_err()
-                    {
+                    if reply(&mut io, "220 2.0.0 ready to start TLS").await.is_err() {
                         return;
                     }
                     // The client waits for that answer before its
@@ -292,12 +260,7 @@ async fn session(
             }
             "RCPT" => {
                 let address = between_brackets(&command);
-                let refusal = shared
-                    .rcpt_rule
-                    .lock()
-                    .unwrap()
-                    .as_ref()
-                    .and_then(|rule| rule(&address));
+                let refusal = shared.rcpt_rule.lock().unwrap().as_ref().and_then(|rule| rule(&address));
                 match refusal {
                     Some(line) => line,
                     None => {
@@ -324,12 +287,7 @@ async fn session(
                 };
                 let delay = *shared.data_delay.lock().unwrap();
                 tokio::time::sleep(delay).await;
-                let refusal = shared
-                    .data_rule
-                    .lock()
-                    .unwrap()
-                    .as_ref()
-                    .and_then(|rule| rule(&message));
+                let refusal = shared.data_rule.lock().unwrap().as_ref().and_then(|rule| rule(&message));
                 match refusal {
                     Some(line) => {
                         shared.refused.lock().unwrap().push(message);

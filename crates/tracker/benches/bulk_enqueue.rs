@@ -24,10 +24,7 @@ use testkit::smtp_sink::SmtpSink;
 const BATCH: usize = 10_000;
 
 fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 fn held_user(i: usize, now: i64) -> User {
@@ -76,12 +73,7 @@ async fn main() {
         },
     );
     let admin = app
-        .create_admin(
-            "root@company.example",
-            "Root",
-            "Admin",
-            Some("Str0ng-Passw0rd!".into()),
-        )
+        .create_admin("root@company.example", "Root", "Admin", Some("Str0ng-Passw0rd!".into()))
         .await
         .expect("admin");
     let ctx = Ctx::user(&admin.user, None);
@@ -115,10 +107,7 @@ async fn main() {
     );
 
     let start = Instant::now();
-    let sent = app
-        .send_pending_new_user_emails(&ctx)
-        .await
-        .expect("bulk send");
+    let sent = app.send_pending_new_user_emails(&ctx).await.expect("bulk send");
     let secs = start.elapsed().as_secs_f64();
     assert_eq!(sent.sent as usize, users, "{}", sent.message);
     println!(
@@ -126,30 +115,17 @@ async fn main() {
         users as f64 / secs,
         if users < 100_000 || secs < 2.0 { "ok" } else { "OVER TARGET" }
     );
-    let again = app
-        .send_pending_new_user_emails(&ctx)
-        .await
-        .expect("second send");
+    let again = app.send_pending_new_user_emails(&ctx).await.expect("second send");
     assert_eq!(again.sent, 0, "{}", again.message);
 
     if deliver {
         let sink = SmtpSink::start().await;
-        let transport = mail::Transport::from_config(
-            Some(&sink.url()),
-            dir.path(),
-            "Tracker <tracker@company.example>",
-        )
-        .unwrap();
+        let transport = mail::Transport::from_config(Some(&sink.url()), dir.path(), "Tracker <tracker@company.example>").unwrap();
         let config = mail::WorkerConfig {
             concurrency,
             ..mail::WorkerConfig::new("http://127.0.0.1:8080")
         };
-        let worker = mail::Worker::new(
-            db.clone(),
-            transport,
-            config,
-            Arc::new(tokio::sync::Notify::new()),
-        );
+        let worker = mail::Worker::new(db.clone(), transport, config, Arc::new(tokio::sync::Notify::new()));
         let start = Instant::now();
         let tally = worker.run_once().await.expect("delivery");
         let secs = start.elapsed().as_secs_f64();

@@ -46,11 +46,26 @@ async fn probe(client: &reqwest::Client, url: &str, token: &str, until: Instant)
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let dir = tempfile::tempdir().unwrap();
-    let db = tracker::open_db(&format!("sqlite://{}/bench.db", dir.path().display())).await.unwrap();
-    let limits = LimitConfig { sign_in_per_address: 1_000_000, sign_in_per_account: 1_000_000, set_password_per_address: 1_000_000 };
-    let app = App::new(db, Arc::new(SystemClock), AppConfig { limits, ..AppConfig::default() });
+    let db = tracker::open_db(&format!("sqlite://{}/bench.db", dir.path().display()))
+        .await
+        .unwrap();
+    let limits = LimitConfig {
+        sign_in_per_address: 1_000_000,
+        sign_in_per_account: 1_000_000,
+        set_password_per_address: 1_000_000,
+    };
+    let app = App::new(
+        db,
+        Arc::new(SystemClock),
+        AppConfig {
+            limits,
+            ..AppConfig::default()
+        },
+    );
     let password = "Bench-Passw0rd!";
-    app.create_admin("bench@company.example", "Bench", "Admin", Some(password.into())).await.unwrap();
+    app.create_admin("bench@company.example", "Bench", "Admin", Some(password.into()))
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let router = web::router(app.clone());
@@ -61,7 +76,12 @@ async fn main() {
         let url = url.clone();
         async move {
             let t = Instant::now();
-            let r = client.post(format!("{url}/api/v1/sessions")).json(&json!({"email": email, "password": pw})).send().await.unwrap();
+            let r = client
+                .post(format!("{url}/api/v1/sessions"))
+                .json(&json!({"email": email, "password": pw}))
+                .send()
+                .await
+                .unwrap();
             (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap(), t.elapsed())
         }
     };

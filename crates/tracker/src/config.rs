@@ -23,12 +23,16 @@ impl Storage {
         match &self.database_url {
             Some(url) => {
                 if !(url.starts_with("sqlite:") || url.starts_with("postgres:") || url.starts_with("postgresql:")) {
-                    bail!("TRACKER_DATABASE_URL must start with sqlite:// or postgres:// (got '{}')", url.split("://").next().unwrap_or(url));
+                    bail!(
+                        "TRACKER_DATABASE_URL must start with sqlite:// or postgres:// (got '{}')",
+                        url.split("://").next().unwrap_or(url)
+                    );
                 }
                 Ok(url.clone())
             }
             None => {
-                std::fs::create_dir_all(&self.data_dir).with_context(|| format!("TRACKER_DATA_DIR: cannot create {}", self.data_dir.display()))?;
+                std::fs::create_dir_all(&self.data_dir)
+                    .with_context(|| format!("TRACKER_DATA_DIR: cannot create {}", self.data_dir.display()))?;
                 Ok(format!("sqlite://{}/tracker.db", self.data_dir.display()))
             }
         }
@@ -62,7 +66,9 @@ pub struct ServeConfig {
 
 impl ServeConfig {
     pub fn listen_addr(&self) -> anyhow::Result<SocketAddr> {
-        self.listen.parse().with_context(|| format!("TRACKER_LISTEN must be host:port such as 127.0.0.1:8080 (got '{}')", self.listen))
+        self.listen
+            .parse()
+            .with_context(|| format!("TRACKER_LISTEN must be host:port such as 127.0.0.1:8080 (got '{}')", self.listen))
     }
 
     /// The public URL without a trailing slash.

@@ -13,7 +13,9 @@ use tokio::sync::watch;
 
 /// Opens the database and brings its schema up to date.
 pub async fn open_db(url: &str) -> anyhow::Result<Db> {
-    let db = Db::connect(url).await.with_context(|| "TRACKER_DATABASE_URL: cannot open the database".to_string())?;
+    let db = Db::connect(url)
+        .await
+        .with_context(|| "TRACKER_DATABASE_URL: cannot open the database".to_string())?;
     db.migrate().await.context("migrating the database")?;
     Ok(db)
 }
@@ -55,20 +57,34 @@ pub async fn start(cfg: &ServeConfig) -> anyhow::Result<Running> {
     let listen = cfg.listen_addr()?;
     let url = cfg.storage.database_url()?;
     let db = open_db(&url).await?;
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("TRACKER_LISTEN: cannot listen on {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("TRACKER_LISTEN: cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     let public_url = cfg.public_url(addr)?;
     let manual = Arc::new(ManualClock::default());
     let clock: Arc<dyn Clock> = if cfg.test_clock { manual.clone() } else { Arc::new(SystemClock) };
-    let app = App::new(db, clock, AppConfig { public_url: public_url.clone(), ..AppConfig::default() });
+    let app = App::new(
+        db,
+        clock,
+        AppConfig {
+            public_url: public_url.clone(),
+            ..AppConfig::default()
+        },
+    );
     if cfg.demo {
-        let loaded = app::demo::load(&app).await.map_err(|e| anyhow::anyhow!("loading the demo company: {e}"))?;
+        let loaded = app::demo::load(&app)
+            .await
+            .map_err(|e| anyhow::anyhow!("loading the demo company: {e}"))?;
         tracing::info!(loaded, "demo company ready");
     }
     let transport = mail::Transport::from_config(cfg.smtp_url.as_deref(), &cfg.storage.data_dir, &cfg.mail_from)?;
     tracing::info!(transport = %transport.describe(), "mail delivery");
     let clock_for_mail = app.clock.clone();
-    let mail_config = mail::WorkerConfig { clock: Arc::new(move || clock_for_mail.now()), ..mail::WorkerConfig::new(&public_url) };
+    let mail_config = mail::WorkerConfig {
+        clock: Arc::new(move || clock_for_mail.now()),
+        ..mail::WorkerConfig::new(&public_url)
+    };
     let worker = mail::Worker::new(app.db.clone(), transport, mail_config, app.mail_waker.clone());
     let mut router = web::router(app.clone());
     if cfg.test_clock {
@@ -88,7 +104,14 @@ pub async fn start(cfg: &ServeConfig) -> anyhow::Result<Running> {
             .await
             .context("serving HTTP")
     });
-    Ok(Running { addr, app, public_url, stop, served, mail })
+    Ok(Running {
+        addr,
+        app,
+        public_url,
+        stop,
+        served,
+        mail,
+    })
 }
 
 fn test_clock_routes(clock: Arc<ManualClock>) -> axum::Router {

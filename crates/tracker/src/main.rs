@@ -7,7 +7,11 @@ use std::io::Read;
 use tracker::config::{ServeConfig, Storage};
 
 #[derive(Parser)]
-#[command(name = "tracker", version, about = "User administration for a legal department's matter-management system")]
+#[command(
+    name = "tracker",
+    version,
+    about = "User administration for a legal department's matter-management system"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -67,12 +71,22 @@ enum UsersCommand {
 }
 
 fn offline_app(db: store::Db, public_url: &str) -> app::App {
-    app::App::new(db, std::sync::Arc::new(app::SystemClock), app::AppConfig { public_url: public_url.trim_end_matches('/').to_owned(), ..Default::default() })
+    app::App::new(
+        db,
+        std::sync::Arc::new(app::SystemClock),
+        app::AppConfig {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            ..Default::default()
+        },
+    )
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into())).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
     match run(Cli::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -99,17 +113,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             });
             running.wait().await
         }
-        Command::CreateAdmin { storage, email, first_name, last_name, password_stdin, public_url } => {
+        Command::CreateAdmin {
+            storage,
+            email,
+            first_name,
+            last_name,
+            password_stdin,
+            public_url,
+        } => {
             let password = if password_stdin {
                 let mut s = String::new();
-                std::io::stdin().read_to_string(&mut s).context("reading the password from standard input")?;
+                std::io::stdin()
+                    .read_to_string(&mut s)
+                    .context("reading the password from standard input")?;
                 Some(s.trim_end_matches(['\n', '\r']).to_owned())
             } else {
                 None
             };
             let db = tracker::open_db(&storage.database_url()?).await?;
             let app = offline_app(db, &public_url);
-            let created = app.create_admin(&email, &first_name, &last_name, password).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            let created = app
+                .create_admin(&email, &first_name, &last_name, password)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             println!("Created company system administrator {} ({})", created.user.email, created.user.id);
             if let Some(link) = created.link {
                 println!("One-time sign-in link (set a password with it): {link}");
@@ -117,7 +143,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             app.db.close().await;
             Ok(())
         }
-        Command::Users { command: UsersCommand::Purge { email, storage } } => {
+        Command::Users {
+            command: UsersCommand::Purge { email, storage },
+        } => {
             let db = tracker::open_db(&storage.database_url()?).await?;
             let app = offline_app(db, "http://127.0.0.1");
             let result = app.purge_user(&email).await;
@@ -135,7 +163,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             for (table, n) in &copied {
                 println!("{table:<26} {n:>9} rows");
             }
-            println!("Copied {} rows; point TRACKER_DATABASE_URL at the new database.", copied.iter().map(|(_, n)| n).sum::<u64>());
+            println!(
+                "Copied {} rows; point TRACKER_DATABASE_URL at the new database.",
+                copied.iter().map(|(_, n)| n).sum::<u64>()
+            );
             Ok(())
         }
         Command::Migrate { storage } => {

@@ -36,11 +36,7 @@ struct Server {
 
 impl Server {
     async fn start(data_dir: &Path, smtp_url: &str, run: usize) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let log = data_dir.join(format!("serve-{run}.log"));
         let out = std::fs::File::create(&log).unwrap();
         let child = Command::new(BIN)
@@ -72,11 +68,7 @@ impl Server {
             if ready {
                 return server;
             }
-            assert!(
-                Instant::now() < deadline,
-                "tracker serve did not come up:\n{}",
-                server.log()
-            );
+            assert!(Instant::now() < deadline, "tracker serve did not come up:\n{}", server.log());
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -118,18 +110,9 @@ fn create_admin(data_dir: &Path) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run tracker create-admin");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "create-admin: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "create-admin: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// `USERS` held company users, written straight into the database before
@@ -183,10 +166,7 @@ async fn sign_in(client: &Client, server: &Server) -> String {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
-    r.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
 }
 
 /// Email status of every bulk user, through the API.
@@ -194,10 +174,7 @@ async fn statuses(client: &Client, server: &Server, token: &str) -> BTreeMap<Str
     let mut out = BTreeMap::new();
     for page in 1.. {
         let r: Value = client
-            .get(format!(
-                "{}/api/v1/users?status=all&per_page=500&page={page}&q=bulk",
-                server.url
-            ))
+            .get(format!("{}/api/v1/users?status=all&per_page=500&page={page}&q=bulk", server.url))
             .bearer_auth(token)
             .send()
             .await
@@ -220,8 +197,7 @@ async fn statuses(client: &Client, server: &Server, token: &str) -> BTreeMap<Str
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_in_the_middle_of_a_bulk_send_loses_nothing_and_duplicates_at_most_the_in_flight_messages(
-) {
+async fn sigkill_in_the_middle_of_a_bulk_send_loses_nothing_and_duplicates_at_most_the_in_flight_messages() {
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let sink = SmtpSink::start().await;
@@ -291,15 +267,8 @@ async fn sigkill_in_the_middle_of_a_bulk_send_loses_nothing_and_duplicates_at_mo
     for m in &received {
         assert_eq!(m.rcpt_to.len(), 1);
         let parsed = parse(&m.data);
-        assert!(
-            parsed.subject.contains("set your password"),
-            "{}",
-            parsed.subject
-        );
-        by_recipient
-            .entry(m.rcpt_to[0].clone())
-            .or_default()
-            .push(parsed.message_id);
+        assert!(parsed.subject.contains("set your password"), "{}", parsed.subject);
+        by_recipient.entry(m.rcpt_to[0].clone()).or_default().push(parsed.message_id);
     }
     assert_eq!(by_recipient.len(), USERS, "every user got their email");
     for email in final_statuses.keys() {

@@ -89,7 +89,13 @@ impl FromRequestParts<App> for Caller {
             }
         }
         let ctx = Ctx::user(&auth.user, client_ip(parts));
-        Ok(Caller { ctx, user: auth.user, token_hash: auth.token_hash, via, token })
+        Ok(Caller {
+            ctx,
+            user: auth.user,
+            token_hash: auth.token_hash,
+            via,
+            token,
+        })
     }
 }
 
@@ -110,9 +116,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
 fn json_rejection(r: JsonRejection) -> AppError {
     match r {
-        JsonRejection::JsonDataError(e) => AppError::bad_request("invalid_body", format!("the request body does not match what this endpoint takes: {}", e.body_text())),
-        JsonRejection::JsonSyntaxError(e) => AppError::bad_request("invalid_json", format!("the request body is not valid JSON: {}", e.body_text())),
-        JsonRejection::MissingJsonContentType(_) => AppError::bad_request("unsupported_media_type", "send the body as JSON with Content-Type: application/json"),
+        JsonRejection::JsonDataError(e) => AppError::bad_request(
+            "invalid_body",
+            format!("the request body does not match what this endpoint takes: {}", e.body_text()),
+        ),
+        JsonRejection::JsonSyntaxError(e) => {
+            AppError::bad_request("invalid_json", format!("the request body is not valid JSON: {}", e.body_text()))
+        }
+        JsonRejection::MissingJsonContentType(_) => AppError::bad_request(
+            "unsupported_media_type",
+            "send the body as JSON with Content-Type: application/json",
+        ),
         other => AppError::bad_request("invalid_body", other.body_text()),
     }
 }
@@ -126,7 +140,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
-            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(AppError::bad_request("invalid_query", format!("the query string is not valid: {}", e.body_text())).into()),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
+                Err(AppError::bad_request("invalid_query", format!("the query string is not valid: {}", e.body_text())).into())
+            }
             Err(e) => Err(AppError::bad_request("invalid_query", e.body_text()).into()),
         }
     }

@@ -109,7 +109,13 @@ pub struct UserRef {
 
 impl From<&User> for UserRef {
     fn from(u: &User) -> Self {
-        Self { id: u.id.to_string(), email: u.email.clone(), first_name: u.first_name.clone(), last_name: u.last_name.clone(), active: u.active }
+        Self {
+            id: u.id.to_string(),
+            email: u.email.clone(),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            active: u.active,
+        }
     }
 }
 
@@ -123,7 +129,12 @@ pub struct FirmOut {
 
 impl From<&Firm> for FirmOut {
     fn from(f: &Firm) -> Self {
-        Self { id: f.id.to_string(), name: f.name.clone(), active: f.active, created_at: ts(f.created_at) }
+        Self {
+            id: f.id.to_string(),
+            name: f.name.clone(),
+            active: f.active,
+            created_at: ts(f.created_at),
+        }
     }
 }
 
@@ -293,6 +304,11 @@ pub struct ListOut<T> {
 
 impl<T> ListOut<T> {
     pub fn of<S>(l: &app::Listing<S>, f: impl Fn(&S) -> T) -> Self {
-        Self { items: l.items.iter().map(f).collect(), total: l.total, page: l.page.page, per_page: l.page.per_page }
+        Self {
+            items: l.items.iter().map(f).collect(),
+            total: l.total,
+            page: l.page.page,
+            per_page: l.page.per_page,
+        }
     }
 }

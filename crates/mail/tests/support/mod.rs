@@ -115,42 +115,19 @@ impl Env {
         tx.commit().await.unwrap();
     }
 
-    pub async fn enqueue(
-        &self,
-        kind: MailKind,
-        user: Option<&UserId>,
-        address: &str,
-        payload: serde_json::Value,
-    ) -> i64 {
+    pub async fn enqueue(&self, kind: MailKind, user: Option<&UserId>, address: &str, payload: serde_json::Value) -> i64 {
         let mut tx = self.db.write().await.unwrap();
-        let id = tx
-            .enqueue_mail(kind, user, address, &payload, self.now())
-            .await
-            .unwrap();
+        let id = tx.enqueue_mail(kind, user, address, &payload, self.now()).await.unwrap();
         tx.commit().await.unwrap();
         id
     }
 
     pub async fn outbox(&self, id: i64) -> OutboxMessage {
-        self.db
-            .read()
-            .await
-            .unwrap()
-            .mail_message(id)
-            .await
-            .unwrap()
-            .expect("outbox row")
+        self.db.read().await.unwrap().mail_message(id).await.unwrap().expect("outbox row")
     }
 
     pub async fn user(&self, id: &UserId) -> User {
-        self.db
-            .read()
-            .await
-            .unwrap()
-            .user(id)
-            .await
-            .unwrap()
-            .expect("user")
+        self.db.read().await.unwrap().user(id).await.unwrap().expect("user")
     }
 
     pub async fn deactivate(&self, id: &UserId) {

@@ -24,7 +24,13 @@ async fn each_change_has_one_audit_entry_with_actor_target_and_source() {
     assert_eq!(entries[1]["action"], "office.created");
 
     // A refused change writes nothing.
-    let r = app.post("/api/v1/users", &app.admin, json!({"email": "audited@company.example", "first_name": "A", "last_name": "B", "role": "company_user"})).await;
+    let r = app
+        .post(
+            "/api/v1/users",
+            &app.admin,
+            json!({"email": "audited@company.example", "first_name": "A", "last_name": "B", "role": "company_user"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert_eq!(app.audit("per_page=500").await.len(), entries.len());
 }
@@ -49,9 +55,23 @@ async fn a_users_history_shows_changes_and_sign_ins_with_actor_and_time() {
     let app = spawn_app().await;
     let id = app.company_user("hist@company.example", "company_user", None).await;
     app.password_for(&id, "hist@company.example").await;
-    app.patch(&format!("/api/v1/users/{id}"), &app.admin, json!({"last_name": "Story"})).await;
+    app.patch(&format!("/api/v1/users/{id}"), &app.admin, json!({"last_name": "Story"}))
+        .await;
     let h = app.get(&format!("/api/v1/users/{id}/history"), &app.admin).await;
     assert_eq!(h.status, StatusCode::OK);
-    let actions: Vec<(&str, &str)> = h.body["items"].as_array().unwrap().iter().map(|e| (e["action"].as_str().unwrap(), e["actor"].as_str().unwrap())).collect();
-    assert_eq!(actions, [("user.updated", ADMIN_EMAIL), ("user.signed_in", "hist@company.example"), ("user.activated", "hist@company.example"), ("user.created", ADMIN_EMAIL)]);
+    let actions: Vec<(&str, &str)> = h.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["actor"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("user.updated", ADMIN_EMAIL),
+            ("user.signed_in", "hist@company.example"),
+            ("user.activated", "hist@company.example"),
+            ("user.created", ADMIN_EMAIL)
+        ]
+    );
 }

@@ -8,27 +8,15 @@ use serde_json::{json, Value};
 // ---------------------------------------------------------------- helpers
 
 async fn deactivate(app: &TestApp, token: &str, id: &str) -> Reply {
-    app.patch(
-        &format!("/api/v1/users/{id}"),
-        token,
-        json!({"active": false}),
-    )
-    .await
+    app.patch(&format!("/api/v1/users/{id}"), token, json!({"active": false})).await
 }
 
 async fn reactivate(app: &TestApp, token: &str, id: &str) -> Reply {
-    app.patch(
-        &format!("/api/v1/users/{id}"),
-        token,
-        json!({"active": true}),
-    )
-    .await
+    app.patch(&format!("/api/v1/users/{id}"), token, json!({"active": true})).await
 }
 
 async fn check(app: &TestApp, token: &str, id: &str) -> Reply {
-    let r = app
-        .get(&format!("/api/v1/users/{id}/deactivation-check"), token)
-        .await;
+    let r = app.get(&format!("/api/v1/users/{id}/deactivation-check"), token).await;
     assert_eq!(r.status, StatusCode::OK, "check {id}: {}", r.body);
     r
 }
@@ -53,29 +41,18 @@ fn summary(list: &Value) -> Vec<String> {
                 "every blocker says what to change: {b}"
             );
             let (key, extra) = if b.get("matter").is_some() {
-                assert!(
-                    b["matter"]["name"].is_string() && b["matter"]["number"].is_string(),
-                    "{b}"
-                );
+                assert!(b["matter"]["name"].is_string() && b["matter"]["number"].is_string(), "{b}");
                 ("matter", String::new())
             } else if b.get("office").is_some() {
-                assert!(
-                    b["office"]["name"].is_string() && b["office"]["active"].is_boolean(),
-                    "{b}"
-                );
+                assert!(b["office"]["name"].is_string() && b["office"]["active"].is_boolean(), "{b}");
                 ("office", String::new())
             } else {
-                assert!(
-                    b["route"]["name"].is_string() && b["route"]["active"].is_boolean(),
-                    "{b}"
-                );
+                assert!(b["route"]["name"].is_string() && b["route"]["active"].is_boolean(), "{b}");
                 ("route", format!("#{}", b["route"]["level"]))
             };
             format!(
                 "{kind} {}{extra}",
-                b[key]["id"]
-                    .as_str()
-                    .unwrap_or_else(|| panic!("object id: {b}"))
+                b[key]["id"].as_str().unwrap_or_else(|| panic!("object id: {b}"))
             )
         })
         .collect();
@@ -96,18 +73,8 @@ async fn assert_blocked(app: &TestApp, token: &str, id: &str, expected: &[String
     assert_eq!(c.body["can_deactivate"], false, "{}", c.body);
     assert_eq!(summary(&c.body["blockers"]), expected, "check: {}", c.body);
     let r = deactivate(app, token, id).await;
-    assert_eq!(
-        (r.status, r.code()),
-        (StatusCode::CONFLICT, "deactivation_blocked"),
-        "{}",
-        r.body
-    );
-    assert_eq!(
-        summary(&r.body["error"]["blockers"]),
-        expected,
-        "refusal: {}",
-        r.body
-    );
+    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "deactivation_blocked"), "{}", r.body);
+    assert_eq!(summary(&r.body["error"]["blockers"]), expected, "refusal: {}", r.body);
     assert_eq!(
         r.body["error"]["blockers"], c.body["blockers"],
         "the refusal and the check list the same blockers"
@@ -119,31 +86,20 @@ async fn assert_blocked(app: &TestApp, token: &str, id: &str, expected: &[String
         "{}",
         r.body
     );
-    assert!(
-        is_active(app, id).await,
-        "a refused deactivation leaves the user active"
-    );
+    assert!(is_active(app, id).await, "a refused deactivation leaves the user active");
 }
 
 async fn assert_clear(app: &TestApp, token: &str, id: &str) {
     let c = check(app, token, id).await;
     assert_eq!(
-        (
-            c.body["can_deactivate"].as_bool(),
-            c.body["blockers"].as_array().map(Vec::len)
-        ),
+        (c.body["can_deactivate"].as_bool(), c.body["blockers"].as_array().map(Vec::len)),
         (Some(true), Some(0)),
         "{}",
         c.body
     );
 }
 
-async fn office_with(
-    app: &TestApp,
-    name: &str,
-    coordinator: Option<&str>,
-    backup: Option<&str>,
-) -> String {
+async fn office_with(app: &TestApp, name: &str, coordinator: Option<&str>, backup: Option<&str>) -> String {
     let r = app
         .post(
             "/api/v1/offices",
@@ -179,8 +135,7 @@ async fn participant(app: &TestApp, matter: &str, user: &str, role: &str, notifi
 }
 
 async fn patch_matter(app: &TestApp, matter: &str, body: Value) -> Reply {
-    app.patch(&format!("/api/v1/matters/{matter}"), &app.admin, body)
-        .await
+    app.patch(&format!("/api/v1/matters/{matter}"), &app.admin, body).await
 }
 
 fn ids(list: &Value) -> Vec<String> {
@@ -201,12 +156,7 @@ fn sorted(items: &[&String]) -> Vec<String> {
 }
 
 async fn user_actions(app: &TestApp, id: &str) -> Vec<Value> {
-    let r = app
-        .get(
-            &format!("/api/v1/users/{id}/history?per_page=500"),
-            &app.admin,
-        )
-        .await;
+    let r = app.get(&format!("/api/v1/users/{id}/history?per_page=500"), &app.admin).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     r.body["items"].as_array().unwrap().clone()
 }
@@ -216,56 +166,22 @@ async fn user_actions(app: &TestApp, id: &str) -> Vec<Value> {
 #[tokio::test]
 async fn each_company_blocker_kind_alone_refuses_and_is_listed_by_the_check() {
     let app = spawn_app().await;
-    let other = app
-        .company_user("other@company.example", "company_user", None)
-        .await;
+    let other = app.company_user("other@company.example", "company_user", None).await;
 
-    let lead = app
-        .company_user("lead@company.example", "company_user", None)
-        .await;
+    let lead = app.company_user("lead@company.example", "company_user", None).await;
     let m = app.matter("D3-1", &lead).await;
-    assert_blocked(
-        &app,
-        &app.admin,
-        &lead,
-        &expect(&[("lead_company_person", &m)]),
-    )
-    .await;
+    assert_blocked(&app, &app.admin, &lead, &expect(&[("lead_company_person", &m)])).await;
 
-    let coord = app
-        .company_user("coord@company.example", "company_user", None)
-        .await;
+    let coord = app.company_user("coord@company.example", "company_user", None).await;
     let o1 = office_with(&app, "Coordinated", Some(&coord), None).await;
-    assert_blocked(
-        &app,
-        &app.admin,
-        &coord,
-        &expect(&[("office_coordinator", &o1)]),
-    )
-    .await;
+    assert_blocked(&app, &app.admin, &coord, &expect(&[("office_coordinator", &o1)])).await;
 
-    let backup = app
-        .company_user("backup@company.example", "company_user", None)
-        .await;
+    let backup = app.company_user("backup@company.example", "company_user", None).await;
     let o2 = office_with(&app, "Backed up", Some(&other), Some(&backup)).await;
-    assert_blocked(
-        &app,
-        &app.admin,
-        &backup,
-        &expect(&[("office_backup_coordinator", &o2)]),
-    )
-    .await;
+    assert_blocked(&app, &app.admin, &backup, &expect(&[("office_backup_coordinator", &o2)])).await;
 
-    let primary = app
-        .company_user("primary@company.example", "company_user", None)
-        .await;
-    let r1 = route(
-        &app,
-        "Primary route",
-        true,
-        json!([{"primary_approver_id": primary}]),
-    )
-    .await;
+    let primary = app.company_user("primary@company.example", "company_user", None).await;
+    let r1 = route(&app, "Primary route", true, json!([{"primary_approver_id": primary}])).await;
     assert_blocked(
         &app,
         &app.admin,
@@ -274,10 +190,14 @@ async fn each_company_blocker_kind_alone_refuses_and_is_listed_by_the_check() {
     )
     .await;
 
-    let alternate = app
-        .company_user("alternate@company.example", "company_user", None)
-        .await;
-    let r2 = route(&app, "Alternate route", true, json!([{"primary_approver_id": other}, {"primary_approver_id": other, "alternate_approver_id": alternate}])).await;
+    let alternate = app.company_user("alternate@company.example", "company_user", None).await;
+    let r2 = route(
+        &app,
+        "Alternate route",
+        true,
+        json!([{"primary_approver_id": other}, {"primary_approver_id": other, "alternate_approver_id": alternate}]),
+    )
+    .await;
     assert_blocked(
         &app,
         &app.admin,
@@ -287,14 +207,9 @@ async fn each_company_blocker_kind_alone_refuses_and_is_listed_by_the_check() {
     .await;
 
     // The blockers of one user never leak into another's answer.
-    let bystander = app
-        .company_user("bystander@company.example", "company_user", None)
-        .await;
+    let bystander = app.company_user("bystander@company.example", "company_user", None).await;
     assert_clear(&app, &app.admin, &bystander).await;
-    assert_eq!(
-        deactivate(&app, &app.admin, &bystander).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(deactivate(&app, &app.admin, &bystander).await.status, StatusCode::OK);
     // A refused deactivation writes nothing to the audit log.
     let done = app.audit("action=user.deactivated").await;
     assert_eq!(done.len(), 1, "{done:?}");
@@ -304,50 +219,40 @@ async fn each_company_blocker_kind_alone_refuses_and_is_listed_by_the_check() {
 #[tokio::test]
 async fn every_blocker_is_listed_at_once_and_a_refusal_changes_nothing() {
     let app = spawn_app().await;
-    let other = app
-        .company_user("other@company.example", "company_user", None)
-        .await;
-    let third = app
-        .company_user("third@company.example", "company_user", None)
-        .await;
-    let u = app
-        .company_user("busy@company.example", "company_user", None)
-        .await;
+    let other = app.company_user("other@company.example", "company_user", None).await;
+    let third = app.company_user("third@company.example", "company_user", None).await;
+    let u = app.company_user("busy@company.example", "company_user", None).await;
     let token = app.password_for(&u, "busy@company.example").await;
 
     let m1 = app.matter("ALL-1", &u).await;
     let m2 = app.matter("ALL-2", &u).await;
     // Open only for invoicing still blocks; closed for both does not.
     assert_eq!(
-        patch_matter(&app, &m2, json!({"open_for_editing": false}))
-            .await
-            .status,
+        patch_matter(&app, &m2, json!({"open_for_editing": false})).await.status,
         StatusCode::OK
     );
     let closed = app.matter("ALL-3", &u).await;
     assert_eq!(
-        patch_matter(
-            &app,
-            &closed,
-            json!({"open_for_editing": false, "open_for_invoicing": false})
-        )
-        .await
-        .status,
+        patch_matter(&app, &closed, json!({"open_for_editing": false, "open_for_invoicing": false}))
+            .await
+            .status,
         StatusCode::OK
     );
     let o1 = office_with(&app, "Inactive coordinated", Some(&u), None).await;
     assert_eq!(
-        app.patch(
-            &format!("/api/v1/offices/{o1}"),
-            &app.admin,
-            json!({"active": false})
-        )
-        .await
-        .status,
+        app.patch(&format!("/api/v1/offices/{o1}"), &app.admin, json!({"active": false}))
+            .await
+            .status,
         StatusCode::OK
     );
     let o2 = office_with(&app, "Backup", Some(&other), Some(&u)).await;
-    let r1 = route(&app, "Inactive route", false, json!([{"primary_approver_id": other}, {"primary_approver_id": u, "delegate_ids": [third]}])).await;
+    let r1 = route(
+        &app,
+        "Inactive route",
+        false,
+        json!([{"primary_approver_id": other}, {"primary_approver_id": u, "delegate_ids": [third]}]),
+    )
+    .await;
     let r2 = route(
         &app,
         "Alternate",
@@ -375,15 +280,9 @@ async fn every_blocker_is_listed_at_once_and_a_refusal_changes_nothing() {
     assert_blocked(&app, &app.admin, &u, &expected).await;
     let c = check(&app, &app.admin, &u).await;
     let blockers = c.body["blockers"].as_array().unwrap();
-    let inactive_office = blockers
-        .iter()
-        .find(|b| b["kind"] == "office_coordinator")
-        .unwrap();
+    let inactive_office = blockers.iter().find(|b| b["kind"] == "office_coordinator").unwrap();
     assert_eq!(inactive_office["office"]["active"], false);
-    let inactive_route = blockers
-        .iter()
-        .find(|b| b["kind"] == "route_primary_approver")
-        .unwrap();
+    let inactive_route = blockers.iter().find(|b| b["kind"] == "route_primary_approver").unwrap();
     assert_eq!(
         (
             inactive_route["route"]["active"].as_bool(),
@@ -391,74 +290,50 @@ async fn every_blocker_is_listed_at_once_and_a_refusal_changes_nothing() {
         ),
         (Some(false), Some("Inactive route"))
     );
-    let lead = blockers
-        .iter()
-        .find(|b| b["matter"]["id"] == m2.as_str())
-        .unwrap();
+    let lead = blockers.iter().find(|b| b["matter"]["id"] == m2.as_str()).unwrap();
     assert_eq!(
-        (
-            lead["matter"]["name"].as_str(),
-            lead["matter"]["number"].as_str()
-        ),
+        (lead["matter"]["name"].as_str(), lead["matter"]["number"].as_str()),
         (Some("Matter ALL-2"), Some("ALL-2"))
     );
 
     // Nothing of D2 happened: the session lives, no audit entry.
     assert_eq!(app.get("/api/v1/me", &token).await.status, StatusCode::OK);
-    assert!(app
-        .audit(&format!("target_id={u}&action=user.deactivated"))
-        .await
-        .is_empty());
+    assert!(app.audit(&format!("target_id={u}&action=user.deactivated")).await.is_empty());
 }
 
 #[tokio::test]
 async fn a_matter_blocks_while_open_for_editing_or_invoicing_and_closing_both_clears() {
     let app = spawn_app().await;
-    let u = app
-        .company_user("lead@company.example", "company_user", None)
-        .await;
+    let u = app.company_user("lead@company.example", "company_user", None).await;
     let m = app.matter("OPEN-1", &u).await;
     let blocked = expect(&[("lead_company_person", &m)]);
     assert_eq!(
-        patch_matter(&app, &m, json!({"open_for_invoicing": false}))
-            .await
-            .status,
+        patch_matter(&app, &m, json!({"open_for_invoicing": false})).await.status,
         StatusCode::OK
     );
     assert_blocked(&app, &app.admin, &u, &blocked).await; // open for editing only
     assert_eq!(
-        patch_matter(
-            &app,
-            &m,
-            json!({"open_for_editing": false, "open_for_invoicing": true})
-        )
-        .await
-        .status,
+        patch_matter(&app, &m, json!({"open_for_editing": false, "open_for_invoicing": true}))
+            .await
+            .status,
         StatusCode::OK
     );
     assert_blocked(&app, &app.admin, &u, &blocked).await; // open for invoicing only
     assert_eq!(
-        patch_matter(&app, &m, json!({"open_for_invoicing": false}))
-            .await
-            .status,
+        patch_matter(&app, &m, json!({"open_for_invoicing": false})).await.status,
         StatusCode::OK
     );
     assert_clear(&app, &app.admin, &u).await;
     let r = deactivate(&app, &app.admin, &u).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(
-        (
-            r.body["active"].as_bool(),
-            r.body["warnings"].as_array().map(Vec::len)
-        ),
+        (r.body["active"].as_bool(), r.body["warnings"].as_array().map(Vec::len)),
         (Some(false), Some(0))
     );
     assert!(r.body["deactivated_at"].is_string());
     // The closed matter keeps its (now inactive) lead: history is not rewritten.
     assert_eq!(
-        app.get(&format!("/api/v1/matters/{m}"), &app.admin)
-            .await
-            .body["lead_company_person_id"],
+        app.get(&format!("/api/v1/matters/{m}"), &app.admin).await.body["lead_company_person_id"],
         u.as_str()
     );
 }
@@ -466,24 +341,14 @@ async fn a_matter_blocks_while_open_for_editing_or_invoicing_and_closing_both_cl
 #[tokio::test]
 async fn inactive_offices_and_routes_still_block_a_route_delegate_does_not_and_replacing_clears() {
     let app = spawn_app().await;
-    let other = app
-        .company_user("other@company.example", "company_user", None)
-        .await;
-    let u = app
-        .company_user("u@company.example", "company_user", None)
-        .await;
-    let delegate = app
-        .company_user("delegate@company.example", "company_user", None)
-        .await;
+    let other = app.company_user("other@company.example", "company_user", None).await;
+    let u = app.company_user("u@company.example", "company_user", None).await;
+    let delegate = app.company_user("delegate@company.example", "company_user", None).await;
     let office = office_with(&app, "Closed office", Some(&u), None).await;
     assert_eq!(
-        app.patch(
-            &format!("/api/v1/offices/{office}"),
-            &app.admin,
-            json!({"active": false})
-        )
-        .await
-        .status,
+        app.patch(&format!("/api/v1/offices/{office}"), &app.admin, json!({"active": false}))
+            .await
+            .status,
         StatusCode::OK
     );
     let r = route(
@@ -494,51 +359,31 @@ async fn inactive_offices_and_routes_still_block_a_route_delegate_does_not_and_r
     )
     .await;
     assert_eq!(
-        app.patch(
-            &format!("/api/v1/approval-routes/{r}"),
-            &app.admin,
-            json!({"active": false})
-        )
-        .await
-        .status,
+        app.patch(&format!("/api/v1/approval-routes/{r}"), &app.admin, json!({"active": false}))
+            .await
+            .status,
         StatusCode::OK
     );
     assert_blocked(
         &app,
         &app.admin,
         &u,
-        &expect(&[
-            ("office_coordinator", &office),
-            ("route_primary_approver", &format!("{r}#1")),
-        ]),
+        &expect(&[("office_coordinator", &office), ("route_primary_approver", &format!("{r}#1"))]),
     )
     .await;
 
     // The route's delegate is not a blocker.
     assert_clear(&app, &app.admin, &delegate).await;
-    assert_eq!(
-        deactivate(&app, &app.admin, &delegate).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(deactivate(&app, &app.admin, &delegate).await.status, StatusCode::OK);
 
     // Doing what the fixes say clears them.
     assert_eq!(
-        app.patch(
-            &format!("/api/v1/offices/{office}"),
-            &app.admin,
-            json!({"coordinator_id": other})
-        )
-        .await
-        .status,
+        app.patch(&format!("/api/v1/offices/{office}"), &app.admin, json!({"coordinator_id": other}))
+            .await
+            .status,
         StatusCode::OK
     );
-    assert_blocked(
-        &app,
-        &app.admin,
-        &u,
-        &expect(&[("route_primary_approver", &format!("{r}#1"))]),
-    )
-    .await;
+    assert_blocked(&app, &app.admin, &u, &expect(&[("route_primary_approver", &format!("{r}#1"))])).await;
     let rr = app
         .patch(
             &format!("/api/v1/approval-routes/{r}"),
@@ -548,10 +393,7 @@ async fn inactive_offices_and_routes_still_block_a_route_delegate_does_not_and_r
         .await;
     assert_eq!(rr.status, StatusCode::OK, "{}", rr.body);
     assert_clear(&app, &app.admin, &u).await;
-    assert_eq!(
-        deactivate(&app, &app.admin, &u).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(deactivate(&app, &app.admin, &u).await.status, StatusCode::OK);
 }
 
 // ---------------------------------------------------------------------- D4
@@ -559,18 +401,14 @@ async fn inactive_offices_and_routes_still_block_a_route_delegate_does_not_and_r
 #[tokio::test]
 async fn d4_refuses_a_firm_administrator_and_only_warns_a_company_administrator() {
     let app = spawn_app().await;
-    let lead = app
-        .company_user("lead@company.example", "company_user", None)
-        .await;
+    let lead = app.company_user("lead@company.example", "company_user", None).await;
     let (firm, fa) = app.firm("Alpha LLP", "admin@alpha.example").await;
     let (other_firm, _) = app.firm("Beta LLP", "admin@beta.example").await;
     let fa_token = app.password_for(&fa, "admin@alpha.example").await;
     let l1 = app.firm_user("l1@alpha.example", "firm_user", &firm).await;
     let l2 = app.firm_user("l2@alpha.example", "firm_user", &firm).await;
     let l3 = app.firm_user("l3@alpha.example", "firm_user", &firm).await;
-    let b1 = app
-        .firm_user("b1@beta.example", "firm_user", &other_firm)
-        .await;
+    let b1 = app.firm_user("b1@beta.example", "firm_user", &other_firm).await;
 
     // M1: l1 alone. M2: l1 (not notified) and l2 (notified). M3: closed, l1
     // alone. M4: l1 with another firm's lawyer. M5: l1 and l3 of the same firm.
@@ -582,13 +420,9 @@ async fn d4_refuses_a_firm_administrator_and_only_warns_a_company_administrator(
     let m3 = app.matter("D4-3", &lead).await;
     participant(&app, &m3, &l1, "matter_editor", true).await;
     assert_eq!(
-        patch_matter(
-            &app,
-            &m3,
-            json!({"open_for_editing": false, "open_for_invoicing": false})
-        )
-        .await
-        .status,
+        patch_matter(&app, &m3, json!({"open_for_editing": false, "open_for_invoicing": false}))
+            .await
+            .status,
         StatusCode::OK
     );
     let m4 = app.matter("D4-4", &lead).await;
@@ -601,10 +435,7 @@ async fn d4_refuses_a_firm_administrator_and_only_warns_a_company_administrator(
     // l3 is not alone anywhere: its firm administrator may deactivate it,
     // and from then on l1 is alone on M5 too (inactive users do not count).
     assert_clear(&app, &fa_token, &l3).await;
-    assert_eq!(
-        deactivate(&app, &fa_token, &l3).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(deactivate(&app, &fa_token, &l3).await.status, StatusCode::OK);
 
     let l1_expected = expect(&[
         ("only_firm_user_on_matter", &m1),
@@ -616,21 +447,12 @@ async fn d4_refuses_a_firm_administrator_and_only_warns_a_company_administrator(
     ]);
     assert_blocked(&app, &fa_token, &l1, &l1_expected).await;
     // l2 shares M2 with l1 but is the only one of the firm notified there.
-    assert_blocked(
-        &app,
-        &fa_token,
-        &l2,
-        &expect(&[("only_notified_firm_user_on_matter", &m2)]),
-    )
-    .await;
+    assert_blocked(&app, &fa_token, &l2, &expect(&[("only_notified_firm_user_on_matter", &m2)])).await;
 
     // A company-side administrator sees the same list as warnings and succeeds.
     let c = check(&app, &app.admin, &l1).await;
     assert_eq!(
-        (
-            c.body["can_deactivate"].as_bool(),
-            c.body["blockers"].as_array().map(Vec::len)
-        ),
+        (c.body["can_deactivate"].as_bool(), c.body["blockers"].as_array().map(Vec::len)),
         (Some(true), Some(0)),
         "{}",
         c.body
@@ -640,9 +462,7 @@ async fn d4_refuses_a_firm_administrator_and_only_warns_a_company_administrator(
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["active"], false);
     assert_eq!(summary(&r.body["warnings"]), l1_expected);
-    let entry = &app
-        .audit(&format!("target_id={l1}&action=user.deactivated"))
-        .await[0];
+    let entry = &app.audit(&format!("target_id={l1}&action=user.deactivated")).await[0];
     assert_eq!(
         summary(&entry["after"]["warnings"]),
         l1_expected,
@@ -655,17 +475,11 @@ async fn d4_refuses_a_firm_administrator_and_only_warns_a_company_administrator(
 #[tokio::test]
 async fn deactivation_ends_every_session_at_once_and_sign_in_answers_as_for_a_wrong_password() {
     let app = spawn_app().await;
-    let u = app
-        .company_user("leaving@company.example", "company_user", None)
-        .await;
+    let u = app.company_user("leaving@company.example", "company_user", None).await;
     let first = app.password_for(&u, "leaving@company.example").await;
     let second = app.sign_in("leaving@company.example", PASSWORD).await;
-    let bystander = app
-        .company_user("staying@company.example", "company_user", None)
-        .await;
-    let bystander_token = app
-        .password_for(&bystander, "staying@company.example")
-        .await;
+    let bystander = app.company_user("staying@company.example", "company_user", None).await;
+    let bystander_token = app.password_for(&bystander, "staying@company.example").await;
     for t in [&first, &second] {
         assert_eq!(app.get("/api/v1/me", t).await.status, StatusCode::OK);
     }
@@ -683,16 +497,8 @@ async fn deactivation_ends_every_session_at_once_and_sign_in_answers_as_for_a_wr
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     for t in [&first, &second] {
         let me = app.get("/api/v1/me", t).await;
-        assert_eq!(
-            (me.status, me.code()),
-            (StatusCode::UNAUTHORIZED, "not_signed_in"),
-            "{}",
-            me.body
-        );
-        assert_eq!(
-            app.get("/api/v1/me/matters", t).await.status,
-            StatusCode::UNAUTHORIZED
-        );
+        assert_eq!((me.status, me.code()), (StatusCode::UNAUTHORIZED, "not_signed_in"), "{}", me.body);
+        assert_eq!(app.get("/api/v1/me/matters", t).await.status, StatusCode::UNAUTHORIZED);
     }
     assert_eq!(
         app.get("/api/v1/me", &bystander_token).await.status,
@@ -713,9 +519,7 @@ async fn deactivation_ends_every_session_at_once_and_sign_in_answers_as_for_a_wr
         "a deactivated user is answered exactly as a wrong password"
     );
     assert!(refused.headers.get("set-cookie").is_none());
-    let entry = &app
-        .audit(&format!("target_id={u}&action=user.deactivated"))
-        .await[0];
+    let entry = &app.audit(&format!("target_id={u}&action=user.deactivated")).await[0];
     assert_eq!(entry["after"]["sessions_revoked"], 2);
     assert_eq!(entry["actor_id"], app.admin_id.as_str());
 }
@@ -723,9 +527,7 @@ async fn deactivation_ends_every_session_at_once_and_sign_in_answers_as_for_a_wr
 #[tokio::test]
 async fn open_sign_in_links_are_refused_after_deactivation_and_stay_dead_after_reactivation() {
     let app = spawn_app().await;
-    let u = app
-        .company_user("invited@company.example", "company_user", None)
-        .await;
+    let u = app.company_user("invited@company.example", "company_user", None).await;
     let running = app.running.as_ref().unwrap();
     let (token, hash) = domain::secret::new_token();
     let mut tx = running.app.db.write().await.unwrap();
@@ -740,94 +542,44 @@ async fn open_sign_in_links_are_refused_after_deactivation_and_stay_dead_after_r
     .unwrap();
     tx.commit().await.unwrap();
 
-    assert_eq!(
-        deactivate(&app, &app.admin, &u).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(deactivate(&app, &app.admin, &u).await.status, StatusCode::OK);
     let set = json!({"token": token, "password": PASSWORD});
-    let r = app
-        .call(
-            Method::POST,
-            "/api/v1/password/set",
-            None,
-            Some(set.clone()),
-        )
-        .await;
+    let r = app.call(Method::POST, "/api/v1/password/set", None, Some(set.clone())).await;
     assert_eq!(
         (r.status, r.code()),
         (StatusCode::UNPROCESSABLE_ENTITY, "link_superseded"),
         "{}",
         r.body
     );
-    let entry = &app
-        .audit(&format!("target_id={u}&action=user.deactivated"))
-        .await[0];
+    let entry = &app.audit(&format!("target_id={u}&action=user.deactivated")).await[0];
     assert_eq!(entry["after"]["links_invalidated"], 1);
     // N7: no email of any kind to an inactive user.
-    let r = app
-        .post(
-            &format!("/api/v1/users/{u}/new-user-email"),
-            &app.admin,
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        (r.status, r.code()),
-        (StatusCode::CONFLICT, "user_inactive"),
-        "{}",
-        r.body
-    );
-    let r = app
-        .post(
-            &format!("/api/v1/users/{u}/reset-password"),
-            &app.admin,
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        (r.status, r.code()),
-        (StatusCode::CONFLICT, "user_inactive"),
-        "{}",
-        r.body
-    );
+    let r = app.post(&format!("/api/v1/users/{u}/new-user-email"), &app.admin, json!({})).await;
+    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "user_inactive"), "{}", r.body);
+    let r = app.post(&format!("/api/v1/users/{u}/reset-password"), &app.admin, json!({})).await;
+    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "user_inactive"), "{}", r.body);
     let pending = app.get("/api/v1/new-user-emails/pending", &app.admin).await;
     assert!(
-        !pending.body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|x| x["id"] == u.as_str()),
+        !pending.body["items"].as_array().unwrap().iter().any(|x| x["id"] == u.as_str()),
         "{}",
         pending.body
     );
 
-    assert_eq!(
-        reactivate(&app, &app.admin, &u).await.status,
-        StatusCode::OK
-    );
-    let r = app
-        .call(Method::POST, "/api/v1/password/set", None, Some(set))
-        .await;
+    assert_eq!(reactivate(&app, &app.admin, &u).await.status, StatusCode::OK);
+    let r = app.call(Method::POST, "/api/v1/password/set", None, Some(set)).await;
     assert_eq!(
         r.status,
         StatusCode::UNPROCESSABLE_ENTITY,
         "an invalidated link stays invalid: {}",
         r.body
     );
-    assert_eq!(
-        app.get(&format!("/api/v1/users/{u}"), &app.admin)
-            .await
-            .body["activated"],
-        false
-    );
+    assert_eq!(app.get(&format!("/api/v1/users/{u}"), &app.admin).await.body["activated"], false);
 }
 
 #[tokio::test]
 async fn a_new_user_email_stopped_by_deactivation_can_be_sent_after_reactivation() {
     let app = spawn_app().await;
-    let u = app
-        .company_user("soon@company.example", "company_user", None)
-        .await;
+    let u = app.company_user("soon@company.example", "company_user", None).await;
     // The new user email is in the outbox and, the mail server refusing for
     // now, waits for its next attempt (N8): exactly what N1 leaves behind
     // while delivery is retried. Made here directly so that the delivery
@@ -838,113 +590,59 @@ async fn a_new_user_email_stopped_by_deactivation_can_be_sent_after_reactivation
         let mut tx = running.app.db.write().await.unwrap();
         let id = domain::UserId::from(u.as_str());
         let mut user = tx.user_for_update(&id).await.unwrap().unwrap();
-        tx.enqueue_mail(
-            store::MailKind::NewUserEmail,
-            Some(&id),
-            &user.email,
-            &json!({}),
-            later,
-        )
-        .await
-        .unwrap();
+        tx.enqueue_mail(store::MailKind::NewUserEmail, Some(&id), &user.email, &json!({}), later)
+            .await
+            .unwrap();
         user.new_user_email.status = domain::model::EmailStatus::Queued;
         tx.update_user(&user).await.unwrap();
         tx.commit().await.unwrap();
     }
-    let before = app
-        .get(&format!("/api/v1/users/{u}"), &app.admin)
-        .await
-        .body;
+    let before = app.get(&format!("/api/v1/users/{u}"), &app.admin).await.body;
     assert_eq!(before["new_user_email"]["status"], "queued");
-    let r = app
-        .post(
-            &format!("/api/v1/users/{u}/new-user-email"),
-            &app.admin,
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        (r.status, r.code()),
-        (StatusCode::CONFLICT, "new_user_email_queued"),
-        "{}",
-        r.body
-    );
-    assert_eq!(
-        deactivate(&app, &app.admin, &u).await.status,
-        StatusCode::OK
-    );
+    let r = app.post(&format!("/api/v1/users/{u}/new-user-email"), &app.admin, json!({})).await;
+    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "new_user_email_queued"), "{}", r.body);
+    assert_eq!(deactivate(&app, &app.admin, &u).await.status, StatusCode::OK);
     let outbox = {
         let running = app.running.as_ref().unwrap();
         let mut tx = running.app.db.read().await.unwrap();
-        tx.mail_for_user(&domain::UserId::from(u.as_str()), 10)
-            .await
-            .unwrap()
+        tx.mail_for_user(&domain::UserId::from(u.as_str()), 10).await.unwrap()
     };
     assert!(
         outbox.iter().all(|m| m.status == "cancelled"),
         "D2/N7: nothing stays queued for an inactive user: {outbox:?}"
     );
-    let shown = app
-        .get(&format!("/api/v1/users/{u}"), &app.admin)
-        .await
-        .body;
+    let shown = app.get(&format!("/api/v1/users/{u}"), &app.admin).await.body;
     assert_ne!(
         shown["new_user_email"]["status"], "queued",
         "the cancelled email is not shown as on its way: {shown}"
     );
 
-    assert_eq!(
-        reactivate(&app, &app.admin, &u).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(reactivate(&app, &app.admin, &u).await.status, StatusCode::OK);
     // The email never went out: the user is pending again (N3) and can be sent it (N4).
     let pending = app.get("/api/v1/new-user-emails/pending", &app.admin).await;
     assert!(
-        pending.body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|x| x["id"] == u.as_str()),
+        pending.body["items"].as_array().unwrap().iter().any(|x| x["id"] == u.as_str()),
         "{}",
         pending.body
     );
-    let r = app
-        .post(
-            &format!("/api/v1/users/{u}/new-user-email"),
-            &app.admin,
-            json!({}),
-        )
-        .await;
+    let r = app.post(&format!("/api/v1/users/{u}/new-user-email"), &app.admin, json!({})).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
 }
 
 #[tokio::test]
-async fn delegates_lose_access_through_a_deactivated_delegator_and_participant_lists_keep_the_flagged_user(
-) {
+async fn delegates_lose_access_through_a_deactivated_delegator_and_participant_lists_keep_the_flagged_user() {
     let app = spawn_app().await;
-    let lead = app
-        .company_user("lead@company.example", "company_user", None)
-        .await;
-    let u = app
-        .company_user("partner@company.example", "company_user", None)
-        .await;
+    let lead = app.company_user("lead@company.example", "company_user", None).await;
+    let u = app.company_user("partner@company.example", "company_user", None).await;
     let u_token = app.password_for(&u, "partner@company.example").await;
-    let assistant = app
-        .company_user("assistant@company.example", "company_user", None)
-        .await;
-    let a_token = app
-        .password_for(&assistant, "assistant@company.example")
-        .await;
+    let assistant = app.company_user("assistant@company.example", "company_user", None).await;
+    let a_token = app.password_for(&assistant, "assistant@company.example").await;
     let m1 = app.matter("DEL-1", &lead).await;
     let m2 = app.matter("DEL-2", &lead).await;
     participant(&app, &m1, &u, "matter_editor", false).await;
     participant(&app, &m2, &u, "report_only", true).await;
     let r = app
-        .put(
-            "/api/v1/me/delegates",
-            &u_token,
-            json!({"delegate_ids": [assistant]}),
-        )
+        .put("/api/v1/me/delegates", &u_token, json!({"delegate_ids": [assistant]}))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(
@@ -952,34 +650,21 @@ async fn delegates_lose_access_through_a_deactivated_delegator_and_participant_l
         sorted(&[&m1, &m2])
     );
 
-    assert_eq!(
-        deactivate(&app, &app.admin, &u).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(deactivate(&app, &app.admin, &u).await.status, StatusCode::OK);
     let mine = app.get("/api/v1/me/matters", &a_token).await;
     assert_eq!(mine.body["total"], 0, "{}", mine.body);
     for m in [&m1, &m2] {
         assert_eq!(
-            app.get(&format!("/api/v1/matters/{m}"), &a_token)
-                .await
-                .status,
+            app.get(&format!("/api/v1/matters/{m}"), &a_token).await.status,
             StatusCode::NOT_FOUND
         );
         assert_eq!(
-            app.get(&format!("/api/v1/matters/{m}/participants"), &a_token)
-                .await
-                .status,
+            app.get(&format!("/api/v1/matters/{m}/participants"), &a_token).await.status,
             StatusCode::NOT_FOUND
         );
     }
-    let parts = app
-        .get(&format!("/api/v1/matters/{m1}/participants"), &app.admin)
-        .await
-        .body;
-    assert_eq!(
-        parts["total"], 2,
-        "the deactivated participant stays in the list: {parts}"
-    );
+    let parts = app.get(&format!("/api/v1/matters/{m1}/participants"), &app.admin).await.body;
+    assert_eq!(parts["total"], 2, "the deactivated participant stays in the list: {parts}");
     let row = parts["items"]
         .as_array()
         .unwrap()
@@ -1004,24 +689,13 @@ async fn delegates_lose_access_through_a_deactivated_delegator_and_participant_l
         .clone();
     assert_eq!(lead_row["user_deactivated"], false);
 
-    assert_eq!(
-        reactivate(&app, &app.admin, &u).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(reactivate(&app, &app.admin, &u).await.status, StatusCode::OK);
     assert_eq!(
         ids(&app.get("/api/v1/me/matters", &a_token).await.body["items"]),
         sorted(&[&m1, &m2])
     );
-    assert_eq!(
-        app.get(&format!("/api/v1/matters/{m2}"), &a_token)
-            .await
-            .status,
-        StatusCode::OK
-    );
-    let parts = app
-        .get(&format!("/api/v1/matters/{m1}/participants"), &app.admin)
-        .await
-        .body;
+    assert_eq!(app.get(&format!("/api/v1/matters/{m2}"), &a_token).await.status, StatusCode::OK);
+    let parts = app.get(&format!("/api/v1/matters/{m1}/participants"), &app.admin).await.body;
     let row = parts["items"]
         .as_array()
         .unwrap()
@@ -1033,34 +707,19 @@ async fn delegates_lose_access_through_a_deactivated_delegator_and_participant_l
 }
 
 #[tokio::test]
-async fn an_inactive_user_cannot_be_made_participant_lead_coordinator_approver_delegate_or_tracker_coordinator(
-) {
+async fn an_inactive_user_cannot_be_made_participant_lead_coordinator_approver_delegate_or_tracker_coordinator() {
     let app = spawn_app().await;
-    let lead = app
-        .company_user("lead@company.example", "company_user", None)
-        .await;
-    let active = app
-        .company_user("active@company.example", "company_user", None)
-        .await;
+    let lead = app.company_user("lead@company.example", "company_user", None).await;
+    let active = app.company_user("active@company.example", "company_user", None).await;
     let active_token = app.password_for(&active, "active@company.example").await;
-    let gone = app
-        .company_user("gone@company.example", "company_user", None)
-        .await;
+    let gone = app.company_user("gone@company.example", "company_user", None).await;
     let (firm, _) = app.firm("Gamma LLP", "admin@gamma.example").await;
-    let gone_lawyer = app
-        .firm_user("gone@gamma.example", "firm_user", &firm)
-        .await;
+    let gone_lawyer = app.firm_user("gone@gamma.example", "firm_user", &firm).await;
     let m = app.matter("INACT-1", &lead).await;
     let office = app.office("Somewhere").await;
     let rt = route(&app, "Route", true, json!([{"primary_approver_id": lead}])).await;
-    assert_eq!(
-        deactivate(&app, &app.admin, &gone).await.status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        deactivate(&app, &app.admin, &gone_lawyer).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(deactivate(&app, &app.admin, &gone).await.status, StatusCode::OK);
+    assert_eq!(deactivate(&app, &app.admin, &gone_lawyer).await.status, StatusCode::OK);
 
     let attempts: Vec<(&str, Reply)> = vec![
         (
@@ -1096,21 +755,13 @@ async fn an_inactive_user_cannot_be_made_participant_lead_coordinator_approver_d
         ),
         (
             "coordinator_id",
-            app.post(
-                "/api/v1/offices",
-                &app.admin,
-                json!({"name": "New", "coordinator_id": gone}),
-            )
-            .await,
+            app.post("/api/v1/offices", &app.admin, json!({"name": "New", "coordinator_id": gone}))
+                .await,
         ),
         (
             "coordinator_id",
-            app.patch(
-                &format!("/api/v1/offices/{office}"),
-                &app.admin,
-                json!({"coordinator_id": gone}),
-            )
-            .await,
+            app.patch(&format!("/api/v1/offices/{office}"), &app.admin, json!({"coordinator_id": gone}))
+                .await,
         ),
         (
             "backup_coordinator_id",
@@ -1150,21 +801,13 @@ async fn an_inactive_user_cannot_be_made_participant_lead_coordinator_approver_d
         ),
         (
             "delegate_ids",
-            app.put(
-                "/api/v1/me/delegates",
-                &active_token,
-                json!({"delegate_ids": [gone]}),
-            )
-            .await,
+            app.put("/api/v1/me/delegates", &active_token, json!({"delegate_ids": [gone]}))
+                .await,
         ),
         (
             "tracker_coordinator_id",
-            app.patch(
-                "/api/v1/settings",
-                &app.admin,
-                json!({"tracker_coordinator_id": gone}),
-            )
-            .await,
+            app.patch("/api/v1/settings", &app.admin, json!({"tracker_coordinator_id": gone}))
+                .await,
         ),
         (
             "to_user_id",
@@ -1187,74 +830,44 @@ async fn an_inactive_user_cannot_be_made_participant_lead_coordinator_approver_d
     }
     // Nothing changed anywhere.
     assert_eq!(
-        app.get(&format!("/api/v1/matters/{m}/participants"), &app.admin)
-            .await
-            .body["total"],
+        app.get(&format!("/api/v1/matters/{m}/participants"), &app.admin).await.body["total"],
         1
     );
     assert_eq!(
-        app.get(&format!("/api/v1/matters/{m}"), &app.admin)
-            .await
-            .body["lead_company_person_id"],
+        app.get(&format!("/api/v1/matters/{m}"), &app.admin).await.body["lead_company_person_id"],
         lead.as_str()
     );
-    let o = app
-        .get(&format!("/api/v1/offices/{office}"), &app.admin)
-        .await
-        .body;
+    let o = app.get(&format!("/api/v1/offices/{office}"), &app.admin).await.body;
     assert_eq!(
-        (
-            o["coordinator_id"].clone(),
-            o["backup_coordinator_id"].clone()
-        ),
+        (o["coordinator_id"].clone(), o["backup_coordinator_id"].clone()),
         (Value::Null, Value::Null)
     );
-    let r = app
-        .get(&format!("/api/v1/approval-routes/{rt}"), &app.admin)
-        .await
-        .body;
+    let r = app.get(&format!("/api/v1/approval-routes/{rt}"), &app.admin).await.body;
     assert_eq!(
         r["levels"],
         json!([{"primary_approver_id": lead, "alternate_approver_id": null, "delegate_ids": []}])
     );
-    assert_eq!(
-        app.get("/api/v1/me/delegates", &active_token).await.body["delegates"],
-        json!([])
-    );
+    assert_eq!(app.get("/api/v1/me/delegates", &active_token).await.body["delegates"], json!([]));
     assert_eq!(
         app.get("/api/v1/settings", &app.admin).await.body["tracker_coordinator_id"],
         Value::Null
     );
-    assert_eq!(
-        app.get("/api/v1/me/matters", &app.admin).await.body["total"],
-        1
-    );
+    assert_eq!(app.get("/api/v1/me/matters", &app.admin).await.body["total"], 1);
 }
 
 #[tokio::test]
 async fn reopening_a_closed_matter_whose_lead_is_inactive_is_refused() {
     let app = spawn_app().await;
-    let lead = app
-        .company_user("lead@company.example", "company_user", None)
-        .await;
-    let successor = app
-        .company_user("next@company.example", "company_user", None)
-        .await;
+    let lead = app.company_user("lead@company.example", "company_user", None).await;
+    let successor = app.company_user("next@company.example", "company_user", None).await;
     let m = app.matter("REOPEN-1", &lead).await;
     assert_eq!(
-        patch_matter(
-            &app,
-            &m,
-            json!({"open_for_editing": false, "open_for_invoicing": false})
-        )
-        .await
-        .status,
+        patch_matter(&app, &m, json!({"open_for_editing": false, "open_for_invoicing": false}))
+            .await
+            .status,
         StatusCode::OK
     );
-    assert_eq!(
-        deactivate(&app, &app.admin, &lead).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(deactivate(&app, &app.admin, &lead).await.status, StatusCode::OK);
     for body in [
         json!({"open_for_editing": true}),
         json!({"open_for_invoicing": true}),
@@ -1269,33 +882,17 @@ async fn reopening_a_closed_matter_whose_lead_is_inactive_is_refused() {
         );
         assert_eq!(r.body["error"]["field"], "lead_company_person_id");
     }
-    let now = app
-        .get(&format!("/api/v1/matters/{m}"), &app.admin)
-        .await
-        .body;
+    let now = app.get(&format!("/api/v1/matters/{m}"), &app.admin).await.body;
     assert_eq!(
         (now["open"].as_bool(), now["name"].as_str()),
         (Some(false), Some("Matter REOPEN-1"))
     );
     // Edits that do not reopen it still work; reopening with an active lead works.
-    assert_eq!(
-        patch_matter(&app, &m, json!({"name": "Archived"}))
-            .await
-            .status,
-        StatusCode::OK
-    );
-    let r = patch_matter(
-        &app,
-        &m,
-        json!({"open_for_editing": true, "lead_company_person_id": successor}),
-    )
-    .await;
+    assert_eq!(patch_matter(&app, &m, json!({"name": "Archived"})).await.status, StatusCode::OK);
+    let r = patch_matter(&app, &m, json!({"open_for_editing": true, "lead_company_person_id": successor})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(
-        (
-            r.body["open"].as_bool(),
-            r.body["lead_company_person_id"].as_str()
-        ),
+        (r.body["open"].as_bool(), r.body["lead_company_person_id"].as_str()),
         (Some(true), Some(successor.as_str()))
     );
 }
@@ -1305,131 +902,71 @@ async fn reopening_a_closed_matter_whose_lead_is_inactive_is_refused() {
 #[tokio::test]
 async fn with_directory_sync_company_users_lifecycle_is_the_directorys_but_firm_users_keep_d4() {
     let app = spawn_app().await;
-    let staff = app
-        .company_user("staff@company.example", "company_user", None)
-        .await;
-    let left = app
-        .company_user("left@company.example", "company_user", None)
-        .await;
-    assert_eq!(
-        deactivate(&app, &app.admin, &left).await.status,
-        StatusCode::OK
-    );
-    let lead = app
-        .company_user("lead@company.example", "company_user", None)
-        .await;
+    let staff = app.company_user("staff@company.example", "company_user", None).await;
+    let left = app.company_user("left@company.example", "company_user", None).await;
+    assert_eq!(deactivate(&app, &app.admin, &left).await.status, StatusCode::OK);
+    let lead = app.company_user("lead@company.example", "company_user", None).await;
     let (firm, fa) = app.firm("Delta LLP", "admin@delta.example").await;
     let fa_token = app.password_for(&fa, "admin@delta.example").await;
-    let lawyer = app
-        .firm_user("lawyer@delta.example", "firm_user", &firm)
-        .await;
-    let lone = app
-        .firm_user("lone@delta.example", "firm_user", &firm)
-        .await;
+    let lawyer = app.firm_user("lawyer@delta.example", "firm_user", &firm).await;
+    let lone = app.firm_user("lone@delta.example", "firm_user", &firm).await;
     let m = app.matter("AD-1", &lead).await;
     participant(&app, &m, &lone, "matter_editor", true).await;
 
     let r = app
-        .patch(
-            "/api/v1/settings",
-            &app.admin,
-            json!({"active_directory_sync": true}),
-        )
+        .patch("/api/v1/settings", &app.admin, json!({"active_directory_sync": true}))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let r = deactivate(&app, &app.admin, &staff).await;
-    assert_eq!(
-        (r.status, r.code()),
-        (StatusCode::CONFLICT, "managed_by_directory"),
-        "{}",
-        r.body
-    );
+    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "managed_by_directory"), "{}", r.body);
     assert!(is_active(&app, &staff).await);
     let r = reactivate(&app, &app.admin, &left).await;
-    assert_eq!(
-        (r.status, r.code()),
-        (StatusCode::CONFLICT, "managed_by_directory"),
-        "{}",
-        r.body
-    );
+    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "managed_by_directory"), "{}", r.body);
     assert!(!is_active(&app, &left).await);
     let c = check(&app, &app.admin, &staff).await;
     assert_eq!(
-        (
-            c.body["can_deactivate"].as_bool(),
-            c.body["directory_managed"].as_bool()
-        ),
+        (c.body["can_deactivate"].as_bool(), c.body["directory_managed"].as_bool()),
         (Some(false), Some(true)),
         "{}",
         c.body
     );
     assert_eq!(
-        app.get(&format!("/api/v1/users/{staff}"), &app.admin)
-            .await
-            .body["directory_managed"],
+        app.get(&format!("/api/v1/users/{staff}"), &app.admin).await.body["directory_managed"],
         true
     );
     // Other edits of a company user still work.
     assert_eq!(
-        app.patch(
-            &format!("/api/v1/users/{staff}"),
-            &app.admin,
-            json!({"last_name": "Renamed"})
-        )
-        .await
-        .status,
+        app.patch(&format!("/api/v1/users/{staff}"), &app.admin, json!({"last_name": "Renamed"}))
+            .await
+            .status,
         StatusCode::OK
     );
 
     // Firm users are not the directory's: both ways work, and D4 still binds.
     assert_eq!(
-        app.get(&format!("/api/v1/users/{lawyer}"), &app.admin)
-            .await
-            .body["directory_managed"],
+        app.get(&format!("/api/v1/users/{lawyer}"), &app.admin).await.body["directory_managed"],
         false
     );
-    assert_eq!(
-        check(&app, &fa_token, &lawyer).await.body["directory_managed"],
-        false
-    );
-    assert_eq!(
-        deactivate(&app, &fa_token, &lawyer).await.status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        reactivate(&app, &fa_token, &lawyer).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(check(&app, &fa_token, &lawyer).await.body["directory_managed"], false);
+    assert_eq!(deactivate(&app, &fa_token, &lawyer).await.status, StatusCode::OK);
+    assert_eq!(reactivate(&app, &fa_token, &lawyer).await.status, StatusCode::OK);
     assert_blocked(
         &app,
         &fa_token,
         &lone,
-        &expect(&[
-            ("only_firm_user_on_matter", &m),
-            ("only_notified_firm_user_on_matter", &m),
-        ]),
+        &expect(&[("only_firm_user_on_matter", &m), ("only_notified_firm_user_on_matter", &m)]),
     )
     .await;
 
     // Off again, Tracker owns it.
     assert_eq!(
-        app.patch(
-            "/api/v1/settings",
-            &app.admin,
-            json!({"active_directory_sync": false})
-        )
-        .await
-        .status,
+        app.patch("/api/v1/settings", &app.admin, json!({"active_directory_sync": false}))
+            .await
+            .status,
         StatusCode::OK
     );
-    assert_eq!(
-        deactivate(&app, &app.admin, &staff).await.status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        reactivate(&app, &app.admin, &left).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(deactivate(&app, &app.admin, &staff).await.status, StatusCode::OK);
+    assert_eq!(reactivate(&app, &app.admin, &left).await.status, StatusCode::OK);
 }
 
 // ---------------------------------------------------------------------- D8
@@ -1444,62 +981,36 @@ async fn nobody_deactivates_themselves_and_administrators_act_only_within_their_
         "{}",
         r.body
     );
-    assert_eq!(
-        check(&app, &app.admin, &app.admin_id).await.body["can_deactivate"],
-        false
-    );
+    assert_eq!(check(&app, &app.admin, &app.admin_id).await.body["can_deactivate"], false);
 
     let ny = app.office("New York").await;
     let ldn = app.office("London").await;
     let oa = app
-        .company_user(
-            "oa@company.example",
-            "company_office_administrator",
-            Some(&ny),
-        )
+        .company_user("oa@company.example", "company_office_administrator", Some(&ny))
         .await;
     let oa_token = app.password_for(&oa, "oa@company.example").await;
-    let ny_user = app
-        .company_user("ny@company.example", "company_user", Some(&ny))
-        .await;
-    let ldn_user = app
-        .company_user("ldn@company.example", "company_user", Some(&ldn))
-        .await;
+    let ny_user = app.company_user("ny@company.example", "company_user", Some(&ny)).await;
+    let ldn_user = app.company_user("ldn@company.example", "company_user", Some(&ldn)).await;
     let ny_root = app
-        .company_user(
-            "nyroot@company.example",
-            "company_system_administrator",
-            Some(&ny),
-        )
+        .company_user("nyroot@company.example", "company_system_administrator", Some(&ny))
         .await;
     let (firm_a, fa) = app.firm("Alpha LLP", "admin@alpha.example").await;
     let (firm_b, _) = app.firm("Beta LLP", "admin@beta.example").await;
     let fa_token = app.password_for(&fa, "admin@alpha.example").await;
     let a_user = app.firm_user("a@alpha.example", "firm_user", &firm_a).await;
     let b_user = app.firm_user("b@beta.example", "firm_user", &firm_b).await;
-    let plain = app
-        .company_user("plain@company.example", "company_user", None)
-        .await;
+    let plain = app.company_user("plain@company.example", "company_user", None).await;
     let plain_token = app.password_for(&plain, "plain@company.example").await;
 
     // Office administrator: their office only, never a system administrator, never themselves.
+    assert_eq!(deactivate(&app, &oa_token, &ldn_user).await.status, StatusCode::NOT_FOUND);
     assert_eq!(
-        deactivate(&app, &oa_token, &ldn_user).await.status,
+        app.get(&format!("/api/v1/users/{ldn_user}/deactivation-check"), &oa_token)
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
-    assert_eq!(
-        app.get(
-            &format!("/api/v1/users/{ldn_user}/deactivation-check"),
-            &oa_token
-        )
-        .await
-        .status,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        deactivate(&app, &oa_token, &ny_root).await.status,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(deactivate(&app, &oa_token, &ny_root).await.status, StatusCode::FORBIDDEN);
     let r = deactivate(&app, &oa_token, &oa).await;
     assert_eq!(
         (r.status, r.code()),
@@ -1507,14 +1018,8 @@ async fn nobody_deactivates_themselves_and_administrators_act_only_within_their_
         "{}",
         r.body
     );
-    assert_eq!(
-        deactivate(&app, &oa_token, &ny_user).await.status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        reactivate(&app, &oa_token, &ny_user).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(deactivate(&app, &oa_token, &ny_user).await.status, StatusCode::OK);
+    assert_eq!(reactivate(&app, &oa_token, &ny_user).await.status, StatusCode::OK);
 
     // Firm administrator: their firm only (404 outside), never themselves.
     for outside in [&b_user, &ny_user, &plain] {
@@ -1531,50 +1036,21 @@ async fn nobody_deactivates_themselves_and_administrators_act_only_within_their_
         "{}",
         r.body
     );
-    assert_eq!(
-        deactivate(&app, &fa_token, &a_user).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(deactivate(&app, &fa_token, &a_user).await.status, StatusCode::OK);
     // Outside its scope it cannot reactivate either.
-    assert_eq!(
-        deactivate(&app, &app.admin, &b_user).await.status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        reactivate(&app, &fa_token, &b_user).await.status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(deactivate(&app, &app.admin, &b_user).await.status, StatusCode::OK);
+    assert_eq!(reactivate(&app, &fa_token, &b_user).await.status, StatusCode::NOT_FOUND);
     assert!(!is_active(&app, &b_user).await);
 
     // A user without administration deactivates nobody, themselves included.
-    assert_eq!(
-        deactivate(&app, &plain_token, &ny_user).await.status,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        deactivate(&app, &plain_token, &plain).await.status,
-        StatusCode::FORBIDDEN
-    );
-    for id in [
-        &ldn_user,
-        &ny_root,
-        &oa,
-        &fa,
-        &ny_user,
-        &plain,
-        &app.admin_id,
-    ] {
+    assert_eq!(deactivate(&app, &plain_token, &ny_user).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(deactivate(&app, &plain_token, &plain).await.status, StatusCode::FORBIDDEN);
+    for id in [&ldn_user, &ny_root, &oa, &fa, &ny_user, &plain, &app.admin_id] {
         assert!(is_active(&app, id).await, "{id}");
     }
     // The company system administrator reaches everyone (D8).
-    assert_eq!(
-        deactivate(&app, &app.admin, &ldn_user).await.status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        deactivate(&app, &app.admin, &ny_root).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(deactivate(&app, &app.admin, &ldn_user).await.status, StatusCode::OK);
+    assert_eq!(deactivate(&app, &app.admin, &ny_root).await.status, StatusCode::OK);
 }
 
 // ---------------------------------------------------------------------- D7
@@ -1588,19 +1064,11 @@ async fn purge(app: &TestApp, email: &str) -> std::process::Output {
 #[tokio::test]
 async fn purge_removes_only_never_activated_accounts_that_nothing_refers_to() {
     let app = spawn_app().await;
-    let mistake = app
-        .company_user("mistake@company.example", "company_user", None)
-        .await;
-    let activated = app
-        .company_user("real@company.example", "company_user", None)
-        .await;
+    let mistake = app.company_user("mistake@company.example", "company_user", None).await;
+    let activated = app.company_user("real@company.example", "company_user", None).await;
     app.password_for(&activated, "real@company.example").await;
-    let lead = app
-        .company_user("lead@company.example", "company_user", None)
-        .await;
-    let invited = app
-        .company_user("invited@company.example", "company_user", None)
-        .await;
+    let lead = app.company_user("lead@company.example", "company_user", None).await;
+    let invited = app.company_user("invited@company.example", "company_user", None).await;
     let m = app.matter("PURGE-1", &lead).await;
     participant(&app, &m, &invited, "matter_reader", true).await;
     let before = app.user_count().await;
@@ -1615,28 +1083,19 @@ async fn purge_removes_only_never_activated_accounts_that_nothing_refers_to() {
     assert!(stdout.contains("mistake@company.example"), "{stdout}");
     assert_eq!(app.user_count().await, before - 1);
     assert_eq!(
-        app.get(&format!("/api/v1/users/{mistake}"), &app.admin)
-            .await
-            .status,
+        app.get(&format!("/api/v1/users/{mistake}"), &app.admin).await.status,
         StatusCode::NOT_FOUND
     );
     let entries = app.audit("action=user.purged").await;
     assert_eq!(entries.len(), 1);
     assert_eq!(
-        (
-            entries[0]["target_id"].as_str(),
-            entries[0]["before"]["email"].as_str()
-        ),
+        (entries[0]["target_id"].as_str(), entries[0]["before"]["email"].as_str()),
         (Some(mistake.as_str()), Some("mistake@company.example"))
     );
     // Its earlier history stays (D1).
-    assert!(!app
-        .audit(&format!("target_id={mistake}&action=user.created"))
-        .await
-        .is_empty());
+    assert!(!app.audit(&format!("target_id={mistake}&action=user.created")).await.is_empty());
     // The address is free again.
-    app.company_user("mistake@company.example", "company_user", None)
-        .await;
+    app.company_user("mistake@company.example", "company_user", None).await;
 
     for (email, why) in [
         ("real@company.example", "activated"),
@@ -1647,23 +1106,23 @@ async fn purge_removes_only_never_activated_accounts_that_nothing_refers_to() {
         let out = purge(&app, email).await;
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{email} must not be purged");
-        assert!(
-            stderr.contains(email) && stderr.contains(why),
-            "{email}: {stderr}"
-        );
+        assert!(stderr.contains(email) && stderr.contains(why), "{email}: {stderr}");
     }
     assert_eq!(app.user_count().await, before);
     assert_eq!(app.audit("action=user.purged").await.len(), 1);
 }
 
 #[tokio::test]
-async fn a_never_activated_account_is_repurposed_by_editing_but_an_activated_one_loses_its_password_and_sessions(
-) {
+async fn a_never_activated_account_is_repurposed_by_editing_but_an_activated_one_loses_its_password_and_sessions() {
     let app = spawn_app().await;
-    let wrong = app
-        .company_user("jon.smyth@company.example", "company_user", None)
+    let wrong = app.company_user("jon.smyth@company.example", "company_user", None).await;
+    let r = app
+        .patch(
+            &format!("/api/v1/users/{wrong}"),
+            &app.admin,
+            json!({"email": "jane.smith@company.example", "first_name": "Jane", "last_name": "Smith"}),
+        )
         .await;
-    let r = app.patch(&format!("/api/v1/users/{wrong}"), &app.admin, json!({"email": "jane.smith@company.example", "first_name": "Jane", "last_name": "Smith"})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(
         (
@@ -1671,31 +1130,20 @@ async fn a_never_activated_account_is_repurposed_by_editing_but_an_activated_one
             r.body["first_name"].as_str(),
             r.body["last_name"].as_str()
         ),
-        (
-            Some("jane.smith@company.example"),
-            Some("Jane"),
-            Some("Smith")
-        )
+        (Some("jane.smith@company.example"), Some("Jane"), Some("Smith"))
     );
     assert_eq!(
         (r.body["activated"].as_bool(), r.body["active"].as_bool()),
         (Some(false), Some(true))
     );
     // The old address is free; the re-purposed account can be activated.
-    app.company_user("jon.smyth@company.example", "company_user", None)
-        .await;
+    app.company_user("jon.smyth@company.example", "company_user", None).await;
     app.password_for(&wrong, "jane.smith@company.example").await;
 
-    let u = app
-        .company_user("old@company.example", "company_user", None)
-        .await;
+    let u = app.company_user("old@company.example", "company_user", None).await;
     let token = app.password_for(&u, "old@company.example").await;
     let r = app
-        .patch(
-            &format!("/api/v1/users/{u}"),
-            &app.admin,
-            json!({"email": "new@company.example"}),
-        )
+        .patch(&format!("/api/v1/users/{u}"), &app.admin, json!({"email": "new@company.example"}))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(
@@ -1712,18 +1160,11 @@ async fn a_never_activated_account_is_repurposed_by_editing_but_an_activated_one
                 Some(json!({"email": email, "password": PASSWORD})),
             )
             .await;
-        assert_eq!(
-            r.status,
-            StatusCode::UNAUTHORIZED,
-            "{email}: the old password is unusable"
-        );
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{email}: the old password is unusable");
     }
     let running = app.running.as_ref().unwrap();
     let mut tx = running.app.db.read().await.unwrap();
-    let mail = tx
-        .mail_for_user(&domain::UserId::from(u.as_str()), 10)
-        .await
-        .unwrap();
+    let mail = tx.mail_for_user(&domain::UserId::from(u.as_str()), 10).await.unwrap();
     drop(tx);
     assert!(
         mail.iter().any(|m| m.kind == "password_reset"
@@ -1732,18 +1173,12 @@ async fn a_never_activated_account_is_repurposed_by_editing_but_an_activated_one
         "a fresh link goes to the new address: {mail:?}"
     );
     // Changing only the case of the address is no change of address.
-    let v = app
-        .company_user("case@company.example", "company_user", None)
-        .await;
+    let v = app.company_user("case@company.example", "company_user", None).await;
     let v_token = app.password_for(&v, "case@company.example").await;
     assert_eq!(
-        app.patch(
-            &format!("/api/v1/users/{v}"),
-            &app.admin,
-            json!({"email": "Case@Company.example"})
-        )
-        .await
-        .status,
+        app.patch(&format!("/api/v1/users/{v}"), &app.admin, json!({"email": "Case@Company.example"}))
+            .await
+            .status,
         StatusCode::OK
     );
     assert_eq!(app.get("/api/v1/me", &v_token).await.status, StatusCode::OK);
@@ -1754,59 +1189,33 @@ async fn a_never_activated_account_is_repurposed_by_editing_but_an_activated_one
 #[tokio::test]
 async fn bulk_update_moves_the_lead_of_open_matters_then_deactivation_succeeds() {
     let app = spawn_app().await;
-    let from = app
-        .company_user("from@company.example", "company_user", None)
-        .await;
-    let to = app
-        .company_user("to@company.example", "company_user", None)
-        .await;
-    let someone = app
-        .company_user("someone@company.example", "company_user", None)
-        .await;
-    let gone = app
-        .company_user("gone@company.example", "company_user", None)
-        .await;
-    assert_eq!(
-        deactivate(&app, &app.admin, &gone).await.status,
-        StatusCode::OK
-    );
+    let from = app.company_user("from@company.example", "company_user", None).await;
+    let to = app.company_user("to@company.example", "company_user", None).await;
+    let someone = app.company_user("someone@company.example", "company_user", None).await;
+    let gone = app.company_user("gone@company.example", "company_user", None).await;
+    assert_eq!(deactivate(&app, &app.admin, &gone).await.status, StatusCode::OK);
     let (_, fa) = app.firm("Eta LLP", "admin@eta.example").await;
     let m1 = app.matter("BULK-1", &from).await;
     let m2 = app.matter("BULK-2", &from).await;
     let m3 = app.matter("BULK-3", &from).await;
     assert_eq!(
-        patch_matter(&app, &m3, json!({"open_for_editing": false}))
-            .await
-            .status,
+        patch_matter(&app, &m3, json!({"open_for_editing": false})).await.status,
         StatusCode::OK
     );
     let closed = app.matter("BULK-4", &from).await;
     assert_eq!(
-        patch_matter(
-            &app,
-            &closed,
-            json!({"open_for_editing": false, "open_for_invoicing": false})
-        )
-        .await
-        .status,
+        patch_matter(&app, &closed, json!({"open_for_editing": false, "open_for_invoicing": false}))
+            .await
+            .status,
         StatusCode::OK
     );
     let not_theirs = app.matter("BULK-5", &someone).await;
     let url = "/api/v1/bulk-update/lead-company-person";
 
     for (body, code) in [
-        (
-            json!({"from_user_id": from, "to_user_id": fa}),
-            "not_company_user",
-        ),
-        (
-            json!({"from_user_id": from, "to_user_id": gone}),
-            "user_inactive",
-        ),
-        (
-            json!({"from_user_id": from, "to_user_id": from}),
-            "same_user",
-        ),
+        (json!({"from_user_id": from, "to_user_id": fa}), "not_company_user"),
+        (json!({"from_user_id": from, "to_user_id": gone}), "user_inactive"),
+        (json!({"from_user_id": from, "to_user_id": from}), "same_user"),
         (
             json!({"from_user_id": from, "to_user_id": to, "matter_ids": [closed]}),
             "not_led_by_user",
@@ -1815,35 +1224,21 @@ async fn bulk_update_moves_the_lead_of_open_matters_then_deactivation_succeeds()
             json!({"from_user_id": from, "to_user_id": to, "matter_ids": [m1, not_theirs]}),
             "not_led_by_user",
         ),
-        (
-            json!({"from_user_id": from, "to_user_id": to, "matter_ids": []}),
-            "required",
-        ),
+        (json!({"from_user_id": from, "to_user_id": to, "matter_ids": []}), "required"),
     ] {
         let r = app.post(url, &app.admin, body.clone()).await;
-        assert_eq!(
-            (r.status, r.code()),
-            (StatusCode::UNPROCESSABLE_ENTITY, code),
-            "{body}: {}",
-            r.body
-        );
+        assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, code), "{body}: {}", r.body);
     }
     assert_eq!(
-        app.get(&format!("/api/v1/matters/{m1}"), &app.admin)
-            .await
-            .body["lead_company_person_id"],
+        app.get(&format!("/api/v1/matters/{m1}"), &app.admin).await.body["lead_company_person_id"],
         from.as_str(),
         "a refused bulk update changes nothing"
     );
     let from_token = app.password_for(&from, "from@company.example").await;
     assert_eq!(
-        app.post(
-            url,
-            &from_token,
-            json!({"from_user_id": from, "to_user_id": to})
-        )
-        .await
-        .status,
+        app.post(url, &from_token, json!({"from_user_id": from, "to_user_id": to}))
+            .await
+            .status,
         StatusCode::FORBIDDEN
     );
 
@@ -1856,24 +1251,13 @@ async fn bulk_update_moves_the_lead_of_open_matters_then_deactivation_succeeds()
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!((r.body["updated"].as_i64(), r.body["matter_ids"].clone()), (Some(1), json!([m1])));
     assert_eq!(
-        (r.body["updated"].as_i64(), r.body["matter_ids"].clone()),
-        (Some(1), json!([m1]))
-    );
-    assert_eq!(
-        app.get(&format!("/api/v1/matters/{m2}"), &app.admin)
-            .await
-            .body["lead_company_person_id"],
+        app.get(&format!("/api/v1/matters/{m2}"), &app.admin).await.body["lead_company_person_id"],
         from.as_str()
     );
     // All the remaining open ones, the closed one untouched.
-    let r = app
-        .post(
-            url,
-            &app.admin,
-            json!({"from_user_id": from, "to_user_id": to}),
-        )
-        .await;
+    let r = app.post(url, &app.admin, json!({"from_user_id": from, "to_user_id": to})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["updated"], 2);
     let mut moved: Vec<String> = r.body["matter_ids"]
@@ -1886,15 +1270,10 @@ async fn bulk_update_moves_the_lead_of_open_matters_then_deactivation_succeeds()
     assert_eq!(moved, sorted(&[&m2, &m3]));
     for m in [&m1, &m2, &m3] {
         assert_eq!(
-            app.get(&format!("/api/v1/matters/{m}"), &app.admin)
-                .await
-                .body["lead_company_person_id"],
+            app.get(&format!("/api/v1/matters/{m}"), &app.admin).await.body["lead_company_person_id"],
             to.as_str()
         );
-        let parts = app
-            .get(&format!("/api/v1/matters/{m}/participants"), &app.admin)
-            .await
-            .body;
+        let parts = app.get(&format!("/api/v1/matters/{m}/participants"), &app.admin).await.body;
         let row = parts["items"]
             .as_array()
             .unwrap()
@@ -1904,27 +1283,17 @@ async fn bulk_update_moves_the_lead_of_open_matters_then_deactivation_succeeds()
             .clone();
         assert_eq!(row["role"], "matter_administrator");
         assert!(
-            parts["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|p| p["user_id"] == from.as_str()),
+            parts["items"].as_array().unwrap().iter().any(|p| p["user_id"] == from.as_str()),
             "the former lead stays a participant"
         );
     }
-    let c = app
-        .get(&format!("/api/v1/matters/{closed}"), &app.admin)
-        .await
-        .body;
+    let c = app.get(&format!("/api/v1/matters/{closed}"), &app.admin).await.body;
     assert_eq!(
         (c["lead_company_person_id"].as_str(), c["open"].as_bool()),
         (Some(from.as_str()), Some(false))
     );
     let entries = app.audit("action=matter.lead_reassigned").await;
-    let mut targets: Vec<String> = entries
-        .iter()
-        .map(|e| e["target_id"].as_str().unwrap().to_owned())
-        .collect();
+    let mut targets: Vec<String> = entries.iter().map(|e| e["target_id"].as_str().unwrap().to_owned()).collect();
     targets.sort();
     assert_eq!(targets, sorted(&[&m1, &m2, &m3]));
     for e in &entries {
@@ -1938,42 +1307,24 @@ async fn bulk_update_moves_the_lead_of_open_matters_then_deactivation_succeeds()
         assert_eq!(e["actor_id"], app.admin_id.as_str());
     }
     // Nothing left to move.
-    let r = app
-        .post(
-            url,
-            &app.admin,
-            json!({"from_user_id": from, "to_user_id": to}),
-        )
-        .await;
+    let r = app.post(url, &app.admin, json!({"from_user_id": from, "to_user_id": to})).await;
     assert_eq!(r.body["updated"], 0, "{}", r.body);
 
     assert_clear(&app, &app.admin, &from).await;
-    assert_eq!(
-        deactivate(&app, &app.admin, &from).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(deactivate(&app, &app.admin, &from).await.status, StatusCode::OK);
 }
 
 // ------------------------------------------------------------------- R1/R3
 
 #[tokio::test]
-async fn reactivation_restores_sign_in_every_participation_with_its_role_and_delegations_both_ways()
-{
+async fn reactivation_restores_sign_in_every_participation_with_its_role_and_delegations_both_ways() {
     let app = spawn_app().await;
-    let lead = app
-        .company_user("lead@company.example", "company_user", None)
-        .await;
-    let u = app
-        .company_user("back@company.example", "company_user", None)
-        .await;
+    let lead = app.company_user("lead@company.example", "company_user", None).await;
+    let u = app.company_user("back@company.example", "company_user", None).await;
     let u_token = app.password_for(&u, "back@company.example").await;
-    let boss = app
-        .company_user("boss@company.example", "company_user", None)
-        .await;
+    let boss = app.company_user("boss@company.example", "company_user", None).await;
     let boss_token = app.password_for(&boss, "boss@company.example").await;
-    let helper = app
-        .company_user("helper@company.example", "company_user", None)
-        .await;
+    let helper = app.company_user("helper@company.example", "company_user", None).await;
     let helper_token = app.password_for(&helper, "helper@company.example").await;
     let m1 = app.matter("R1-1", &lead).await;
     let m2 = app.matter("R1-2", &lead).await;
@@ -1983,53 +1334,27 @@ async fn reactivation_restores_sign_in_every_participation_with_its_role_and_del
     participant(&app, &boss_matter, &boss, "matter_reader", true).await;
     // u delegates to helper; boss delegates to u.
     assert_eq!(
-        app.put(
-            "/api/v1/me/delegates",
-            &u_token,
-            json!({"delegate_ids": [helper]})
-        )
-        .await
-        .status,
+        app.put("/api/v1/me/delegates", &u_token, json!({"delegate_ids": [helper]}))
+            .await
+            .status,
         StatusCode::OK
     );
     assert_eq!(
-        app.put(
-            "/api/v1/me/delegates",
-            &boss_token,
-            json!({"delegate_ids": [u]})
-        )
-        .await
-        .status,
+        app.put("/api/v1/me/delegates", &boss_token, json!({"delegate_ids": [u]}))
+            .await
+            .status,
         StatusCode::OK
     );
     let everything = sorted(&[&m1, &m2, &boss_matter]);
-    assert_eq!(
-        ids(&app.get("/api/v1/me/matters", &u_token).await.body["items"]),
-        everything
-    );
-    let roles_before = app
-        .get(&format!("/api/v1/matters/{m1}/participants"), &app.admin)
-        .await
-        .body;
+    assert_eq!(ids(&app.get("/api/v1/me/matters", &u_token).await.body["items"]), everything);
+    let roles_before = app.get(&format!("/api/v1/matters/{m1}/participants"), &app.admin).await.body;
 
-    assert_eq!(
-        deactivate(&app, &app.admin, &u).await.status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        app.get("/api/v1/me/matters", &helper_token).await.body["total"],
-        0
-    );
+    assert_eq!(deactivate(&app, &app.admin, &u).await.status, StatusCode::OK);
+    assert_eq!(app.get("/api/v1/me/matters", &helper_token).await.body["total"], 0);
     // While inactive, the delegations are still recorded, with the flag.
-    let d = app
-        .get(&format!("/api/v1/users/{boss}/delegates"), &app.admin)
-        .await
-        .body;
+    let d = app.get(&format!("/api/v1/users/{boss}/delegates"), &app.admin).await.body;
     assert_eq!(
-        (
-            d["delegates"][0]["id"].as_str(),
-            d["delegates"][0]["active"].as_bool()
-        ),
+        (d["delegates"][0]["id"].as_str(), d["delegates"][0]["active"].as_bool()),
         (Some(u.as_str()), Some(false)),
         "{d}"
     );
@@ -2046,21 +1371,13 @@ async fn reactivation_restores_sign_in_every_participation_with_its_role_and_del
         "old sessions stay ended"
     );
     let token = app.sign_in("back@company.example", PASSWORD).await;
+    assert_eq!(ids(&app.get("/api/v1/me/matters", &token).await.body["items"]), everything);
     assert_eq!(
-        ids(&app.get("/api/v1/me/matters", &token).await.body["items"]),
-        everything
-    );
-    assert_eq!(
-        app.get(&format!("/api/v1/matters/{m1}/participants"), &app.admin)
-            .await
-            .body,
+        app.get(&format!("/api/v1/matters/{m1}/participants"), &app.admin).await.body,
         roles_before,
         "same roles and flags"
     );
-    let p2 = app
-        .get(&format!("/api/v1/matters/{m2}/participants"), &app.admin)
-        .await
-        .body;
+    let p2 = app.get(&format!("/api/v1/matters/{m2}/participants"), &app.admin).await.body;
     let row = p2["items"]
         .as_array()
         .unwrap()
@@ -2076,10 +1393,7 @@ async fn reactivation_restores_sign_in_every_participation_with_its_role_and_del
         ),
         (Some("report_only"), Some(true), Some(false))
     );
-    let d = app
-        .get(&format!("/api/v1/users/{u}/delegates"), &app.admin)
-        .await
-        .body;
+    let d = app.get(&format!("/api/v1/users/{u}/delegates"), &app.admin).await.body;
     assert_eq!(
         (ids(&d["delegates"]), ids(&d["delegators"])),
         (vec![helper.clone()], vec![boss.clone()])
@@ -2095,9 +1409,7 @@ async fn reactivation_restores_sign_in_every_participation_with_its_role_and_del
     );
     // u may again be made lead.
     assert_eq!(
-        patch_matter(&app, &m1, json!({"lead_company_person_id": u}))
-            .await
-            .status,
+        patch_matter(&app, &m1, json!({"lead_company_person_id": u})).await.status,
         StatusCode::OK
     );
 }
@@ -2107,33 +1419,17 @@ async fn history_shows_deactivation_and_reactivation_with_actor_and_time() {
     let app = spawn_app().await;
     let office = app.office("Paris").await;
     let oa = app
-        .company_user(
-            "oa@company.example",
-            "company_office_administrator",
-            Some(&office),
-        )
+        .company_user("oa@company.example", "company_office_administrator", Some(&office))
         .await;
     let oa_token = app.password_for(&oa, "oa@company.example").await;
-    let u = app
-        .company_user("u@company.example", "company_user", Some(&office))
-        .await;
+    let u = app.company_user("u@company.example", "company_user", Some(&office)).await;
     assert_eq!(deactivate(&app, &oa_token, &u).await.status, StatusCode::OK);
     app.advance_clock(60_000).await;
-    assert_eq!(
-        reactivate(&app, &app.admin, &u).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(reactivate(&app, &app.admin, &u).await.status, StatusCode::OK);
 
     let items = user_actions(&app, &u).await;
-    let actions: Vec<&str> = items
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        &actions[..2],
-        ["user.reactivated", "user.deactivated"],
-        "newest first: {actions:?}"
-    );
+    let actions: Vec<&str> = items.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(&actions[..2], ["user.reactivated", "user.deactivated"], "newest first: {actions:?}");
     assert!(actions.contains(&"user.created"), "{actions:?}");
     let (re, de) = (&items[0], &items[1]);
     assert_eq!(
@@ -2145,17 +1441,11 @@ async fn history_shows_deactivation_and_reactivation_with_actor_and_time() {
         (Some(app.admin_id.as_str()), Some(ADMIN_EMAIL))
     );
     assert_eq!(
-        (
-            de["before"]["active"].as_bool(),
-            de["after"]["user"]["active"].as_bool()
-        ),
+        (de["before"]["active"].as_bool(), de["after"]["user"]["active"].as_bool()),
         (Some(true), Some(false))
     );
     assert_eq!(
-        (
-            re["before"]["active"].as_bool(),
-            re["after"]["active"].as_bool()
-        ),
+        (re["before"]["active"].as_bool(), re["after"]["active"].as_bool()),
         (Some(false), Some(true))
     );
     assert!(
@@ -2166,9 +1456,7 @@ async fn history_shows_deactivation_and_reactivation_with_actor_and_time() {
     );
     // The office administrator may read it too.
     assert_eq!(
-        app.get(&format!("/api/v1/users/{u}/history"), &oa_token)
-            .await
-            .body["items"],
+        app.get(&format!("/api/v1/users/{u}/history"), &oa_token).await.body["items"],
         Value::Array(items)
     );
 }
@@ -2178,16 +1466,10 @@ async fn a_refused_deactivation_rolls_back_the_other_edits_of_the_same_request()
     let app = spawn_app().await;
     let office = app.office("Rome").await;
     let oa = app
-        .company_user(
-            "oa@company.example",
-            "company_office_administrator",
-            Some(&office),
-        )
+        .company_user("oa@company.example", "company_office_administrator", Some(&office))
         .await;
     let oa_token = app.password_for(&oa, "oa@company.example").await;
-    let u = app
-        .company_user("u@company.example", "company_user", Some(&office))
-        .await;
+    let u = app.company_user("u@company.example", "company_user", Some(&office)).await;
     let m = app.matter("RB-1", &u).await;
     // D3 binds an office administrator too.
     assert_blocked(&app, &oa_token, &u, &expect(&[("lead_company_person", &m)])).await;
@@ -2198,88 +1480,44 @@ async fn a_refused_deactivation_rolls_back_the_other_edits_of_the_same_request()
             json!({"active": false, "first_name": "Changed", "email": "changed@company.example"}),
         )
         .await;
+    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "deactivation_blocked"), "{}", r.body);
+    let now = app.get(&format!("/api/v1/users/{u}"), &app.admin).await.body;
     assert_eq!(
-        (r.status, r.code()),
-        (StatusCode::CONFLICT, "deactivation_blocked"),
-        "{}",
-        r.body
-    );
-    let now = app
-        .get(&format!("/api/v1/users/{u}"), &app.admin)
-        .await
-        .body;
-    assert_eq!(
-        (
-            now["first_name"].as_str(),
-            now["email"].as_str(),
-            now["active"].as_bool()
-        ),
+        (now["first_name"].as_str(), now["email"].as_str(), now["active"].as_bool()),
         (Some("Test"), Some("u@company.example"), Some(true))
     );
-    assert!(app
-        .audit(&format!("target_id={u}&action=user.updated"))
-        .await
-        .is_empty());
+    assert!(app.audit(&format!("target_id={u}&action=user.updated")).await.is_empty());
 }
 
 #[tokio::test]
 async fn matter_notifications_skip_a_deactivated_participant_and_their_delegates() {
     let app = spawn_app().await;
-    let lead = app
-        .company_user("lead@company.example", "company_user", None)
-        .await;
-    let p = app
-        .company_user("p@company.example", "company_user", None)
-        .await;
+    let lead = app.company_user("lead@company.example", "company_user", None).await;
+    let p = app.company_user("p@company.example", "company_user", None).await;
     let p_token = app.password_for(&p, "p@company.example").await;
-    let u = app
-        .company_user("u@company.example", "company_user", None)
-        .await;
+    let u = app.company_user("u@company.example", "company_user", None).await;
     let u_token = app.password_for(&u, "u@company.example").await;
-    let p_delegate = app
-        .company_user("pd@company.example", "company_user", None)
-        .await;
-    let u_delegate = app
-        .company_user("ud@company.example", "company_user", None)
-        .await;
+    let p_delegate = app.company_user("pd@company.example", "company_user", None).await;
+    let u_delegate = app.company_user("ud@company.example", "company_user", None).await;
     let m = app.matter("NOTE-1", &lead).await;
     participant(&app, &m, &p, "matter_editor", true).await;
     participant(&app, &m, &u, "matter_editor", true).await;
     for (token, d) in [(&p_token, &p_delegate), (&u_token, &u_delegate)] {
-        let r = app
-            .put("/api/v1/me/delegates", token, json!({"delegate_ids": [d]}))
-            .await;
+        let r = app.put("/api/v1/me/delegates", token, json!({"delegate_ids": [d]})).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     }
+    assert_eq!(deactivate(&app, &app.admin, &u).await.status, StatusCode::OK);
     assert_eq!(
-        deactivate(&app, &app.admin, &u).await.status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        patch_matter(&app, &m, json!({"open_for_editing": false}))
-            .await
-            .status,
+        patch_matter(&app, &m, json!({"open_for_editing": false})).await.status,
         StatusCode::OK
     );
 
     let running = app.running.as_ref().unwrap();
     let mut tx = running.app.db.read().await.unwrap();
     let mut closed_for = Vec::new();
-    for (name, id) in [
-        ("lead", &lead),
-        ("p", &p),
-        ("u", &u),
-        ("pd", &p_delegate),
-        ("ud", &u_delegate),
-    ] {
-        let mail = tx
-            .mail_for_user(&domain::UserId::from(id.as_str()), 50)
-            .await
-            .unwrap();
-        if mail
-            .iter()
-            .any(|m| m.kind == "matter_closed" && m.status != "cancelled")
-        {
+    for (name, id) in [("lead", &lead), ("p", &p), ("u", &u), ("pd", &p_delegate), ("ud", &u_delegate)] {
+        let mail = tx.mail_for_user(&domain::UserId::from(id.as_str()), 50).await.unwrap();
+        if mail.iter().any(|m| m.kind == "matter_closed" && m.status != "cancelled") {
             closed_for.push(name);
         }
     }

@@ -44,12 +44,21 @@ impl Reply {
 pub async fn test_database_url() -> Option<String> {
     let server = std::env::var("TRACKER_TEST_DATABASE_URL").ok().filter(|s| !s.is_empty())?;
     let name = format!("t_{}", uuid_like());
-    Some(store::Db::create_postgres_database(&server, &name).await.expect("create a test database"))
+    Some(
+        store::Db::create_postgres_database(&server, &name)
+            .await
+            .expect("create a test database"),
+    )
 }
 
 fn uuid_like() -> String {
     let (token, _) = domain::secret::new_token();
-    token.to_ascii_lowercase().chars().filter(|c| c.is_ascii_alphanumeric()).take(20).collect()
+    token
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(20)
+        .collect()
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -60,10 +69,16 @@ pub async fn spawn_app() -> TestApp {
 /// at a `testkit::smtp_sink::SmtpSink`.
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut ServeConfig)) -> TestApp {
     // Logs show with a failing test's output only.
-    let _ = tracing_subscriber::fmt().with_env_filter("warn,tracker=info").with_test_writer().try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("warn,tracker=info")
+        .with_test_writer()
+        .try_init();
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = ServeConfig {
-        storage: Storage { data_dir: dir.path().to_path_buf(), database_url: None },
+        storage: Storage {
+            data_dir: dir.path().to_path_buf(),
+            database_url: None,
+        },
         listen: "127.0.0.1:0".into(),
         public_url: None,
         smtp_url: None,
@@ -80,13 +95,26 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut ServeConfig)) -> TestApp {
         Ok(created) => created.user.id.to_string(),
         Err(e) if e.code == "email_taken" => {
             let mut tx = running.app.db.read().await.unwrap();
-            tx.user_by_email(ADMIN_EMAIL).await.unwrap().expect("the administrator").id.to_string()
+            tx.user_by_email(ADMIN_EMAIL)
+                .await
+                .unwrap()
+                .expect("the administrator")
+                .id
+                .to_string()
         }
         Err(e) => panic!("admin: {e:?}"),
     };
     let client = Client::builder().build().unwrap();
     let database_url = cfg.storage.database_url.clone();
-    let mut app = TestApp { url, client, running: Some(running), dir, database_url, admin: String::new(), admin_id };
+    let mut app = TestApp {
+        url,
+        client,
+        running: Some(running),
+        dir,
+        database_url,
+        admin: String::new(),
+        admin_id,
+    };
     app.admin = app.sign_in(ADMIN_EMAIL, PASSWORD).await;
     app
 }
@@ -104,7 +132,11 @@ impl TestApp {
         let status = resp.status();
         let headers = resp.headers().clone();
         let text = resp.text().await.unwrap();
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         Reply { status, body, headers }
     }
 
@@ -126,7 +158,15 @@ impl TestApp {
 
     /// Sends a raw body with a content type, for malformed-input tests.
     pub async fn raw(&self, method: Method, path: &str, token: &str, content_type: &str, body: &str) -> Reply {
-        let resp = self.client.request(method, format!("{}{}", self.url, path)).bearer_auth(token).header("content-type", content_type).body(body.to_owned()).send().await.unwrap();
+        let resp = self
+            .client
+            .request(method, format!("{}{}", self.url, path))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
         let body = resp.json().await.unwrap_or(Value::Null);
@@ -134,7 +174,14 @@ impl TestApp {
     }
 
     pub async fn sign_in(&self, email: &str, password: &str) -> String {
-        let r = self.call(Method::POST, "/api/v1/sessions", None, Some(json!({"email": email, "password": password}))).await;
+        let r = self
+            .call(
+                Method::POST,
+                "/api/v1/sessions",
+                None,
+                Some(json!({"email": email, "password": password})),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "sign in {email}: {}", r.body);
         r.body["token"].as_str().unwrap().to_owned()
     }
@@ -159,9 +206,18 @@ impl TestApp {
         let app = &self.running.as_ref().unwrap().app;
         let mut tx = app.db.write().await.unwrap();
         let (token, hash) = domain::secret::new_token();
-        tx.insert_link(&hash, &domain::UserId::from(user_id), "test", app.now(), app.now() + 3_600_000).await.unwrap();
+        tx.insert_link(&hash, &domain::UserId::from(user_id), "test", app.now(), app.now() + 3_600_000)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
-        let r = self.call(Method::POST, "/api/v1/password/set", None, Some(json!({"token": token, "password": PASSWORD}))).await;
+        let r = self
+            .call(
+                Method::POST,
+                "/api/v1/password/set",
+                None,
+                Some(json!({"token": token, "password": PASSWORD})),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::OK, "set password: {}", r.body);
         self.sign_in(email, PASSWORD).await
     }
@@ -180,7 +236,13 @@ impl TestApp {
     }
 
     pub async fn matter(&self, number: &str, lead: &str) -> String {
-        let r = self.post("/api/v1/matters", &self.admin, json!({"name": format!("Matter {number}"), "number": number, "lead_company_person_id": lead})).await;
+        let r = self
+            .post(
+                "/api/v1/matters",
+                &self.admin,
+                json!({"name": format!("Matter {number}"), "number": number, "lead_company_person_id": lead}),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         r.id()
     }
@@ -203,14 +265,19 @@ impl TestApp {
     /// limit of the first administrator.
     pub async fn fresh_admin(&self, email: &str) -> String {
         let app = &self.running.as_ref().unwrap().app;
-        app.create_admin(email, "Fresh", "Admin", Some(PASSWORD.into())).await.expect("admin");
+        app.create_admin(email, "Fresh", "Admin", Some(PASSWORD.into()))
+            .await
+            .expect("admin");
         self.sign_in(email, PASSWORD).await
     }
 
     /// Runs the `tracker` binary against this test's database.
     pub async fn cli(&self, args: &[&str]) -> std::process::Output {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_tracker"));
-        cmd.args(args).env("TRACKER_DATA_DIR", self.dir.path()).env_remove("TRACKER_DATABASE_URL").env("RUST_LOG", "error");
+        cmd.args(args)
+            .env("TRACKER_DATA_DIR", self.dir.path())
+            .env_remove("TRACKER_DATABASE_URL")
+            .env("RUST_LOG", "error");
         if let Some(url) = &self.database_url {
             cmd.env("TRACKER_DATABASE_URL", url);
         }
@@ -218,7 +285,9 @@ impl TestApp {
     }
 
     pub async fn advance_clock(&self, ms: i64) {
-        let r = self.call(Method::POST, "/api/v1/_test/clock", None, Some(json!({"advance_ms": ms}))).await;
+        let r = self
+            .call(Method::POST, "/api/v1/_test/clock", None, Some(json!({"advance_ms": ms})))
+            .await;
         assert_eq!(r.status, StatusCode::OK);
     }
 }

@@ -9,7 +9,14 @@ const MIN: i64 = 60_000;
 const DAY: i64 = 86_400_000;
 
 async fn attempt(app: &TestApp, email: &str, password: &str) -> (StatusCode, Value) {
-    let r = app.call(Method::POST, "/api/v1/sessions", None, Some(json!({"email": email, "password": password}))).await;
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/sessions",
+            None,
+            Some(json!({"email": email, "password": password})),
+        )
+        .await;
     (r.status, r.body)
 }
 
@@ -36,7 +43,12 @@ async fn five_failures_lock_the_account_with_the_same_answer_as_a_wrong_password
     assert_eq!(locked.body["total"], 1);
     assert_eq!(locked.body["items"][0]["lock_reason"], "failed_sign_ins");
     assert!(locked.body["items"][0]["locked_until"].is_string());
-    let reasons: Vec<String> = app.audit(&format!("target_id={id}&action=user.sign_in_failed")).await.iter().map(|e| e["after"]["reason"].as_str().unwrap().to_owned()).collect();
+    let reasons: Vec<String> = app
+        .audit(&format!("target_id={id}&action=user.sign_in_failed"))
+        .await
+        .iter()
+        .map(|e| e["after"]["reason"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(reasons[0], "locked");
     assert_eq!(reasons[1], "wrong_password_locked");
     assert_eq!(app.audit(&format!("target_id={id}&action=user.locked")).await.len(), 1);
@@ -63,7 +75,13 @@ async fn failures_spread_beyond_the_window_do_not_lock() {
 #[tokio::test]
 async fn an_administrator_unlocks_and_the_setting_changes_the_threshold() {
     let app = spawn_app().await;
-    let r = app.patch("/api/v1/settings", &app.admin, json!({"lockout": {"max_failures": 2, "window_minutes": 15, "duration_minutes": 600, "inactivity_days": 90}})).await;
+    let r = app
+        .patch(
+            "/api/v1/settings",
+            &app.admin,
+            json!({"lockout": {"max_failures": 2, "window_minutes": 15, "duration_minutes": 600, "inactivity_days": 90}}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     let id = user_with_password(&app, "unlock@company.example").await;
     attempt(&app, "unlock@company.example", "Wrong-password-1").await;
@@ -73,7 +91,10 @@ async fn an_administrator_unlocks_and_the_setting_changes_the_threshold() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["locked"], false);
     assert_eq!(attempt(&app, "unlock@company.example", PASSWORD).await.0, StatusCode::CREATED);
-    assert_eq!(app.audit(&format!("target_id={id}&action=user.unlocked")).await[0]["actor"], ADMIN_EMAIL);
+    assert_eq!(
+        app.audit(&format!("target_id={id}&action=user.unlocked")).await[0]["actor"],
+        ADMIN_EMAIL
+    );
 }
 
 #[tokio::test]
@@ -92,7 +113,10 @@ async fn inactivity_locks_at_the_next_attempt_and_an_unlock_gives_72_hours() {
     app.advance_clock(10 * DAY).await;
     assert_eq!(attempt(&app, "idle@company.example", PASSWORD).await.0, StatusCode::UNAUTHORIZED);
     let admin = app.fresh_admin("later2@company.example").await;
-    assert_eq!(app.post(&format!("/api/v1/users/{id}/unlock"), &admin, json!({})).await.status, StatusCode::OK);
+    assert_eq!(
+        app.post(&format!("/api/v1/users/{id}/unlock"), &admin, json!({})).await.status,
+        StatusCode::OK
+    );
     // The user must sign in within 72 hours or it locks again.
     app.advance_clock(73 * 3600 * 1000).await;
     assert_eq!(attempt(&app, "idle@company.example", PASSWORD).await.0, StatusCode::UNAUTHORIZED);
@@ -109,7 +133,10 @@ async fn unlock_is_scoped() {
     let _ = firm_a;
     let token = app.password_for(&admin_a, "admin@mu.example").await;
     let company = app.company_user("c@company.example", "company_user", None).await;
-    assert_eq!(app.post(&format!("/api/v1/users/{company}/unlock"), &token, json!({})).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.post(&format!("/api/v1/users/{company}/unlock"), &token, json!({})).await.status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -120,16 +147,36 @@ async fn the_password_policy_applies_and_recent_passwords_cannot_be_reused() {
     let link = || async {
         let mut tx = running.app.db.write().await.unwrap();
         let (token, hash) = domain::secret::new_token();
-        tx.insert_link(&hash, &domain::UserId::from(id.as_str()), "test", running.app.now(), running.app.now() + 3_600_000).await.unwrap();
+        tx.insert_link(
+            &hash,
+            &domain::UserId::from(id.as_str()),
+            "test",
+            running.app.now(),
+            running.app.now() + 3_600_000,
+        )
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
         token
     };
     let set = |token: String, pw: &'static str| {
         let app = &app;
-        async move { app.call(Method::POST, "/api/v1/password/set", None, Some(json!({"token": token, "password": pw}))).await }
+        async move {
+            app.call(
+                Method::POST,
+                "/api/v1/password/set",
+                None,
+                Some(json!({"token": token, "password": pw})),
+            )
+            .await
+        }
     };
     let t = link().await;
-    for (pw, code) in [("Sh0rt!", "password_too_short"), ("alllowercaseletters", "password_too_simple"), ("ALLUPPERCASE1234", "password_too_simple")] {
+    for (pw, code) in [
+        ("Sh0rt!", "password_too_short"),
+        ("alllowercaseletters", "password_too_simple"),
+        ("ALLUPPERCASE1234", "password_too_simple"),
+    ] {
         let r = set(t.clone(), pw).await;
         assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, code), "{pw}");
         assert!(r.body["error"]["message"].as_str().unwrap().contains("at least"));
@@ -144,7 +191,12 @@ async fn the_password_policy_applies_and_recent_passwords_cannot_be_reused() {
     assert_eq!(set(link().await, "Sixth-Passw0rd!").await.status, StatusCode::OK);
     assert_eq!(set(link().await, "First-Passw0rd!").await.status, StatusCode::OK);
     // The policy settings change the rule; the floor is 8.
-    app.patch("/api/v1/settings", &app.admin, json!({"password_policy": {"min_length": 20, "min_classes": 4, "history": 5}})).await;
+    app.patch(
+        "/api/v1/settings",
+        &app.admin,
+        json!({"password_policy": {"min_length": 20, "min_classes": 4, "history": 5}}),
+    )
+    .await;
     assert_eq!(set(link().await, "Seventh-Passw0rd!").await.code(), "password_too_short");
 }
 
@@ -156,7 +208,14 @@ async fn sign_in_and_set_password_are_rate_limited_with_429() {
         statuses.push(attempt(&app, "target@company.example", "Wrong-password-1").await.0);
     }
     assert!(statuses[..10].iter().all(|s| *s == StatusCode::UNAUTHORIZED), "{statuses:?}");
-    let r = app.call(Method::POST, "/api/v1/sessions", None, Some(json!({"email": "target@company.example", "password": "x"}))).await;
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/sessions",
+            None,
+            Some(json!({"email": "target@company.example", "password": "x"})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.code(), "too_many_attempts");
     assert_eq!(r.headers.get("retry-after").unwrap(), "60");
@@ -164,7 +223,15 @@ async fn sign_in_and_set_password_are_rate_limited_with_429() {
     app.sign_in(ADMIN_EMAIL, PASSWORD).await;
     let mut last = StatusCode::OK;
     for _ in 0..31 {
-        last = app.call(Method::POST, "/api/v1/password/set", None, Some(json!({"token": "x".repeat(43), "password": PASSWORD}))).await.status;
+        last = app
+            .call(
+                Method::POST,
+                "/api/v1/password/set",
+                None,
+                Some(json!({"token": "x".repeat(43), "password": PASSWORD})),
+            )
+            .await
+            .status;
     }
     assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
 }

@@ -39,10 +39,7 @@ async fn settle(app: &TestApp) {
         if !busy {
             return;
         }
-        assert!(
-            Instant::now() < deadline,
-            "the outbox did not settle: {counts:?}"
-        );
+        assert!(Instant::now() < deadline, "the outbox did not settle: {counts:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -97,22 +94,13 @@ fn tally_since(sink: &SmtpSink, from: usize) -> BTreeMap<String, Vec<&'static st
 /// Issue 8 and N6: a plain-text and an HTML body, both saying the same.
 fn assert_two_bodies(m: &Parsed) {
     assert_eq!(m.content_type, "multipart/alternative", "{}", m.subject);
-    assert!(
-        !m.text.trim().is_empty() && !m.text.contains("<p"),
-        "{}",
-        m.text
-    );
-    assert!(
-        m.html.contains("<html") || m.html.contains("<p"),
-        "{}",
-        m.html
-    );
+    assert!(!m.text.trim().is_empty() && !m.text.contains("<p"), "{}", m.text);
+    assert!(m.html.contains("<html") || m.html.contains("<p"), "{}", m.html);
     assert!(m.message_id.len() > 5, "a Message-ID: {m:?}");
 }
 
 fn token_in(app: &TestApp, m: &Parsed) -> String {
-    let text = try_link_token(&m.text, &app.url)
-        .unwrap_or_else(|| panic!("no link to {}/set-password in:\n{}", app.url, m.text));
+    let text = try_link_token(&m.text, &app.url).unwrap_or_else(|| panic!("no link to {}/set-password in:\n{}", app.url, m.text));
     let html = try_link_token(&m.html, &app.url).expect("the link in the HTML part too");
     assert_eq!(text, html);
     assert!(text.len() >= 22, "a token of at least 128 bits: {text}");
@@ -120,11 +108,9 @@ fn token_in(app: &TestApp, m: &Parsed) -> String {
 }
 
 async fn user_with(app: &TestApp, email: &str, first: &str, hold: bool) -> String {
-    app.create_user(
-        json!({"email": email, "first_name": first, "last_name": "Doe",
-        "side": "company", "role": "company_user", "hold_new_user_email": hold}),
-    )
-    .await
+    app.create_user(json!({"email": email, "first_name": first, "last_name": "Doe",
+        "side": "company", "role": "company_user", "hold_new_user_email": hold}))
+        .await
 }
 
 async fn firm_user_with(app: &TestApp, token: &str, email: &str, firm: &str, hold: bool) -> String {
@@ -167,9 +153,7 @@ async fn try_sign_in(app: &TestApp, email: &str, password: &str) -> Reply {
 }
 
 async fn pending(app: &TestApp, token: &str) -> Vec<String> {
-    let r = app
-        .get("/api/v1/new-user-emails/pending?per_page=500", token)
-        .await;
+    let r = app.get("/api/v1/new-user-emails/pending?per_page=500", token).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let mut emails: Vec<String> = r.body["items"]
         .as_array()
@@ -183,30 +167,19 @@ async fn pending(app: &TestApp, token: &str) -> Vec<String> {
 }
 
 async fn send_all(app: &TestApp, token: &str) -> (i64, String) {
-    let r = app
-        .post("/api/v1/new-user-emails/send", token, json!({}))
-        .await;
+    let r = app.post("/api/v1/new-user-emails/send", token, json!({})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    (
-        r.body["sent"].as_i64().unwrap(),
-        r.body["message"].as_str().unwrap().to_owned(),
-    )
+    (r.body["sent"].as_i64().unwrap(), r.body["message"].as_str().unwrap().to_owned())
 }
 
 async fn patch_matter(app: &TestApp, m: &str, body: Value) {
-    let r = app
-        .patch(&format!("/api/v1/matters/{m}"), &app.admin, body)
-        .await;
+    let r = app.patch(&format!("/api/v1/matters/{m}"), &app.admin, body).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }
 
 async fn set_active(app: &TestApp, id: &str, active: bool) {
     let r = app
-        .patch(
-            &format!("/api/v1/users/{id}"),
-            &app.admin,
-            json!({"active": active}),
-        )
+        .patch(&format!("/api/v1/users/{id}"), &app.admin, json!({"active": active}))
         .await;
     assert_eq!(r.status, StatusCode::OK, "active={active}: {}", r.body);
 }
@@ -244,30 +217,19 @@ async fn n1_a_new_user_is_emailed_at_once_unless_held() {
     assert_eq!(got.len(), 1, "exactly one email");
     let m = &got[0];
     assert_eq!(kind(m), "new_user_email");
-    assert!(
-        m.subject.contains("Acme Legal"),
-        "the subject says what happened: {}",
-        m.subject
-    );
+    assert!(m.subject.contains("Acme Legal"), "the subject says what happened: {}", m.subject);
     assert_eq!(m.from, "tracker@test.example");
     assert_eq!(m.to_name.as_deref(), Some("Ann Doe"));
     assert_two_bodies(m);
     for body in [&m.text, &m.html] {
-        assert!(
-            body.contains("ann@company.example"),
-            "the sign-in id: {body}"
-        );
+        assert!(body.contains("ann@company.example"), "the sign-in id: {body}");
         assert!(
             body.contains("Cora Ordinator") && body.contains("cora@company.example"),
             "the coordinator: {body}"
         );
         assert!(body.contains("7 days"), "how long the link works: {body}");
     }
-    assert!(
-        m.text.contains("Your sign-in ID: ann@company.example"),
-        "{}",
-        m.text
-    );
+    assert!(m.text.contains("Your sign-in ID: ann@company.example"), "{}", m.text);
     token_in(&app, m);
     let state = email_state(&app, &ann).await;
     assert_eq!(state["status"], "sent", "{state}");
@@ -280,10 +242,7 @@ async fn n1_a_new_user_is_emailed_at_once_unless_held() {
     assert!(to(&sink, "bob@company.example").is_empty());
     let state = email_state(&app, &bob).await;
     assert_eq!(state["status"], "held", "{state}");
-    assert_eq!(
-        (state["sent_at"].clone(), state["send_count"].clone()),
-        (Value::Null, json!(0))
-    );
+    assert_eq!((state["sent_at"].clone(), state["send_count"].clone()), (Value::Null, json!(0)));
     assert_eq!(sink.messages().len(), 1, "nothing else was sent");
 }
 
@@ -291,8 +250,12 @@ async fn n1_a_new_user_is_emailed_at_once_unless_held() {
 async fn n1_creating_a_firm_emails_its_administrator_unless_held() {
     let (app, sink) = app_with_sink().await;
     let r = app
-        .post("/api/v1/firms", &app.admin, json!({"name": "Kappa LLP",
-            "administrator": {"email": "admin@kappa.example", "first_name": "Kim", "last_name": "Kappa"}}))
+        .post(
+            "/api/v1/firms",
+            &app.admin,
+            json!({"name": "Kappa LLP",
+            "administrator": {"email": "admin@kappa.example", "first_name": "Kim", "last_name": "Kappa"}}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let kim = r.body["administrator"]["id"].as_str().unwrap().to_owned();
@@ -314,14 +277,10 @@ async fn n1_creating_a_firm_emails_its_administrator_unless_held() {
 #[tokio::test]
 async fn n2_adding_a_never_emailed_user_to_a_matter_sends_the_new_user_email_instead_of_m1() {
     let (app, sink) = app_with_sink().await;
-    let lead = app
-        .company_user("lead@company.example", "company_user", None)
-        .await;
+    let lead = app.company_user("lead@company.example", "company_user", None).await;
     let m = app.matter("2026-100", &lead).await;
     let (firm, _) = app.firm("Kappa LLP", "admin@kappa.example").await;
-    let held = app
-        .firm_user("held@kappa.example", "firm_user", &firm)
-        .await;
+    let held = app.firm_user("held@kappa.example", "firm_user", &firm).await;
     settle(&app).await;
     let before = sink.messages().len();
 
@@ -343,10 +302,7 @@ async fn n2_adding_a_never_emailed_user_to_a_matter_sends_the_new_user_email_ins
     );
     assert_eq!(got.len(), 1, "{got:?}");
     let state = email_state(&app, &held).await;
-    assert_eq!(
-        (state["status"].as_str(), state["send_count"].as_i64()),
-        (Some("sent"), Some(1))
-    );
+    assert_eq!((state["status"].as_str(), state["send_count"].as_i64()), (Some("sent"), Some(1)));
 
     // Once they have had it, the next matter brings M1.
     let m2 = app.matter("2026-101", &lead).await;
@@ -359,18 +315,13 @@ async fn n2_adding_a_never_emailed_user_to_a_matter_sends_the_new_user_email_ins
     .await;
     sink.wait_for(before + 1, WAIT).await;
     settle(&app).await;
-    assert_eq!(
-        tally_since(&sink, before).get("held@kappa.example"),
-        Some(&vec!["matter_added"])
-    );
+    assert_eq!(tally_since(&sink, before).get("held@kappa.example"), Some(&vec!["matter_added"]));
 }
 
 #[tokio::test]
 async fn m1_an_added_participant_is_told_the_matter_name_number_and_role() {
     let (app, sink) = app_with_sink().await;
-    let lead = app
-        .company_user("lead@company.example", "company_user", None)
-        .await;
+    let lead = app.company_user("lead@company.example", "company_user", None).await;
     let m = app.matter("M-2026-7", &lead).await;
     let eve = user_with(&app, "eve@company.example", "Eve", false).await;
     sink.wait_for(1, WAIT).await;
@@ -388,12 +339,7 @@ async fn m1_an_added_participant_is_told_the_matter_name_number_and_role() {
     sink.wait_for(before + 1, WAIT).await;
     settle(&app).await;
     let got = received_since(&sink, before);
-    assert_eq!(
-        got.len(),
-        1,
-        "{:?}",
-        got.iter().map(|(t, m)| (t, &m.subject)).collect::<Vec<_>>()
-    );
+    assert_eq!(got.len(), 1, "{:?}", got.iter().map(|(t, m)| (t, &m.subject)).collect::<Vec<_>>());
     let (address, mail) = &got[0];
     assert_eq!(address, "eve@company.example");
     assert_eq!(kind(mail), "matter_added");
@@ -406,10 +352,7 @@ async fn m1_an_added_participant_is_told_the_matter_name_number_and_role() {
     for body in [&mail.text, &mail.html] {
         assert!(body.contains("Matter M-2026-7"), "name: {body}");
         assert!(body.contains("Matter editor"), "role: {body}");
-        assert!(
-            body.contains(&format!("{}/matters/{m}", app.url)),
-            "link: {body}"
-        );
+        assert!(body.contains(&format!("{}/matters/{m}", app.url)), "link: {body}");
     }
     // M1 leaves the new-user-email status alone.
     assert_eq!(email_state(&app, &eve).await["send_count"], 1);
@@ -429,9 +372,7 @@ async fn m1_an_added_participant_is_told_the_matter_name_number_and_role() {
 #[tokio::test]
 async fn n2_m1_the_lead_of_a_matter_is_added_to_it_and_told() {
     let (app, sink) = app_with_sink().await;
-    let lead = app
-        .company_user("lead@company.example", "company_user", None)
-        .await;
+    let lead = app.company_user("lead@company.example", "company_user", None).await;
     app.matter("2026-300", &lead).await;
     sink.wait_for(1, WAIT).await;
     settle(&app).await;
@@ -446,11 +387,7 @@ async fn n2_m1_the_lead_of_a_matter_is_added_to_it_and_told() {
     let got = to(&sink, "lead@company.example");
     assert_eq!(got.len(), 2);
     assert_eq!(kind(&got[1]), "matter_added");
-    assert!(
-        got[1].text.contains("Matter administrator"),
-        "{}",
-        got[1].text
-    );
+    assert!(got[1].text.contains("Matter administrator"), "{}", got[1].text);
 
     // A new lead who was not on the matter is added to it; the system
     // administrator who makes themselves lead is not emailed.
@@ -462,10 +399,7 @@ async fn n2_m1_the_lead_of_a_matter_is_added_to_it_and_told() {
     settle(&app).await;
     let got = tally_since(&sink, 2);
     assert_eq!(got.len(), 1, "{got:?}");
-    assert_eq!(
-        got.get("next@company.example"),
-        Some(&vec!["new_user_email"])
-    );
+    assert_eq!(got.get("next@company.example"), Some(&vec!["new_user_email"]));
 }
 
 // ---------------------------------------------------------------- N3, N9
@@ -477,14 +411,7 @@ async fn n3_the_report_lists_never_emailed_active_users_in_scope_and_confirm_sen
     let (firm_b, _) = app.firm("Beta LLP", "admin@beta.example").await;
     let admin_a_token = app.password_for(&admin_a, "admin@alpha.example").await;
     for i in 1..=3 {
-        firm_user_with(
-            &app,
-            &admin_a_token,
-            &format!("a{i}@alpha.example"),
-            &firm_a,
-            true,
-        )
-        .await;
+        firm_user_with(&app, &admin_a_token, &format!("a{i}@alpha.example"), &firm_a, true).await;
     }
     firm_user_with(&app, &app.admin, "b1@beta.example", &firm_b, true).await;
     user_with(&app, "c1@company.example", "Cee", true).await;
@@ -499,10 +426,7 @@ async fn n3_the_report_lists_never_emailed_active_users_in_scope_and_confirm_sen
     // The firm administrator sees their own firm only (their own account is
     // activated, hence not listed).
     let firm_view = pending(&app, &admin_a_token).await;
-    assert_eq!(
-        firm_view,
-        ["a1@alpha.example", "a2@alpha.example", "a3@alpha.example"]
-    );
+    assert_eq!(firm_view, ["a1@alpha.example", "a2@alpha.example", "a3@alpha.example"]);
     let all = pending(&app, &app.admin).await;
     assert_eq!(
         all,
@@ -524,10 +448,7 @@ async fn n3_the_report_lists_never_emailed_active_users_in_scope_and_confirm_sen
     settle(&app).await;
     let got = tally_since(&sink, before);
     assert_eq!(got.keys().cloned().collect::<Vec<_>>(), firm_view);
-    assert!(
-        got.values().all(|k| k == &vec!["new_user_email"]),
-        "{got:?}"
-    );
+    assert!(got.values().all(|k| k == &vec!["new_user_email"]), "{got:?}");
     assert_eq!(pending(&app, &admin_a_token).await, Vec::<String>::new());
 
     let before = sink.messages().len();
@@ -538,17 +459,9 @@ async fn n3_the_report_lists_never_emailed_active_users_in_scope_and_confirm_sen
     let got = tally_since(&sink, before);
     assert_eq!(
         got.keys().cloned().collect::<Vec<_>>(),
-        [
-            "admin@beta.example",
-            "b1@beta.example",
-            "c1@company.example",
-            "c2@company.example"
-        ]
+        ["admin@beta.example", "b1@beta.example", "c1@company.example", "c2@company.example"]
     );
-    assert!(
-        got.values().all(|k| k == &vec!["new_user_email"]),
-        "each once: {got:?}"
-    );
+    assert!(got.values().all(|k| k == &vec!["new_user_email"]), "each once: {got:?}");
     assert!(to(&sink, "gone@company.example").is_empty(), "N7");
     assert_eq!(email_state(&app, &gone).await["status"], "held");
 
@@ -558,10 +471,7 @@ async fn n3_the_report_lists_never_emailed_active_users_in_scope_and_confirm_sen
     let (sent, message) = send_all(&app, &app.admin).await;
     assert_eq!(
         (sent, message.as_str()),
-        (
-            0,
-            "New user emails have already been sent to all users in the system."
-        )
+        (0, "New user emails have already been sent to all users in the system.")
     );
     let (sent, _) = send_all(&app, &admin_a_token).await;
     assert_eq!(sent, 0);
@@ -575,68 +485,35 @@ async fn n9_administrators_send_only_within_their_scope() {
     let (firm_a, admin_a) = app.firm("Alpha LLP", "admin@alpha.example").await;
     let (firm_b, _) = app.firm("Beta LLP", "admin@beta.example").await;
     let admin_a_token = app.password_for(&admin_a, "admin@alpha.example").await;
-    let mine = app
-        .firm_user("mine@alpha.example", "firm_user", &firm_a)
-        .await;
-    let theirs = app
-        .firm_user("theirs@beta.example", "firm_user", &firm_b)
-        .await;
-    let company = app
-        .company_user("staff@company.example", "company_user", None)
-        .await;
-    let plain = app
-        .company_user("plain@company.example", "company_user", None)
-        .await;
+    let mine = app.firm_user("mine@alpha.example", "firm_user", &firm_a).await;
+    let theirs = app.firm_user("theirs@beta.example", "firm_user", &firm_b).await;
+    let company = app.company_user("staff@company.example", "company_user", None).await;
+    let plain = app.company_user("plain@company.example", "company_user", None).await;
     let plain_token = app.password_for(&plain, "plain@company.example").await;
 
     for target in [&theirs, &company] {
         for action in ["new-user-email", "reset-password"] {
             let r = app
-                .post(
-                    &format!("/api/v1/users/{target}/{action}"),
-                    &admin_a_token,
-                    json!({}),
-                )
+                .post(&format!("/api/v1/users/{target}/{action}"), &admin_a_token, json!({}))
                 .await;
-            assert_eq!(
-                r.status,
-                StatusCode::NOT_FOUND,
-                "{action} outside the firm: {}",
-                r.body
-            );
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "{action} outside the firm: {}", r.body);
         }
     }
     let r = app
-        .post(
-            &format!("/api/v1/users/{mine}/new-user-email"),
-            &admin_a_token,
-            json!({}),
-        )
+        .post(&format!("/api/v1/users/{mine}/new-user-email"), &admin_a_token, json!({}))
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     // Users without an administrator role send nothing.
     let r = app
-        .post(
-            &format!("/api/v1/users/{mine}/new-user-email"),
-            &plain_token,
-            json!({}),
-        )
+        .post(&format!("/api/v1/users/{mine}/new-user-email"), &plain_token, json!({}))
         .await;
-    assert!(
-        matches!(r.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
-        "{}",
-        r.status
-    );
+    assert!(matches!(r.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND), "{}", r.status);
     assert_eq!(
-        app.get("/api/v1/new-user-emails/pending", &plain_token)
-            .await
-            .status,
+        app.get("/api/v1/new-user-emails/pending", &plain_token).await.status,
         StatusCode::FORBIDDEN
     );
     assert_eq!(
-        app.post("/api/v1/new-user-emails/send", &plain_token, json!({}))
-            .await
-            .status,
+        app.post("/api/v1/new-user-emails/send", &plain_token, json!({})).await.status,
         StatusCode::FORBIDDEN
     );
 
@@ -655,11 +532,7 @@ async fn n4_an_administrator_sends_the_email_to_one_user_and_again_later() {
     let ann = user_with(&app, "ann@company.example", "Ann", true).await;
     user_with(&app, "bob@company.example", "Bob", true).await;
     let r = app
-        .post(
-            &format!("/api/v1/users/{ann}/new-user-email"),
-            &app.admin,
-            json!({}),
-        )
+        .post(&format!("/api/v1/users/{ann}/new-user-email"), &app.admin, json!({}))
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     sink.wait_for(1, WAIT).await;
@@ -667,34 +540,20 @@ async fn n4_an_administrator_sends_the_email_to_one_user_and_again_later() {
     assert_eq!(tally_since(&sink, 0).len(), 1, "only Ann");
     let first = to(&sink, "ann@company.example").remove(0);
     let state = email_state(&app, &ann).await;
-    assert_eq!(
-        (state["status"].as_str(), state["send_count"].as_i64()),
-        (Some("sent"), Some(1))
-    );
+    assert_eq!((state["status"].as_str(), state["send_count"].as_i64()), (Some("sent"), Some(1)));
     let sent_at = state["sent_at"].clone();
 
     app.advance_clock(60_000).await;
     let r = app
-        .post(
-            &format!("/api/v1/users/{ann}/new-user-email"),
-            &app.admin,
-            json!({}),
-        )
+        .post(&format!("/api/v1/users/{ann}/new-user-email"), &app.admin, json!({}))
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     sink.wait_for(2, WAIT).await;
     settle(&app).await;
     let mails = to(&sink, "ann@company.example");
     assert_eq!(mails.len(), 2);
-    assert_ne!(
-        mails[0].message_id, mails[1].message_id,
-        "a new message, not a duplicate"
-    );
-    assert_ne!(
-        token_in(&app, &first),
-        token_in(&app, &mails[1]),
-        "a fresh link"
-    );
+    assert_ne!(mails[0].message_id, mails[1].message_id, "a new message, not a duplicate");
+    assert_ne!(token_in(&app, &first), token_in(&app, &mails[1]), "a fresh link");
     let state = email_state(&app, &ann).await;
     assert_eq!(state["send_count"], 2);
     assert_eq!(state["sent_at"], sent_at, "the first-sent time stays");
@@ -723,26 +582,14 @@ async fn n6_the_link_works_once_expires_after_seven_days_and_activates_the_accou
     assert!(r.body["activated_at"].is_string());
     app.sign_in("ann@company.example", PASSWORD).await;
     let again = set_password(&app, &ann_link, NEW_PASSWORD).await;
-    assert_eq!(
-        (again.status, again.code()),
-        (StatusCode::UNPROCESSABLE_ENTITY, "link_used")
-    );
+    assert_eq!((again.status, again.code()), (StatusCode::UNPROCESSABLE_ENTITY, "link_used"));
     let r = try_sign_in(&app, "ann@company.example", NEW_PASSWORD).await;
-    assert_eq!(
-        r.status,
-        StatusCode::UNAUTHORIZED,
-        "the used link changed nothing"
-    );
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "the used link changed nothing");
 
     // Default validity: 7 days.
     app.advance_clock(7 * 24 * HOUR_MS - HOUR_MS).await;
     let r = set_password(&app, &ontime_link, PASSWORD).await;
-    assert_eq!(
-        r.status,
-        StatusCode::OK,
-        "still valid an hour before the end: {}",
-        r.body
-    );
+    assert_eq!(r.status, StatusCode::OK, "still valid an hour before the end: {}", r.body);
     app.advance_clock(2 * HOUR_MS).await;
     let r = set_password(&app, &late_link, PASSWORD).await;
     assert_eq!(
@@ -759,9 +606,7 @@ async fn n6_the_link_works_once_expires_after_seven_days_and_activates_the_accou
 async fn n6_the_link_validity_follows_the_link_ttl_setting() {
     let (app, sink) = app_with_sink().await;
     let admin = app.fresh_admin("ops@company.example").await;
-    let r = app
-        .patch("/api/v1/settings", &admin, json!({"link_ttl_hours": 2}))
-        .await;
+    let r = app.patch("/api/v1/settings", &admin, json!({"link_ttl_hours": 2})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     user_with(&app, "ann@company.example", "Ann", false).await;
     sink.wait_for(1, WAIT).await;
@@ -783,22 +628,14 @@ async fn n5_a_reset_ends_the_password_every_earlier_link_and_session_and_emails_
     let session = app.password_for(&ann, "ann@company.example").await;
     assert_eq!(app.get("/api/v1/me", &session).await.status, StatusCode::OK);
     // An earlier emailed link, never used.
-    app.post(
-        &format!("/api/v1/users/{ann}/new-user-email"),
-        &app.admin,
-        json!({}),
-    )
-    .await;
+    app.post(&format!("/api/v1/users/{ann}/new-user-email"), &app.admin, json!({}))
+        .await;
     sink.wait_for(1, WAIT).await;
     settle(&app).await;
     let old_link = token_in(&app, &to(&sink, "ann@company.example")[0]);
 
     let r = app
-        .post(
-            &format!("/api/v1/users/{ann}/reset-password"),
-            &app.admin,
-            json!({}),
-        )
+        .post(&format!("/api/v1/users/{ann}/reset-password"), &app.admin, json!({}))
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     sink.wait_for(2, WAIT).await;
@@ -837,10 +674,7 @@ async fn n5_a_reset_ends_the_password_every_earlier_link_and_session_and_emails_
     let r = set_password(&app, &fresh, "Yet-An0ther-Passw0rd!").await;
     assert_eq!(r.code(), "link_used", "the fresh link works once");
     let state = email_state(&app, &ann).await;
-    assert_eq!(
-        (state["status"].as_str(), state["send_count"].as_i64()),
-        (Some("sent"), Some(2))
-    );
+    assert_eq!((state["status"].as_str(), state["send_count"].as_i64()), (Some("sent"), Some(2)));
 }
 
 // ---------------------------------------------------------------- N7
@@ -861,31 +695,18 @@ async fn n7_inactive_users_are_emailed_by_no_path() {
     )
     .await;
     settle(&app).await;
-    assert_eq!(
-        pending(&app, &app.admin).await,
-        ["held@company.example", "waiting@company.example"]
-    );
+    assert_eq!(pending(&app, &app.admin).await, ["held@company.example", "waiting@company.example"]);
 
     set_active(&app, &held, false).await;
     set_active(&app, &mailed, false).await;
     let before = sink.messages().len();
 
-    assert_eq!(
-        pending(&app, &app.admin).await,
-        ["waiting@company.example"],
-        "N3 report"
-    );
+    assert_eq!(pending(&app, &app.admin).await, ["waiting@company.example"], "N3 report");
     let (sent, _) = send_all(&app, &app.admin).await;
     assert_eq!(sent, 1, "N3 confirm: only the active one");
     for id in [&held, &mailed] {
         for action in ["new-user-email", "reset-password"] {
-            let r = app
-                .post(
-                    &format!("/api/v1/users/{id}/{action}"),
-                    &app.admin,
-                    json!({}),
-                )
-                .await;
+            let r = app.post(&format!("/api/v1/users/{id}/{action}"), &app.admin, json!({})).await;
             assert_eq!(
                 (r.status, r.code()),
                 (StatusCode::CONFLICT, "user_inactive"),
@@ -906,16 +727,8 @@ async fn n7_inactive_users_are_emailed_by_no_path() {
     sink.wait_for(before + 2, WAIT).await; // waiting: new user email; lead: the closing
     settle(&app).await;
     let got = tally_since(&sink, before);
-    assert_eq!(
-        got.get("waiting@company.example"),
-        Some(&vec!["new_user_email"]),
-        "{got:?}"
-    );
-    assert_eq!(
-        got.get("lead@company.example"),
-        Some(&vec!["matter_closed"]),
-        "{got:?}"
-    );
+    assert_eq!(got.get("waiting@company.example"), Some(&vec!["new_user_email"]), "{got:?}");
+    assert_eq!(got.get("lead@company.example"), Some(&vec!["matter_closed"]), "{got:?}");
     assert_eq!(got.len(), 2, "nothing to the deactivated users: {got:?}");
 }
 
@@ -929,55 +742,32 @@ async fn m2_closing_a_matter_emails_each_notified_participant_and_their_delegate
     let ids: BTreeMap<&str, String> = {
         let mut ids = BTreeMap::new();
         for name in ["p1", "p2", "p3", "d1", "d2", "d3", "mute"] {
-            ids.insert(
-                name,
-                user_with(&app, &format!("{name}@company.example"), name, false).await,
-            );
+            ids.insert(name, user_with(&app, &format!("{name}@company.example"), name, false).await);
         }
         ids
     };
     // p1, p3, d1: notified participants; p2 and mute participate without
     // notifications; d1 also delegate of p1 (qualifies twice); p2 and d2
     // delegates of p1; d3 delegate of p3 only.
-    for (who, receives) in [
-        ("p1", true),
-        ("p2", false),
-        ("p3", true),
-        ("d1", true),
-        ("mute", false),
-    ] {
+    for (who, receives) in [("p1", true), ("p2", false), ("p3", true), ("d1", true), ("mute", false)] {
         let r = app
-            .post(&format!("/api/v1/matters/{m}/participants"), &app.admin,
-                json!({"user_id": ids[who], "role": "matter_reader", "receives_notifications": receives}))
+            .post(
+                &format!("/api/v1/matters/{m}/participants"),
+                &app.admin,
+                json!({"user_id": ids[who], "role": "matter_reader", "receives_notifications": receives}),
+            )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{who}: {}", r.body);
     }
-    for (delegator, delegates) in [
-        ("p1", vec!["d1", "p2", "d2"]),
-        ("p3", vec!["d3"]),
-        ("mute", vec!["d3"]),
-    ] {
-        let token = app
-            .password_for(&ids[delegator], &format!("{delegator}@company.example"))
-            .await;
+    for (delegator, delegates) in [("p1", vec!["d1", "p2", "d2"]), ("p3", vec!["d3"]), ("mute", vec!["d3"])] {
+        let token = app.password_for(&ids[delegator], &format!("{delegator}@company.example")).await;
         let list: Vec<&String> = delegates.iter().map(|d| &ids[d]).collect();
-        let r = app
-            .put(
-                "/api/v1/me/delegates",
-                &token,
-                json!({"delegate_ids": list}),
-            )
-            .await;
+        let r = app.put("/api/v1/me/delegates", &token, json!({"delegate_ids": list})).await;
         assert_eq!(r.status, StatusCode::OK, "{delegator}: {}", r.body);
     }
     settle(&app).await;
 
-    let addresses = |names: &[&str]| -> Vec<String> {
-        names
-            .iter()
-            .map(|n| format!("{n}@company.example"))
-            .collect()
-    };
+    let addresses = |names: &[&str]| -> Vec<String> { names.iter().map(|n| format!("{n}@company.example")).collect() };
 
     // Closed for editing: the lead (a notified participant), p1, p3, d1
     // once, p2 and d2 through p1, d3 through p3.
@@ -988,10 +778,7 @@ async fn m2_closing_a_matter_emails_each_notified_participant_and_their_delegate
     settle(&app).await;
     let got = tally_since(&sink, before);
     assert_eq!(got.keys().cloned().collect::<Vec<_>>(), everyone, "{got:?}");
-    assert!(
-        got.values().all(|k| k == &vec!["matter_closed"]),
-        "one each: {got:?}"
-    );
+    assert!(got.values().all(|k| k == &vec!["matter_closed"]), "one each: {got:?}");
     let sample = received_since(&sink, before)
         .into_iter()
         .find(|(to, _)| to == "p1@company.example")
@@ -1003,11 +790,7 @@ async fn m2_closing_a_matter_emails_each_notified_participant_and_their_delegate
         sample.subject
     );
     assert_two_bodies(&sample);
-    assert!(
-        sample.text.contains(&format!("{}/matters/{m}", app.url)),
-        "{}",
-        sample.text
-    );
+    assert!(sample.text.contains(&format!("{}/matters/{m}", app.url)), "{}", sample.text);
     let via_delegation = received_since(&sink, before)
         .into_iter()
         .find(|(to, _)| to == "d3@company.example")
@@ -1031,11 +814,7 @@ async fn m2_closing_a_matter_emails_each_notified_participant_and_their_delegate
     assert_eq!(got.keys().cloned().collect::<Vec<_>>(), fewer, "{got:?}");
     assert!(got.values().all(|k| k == &vec!["matter_closed"]), "{got:?}");
     let sample = received_since(&sink, before).remove(0).1;
-    assert!(
-        sample.subject.contains("closed for invoicing"),
-        "{}",
-        sample.subject
-    );
+    assert!(sample.subject.contains("closed for invoicing"), "{}", sample.subject);
 
     // Reactivated: everything again. Reopening sends nothing.
     set_active(&app, &ids["p3"], true).await;
@@ -1068,11 +847,7 @@ async fn m2_closing_a_matter_emails_each_notified_participant_and_their_delegate
         "one each, for both closings at once: {got:?}"
     );
     let sample = received_since(&sink, before).remove(0).1;
-    assert!(
-        sample.subject.contains("closed for editing and invoicing"),
-        "{}",
-        sample.subject
-    );
+    assert!(sample.subject.contains("closed for editing and invoicing"), "{}", sample.subject);
 }
 
 // ---------------------------------------------------------------- N8
@@ -1118,10 +893,7 @@ async fn n8_mail_queued_while_the_smtp_server_is_down_arrives_exactly_once_when_
     tokio::time::sleep(Duration::from_millis(300)).await;
     let got = tally_since(&sink, 0);
     assert_eq!(got.len(), 5, "{got:?}");
-    assert!(
-        got.values().all(|k| k == &vec!["new_user_email"]),
-        "exactly once each: {got:?}"
-    );
+    assert!(got.values().all(|k| k == &vec!["new_user_email"]), "exactly once each: {got:?}");
     assert!(!got.contains_key("quitter@company.example"));
     for id in &ids {
         let state = email_state(&app, id).await;

@@ -12,16 +12,46 @@ async fn offices_take_active_company_coordinators() {
     let c = app.company_user("coord@company.example", "company_user", None).await;
     let b = app.company_user("backup@company.example", "company_user", None).await;
     let office = app.office("Sydney").await;
-    let r = app.patch(&format!("/api/v1/offices/{office}"), &app.admin, json!({"coordinator_id": c, "backup_coordinator_id": b})).await;
+    let r = app
+        .patch(
+            &format!("/api/v1/offices/{office}"),
+            &app.admin,
+            json!({"coordinator_id": c, "backup_coordinator_id": b}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["coordinator_id"], c.as_str());
-    let r = app.patch(&format!("/api/v1/offices/{office}"), &app.admin, json!({"backup_coordinator_id": firm_admin})).await;
+    let r = app
+        .patch(
+            &format!("/api/v1/offices/{office}"),
+            &app.admin,
+            json!({"backup_coordinator_id": firm_admin}),
+        )
+        .await;
     assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "not_company_user"));
-    let r = app.patch(&format!("/api/v1/offices/{office}"), &app.admin, json!({"backup_coordinator_id": c})).await;
+    let r = app
+        .patch(
+            &format!("/api/v1/offices/{office}"),
+            &app.admin,
+            json!({"backup_coordinator_id": c}),
+        )
+        .await;
     assert_eq!(r.code(), "same_as_coordinator");
-    let r = app.patch(&format!("/api/v1/offices/{office}"), &app.admin, json!({"coordinator_id": "nobody"})).await;
+    let r = app
+        .patch(
+            &format!("/api/v1/offices/{office}"),
+            &app.admin,
+            json!({"coordinator_id": "nobody"}),
+        )
+        .await;
     assert_eq!(r.code(), "unknown_user");
-    let r = app.patch(&format!("/api/v1/offices/{office}"), &app.admin, json!({"backup_coordinator_id": null, "active": false})).await;
+    let r = app
+        .patch(
+            &format!("/api/v1/offices/{office}"),
+            &app.admin,
+            json!({"backup_coordinator_id": null, "active": false}),
+        )
+        .await;
     assert_eq!(r.body["backup_coordinator_id"], Value::Null);
     assert_eq!(r.body["active"], false);
     let r = app.post("/api/v1/offices", &app.admin, json!({"name": "sydney"})).await;
@@ -32,7 +62,13 @@ async fn offices_take_active_company_coordinators() {
 #[tokio::test]
 async fn creating_a_firm_creates_its_administrator_or_nothing() {
     let app = spawn_app().await;
-    let r = app.post("/api/v1/firms", &app.admin, json!({"name": "Zeta LLP", "administrator": {"email": "boss@zeta.example", "first_name": "Zed", "last_name": "Boss"}})).await;
+    let r = app
+        .post(
+            "/api/v1/firms",
+            &app.admin,
+            json!({"name": "Zeta LLP", "administrator": {"email": "boss@zeta.example", "first_name": "Zed", "last_name": "Boss"}}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(r.body["name"], "Zeta LLP");
     assert_eq!(r.body["administrator"]["role"], "firm_administrator");
@@ -42,14 +78,36 @@ async fn creating_a_firm_creates_its_administrator_or_nothing() {
     assert_eq!(r.body["administrator"]["new_user_email"]["status"], "queued");
 
     let before = app.user_count().await;
-    let bad = app.post("/api/v1/firms", &app.admin, json!({"name": "Eta LLP", "administrator": {"email": "not-an-email", "first_name": "E", "last_name": "A"}})).await;
+    let bad = app
+        .post(
+            "/api/v1/firms",
+            &app.admin,
+            json!({"name": "Eta LLP", "administrator": {"email": "not-an-email", "first_name": "E", "last_name": "A"}}),
+        )
+        .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(bad.body["error"]["field"], "administrator.email");
-    let dup = app.post("/api/v1/firms", &app.admin, json!({"name": "Theta LLP", "administrator": {"email": "BOSS@zeta.example", "first_name": "E", "last_name": "A"}})).await;
+    let dup = app
+        .post(
+            "/api/v1/firms",
+            &app.admin,
+            json!({"name": "Theta LLP", "administrator": {"email": "BOSS@zeta.example", "first_name": "E", "last_name": "A"}}),
+        )
+        .await;
     assert_eq!(dup.status, StatusCode::CONFLICT);
     assert_eq!(app.user_count().await, before);
-    assert_eq!(app.get("/api/v1/firms", &app.admin).await.body["total"], 1, "no firm without its administrator");
-    let r = app.post("/api/v1/firms", &app.admin, json!({"name": "zeta llp", "administrator": {"email": "x@zeta2.example", "first_name": "E", "last_name": "A"}})).await;
+    assert_eq!(
+        app.get("/api/v1/firms", &app.admin).await.body["total"],
+        1,
+        "no firm without its administrator"
+    );
+    let r = app
+        .post(
+            "/api/v1/firms",
+            &app.admin,
+            json!({"name": "zeta llp", "administrator": {"email": "x@zeta2.example", "first_name": "E", "last_name": "A"}}),
+        )
+        .await;
     assert_eq!(r.code(), "firm_name_taken");
 }
 
@@ -64,15 +122,32 @@ async fn approval_routes_take_active_company_approvers() {
     let id = r.id();
     assert_eq!(r.body["levels"].as_array().unwrap().len(), 2);
     assert_eq!(r.body["levels"][0]["delegate_ids"][0], d.as_str());
-    let r = app.post("/api/v1/approval-routes", &app.admin, json!({"name": "Empty", "levels": []})).await;
+    let r = app
+        .post("/api/v1/approval-routes", &app.admin, json!({"name": "Empty", "levels": []}))
+        .await;
     assert_eq!(r.code(), "out_of_range");
-    let r = app.post("/api/v1/approval-routes", &app.admin, json!({"name": "Same", "levels": [{"primary_approver_id": p, "alternate_approver_id": p}]})).await;
+    let r = app
+        .post(
+            "/api/v1/approval-routes",
+            &app.admin,
+            json!({"name": "Same", "levels": [{"primary_approver_id": p, "alternate_approver_id": p}]}),
+        )
+        .await;
     assert_eq!(r.body["error"]["field"], "levels[0].alternate_approver_id");
-    let r = app.patch(&format!("/api/v1/approval-routes/{id}"), &app.admin, json!({"active": false, "levels": [{"primary_approver_id": d}]})).await;
+    let r = app
+        .patch(
+            &format!("/api/v1/approval-routes/{id}"),
+            &app.admin,
+            json!({"active": false, "levels": [{"primary_approver_id": d}]}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["active"], false);
     assert_eq!(r.body["levels"].as_array().unwrap().len(), 1);
-    assert_eq!(app.get(&format!("/api/v1/approval-routes/{id}"), &app.admin).await.body["levels"][0]["primary_approver_id"], d.as_str());
+    assert_eq!(
+        app.get(&format!("/api/v1/approval-routes/{id}"), &app.admin).await.body["levels"][0]["primary_approver_id"],
+        d.as_str()
+    );
 }
 
 #[tokio::test]
@@ -83,9 +158,18 @@ async fn settings_are_validated() {
     assert_eq!(s["link_ttl_hours"], 168);
     assert_eq!(s["lockout"]["inactivity_days"], 90);
     for (patch, field) in [
-        (json!({"password_policy": {"min_length": 7, "min_classes": 3, "history": 5}}), "password_policy.min_length"),
-        (json!({"lockout": {"max_failures": 5, "window_minutes": 15, "duration_minutes": 30, "inactivity_days": 29}}), "lockout.inactivity_days"),
-        (json!({"lockout": {"max_failures": 5, "window_minutes": 15, "duration_minutes": 30, "inactivity_days": 367}}), "lockout.inactivity_days"),
+        (
+            json!({"password_policy": {"min_length": 7, "min_classes": 3, "history": 5}}),
+            "password_policy.min_length",
+        ),
+        (
+            json!({"lockout": {"max_failures": 5, "window_minutes": 15, "duration_minutes": 30, "inactivity_days": 29}}),
+            "lockout.inactivity_days",
+        ),
+        (
+            json!({"lockout": {"max_failures": 5, "window_minutes": 15, "duration_minutes": 30, "inactivity_days": 367}}),
+            "lockout.inactivity_days",
+        ),
         (json!({"link_ttl_hours": 0}), "link_ttl_hours"),
         (json!({"tracker_coordinator_id": "nobody"}), "tracker_coordinator_id"),
     ] {
@@ -93,11 +177,20 @@ async fn settings_are_validated() {
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{patch}");
         assert_eq!(r.body["error"]["field"], field, "{patch}");
     }
-    let r = app.patch("/api/v1/settings", &app.admin, json!({"tracker_coordinator_id": app.admin_id, "link_ttl_hours": 48, "active_directory_sync": true})).await;
+    let r = app
+        .patch(
+            "/api/v1/settings",
+            &app.admin,
+            json!({"tracker_coordinator_id": app.admin_id, "link_ttl_hours": 48, "active_directory_sync": true}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["tracker_coordinator_id"], app.admin_id.as_str());
     assert_eq!(r.body["link_ttl_hours"], 48);
-    assert_eq!(app.get(&format!("/api/v1/users/{}", app.admin_id), &app.admin).await.body["directory_managed"], true);
+    assert_eq!(
+        app.get(&format!("/api/v1/users/{}", app.admin_id), &app.admin).await.body["directory_managed"],
+        true
+    );
 }
 
 #[tokio::test]
@@ -107,7 +200,10 @@ async fn delegates_are_at_most_five_active_colleagues() {
     let token = app.password_for(&me, "boss@company.example").await;
     let mut ids = Vec::new();
     for i in 0..6 {
-        ids.push(app.company_user(&format!("assistant{i}@company.example"), "company_user", None).await);
+        ids.push(
+            app.company_user(&format!("assistant{i}@company.example"), "company_user", None)
+                .await,
+        );
     }
     let r = app.put("/api/v1/me/delegates", &token, json!({"delegate_ids": ids})).await;
     assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "too_many_delegates"));
@@ -123,7 +219,8 @@ async fn delegates_are_at_most_five_active_colleagues() {
     let admin_view = app.get(&format!("/api/v1/users/{}/delegates", ids[0]), &app.admin).await;
     assert_eq!(admin_view.body["delegators"][0]["id"], me.as_str());
     // An inactive user cannot be named (D2).
-    app.patch(&format!("/api/v1/users/{}", ids[5]), &app.admin, json!({"active": false})).await;
+    app.patch(&format!("/api/v1/users/{}", ids[5]), &app.admin, json!({"active": false}))
+        .await;
     let r = app.put("/api/v1/me/delegates", &token, json!({"delegate_ids": [ids[5]]})).await;
     assert_eq!(r.code(), "user_inactive");
     let r = app.put("/api/v1/me/delegates", &token, json!({"delegate_ids": []})).await;

@@ -40,13 +40,7 @@ struct Trial {
 
 /// One request, sent with its own client handle so that it can run on any
 /// worker thread.
-async fn send(
-    client: Client,
-    url: String,
-    method: Method,
-    token: String,
-    body: Value,
-) -> (StatusCode, Value) {
+async fn send(client: Client, url: String, method: Method, token: String, body: Value) -> (StatusCode, Value) {
     let resp = client
         .request(method, url)
         .bearer_auth(token)
@@ -56,35 +50,25 @@ async fn send(
         .expect("request sent");
     let status = resp.status();
     let text = resp.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
 fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("")
 }
 
+/// A request to fire: method, path, bearer token, body.
+type Request = (Method, String, String, Value);
+
 /// Fires, for every pair, both requests at the same moment. Returns the
 /// outcomes in pair order.
-async fn fire(
-    app: &TestApp,
-    pairs: Vec<(
-        (Method, String, String, Value),
-        (Method, String, String, Value),
-    )>,
-) -> Vec<((StatusCode, Value), (StatusCode, Value))> {
+async fn fire(app: &TestApp, pairs: Vec<(Request, Request)>) -> Vec<((StatusCode, Value), (StatusCode, Value))> {
     let barrier = Arc::new(Barrier::new(pairs.len() * 2));
     let mut handles = Vec::new();
     for (i, (a, b)) in pairs.into_iter().enumerate() {
         let mut tasks = Vec::new();
         for (method, path, token, body) in [a, b] {
-            let (client, url, barrier) = (
-                app.client.clone(),
-                format!("{}{}", app.url, path),
-                barrier.clone(),
-            );
+            let (client, url, barrier) = (app.client.clone(), format!("{}{}", app.url, path), barrier.clone());
             tasks.push(async move {
                 barrier.wait().await;
                 send(client, url, method, token, body).await
@@ -111,11 +95,7 @@ async fn fire(
 
 async fn setup(app: &TestApp, kind: Change, n: usize, other: &str) -> Trial {
     let user = app
-        .company_user(
-            &format!("{kind:?}-{n}@company.example").to_lowercase(),
-            "company_user",
-            None,
-        )
+        .company_user(&format!("{kind:?}-{n}@company.example").to_lowercase(), "company_user", None)
         .await;
     match kind {
         Change::LeadOfOpenMatter => {
@@ -147,7 +127,13 @@ async fn setup(app: &TestApp, kind: Change, n: usize, other: &str) -> Trial {
             }
         }
         Change::RoutePrimaryApprover => {
-            let r = app.post("/api/v1/approval-routes", &app.admin, json!({"name": format!("Route {n}"), "levels": [{"primary_approver_id": other}]})).await;
+            let r = app
+                .post(
+                    "/api/v1/approval-routes",
+                    &app.admin,
+                    json!({"name": format!("Route {n}"), "levels": [{"primary_approver_id": other}]}),
+                )
+                .await;
             assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
             let id = r.id();
             Trial {
@@ -175,27 +161,19 @@ async fn setup(app: &TestApp, kind: Change, n: usize, other: &str) -> Trial {
 async fn holds_role(app: &TestApp, kind: Change, t: &Trial) -> bool {
     match kind {
         Change::LeadOfOpenMatter | Change::ReopenLedMatter => {
-            let m = app
-                .get(&format!("/api/v1/matters/{}", t.object), &app.admin)
-                .await
-                .body;
+            let m = app.get(&format!("/api/v1/matters/{}", t.object), &app.admin).await.body;
             m["lead_company_person_id"] == t.user.as_str() && m["open"] == true
         }
         Change::RoutePrimaryApprover => {
-            let r = app
-                .get(&format!("/api/v1/approval-routes/{}", t.object), &app.admin)
-                .await
-                .body;
-            r["levels"].as_array().unwrap().iter().any(|l| {
-                l["primary_approver_id"] == t.user.as_str()
-                    || l["alternate_approver_id"] == t.user.as_str()
-            })
+            let r = app.get(&format!("/api/v1/approval-routes/{}", t.object), &app.admin).await.body;
+            r["levels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l["primary_approver_id"] == t.user.as_str() || l["alternate_approver_id"] == t.user.as_str())
         }
         Change::OfficeCoordinator => {
-            let o = app
-                .get(&format!("/api/v1/offices/{}", t.object), &app.admin)
-                .await
-                .body;
+            let o = app.get(&format!("/api/v1/offices/{}", t.object), &app.admin).await.body;
             o["coordinator_id"] == t.user.as_str() || o["backup_coordinator_id"] == t.user.as_str()
         }
     }
@@ -204,9 +182,7 @@ async fn holds_role(app: &TestApp, kind: Change, t: &Trial) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_deactivation_and_a_change_making_the_user_a_blocker_never_both_succeed() {
     let app = spawn_app().await;
-    let other = app
-        .company_user("other@company.example", "company_user", None)
-        .await;
+    let other = app.company_user("other@company.example", "company_user", None).await;
     for kind in [
         Change::LeadOfOpenMatter,
         Change::ReopenLedMatter,
@@ -227,12 +203,7 @@ async fn a_deactivation_and_a_change_making_the_user_a_blocker_never_both_succee
                         app.admin.clone(),
                         json!({"active": false}),
                     ),
-                    (
-                        t.method.clone(),
-                        t.path.clone(),
-                        app.admin.clone(),
-                        t.body.clone(),
-                    ),
+                    (t.method.clone(), t.path.clone(), app.admin.clone(), t.body.clone()),
                 )
             })
             .collect();
@@ -241,11 +212,7 @@ async fn a_deactivation_and_a_change_making_the_user_a_blocker_never_both_succee
         for (t, ((ds, db), (cs, cb))) in trials.iter().zip(&outcomes) {
             let deactivated = ds == &StatusCode::OK;
             let changed = cs == &StatusCode::OK;
-            assert!(
-                !(deactivated && changed),
-                "{kind:?}: both succeeded for {}: {db} / {cb}",
-                t.user
-            );
+            assert!(!(deactivated && changed), "{kind:?}: both succeeded for {}: {db} / {cb}", t.user);
             assert!(
                 deactivated || changed,
                 "{kind:?}: neither succeeded for {}: {ds} {db} / {cs} {cb}",
@@ -259,39 +226,19 @@ async fn a_deactivation_and_a_change_making_the_user_a_blocker_never_both_succee
                     "{kind:?}: {cb}"
                 );
             } else {
-                assert_eq!(
-                    (*ds, code(db)),
-                    (StatusCode::CONFLICT, "deactivation_blocked"),
-                    "{kind:?}: {db}"
-                );
+                assert_eq!((*ds, code(db)), (StatusCode::CONFLICT, "deactivation_blocked"), "{kind:?}: {db}");
             }
             // The final state agrees with who won, and never has an inactive
             // user in a blocking role.
-            let active = app
-                .get(&format!("/api/v1/users/{}", t.user), &app.admin)
-                .await
-                .body["active"]
-                == true;
+            let active = app.get(&format!("/api/v1/users/{}", t.user), &app.admin).await.body["active"] == true;
             let holds = holds_role(&app, kind, t).await;
-            assert_eq!(
-                (active, holds),
-                (!deactivated, changed),
-                "{kind:?}: final state of {}",
-                t.user
-            );
+            assert_eq!((active, holds), (!deactivated, changed), "{kind:?}: final state of {}", t.user);
             if !active {
                 let c = app
-                    .get(
-                        &format!("/api/v1/users/{}/deactivation-check", t.user),
-                        &app.admin,
-                    )
+                    .get(&format!("/api/v1/users/{}/deactivation-check", t.user), &app.admin)
                     .await
                     .body;
-                assert_eq!(
-                    c["blockers"],
-                    json!([]),
-                    "{kind:?}: an inactive user is a blocker: {c}"
-                );
+                assert_eq!(c["blockers"], json!([]), "{kind:?}: an inactive user is a blocker: {c}");
             }
         }
         eprintln!(
@@ -302,22 +249,15 @@ async fn a_deactivation_and_a_change_making_the_user_a_blocker_never_both_succee
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_firm_colleagues_alone_on_a_matter_are_never_both_deactivated_by_their_firm_administrator(
-) {
+async fn two_firm_colleagues_alone_on_a_matter_are_never_both_deactivated_by_their_firm_administrator() {
     let app = spawn_app().await;
-    let lead = app
-        .company_user("lead@company.example", "company_user", None)
-        .await;
+    let lead = app.company_user("lead@company.example", "company_user", None).await;
     let (firm, fa) = app.firm("Race LLP", "admin@race.example").await;
     let fa_token = app.password_for(&fa, "admin@race.example").await;
     let mut trials = Vec::new();
     for n in 0..TRIALS {
-        let a = app
-            .firm_user(&format!("a{n}@race.example"), "firm_user", &firm)
-            .await;
-        let b = app
-            .firm_user(&format!("b{n}@race.example"), "firm_user", &firm)
-            .await;
+        let a = app.firm_user(&format!("a{n}@race.example"), "firm_user", &firm).await;
+        let b = app.firm_user(&format!("b{n}@race.example"), "firm_user", &firm).await;
         let m = app.matter(&format!("PAIR-{n}"), &lead).await;
         for u in [&a, &b] {
             let r = app
@@ -353,25 +293,16 @@ async fn two_firm_colleagues_alone_on_a_matter_are_never_both_deactivated_by_the
     let outcomes = fire(&app, pairs).await;
     for ((a, b, m), ((sa, ba), (sb, bb))) in trials.iter().zip(&outcomes) {
         let ok = [sa, sb].iter().filter(|s| ***s == StatusCode::OK).count();
-        assert_eq!(
-            ok, 1,
-            "exactly one of {a} and {b} is deactivated: {ba} / {bb}"
-        );
+        assert_eq!(ok, 1, "exactly one of {a} and {b} is deactivated: {ba} / {bb}");
         let loser = if *sa == StatusCode::OK { bb } else { ba };
         assert_eq!(code(loser), "deactivation_blocked", "{loser}");
-        let parts = app
-            .get(&format!("/api/v1/matters/{m}/participants"), &app.admin)
-            .await
-            .body;
+        let parts = app.get(&format!("/api/v1/matters/{m}/participants"), &app.admin).await.body;
         let active_firm_users = parts["items"]
             .as_array()
             .unwrap()
             .iter()
             .filter(|p| p["side"] == "firm" && p["user_deactivated"] == false)
             .count();
-        assert_eq!(
-            active_firm_users, 1,
-            "D4: the matter keeps one active user of the firm: {parts}"
-        );
+        assert_eq!(active_firm_users, 1, "D4: the matter keeps one active user of the firm: {parts}");
     }
 }

@@ -7,13 +7,23 @@ use serde_json::json;
 #[tokio::test]
 async fn sign_in_gives_a_token_and_an_httponly_samesite_cookie() {
     let app = spawn_app().await;
-    let r = app.call(Method::POST, "/api/v1/sessions", None, Some(json!({"email": ADMIN_EMAIL, "password": PASSWORD}))).await;
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/sessions",
+            None,
+            Some(json!({"email": ADMIN_EMAIL, "password": PASSWORD})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED);
     assert_eq!(r.body["user"]["email"], ADMIN_EMAIL);
     assert_eq!(r.body["token"].as_str().unwrap().len(), 43);
     let cookie = r.headers.get("set-cookie").unwrap().to_str().unwrap();
     assert!(cookie.starts_with("tracker_session="), "{cookie}");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
     let me = app.get("/api/v1/me", r.body["token"].as_str().unwrap()).await;
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.body["role"], "company_system_administrator");
@@ -25,7 +35,9 @@ async fn every_failed_sign_in_answers_the_same_and_the_reason_is_audited() {
     let user = app.company_user("inactive@company.example", "company_user", None).await;
     app.password_for(&user, "inactive@company.example").await;
     // Deactivated users answer exactly like wrong passwords (S2, D2).
-    let r = app.patch(&format!("/api/v1/users/{user}"), &app.admin, json!({"active": false})).await;
+    let r = app
+        .patch(&format!("/api/v1/users/{user}"), &app.admin, json!({"active": false}))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 
     let attempts = [
@@ -36,7 +48,14 @@ async fn every_failed_sign_in_answers_the_same_and_the_reason_is_audited() {
     ];
     let mut bodies = Vec::new();
     for (email, pw) in attempts {
-        let r = app.call(Method::POST, "/api/v1/sessions", None, Some(json!({"email": email, "password": pw}))).await;
+        let r = app
+            .call(
+                Method::POST,
+                "/api/v1/sessions",
+                None,
+                Some(json!({"email": email, "password": pw})),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{email}");
         assert!(r.headers.get("set-cookie").is_none());
         bodies.push(r.body);
@@ -46,7 +65,10 @@ async fn every_failed_sign_in_answers_the_same_and_the_reason_is_audited() {
 
     let failures = app.audit("action=user.sign_in_failed").await;
     let reasons: Vec<&str> = failures.iter().map(|e| e["after"]["reason"].as_str().unwrap()).collect();
-    assert!(reasons.contains(&"wrong_password") && reasons.contains(&"unknown_email") && reasons.contains(&"inactive"), "{reasons:?}");
+    assert!(
+        reasons.contains(&"wrong_password") && reasons.contains(&"unknown_email") && reasons.contains(&"inactive"),
+        "{reasons:?}"
+    );
     let wrong = failures.iter().find(|e| e["after"]["reason"] == "wrong_password").unwrap();
     assert_eq!(wrong["target_id"], app.admin_id.as_str());
     assert_eq!(wrong["source_ip"], "127.0.0.1");
@@ -68,12 +90,21 @@ async fn sign_out_ends_the_session_at_once() {
 #[tokio::test]
 async fn missing_malformed_and_unknown_tokens_are_401() {
     let app = spawn_app().await;
-    assert_eq!(app.call(Method::GET, "/api/v1/me", None, None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.call(Method::GET, "/api/v1/me", None, None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     for bad in ["x", "not a token at all", &"A".repeat(43), &"é".repeat(43)] {
         let r = app.get("/api/v1/me", bad).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{bad}");
     }
-    let r = app.client.get(format!("{}/api/v1/me", app.url)).header("authorization", "Basic abc").send().await.unwrap();
+    let r = app
+        .client
+        .get(format!("{}/api/v1/me", app.url))
+        .header("authorization", "Basic abc")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -89,18 +120,40 @@ async fn sessions_expire() {
 async fn cookie_sessions_need_the_csrf_token_for_changes() {
     let app = spawn_app().await;
     let jar_client = reqwest::Client::builder().cookie_store(true).build().unwrap();
-    let r = jar_client.post(format!("{}/api/v1/sessions", app.url)).json(&json!({"email": ADMIN_EMAIL, "password": PASSWORD})).send().await.unwrap();
+    let r = jar_client
+        .post(format!("{}/api/v1/sessions", app.url))
+        .json(&json!({"email": ADMIN_EMAIL, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     let body: serde_json::Value = r.json().await.unwrap();
     let csrf = body["csrf_token"].as_str().unwrap().to_owned();
     // Reads work with the cookie alone.
     let me = jar_client.get(format!("{}/api/v1/me", app.url)).send().await.unwrap();
     assert_eq!(me.status(), StatusCode::OK);
     let office = json!({"name": "Paris"});
-    let no_csrf = jar_client.post(format!("{}/api/v1/offices", app.url)).json(&office).send().await.unwrap();
+    let no_csrf = jar_client
+        .post(format!("{}/api/v1/offices", app.url))
+        .json(&office)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(no_csrf.status(), StatusCode::FORBIDDEN);
-    let wrong = jar_client.post(format!("{}/api/v1/offices", app.url)).header("x-csrf-token", "0".repeat(32)).json(&office).send().await.unwrap();
+    let wrong = jar_client
+        .post(format!("{}/api/v1/offices", app.url))
+        .header("x-csrf-token", "0".repeat(32))
+        .json(&office)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
-    let ok = jar_client.post(format!("{}/api/v1/offices", app.url)).header("x-csrf-token", csrf).json(&office).send().await.unwrap();
+    let ok = jar_client
+        .post(format!("{}/api/v1/offices", app.url))
+        .header("x-csrf-token", csrf)
+        .json(&office)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status(), StatusCode::CREATED);
 }
 
@@ -138,22 +191,66 @@ async fn a_link_sets_the_password_once_and_activates_the_account() {
     let running = app.running.as_ref().unwrap();
     let mut tx = running.app.db.write().await.unwrap();
     let (token, hash) = domain::secret::new_token();
-    tx.insert_link(&hash, &domain::UserId::from(id.as_str()), "test", running.app.now(), running.app.now() + 3_600_000).await.unwrap();
+    tx.insert_link(
+        &hash,
+        &domain::UserId::from(id.as_str()),
+        "test",
+        running.app.now(),
+        running.app.now() + 3_600_000,
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
 
-    let weak = app.call(Method::POST, "/api/v1/password/set", None, Some(json!({"token": token, "password": "short"}))).await;
+    let weak = app
+        .call(
+            Method::POST,
+            "/api/v1/password/set",
+            None,
+            Some(json!({"token": token, "password": "short"})),
+        )
+        .await;
     assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(weak.code(), "password_too_short");
-    let ok = app.call(Method::POST, "/api/v1/password/set", None, Some(json!({"token": token, "password": PASSWORD}))).await;
+    let ok = app
+        .call(
+            Method::POST,
+            "/api/v1/password/set",
+            None,
+            Some(json!({"token": token, "password": PASSWORD})),
+        )
+        .await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
     assert_eq!(ok.body["activated"], true);
-    let again = app.call(Method::POST, "/api/v1/password/set", None, Some(json!({"token": token, "password": PASSWORD}))).await;
+    let again = app
+        .call(
+            Method::POST,
+            "/api/v1/password/set",
+            None,
+            Some(json!({"token": token, "password": PASSWORD})),
+        )
+        .await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(again.code(), "link_used");
-    let unknown = app.call(Method::POST, "/api/v1/password/set", None, Some(json!({"token": "x".repeat(43), "password": PASSWORD}))).await;
+    let unknown = app
+        .call(
+            Method::POST,
+            "/api/v1/password/set",
+            None,
+            Some(json!({"token": "x".repeat(43), "password": PASSWORD})),
+        )
+        .await;
     assert_eq!(unknown.code(), "link_invalid");
     app.sign_in("new@company.example", PASSWORD).await;
     let history = app.get(&format!("/api/v1/users/{id}/history"), &app.admin).await;
-    let actions: Vec<&str> = history.body["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert!(actions.contains(&"user.activated") && actions.contains(&"user.signed_in") && actions.contains(&"user.created"), "{actions:?}");
+    let actions: Vec<&str> = history.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"user.activated") && actions.contains(&"user.signed_in") && actions.contains(&"user.created"),
+        "{actions:?}"
+    );
 }

@@ -13,8 +13,14 @@ async fn migrate_data_copies_everything_into_an_empty_database() {
     let lead_token = app.password_for(&lead, "lead@company.example").await;
     let (_, firm_admin) = app.firm("Nu LLP", "admin@nu.example").await;
     let m = app.matter("T-1", &lead).await;
-    app.post(&format!("/api/v1/matters/{m}/participants"), &app.admin, json!({"user_id": firm_admin, "role": "billing_only"})).await;
-    app.put("/api/v1/me/delegates", &lead_token, json!({"delegate_ids": [app.admin_id]})).await;
+    app.post(
+        &format!("/api/v1/matters/{m}/participants"),
+        &app.admin,
+        json!({"user_id": firm_admin, "role": "billing_only"}),
+    )
+    .await;
+    app.put("/api/v1/me/delegates", &lead_token, json!({"delegate_ids": [app.admin_id]}))
+        .await;
     // Let the queued mail go out, then stop the source as an operator would.
     for _ in 0..100 {
         let r = app.get(&format!("/api/v1/users/{firm_admin}"), &app.admin).await;
@@ -51,14 +57,24 @@ async fn migrate_data_copies_everything_into_an_empty_database() {
     let moved = spawn_app_with(|cfg| cfg.storage.database_url = Some(target.clone())).await;
     let users_after = moved.get("/api/v1/users?status=all&per_page=500", &moved.admin).await.body;
     let strip = |v: &serde_json::Value| {
-        let mut items: Vec<serde_json::Value> = v["items"].as_array().unwrap().iter().filter(|u| u["email"] != ADMIN_EMAIL).cloned().collect();
+        let mut items: Vec<serde_json::Value> = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|u| u["email"] != ADMIN_EMAIL)
+            .cloned()
+            .collect();
         for u in &mut items {
             u["last_sign_in_at"] = serde_json::Value::Null;
         }
         items
     };
     assert_eq!(strip(&users_before), strip(&users_after));
-    assert_eq!(moved.get("/api/v1/me", &lead_token).await.status, StatusCode::OK, "sessions moved too");
+    assert_eq!(
+        moved.get("/api/v1/me", &lead_token).await.status,
+        StatusCode::OK,
+        "sessions moved too"
+    );
     let parts = moved.get(&format!("/api/v1/matters/{m}/participants"), &moved.admin).await;
     assert_eq!(parts.body["total"], 2);
     let audit_after = moved.audit("per_page=500").await;

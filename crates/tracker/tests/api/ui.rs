@@ -8,10 +8,7 @@ use reqwest::{Client, Response, StatusCode};
 
 /// A client that shows redirects instead of following them.
 fn client() -> Client {
-    Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
 fn session_cookie(token: &str) -> String {
@@ -42,26 +39,13 @@ async fn a_page_that_needs_sign_in_sends_there_and_back() {
     let app = spawn_app().await;
     let r = get(&app, "/users?status=inactive", None).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(
-        r.headers()[LOCATION],
-        "/sign-in?next=%2Fusers%3Fstatus%3Dinactive"
-    );
+    assert_eq!(r.headers()[LOCATION], "/sign-in?next=%2Fusers%3Fstatus%3Dinactive");
     let r = get(&app, "/users", Some(&app.admin)).await;
     assert_eq!(r.status(), StatusCode::OK);
-    let csp = r.headers()[CONTENT_SECURITY_POLICY]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(
-        csp.contains("default-src 'none'") && csp.contains("form-action 'self'"),
-        "{csp}"
-    );
+    let csp = r.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+    assert!(csp.contains("default-src 'none'") && csp.contains("form-action 'self'"), "{csp}");
     let html = r.text().await.unwrap();
-    assert!(
-        html.contains("User list")
-            && html.contains("Change view")
-            && html.contains("Admin Profile")
-    );
+    assert!(html.contains("User list") && html.contains("Change view") && html.contains("Admin Profile"));
 }
 
 #[tokio::test]
@@ -73,10 +57,7 @@ async fn forms_are_refused_without_the_sessions_csrf_token() {
     for body in [
         fields.to_owned(),
         format!("{fields}&csrf=wrong"),
-        format!(
-            "{fields}&csrf={}",
-            web::extract::csrf_token("another-session")
-        ),
+        format!("{fields}&csrf={}", web::extract::csrf_token("another-session")),
     ] {
         let r = post_form(&app, "/users/new", cookie.clone(), &body).await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{body}");
@@ -99,11 +80,7 @@ async fn the_sign_in_form_is_csrf_checked_too() {
     let app = spawn_app().await;
     let body = format!("email=root%40company.example&password={PASSWORD}");
     let r = post_form(&app, "/sign-in", None, &body).await;
-    assert_eq!(
-        r.status(),
-        StatusCode::FORBIDDEN,
-        "no pre-session cookie, no sign-in"
-    );
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "no pre-session cookie, no sign-in");
     // The page sets the pre-session cookie its form's token comes from.
     let page = get(&app, "/sign-in", None).await;
     let set = page.headers()[SET_COOKIE].to_str().unwrap().to_owned();
@@ -117,13 +94,7 @@ async fn the_sign_in_form_is_csrf_checked_too() {
         .next()
         .unwrap()
         .to_owned();
-    let r = post_form(
-        &app,
-        "/sign-in",
-        Some(pre),
-        &format!("{body}&csrf={csrf}&next=%2Fusers"),
-    )
-    .await;
+    let r = post_form(&app, "/sign-in", Some(pre), &format!("{body}&csrf={csrf}&next=%2Fusers")).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()[LOCATION], "/users");
     let cookie = r
@@ -133,10 +104,7 @@ async fn the_sign_in_form_is_csrf_checked_too() {
         .map(|v| v.to_str().unwrap().to_owned())
         .find(|c| c.starts_with("tracker_session="))
         .expect("a session cookie");
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
-        "{cookie}"
-    );
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
 }
 
 #[tokio::test]
@@ -148,11 +116,7 @@ async fn outside_an_administrators_scope_pages_answer_404() {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert!(r.text().await.unwrap().contains("Page not found"));
     // What the role may not use at all is not in its navigation either.
-    let html = get(&app, "/users", Some(&token))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = get(&app, "/users", Some(&token)).await.text().await.unwrap();
     assert!(!html.contains("href=\"/settings\"") && !html.contains("href=\"/audit\""));
 }
 
@@ -170,9 +134,5 @@ async fn a_signed_out_session_no_longer_opens_pages() {
     .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let r = get(&app, "/users", Some(&token)).await;
-    assert_eq!(
-        r.status(),
-        StatusCode::SEE_OTHER,
-        "S6: the session is re-checked on every page"
-    );
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "S6: the session is re-checked on every page");
 }

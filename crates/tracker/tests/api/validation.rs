@@ -22,10 +22,26 @@ async fn malformed_bodies_are_400_and_change_nothing() {
         ("application/json", "{not json", "invalid_json"),
         ("application/json", "", "invalid_json"),
         ("application/json", "[1, 2]", "invalid_body"),
-        ("application/json", r#"{"email": 5, "first_name": "a", "last_name": "b", "role": "company_user"}"#, "invalid_body"),
-        ("application/json", r#"{"email": "a@b.co", "first_name": "a", "last_name": "b", "role": "company_user", "is_admin": true}"#, "invalid_body"),
-        ("application/json", r#"{"first_name": "a", "last_name": "b", "role": "company_user"}"#, "invalid_body"),
-        ("application/json", r#"{"email": "a@b.co", "first_name": "a", "last_name": "b", "role": "company_user", "hold_new_user_email": "yes"}"#, "invalid_body"),
+        (
+            "application/json",
+            r#"{"email": 5, "first_name": "a", "last_name": "b", "role": "company_user"}"#,
+            "invalid_body",
+        ),
+        (
+            "application/json",
+            r#"{"email": "a@b.co", "first_name": "a", "last_name": "b", "role": "company_user", "is_admin": true}"#,
+            "invalid_body",
+        ),
+        (
+            "application/json",
+            r#"{"first_name": "a", "last_name": "b", "role": "company_user"}"#,
+            "invalid_body",
+        ),
+        (
+            "application/json",
+            r#"{"email": "a@b.co", "first_name": "a", "last_name": "b", "role": "company_user", "hold_new_user_email": "yes"}"#,
+            "invalid_body",
+        ),
         ("text/plain", r#"{"email": "a@b.co"}"#, "unsupported_media_type"),
     ];
     for (ct, body, code) in cases {
@@ -34,7 +50,10 @@ async fn malformed_bodies_are_400_and_change_nothing() {
         assert_eq!(r.code(), code, "{body}");
         assert!(!r.body["error"]["message"].as_str().unwrap().is_empty());
     }
-    let huge = format!(r#"{{"email": "a@b.co", "first_name": "{}", "last_name": "b", "role": "company_user"}}"#, "a".repeat(300_000));
+    let huge = format!(
+        r#"{{"email": "a@b.co", "first_name": "{}", "last_name": "b", "role": "company_user"}}"#,
+        "a".repeat(300_000)
+    );
     let r = app.raw(Method::POST, "/api/v1/users", &app.admin, "application/json", &huge).await;
     assert!(r.status.is_client_error(), "{}", r.status);
     assert_eq!(app.user_count().await, before);
@@ -48,16 +67,32 @@ async fn invalid_values_are_422_naming_the_field_and_change_nothing() {
         (with(valid_user(), "email", json!("not-an-email")), "email", "invalid_email"),
         (with(valid_user(), "email", json!("")), "email", "required"),
         (with(valid_user(), "email", json!("a b@company.example")), "email", "invalid_email"),
-        (with(valid_user(), "email", json!(format!("{}@company.example", "a".repeat(250)))), "email", "too_long"),
+        (
+            with(valid_user(), "email", json!(format!("{}@company.example", "a".repeat(250)))),
+            "email",
+            "too_long",
+        ),
         (with(valid_user(), "first_name", json!("   ")), "first_name", "required"),
         (with(valid_user(), "last_name", json!("x".repeat(101))), "last_name", "too_long"),
-        (with(valid_user(), "last_name", json!("two\nlines")), "last_name", "invalid_characters"),
+        (
+            with(valid_user(), "last_name", json!("two\nlines")),
+            "last_name",
+            "invalid_characters",
+        ),
         (with(valid_user(), "role", json!("superuser")), "role", "invalid_role"),
         (with(valid_user(), "side", json!("vendor")), "side", "invalid_side"),
         (with(valid_user(), "role", json!("firm_user")), "role", "role_side_mismatch"),
-        (with(with(valid_user(), "side", json!("firm")), "role", json!("firm_user")), "firm_id", "firm_required"),
+        (
+            with(with(valid_user(), "side", json!("firm")), "role", json!("firm_user")),
+            "firm_id",
+            "firm_required",
+        ),
         (with(valid_user(), "firm_id", json!("some-firm")), "firm_id", "firm_not_allowed"),
-        (with(valid_user(), "office_id", json!("no-such-office")), "office_id", "unknown_office"),
+        (
+            with(valid_user(), "office_id", json!("no-such-office")),
+            "office_id",
+            "unknown_office",
+        ),
     ];
     for (body, field, code) in cases {
         let r = app.post("/api/v1/users", &app.admin, body.clone()).await;
@@ -66,10 +101,21 @@ async fn invalid_values_are_422_naming_the_field_and_change_nothing() {
         assert_eq!(r.body["error"]["field"], field, "{body}");
     }
     // Several problems are all reported at once.
-    let r = app.post("/api/v1/users", &app.admin, json!({"email": "bad", "first_name": "", "last_name": "ok", "role": "nope"})).await;
+    let r = app
+        .post(
+            "/api/v1/users",
+            &app.admin,
+            json!({"email": "bad", "first_name": "", "last_name": "ok", "role": "nope"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.code(), "invalid_input");
-    let fields: Vec<&str> = r.body["error"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = r.body["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
     assert_eq!(fields, ["email", "first_name", "role"]);
     assert_eq!(app.user_count().await, before);
 }
@@ -77,11 +123,17 @@ async fn invalid_values_are_422_naming_the_field_and_change_nothing() {
 #[tokio::test]
 async fn emails_are_unique_case_insensitively_and_apostrophes_work() {
     let app = spawn_app().await;
-    let id = app.create_user(with(valid_user(), "email", json!("Siobhan.O'Brien@Company.example"))).await;
+    let id = app
+        .create_user(with(valid_user(), "email", json!("Siobhan.O'Brien@Company.example")))
+        .await;
     let r = app.get(&format!("/api/v1/users/{id}"), &app.admin).await;
     assert_eq!(r.body["email"], "Siobhan.O'Brien@Company.example");
     let before = app.user_count().await;
-    for dup in ["siobhan.o'brien@company.example", "SIOBHAN.O'BRIEN@COMPANY.EXAMPLE", "  siobhan.o'brien@company.example "] {
+    for dup in [
+        "siobhan.o'brien@company.example",
+        "SIOBHAN.O'BRIEN@COMPANY.EXAMPLE",
+        "  siobhan.o'brien@company.example ",
+    ] {
         let r = app.post("/api/v1/users", &app.admin, with(valid_user(), "email", json!(dup))).await;
         assert_eq!(r.status, StatusCode::CONFLICT, "{dup}");
         assert_eq!(r.code(), "email_taken");
@@ -95,9 +147,23 @@ async fn emails_are_unique_case_insensitively_and_apostrophes_work() {
 #[tokio::test]
 async fn bad_query_strings_and_unknown_paths() {
     let app = spawn_app().await;
-    for q in ["org=everyone", "status=deleted", "sort=age", "order=up", "page=0", "per_page=501", "per_page=x", "unknown=1", "org=firm:"] {
+    for q in [
+        "org=everyone",
+        "status=deleted",
+        "sort=age",
+        "order=up",
+        "page=0",
+        "per_page=501",
+        "per_page=x",
+        "unknown=1",
+        "org=firm:",
+    ] {
         let r = app.get(&format!("/api/v1/users?{q}"), &app.admin).await;
-        assert!(r.status == StatusCode::BAD_REQUEST || r.status == StatusCode::UNPROCESSABLE_ENTITY, "{q}: {}", r.status);
+        assert!(
+            r.status == StatusCode::BAD_REQUEST || r.status == StatusCode::UNPROCESSABLE_ENTITY,
+            "{q}: {}",
+            r.status
+        );
         assert!(!r.code().is_empty(), "{q}");
     }
     let r = app.get("/api/v1/users/does-not-exist", &app.admin).await;

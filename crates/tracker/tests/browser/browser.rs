@@ -53,13 +53,12 @@ impl Browser {
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {CHROMEDRIVER} ({e}): install Debian's chromium-driver (`bash scripts/test.sh` does)"));
+            .unwrap_or_else(|e| {
+                panic!("cannot start {CHROMEDRIVER} ({e}): install Debian's chromium-driver (`bash scripts/test.sh` does)")
+            });
         let webdriver = format!("http://127.0.0.1:{port}");
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_err()
-        {
+        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
             assert!(
                 tokio::time::Instant::now() < deadline,
                 "chromedriver did not listen on port {port} within 20 s"
@@ -81,16 +80,11 @@ impl Browser {
         ];
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), "chrome".into());
-        caps.insert(
-            "goog:chromeOptions".into(),
-            serde_json::json!({"binary": CHROMIUM, "args": args}),
-        );
+        caps.insert("goog:chromeOptions".into(), serde_json::json!({"binary": CHROMIUM, "args": args}));
         let mut last_error = String::new();
         // Chromium's first start on a cold machine can be slow; try twice.
         for _ in 0..2 {
-            match Client::with_capabilities_and_connector(&webdriver, &caps, HttpConnector::new())
-                .await
-            {
+            match Client::with_capabilities_and_connector(&webdriver, &caps, HttpConnector::new()).await {
                 Ok(client) => {
                     return Browser {
                         client,
@@ -136,23 +130,15 @@ impl Browser {
     /// Saves the page as `test-output/<name>.png`.
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("screenshot");
-        std::fs::write(output_dir().join(format!("{name}.png")), png)
-            .expect("write the screenshot");
+        std::fs::write(output_dir().join(format!("{name}.png")), png).expect("write the screenshot");
     }
 
     pub async fn goto(&self, url: &str) {
-        self.client
-            .goto(url)
-            .await
-            .unwrap_or_else(|e| panic!("open {url}: {e}"));
+        self.client.goto(url).await.unwrap_or_else(|e| panic!("open {url}: {e}"));
     }
 
     async fn path(&self) -> String {
-        self.client
-            .current_url()
-            .await
-            .map(|u| u.path().to_owned())
-            .unwrap_or_default()
+        self.client.current_url().await.map(|u| u.path().to_owned()).unwrap_or_default()
     }
 
     pub async fn expect_path(&self, path: &str) {
@@ -210,33 +196,18 @@ impl Browser {
 
     pub async fn texts(&self, css: &str) -> Vec<String> {
         let mut out = Vec::new();
-        for el in self
-            .client
-            .find_all(Locator::Css(css))
-            .await
-            .unwrap_or_default()
-        {
+        for el in self.client.find_all(Locator::Css(css)).await.unwrap_or_default() {
             out.push(el.text().await.unwrap_or_default());
         }
         out
     }
 
     pub async fn count(&self, css: &str) -> usize {
-        self.client
-            .find_all(Locator::Css(css))
-            .await
-            .map(|v| v.len())
-            .unwrap_or(0)
+        self.client.find_all(Locator::Css(css)).await.map(|v| v.len()).unwrap_or(0)
     }
 
     async fn find(&self, css: &str) -> fantoccini::elements::Element {
-        match self
-            .client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(css))
-            .await
-        {
+        match self.client.wait().at_most(WAIT).for_element(Locator::Css(css)).await {
             Ok(el) => el,
             Err(e) => panic!(
                 "no element {css} on {} ({e}); page text:\n{}",
@@ -253,49 +224,25 @@ impl Browser {
     }
 
     pub async fn value(&self, css: &str) -> String {
-        self.find(css)
-            .await
-            .prop("value")
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or_default()
+        self.find(css).await.prop("value").await.ok().flatten().unwrap_or_default()
     }
 
     pub async fn click(&self, css: &str) {
-        self.find(css)
-            .await
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+        self.find(css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
     pub async fn click_link(&self, text: &str) {
-        let el = match self
-            .client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::LinkText(text))
-            .await
-        {
+        let el = match self.client.wait().at_most(WAIT).for_element(Locator::LinkText(text)).await {
             Ok(el) => el,
             Err(e) => panic!("no link '{text}' on {} ({e})", self.path().await),
         };
-        el.click()
-            .await
-            .unwrap_or_else(|e| panic!("click the link '{text}': {e}"));
+        el.click().await.unwrap_or_else(|e| panic!("click the link '{text}': {e}"));
     }
 
     /// Clicks the visible button whose text is `text`.
     pub async fn click_button(&self, text: &str) {
         let xpath = format!("//button[normalize-space(.)='{text}']");
-        let el = match self
-            .client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::XPath(&xpath))
-            .await
-        {
+        let el = match self.client.wait().at_most(WAIT).for_element(Locator::XPath(&xpath)).await {
             Ok(el) => el,
             Err(e) => panic!(
                 "no button '{text}' on {} ({e}); page text:\n{}",
@@ -303,17 +250,11 @@ impl Browser {
                 self.body_text().await
             ),
         };
-        el.click()
-            .await
-            .unwrap_or_else(|e| panic!("click the button '{text}': {e}"));
+        el.click().await.unwrap_or_else(|e| panic!("click the button '{text}': {e}"));
     }
 
     pub async fn is_checked(&self, css: &str) -> bool {
-        self.find(css)
-            .await
-            .is_selected()
-            .await
-            .expect("checkbox state")
+        self.find(css).await.is_selected().await.expect("checkbox state")
     }
 
     pub async fn set_checkbox(&self, css: &str, on: bool) {
@@ -338,12 +279,7 @@ impl Browser {
 
     /// Opens `path` and returns the value of the option of `select_css`
     /// whose label contains `label`.
-    pub async fn option_value_containing(
-        &self,
-        path: &str,
-        select_css: &str,
-        label: &str,
-    ) -> String {
+    pub async fn option_value_containing(&self, path: &str, select_css: &str, label: &str) -> String {
         let url = self.client.current_url().await.expect("current url");
         let target = url.join(path).expect("a path on the same site");
         self.goto(target.as_str()).await;
@@ -370,13 +306,8 @@ pub async fn wait_for_link(sink: &SmtpSink, to: &str) -> String {
                 let parsed = mail_parser::MessageParser::default()
                     .parse(m.data.as_bytes())
                     .expect("a parsable email");
-                let text = parsed
-                    .body_text(0)
-                    .map(|t| t.into_owned())
-                    .unwrap_or_default();
-                let start = text
-                    .find("http")
-                    .unwrap_or_else(|| panic!("no link in the email to {to}:\n{text}"));
+                let text = parsed.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
+                let start = text.find("http").unwrap_or_else(|| panic!("no link in the email to {to}:\n{text}"));
                 let link: String = text[start..]
                     .chars()
                     .take_while(|c| !c.is_whitespace() && *c != '>' && *c != '"')

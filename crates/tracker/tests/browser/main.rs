@@ -45,12 +45,7 @@ async fn company_user(app: &app::App, email: &str, first: &str, last: &str) -> S
         hold_new_user_email: true,
         ..Default::default()
     };
-    app.create_user(&Ctx::operator(), input)
-        .await
-        .expect("user")
-        .user
-        .id
-        .to_string()
+    app.create_user(&Ctx::operator(), input).await.expect("user").user.id.to_string()
 }
 
 /// Lena leads two open matters, coordinates an office and approves on a
@@ -59,10 +54,7 @@ async fn seed(app: &app::App, admin: &Ctx) -> (String, String, String) {
     let lead = company_user(app, LEAD_EMAIL, "Lena", "Lead").await;
     company_user(app, NEXT_EMAIL, "Nora", "Next").await;
     let mut first_matter = String::new();
-    for (name, number) in [
-        ("Acme v. Globex", "M-1001"),
-        ("Harbour lease renewal", "M-1002"),
-    ] {
+    for (name, number) in [("Acme v. Globex", "M-1001"), ("Harbour lease renewal", "M-1002")] {
         let m = app
             .create_matter(
                 admin,
@@ -163,25 +155,16 @@ async fn scenario(b: Browser, w: World, sink: SmtpSink) {
     b.fill("input[name=first_name]", "Hannah").await;
     b.fill("input[name=last_name]", "Held").await;
     b.fill("input[name=email]", ADMIN_EMAIL).await;
-    b.set_checkbox("input[name=hold_new_user_email]", true)
-        .await;
+    b.set_checkbox("input[name=hold_new_user_email]", true).await;
     b.click("button.primary").await;
     b.expect_text_in(".field-error", "already exists").await;
-    assert_eq!(
-        b.value("input[name=first_name]").await,
-        "Hannah",
-        "the input is kept"
-    );
-    assert!(
-        b.is_checked("input[name=hold_new_user_email]").await,
-        "the hold checkbox is kept"
-    );
+    assert_eq!(b.value("input[name=first_name]").await, "Hannah", "the input is kept");
+    assert!(b.is_checked("input[name=hold_new_user_email]").await, "the hold checkbox is kept");
     b.fill("input[name=email]", HELD_EMAIL).await;
     b.click("button.primary").await;
     b.expect_path("/users").await;
     b.expect_text_in(".notice.ok", "held").await;
-    b.expect_text_in(&format!("tr[data-email='{HELD_EMAIL}']"), "Email held")
-        .await;
+    b.expect_text_in(&format!("tr[data-email='{HELD_EMAIL}']"), "Email held").await;
     b.screenshot("user-list").await;
     let early: Vec<Vec<String>> = sink.messages().into_iter().map(|m| m.rcpt_to).collect();
     assert!(
@@ -196,16 +179,11 @@ async fn scenario(b: Browser, w: World, sink: SmtpSink) {
     b.expect_text_in("#pending", HELD_EMAIL).await;
     b.expect_text_in("#pending", NEXT_EMAIL).await;
     b.screenshot("email-new-users").await;
-    b.click("form[action='/users/email-new-users'] button.primary")
-        .await;
+    b.click("form[action='/users/email-new-users'] button.primary").await;
     b.expect_path("/users").await;
-    b.expect_text_in(".notice.ok", "being sent to 2 user(s)")
-        .await;
+    b.expect_text_in(".notice.ok", "being sent to 2 user(s)").await;
     let link = browser::wait_for_link(&sink, HELD_EMAIL).await;
-    assert!(
-        link.starts_with(&w.url),
-        "the link points at Tracker: {link}"
-    );
+    assert!(link.starts_with(&w.url), "the link points at Tracker: {link}");
     // Nobody is left: the report says so, in the seed's words.
     b.goto(&url("/users/email-new-users")).await;
     b.expect_text("New user emails have already been sent to all users in the system.")
@@ -223,11 +201,7 @@ async fn scenario(b: Browser, w: World, sink: SmtpSink) {
     b.click("form[action='/set-password'] button").await;
     b.expect_path("/sign-in").await;
     b.expect_text("Your password is set").await;
-    assert_eq!(
-        b.value("input[name=email]").await,
-        HELD_EMAIL,
-        "the sign-in page knows who it is"
-    );
+    assert_eq!(b.value("input[name=email]").await, HELD_EMAIL, "the sign-in page knows who it is");
     b.fill("input[name=password]", NEW_PASSWORD).await;
     b.click("form[action='/sign-in'] button[type=submit]").await;
     b.expect_path("/matters").await;
@@ -263,30 +237,15 @@ async fn scenario(b: Browser, w: World, sink: SmtpSink) {
             "{expected} is among the blockers: {blockers:?}"
         );
     }
+    assert_eq!(b.count("#blockers a[href^='/matters/']").await, 2, "each matter links to its page");
     assert_eq!(
-        b.count("#blockers a[href^='/matters/']").await,
-        2,
-        "each matter links to its page"
-    );
-    assert_eq!(
-        b.count("#blockers li a[href^='/bulk-update/lead-company-person?from=']")
-            .await,
+        b.count("#blockers li a[href^='/bulk-update/lead-company-person?from=']").await,
         2,
         "each lead blocker offers the bulk update"
     );
     assert_eq!(b.count("#blockers a[href^='/offices/']").await, 1);
-    assert_eq!(
-        b.count(&format!(
-            "#blockers a[href='/approval-routes/{}']",
-            w.route_id
-        ))
-        .await,
-        1
-    );
-    assert!(
-        !b.is_checked("input[name=active]").await,
-        "the form keeps what was asked"
-    );
+    assert_eq!(b.count(&format!("#blockers a[href='/approval-routes/{}']", w.route_id)).await, 1);
+    assert!(!b.is_checked("input[name=active]").await, "the form keeps what was asked");
     b.screenshot("blocked-deactivation").await;
 
     // Clear the office from its blocker's link.
@@ -299,11 +258,7 @@ async fn scenario(b: Browser, w: World, sink: SmtpSink) {
 
     // Then the route: Nora becomes its primary approver.
     let nora = b
-        .option_value_containing(
-            &format!("/approval-routes/{}", w.route_id),
-            "select[name=primary_0]",
-            NEXT_EMAIL,
-        )
+        .option_value_containing(&format!("/approval-routes/{}", w.route_id), "select[name=primary_0]", NEXT_EMAIL)
         .await;
     b.select("select[name=primary_0]", &nora).await;
     b.click_button("Save & close").await;
@@ -313,11 +268,7 @@ async fn scenario(b: Browser, w: World, sink: SmtpSink) {
     b.goto(&url(&format!("/users/{}", w.lead_id))).await;
     b.set_checkbox("input[name=active]", false).await;
     b.click_button("Save & close").await;
-    assert_eq!(
-        b.texts("#blockers li").await.len(),
-        2,
-        "only the matters are left"
-    );
+    assert_eq!(b.texts("#blockers li").await.len(), 2, "only the matters are left");
     b.expect_text("reassign all of them at once").await;
     b.click("#blockers .bulk a").await;
     b.expect_path("/bulk-update/lead-company-person").await;
@@ -330,16 +281,12 @@ async fn scenario(b: Browser, w: World, sink: SmtpSink) {
     b.screenshot("bulk-update").await;
     b.click_button("Reassign lead company person").await;
     b.expect_path(&format!("/users/{}", w.lead_id)).await;
-    b.expect_text_in(
-        ".notice.ok",
-        "2 matter(s) now have Nora Next as lead company person",
-    )
-    .await;
+    b.expect_text_in(".notice.ok", "2 matter(s) now have Nora Next as lead company person")
+        .await;
     b.set_checkbox("input[name=active]", false).await;
     b.click_button("Save & close").await;
     b.expect_path("/users").await;
-    b.expect_text_in(".notice.ok", "Lena Lead is deactivated")
-        .await;
+    b.expect_text_in(".notice.ok", "Lena Lead is deactivated").await;
     assert_eq!(
         b.count(&format!("tr[data-email='{LEAD_EMAIL}']")).await,
         0,
@@ -350,8 +297,7 @@ async fn scenario(b: Browser, w: World, sink: SmtpSink) {
     b.select("select[name=org]", "all").await;
     b.select("select[name=status]", "inactive").await;
     b.click_button("Change view").await;
-    b.expect_text_in(&format!("tr[data-email='{LEAD_EMAIL}']"), "Inactive")
-        .await;
+    b.expect_text_in(&format!("tr[data-email='{LEAD_EMAIL}']"), "Inactive").await;
     assert_eq!(b.count("#users tbody tr").await, 1, "only Lena is inactive");
     b.screenshot("inactive-view").await;
 
@@ -365,21 +311,14 @@ async fn scenario(b: Browser, w: World, sink: SmtpSink) {
     b.click(&format!("tr[data-email='{LEAD_EMAIL}'] a")).await;
     b.set_checkbox("input[name=active]", true).await;
     b.click_button("Save & close").await;
-    b.expect_text_in(".notice.ok", "Lena Lead is active again")
-        .await;
-    b.expect_text_in(&format!("tr[data-email='{LEAD_EMAIL}']"), "Active")
-        .await;
+    b.expect_text_in(".notice.ok", "Lena Lead is active again").await;
+    b.expect_text_in(&format!("tr[data-email='{LEAD_EMAIL}']"), "Active").await;
 
     // Her history has it all.
     b.click(&format!("tr[data-email='{LEAD_EMAIL}'] a")).await;
     b.click("details.menu > summary").await;
     b.click_link("View history").await;
-    for action in [
-        "Reactivated",
-        "Deactivated",
-        "User created",
-        "New user email sent",
-    ] {
+    for action in ["Reactivated", "Deactivated", "User created", "New user email sent"] {
         b.expect_text_in("#history", action).await;
     }
 

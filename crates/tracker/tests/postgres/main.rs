@@ -17,7 +17,15 @@ async fn fresh_database() -> String {
     let server = std::env::var("TRACKER_TEST_DATABASE_URL")
         .expect("TRACKER_TEST_DATABASE_URL is not set: run this suite through scripts/with-postgres.sh (scripts/test.sh does)");
     let (token, _) = domain::secret::new_token();
-    let name: String = format!("mp_{}", token.to_ascii_lowercase().chars().filter(|c| c.is_ascii_alphanumeric()).take(16).collect::<String>());
+    let name: String = format!(
+        "mp_{}",
+        token
+            .to_ascii_lowercase()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .take(16)
+            .collect::<String>()
+    );
     store::Db::create_postgres_database(&server, &name).await.expect("create database")
 }
 
@@ -39,7 +47,9 @@ impl Drop for Server {
 
 fn tracker(db: &str, dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tracker"));
-    cmd.env("TRACKER_DATABASE_URL", db).env("TRACKER_DATA_DIR", dir).env("RUST_LOG", "warn");
+    cmd.env("TRACKER_DATABASE_URL", db)
+        .env("TRACKER_DATA_DIR", dir)
+        .env("RUST_LOG", "warn");
     cmd
 }
 
@@ -78,7 +88,16 @@ async fn two_processes_share_one_postgresql_database() {
     let dir = tempfile::tempdir().unwrap();
     let sink = SmtpSink::start().await;
     let mut create = tracker(&db, dir.path())
-        .args(["create-admin", "--email", ADMIN, "--first-name", "Root", "--last-name", "Admin", "--password-stdin"])
+        .args([
+            "create-admin",
+            "--email",
+            ADMIN,
+            "--first-name",
+            "Root",
+            "--last-name",
+            "Admin",
+            "--password-stdin",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -90,13 +109,50 @@ async fn two_processes_share_one_postgresql_database() {
     let client = reqwest::Client::new();
 
     // A session made on A works on B, and signing out on B ends it on A.
-    let r: Value = client.post(format!("{}/api/v1/sessions", a.url)).json(&json!({"email": ADMIN, "password": PASSWORD})).send().await.unwrap().json().await.unwrap();
+    let r: Value = client
+        .post(format!("{}/api/v1/sessions", a.url))
+        .json(&json!({"email": ADMIN, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let token = r["token"].as_str().unwrap().to_owned();
-    assert_eq!(call(&client, reqwest::Method::GET, format!("{}/api/v1/me", b.url), &token, None).await.0, StatusCode::OK);
-    let r: Value = client.post(format!("{}/api/v1/sessions", b.url)).json(&json!({"email": ADMIN, "password": PASSWORD})).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        call(&client, reqwest::Method::GET, format!("{}/api/v1/me", b.url), &token, None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let r: Value = client
+        .post(format!("{}/api/v1/sessions", b.url))
+        .json(&json!({"email": ADMIN, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let other = r["token"].as_str().unwrap().to_owned();
-    assert_eq!(call(&client, reqwest::Method::DELETE, format!("{}/api/v1/sessions/current", b.url), &other, None).await.0, StatusCode::NO_CONTENT);
-    assert_eq!(call(&client, reqwest::Method::GET, format!("{}/api/v1/me", a.url), &other, None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        call(
+            &client,
+            reqwest::Method::DELETE,
+            format!("{}/api/v1/sessions/current", b.url),
+            &other,
+            None
+        )
+        .await
+        .0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        call(&client, reqwest::Method::GET, format!("{}/api/v1/me", a.url), &other, None)
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
 
     // 120 users created through both processes: each new user email once.
     let mut tasks = Vec::new();
@@ -104,8 +160,11 @@ async fn two_processes_share_one_postgresql_database() {
         let url = if i % 2 == 0 { a.url.clone() } else { b.url.clone() };
         let (client, token) = (client.clone(), token.clone());
         tasks.push(tokio::spawn(async move {
-            let body = json!({"email": format!("u{i}@company.example"), "first_name": "U", "last_name": format!("{i}"), "role": "company_user"});
-            call(&client, reqwest::Method::POST, format!("{url}/api/v1/users"), &token, Some(body)).await.0
+            let body =
+                json!({"email": format!("u{i}@company.example"), "first_name": "U", "last_name": format!("{i}"), "role": "company_user"});
+            call(&client, reqwest::Method::POST, format!("{url}/api/v1/users"), &token, Some(body))
+                .await
+                .0
         }));
     }
     for t in tasks {
@@ -131,10 +190,29 @@ async fn two_processes_share_one_postgresql_database() {
     for i in 0..20 {
         let (_, u) = call(&client, reqwest::Method::POST, format!("{}/api/v1/users", a.url), &token, Some(json!({"email": format!("race{i}@company.example"), "first_name": "R", "last_name": format!("{i}"), "role": "company_user", "hold_new_user_email": true}))).await;
         let u = u["id"].as_str().unwrap().to_owned();
-        let (_, m) = call(&client, reqwest::Method::POST, format!("{}/api/v1/matters", a.url), &token, Some(json!({"name": format!("Race {i}"), "number": format!("R-{i}"), "lead_company_person_id": keeper}))).await;
+        let (_, m) = call(
+            &client,
+            reqwest::Method::POST,
+            format!("{}/api/v1/matters", a.url),
+            &token,
+            Some(json!({"name": format!("Race {i}"), "number": format!("R-{i}"), "lead_company_person_id": keeper})),
+        )
+        .await;
         let m = m["id"].as_str().unwrap().to_owned();
-        let lead_req = call(&client, reqwest::Method::PATCH, format!("{}/api/v1/matters/{m}", a.url), &token, Some(json!({"lead_company_person_id": u})));
-        let deact_req = call(&client, reqwest::Method::PATCH, format!("{}/api/v1/users/{u}", b.url), &token, Some(json!({"active": false})));
+        let lead_req = call(
+            &client,
+            reqwest::Method::PATCH,
+            format!("{}/api/v1/matters/{m}", a.url),
+            &token,
+            Some(json!({"lead_company_person_id": u})),
+        );
+        let deact_req = call(
+            &client,
+            reqwest::Method::PATCH,
+            format!("{}/api/v1/users/{u}", b.url),
+            &token,
+            Some(json!({"active": false})),
+        );
         let ((ls, _), (ds, _)) = tokio::join!(lead_req, deact_req);
         assert!(ls == StatusCode::OK || ls == StatusCode::UNPROCESSABLE_ENTITY, "{ls}");
         assert!(ds == StatusCode::OK || ds == StatusCode::CONFLICT, "{ds}");
@@ -146,7 +224,10 @@ async fn two_processes_share_one_postgresql_database() {
         }
         let (_, matter) = call(&client, reqwest::Method::GET, format!("{}/api/v1/matters/{m}", b.url), &token, None).await;
         let (_, user) = call(&client, reqwest::Method::GET, format!("{}/api/v1/users/{u}", a.url), &token, None).await;
-        assert!(!(matter["lead_company_person_id"] == u.as_str() && user["active"] == false), "an inactive lead of an open matter");
+        assert!(
+            !(matter["lead_company_person_id"] == u.as_str() && user["active"] == false),
+            "an inactive lead of an open matter"
+        );
     }
     assert_eq!(both, 0, "a deactivation and a conflicting lead change both succeeded");
     println!("lead change won {lead_won} of 20 races");

@@ -28,7 +28,13 @@ pub struct AuditQuery {
 fn parse_time(field: &'static str, s: &str) -> Result<i64, AppError> {
     time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
         .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
-        .map_err(|_| AppError::bad_request("invalid_query", format!("{field}: use an RFC 3339 time such as 2026-11-22T10:00:00Z")).with("field", field.into()))
+        .map_err(|_| {
+            AppError::bad_request(
+                "invalid_query",
+                format!("{field}: use an RFC 3339 time such as 2026-11-22T10:00:00Z"),
+            )
+            .with("field", field.into())
+        })
 }
 
 /// Every change, newest first (company system administrators).

@@ -26,7 +26,13 @@ pub struct MatterIn {
 
 impl From<MatterIn> for MatterInput {
     fn from(m: MatterIn) -> Self {
-        MatterInput { name: m.name, number: m.number, lead_company_person_id: m.lead_company_person_id, open_for_editing: m.open_for_editing, open_for_invoicing: m.open_for_invoicing }
+        MatterInput {
+            name: m.name,
+            number: m.number,
+            lead_company_person_id: m.lead_company_person_id,
+            open_for_editing: m.open_for_editing,
+            open_for_invoicing: m.open_for_invoicing,
+        }
     }
 }
 
@@ -37,7 +43,11 @@ pub async fn list_matters(State(app): State<App>, caller: Caller, ApiQuery(q): A
 }
 
 #[utoipa::path(post, path = "/api/v1/matters", tag = "matters", request_body = MatterIn, responses((status = 201, body = MatterOut), (status = 422, body = super::ErrorBody)))]
-pub async fn create_matter(State(app): State<App>, caller: Caller, ApiJson(b): ApiJson<MatterIn>) -> ApiResult<(StatusCode, Json<MatterOut>)> {
+pub async fn create_matter(
+    State(app): State<App>,
+    caller: Caller,
+    ApiJson(b): ApiJson<MatterIn>,
+) -> ApiResult<(StatusCode, Json<MatterOut>)> {
     let m = app.create_matter(&caller.ctx, b.into()).await?;
     Ok((StatusCode::CREATED, Json(MatterOut::from(&m))))
 }
@@ -49,13 +59,25 @@ pub async fn get_matter(State(app): State<App>, caller: Caller, Path(id): Path<S
 
 /// Edit a matter; closing it for editing or invoicing notifies (M2).
 #[utoipa::path(patch, path = "/api/v1/matters/{id}", tag = "matters", request_body = MatterIn, responses((status = 200, body = MatterOut), (status = 422, body = super::ErrorBody)))]
-pub async fn patch_matter(State(app): State<App>, caller: Caller, Path(id): Path<String>, ApiJson(b): ApiJson<MatterIn>) -> ApiResult<Json<MatterOut>> {
-    Ok(Json(MatterOut::from(&app.update_matter(&caller.ctx, &MatterId::from(id), b.into()).await?)))
+pub async fn patch_matter(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<MatterIn>,
+) -> ApiResult<Json<MatterOut>> {
+    Ok(Json(MatterOut::from(
+        &app.update_matter(&caller.ctx, &MatterId::from(id), b.into()).await?,
+    )))
 }
 
 /// Participants, deactivated users included with `user_deactivated`.
 #[utoipa::path(get, path = "/api/v1/matters/{id}/participants", tag = "matters", params(PageQuery), responses((status = 200, body = ListOut<ParticipantOut>)))]
-pub async fn list_participants(State(app): State<App>, caller: Caller, Path(id): Path<String>, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<Json<ListOut<ParticipantOut>>> {
+pub async fn list_participants(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<Json<ListOut<ParticipantOut>>> {
     let l = app.participants(&caller.ctx, &MatterId::from(id), q.page()?).await?;
     Ok(Json(ListOut::of(&l, |x| ParticipantOut::from(x))))
 }
@@ -84,14 +106,42 @@ pub struct ParticipantSaved {
 
 /// Add a participant (or change their role); emails them (M1, N2).
 #[utoipa::path(post, path = "/api/v1/matters/{id}/participants", tag = "matters", request_body = ParticipantIn, responses((status = 201, body = ParticipantSaved), (status = 422, body = super::ErrorBody)))]
-pub async fn add_participant(State(app): State<App>, caller: Caller, Path(id): Path<String>, ApiJson(b): ApiJson<ParticipantIn>) -> ApiResult<(StatusCode, Json<ParticipantSaved>)> {
-    let p = app.add_participant(&caller.ctx, &MatterId::from(id), NewParticipant { user_id: b.user_id, role: b.role, receives_notifications: b.receives_notifications }).await?;
-    Ok((StatusCode::CREATED, Json(ParticipantSaved { matter_id: p.matter_id.to_string(), user_id: p.user_id.to_string(), role: p.role.as_str().into(), receives_notifications: p.receives_notifications })))
+pub async fn add_participant(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<ParticipantIn>,
+) -> ApiResult<(StatusCode, Json<ParticipantSaved>)> {
+    let p = app
+        .add_participant(
+            &caller.ctx,
+            &MatterId::from(id),
+            NewParticipant {
+                user_id: b.user_id,
+                role: b.role,
+                receives_notifications: b.receives_notifications,
+            },
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ParticipantSaved {
+            matter_id: p.matter_id.to_string(),
+            user_id: p.user_id.to_string(),
+            role: p.role.as_str().into(),
+            receives_notifications: p.receives_notifications,
+        }),
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/v1/matters/{id}/participants/{user_id}", tag = "matters", responses((status = 204), (status = 409, body = super::ErrorBody)))]
-pub async fn remove_participant(State(app): State<App>, caller: Caller, Path((id, user_id)): Path<(String, String)>) -> ApiResult<StatusCode> {
-    app.remove_participant(&caller.ctx, &MatterId::from(id), &UserId::from(user_id)).await?;
+pub async fn remove_participant(
+    State(app): State<App>,
+    caller: Caller,
+    Path((id, user_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    app.remove_participant(&caller.ctx, &MatterId::from(id), &UserId::from(user_id))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -113,6 +163,11 @@ pub struct BulkLeadOut {
 /// D9: reassign the lead company person of open matters in one step.
 #[utoipa::path(post, path = "/api/v1/bulk-update/lead-company-person", tag = "matters", request_body = BulkLeadIn, responses((status = 200, body = BulkLeadOut), (status = 422, body = super::ErrorBody)))]
 pub async fn bulk_update_lead(State(app): State<App>, caller: Caller, ApiJson(b): ApiJson<BulkLeadIn>) -> ApiResult<Json<BulkLeadOut>> {
-    let r = app.bulk_update_lead(&caller.ctx, &b.from_user_id, &b.to_user_id, b.matter_ids).await?;
-    Ok(Json(BulkLeadOut { updated: r.updated.len(), matter_ids: r.updated.iter().map(|m| m.to_string()).collect() }))
+    let r = app
+        .bulk_update_lead(&caller.ctx, &b.from_user_id, &b.to_user_id, b.matter_ids)
+        .await?;
+    Ok(Json(BulkLeadOut {
+        updated: r.updated.len(),
+        matter_ids: r.updated.iter().map(|m| m.to_string()).collect(),
+    }))
 }

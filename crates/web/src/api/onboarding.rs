@@ -29,5 +29,8 @@ pub struct SentOut {
 #[utoipa::path(post, path = "/api/v1/new-user-emails/send", tag = "onboarding", responses((status = 200, body = SentOut)))]
 pub async fn send_all(State(app): State<App>, caller: Caller) -> ApiResult<Json<SentOut>> {
     let r = app.send_pending_new_user_emails(&caller.ctx).await?;
-    Ok(Json(SentOut { sent: r.sent, message: r.message }))
+    Ok(Json(SentOut {
+        sent: r.sent,
+        message: r.message,
+    }))
 }

@@ -30,7 +30,12 @@ pub struct OfficeIn {
 
 impl From<OfficeIn> for OfficeInput {
     fn from(o: OfficeIn) -> Self {
-        OfficeInput { name: o.name, active: o.active, coordinator_id: o.coordinator_id, backup_coordinator_id: o.backup_coordinator_id }
+        OfficeInput {
+            name: o.name,
+            active: o.active,
+            coordinator_id: o.coordinator_id,
+            backup_coordinator_id: o.backup_coordinator_id,
+        }
     }
 }
 
@@ -41,7 +46,11 @@ pub async fn list_offices(State(app): State<App>, caller: Caller, ApiQuery(q): A
 }
 
 #[utoipa::path(post, path = "/api/v1/offices", tag = "offices", request_body = OfficeIn, responses((status = 201, body = OfficeOut), (status = 422, body = super::ErrorBody)))]
-pub async fn create_office(State(app): State<App>, caller: Caller, ApiJson(b): ApiJson<OfficeIn>) -> ApiResult<(StatusCode, Json<OfficeOut>)> {
+pub async fn create_office(
+    State(app): State<App>,
+    caller: Caller,
+    ApiJson(b): ApiJson<OfficeIn>,
+) -> ApiResult<(StatusCode, Json<OfficeOut>)> {
     let o = app.create_office(&caller.ctx, b.into()).await?;
     Ok((StatusCode::CREATED, Json(OfficeOut::from(&o))))
 }
@@ -52,8 +61,15 @@ pub async fn get_office(State(app): State<App>, caller: Caller, Path(id): Path<S
 }
 
 #[utoipa::path(patch, path = "/api/v1/offices/{id}", tag = "offices", request_body = OfficeIn, responses((status = 200, body = OfficeOut), (status = 422, body = super::ErrorBody)))]
-pub async fn patch_office(State(app): State<App>, caller: Caller, Path(id): Path<String>, ApiJson(b): ApiJson<OfficeIn>) -> ApiResult<Json<OfficeOut>> {
-    Ok(Json(OfficeOut::from(&app.update_office(&caller.ctx, &OfficeId::from(id), b.into()).await?)))
+pub async fn patch_office(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<OfficeIn>,
+) -> ApiResult<Json<OfficeOut>> {
+    Ok(Json(OfficeOut::from(
+        &app.update_office(&caller.ctx, &OfficeId::from(id), b.into()).await?,
+    )))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -89,12 +105,33 @@ pub async fn list_firms(State(app): State<App>, caller: Caller, ApiQuery(q): Api
 
 /// Create a firm and its Firm Administrator.
 #[utoipa::path(post, path = "/api/v1/firms", tag = "firms", request_body = FirmIn, responses((status = 201, body = CreatedFirm), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
-pub async fn create_firm(State(app): State<App>, caller: Caller, ApiJson(b): ApiJson<FirmIn>) -> ApiResult<(StatusCode, Json<CreatedFirm>)> {
+pub async fn create_firm(
+    State(app): State<App>,
+    caller: Caller,
+    ApiJson(b): ApiJson<FirmIn>,
+) -> ApiResult<(StatusCode, Json<CreatedFirm>)> {
     let a = b.administrator;
     let (firm, admin) = app
-        .create_firm(&caller.ctx, NewFirm { name: b.name, administrator: NewFirmAdministrator { email: a.email, first_name: a.first_name, last_name: a.last_name, hold_new_user_email: a.hold_new_user_email } })
+        .create_firm(
+            &caller.ctx,
+            NewFirm {
+                name: b.name,
+                administrator: NewFirmAdministrator {
+                    email: a.email,
+                    first_name: a.first_name,
+                    last_name: a.last_name,
+                    hold_new_user_email: a.hold_new_user_email,
+                },
+            },
+        )
         .await?;
-    Ok((StatusCode::CREATED, Json(CreatedFirm { firm: FirmOut::from(&firm), administrator: UserOut::details(&admin, app.now()) })))
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedFirm {
+            firm: FirmOut::from(&firm),
+            administrator: UserOut::details(&admin, app.now()),
+        }),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/firms/{id}", tag = "firms", responses((status = 200, body = FirmOut), (status = 404, body = super::ErrorBody)))]

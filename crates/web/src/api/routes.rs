@@ -36,7 +36,15 @@ impl From<RouteIn> for RouteInput {
         RouteInput {
             name: r.name,
             active: r.active,
-            levels: r.levels.map(|ls| ls.into_iter().map(|l| LevelInput { primary_approver_id: l.primary_approver_id, alternate_approver_id: l.alternate_approver_id, delegate_ids: l.delegate_ids }).collect()),
+            levels: r.levels.map(|ls| {
+                ls.into_iter()
+                    .map(|l| LevelInput {
+                        primary_approver_id: l.primary_approver_id,
+                        alternate_approver_id: l.alternate_approver_id,
+                        delegate_ids: l.delegate_ids,
+                    })
+                    .collect()
+            }),
         }
     }
 }
@@ -59,6 +67,13 @@ pub async fn get_route(State(app): State<App>, caller: Caller, Path(id): Path<St
 }
 
 #[utoipa::path(patch, path = "/api/v1/approval-routes/{id}", tag = "approval routes", request_body = RouteIn, responses((status = 200, body = RouteOut), (status = 422, body = super::ErrorBody)))]
-pub async fn patch_route(State(app): State<App>, caller: Caller, Path(id): Path<String>, ApiJson(b): ApiJson<RouteIn>) -> ApiResult<Json<RouteOut>> {
-    Ok(Json(RouteOut::from(&app.update_route(&caller.ctx, &RouteId::from(id), b.into()).await?)))
+pub async fn patch_route(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<RouteIn>,
+) -> ApiResult<Json<RouteOut>> {
+    Ok(Json(RouteOut::from(
+        &app.update_route(&caller.ctx, &RouteId::from(id), b.into()).await?,
+    )))
 }

@@ -34,7 +34,12 @@ pub struct SessionOut {
 /// Sign in (S1, S2). Every failure answers 401 `invalid_credentials`.
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", request_body = SignIn, security(()),
     responses((status = 201, body = SessionOut), (status = 401, body = super::ErrorBody)))]
-pub async fn sign_in(State(app): State<App>, ConnectInfo(addr): ConnectInfo<SocketAddr>, jar: CookieJar, ApiJson(body): ApiJson<SignIn>) -> ApiResult<(StatusCode, CookieJar, Json<SessionOut>)> {
+pub async fn sign_in(
+    State(app): State<App>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    jar: CookieJar,
+    ApiJson(body): ApiJson<SignIn>,
+) -> ApiResult<(StatusCode, CookieJar, Json<SessionOut>)> {
     let s = app.sign_in(&body.email, &body.password, Some(client_ip_of(addr))).await?;
     let now = app.now();
     let out = SessionOut {
@@ -64,8 +69,14 @@ pub struct SetPassword {
 /// N6: set a password from a one-time link; activates the account.
 #[utoipa::path(post, path = "/api/v1/password/set", tag = "sessions", request_body = SetPassword, security(()),
     responses((status = 200, body = UserOut), (status = 422, body = super::ErrorBody)))]
-pub async fn set_password(State(app): State<App>, ConnectInfo(addr): ConnectInfo<SocketAddr>, ApiJson(body): ApiJson<SetPassword>) -> ApiResult<Json<UserOut>> {
-    let user = app.set_password_with_link(&body.token, &body.password, Some(client_ip_of(addr))).await?;
+pub async fn set_password(
+    State(app): State<App>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ApiJson(body): ApiJson<SetPassword>,
+) -> ApiResult<Json<UserOut>> {
+    let user = app
+        .set_password_with_link(&body.token, &body.password, Some(client_ip_of(addr)))
+        .await?;
     Ok(Json(UserOut::new(&user, app.now(), app.directory_managed(&user).await?)))
 }
 
@@ -102,14 +113,23 @@ pub struct DelegatesOut {
 #[utoipa::path(get, path = "/api/v1/me/delegates", tag = "me", responses((status = 200, body = DelegatesOut)))]
 pub async fn my_delegates(State(app): State<App>, caller: Caller) -> ApiResult<Json<DelegatesOut>> {
     let v = app.my_delegates(&caller.ctx).await?;
-    Ok(Json(DelegatesOut { delegates: v.delegates.iter().map(UserRef::from).collect(), delegators: v.delegators.iter().map(UserRef::from).collect() }))
+    Ok(Json(DelegatesOut {
+        delegates: v.delegates.iter().map(UserRef::from).collect(),
+        delegators: v.delegators.iter().map(UserRef::from).collect(),
+    }))
 }
 
 /// Replace the caller's delegates (at most 5).
 #[utoipa::path(put, path = "/api/v1/me/delegates", tag = "me", request_body = DelegatesIn, responses((status = 200, body = DelegatesOut), (status = 422, body = super::ErrorBody)))]
-pub async fn set_my_delegates(State(app): State<App>, caller: Caller, ApiJson(body): ApiJson<DelegatesIn>) -> ApiResult<Json<DelegatesOut>> {
+pub async fn set_my_delegates(
+    State(app): State<App>,
+    caller: Caller,
+    ApiJson(body): ApiJson<DelegatesIn>,
+) -> ApiResult<Json<DelegatesOut>> {
     if body.delegate_ids.len() > 100 {
-        return Err(ApiError(domain::Invalid::new("delegate_ids", "too_many_delegates", "at most 5 delegates").into()));
+        return Err(ApiError(
+            domain::Invalid::new("delegate_ids", "too_many_delegates", "at most 5 delegates").into(),
+        ));
     }
     app.set_my_delegates(&caller.ctx, body.delegate_ids).await?;
     my_delegates(State(app), caller).await

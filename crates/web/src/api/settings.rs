@@ -59,8 +59,17 @@ pub async fn patch_settings(State(app): State<App>, caller: Caller, ApiJson(b): 
         company_name: b.company_name,
         active_directory_sync: b.active_directory_sync,
         tracker_coordinator_id: b.tracker_coordinator_id,
-        password_policy: b.password_policy.map(|p| PasswordPolicy { min_length: p.min_length, min_classes: p.min_classes, history: p.history }),
-        lockout: b.lockout.map(|l| Lockout { max_failures: l.max_failures, window_minutes: l.window_minutes, duration_minutes: l.duration_minutes, inactivity_days: l.inactivity_days }),
+        password_policy: b.password_policy.map(|p| PasswordPolicy {
+            min_length: p.min_length,
+            min_classes: p.min_classes,
+            history: p.history,
+        }),
+        lockout: b.lockout.map(|l| Lockout {
+            max_failures: l.max_failures,
+            window_minutes: l.window_minutes,
+            duration_minutes: l.duration_minutes,
+            inactivity_days: l.inactivity_days,
+        }),
         link_ttl_hours: b.link_ttl_hours,
     };
     Ok(Json(settings_json(&app.update_settings(&caller.ctx, patch).await?)))

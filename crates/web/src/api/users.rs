@@ -69,7 +69,16 @@ pub fn user_filter(q: &UserListQuery) -> Result<(UserFilter, Page), AppError> {
     if q.q.as_ref().is_some_and(|s| s.chars().count() > 100) {
         return Err(bad("q", "at most 100 characters"));
     }
-    Ok((UserFilter { org, status, q: q.q.clone(), sort, descending }, Page::new(q.page, q.per_page)?))
+    Ok((
+        UserFilter {
+            org,
+            status,
+            q: q.q.clone(),
+            sort,
+            descending,
+        },
+        Page::new(q.page, q.per_page)?,
+    ))
 }
 
 /// R2: the user list, within the caller's scope (S7).
@@ -101,9 +110,25 @@ pub struct CreateUser {
 /// Create a user; the new user email goes out at once unless held (N1).
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUser,
     responses((status = 201, body = UserOut), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
-pub async fn create_user(State(app): State<App>, caller: Caller, ApiJson(b): ApiJson<CreateUser>) -> ApiResult<(StatusCode, Json<UserOut>)> {
+pub async fn create_user(
+    State(app): State<App>,
+    caller: Caller,
+    ApiJson(b): ApiJson<CreateUser>,
+) -> ApiResult<(StatusCode, Json<UserOut>)> {
     let d = app
-        .create_user(&caller.ctx, NewUser { email: b.email, first_name: b.first_name, last_name: b.last_name, side: b.side, firm_id: b.firm_id, office_id: b.office_id, role: b.role, hold_new_user_email: b.hold_new_user_email })
+        .create_user(
+            &caller.ctx,
+            NewUser {
+                email: b.email,
+                first_name: b.first_name,
+                last_name: b.last_name,
+                side: b.side,
+                firm_id: b.firm_id,
+                office_id: b.office_id,
+                role: b.role,
+                hold_new_user_email: b.hold_new_user_email,
+            },
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(UserOut::details(&d, app.now()))))
 }
@@ -142,10 +167,26 @@ pub struct PatchedUser {
 /// Edit a user. A refused deactivation is 409 `deactivation_blocked` with every blocker.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = PatchUser,
     responses((status = 200, body = PatchedUser), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
-pub async fn patch_user(State(app): State<App>, caller: Caller, Path(id): Path<String>, ApiJson(b): ApiJson<PatchUser>) -> ApiResult<Json<PatchedUser>> {
+pub async fn patch_user(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<PatchUser>,
+) -> ApiResult<Json<PatchedUser>> {
     let id = UserId::from(id);
     let outcome = app
-        .update_user(&caller.ctx, &id, UserPatch { active: b.active, first_name: b.first_name, last_name: b.last_name, email: b.email, role: b.role, office_id: b.office_id })
+        .update_user(
+            &caller.ctx,
+            &id,
+            UserPatch {
+                active: b.active,
+                first_name: b.first_name,
+                last_name: b.last_name,
+                email: b.email,
+                role: b.role,
+                office_id: b.office_id,
+            },
+        )
         .await?;
     let d = app.user_details(&caller.ctx, &id).await;
     // The caller may have moved the user out of their own scope.
@@ -153,7 +194,10 @@ pub async fn patch_user(State(app): State<App>, caller: Caller, Path(id): Path<S
         Ok(d) => UserOut::details(&d, app.now()),
         Err(_) => return Err(ApiError(AppError::not_found("user"))),
     };
-    Ok(Json(PatchedUser { user, warnings: outcome.warnings.iter().map(blocker_json).collect() }))
+    Ok(Json(PatchedUser {
+        user,
+        warnings: outcome.warnings.iter().map(blocker_json).collect(),
+    }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -182,14 +226,20 @@ pub async fn deactivation_check(State(app): State<App>, caller: Caller, Path(id)
 #[utoipa::path(post, path = "/api/v1/users/{id}/new-user-email", tag = "onboarding", responses((status = 202, body = UserOut), (status = 409, body = super::ErrorBody)))]
 pub async fn send_new_user_email(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<(StatusCode, Json<UserOut>)> {
     let u = app.send_new_user_email(&caller.ctx, &UserId::from(id)).await?;
-    Ok((StatusCode::ACCEPTED, Json(UserOut::new(&u, app.now(), app.directory_managed(&u).await?))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(UserOut::new(&u, app.now(), app.directory_managed(&u).await?)),
+    ))
 }
 
 /// N5: reset password — old password, links and sessions end; a fresh link is emailed.
 #[utoipa::path(post, path = "/api/v1/users/{id}/reset-password", tag = "onboarding", responses((status = 202, body = UserOut), (status = 409, body = super::ErrorBody)))]
 pub async fn reset_password(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<(StatusCode, Json<UserOut>)> {
     let u = app.reset_password(&caller.ctx, &UserId::from(id)).await?;
-    Ok((StatusCode::ACCEPTED, Json(UserOut::new(&u, app.now(), app.directory_managed(&u).await?))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(UserOut::new(&u, app.now(), app.directory_managed(&u).await?)),
+    ))
 }
 
 /// S4: end a lockout (administrators in scope).
@@ -201,7 +251,12 @@ pub async fn unlock(State(app): State<App>, caller: Caller, Path(id): Path<Strin
 
 /// R3: every administrative change and sign-in of the user, newest first.
 #[utoipa::path(get, path = "/api/v1/users/{id}/history", tag = "users", params(PageQuery), responses((status = 200, body = ListOut<AuditOut>)))]
-pub async fn history(State(app): State<App>, caller: Caller, Path(id): Path<String>, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<Json<ListOut<AuditOut>>> {
+pub async fn history(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<Json<ListOut<AuditOut>>> {
     let l = app.user_history(&caller.ctx, &UserId::from(id), q.page()?).await?;
     Ok(Json(ListOut::of(&l, |x| AuditOut::from(x))))
 }
@@ -210,5 +265,8 @@ pub async fn history(State(app): State<App>, caller: Caller, Path(id): Path<Stri
 #[utoipa::path(get, path = "/api/v1/users/{id}/delegates", tag = "users", responses((status = 200, body = super::sessions::DelegatesOut)))]
 pub async fn delegates(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<super::sessions::DelegatesOut>> {
     let v = app.user_delegates(&caller.ctx, &UserId::from(id)).await?;
-    Ok(Json(super::sessions::DelegatesOut { delegates: v.delegates.iter().map(UserRef::from).collect(), delegators: v.delegators.iter().map(UserRef::from).collect() }))
+    Ok(Json(super::sessions::DelegatesOut {
+        delegates: v.delegates.iter().map(UserRef::from).collect(),
+        delegators: v.delegators.iter().map(UserRef::from).collect(),
+    }))
 }

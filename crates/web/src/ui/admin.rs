@@ -2,8 +2,8 @@
 //! policy S3, lockout S4, link lifetime N6) and the audit log with filters.
 
 use super::page::{
-    form_problem, given, ok, person_choices, query, redirect_with, render, ticked, when, Choice,
-    Flash, FormErrors, Layout, PageError, PageResult, Pager, Posted, Session,
+    form_problem, given, ok, person_choices, query, redirect_with, render, ticked, when, Choice, Flash, FormErrors, Layout, PageError,
+    PageResult, Pager, Posted, Session,
 };
 use super::profile::{action_label, page_number, summarize};
 use app::audit::AuditFilter;
@@ -106,31 +106,20 @@ struct SettingsPage {
     coordinators: Vec<Choice>,
 }
 
-async fn settings_page(
-    app: &App,
-    s: &Session,
-    f: SettingsForm,
-    errors: FormErrors,
-) -> Result<SettingsPage, PageError> {
+async fn settings_page(app: &App, s: &Session, f: SettingsForm, errors: FormErrors) -> Result<SettingsPage, PageError> {
     let people = app.people(&s.ctx, Pick::CompanyPeople).await?;
     let current = f.tracker_coordinator_id.clone().unwrap_or_default();
     let known = if current.is_empty() {
         Default::default()
     } else {
-        app.people_by_id(&s.ctx, &[UserId::from(current.as_str())])
-            .await?
+        app.people_by_id(&s.ctx, &[UserId::from(current.as_str())]).await?
     };
-    let keep = known.values().next().filter(|p| !p.active).map(|p| {
-        (
-            p.id.to_string(),
-            format!("{} — {} (deactivated)", p.name, p.email),
-        )
-    });
-    let coordinators = person_choices(
-        &people,
-        &[current],
-        keep.as_ref().map(|(a, b)| (a.as_str(), b.as_str())),
-    );
+    let keep = known
+        .values()
+        .next()
+        .filter(|p| !p.active)
+        .map(|p| (p.id.to_string(), format!("{} — {} (deactivated)", p.name, p.email)));
+    let coordinators = person_choices(&people, &[current], keep.as_ref().map(|(a, b)| (a.as_str(), b.as_str())));
     Ok(SettingsPage {
         layout: s.layout("Settings", "settings"),
         errors,
@@ -142,34 +131,16 @@ async fn settings_page(
 
 pub async fn settings(State(app): State<App>, s: Session) -> PageResult {
     let current = app.settings(&s.ctx).await?;
-    Ok(ok(&settings_page(
-        &app,
-        &s,
-        SettingsForm::of(&current),
-        FormErrors::none(),
-    )
-    .await?))
+    Ok(ok(&settings_page(&app, &s, SettingsForm::of(&current), FormErrors::none()).await?))
 }
 
-pub async fn save_settings(
-    State(app): State<App>,
-    s: Session,
-    Posted(f): Posted<SettingsForm>,
-) -> PageResult {
+pub async fn save_settings(State(app): State<App>, s: Session, Posted(f): Posted<SettingsForm>) -> PageResult {
     let patch = match f.patch() {
         Ok(p) => p,
-        Err(errors) => {
-            return Ok(render(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &settings_page(&app, &s, f, errors).await?,
-            ))
-        }
+        Err(errors) => return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &settings_page(&app, &s, f, errors).await?)),
     };
     match app.update_settings(&s.ctx, patch).await {
-        Ok(_) => Ok(redirect_with(
-            "/settings",
-            &[Flash::ok("The settings are saved.")],
-        )),
+        Ok(_) => Ok(redirect_with("/settings", &[Flash::ok("The settings are saved.")])),
         Err(e) => {
             let (status, errors) = form_problem(e)?;
             Ok(render(status, &settings_page(&app, &s, f, errors).await?))
@@ -280,9 +251,7 @@ pub async fn audit(State(app): State<App>, s: Session, Query(q): Query<AuditQuer
         from,
         to,
     };
-    let l = app
-        .audit_log(&s.ctx, filter, Page { page, per_page: 50 })
-        .await?;
+    let l = app.audit_log(&s.ctx, filter, Page { page, per_page: 50 }).await?;
     let admins = app
         .list_users(
             &s.ctx,
@@ -312,10 +281,7 @@ pub async fn audit(State(app): State<App>, s: Session, Query(q): Query<AuditQuer
         })
         .collect();
     let action_sel = action.clone().unwrap_or_default();
-    let actions = ACTIONS
-        .iter()
-        .map(|a| Choice::new(*a, action_label(a), *a == action_sel))
-        .collect();
+    let actions = ACTIONS.iter().map(|a| Choice::new(*a, action_label(a), *a == action_sel)).collect();
     let base = query(&[
         ("actor", &actor_sel),
         ("target", target.as_deref().unwrap_or("")),

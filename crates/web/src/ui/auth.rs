@@ -1,10 +1,7 @@
 //! Sign-in, sign-out and setting a password from the emailed link (N6,
 //! S2, S5). The session cookie is the one the API sets.
 
-use super::page::{
-    ok, redirect_with, render, sentence, FormErrors, Layout, PageError, PageResult, Posted,
-    Session, Visitor,
-};
+use super::page::{ok, redirect_with, render, sentence, FormErrors, Layout, PageError, PageResult, Posted, Session, Visitor};
 use crate::extract::{session_cookie, SESSION_COOKIE};
 use app::App;
 use askama::Template;
@@ -55,11 +52,7 @@ pub struct SignInForm {
 }
 
 /// S2: every refusal reads the same; the reason is only in the audit log.
-pub async fn sign_in(
-    State(app): State<App>,
-    v: Visitor,
-    Posted(f): Posted<SignInForm>,
-) -> PageResult {
+pub async fn sign_in(State(app): State<App>, v: Visitor, Posted(f): Posted<SignInForm>) -> PageResult {
     let next = safe_next(f.next.as_deref());
     match app.sign_in(f.email.trim(), &f.password, v.ip.clone()).await {
         Ok(s) => {
@@ -113,17 +106,9 @@ struct SetPasswordPage {
     errors: FormErrors,
 }
 
-pub async fn set_password_page(
-    State(app): State<App>,
-    v: Visitor,
-    Query(q): Query<LinkQuery>,
-) -> PageResult {
+pub async fn set_password_page(State(app): State<App>, v: Visitor, Query(q): Query<LinkQuery>) -> PageResult {
     let token = q.token.unwrap_or_default();
-    let link_problem = app
-        .check_link(&token)
-        .await
-        .err()
-        .map(|e| sentence(&e.message));
+    let link_problem = app.check_link(&token).await.err().map(|e| sentence(&e.message));
     let policy = app.password_policy().await?.describe();
     let page = SetPasswordPage {
         layout: v.layout("Set your password"),
@@ -146,11 +131,7 @@ pub struct SetPasswordForm {
 }
 
 /// N6: the link sets the password and activates the account; then sign in.
-pub async fn set_password(
-    State(app): State<App>,
-    v: Visitor,
-    Posted(f): Posted<SetPasswordForm>,
-) -> PageResult {
+pub async fn set_password(State(app): State<App>, v: Visitor, Posted(f): Posted<SetPasswordForm>) -> PageResult {
     let policy = app.password_policy().await?.describe();
     let fail = |errors: FormErrors, status: StatusCode, link_problem: Option<String>| {
         let page = SetPasswordPage {
@@ -169,10 +150,7 @@ pub async fn set_password(
             None,
         );
     }
-    match app
-        .set_password_with_link(&f.token, &f.password, v.ip.clone())
-        .await
-    {
+    match app.set_password_with_link(&f.token, &f.password, v.ip.clone()).await {
         Ok(user) => {
             let to = format!("/sign-in?email={}", super::page::url_encode(&user.email));
             Ok(redirect_with(
@@ -182,11 +160,9 @@ pub async fn set_password(
                 )],
             ))
         }
-        Err(e) if e.details.get("field").and_then(|f| f.as_str()) == Some("token") => fail(
-            FormErrors::none(),
-            super::page::status_of(e.kind),
-            Some(sentence(&e.message)),
-        ),
+        Err(e) if e.details.get("field").and_then(|f| f.as_str()) == Some("token") => {
+            fail(FormErrors::none(), super::page::status_of(e.kind), Some(sentence(&e.message)))
+        }
         Err(e) => match super::page::form_problem(e) {
             Ok((status, errors)) => fail(errors, status, None),
             Err(p) => Err(p),

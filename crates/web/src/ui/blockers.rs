@@ -32,41 +32,19 @@ pub struct Blockers {
 
 impl Blockers {
     pub fn from_json(user_id: &str, list: &[Value]) -> Self {
-        let bulk_href = format!(
-            "/bulk-update/lead-company-person?from={}",
-            super::page::url_encode(user_id)
-        );
+        let bulk_href = format!("/bulk-update/lead-company-person?from={}", super::page::url_encode(user_id));
         let mut out = Blockers {
             bulk_href: bulk_href.clone(),
             ..Default::default()
         };
         for b in list {
             let kind = b.get("kind").and_then(Value::as_str).unwrap_or("");
-            let fix = b
-                .get("fix")
-                .and_then(Value::as_str)
-                .map(super::page::sentence)
-                .unwrap_or_default();
-            let text = |obj: &str, key: &str| {
-                b.get(obj)
-                    .and_then(|o| o.get(key))
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_owned()
-            };
-            let active = |obj: &str| {
-                b.get(obj)
-                    .and_then(|o| o.get("active"))
-                    .and_then(Value::as_bool)
-                    .unwrap_or(true)
-            };
+            let fix = b.get("fix").and_then(Value::as_str).map(super::page::sentence).unwrap_or_default();
+            let text = |obj: &str, key: &str| b.get(obj).and_then(|o| o.get(key)).and_then(Value::as_str).unwrap_or("").to_owned();
+            let active = |obj: &str| b.get(obj).and_then(|o| o.get("active")).and_then(Value::as_bool).unwrap_or(true);
             let (label, what, links) = if b.get("matter").is_some() {
                 let id = super::page::url_encode(&text("matter", "id"));
-                let what = format!(
-                    "Matter {} ({})",
-                    text("matter", "name"),
-                    text("matter", "number")
-                );
+                let what = format!("Matter {} ({})", text("matter", "name"), text("matter", "number"));
                 if kind == "lead_company_person" {
                     out.led_matters += 1;
                     let links = vec![
@@ -114,16 +92,9 @@ impl Blockers {
                 )
             } else if b.get("route").is_some() {
                 let id = super::page::url_encode(&text("route", "id"));
-                let level = b
-                    .get("route")
-                    .and_then(|r| r.get("level"))
-                    .and_then(Value::as_i64)
-                    .unwrap_or(0);
+                let level = b.get("route").and_then(|r| r.get("level")).and_then(Value::as_i64).unwrap_or(0);
                 let state = if active("route") { "" } else { " (inactive)" };
-                let what = format!(
-                    "Approval route {}{state}, level {level}",
-                    text("route", "name")
-                );
+                let what = format!("Approval route {}{state}, level {level}", text("route", "name"));
                 let label = if kind == "route_alternate_approver" {
                     "Alternate approver"
                 } else {

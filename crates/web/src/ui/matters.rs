@@ -3,8 +3,8 @@
 //! the lead company person.
 
 use super::page::{
-    form_problem, given, matter_role_label, ok, person_choices, redirect_with, render, sentence,
-    ticked, when, Choice, Flash, FormErrors, Layout, PageError, PageResult, Pager, Posted, Session,
+    form_problem, given, matter_role_label, ok, person_choices, redirect_with, render, sentence, ticked, when, Choice, Flash, FormErrors,
+    Layout, PageError, PageResult, Pager, Posted, Session,
 };
 use super::profile::{page_number, PageParam};
 use app::matters::{MatterInput, NewParticipant};
@@ -53,24 +53,8 @@ async fn names(app: &App, s: &Session, ids: Vec<UserId>) -> HashMap<UserId, Pers
 
 pub async fn list(State(app): State<App>, s: Session, Query(q): Query<PageParam>) -> PageResult {
     let page = page_number(&q.page);
-    let l = app
-        .list_matters(
-            &s.ctx,
-            Page {
-                page,
-                per_page: PER_PAGE,
-            },
-        )
-        .await?;
-    let people = names(
-        &app,
-        &s,
-        l.items
-            .iter()
-            .map(|m| m.lead_company_person_id.clone())
-            .collect(),
-    )
-    .await;
+    let l = app.list_matters(&s.ctx, Page { page, per_page: PER_PAGE }).await?;
+    let people = names(&app, &s, l.items.iter().map(|m| m.lead_company_person_id.clone()).collect()).await;
     let rows = l
         .items
         .iter()
@@ -130,16 +114,8 @@ async fn form_page(
     errors: FormErrors,
     current_lead: Option<&Person>,
 ) -> FormPage {
-    let people = app
-        .people(&s.ctx, Pick::CompanyPeople)
-        .await
-        .unwrap_or_default();
-    let keep = current_lead.map(|p| {
-        (
-            p.id.as_str().to_owned(),
-            format!("{} — {} (deactivated)", p.name, p.email),
-        )
-    });
+    let people = app.people(&s.ctx, Pick::CompanyPeople).await.unwrap_or_default();
+    let keep = current_lead.map(|p| (p.id.as_str().to_owned(), format!("{} — {} (deactivated)", p.name, p.email)));
     let leads = person_choices(
         &people,
         std::slice::from_ref(&f.lead_company_person_id),
@@ -167,9 +143,7 @@ pub async fn new_page(State(app): State<App>, s: Session) -> PageResult {
         open_for_invoicing: Some("1".into()),
         ..Default::default()
     };
-    Ok(ok(
-        &form_page(&app, &s, None, f, FormErrors::none(), None).await
-    ))
+    Ok(ok(&form_page(&app, &s, None, f, FormErrors::none(), None).await))
 }
 
 fn input(f: &MatterForm) -> MatterInput {
@@ -182,25 +156,15 @@ fn input(f: &MatterForm) -> MatterInput {
     }
 }
 
-pub async fn create(
-    State(app): State<App>,
-    s: Session,
-    Posted(f): Posted<MatterForm>,
-) -> PageResult {
+pub async fn create(State(app): State<App>, s: Session, Posted(f): Posted<MatterForm>) -> PageResult {
     match app.create_matter(&s.ctx, input(&f)).await {
         Ok(m) => Ok(redirect_with(
             &format!("/matters/{}", m.id),
-            &[Flash::ok(format!(
-                "Matter {} ({}) is created.",
-                m.name, m.number
-            ))],
+            &[Flash::ok(format!("Matter {} ({}) is created.", m.name, m.number))],
         )),
         Err(e) => {
             let (status, errors) = form_problem(e)?;
-            Ok(render(
-                status,
-                &form_page(&app, &s, None, f, errors, None).await,
-            ))
+            Ok(render(status, &form_page(&app, &s, None, f, errors, None).await))
         }
     }
 }
@@ -230,12 +194,7 @@ pub async fn edit_page(State(app): State<App>, s: Session, Path(id): Path<String
 
 /// Closing a matter notifies its participants (M2); the lead must be an
 /// active company user (D2). The use case decides both.
-pub async fn save(
-    State(app): State<App>,
-    s: Session,
-    Path(id): Path<String>,
-    Posted(f): Posted<MatterForm>,
-) -> PageResult {
+pub async fn save(State(app): State<App>, s: Session, Path(id): Path<String>, Posted(f): Posted<MatterForm>) -> PageResult {
     let mid = MatterId::from(id.as_str());
     let m = app.matter(&s.ctx, &mid).await?;
     let mut patch = input(&f);
@@ -247,20 +206,14 @@ pub async fn save(
     match app.update_matter(&s.ctx, &mid, patch).await {
         Ok(m) => Ok(redirect_with(
             &format!("/matters/{id}"),
-            &[Flash::ok(format!(
-                "Matter {} ({}) is saved.",
-                m.name, m.number
-            ))],
+            &[Flash::ok(format!("Matter {} ({}) is saved.", m.name, m.number))],
         )),
         Err(e) => {
             let (status, errors) = form_problem(e)?;
             let lead = names(&app, &s, vec![m.lead_company_person_id.clone()])
                 .await
                 .remove(&m.lead_company_person_id);
-            Ok(render(
-                status,
-                &form_page(&app, &s, Some(id), f, errors, lead.as_ref()).await,
-            ))
+            Ok(render(status, &form_page(&app, &s, Some(id), f, errors, lead.as_ref()).await))
         }
     }
 }
@@ -313,11 +266,7 @@ pub async fn show(State(app): State<App>, s: Session, Path(id): Path<String>) ->
             user_id: p.user.id.to_string(),
             name: p.user.full_name(),
             email: p.user.email.clone(),
-            side: if p.user.side == domain::Side::Firm {
-                "Firm"
-            } else {
-                "Company"
-            },
+            side: if p.user.side == domain::Side::Firm { "Firm" } else { "Company" },
             role: matter_role_label(p.participant.role),
             notified: p.participant.receives_notifications,
             deactivated: !p.user.active,
@@ -325,20 +274,10 @@ pub async fn show(State(app): State<App>, s: Session, Path(id): Path<String>) ->
             added: when(Some(p.participant.added_at)),
         })
         .collect();
-    let lead = rows
-        .iter()
-        .find(|r| r.is_lead)
-        .map(|r| r.name.clone())
-        .unwrap_or_default();
+    let lead = rows.iter().find(|r| r.is_lead).map(|r| r.name.clone()).unwrap_or_default();
     let already: Vec<&str> = rows.iter().map(|r| r.user_id.as_str()).collect();
-    let everyone = app
-        .people(&s.ctx, Pick::MatterPeople)
-        .await
-        .unwrap_or_default();
-    let candidates: Vec<Person> = everyone
-        .into_iter()
-        .filter(|p| !already.contains(&p.id.as_str()))
-        .collect();
+    let everyone = app.people(&s.ctx, Pick::MatterPeople).await.unwrap_or_default();
+    let candidates: Vec<Person> = everyone.into_iter().filter(|p| !already.contains(&p.id.as_str())).collect();
     let page = ShowPage {
         layout: s.layout(m.name.clone(), "matters"),
         id: m.id.to_string(),
@@ -351,13 +290,7 @@ pub async fn show(State(app): State<App>, s: Session, Path(id): Path<String>) ->
         people: person_choices(&candidates, &[], None),
         roles: MatterRole::ALL
             .iter()
-            .map(|r| {
-                Choice::new(
-                    r.as_str(),
-                    matter_role_label(*r),
-                    *r == MatterRole::MatterReader,
-                )
-            })
+            .map(|r| Choice::new(r.as_str(), matter_role_label(*r), *r == MatterRole::MatterReader))
             .collect(),
         can_manage_users: s.user.role.is_user_administrator(),
     };
@@ -376,41 +309,26 @@ pub struct ParticipantForm {
 /// A refusal on the matter page becomes a notice there.
 fn refused_on(to: &str, e: AppError) -> PageResult {
     match e.kind {
-        ErrorKind::NotFound | ErrorKind::Unauthorized | ErrorKind::Internal => {
-            Err(PageError::App(e))
-        }
+        ErrorKind::NotFound | ErrorKind::Unauthorized | ErrorKind::Internal => Err(PageError::App(e)),
         _ => Ok(redirect_with(to, &[Flash::error(sentence(&e.message))])),
     }
 }
 
 /// M1/N2: the added person is emailed by the use case.
-pub async fn add_participant(
-    State(app): State<App>,
-    s: Session,
-    Path(id): Path<String>,
-    Posted(f): Posted<ParticipantForm>,
-) -> PageResult {
+pub async fn add_participant(State(app): State<App>, s: Session, Path(id): Path<String>, Posted(f): Posted<ParticipantForm>) -> PageResult {
     let to = format!("/matters/{id}");
     if f.user_id.is_empty() {
-        return Ok(redirect_with(
-            &to,
-            &[Flash::error("Choose the person to add.")],
-        ));
+        return Ok(redirect_with(&to, &[Flash::error("Choose the person to add.")]));
     }
     let input = NewParticipant {
         user_id: f.user_id,
         role: f.role,
         receives_notifications: ticked(&f.receives_notifications),
     };
-    match app
-        .add_participant(&s.ctx, &MatterId::from(id.as_str()), input)
-        .await
-    {
+    match app.add_participant(&s.ctx, &MatterId::from(id.as_str()), input).await {
         Ok(_) => Ok(redirect_with(
             &to,
-            &[Flash::ok(
-                "The participant is added and will be emailed about the matter.",
-            )],
+            &[Flash::ok("The participant is added and will be emailed about the matter.")],
         )),
         Err(e) => refused_on(&to, e),
     }
@@ -427,10 +345,7 @@ pub async fn remove_participant(
         .remove_participant(&s.ctx, &MatterId::from(id.as_str()), &UserId::from(user_id))
         .await
     {
-        Ok(()) => Ok(redirect_with(
-            &to,
-            &[Flash::ok("The participant is removed from the matter.")],
-        )),
+        Ok(()) => Ok(redirect_with(&to, &[Flash::ok("The participant is removed from the matter.")])),
         Err(e) => refused_on(&to, e),
     }
 }
@@ -472,15 +387,10 @@ async fn bulk_form(
     let (mut from_name, mut from_inactive, mut matters) = (String::new(), false, Vec::new());
     let mut keep = None;
     if !from.is_empty() {
-        let (who, led) = app
-            .open_matters_led_by(&s.ctx, &UserId::from(from.as_str()))
-            .await?;
+        let (who, led) = app.open_matters_led_by(&s.ctx, &UserId::from(from.as_str())).await?;
         from_name = who.name.clone();
         from_inactive = !who.active;
-        keep = Some((
-            who.id.to_string(),
-            format!("{} — {} (deactivated)", who.name, who.email),
-        ));
+        keep = Some((who.id.to_string(), format!("{} — {} (deactivated)", who.name, who.email)));
         matters = led
             .into_iter()
             .map(|m| LedRow {
@@ -496,10 +406,7 @@ async fn bulk_form(
         std::slice::from_ref(&from),
         keep.as_ref().map(|(a, b)| (a.as_str(), b.as_str())),
     );
-    let others: Vec<Person> = people
-        .into_iter()
-        .filter(|p| p.id.as_str() != from)
-        .collect();
+    let others: Vec<Person> = people.into_iter().filter(|p| p.id.as_str() != from).collect();
     let tos = person_choices(&others, &[to], None);
     Ok(BulkPage {
         layout: s.layout("Bulk update of lead company person", "bulk"),
@@ -514,21 +421,9 @@ async fn bulk_form(
 }
 
 /// D9's form, prefilled with `?from=<user id>` from a refused deactivation.
-pub async fn bulk_page(
-    State(app): State<App>,
-    s: Session,
-    Query(q): Query<BulkQuery>,
-) -> PageResult {
+pub async fn bulk_page(State(app): State<App>, s: Session, Query(q): Query<BulkQuery>) -> PageResult {
     let from = q.from.unwrap_or_default();
-    Ok(ok(&bulk_form(
-        &app,
-        &s,
-        from,
-        String::new(),
-        None,
-        FormErrors::none(),
-    )
-    .await?))
+    Ok(ok(&bulk_form(&app, &s, from, String::new(), None, FormErrors::none()).await?))
 }
 
 #[derive(Deserialize, Default)]
@@ -545,11 +440,7 @@ pub struct BulkForm {
 }
 
 pub async fn bulk(State(app): State<App>, s: Session, Posted(f): Posted<BulkForm>) -> PageResult {
-    let listed: usize = f
-        .listed
-        .as_deref()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
+    let listed: usize = f.listed.as_deref().and_then(|n| n.parse().ok()).unwrap_or(0);
     let chosen = if listed > 0 && f.matter_ids.len() >= listed {
         None
     } else {
@@ -559,53 +450,21 @@ pub async fn bulk(State(app): State<App>, s: Session, Posted(f): Posted<BulkForm
         let errors = FormErrors::field("to_user_id", "choose the new lead company person");
         return Ok(render(
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            &bulk_form(
-                &app,
-                &s,
-                f.from_user_id,
-                f.to_user_id,
-                Some(f.matter_ids),
-                errors,
-            )
-            .await?,
+            &bulk_form(&app, &s, f.from_user_id, f.to_user_id, Some(f.matter_ids), errors).await?,
         ));
     }
-    match app
-        .bulk_update_lead(&s.ctx, &f.from_user_id, &f.to_user_id, chosen)
-        .await
-    {
+    match app.bulk_update_lead(&s.ctx, &f.from_user_id, &f.to_user_id, chosen).await {
         Ok(r) => {
-            let to = app
-                .people_by_id(&s.ctx, &[UserId::from(f.to_user_id.as_str())])
-                .await?;
-            let to_name = to
-                .values()
-                .next()
-                .map(|p| p.name.clone())
-                .unwrap_or_default();
-            let msg = format!(
-                "{} matter(s) now have {} as lead company person.",
-                r.updated.len(),
-                to_name
-            );
-            Ok(redirect_with(
-                &format!("/users/{}", f.from_user_id),
-                &[Flash::ok(msg)],
-            ))
+            let to = app.people_by_id(&s.ctx, &[UserId::from(f.to_user_id.as_str())]).await?;
+            let to_name = to.values().next().map(|p| p.name.clone()).unwrap_or_default();
+            let msg = format!("{} matter(s) now have {} as lead company person.", r.updated.len(), to_name);
+            Ok(redirect_with(&format!("/users/{}", f.from_user_id), &[Flash::ok(msg)]))
         }
         Err(e) => {
             let (status, errors) = form_problem(e)?;
             Ok(render(
                 status,
-                &bulk_form(
-                    &app,
-                    &s,
-                    f.from_user_id,
-                    f.to_user_id,
-                    Some(f.matter_ids),
-                    errors,
-                )
-                .await?,
+                &bulk_form(&app, &s, f.from_user_id, f.to_user_id, Some(f.matter_ids), errors).await?,
             ))
         }
     }

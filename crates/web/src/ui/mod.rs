@@ -33,10 +33,7 @@ pub fn router() -> Router<App> {
         .route("/static/tracker.css", get(stylesheet))
         .route("/sign-in", get(auth::sign_in_page).post(auth::sign_in))
         .route("/sign-out", post(auth::sign_out))
-        .route(
-            "/set-password",
-            get(auth::set_password_page).post(auth::set_password),
-        )
+        .route("/set-password", get(auth::set_password_page).post(auth::set_password))
         .route("/users", get(users::list))
         .route("/users/new", get(users::new_page).post(users::create))
         .route(
@@ -44,10 +41,7 @@ pub fn router() -> Router<App> {
             get(users::email_new_users).post(users::send_new_user_emails),
         )
         .route("/users/{id}", get(profile::show).post(profile::save))
-        .route(
-            "/users/{id}/reset-password",
-            get(profile::reset_page).post(profile::reset),
-        )
+        .route("/users/{id}/reset-password", get(profile::reset_page).post(profile::reset))
         .route("/users/{id}/new-user-email", post(profile::send_email))
         .route("/users/{id}/unlock", post(profile::unlock))
         .route("/users/{id}/history", get(profile::history))
@@ -55,42 +49,21 @@ pub fn router() -> Router<App> {
         .route("/matters", get(matters::list))
         .route("/matters/new", get(matters::new_page).post(matters::create))
         .route("/matters/{id}", get(matters::show))
-        .route(
-            "/matters/{id}/edit",
-            get(matters::edit_page).post(matters::save),
-        )
+        .route("/matters/{id}/edit", get(matters::edit_page).post(matters::save))
         .route("/matters/{id}/participants", post(matters::add_participant))
-        .route(
-            "/matters/{id}/participants/{user_id}/remove",
-            post(matters::remove_participant),
-        )
-        .route(
-            "/bulk-update/lead-company-person",
-            get(matters::bulk_page).post(matters::bulk),
-        )
+        .route("/matters/{id}/participants/{user_id}/remove", post(matters::remove_participant))
+        .route("/bulk-update/lead-company-person", get(matters::bulk_page).post(matters::bulk))
         .route("/offices", get(orgs::offices))
-        .route(
-            "/offices/new",
-            get(orgs::new_office).post(orgs::create_office),
-        )
+        .route("/offices/new", get(orgs::new_office).post(orgs::create_office))
         .route("/offices/{id}", get(orgs::office).post(orgs::save_office))
         .route("/firms", get(orgs::firms))
         .route("/firms/new", get(orgs::new_firm).post(orgs::create_firm))
         .route("/approval-routes", get(routes::list))
-        .route(
-            "/approval-routes/new",
-            get(routes::new_page).post(routes::create),
-        )
-        .route(
-            "/approval-routes/{id}",
-            get(routes::edit_page).post(routes::save),
-        )
+        .route("/approval-routes/new", get(routes::new_page).post(routes::create))
+        .route("/approval-routes/{id}", get(routes::edit_page).post(routes::save))
         .route("/settings", get(admin::settings).post(admin::save_settings))
         .route("/audit", get(admin::audit))
-        .route(
-            "/account/preferences",
-            get(account::page).post(account::save),
-        )
+        .route("/account/preferences", get(account::page).post(account::save))
         .layer(middleware::from_fn(page_headers))
 }
 
@@ -126,7 +99,9 @@ async fn page_headers(req: Request, next: Next) -> Response {
     let headers = resp.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
     );
     let sets_flash = headers
         .get_all(header::SET_COOKIE)
@@ -134,8 +109,7 @@ async fn page_headers(req: Request, next: Next) -> Response {
         .any(|v| v.to_str().is_ok_and(|s| s.starts_with(FLASH_COOKIE)));
     let shown = resp.status() != StatusCode::SEE_OTHER && !resp.status().is_redirection();
     if had_flash && shown && !sets_flash {
-        resp.headers_mut()
-            .append(header::SET_COOKIE, page::clear_flash_cookie());
+        resp.headers_mut().append(header::SET_COOKIE, page::clear_flash_cookie());
     }
     resp
 }

@@ -2,8 +2,7 @@
 //! firms, created together with their Firm Administrator (N1 applies).
 
 use super::page::{
-    form_problem, given, ok, person_choices, redirect_with, render, ticked, Choice, Flash,
-    FormErrors, Layout, PageResult, Posted, Session,
+    form_problem, given, ok, person_choices, redirect_with, render, ticked, Choice, Flash, FormErrors, Layout, PageResult, Posted, Session,
 };
 use app::firms::{NewFirm, NewFirmAdministrator};
 use app::offices::OfficeInput;
@@ -117,12 +116,9 @@ async fn office_page(
         .unwrap_or_default();
     let known = app.people_by_id(&s.ctx, &holders).await?;
     let keep = |id: &Option<UserId>| {
-        id.as_ref().and_then(|i| known.get(i)).map(|p| {
-            (
-                p.id.to_string(),
-                format!("{} — {} (deactivated)", p.name, p.email),
-            )
-        })
+        id.as_ref()
+            .and_then(|i| known.get(i))
+            .map(|p| (p.id.to_string(), format!("{} — {} (deactivated)", p.name, p.email)))
     };
     let kc = current.and_then(|o| keep(&o.coordinator_id));
     let kb = current.and_then(|o| keep(&o.backup_coordinator_id));
@@ -157,15 +153,7 @@ pub async fn new_office(State(app): State<App>, s: Session) -> PageResult {
         active: Some("1".into()),
         ..Default::default()
     };
-    Ok(ok(&office_page(
-        &app,
-        &s,
-        None,
-        f,
-        FormErrors::none(),
-        None,
-    )
-    .await?))
+    Ok(ok(&office_page(&app, &s, None, f, FormErrors::none(), None).await?))
 }
 
 fn office_input(f: &OfficeForm) -> OfficeInput {
@@ -177,22 +165,12 @@ fn office_input(f: &OfficeForm) -> OfficeInput {
     }
 }
 
-pub async fn create_office(
-    State(app): State<App>,
-    s: Session,
-    Posted(f): Posted<OfficeForm>,
-) -> PageResult {
+pub async fn create_office(State(app): State<App>, s: Session, Posted(f): Posted<OfficeForm>) -> PageResult {
     match app.create_office(&s.ctx, office_input(&f)).await {
-        Ok(o) => Ok(redirect_with(
-            "/offices",
-            &[Flash::ok(format!("Office {} is created.", o.name))],
-        )),
+        Ok(o) => Ok(redirect_with("/offices", &[Flash::ok(format!("Office {} is created.", o.name))])),
         Err(e) => {
             let (status, errors) = form_problem(e)?;
-            Ok(render(
-                status,
-                &office_page(&app, &s, None, f, errors, None).await?,
-            ))
+            Ok(render(status, &office_page(&app, &s, None, f, errors, None).await?))
         }
     }
 }
@@ -205,36 +183,19 @@ pub async fn office(State(app): State<App>, s: Session, Path(id): Path<String>) 
         coordinator_id: o.coordinator_id.as_ref().map(|u| u.to_string()),
         backup_coordinator_id: o.backup_coordinator_id.as_ref().map(|u| u.to_string()),
     };
-    Ok(ok(&office_page(
-        &app,
-        &s,
-        Some(o.id.to_string()),
-        f,
-        FormErrors::none(),
-        Some(&o),
-    )
-    .await?))
+    Ok(ok(
+        &office_page(&app, &s, Some(o.id.to_string()), f, FormErrors::none(), Some(&o)).await?
+    ))
 }
 
-pub async fn save_office(
-    State(app): State<App>,
-    s: Session,
-    Path(id): Path<String>,
-    Posted(f): Posted<OfficeForm>,
-) -> PageResult {
+pub async fn save_office(State(app): State<App>, s: Session, Path(id): Path<String>, Posted(f): Posted<OfficeForm>) -> PageResult {
     let oid = OfficeId::from(id.as_str());
     let current = app.office(&s.ctx, &oid).await?;
     match app.update_office(&s.ctx, &oid, office_input(&f)).await {
-        Ok(o) => Ok(redirect_with(
-            "/offices",
-            &[Flash::ok(format!("Office {} is saved.", o.name))],
-        )),
+        Ok(o) => Ok(redirect_with("/offices", &[Flash::ok(format!("Office {} is saved.", o.name))])),
         Err(e) => {
             let (status, errors) = form_problem(e)?;
-            Ok(render(
-                status,
-                &office_page(&app, &s, Some(id), f, errors, Some(&current)).await?,
-            ))
+            Ok(render(status, &office_page(&app, &s, Some(id), f, errors, Some(&current)).await?))
         }
     }
 }
@@ -311,11 +272,7 @@ pub async fn new_firm(s: Session) -> PageResult {
     }))
 }
 
-pub async fn create_firm(
-    State(app): State<App>,
-    s: Session,
-    Posted(f): Posted<FirmForm>,
-) -> PageResult {
+pub async fn create_firm(State(app): State<App>, s: Session, Posted(f): Posted<FirmForm>) -> PageResult {
     let input = NewFirm {
         name: f.name.clone(),
         administrator: NewFirmAdministrator {

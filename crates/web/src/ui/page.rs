@@ -108,10 +108,7 @@ fn read_flash(parts: &Parts) -> Vec<Flash> {
 pub fn redirect_with(to: &str, flash: &[Flash]) -> Response {
     let mut resp = Redirect::to(to).into_response();
     if !flash.is_empty() {
-        let cookie = format!(
-            "{FLASH_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax",
-            encode_flash(flash)
-        );
+        let cookie = format!("{FLASH_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax", encode_flash(flash));
         if let Ok(v) = HeaderValue::from_str(&cookie) {
             resp.headers_mut().append(header::SET_COOKIE, v);
         }
@@ -148,15 +145,10 @@ impl NavUser {
             email: u.email.clone(),
             role: role_label(u.role),
             users: u.role.is_user_administrator(),
-            offices: matches!(
-                u.role,
-                Role::CompanySystemAdministrator | Role::CompanyOfficeAdministrator
-            ),
+            offices: matches!(u.role, Role::CompanySystemAdministrator | Role::CompanyOfficeAdministrator),
             firms: matches!(
                 u.role,
-                Role::CompanySystemAdministrator
-                    | Role::CompanyOfficeAdministrator
-                    | Role::FirmAdministrator
+                Role::CompanySystemAdministrator | Role::CompanyOfficeAdministrator | Role::FirmAdministrator
             ),
             routes: sysadmin,
             settings: sysadmin,
@@ -237,9 +229,7 @@ impl FromRequestParts<App> for Session {
         };
         let auth = match app.authenticate(&token).await {
             Ok(a) => a,
-            Err(e) if e.kind == ErrorKind::Unauthorized => {
-                return Err(PageError::SignIn(sign_in_target(parts)))
-            }
+            Err(e) if e.kind == ErrorKind::Unauthorized => return Err(PageError::SignIn(sign_in_target(parts))),
             Err(e) => return Err(PageError::App(e)),
         };
         let ctx = Ctx::user(&auth.user, client_ip(parts));
@@ -271,9 +261,7 @@ impl Visitor {
     pub fn respond(&self, resp: impl IntoResponse) -> Response {
         let mut resp = resp.into_response();
         if let Some(pre) = &self.new_pre {
-            if let Ok(v) = HeaderValue::from_str(&format!(
-                "{PRE_COOKIE}={pre}; Path=/; HttpOnly; SameSite=Lax"
-            )) {
+            if let Ok(v) = HeaderValue::from_str(&format!("{PRE_COOKIE}={pre}; Path=/; HttpOnly; SameSite=Lax")) {
                 resp.headers_mut().append(header::SET_COOKIE, v);
             }
         }
@@ -351,11 +339,7 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
         Ok(html) => (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "rendering a page");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the page could not be shown",
-            )
-                .into_response()
+            (StatusCode::INTERNAL_SERVER_ERROR, "the page could not be shown").into_response()
         }
     }
 }
@@ -405,7 +389,11 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match self {
             PageError::SignIn(next) => {
-                let to = if next == "/" { "/sign-in".to_owned() } else { format!("/sign-in?next={}", url_encode(&next)) };
+                let to = if next == "/" {
+                    "/sign-in".to_owned()
+                } else {
+                    format!("/sign-in?next={}", url_encode(&next))
+                };
                 Redirect::to(&to).into_response()
             }
             PageError::Csrf => error_page(
@@ -416,11 +404,19 @@ impl IntoResponse for PageError {
             PageError::Bad(msg) => error_page(StatusCode::BAD_REQUEST, "Something is wrong with this request", &msg),
             PageError::App(e) => match e.kind {
                 ErrorKind::Unauthorized => Redirect::to("/sign-in").into_response(),
-                ErrorKind::NotFound => error_page(StatusCode::NOT_FOUND, "Page not found", "There is nothing here, or it is outside what your role can see."),
+                ErrorKind::NotFound => error_page(
+                    StatusCode::NOT_FOUND,
+                    "Page not found",
+                    "There is nothing here, or it is outside what your role can see.",
+                ),
                 ErrorKind::Forbidden => error_page(StatusCode::FORBIDDEN, "Not allowed", &sentence(&e.message)),
                 ErrorKind::Internal => {
                     tracing::error!(code = %e.code, message = %e.message, "page failed");
-                    error_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "Something went wrong on our side; nothing was changed. Try again in a moment.")
+                    error_page(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Something went wrong",
+                        "Something went wrong on our side; nothing was changed. Try again in a moment.",
+                    )
                 }
                 kind => error_page(status_of(kind), "This could not be done", &sentence(&e.message)),
             },
@@ -444,9 +440,7 @@ pub fn sentence(s: &str) -> String {
 pub fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -477,9 +471,7 @@ impl FormErrors {
             }
         }
         if let Some(f) = e.details.get("field").and_then(|v| v.as_str()) {
-            fields
-                .entry(f.to_owned())
-                .or_insert_with(|| sentence(&e.message));
+            fields.entry(f.to_owned()).or_insert_with(|| sentence(&e.message));
         }
         Self {
             summary: Some(sentence(&e.message)),
@@ -510,9 +502,7 @@ impl FormErrors {
 /// help with (gone, outside scope, signed out, our fault) become pages.
 pub fn form_problem(e: AppError) -> Result<(StatusCode, FormErrors), PageError> {
     match e.kind {
-        ErrorKind::NotFound | ErrorKind::Unauthorized | ErrorKind::Internal => {
-            Err(PageError::App(e))
-        }
+        ErrorKind::NotFound | ErrorKind::Unauthorized | ErrorKind::Internal => Err(PageError::App(e)),
         kind => Ok((status_of(kind), FormErrors::from_app(&e))),
     }
 }
@@ -571,11 +561,7 @@ impl Choice {
 /// People as options, with `selected` marked; `keep` adds a current value
 /// that is no longer offered (e.g. an inactive coordinator) so that it is
 /// visible rather than silently dropped.
-pub fn person_choices(
-    people: &[app::ui_support::Person],
-    selected: &[String],
-    keep: Option<(&str, &str)>,
-) -> Vec<Choice> {
+pub fn person_choices(people: &[app::ui_support::Person], selected: &[String], keep: Option<(&str, &str)>) -> Vec<Choice> {
     let mut out: Vec<Choice> = people
         .iter()
         .map(|p| {
@@ -609,11 +595,7 @@ pub struct Pager {
 impl Pager {
     pub fn new(page: i64, per_page: i64, total: i64, base: String) -> Self {
         let pages = ((total + per_page - 1) / per_page).max(1);
-        let first = if total == 0 {
-            0
-        } else {
-            (page - 1) * per_page + 1
-        };
+        let first = if total == 0 { 0 } else { (page - 1) * per_page + 1 };
         let last = (page * per_page).min(total);
         Self {
             page,
@@ -654,14 +636,10 @@ pub fn query(pairs: &[(&str, &str)]) -> String {
 
 /// A checkbox is sent only when ticked.
 pub fn ticked(v: &Option<String>) -> bool {
-    v.as_deref()
-        .is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
+    v.as_deref().is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
 }
 
 /// An empty field means "not given".
 pub fn given(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
 }

@@ -5,8 +5,8 @@
 
 use super::blockers::Blockers;
 use super::page::{
-    form_problem, given, ok, redirect_with, render, role_label, sentence, ticked, when, Choice,
-    Flash, FormErrors, Layout, PageError, PageResult, Pager, Posted, Session,
+    form_problem, given, ok, redirect_with, render, role_label, sentence, ticked, when, Choice, Flash, FormErrors, Layout, PageError,
+    PageResult, Pager, Posted, Session,
 };
 use super::users::email_title;
 use app::users::{UserDetails, UserPatch};
@@ -81,14 +81,7 @@ struct ProfilePage {
     blockers_intro: String,
 }
 
-async fn profile_page(
-    app: &App,
-    s: &Session,
-    d: &UserDetails,
-    f: ProfileForm,
-    errors: FormErrors,
-    blockers: Blockers,
-) -> ProfilePage {
+async fn profile_page(app: &App, s: &Session, d: &UserDetails, f: ProfileForm, errors: FormErrors, blockers: Blockers) -> ProfilePage {
     let u = &d.user;
     let now = app.now();
     let office_sel = f.office_id.clone().unwrap_or_default();
@@ -106,24 +99,11 @@ async fn profile_page(
             let mut v: Vec<Choice> = l
                 .items
                 .iter()
-                .map(|o| {
-                    Choice::new(
-                        o.id.to_string(),
-                        o.name.clone(),
-                        o.id.as_str() == office_sel,
-                    )
-                })
+                .map(|o| Choice::new(o.id.to_string(), o.name.clone(), o.id.as_str() == office_sel))
                 .collect();
             if let Some(o) = &d.office {
                 if !v.iter().any(|c| c.value == o.id.as_str()) {
-                    v.insert(
-                        0,
-                        Choice::new(
-                            o.id.to_string(),
-                            o.name.clone(),
-                            office_sel == o.id.as_str(),
-                        ),
-                    );
+                    v.insert(0, Choice::new(o.id.to_string(), o.name.clone(), office_sel == o.id.as_str()));
                 }
             }
             v
@@ -214,25 +194,12 @@ async fn profile_page(
 pub async fn show(State(app): State<App>, s: Session, Path(id): Path<String>) -> PageResult {
     let d = app.user_details(&s.ctx, &UserId::from(id)).await?;
     let f = ProfileForm::of(&d);
-    Ok(ok(&profile_page(
-        &app,
-        &s,
-        &d,
-        f,
-        FormErrors::none(),
-        Blockers::default(),
-    )
-    .await))
+    Ok(ok(&profile_page(&app, &s, &d, f, FormErrors::none(), Blockers::default()).await))
 }
 
 /// *Save & close*: names, email, role, office and *Active* in one use case
 /// call. A refused deactivation comes back with every blocker (D5).
-pub async fn save(
-    State(app): State<App>,
-    s: Session,
-    Path(id): Path<String>,
-    Posted(f): Posted<ProfileForm>,
-) -> PageResult {
+pub async fn save(State(app): State<App>, s: Session, Path(id): Path<String>, Posted(f): Posted<ProfileForm>) -> PageResult {
     let id = UserId::from(id);
     let before = app.user_details(&s.ctx, &id).await?;
     let active = ticked(&f.active_shown).then(|| ticked(&f.active));
@@ -248,28 +215,24 @@ pub async fn save(
         Ok(outcome) => {
             let name = format!("{} {}", f.first_name.trim(), f.last_name.trim());
             let mut flash = vec![match active {
-                Some(false) if before.user.active => Flash::ok(format!("{name} is deactivated: they can no longer sign in, and stay listed as User Deactivated on their matters.")),
-                Some(true) if !before.user.active => Flash::ok(format!("{name} is active again and has back the access and delegations they had.")),
+                Some(false) if before.user.active => Flash::ok(format!(
+                    "{name} is deactivated: they can no longer sign in, and stay listed as User Deactivated on their matters."
+                )),
+                Some(true) if !before.user.active => {
+                    Flash::ok(format!("{name} is active again and has back the access and delegations they had."))
+                }
                 _ => Flash::ok(format!("Changes to {name} are saved.")),
             }];
             for w in &outcome.warnings {
                 let b = Blockers::from_domain(id.as_str(), std::slice::from_ref(w));
                 if let Some(v) = b.items.first() {
-                    flash.push(Flash::warn(format!(
-                        "Note — {}: {}. {}",
-                        v.kind, v.what, v.fix
-                    )));
+                    flash.push(Flash::warn(format!("Note — {}: {}. {}", v.kind, v.what, v.fix)));
                 }
             }
             Ok(redirect_with("/users", &flash))
         }
         Err(e) if e.code == "deactivation_blocked" => {
-            let list: Vec<Value> = e
-                .details
-                .get("blockers")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
+            let list: Vec<Value> = e.details.get("blockers").and_then(Value::as_array).cloned().unwrap_or_default();
             let blockers = Blockers::from_json(id.as_str(), &list);
             Ok(render(
                 StatusCode::CONFLICT,
@@ -311,22 +274,12 @@ pub async fn reset_page(State(app): State<App>, s: Session, Path(id): Path<Strin
 /// cannot help with becomes a page.
 fn refused(id: &str, e: AppError) -> PageResult {
     match e.kind {
-        ErrorKind::NotFound | ErrorKind::Unauthorized | ErrorKind::Internal => {
-            Err(PageError::App(e))
-        }
-        _ => Ok(redirect_with(
-            &format!("/users/{id}"),
-            &[Flash::error(sentence(&e.message))],
-        )),
+        ErrorKind::NotFound | ErrorKind::Unauthorized | ErrorKind::Internal => Err(PageError::App(e)),
+        _ => Ok(redirect_with(&format!("/users/{id}"), &[Flash::error(sentence(&e.message))])),
     }
 }
 
-pub async fn reset(
-    State(app): State<App>,
-    s: Session,
-    Path(id): Path<String>,
-    Posted(_): Posted<super::auth::Empty>,
-) -> PageResult {
+pub async fn reset(State(app): State<App>, s: Session, Path(id): Path<String>, Posted(_): Posted<super::auth::Empty>) -> PageResult {
     match app.reset_password(&s.ctx, &UserId::from(id.as_str())).await {
         Ok(u) => Ok(redirect_with(
             &format!("/users/{id}"),
@@ -337,41 +290,22 @@ pub async fn reset(
 }
 
 /// N4: the new user email to this one user.
-pub async fn send_email(
-    State(app): State<App>,
-    s: Session,
-    Path(id): Path<String>,
-    Posted(_): Posted<super::auth::Empty>,
-) -> PageResult {
-    match app
-        .send_new_user_email(&s.ctx, &UserId::from(id.as_str()))
-        .await
-    {
+pub async fn send_email(State(app): State<App>, s: Session, Path(id): Path<String>, Posted(_): Posted<super::auth::Empty>) -> PageResult {
+    match app.send_new_user_email(&s.ctx, &UserId::from(id.as_str())).await {
         Ok(u) => Ok(redirect_with(
             &format!("/users/{id}"),
-            &[Flash::ok(format!(
-                "The new user email is on its way to {}.",
-                u.email
-            ))],
+            &[Flash::ok(format!("The new user email is on its way to {}.", u.email))],
         )),
         Err(e) => refused(&id, e),
     }
 }
 
 /// S4: ends a lockout.
-pub async fn unlock(
-    State(app): State<App>,
-    s: Session,
-    Path(id): Path<String>,
-    Posted(_): Posted<super::auth::Empty>,
-) -> PageResult {
+pub async fn unlock(State(app): State<App>, s: Session, Path(id): Path<String>, Posted(_): Posted<super::auth::Empty>) -> PageResult {
     match app.unlock_user(&s.ctx, &UserId::from(id.as_str())).await {
         Ok(u) => Ok(redirect_with(
             &format!("/users/{id}"),
-            &[Flash::ok(format!(
-                "{} is unlocked and can sign in again.",
-                u.full_name()
-            ))],
+            &[Flash::ok(format!("{} is unlocked and can sign in again.", u.full_name()))],
         )),
         Err(e) => refused(&id, e),
     }
@@ -438,11 +372,7 @@ pub fn action_label(action: &str) -> String {
         "route.created" => "Approval route created",
         "route.updated" => "Approval route changed",
         "settings.updated" => "Settings changed",
-        other => {
-            return sentence(&other.replace(['.', '_'], " "))
-                .trim_end_matches('.')
-                .to_owned()
-        }
+        other => return sentence(&other.replace(['.', '_'], " ")).trim_end_matches('.').to_owned(),
     };
     known.to_owned()
 }
@@ -482,15 +412,8 @@ pub fn summarize(before: Option<&str>, after: Option<&str>) -> String {
         (Some(b), Some(a)) => {
             for (k, av) in a {
                 match b.get(k) {
-                    Some(bv) if bv != av => parts.push(format!(
-                        "{}: {} → {}",
-                        k.replace('_', " "),
-                        short(bv),
-                        short(av)
-                    )),
-                    None if !matches!(av, Value::Null) => {
-                        parts.push(format!("{}: {}", k.replace('_', " "), short(av)))
-                    }
+                    Some(bv) if bv != av => parts.push(format!("{}: {} → {}", k.replace('_', " "), short(bv), short(av))),
+                    None if !matches!(av, Value::Null) => parts.push(format!("{}: {}", k.replace('_', " "), short(av))),
                     _ => {}
                 }
             }
@@ -508,18 +431,11 @@ pub fn summarize(before: Option<&str>, after: Option<&str>) -> String {
 }
 
 /// R3: every administrative change and sign-in of the user.
-pub async fn history(
-    State(app): State<App>,
-    s: Session,
-    Path(id): Path<String>,
-    Query(q): Query<PageParam>,
-) -> PageResult {
+pub async fn history(State(app): State<App>, s: Session, Path(id): Path<String>, Query(q): Query<PageParam>) -> PageResult {
     let uid = UserId::from(id);
     let d = app.user_details(&s.ctx, &uid).await?;
     let page = page_number(&q.page);
-    let l = app
-        .user_history(&s.ctx, &uid, Page { page, per_page: 50 })
-        .await?;
+    let l = app.user_history(&s.ctx, &uid, Page { page, per_page: 50 }).await?;
     let rows = l
         .items
         .iter()

@@ -4,8 +4,7 @@
 //! works without JavaScript.
 
 use super::page::{
-    form_problem, ok, person_choices, redirect_with, render, ticked, Choice, Flash, FormErrors,
-    Layout, PageError, PageResult, Session,
+    form_problem, ok, person_choices, redirect_with, render, ticked, Choice, Flash, FormErrors, Layout, PageError, PageResult, Session,
 };
 use app::routes::{LevelInput, RouteInput};
 use app::ui_support::{Person, Pick};
@@ -59,12 +58,7 @@ pub async fn list(State(app): State<App>, s: Session) -> PageResult {
             approvers: r
                 .levels
                 .iter()
-                .map(|l| {
-                    people
-                        .get(&l.primary_approver_id)
-                        .map(|p| p.name.clone())
-                        .unwrap_or_default()
-                })
+                .map(|l| people.get(&l.primary_approver_id).map(|p| p.name.clone()).unwrap_or_default())
                 .collect::<Vec<_>>()
                 .join(" → "),
         })
@@ -103,11 +97,7 @@ impl RouteForm {
                 .iter()
                 .map(|l| LevelForm {
                     primary: l.primary_approver_id.to_string(),
-                    alternate: l
-                        .alternate_approver_id
-                        .as_ref()
-                        .map(|a| a.to_string())
-                        .unwrap_or_default(),
+                    alternate: l.alternate_approver_id.as_ref().map(|a| a.to_string()).unwrap_or_default(),
                     delegates: l.delegate_ids.iter().map(|d| d.to_string()).collect(),
                 })
                 .collect(),
@@ -219,12 +209,7 @@ async fn form_page(
         known
             .get(&UserId::from(id))
             .filter(|p| !p.active)
-            .map(|p: &Person| {
-                (
-                    p.id.to_string(),
-                    format!("{} — {} (deactivated)", p.name, p.email),
-                )
-            })
+            .map(|p: &Person| (p.id.to_string(), format!("{} — {} (deactivated)", p.name, p.email)))
     };
     let mut rows: Vec<LevelForm> = f.levels.clone();
     if extra_row || rows.is_empty() {
@@ -277,9 +262,7 @@ pub async fn new_page(State(app): State<App>, s: Session) -> PageResult {
         active: true,
         ..Default::default()
     };
-    Ok(ok(
-        &form_page(&app, &s, None, f, FormErrors::none(), false).await?
-    ))
+    Ok(ok(&form_page(&app, &s, None, f, FormErrors::none(), false).await?))
 }
 
 pub async fn edit_page(State(app): State<App>, s: Session, Path(id): Path<String>) -> PageResult {
@@ -301,28 +284,19 @@ pub struct RoutePost(RouteForm);
 impl axum::extract::FromRequest<App> for RoutePost {
     type Rejection = PageError;
 
-    async fn from_request(
-        req: axum::extract::Request,
-        state: &App,
-    ) -> Result<Self, Self::Rejection> {
-        let super::page::Posted(pairs) =
-            super::page::Posted::<Vec<(String, String)>>::from_request(req, state).await?;
+    async fn from_request(req: axum::extract::Request, state: &App) -> Result<Self, Self::Rejection> {
+        let super::page::Posted(pairs) = super::page::Posted::<Vec<(String, String)>>::from_request(req, state).await?;
         Ok(RoutePost(RouteForm::parse(&pairs)))
     }
 }
 
 fn no_levels() -> FormErrors {
-    FormErrors::field(
-        "levels",
-        "a route needs at least one level with a primary approver",
-    )
+    FormErrors::field("levels", "a route needs at least one level with a primary approver")
 }
 
 pub async fn create(State(app): State<App>, s: Session, RoutePost(f): RoutePost) -> PageResult {
     if f.add_level {
-        return Ok(ok(
-            &form_page(&app, &s, None, f, FormErrors::none(), true).await?
-        ));
+        return Ok(ok(&form_page(&app, &s, None, f, FormErrors::none(), true).await?));
     }
     if f.levels.is_empty() {
         return Ok(render(
@@ -337,32 +311,16 @@ pub async fn create(State(app): State<App>, s: Session, RoutePost(f): RoutePost)
         )),
         Err(e) => {
             let (status, errors) = form_problem(e)?;
-            Ok(render(
-                status,
-                &form_page(&app, &s, None, f, errors, false).await?,
-            ))
+            Ok(render(status, &form_page(&app, &s, None, f, errors, false).await?))
         }
     }
 }
 
-pub async fn save(
-    State(app): State<App>,
-    s: Session,
-    Path(id): Path<String>,
-    RoutePost(f): RoutePost,
-) -> PageResult {
+pub async fn save(State(app): State<App>, s: Session, Path(id): Path<String>, RoutePost(f): RoutePost) -> PageResult {
     let rid = RouteId::from(id.as_str());
     app.route(&s.ctx, &rid).await?;
     if f.add_level {
-        return Ok(ok(&form_page(
-            &app,
-            &s,
-            Some(id),
-            f,
-            FormErrors::none(),
-            true,
-        )
-        .await?));
+        return Ok(ok(&form_page(&app, &s, Some(id), f, FormErrors::none(), true).await?));
     }
     if f.levels.is_empty() {
         return Ok(render(
@@ -377,10 +335,7 @@ pub async fn save(
         )),
         Err(e) => {
             let (status, errors) = form_problem(e)?;
-            Ok(render(
-                status,
-                &form_page(&app, &s, Some(id), f, errors, false).await?,
-            ))
+            Ok(render(status, &form_page(&app, &s, Some(id), f, errors, false).await?))
         }
     }
 }

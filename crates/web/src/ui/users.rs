@@ -2,8 +2,8 @@
 //! add-user forms (N1's hold checkbox), and *Email new users* (N3).
 
 use super::page::{
-    form_problem, given, ok, query, redirect_with, render, role_label, ticked, when, Choice, Flash,
-    FormErrors, Layout, PageResult, Pager, Posted, Session,
+    form_problem, given, ok, query, redirect_with, render, role_label, ticked, when, Choice, Flash, FormErrors, Layout, PageResult, Pager,
+    Posted, Session,
 };
 use app::users::{NewUser, StatusFilter, UserFilter};
 use app::{App, Page};
@@ -62,13 +62,7 @@ impl View {
             .and_then(|p| p.parse().ok())
             .filter(|p| (1..=1_000_000).contains(p))
             .unwrap_or(1);
-        let q_text: String =
-            q.q.clone()
-                .unwrap_or_default()
-                .trim()
-                .chars()
-                .take(100)
-                .collect();
+        let q_text: String = q.q.clone().unwrap_or_default().trim().chars().take(100).collect();
         Self {
             org,
             status,
@@ -162,21 +156,14 @@ pub fn email_title(u: &User) -> String {
         EmailStatus::Held if n.sent_at.is_none() => "New user email held: never sent".into(),
         EmailStatus::Held => format!("New user email last sent {}", when(n.sent_at)),
         EmailStatus::Queued => "New user email on its way".into(),
-        EmailStatus::Sent => format!(
-            "New user email sent {} ({} time(s))",
-            when(n.sent_at),
-            n.send_count
-        ),
+        EmailStatus::Sent => format!("New user email sent {} ({} time(s))", when(n.sent_at), n.send_count),
         EmailStatus::Failed => "The new user email could not be delivered".into(),
     }
 }
 
 fn row(u: &User, firms: &HashMap<String, String>, now: i64) -> Row {
     let organisation = match (&u.side, &u.firm_id) {
-        (Side::Firm, Some(f)) => firms
-            .get(f.as_str())
-            .cloned()
-            .unwrap_or_else(|| "Firm".into()),
+        (Side::Firm, Some(f)) => firms.get(f.as_str()).cloned().unwrap_or_else(|| "Firm".into()),
         (Side::Firm, None) => "Firm".into(),
         (Side::Company, _) => "Company".into(),
     };
@@ -231,11 +218,7 @@ async fn firm_names(app: &App, s: &Session) -> Vec<(String, String)> {
         )
         .await
     {
-        Ok(l) => l
-            .items
-            .iter()
-            .map(|f| (f.id.to_string(), f.name.clone()))
-            .collect(),
+        Ok(l) => l.items.iter().map(|f| (f.id.to_string(), f.name.clone())).collect(),
         Err(_) => Vec::new(),
     }
 }
@@ -287,11 +270,7 @@ pub async fn list(State(app): State<App>, s: Session, Query(q): Query<ListQuery>
         q: v.q.clone(),
         sort: v.sort.clone(),
         order: if v.desc { "desc".into() } else { String::new() },
-        rows: listing
-            .items
-            .iter()
-            .map(|u| row(u, &firm_map, now))
-            .collect(),
+        rows: listing.items.iter().map(|u| row(u, &firm_map, now)).collect(),
         pager: Pager::new(v.page, PER_PAGE, listing.total, v.query(&v.sort, v.desc)),
         by_name: v.sort_link("name"),
         by_email: v.sort_link("email"),
@@ -350,11 +329,7 @@ fn roles_for(side: Side, selected: &str) -> Vec<Choice> {
 async fn new_user_page(app: &App, s: &Session, f: NewUserForm, errors: FormErrors) -> NewUserPage {
     let firm_side = f.side == "firm";
     let side = if firm_side { Side::Firm } else { Side::Company };
-    let default_role = if firm_side {
-        Role::FirmUser
-    } else {
-        Role::CompanyUser
-    };
+    let default_role = if firm_side { Role::FirmUser } else { Role::CompanyUser };
     let role = if f.role.is_empty() {
         default_role.as_str().to_owned()
     } else {
@@ -380,21 +355,11 @@ async fn new_user_page(app: &App, s: &Session, f: NewUserForm, errors: FormError
         Ok(l) => l
             .items
             .iter()
-            .map(|o| {
-                Choice::new(
-                    o.id.to_string(),
-                    o.name.clone(),
-                    o.id.as_str() == office_sel,
-                )
-            })
+            .map(|o| Choice::new(o.id.to_string(), o.name.clone(), o.id.as_str() == office_sel))
             .collect(),
         Err(_) => Vec::new(),
     };
-    let title = if firm_side {
-        "Add firm user"
-    } else {
-        "Add company user"
-    };
+    let title = if firm_side { "Add firm user" } else { "Add company user" };
     let hold = ticked(&f.hold_new_user_email);
     NewUserPage {
         layout: s.layout(title, "users"),
@@ -408,16 +373,8 @@ async fn new_user_page(app: &App, s: &Session, f: NewUserForm, errors: FormError
     }
 }
 
-pub async fn new_page(
-    State(app): State<App>,
-    s: Session,
-    Query(q): Query<SideQuery>,
-) -> PageResult {
-    let side = if q.side.as_deref() == Some("firm") {
-        "firm"
-    } else {
-        "company"
-    };
+pub async fn new_page(State(app): State<App>, s: Session, Query(q): Query<SideQuery>) -> PageResult {
+    let side = if q.side.as_deref() == Some("firm") { "firm" } else { "company" };
     let f = NewUserForm {
         side: side.into(),
         ..Default::default()
@@ -426,22 +383,14 @@ pub async fn new_page(
 }
 
 /// N1: the new user email goes out at once unless held.
-pub async fn create(
-    State(app): State<App>,
-    s: Session,
-    Posted(f): Posted<NewUserForm>,
-) -> PageResult {
+pub async fn create(State(app): State<App>, s: Session, Posted(f): Posted<NewUserForm>) -> PageResult {
     let side = if f.side == "firm" { "firm" } else { "company" };
     let input = NewUser {
         email: f.email.trim().to_owned(),
         first_name: f.first_name.clone(),
         last_name: f.last_name.clone(),
         side: Some(side.into()),
-        firm_id: if side == "firm" {
-            given(&f.firm_id)
-        } else {
-            None
-        },
+        firm_id: if side == "firm" { given(&f.firm_id) } else { None },
         office_id: given(&f.office_id),
         role: f.role.clone(),
         hold_new_user_email: ticked(&f.hold_new_user_email),
@@ -456,11 +405,7 @@ pub async fn create(
             };
             Ok(redirect_with(
                 "/users",
-                &[Flash::ok(format!(
-                    "{} was added ({}). {mail}",
-                    u.full_name(),
-                    u.email
-                ))],
+                &[Flash::ok(format!("{} was added ({}). {mail}", u.full_name(), u.email))],
             ))
         }
         Err(e) => {
@@ -502,11 +447,7 @@ pub async fn email_new_users(State(app): State<App>, s: Session) -> PageResult {
 }
 
 /// N3's confirm step.
-pub async fn send_new_user_emails(
-    State(app): State<App>,
-    s: Session,
-    Posted(_): Posted<super::auth::Empty>,
-) -> PageResult {
+pub async fn send_new_user_emails(State(app): State<App>, s: Session, Posted(_): Posted<super::auth::Empty>) -> PageResult {
     let r = app.send_pending_new_user_emails(&s.ctx).await?;
     let flash = if r.sent == 0 {
         Flash::warn(r.message)
