@@ -316,6 +316,15 @@ impl Worker {
         let config = &self.inner.config;
         let mut tx = self.inner.db.write().await?;
         let now = (config.clock)();
+        // Lock order user -> outbox row, as the application's changes take
+        // them (a deactivation locks the user, then cancels their mail);
+        // the other order could deadlock on PostgreSQL.
+        let mut users: Vec<&domain::UserId> = dones.iter().filter_map(|d| d.tracked_user.as_ref()).collect();
+        users.sort();
+        users.dedup();
+        for user in users {
+            tx.user_for_update(user).await?;
+        }
         let mut out = Vec::with_capacity(dones.len());
         for d in dones {
             out.push(self.record_one(&mut tx, d, now).await?);

@@ -104,15 +104,15 @@ impl Tx {
         Ok(())
     }
 
-    /// Cancels a user's queued messages of `kinds` (a reset supersedes a
-    /// queued new user email; deactivation stops everything, N7). A message
-    /// already in a worker's hands is left to it: the worker re-checks the
-    /// user when it prepares a message, and waiting here for its row lock
-    /// while holding the user's would deadlock with the worker's commit.
+    /// Cancels a user's undelivered messages of `kinds` (a reset supersedes
+    /// a queued new user email; deactivation stops everything, N7). The
+    /// caller holds the user's row; the mail worker takes the same order
+    /// (user, then outbox row) when it records an outcome, so this cannot
+    /// deadlock with it.
     pub async fn cancel_user_mail(&mut self, user: &UserId, kinds: &[MailKind]) -> Result<u64> {
         let mut n = 0;
         for k in kinds {
-            n += on!(self, c => sqlx::query("UPDATE mail_outbox SET status = 'cancelled', claimed_until = NULL WHERE to_user_id = $1 AND kind = $2 AND status = 'queued'")
+            n += on!(self, c => sqlx::query("UPDATE mail_outbox SET status = 'cancelled', claimed_until = NULL WHERE to_user_id = $1 AND kind = $2 AND status IN ('queued', 'sending')")
                 .bind(user.as_str()).bind(k.as_str()).execute(c).await.map(|r| r.rows_affected()))?;
         }
         Ok(n)
