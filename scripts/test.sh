@@ -8,7 +8,8 @@
 # (chromium and chromium-driver for the browser tests, postgresql for the
 # second pass), checks formatting and lints, runs every suite on the
 # embedded SQLite database, then the integration suites again on a
-# throw-away PostgreSQL cluster, and the doc tests.
+# throw-away PostgreSQL cluster. Doc tests run first so that the last
+# line printed is the PostgreSQL pass's summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,6 +47,9 @@ if ! cargo nextest --version >/dev/null 2>&1; then
     cargo install --locked cargo-nextest >/dev/null
 fi
 
+log "doc tests"
+cargo test --workspace --doc --quiet
+
 log "tests on the embedded SQLite database"
 cargo nextest run --workspace --no-fail-fast --failure-output final -E 'not binary(postgres)' "$@"
 
@@ -53,5 +57,3 @@ log "the integration suites again on PostgreSQL"
 bash scripts/with-postgres.sh \
     cargo nextest run -p tracker --no-fail-fast --failure-output final -E 'binary(api) | binary(postgres)' "$@"
 
-log "doc tests"
-cargo test --workspace --doc --quiet
