@@ -139,6 +139,7 @@ async fn unlock_is_scoped() {
     );
 }
 
+/// S3: length and character classes, and no reuse of the last five.
 #[tokio::test]
 async fn the_password_policy_applies_and_recent_passwords_cannot_be_reused() {
     let app = spawn_app().await;
