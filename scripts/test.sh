@@ -55,5 +55,5 @@ cargo nextest run --workspace --no-fail-fast --failure-output final -E 'not bina
 
 log "the integration suites again on PostgreSQL"
 bash scripts/with-postgres.sh \
-    cargo nextest run -p tracker --no-fail-fast --failure-output final -E 'binary(api) | binary(postgres)' "$@"
+    cargo nextest run --workspace --no-fail-fast --failure-output final -E 'binary(api) | binary(postgres)' "$@"
 
