@@ -1,14 +1,22 @@
 //! Sign-in, sessions and setting a password from an emailed link
-//! (S1, S2, S5, S6, N6).
+//! (S1, S2, S5, S6, S9, S10, S11, N6).
+//!
+//! The slow step of each (the Argon2 check or hash) runs outside any
+//! transaction; what the answer depends on is then read again, locked, in
+//! the write transaction, and only the fields the step owns are written
+//! (S9). A deactivation, reset, email change or lock that commits during the
+//! slow step is therefore never undone.
 
 use crate::audit::record;
+use crate::hooks::Point;
 use crate::views::user_json;
 use crate::{password, App, AppError, AppResult, Ctx};
 use domain::lockout::{decide, Account, Decision, REASON_INACTIVITY};
 use domain::model::User;
 use domain::secret::{hash_token, looks_like_token, new_token};
-use domain::Invalid;
+use domain::{Invalid, Millis, UserId};
 use serde_json::json;
+use store::{Credentials, SignInLink, Tx};
 
 /// The one answer to every failed sign-in (S2).
 fn invalid_credentials() -> AppError {
@@ -31,26 +39,37 @@ pub struct Authenticated {
 impl App {
     /// S2: unknown, wrong-password, inactive and locked accounts all get the
     /// same answer after the same work; the reason goes only to the audit
-    /// log. S4: failures and inactivity lock the account.
+    /// log. S4: failures and inactivity lock the account. S9: the decision
+    /// is taken inside the write transaction, after the password check, on
+    /// a fresh locked read of the account; a sign-in completes only if the
+    /// account is still active and unlocked, still has this email, and still
+    /// has the password hash that was verified.
     pub async fn sign_in(&self, email: &str, password: &str, source_ip: Option<String>) -> AppResult<NewSession> {
         self.limits.sign_in(source_ip.as_deref(), email)?;
-        let ctx = Ctx::anonymous(source_ip.clone());
-        let mut tx = self.db.read().await?;
-        let creds = match tx.user_by_email(email).await? {
-            Some(u) => tx.credentials(&u.id).await?,
+        let attempted: String = email.chars().take(254).collect();
+        let ctx = Ctx {
+            label: attempted.clone(),
+            ..Ctx::anonymous(source_ip.clone())
+        };
+        let seen = {
+            let mut tx = self.db.read().await?;
+            match tx.user_by_email(email).await? {
+                Some(u) => tx.credentials(&u.id).await?,
+                None => None,
+            }
+        };
+        let verified_hash = seen.as_ref().and_then(|c| c.password_hash.clone());
+        let password_ok = password::verify(password.to_owned(), verified_hash.clone()).await;
+        self.hooks.pause(Point::SignInVerified).await;
+
+        let now = self.now();
+        let mut tx = self.db.write().await?;
+        let fresh = match &seen {
+            Some(c) => tx.credentials_for_update(&c.user.id).await?,
             None => None,
         };
-        let lockout = tx.settings().await?.lockout;
-        drop(tx);
-        let password_ok = password::verify(password.to_owned(), creds.as_ref().and_then(|c| c.password_hash.clone())).await;
-        let now = self.now();
-        let attempted = email.chars().take(254).collect::<String>();
-        let Some(c) = creds else {
-            let mut tx = self.db.write().await?;
-            let ctx = Ctx {
-                label: attempted.clone(),
-                ..ctx
-            };
+        let Some(c) = fresh else {
+            let reason = if seen.is_some() { "account_gone" } else { "unknown_email" };
             record(
                 &mut tx,
                 &ctx,
@@ -59,30 +78,32 @@ impl App {
                 "user",
                 None,
                 None,
-                Some(json!({"email": attempted, "reason": "unknown_email"})),
+                Some(json!({"email": attempted, "reason": reason})),
             )
             .await?;
             tx.commit().await?;
             return Err(invalid_credentials());
         };
-        let account = Account {
-            active: c.user.active,
-            has_password: c.password_hash.is_some(),
-            locked_until: c.user.locked_until,
-            failed_sign_ins: c.failed_sign_ins,
-            failed_window_start: c.failed_window_start,
-            last_sign_in_at: c.user.last_sign_in_at,
-            activated_at: c.user.activated_at,
-            unlocked_at: c.unlocked_at,
+        let id = c.user.id.to_string();
+        let refuse = |reason: &'static str| Decision::Refused {
+            reason,
+            after: domain::lockout::After {
+                failed_sign_ins: c.failed_sign_ins,
+                failed_window_start: c.failed_window_start,
+                new_lock: None,
+            },
         };
-        let mut tx = self.db.write().await?;
-        match decide(&account, password_ok, now, &lockout) {
+        // What changed while the password was being checked decides first.
+        let decision = if !c.user.email.eq_ignore_ascii_case(email.trim()) {
+            refuse("email_changed")
+        } else if password_ok && c.password_hash != verified_hash {
+            refuse("password_changed")
+        } else {
+            let lockout = tx.settings().await?.lockout;
+            decide(&account(&c), password_ok, now, &lockout)
+        };
+        match decision {
             Decision::Refused { reason, after } => {
-                let ctx = Ctx {
-                    label: attempted.clone(),
-                    ..ctx
-                };
-                let id = c.user.id.to_string();
                 record(
                     &mut tx,
                     &ctx,
@@ -94,13 +115,8 @@ impl App {
                     Some(json!({"email": attempted, "reason": reason})),
                 )
                 .await?;
-                tx.set_sign_in_counters(&c.user.id, after.failed_sign_ins, after.failed_window_start, c.unlocked_at)
-                    .await?;
                 if let Some((until, why)) = after.new_lock {
-                    let mut user = c.user;
-                    user.locked_until = Some(until);
-                    user.lock_reason = Some(why.to_owned());
-                    tx.update_user(&user).await?;
+                    tx.lock_user(&c.user.id, until, why).await?;
                     record(
                         &mut tx,
                         &ctx,
@@ -112,21 +128,21 @@ impl App {
                         Some(json!({"reason": why, "locked_until": until})),
                     )
                     .await?;
+                } else if (after.failed_sign_ins, after.failed_window_start) != (c.failed_sign_ins, c.failed_window_start) {
+                    tx.record_failed_sign_in(&c.user.id, after.failed_sign_ins, after.failed_window_start)
+                        .await?;
                 }
                 tx.commit().await?;
                 Err(invalid_credentials())
             }
             Decision::SignedIn => {
+                let limits = tx.settings().await?.sessions;
                 let (token, token_hash) = new_token();
-                let expires_at = now + self.config.session_ttl_ms;
+                let expires_at = now + limits.lifetime_ms();
                 tx.insert_session(&token_hash, &c.user.id, now, expires_at, source_ip.as_deref())
                     .await?;
-                let mut user = c.user;
-                user.last_sign_in_at = Some(now);
-                user.locked_until = None;
-                user.lock_reason = None;
-                tx.update_user(&user).await?;
-                tx.set_sign_in_counters(&user.id, 0, None, None).await?;
+                tx.record_sign_in(&c.user.id, now).await?;
+                let user = tx.user(&c.user.id).await?.ok_or_else(|| AppError::not_found("user"))?;
                 let ctx = Ctx::user(&user, source_ip);
                 record(&mut tx, &ctx, now, "user.signed_in", "user", Some(user.id.as_str()), None, None).await?;
                 tx.commit().await?;
@@ -137,19 +153,15 @@ impl App {
 
     /// S4: an administrator ends a lock. After an inactivity lock the user
     /// has 72 hours to sign in.
-    pub async fn unlock_user(&self, ctx: &Ctx, id: &domain::UserId) -> AppResult<User> {
+    pub async fn unlock_user(&self, ctx: &Ctx, id: &UserId) -> AppResult<User> {
         let now = self.now();
         let mut tx = self.db.write().await?;
-        let mut user = tx.user_for_update(id).await?.ok_or_else(|| AppError::not_found("user"))?;
+        let user = tx.user_for_update(id).await?.ok_or_else(|| AppError::not_found("user"))?;
         crate::users::require_manage(ctx, &user)?;
         let was = user.lock_reason.clone();
         let was_locked = user.is_locked(now);
         let unlocked_at = (was.as_deref() == Some(REASON_INACTIVITY) && was_locked).then_some(now);
-        user.locked_until = None;
-        user.lock_reason = None;
-        user.updated_at = now;
-        tx.update_user(&user).await?;
-        tx.set_sign_in_counters(&user.id, 0, None, unlocked_at).await?;
+        tx.unlock_user(&user.id, unlocked_at, now).await?;
         record(
             &mut tx,
             ctx,
@@ -161,27 +173,50 @@ impl App {
             None,
         )
         .await?;
+        let user = tx.user(id).await?.ok_or_else(|| AppError::not_found("user"))?;
         tx.commit().await?;
         Ok(user)
     }
 
     /// S6: the session behind a bearer token or cookie, re-checked on every
-    /// request: the user must still be active.
+    /// request: the user must still be active, and the session neither past
+    /// its lifetime nor idle past the company's idle timeout (S11). A use
+    /// restarts the idle time; the write happens at most once a minute per
+    /// session, so reads stay reads.
     pub async fn authenticate(&self, token: &str) -> AppResult<Authenticated> {
         let unauthorized = || AppError::unauthorized("not_signed_in", "sign in first; the session is missing, expired or revoked");
         if !looks_like_token(token) {
             return Err(unauthorized());
         }
         let token_hash = hash_token(token);
-        let mut tx = self.db.read().await?;
-        let session = tx.session(&token_hash, self.now()).await?.ok_or_else(unauthorized)?;
+        let now = self.now();
+        let session = {
+            let mut tx = self.db.read().await?;
+            tx.session(&token_hash, now).await?.ok_or_else(unauthorized)?
+        };
         if !session.user.active {
             return Err(unauthorized());
+        }
+        if now - session.last_seen_at >= TOUCH_EVERY_MS.min(session.idle_ms / 2) {
+            let mut tx = self.db.write().await?;
+            tx.touch_session(&token_hash, now).await?;
+            tx.commit().await?;
         }
         Ok(Authenticated {
             user: session.user,
             token_hash,
         })
+    }
+
+    /// S11: deletes every session past its lifetime or idle timeout. `tracker
+    /// serve` runs it every minute; the count is what it removed.
+    pub async fn sweep_sessions(&self) -> AppResult<u64> {
+        let now = self.now();
+        let mut tx = self.db.write().await?;
+        let idle_ms = tx.settings().await?.sessions.idle_ms();
+        let n = tx.delete_expired_sessions(now, idle_ms).await?;
+        tx.commit().await?;
+        Ok(n)
     }
 
     pub async fn sign_out(&self, ctx: &Ctx, token_hash: &str) -> AppResult<()> {
@@ -195,49 +230,23 @@ impl App {
     }
 
     /// N6: sets a password from a one-time link and activates the account.
+    /// S11: every session of the user ends (whoever held one no longer
+    /// knows the password). S9/S10: the link and the user are read again,
+    /// locked, after the slow hashing, and the link must still be meant for
+    /// the user's current address.
     pub async fn set_password_with_link(&self, token: &str, new_password: &str, source_ip: Option<String>) -> AppResult<User> {
         self.limits.set_password(source_ip.as_deref())?;
-        let link_error = |code: &'static str, msg: &str| AppError::invalid(vec![Invalid::new("token", code, msg.to_owned())]);
         if !looks_like_token(token) {
-            return Err(link_error(
-                "link_invalid",
-                "this sign-in link is not valid; ask your administrator for a new one",
-            ));
+            return Err(LinkProblem::Invalid.into());
         }
         let token_hash = hash_token(token);
-        let now = self.now();
-        let mut tx = self.db.read().await?;
-        let link = tx.link(&token_hash).await?.ok_or_else(|| {
-            link_error(
-                "link_invalid",
-                "this sign-in link is not valid; ask your administrator for a new one",
-            )
-        })?;
-        let user = tx
-            .user(&link.user_id.as_str().into())
-            .await?
-            .ok_or_else(|| link_error("link_invalid", "this sign-in link is not valid"))?;
-        let settings = tx.settings().await?;
-        let recent = tx.recent_password_hashes(&user.id, settings.password_policy.history).await?;
-        drop(tx);
-        if link.used_at.is_some() {
-            return Err(link_error(
-                "link_used",
-                "this sign-in link has already been used; ask your administrator for a new one",
-            ));
-        }
-        if link.invalidated_at.is_some() || !user.active {
-            return Err(link_error(
-                "link_superseded",
-                "this sign-in link was replaced by a newer one or withdrawn; use the newest email or ask for a new link",
-            ));
-        }
-        if link.expires_at <= now {
-            return Err(link_error(
-                "link_expired",
-                "this sign-in link has expired; ask your administrator for a new one",
-            ));
-        }
+        let (user, settings, recent) = {
+            let mut tx = self.db.read().await?;
+            let (_, user) = usable_link(&mut tx, &token_hash, self.now()).await?;
+            let settings = tx.settings().await?;
+            let recent = tx.recent_password_hashes(&user.id, settings.password_policy.history).await?;
+            (user, settings, recent)
+        };
         settings.password_policy.check(new_password)?;
         if password::matches_any(new_password.to_owned(), recent).await {
             return Err(Invalid::new(
@@ -251,41 +260,119 @@ impl App {
             .into());
         }
         let hash = password::hash(new_password.to_owned()).await?;
+        self.hooks.pause(Point::SetPasswordHashed).await;
 
+        let now = self.now();
         let mut tx = self.db.write().await?;
-        let mut user = tx.user_for_update(&user.id).await?.ok_or_else(|| AppError::not_found("user"))?;
-        if !user.active || !tx.use_link(&token_hash, now).await? {
-            return Err(link_error(
-                "link_used",
-                "this sign-in link has already been used; ask your administrator for a new one",
-            ));
+        let before = tx.user_for_update(&user.id).await?.ok_or_else(|| AppError::not_found("user"))?;
+        usable_link(&mut tx, &token_hash, now).await?;
+        if !tx.use_link(&token_hash, now).await? {
+            return Err(LinkProblem::Used.into());
         }
         tx.invalidate_user_links(&user.id, now).await?;
         tx.set_password_hash(&user.id, Some(&hash), now).await?;
-        let before = user_json(&user);
-        let first_activation = user.activated_at.is_none();
-        if first_activation {
-            user.activated_at = Some(now);
-        }
-        user.updated_at = now;
-        tx.update_user(&user).await?;
+        tx.mark_activated(&user.id, now).await?;
+        let sessions = tx.delete_user_sessions(&user.id).await?;
+        let after = tx.user(&user.id).await?.ok_or_else(|| AppError::not_found("user"))?;
         let ctx = Ctx {
-            label: user.email.clone(),
-            ..Ctx::user(&user, source_ip)
+            label: after.email.clone(),
+            ..Ctx::user(&after, source_ip)
         };
-        let action = if first_activation { "user.activated" } else { "user.password_set" };
+        let action = if before.activated_at.is_none() {
+            "user.activated"
+        } else {
+            "user.password_set"
+        };
         record(
             &mut tx,
             &ctx,
             now,
             action,
             "user",
-            Some(user.id.as_str()),
-            Some(before),
-            Some(user_json(&user)),
+            Some(after.id.as_str()),
+            Some(user_json(&before)),
+            Some(json!({"user": user_json(&after), "sessions_revoked": sessions})),
         )
         .await?;
         tx.commit().await?;
-        Ok(user)
+        Ok(after)
+    }
+}
+
+/// How often a session's last use is written (S11's idle clock needs no
+/// finer grain).
+const TOUCH_EVERY_MS: Millis = 60_000;
+
+fn account(c: &Credentials) -> Account {
+    Account {
+        active: c.user.active,
+        has_password: c.password_hash.is_some(),
+        locked_until: c.user.locked_until,
+        failed_sign_ins: c.failed_sign_ins,
+        failed_window_start: c.failed_window_start,
+        last_sign_in_at: c.user.last_sign_in_at,
+        activated_at: c.user.activated_at,
+        unlocked_at: c.unlocked_at,
+    }
+}
+
+/// Why an emailed link cannot set a password (N5, N6, S10). The codes are
+/// the API's; the pages show the same messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkProblem {
+    Invalid,
+    Used,
+    Superseded,
+    Expired,
+}
+
+impl LinkProblem {
+    /// The rule, over the link and its user as stored now.
+    pub fn of(link: &SignInLink, user: &User, now: Millis) -> Option<Self> {
+        if link.used_at.is_some() {
+            Some(Self::Used)
+        } else if link.invalidated_at.is_some() || !user.active || !link.sent_to.eq_ignore_ascii_case(user.email.trim()) {
+            // S10: a link made for an address the user no longer has is void.
+            Some(Self::Superseded)
+        } else if link.expires_at <= now {
+            Some(Self::Expired)
+        } else {
+            None
+        }
+    }
+}
+
+impl From<LinkProblem> for AppError {
+    fn from(p: LinkProblem) -> Self {
+        let (code, msg) = match p {
+            LinkProblem::Invalid => (
+                "link_invalid",
+                "this sign-in link is not valid; ask your administrator for a new one",
+            ),
+            LinkProblem::Used => (
+                "link_used",
+                "this sign-in link has already been used; ask your administrator for a new one",
+            ),
+            LinkProblem::Superseded => (
+                "link_superseded",
+                "this sign-in link was replaced by a newer one or withdrawn; use the newest email or ask for a new link",
+            ),
+            LinkProblem::Expired => (
+                "link_expired",
+                "this sign-in link has expired; ask your administrator for a new one",
+            ),
+        };
+        AppError::invalid(vec![Invalid::new("token", code, msg.to_owned())])
+    }
+}
+
+/// The link with this hash and its user, if the link can still set a
+/// password at `now`.
+pub(crate) async fn usable_link(tx: &mut Tx, token_hash: &str, now: Millis) -> AppResult<(SignInLink, User)> {
+    let link = tx.link(token_hash).await?.ok_or(LinkProblem::Invalid)?;
+    let user = tx.user(&UserId::from(link.user_id.as_str())).await?.ok_or(LinkProblem::Invalid)?;
+    match LinkProblem::of(&link, &user, now) {
+        Some(p) => Err(p.into()),
+        None => Ok((link, user)),
     }
 }

@@ -19,19 +19,22 @@ impl Clock for SystemClock {
     }
 }
 
-/// Real time plus an offset that tests may advance. Only `tracker serve
-/// --test-clock` (never a production default) installs it.
+/// Real time plus an offset that tests may advance. Exists only in test
+/// builds (`test-hooks`), where `tracker serve --test-clock` installs it.
+#[cfg(feature = "test-hooks")]
 #[derive(Default)]
 pub struct ManualClock {
     offset_ms: AtomicI64,
 }
 
+#[cfg(feature = "test-hooks")]
 impl ManualClock {
     pub fn advance(&self, ms: i64) {
         self.offset_ms.fetch_add(ms, Ordering::SeqCst);
     }
 }
 
+#[cfg(feature = "test-hooks")]
 impl Clock for ManualClock {
     fn now(&self) -> Millis {
         SystemClock.now() + self.offset_ms.load(Ordering::SeqCst)

@@ -13,13 +13,25 @@ use domain::model::User;
 pub const DEMO_EMAIL: &str = "admin@demo.example";
 pub const DEMO_PASSWORD: &str = "Demo-Password-2026";
 
-/// Loads the demo company unless it is there already. Returns whether it
-/// loaded anything.
+/// Loads the demo company into an empty database, or finds it there
+/// already (a second `serve --demo` on the demo's own data). Returns whether
+/// it loaded anything. Any other database with users is refused: the demo
+/// administrator's password is published, and must never become a way into
+/// real data.
 pub async fn load(app: &App) -> AppResult<bool> {
     {
         let mut tx = app.db.read().await?;
         if tx.user_by_email(DEMO_EMAIL).await?.is_some() {
             return Ok(false);
+        }
+        let users = tx.count_users().await?;
+        if users > 0 {
+            return Err(crate::AppError::conflict(
+                "database_not_empty",
+                format!(
+                    "--demo loads a demo company with a published password into an empty database only; this one has {users} user(s). Start without --demo, or point TRACKER_DATA_DIR / TRACKER_DATABASE_URL at an empty place"
+                ),
+            ));
         }
     }
     let admin = app

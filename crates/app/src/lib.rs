@@ -13,6 +13,7 @@ pub mod delegates;
 pub mod demo;
 pub mod error;
 pub mod firms;
+pub mod hooks;
 pub mod lifecycle;
 pub mod limits;
 pub mod matters;
@@ -26,7 +27,9 @@ pub mod ui_support;
 pub mod users;
 pub mod views;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+#[cfg(feature = "test-hooks")]
+pub use clock::ManualClock;
+pub use clock::{Clock, SystemClock};
 pub use ctx::Ctx;
 pub use error::{AppError, AppResult, ErrorKind};
 
@@ -38,8 +41,6 @@ use store::Db;
 pub struct AppConfig {
     /// Base of links in emails and pages, without a trailing slash.
     pub public_url: String,
-    /// How long a sign-in session lasts.
-    pub session_ttl_ms: i64,
     /// Attempts a minute on sign-in and set-password.
     pub limits: limits::LimitConfig,
 }
@@ -48,7 +49,6 @@ impl Default for AppConfig {
     fn default() -> Self {
         Self {
             public_url: "http://127.0.0.1:8080".into(),
-            session_ttl_ms: 12 * 3600 * 1000,
             limits: limits::LimitConfig::default(),
         }
     }
@@ -63,6 +63,8 @@ pub struct App {
     /// Signalled after a commit that queued mail, so delivery starts at once.
     pub mail_waker: Arc<tokio::sync::Notify>,
     pub limits: Arc<limits::Limits>,
+    /// Pause points; inert outside test builds.
+    pub hooks: Arc<hooks::Hooks>,
 }
 
 impl App {
@@ -74,6 +76,7 @@ impl App {
             config: Arc::new(config),
             mail_waker: Arc::new(tokio::sync::Notify::new()),
             limits,
+            hooks: Arc::new(hooks::Hooks::default()),
         }
     }
 

@@ -58,10 +58,10 @@ pub(crate) async fn set_active(_app: &App, tx: &mut Tx, ctx: &Ctx, user: &mut Us
     if active {
         // R1: participations and delegations were never removed; making the
         // user active again is all it takes to give them back.
+        tx.set_user_active(&user.id, true, now).await?;
         user.active = true;
         user.deactivated_at = None;
         user.updated_at = now;
-        tx.update_user(user).await?;
         record(
             tx,
             ctx,
@@ -99,6 +99,7 @@ pub(crate) async fn set_active(_app: &App, tx: &mut Tx, ctx: &Ctx, user: &mut Us
         .with("blockers", Value::Array(blockers)));
     }
     // D2, all at once and in this transaction.
+    tx.set_user_active(&user.id, false, now).await?;
     user.active = false;
     user.deactivated_at = Some(now);
     user.updated_at = now;
@@ -120,6 +121,7 @@ pub(crate) async fn set_active(_app: &App, tx: &mut Tx, ctx: &Ctx, user: &mut Us
     // reactivation N3/N4 would treat it as still on its way and never send
     // it. It goes back to what was last true: sent once, or never sent.
     if user.new_user_email.status == EmailStatus::Queued {
+        tx.unqueue_new_user_email(&user.id, now).await?;
         user.new_user_email.status = if user.new_user_email.sent_at.is_some() {
             EmailStatus::Sent
         } else {
@@ -127,7 +129,6 @@ pub(crate) async fn set_active(_app: &App, tx: &mut Tx, ctx: &Ctx, user: &mut Us
         };
         user.new_user_email.last_change_at = Some(now);
     }
-    tx.update_user(user).await?;
     let warnings: Vec<Value> = v.warnings.iter().map(blocker_json).collect();
     record(tx, ctx, now, "user.deactivated", "user", Some(user.id.as_str()), Some(before),
         Some(json!({"user": user_json(user), "sessions_revoked": sessions, "links_invalidated": links, "mail_cancelled": mail, "warnings": warnings}))).await?;

@@ -120,10 +120,10 @@ impl App {
             .await?;
         tx.enqueue_mail(MailKind::PasswordReset, Some(&user.id), &user.email, &serde_json::json!({}), now)
             .await?;
+        tx.set_new_user_email_status(&user.id, EmailStatus::Queued, now).await?;
         user.new_user_email.status = EmailStatus::Queued;
         user.new_user_email.last_change_at = Some(now);
         user.updated_at = now;
-        tx.update_user(&user).await?;
         record(
             &mut tx,
             ctx,

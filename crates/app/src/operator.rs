@@ -51,8 +51,8 @@ impl App {
         let link = match hash {
             Some(hash) => {
                 tx.set_password_hash(&user.id, Some(&hash), now).await?;
+                tx.mark_activated(&user.id, now).await?;
                 user.activated_at = Some(now);
-                tx.update_user(&user).await?;
                 record(
                     &mut tx,
                     &ctx,
@@ -69,7 +69,7 @@ impl App {
             None => {
                 let ttl_hours = tx.settings().await?.link_ttl_hours;
                 let (token, token_hash) = new_token();
-                tx.insert_link(&token_hash, &user.id, "admin_setup", now, now + ttl_hours * 3_600_000)
+                tx.insert_link(&token_hash, &user.id, &user.email, "admin_setup", now, now + ttl_hours * 3_600_000)
                     .await?;
                 Some(format!("{}/set-password?token={token}", self.config.public_url))
             }
@@ -83,7 +83,9 @@ impl App {
         let ctx = Ctx::operator();
         let now = self.now();
         let mut tx = self.db.write().await?;
-        let user = tx.user_by_email(email).await?.ok_or_else(|| AppError::not_found("user"))?;
+        let found = tx.user_by_email(email).await?.ok_or_else(|| AppError::not_found("user"))?;
+        // S9: decided on the row as it is now, held until the purge commits.
+        let user = tx.user_for_update(&found.id).await?.ok_or_else(|| AppError::not_found("user"))?;
         if user.activated_at.is_some() {
             return Err(AppError::conflict(
                 "user_activated",

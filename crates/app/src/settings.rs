@@ -4,7 +4,7 @@ use crate::audit::record;
 use crate::offices::require_sysadmin;
 use crate::users::active_company_user;
 use crate::{App, AppResult, Ctx};
-use domain::model::{Lockout, Settings};
+use domain::model::{Lockout, SessionLimits, Settings};
 use domain::password::PasswordPolicy;
 use domain::{Invalid, ShortText};
 use serde_json::json;
@@ -17,6 +17,9 @@ pub struct SettingsPatch {
     pub password_policy: Option<PasswordPolicy>,
     pub lockout: Option<Lockout>,
     pub link_ttl_hours: Option<i64>,
+    /// S11: either or both of the session limits.
+    pub session_idle_minutes: Option<i64>,
+    pub session_lifetime_hours: Option<i64>,
 }
 
 pub fn settings_json(s: &Settings) -> serde_json::Value {
@@ -28,6 +31,7 @@ pub fn settings_json(s: &Settings) -> serde_json::Value {
         "lockout": {"max_failures": s.lockout.max_failures, "window_minutes": s.lockout.window_minutes,
                     "duration_minutes": s.lockout.duration_minutes, "inactivity_days": s.lockout.inactivity_days},
         "link_ttl_hours": s.link_ttl_hours,
+        "sessions": {"idle_minutes": s.sessions.idle_minutes, "lifetime_hours": s.sessions.lifetime_hours},
     })
 }
 
@@ -63,7 +67,7 @@ impl App {
         }
         let now = self.now();
         let mut tx = self.db.write().await?;
-        let mut s = tx.settings().await?;
+        let mut s = tx.settings_for_update().await?;
         let before = settings_json(&s);
         if let Some(name) = &patch.company_name {
             s.company_name = ShortText::parse("company_name", name, 200)?.into_string();
@@ -91,6 +95,36 @@ impl App {
             }
             s.link_ttl_hours = h;
         }
+        let mut problems = crate::error::Problems::new();
+        if let Some(m) = patch.session_idle_minutes {
+            match SessionLimits::IDLE_MINUTES.contains(&m) {
+                true => s.sessions.idle_minutes = m,
+                false => problems.push(Invalid::new(
+                    "sessions.idle_minutes",
+                    "out_of_range",
+                    format!(
+                        "sessions.idle_minutes must be between {} and {}",
+                        SessionLimits::IDLE_MINUTES.start(),
+                        SessionLimits::IDLE_MINUTES.end()
+                    ),
+                )),
+            }
+        }
+        if let Some(h) = patch.session_lifetime_hours {
+            match SessionLimits::LIFETIME_HOURS.contains(&h) {
+                true => s.sessions.lifetime_hours = h,
+                false => problems.push(Invalid::new(
+                    "sessions.lifetime_hours",
+                    "out_of_range",
+                    format!(
+                        "sessions.lifetime_hours must be between {} and {}",
+                        SessionLimits::LIFETIME_HOURS.start(),
+                        SessionLimits::LIFETIME_HOURS.end()
+                    ),
+                )),
+            }
+        }
+        problems.into_result()?;
         tx.save_settings(&s, now).await?;
         record(
             &mut tx,

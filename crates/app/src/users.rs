@@ -7,7 +7,7 @@ use crate::{App, AppError, AppResult, Ctx, Listing, Page};
 use domain::access::{Actor, Denied, Subject};
 use domain::model::{EmailStatus, Firm, NewUserEmail, Office, User};
 use domain::{Email, FirmId, Invalid, OfficeId, PersonName, Role, Side, UserId};
-use store::{MailKind, Org, SortKey, Status, Tx, UserQuery};
+use store::{MailKind, Org, SortKey, Status, Tx, UserChange, UserQuery};
 
 /// `POST /users`.
 #[derive(Debug, Clone, Default)]
@@ -135,10 +135,10 @@ pub(crate) async fn queue_new_user_email(tx: &mut Tx, ctx: &Ctx, user: &mut User
     tx.enqueue_mail(MailKind::NewUserEmail, Some(&user.id), &user.email, &serde_json::json!({}), now)
         .await?;
     let before = user.new_user_email.status;
+    tx.set_new_user_email_status(&user.id, EmailStatus::Queued, now).await?;
     user.new_user_email.status = EmailStatus::Queued;
     user.new_user_email.last_change_at = Some(now);
     user.updated_at = now;
-    tx.update_user(user).await?;
     record(
         tx,
         ctx,
@@ -221,7 +221,8 @@ impl App {
     }
 
     /// Edits names, email, role and office; `active` goes to the lifecycle
-    /// rules of SPEC §3.
+    /// rules of SPEC §3. S9: the user row is read locked in the write
+    /// transaction and only the fields the patch names are written.
     pub async fn update_user(&self, ctx: &Ctx, id: &UserId, patch: UserPatch) -> AppResult<crate::users::UpdateOutcome> {
         let mut p = Problems::new();
         let first = patch
@@ -235,93 +236,94 @@ impl App {
 
         let now = self.now();
         let mut tx = self.db.write().await?;
-        let mut user = tx.user_for_update(id).await?.ok_or_else(|| AppError::not_found("user"))?;
-        let actor = require_manage(ctx, &user)?.cloned();
-        let before = user.clone();
+        let before = tx.user_for_update(id).await?.ok_or_else(|| AppError::not_found("user"))?;
+        let actor = require_manage(ctx, &before)?.cloned();
+        let mut change = UserChange::default();
         let mut queued = false;
 
-        if let Some(first) = first {
-            user.first_name = first.into_string();
+        if let Some(first) = first.filter(|f| f.as_str() != before.first_name) {
+            change.first_name = Some(first.into_string());
         }
-        if let Some(last) = last {
-            user.last_name = last.into_string();
+        if let Some(last) = last.filter(|l| l.as_str() != before.last_name) {
+            change.last_name = Some(last.into_string());
         }
         if let Some(office) = &patch.office_id {
             let office_id = office.as_deref().map(OfficeId::from);
             if let Some(oid) = &office_id {
                 existing_office(&mut tx, oid).await?;
             }
-            user.office_id = office_id;
+            if office_id != before.office_id {
+                change.office_id = Some(office_id);
+            }
         }
-        if let Some(role) = role {
-            if role.side() != user.side {
+        if let Some(role) = role.filter(|r| *r != before.role) {
+            if role.side() != before.side {
                 return Err(Invalid::new(
                     "role",
                     "role_side_mismatch",
-                    format!("the role {role} is for {} users; this is a {} user", role.side(), user.side),
+                    format!("the role {role} is for {} users; this is a {} user", role.side(), before.side),
                 )
                 .into());
             }
-            if actor.as_ref().is_some_and(|a| a.id == user.id) && role != user.role {
+            if actor.as_ref().is_some_and(|a| a.id == before.id) {
                 return Err(AppError::forbidden("you cannot change your own role"));
             }
-            if user.role == Role::CompanySystemAdministrator && role != user.role && tx_count_active_sysadmins(&mut tx, &user).await? == 0 {
+            if before.role == Role::CompanySystemAdministrator && tx_count_active_sysadmins(&mut tx, &before).await? == 0 {
                 return Err(AppError::conflict(
                     "last_system_administrator",
                     "this is the only active company system administrator; make another one first",
                 ));
             }
-            user.role = role;
+            change.role = Some(role);
         }
         if let Some(a) = &actor {
-            if user.role != before.role || user.office_id != before.office_id {
-                a.can_assign(user.role, user.firm_id.as_ref(), user.office_id.as_ref())?;
+            if change.role.is_some() || change.office_id.is_some() {
+                let role = change.role.unwrap_or(before.role);
+                let office = change.office_id.clone().unwrap_or_else(|| before.office_id.clone());
+                a.can_assign(role, before.firm_id.as_ref(), office.as_ref())?;
             }
         }
-        if let Some(email) = email {
+        let mut readdressed = None;
+        if let Some(email) = email.filter(|e| e.as_str() != before.email) {
             if email.normalized() != before.email.to_ascii_lowercase() {
-                if tx.email_taken(email.as_str(), Some(&user.id)).await? {
+                if tx.email_taken(email.as_str(), Some(&before.id)).await? {
                     return Err(email_taken(&email));
                 }
-                user.email = email.as_str().to_owned();
-                // D7: a never-activated account is simply re-purposed. An
-                // activated one now belongs to another address: its password
-                // must not carry over, and the new address gets a fresh link.
-                if user.activated_at.is_some() {
-                    tx.set_password_hash(&user.id, None, now).await?;
-                    tx.invalidate_user_links(&user.id, now).await?;
-                    tx.delete_user_sessions(&user.id).await?;
-                    if user.active {
-                        tx.enqueue_mail(MailKind::PasswordReset, Some(&user.id), &user.email, &serde_json::json!({}), now)
-                            .await?;
-                        queued = true;
-                    }
-                }
-            } else {
-                user.email = email.as_str().to_owned();
+                readdressed = Some(email.as_str().to_owned());
             }
+            change.email = Some(email.as_str().to_owned());
         }
+
         let mut outcome = UpdateOutcome { warnings: Vec::new() };
-        if user != before {
-            user.updated_at = now;
-            tx.update_user(&user).await?;
+        if !change.is_empty() {
+            tx.update_user_fields(&before.id, &change, now).await?;
+            let mut mail = serde_json::Map::new();
+            if let Some(address) = &readdressed {
+                let moved = move_to_new_address(&mut tx, &before, address, now).await?;
+                queued = moved.requeued.is_some();
+                mail.insert("email_change".into(), serde_json::to_value(moved).unwrap_or_default());
+            }
+            let after = tx.user(&before.id).await?.ok_or_else(|| AppError::not_found("user"))?;
+            let mut after_json = user_json(&after);
+            if let (Some(obj), false) = (after_json.as_object_mut(), mail.is_empty()) {
+                obj.extend(mail);
+            }
             record(
                 &mut tx,
                 ctx,
                 now,
                 "user.updated",
                 "user",
-                Some(user.id.as_str()),
+                Some(before.id.as_str()),
                 Some(user_json(&before)),
-                Some(user_json(&user)),
+                Some(after_json),
             )
             .await?;
         }
-        if let Some(active) = patch.active {
-            if active != user.active {
-                let lifecycle = crate::lifecycle::set_active(self, &mut tx, ctx, &mut user, active, now).await?;
-                outcome.warnings = lifecycle.warnings;
-            }
+        if let Some(active) = patch.active.filter(|a| *a != before.active) {
+            let mut user = tx.user(&before.id).await?.ok_or_else(|| AppError::not_found("user"))?;
+            let lifecycle = crate::lifecycle::set_active(self, &mut tx, ctx, &mut user, active, now).await?;
+            outcome.warnings = lifecycle.warnings;
         }
         self.commit(tx, queued).await?;
         Ok(outcome)
@@ -348,6 +350,59 @@ impl App {
 #[derive(Debug, Clone, Default)]
 pub struct UpdateOutcome {
     pub warnings: Vec<domain::deactivation::Blocker>,
+}
+
+/// What an email change did to the user's links and mail (S10).
+#[derive(Debug, serde::Serialize)]
+struct Readdressed {
+    links_invalidated: u64,
+    mail_cancelled: u64,
+    /// The sign-in email sent again, now to the new address.
+    requeued: Option<&'static str>,
+    sessions_revoked: u64,
+}
+
+/// S10: a user's address changed. Every outstanding sign-in link is void
+/// (whoever got one at the old address must not take the account), queued
+/// mail to the old address is cancelled, and a sign-in email that was on
+/// its way goes to the new address instead. D7: a never-activated account
+/// is simply re-addressed; an activated one now belongs to another address,
+/// so its password and sessions end and the new address gets a reset link.
+async fn move_to_new_address(tx: &mut Tx, user: &User, new_address: &str, now: domain::Millis) -> AppResult<Readdressed> {
+    let links_invalidated = tx.invalidate_user_links(&user.id, now).await?;
+    let new_user_email = tx.cancel_user_mail(&user.id, &[MailKind::NewUserEmail]).await?;
+    let reset = tx.cancel_user_mail(&user.id, &[MailKind::PasswordReset]).await?;
+    let other = tx
+        .cancel_user_mail(&user.id, &[MailKind::MatterAdded, MailKind::MatterClosed])
+        .await?;
+    let mut sessions_revoked = 0;
+    let resend = if user.activated_at.is_some() {
+        tx.set_password_hash(&user.id, None, now).await?;
+        sessions_revoked = tx.delete_user_sessions(&user.id).await?;
+        Some(MailKind::PasswordReset)
+    } else if reset > 0 {
+        Some(MailKind::PasswordReset)
+    } else if new_user_email > 0 {
+        Some(MailKind::NewUserEmail)
+    } else {
+        None
+    };
+    let resend = resend.filter(|_| user.active);
+    match resend {
+        Some(kind) => {
+            tx.enqueue_mail(kind, Some(&user.id), new_address, &serde_json::json!({}), now)
+                .await?;
+            tx.set_new_user_email_status(&user.id, EmailStatus::Queued, now).await?;
+        }
+        None if user.new_user_email.status == EmailStatus::Queued => tx.unqueue_new_user_email(&user.id, now).await?,
+        None => {}
+    }
+    Ok(Readdressed {
+        links_invalidated,
+        mail_cancelled: new_user_email + reset + other,
+        requeued: resend.map(MailKind::as_str),
+        sessions_revoked,
+    })
 }
 
 async fn tx_count_active_sysadmins(tx: &mut Tx, except: &User) -> AppResult<i64> {

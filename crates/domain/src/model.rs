@@ -150,6 +150,43 @@ pub struct Settings {
     pub password_policy: crate::password::PasswordPolicy,
     pub lockout: Lockout,
     pub link_ttl_hours: i64,
+    pub sessions: SessionLimits,
+}
+
+/// S11: a session ends after this much time without a request, and in any
+/// case this long after sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    pub idle_minutes: i64,
+    pub lifetime_hours: i64,
+}
+
+impl SessionLimits {
+    pub const IDLE_MINUTES: std::ops::RangeInclusive<i64> = 5..=1440;
+    pub const LIFETIME_HOURS: std::ops::RangeInclusive<i64> = 1..=720;
+
+    pub fn idle_ms(&self) -> crate::Millis {
+        self.idle_minutes * 60_000
+    }
+
+    pub fn lifetime_ms(&self) -> crate::Millis {
+        self.lifetime_hours * 3_600_000
+    }
+
+    /// Whether a session created at `created_at` and last used at
+    /// `last_seen_at` still lets its holder in at `now`.
+    pub fn is_live(&self, created_at: crate::Millis, last_seen_at: crate::Millis, now: crate::Millis) -> bool {
+        now < created_at + self.lifetime_ms() && now < last_seen_at + self.idle_ms()
+    }
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        Self {
+            idle_minutes: 30,
+            lifetime_hours: 12,
+        }
+    }
 }
 
 /// S4's numbers.

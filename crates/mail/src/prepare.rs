@@ -153,7 +153,8 @@ impl Claim<'_> {
                 };
                 let (token, hash) = new_token();
                 let expires_at = now + company.link_ttl_hours * 3_600_000;
-                tx.insert_link(&hash, &user.id, kind.as_str(), now, expires_at).await?;
+                // S10: the link works only while the user keeps this address.
+                tx.insert_link(&hash, &user.id, &user.email, kind.as_str(), now, expires_at).await?;
                 let purpose = if kind == MailKind::NewUserEmail {
                     SignInPurpose::NewUser
                 } else {

@@ -194,10 +194,12 @@ async fn the_users_current_address_is_used_not_the_one_at_queueing() {
     let env = env().await;
     let ann = env.add_user("ann@exmaple.com", "Ann", "Lee", true).await;
     env.enqueue(MailKind::NewUserEmail, Some(&ann), "ann@exmaple.com", json!({})).await;
-    let mut user = env.user(&ann).await;
-    user.email = "ann@example.com".into();
+    let change = store::UserChange {
+        email: Some("ann@example.com".into()),
+        ..Default::default()
+    };
     let mut tx = env.db.write().await.unwrap();
-    tx.update_user(&user).await.unwrap();
+    tx.update_user_fields(&ann, &change, env.now()).await.unwrap();
     tx.commit().await.unwrap();
     let sink = SmtpSink::start().await;
 

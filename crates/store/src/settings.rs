@@ -1,6 +1,6 @@
 use crate::db::{on, Tx};
 use crate::Result;
-use domain::model::{Lockout, Settings};
+use domain::model::{Lockout, SessionLimits, Settings};
 use domain::password::PasswordPolicy;
 use domain::{Millis, UserId};
 
@@ -17,13 +17,15 @@ struct Row {
     lockout_duration_minutes: i64,
     inactivity_days: i64,
     link_ttl_hours: i64,
+    session_idle_minutes: i64,
+    session_lifetime_hours: i64,
 }
 
 impl Tx {
     pub async fn settings(&mut self) -> Result<Settings> {
         let r: Row = on!(self, c => sqlx::query_as(
             "SELECT company_name, active_directory_sync, tracker_coordinator_id, password_min_length, password_min_classes, password_history, \
-             lockout_max_failures, lockout_window_minutes, lockout_duration_minutes, inactivity_days, link_ttl_hours FROM settings WHERE id = 1")
+             lockout_max_failures, lockout_window_minutes, lockout_duration_minutes, inactivity_days, link_ttl_hours, session_idle_minutes, session_lifetime_hours FROM settings WHERE id = 1")
             .fetch_one(c).await)?;
         Ok(Settings {
             company_name: r.company_name,
@@ -41,18 +43,32 @@ impl Tx {
                 inactivity_days: r.inactivity_days,
             },
             link_ttl_hours: r.link_ttl_hours,
+            sessions: SessionLimits {
+                idle_minutes: r.session_idle_minutes,
+                lifetime_hours: r.session_lifetime_hours,
+            },
         })
+    }
+
+    /// The settings as [`Tx::settings`], with the row locked on PostgreSQL
+    /// until the transaction ends, for a change that writes them back.
+    pub async fn settings_for_update(&mut self) -> Result<Settings> {
+        if self.dialect() == crate::Dialect::Postgres {
+            on!(self, c => sqlx::query("SELECT id FROM settings WHERE id = 1 FOR UPDATE").execute(c).await.map(|r| r.rows_affected()))?;
+        }
+        self.settings().await
     }
 
     pub async fn save_settings(&mut self, s: &Settings, now: Millis) -> Result<()> {
         on!(self, c => sqlx::query(
             "UPDATE settings SET company_name = $1, active_directory_sync = $2, tracker_coordinator_id = $3, password_min_length = $4, \
              password_min_classes = $5, password_history = $6, lockout_max_failures = $7, lockout_window_minutes = $8, \
-             lockout_duration_minutes = $9, inactivity_days = $10, link_ttl_hours = $11, updated_at = $12 WHERE id = 1")
+             lockout_duration_minutes = $9, inactivity_days = $10, link_ttl_hours = $11, updated_at = $12, \
+             session_idle_minutes = $13, session_lifetime_hours = $14 WHERE id = 1")
             .bind(&s.company_name).bind(s.active_directory_sync).bind(s.tracker_coordinator_id.as_ref().map(|u| u.as_str()))
             .bind(s.password_policy.min_length).bind(s.password_policy.min_classes).bind(s.password_policy.history)
             .bind(s.lockout.max_failures).bind(s.lockout.window_minutes).bind(s.lockout.duration_minutes).bind(s.lockout.inactivity_days)
-            .bind(s.link_ttl_hours).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+            .bind(s.link_ttl_hours).bind(now).bind(s.sessions.idle_minutes).bind(s.sessions.lifetime_hours).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 }

@@ -6,6 +6,7 @@
 #[derive(Debug, Clone)]
 pub(crate) enum Arg {
     Text(String),
+    OptText(Option<String>),
     Int(i64),
 }
 
@@ -40,6 +41,10 @@ impl Sql {
         self.bind(Arg::Text(s.into()))
     }
 
+    pub fn opt_text(&mut self, s: Option<String>) -> &mut Self {
+        self.bind(Arg::OptText(s))
+    }
+
     pub fn int(&mut self, i: i64) -> &mut Self {
         self.bind(Arg::Int(i))
     }
@@ -52,6 +57,7 @@ macro_rules! bind_args {
         for a in $args {
             q = match a {
                 $crate::sql::Arg::Text(s) => q.bind(s),
+                $crate::sql::Arg::OptText(s) => q.bind(s),
                 $crate::sql::Arg::Int(i) => q.bind(i),
             };
         }

@@ -66,6 +66,24 @@ impl TryFrom<UserRow> for User {
     }
 }
 
+/// The fields an administrator's edit changes (`PATCH /users/{id}`); the
+/// others stay as they are in the database.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserChange {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub role: Option<Role>,
+    /// `Some(None)` removes the office.
+    pub office_id: Option<Option<OfficeId>>,
+}
+
+impl UserChange {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 pub(crate) fn users_from(rows: Vec<UserRow>) -> Result<Vec<User>> {
     rows.into_iter().map(User::try_from).collect()
 }
@@ -193,20 +211,66 @@ impl Tx {
         Ok(())
     }
 
-    /// Writes every mutable field of `u` back.
-    pub async fn update_user(&mut self, u: &User) -> Result<()> {
+    /// Writes only the fields `change` names (S9: a change never writes back
+    /// a row it read; the caller locked what it decided on).
+    pub async fn update_user_fields(&mut self, id: &UserId, change: &UserChange, now: Millis) -> Result<()> {
+        let mut sql = Sql::new("UPDATE users SET updated_at = ");
+        sql.int(now);
+        if let Some(first) = &change.first_name {
+            sql.push(", first_name = ").text(first.as_str());
+            sql.push(", first_name_norm = ").text(fold(first));
+        }
+        if let Some(last) = &change.last_name {
+            sql.push(", last_name = ").text(last.as_str());
+            sql.push(", last_name_norm = ").text(fold(last));
+        }
+        if let Some(email) = &change.email {
+            sql.push(", email = ").text(email.as_str());
+            sql.push(", email_norm = ").text(email.to_ascii_lowercase());
+        }
+        if let Some(role) = change.role {
+            sql.push(", role = ").text(role.as_str());
+        }
+        if let Some(office) = &change.office_id {
+            sql.push(", office_id = ").opt_text(office.as_ref().map(|o| o.to_string()));
+        }
+        sql.push(" WHERE id = ").text(id.as_str());
+        on!(self, c => bind_args!(sqlx::query(&sql.text), sql.args.clone()).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// D1/D2/R1: sets the Active flag (and when it was cleared).
+    pub async fn set_user_active(&mut self, id: &UserId, active: bool, now: Millis) -> Result<()> {
+        let deactivated_at = (!active).then_some(now);
+        on!(self, c => sqlx::query("UPDATE users SET active = $2, deactivated_at = $3, updated_at = $4 WHERE id = $1")
+            .bind(id.as_str()).bind(active).bind(deactivated_at).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// N8: the new user email's status moves to `status` at `now`.
+    pub async fn set_new_user_email_status(&mut self, id: &UserId, status: EmailStatus, now: Millis) -> Result<()> {
         on!(self, c => sqlx::query(
-            "UPDATE users SET email = $2, email_norm = $3, first_name = $4, last_name = $5, first_name_norm = $6, last_name_norm = $7, \
-             firm_id = $8, office_id = $9, role = $10, active = $11, activated_at = $12, last_sign_in_at = $13, updated_at = $14, \
-             deactivated_at = $15, new_user_email_status = $16, new_user_email_sent_at = $17, new_user_email_count = $18, \
-             new_user_email_changed_at = $19, locked_until = $20, lock_reason = $21 WHERE id = $1")
-            .bind(u.id.as_str()).bind(&u.email).bind(u.email.to_ascii_lowercase()).bind(&u.first_name).bind(&u.last_name)
-            .bind(fold(&u.first_name)).bind(fold(&u.last_name)).bind(u.firm_id.as_ref().map(|f| f.as_str()))
-            .bind(u.office_id.as_ref().map(|o| o.as_str())).bind(u.role.as_str()).bind(u.active).bind(u.activated_at)
-            .bind(u.last_sign_in_at).bind(u.updated_at).bind(u.deactivated_at).bind(u.new_user_email.status.as_str())
-            .bind(u.new_user_email.sent_at).bind(u.new_user_email.send_count).bind(u.new_user_email.last_change_at)
-            .bind(u.locked_until).bind(u.lock_reason.as_deref())
-            .execute(c).await.map(|r| r.rows_affected()))?;
+            "UPDATE users SET new_user_email_status = $2, new_user_email_changed_at = $3, updated_at = $3 WHERE id = $1")
+            .bind(id.as_str()).bind(status.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// A queued new user email (or reset) was withdrawn: the status goes
+    /// back to what was last true, sent once or never sent, so N3/N4 still
+    /// see a user who never received it.
+    pub async fn unqueue_new_user_email(&mut self, id: &UserId, now: Millis) -> Result<()> {
+        on!(self, c => sqlx::query(
+            "UPDATE users SET new_user_email_status = CASE WHEN new_user_email_sent_at IS NULL THEN 'held' ELSE 'sent' END, \
+             new_user_email_changed_at = $2, updated_at = $2 WHERE id = $1 AND new_user_email_status = 'queued'")
+            .bind(id.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// N6: the account is activated the first time a password is set.
+    pub async fn mark_activated(&mut self, id: &UserId, now: Millis) -> Result<()> {
+        on!(self, c => sqlx::query(
+            "UPDATE users SET activated_at = COALESCE(activated_at, $2), updated_at = $2 WHERE id = $1")
+            .bind(id.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 

@@ -60,6 +60,8 @@ pub struct ServeConfig {
     #[arg(long)]
     pub demo: bool,
     /// For tests only: a clock that `POST /api/v1/_test/clock` can advance.
+    /// Exists only in test builds (the `test-hooks` feature).
+    #[cfg(feature = "test-hooks")]
     #[arg(long, env = "TRACKER_TEST_CLOCK", hide = true)]
     pub test_clock: bool,
 }

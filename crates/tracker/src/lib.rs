@@ -4,7 +4,7 @@
 pub mod config;
 
 use anyhow::Context;
-use app::{App, AppConfig, Clock, ManualClock, SystemClock};
+use app::{App, AppConfig, Clock, SystemClock};
 use config::ServeConfig;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -62,8 +62,12 @@ pub async fn start(cfg: &ServeConfig) -> anyhow::Result<Running> {
         .with_context(|| format!("TRACKER_LISTEN: cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     let public_url = cfg.public_url(addr)?;
-    let manual = Arc::new(ManualClock::default());
+    #[cfg(feature = "test-hooks")]
+    let manual = Arc::new(app::ManualClock::default());
+    #[cfg(feature = "test-hooks")]
     let clock: Arc<dyn Clock> = if cfg.test_clock { manual.clone() } else { Arc::new(SystemClock) };
+    #[cfg(not(feature = "test-hooks"))]
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let app = App::new(
         db,
         clock,
@@ -86,12 +90,15 @@ pub async fn start(cfg: &ServeConfig) -> anyhow::Result<Running> {
         ..mail::WorkerConfig::new(&public_url)
     };
     let worker = mail::Worker::new(app.db.clone(), transport, mail_config, app.mail_waker.clone());
+    #[cfg_attr(not(feature = "test-hooks"), allow(unused_mut))]
     let mut router = web::router(app.clone());
+    #[cfg(feature = "test-hooks")]
     if cfg.test_clock {
         router = router.merge(test_clock_routes(manual));
         tracing::warn!("the test clock is enabled: never run like this in production");
     }
     let (stop, mut stopped) = watch::channel(false);
+    tokio::spawn(sweep_sessions(app.clone(), stopped.clone()));
     let mut mail_stopped = stopped.clone();
     let mail = tokio::spawn(worker.run(async move {
         let _ = mail_stopped.wait_for(|s| *s).await;
@@ -114,7 +121,27 @@ pub async fn start(cfg: &ServeConfig) -> anyhow::Result<Running> {
     })
 }
 
-fn test_clock_routes(clock: Arc<ManualClock>) -> axum::Router {
+/// S11: deletes expired and idle sessions every minute until the server
+/// stops.
+async fn sweep_sessions(app: App, mut stopped: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => if *stopped.borrow() { return },
+            _ = every.tick() => match app.sweep_sessions().await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(sessions = n, "expired sessions deleted"),
+                Err(e) => tracing::warn!(error = %e, "cannot delete expired sessions yet"),
+            },
+        }
+    }
+}
+
+/// Test builds only: `POST /api/v1/_test/clock {advance_ms}` moves the
+/// application clock forward.
+#[cfg(feature = "test-hooks")]
+fn test_clock_routes(clock: Arc<app::ManualClock>) -> axum::Router {
     use axum::routing::post;
     axum::Router::new().route(
         "/api/v1/_test/clock",
@@ -128,6 +155,7 @@ fn test_clock_routes(clock: Arc<ManualClock>) -> axum::Router {
     )
 }
 
+#[cfg(feature = "test-hooks")]
 mod serde_advance {
     #[derive(serde::Deserialize)]
     pub struct Advance {

@@ -131,11 +131,8 @@ impl Env {
     }
 
     pub async fn deactivate(&self, id: &UserId) {
-        let mut user = self.user(id).await;
-        user.active = false;
-        user.deactivated_at = Some(self.now());
         let mut tx = self.db.write().await.unwrap();
-        tx.update_user(&user).await.unwrap();
+        tx.set_user_active(id, false, self.now()).await.unwrap();
         tx.commit().await.unwrap();
     }
 }

@@ -528,19 +528,7 @@ async fn deactivation_ends_every_session_at_once_and_sign_in_answers_as_for_a_wr
 async fn open_sign_in_links_are_refused_after_deactivation_and_stay_dead_after_reactivation() {
     let app = spawn_app().await;
     let u = app.company_user("invited@company.example", "company_user", None).await;
-    let running = app.running.as_ref().unwrap();
-    let (token, hash) = domain::secret::new_token();
-    let mut tx = running.app.db.write().await.unwrap();
-    tx.insert_link(
-        &hash,
-        &domain::UserId::from(u.as_str()),
-        "test",
-        running.app.now(),
-        running.app.now() + 3_600_000,
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    let token = app.link_for(&u).await;
 
     assert_eq!(deactivate(&app, &app.admin, &u).await.status, StatusCode::OK);
     let set = json!({"token": token, "password": PASSWORD});
@@ -589,12 +577,13 @@ async fn a_new_user_email_stopped_by_deactivation_can_be_sent_after_reactivation
         let later = running.app.now() + 3_600_000;
         let mut tx = running.app.db.write().await.unwrap();
         let id = domain::UserId::from(u.as_str());
-        let mut user = tx.user_for_update(&id).await.unwrap().unwrap();
+        let user = tx.user_for_update(&id).await.unwrap().unwrap();
         tx.enqueue_mail(store::MailKind::NewUserEmail, Some(&id), &user.email, &json!({}), later)
             .await
             .unwrap();
-        user.new_user_email.status = domain::model::EmailStatus::Queued;
-        tx.update_user(&user).await.unwrap();
+        tx.set_new_user_email_status(&id, domain::model::EmailStatus::Queued, running.app.now())
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
     }
     let before = app.get(&format!("/api/v1/users/{u}"), &app.admin).await.body;

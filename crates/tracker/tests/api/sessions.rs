@@ -188,19 +188,7 @@ async fn a_link_sets_the_password_once_and_activates_the_account() {
     let id = app.company_user("new@company.example", "company_user", None).await;
     let before = app.get(&format!("/api/v1/users/{id}"), &app.admin).await;
     assert_eq!(before.body["activated"], false);
-    let running = app.running.as_ref().unwrap();
-    let mut tx = running.app.db.write().await.unwrap();
-    let (token, hash) = domain::secret::new_token();
-    tx.insert_link(
-        &hash,
-        &domain::UserId::from(id.as_str()),
-        "test",
-        running.app.now(),
-        running.app.now() + 3_600_000,
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    let token = app.link_for(&id).await;
 
     let weak = app
         .call(

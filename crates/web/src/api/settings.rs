@@ -32,6 +32,16 @@ pub struct LockoutIn {
     pub inactivity_days: i64,
 }
 
+/// S11: how long a session lasts.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionsIn {
+    /// A session ends after this many minutes without a request; 5 to 1440 (default 30).
+    pub idle_minutes: Option<i64>,
+    /// A session ends this many hours after sign-in in any case; 1 to 720 (default 12).
+    pub lifetime_hours: Option<i64>,
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsIn {
@@ -46,6 +56,7 @@ pub struct SettingsIn {
     pub lockout: Option<LockoutIn>,
     /// N6: lifetime of emailed links, 1 to 720 hours.
     pub link_ttl_hours: Option<i64>,
+    pub sessions: Option<SessionsIn>,
 }
 
 #[utoipa::path(get, path = "/api/v1/settings", tag = "settings", responses((status = 200, body = Object)))]
@@ -71,6 +82,8 @@ pub async fn patch_settings(State(app): State<App>, caller: Caller, ApiJson(b): 
             inactivity_days: l.inactivity_days,
         }),
         link_ttl_hours: b.link_ttl_hours,
+        session_idle_minutes: b.sessions.as_ref().and_then(|x| x.idle_minutes),
+        session_lifetime_hours: b.sessions.as_ref().and_then(|x| x.lifetime_hours),
     };
     Ok(Json(settings_json(&app.update_settings(&caller.ctx, patch).await?)))
 }

@@ -92,6 +92,7 @@ impl SettingsForm {
                 inactivity_days: num(&self.inactivity_days, "lockout.inactivity_days")?,
             }),
             link_ttl_hours: Some(num(&self.link_ttl_hours, "link_ttl_hours")?),
+            ..Default::default()
         })
     }
 }
