@@ -5,6 +5,7 @@ mod helpers;
 mod lockout;
 
 mod audit;
+mod authz_matrix;
 mod deactivation;
 mod matters;
 mod onboarding;
