@@ -6,6 +6,7 @@ mod lockout;
 
 mod audit;
 mod authz_matrix;
+mod authz_scopes;
 mod deactivation;
 mod matters;
 mod onboarding;
