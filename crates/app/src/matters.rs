@@ -32,7 +32,7 @@ fn matter_json(m: &Matter) -> serde_json::Value {
 
 /// May the actor change this matter and its participants? System
 /// administrators, and the matter's own matter administrators.
-async fn require_matter_admin(tx: &mut Tx, actor: &Actor, matter: &Matter) -> AppResult<()> {
+pub(crate) async fn require_matter_admin(tx: &mut Tx, actor: &Actor, matter: &Matter) -> AppResult<()> {
     if actor.is_system_administrator() {
         return Ok(());
     }
@@ -44,7 +44,7 @@ async fn require_matter_admin(tx: &mut Tx, actor: &Actor, matter: &Matter) -> Ap
     }
 }
 
-async fn visible_matter(tx: &mut Tx, actor: &Actor, id: &MatterId) -> AppResult<Matter> {
+pub(crate) async fn visible_matter(tx: &mut Tx, actor: &Actor, id: &MatterId) -> AppResult<Matter> {
     let matter = tx.matter(id).await?.ok_or_else(|| AppError::not_found("matter"))?;
     if actor.is_system_administrator() || tx.reaches_matter(&actor.id, id).await? {
         Ok(matter)

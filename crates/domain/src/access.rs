@@ -129,6 +129,14 @@ impl Actor {
                 if self.firm_id.is_none() || firm_id != self.firm_id.as_ref() {
                     return Err(Denied::Hidden);
                 }
+                // Offices are the company's: a firm user is attached to one
+                // only by a company administrator of it (S7), never by
+                // their firm administrator.
+                if office_id.is_some() {
+                    return Err(Denied::Forbidden(
+                        "firm administrators cannot attach users to an office; a company administrator of the office does that",
+                    ));
+                }
                 Ok(())
             }
             _ => Err(Denied::Forbidden("your role does not administer users")),
@@ -196,6 +204,10 @@ mod tests {
         assert!(a.can_assign(Role::FirmUser, Some(&FirmId::from("f1")), None).is_ok());
         assert_eq!(a.can_assign(Role::FirmUser, Some(&FirmId::from("f2")), None), Err(Denied::Hidden));
         assert!(a.can_assign(Role::CompanyUser, None, None).is_err());
+        assert!(matches!(
+            a.can_assign(Role::FirmUser, Some(&FirmId::from("f1")), Some(&OfficeId::from("o1"))),
+            Err(Denied::Forbidden(_))
+        ));
     }
 
     #[test]
@@ -266,6 +278,10 @@ mod tests {
             }
             if a.can_assign(tr, t.firm.as_ref(), t.office.as_ref()).is_ok() && ar != Role::CompanySystemAdministrator {
                 prop_assert!(tr != Role::CompanySystemAdministrator);
+                // Only company administrators attach users to offices.
+                if ar == Role::FirmAdministrator {
+                    prop_assert!(to.is_none());
+                }
             }
         }
     }

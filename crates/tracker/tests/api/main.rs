@@ -5,6 +5,8 @@ mod helpers;
 mod lockout;
 
 mod audit;
+mod authz_matrix;
+mod authz_scopes;
 mod deactivation;
 mod matters;
 mod onboarding;

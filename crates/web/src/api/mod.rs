@@ -5,6 +5,7 @@ mod audit;
 mod matters;
 mod onboarding;
 mod orgs;
+mod people;
 mod routes;
 mod sessions;
 mod settings;
@@ -78,6 +79,7 @@ pub fn router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::unlock))
         .routes(routes!(users::history))
         .routes(routes!(users::delegates))
+        .routes(routes!(people::people))
         .routes(routes!(onboarding::pending))
         .routes(routes!(onboarding::send_all))
         .routes(routes!(orgs::list_offices, orgs::create_office))

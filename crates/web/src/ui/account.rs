@@ -2,13 +2,14 @@
 //! five active people of their organisation (the use case checks it).
 
 use super::page::{
-    form_problem, ok, person_choices, redirect_with, render, Choice, Flash, FormErrors, Layout, PageError, PageResult, Posted, Session,
+    form_problem, keep_chosen, ok, person_choices, redirect_with, render, Choice, Flash, FormErrors, Layout, PageError, PageResult,
+    PeopleSearch, PickerQuery, Posted, Session,
 };
 use app::delegates::MAX_DELEGATES;
-use app::ui_support::Pick;
+use app::ui_support::{Person, Purpose};
 use app::App;
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use serde::Deserialize;
 
 pub struct Slot {
@@ -20,33 +21,32 @@ pub struct Slot {
 #[template(path = "account.html")]
 struct PrefsPage {
     layout: Layout,
+    search: PeopleSearch,
     errors: FormErrors,
     slots: Vec<Slot>,
     delegators: Vec<String>,
     max: usize,
 }
 
-async fn prefs_page(app: &App, s: &Session, chosen: Vec<String>, errors: FormErrors) -> Result<PrefsPage, PageError> {
-    let people = app.people(&s.ctx, Pick::Colleagues).await?;
+async fn prefs_page(app: &App, s: &Session, chosen: Vec<String>, errors: FormErrors, q: &PickerQuery) -> Result<PrefsPage, PageError> {
+    let mut search = PeopleSearch::new("/account/preferences", q);
+    let people = search.require(app, &s.ctx, Purpose::Delegate).await?;
     let view = app.my_delegates(&s.ctx).await?;
+    // Current delegates stay visible (deactivated since, or outside the
+    // search) until replaced.
+    let known = view.delegates.iter().map(|d| (d.id.clone(), Person::from(d))).collect();
     let slots = (0..MAX_DELEGATES)
         .map(|i| {
             let sel = chosen.get(i).cloned().unwrap_or_default();
-            // A delegate since deactivated stays visible until replaced.
-            let kept = view
-                .delegates
-                .iter()
-                .find(|d| d.id.as_str() == sel && !d.active)
-                .map(|d| (d.id.to_string(), format!("{} — {} (deactivated)", d.full_name(), d.email)));
-            Slot {
-                number: i + 1,
-                choices: person_choices(&people, &[sel], kept.as_ref().map(|(a, b)| (a.as_str(), b.as_str()))),
-            }
+            let mut choices = person_choices(&people, std::slice::from_ref(&sel), None);
+            keep_chosen(&mut choices, &[sel], &known);
+            Slot { number: i + 1, choices }
         })
         .collect();
     let delegators = view.delegators.iter().map(|u| format!("{} — {}", u.full_name(), u.email)).collect();
     Ok(PrefsPage {
         layout: s.layout("Preferences", "account"),
+        search,
         errors,
         slots,
         delegators,
@@ -54,9 +54,9 @@ async fn prefs_page(app: &App, s: &Session, chosen: Vec<String>, errors: FormErr
     })
 }
 
-pub async fn page(State(app): State<App>, s: Session) -> PageResult {
+pub async fn page(State(app): State<App>, s: Session, Query(q): Query<PickerQuery>) -> PageResult {
     let current = app.my_delegates(&s.ctx).await?.delegates.iter().map(|d| d.id.to_string()).collect();
-    Ok(ok(&prefs_page(&app, &s, current, FormErrors::none()).await?))
+    Ok(ok(&prefs_page(&app, &s, current, FormErrors::none(), &q).await?))
 }
 
 #[derive(Deserialize, Default)]
@@ -65,7 +65,7 @@ pub struct DelegatesForm {
     delegate: Vec<String>,
 }
 
-pub async fn save(State(app): State<App>, s: Session, Posted(f): Posted<DelegatesForm>) -> PageResult {
+pub async fn save(State(app): State<App>, s: Session, Query(q): Query<PickerQuery>, Posted(f): Posted<DelegatesForm>) -> PageResult {
     let ids: Vec<String> = f.delegate.into_iter().filter(|d| !d.is_empty()).take(50).collect();
     match app.set_my_delegates(&s.ctx, ids.clone()).await {
         Ok(list) => Ok(redirect_with(
@@ -74,7 +74,7 @@ pub async fn save(State(app): State<App>, s: Session, Posted(f): Posted<Delegate
         )),
         Err(e) => {
             let (status, errors) = form_problem(e)?;
-            Ok(render(status, &prefs_page(&app, &s, ids, errors).await?))
+            Ok(render(status, &prefs_page(&app, &s, ids, errors, &q).await?))
         }
     }
 }

@@ -2,13 +2,13 @@
 //! policy S3, lockout S4, link lifetime N6) and the audit log with filters.
 
 use super::page::{
-    form_problem, given, ok, person_choices, query, redirect_with, render, ticked, when, Choice, Flash, FormErrors, Layout, PageError,
-    PageResult, Pager, Posted, Session,
+    form_problem, given, keep_chosen, ok, person_choices, query, redirect_with, render, ticked, when, Choice, Flash, FormErrors, Layout,
+    PageError, PageResult, Pager, PeopleSearch, PickerQuery, Posted, Session,
 };
 use super::profile::{action_label, page_number, summarize};
 use app::audit::AuditFilter;
 use app::settings::SettingsPatch;
-use app::ui_support::Pick;
+use app::ui_support::Purpose;
 use app::users::{StatusFilter, UserFilter};
 use app::{App, Page};
 use askama::Template;
@@ -101,28 +101,29 @@ impl SettingsForm {
 #[template(path = "settings.html")]
 struct SettingsPage {
     layout: Layout,
+    search: PeopleSearch,
     errors: FormErrors,
     f: SettingsForm,
     ad_sync: bool,
     coordinators: Vec<Choice>,
 }
 
-async fn settings_page(app: &App, s: &Session, f: SettingsForm, errors: FormErrors) -> Result<SettingsPage, PageError> {
-    let people = app.people(&s.ctx, Pick::CompanyPeople).await?;
+/// Also the page of a refused form: the picker is authorized like the
+/// settings (company system administrators), so nobody else sees it.
+async fn settings_page(app: &App, s: &Session, f: SettingsForm, errors: FormErrors, q: &PickerQuery) -> Result<SettingsPage, PageError> {
+    let mut search = PeopleSearch::new("/settings", q);
+    let people = search.require(app, &s.ctx, Purpose::TrackerCoordinator).await?;
     let current = f.tracker_coordinator_id.clone().unwrap_or_default();
     let known = if current.is_empty() {
         Default::default()
     } else {
         app.people_by_id(&s.ctx, &[UserId::from(current.as_str())]).await?
     };
-    let keep = known
-        .values()
-        .next()
-        .filter(|p| !p.active)
-        .map(|p| (p.id.to_string(), format!("{} — {} (deactivated)", p.name, p.email)));
-    let coordinators = person_choices(&people, &[current], keep.as_ref().map(|(a, b)| (a.as_str(), b.as_str())));
+    let mut coordinators = person_choices(&people, std::slice::from_ref(&current), None);
+    keep_chosen(&mut coordinators, &[current], &known);
     Ok(SettingsPage {
         layout: s.layout("Settings", "settings"),
+        search,
         errors,
         ad_sync: ticked(&f.active_directory_sync),
         f,
@@ -130,21 +131,33 @@ async fn settings_page(app: &App, s: &Session, f: SettingsForm, errors: FormErro
     })
 }
 
-pub async fn settings(State(app): State<App>, s: Session) -> PageResult {
+pub async fn settings(State(app): State<App>, s: Session, Query(q): Query<PickerQuery>) -> PageResult {
     let current = app.settings(&s.ctx).await?;
-    Ok(ok(&settings_page(&app, &s, SettingsForm::of(&current), FormErrors::none()).await?))
+    Ok(ok(
+        &settings_page(&app, &s, SettingsForm::of(&current), FormErrors::none(), &q).await?
+    ))
 }
 
-pub async fn save_settings(State(app): State<App>, s: Session, Posted(f): Posted<SettingsForm>) -> PageResult {
+pub async fn save_settings(
+    State(app): State<App>,
+    s: Session,
+    Query(q): Query<PickerQuery>,
+    Posted(f): Posted<SettingsForm>,
+) -> PageResult {
     let patch = match f.patch() {
         Ok(p) => p,
-        Err(errors) => return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &settings_page(&app, &s, f, errors).await?)),
+        Err(errors) => {
+            return Ok(render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &settings_page(&app, &s, f, errors, &q).await?,
+            ))
+        }
     };
     match app.update_settings(&s.ctx, patch).await {
         Ok(_) => Ok(redirect_with("/settings", &[Flash::ok("The settings are saved.")])),
         Err(e) => {
             let (status, errors) = form_problem(e)?;
-            Ok(render(status, &settings_page(&app, &s, f, errors).await?))
+            Ok(render(status, &settings_page(&app, &s, f, errors, &q).await?))
         }
     }
 }

@@ -4,11 +4,11 @@
 
 use super::page::{
     form_problem, given, matter_role_label, ok, person_choices, redirect_with, render, sentence, ticked, when, Choice, Flash, FormErrors,
-    Layout, PageError, PageResult, Pager, Posted, Session,
+    Layout, PageError, PageResult, Pager, PeopleSearch, PickerQuery, Posted, Session,
 };
 use super::profile::{page_number, PageParam};
 use app::matters::{MatterInput, NewParticipant};
-use app::ui_support::{Person, Pick};
+use app::ui_support::{Person, Purpose};
 use app::{App, AppError, ErrorKind, Page};
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -47,19 +47,20 @@ struct ListPage {
     can_create: bool,
 }
 
-async fn names(app: &App, s: &Session, ids: Vec<UserId>) -> HashMap<UserId, Person> {
-    app.people_by_id(&s.ctx, &ids).await.unwrap_or_default()
+/// The leads of matters the caller can see (S14: only those).
+async fn leads(app: &App, s: &Session, ids: Vec<MatterId>) -> Result<HashMap<MatterId, Person>, PageError> {
+    Ok(app.matter_leads(&s.ctx, &ids).await?)
 }
 
 pub async fn list(State(app): State<App>, s: Session, Query(q): Query<PageParam>) -> PageResult {
     let page = page_number(&q.page);
     let l = app.list_matters(&s.ctx, Page { page, per_page: PER_PAGE }).await?;
-    let people = names(&app, &s, l.items.iter().map(|m| m.lead_company_person_id.clone()).collect()).await;
+    let people = leads(&app, &s, l.items.iter().map(|m| m.id.clone()).collect()).await?;
     let rows = l
         .items
         .iter()
         .map(|m| {
-            let lead = people.get(&m.lead_company_person_id);
+            let lead = people.get(&m.id);
             MatterRow {
                 id: m.id.to_string(),
                 name: m.name.clone(),
@@ -97,6 +98,7 @@ pub struct MatterForm {
 #[template(path = "matters/form.html")]
 struct FormPage {
     layout: Layout,
+    search: PeopleSearch,
     errors: FormErrors,
     /// `None` while creating.
     id: Option<String>,
@@ -106,6 +108,9 @@ struct FormPage {
     invoicing: bool,
 }
 
+/// The matter form. Creating needs the lead picker (who may create
+/// matters); editing was authorized by the caller, and a lead picker the
+/// caller may not use (firm users) says so and keeps the current lead.
 async fn form_page(
     app: &App,
     s: &Session,
@@ -113,9 +118,29 @@ async fn form_page(
     f: MatterForm,
     errors: FormErrors,
     current_lead: Option<&Person>,
-) -> FormPage {
-    let people = app.people(&s.ctx, Pick::CompanyPeople).await.unwrap_or_default();
-    let keep = current_lead.map(|p| (p.id.as_str().to_owned(), format!("{} — {} (deactivated)", p.name, p.email)));
+    q: &PickerQuery,
+) -> Result<FormPage, PageError> {
+    let action = match &id {
+        Some(i) => format!("/matters/{i}/edit"),
+        None => "/matters/new".to_owned(),
+    };
+    let mut search = PeopleSearch::new(action, q);
+    let people = match &id {
+        None => search.require(app, &s.ctx, Purpose::Lead(None)).await?,
+        Some(i) => {
+            search
+                .offer_or_note(app, &s.ctx, Purpose::Lead(Some(MatterId::from(i.as_str()))))
+                .await?
+        }
+    };
+    let keep = current_lead.map(|p| {
+        let label = if p.active {
+            format!("{} — {}", p.name, p.email)
+        } else {
+            format!("{} — {} (deactivated)", p.name, p.email)
+        };
+        (p.id.as_str().to_owned(), label)
+    });
     let leads = person_choices(
         &people,
         std::slice::from_ref(&f.lead_company_person_id),
@@ -126,24 +151,25 @@ async fn form_page(
     } else {
         "New matter".to_owned()
     };
-    FormPage {
+    Ok(FormPage {
         layout: s.layout(title, "matters"),
+        search,
         errors,
         id,
         editing: ticked(&f.open_for_editing),
         invoicing: ticked(&f.open_for_invoicing),
         f,
         leads,
-    }
+    })
 }
 
-pub async fn new_page(State(app): State<App>, s: Session) -> PageResult {
+pub async fn new_page(State(app): State<App>, s: Session, Query(q): Query<PickerQuery>) -> PageResult {
     let f = MatterForm {
         open_for_editing: Some("1".into()),
         open_for_invoicing: Some("1".into()),
         ..Default::default()
     };
-    Ok(ok(&form_page(&app, &s, None, f, FormErrors::none(), None).await))
+    Ok(ok(&form_page(&app, &s, None, f, FormErrors::none(), None, &q).await?))
 }
 
 fn input(f: &MatterForm) -> MatterInput {
@@ -156,7 +182,7 @@ fn input(f: &MatterForm) -> MatterInput {
     }
 }
 
-pub async fn create(State(app): State<App>, s: Session, Posted(f): Posted<MatterForm>) -> PageResult {
+pub async fn create(State(app): State<App>, s: Session, Query(q): Query<PickerQuery>, Posted(f): Posted<MatterForm>) -> PageResult {
     match app.create_matter(&s.ctx, input(&f)).await {
         Ok(m) => Ok(redirect_with(
             &format!("/matters/{}", m.id),
@@ -164,16 +190,16 @@ pub async fn create(State(app): State<App>, s: Session, Posted(f): Posted<Matter
         )),
         Err(e) => {
             let (status, errors) = form_problem(e)?;
-            Ok(render(status, &form_page(&app, &s, None, f, errors, None).await))
+            Ok(render(status, &form_page(&app, &s, None, f, errors, None, &q).await?))
         }
     }
 }
 
-pub async fn edit_page(State(app): State<App>, s: Session, Path(id): Path<String>) -> PageResult {
-    let m = app.matter(&s.ctx, &MatterId::from(id)).await?;
-    let lead = names(&app, &s, vec![m.lead_company_person_id.clone()])
-        .await
-        .remove(&m.lead_company_person_id);
+/// Only for who may edit the matter: 404 outside their reach, 403 for a
+/// participant who does not administer it (as `PATCH /matters/{id}`).
+pub async fn edit_page(State(app): State<App>, s: Session, Path(id): Path<String>, Query(q): Query<PickerQuery>) -> PageResult {
+    let m = app.matter_to_edit(&s.ctx, &MatterId::from(id)).await?;
+    let lead = leads(&app, &s, vec![m.id.clone()]).await?.remove(&m.id);
     let f = MatterForm {
         name: m.name.clone(),
         number: m.number.clone(),
@@ -188,15 +214,22 @@ pub async fn edit_page(State(app): State<App>, s: Session, Path(id): Path<String
         f,
         FormErrors::none(),
         lead.as_ref(),
+        &q,
     )
-    .await))
+    .await?))
 }
 
 /// Closing a matter notifies its participants (M2); the lead must be an
 /// active company user (D2). The use case decides both.
-pub async fn save(State(app): State<App>, s: Session, Path(id): Path<String>, Posted(f): Posted<MatterForm>) -> PageResult {
+pub async fn save(
+    State(app): State<App>,
+    s: Session,
+    Path(id): Path<String>,
+    Query(q): Query<PickerQuery>,
+    Posted(f): Posted<MatterForm>,
+) -> PageResult {
     let mid = MatterId::from(id.as_str());
-    let m = app.matter(&s.ctx, &mid).await?;
+    let m = app.matter_to_edit(&s.ctx, &mid).await?;
     let mut patch = input(&f);
     // An unchanged lead is not re-checked: a matter led by someone since
     // deactivated can still be closed.
@@ -210,10 +243,8 @@ pub async fn save(State(app): State<App>, s: Session, Path(id): Path<String>, Po
         )),
         Err(e) => {
             let (status, errors) = form_problem(e)?;
-            let lead = names(&app, &s, vec![m.lead_company_person_id.clone()])
-                .await
-                .remove(&m.lead_company_person_id);
-            Ok(render(status, &form_page(&app, &s, Some(id), f, errors, lead.as_ref()).await))
+            let lead = leads(&app, &s, vec![m.id.clone()]).await?.remove(&m.id);
+            Ok(render(status, &form_page(&app, &s, Some(id), f, errors, lead.as_ref(), &q).await?))
         }
     }
 }
@@ -241,12 +272,15 @@ struct ShowPage {
     lead: String,
     rows: Vec<ParticipantRow>,
     total: i64,
+    /// The caller may change the matter and its participants.
+    can_edit: bool,
+    search: PeopleSearch,
     people: Vec<Choice>,
     roles: Vec<Choice>,
     can_manage_users: bool,
 }
 
-pub async fn show(State(app): State<App>, s: Session, Path(id): Path<String>) -> PageResult {
+pub async fn show(State(app): State<App>, s: Session, Path(id): Path<String>, Query(q): Query<PickerQuery>) -> PageResult {
     let mid = MatterId::from(id);
     let m = app.matter(&s.ctx, &mid).await?;
     let l = app
@@ -276,7 +310,19 @@ pub async fn show(State(app): State<App>, s: Session, Path(id): Path<String>) ->
         .collect();
     let lead = rows.iter().find(|r| r.is_lead).map(|r| r.name.clone()).unwrap_or_default();
     let already: Vec<&str> = rows.iter().map(|r| r.user_id.as_str()).collect();
-    let everyone = app.people(&s.ctx, Pick::MatterPeople).await.unwrap_or_default();
+    // The add-participant form is for who may add participants (S14): the
+    // picker answers 403 to anyone else, and then there is no form.
+    let mut search = PeopleSearch::new(format!("/matters/{}", m.id), &q);
+    let (can_edit, everyone) = match search.offer(&app, &s.ctx, Purpose::Participant(m.id.clone())).await? {
+        Ok(people) => (true, people),
+        Err(e) if e.kind == ErrorKind::Forbidden => (false, Vec::new()),
+        Err(e) => {
+            search
+                .problems
+                .push(format!("People cannot be listed here: {}", sentence(&e.message)));
+            (true, Vec::new())
+        }
+    };
     let candidates: Vec<Person> = everyone.into_iter().filter(|p| !already.contains(&p.id.as_str())).collect();
     let page = ShowPage {
         layout: s.layout(m.name.clone(), "matters"),
@@ -287,6 +333,8 @@ pub async fn show(State(app): State<App>, s: Session, Path(id): Path<String>) ->
         lead,
         rows,
         total: l.total,
+        can_edit,
+        search,
         people: person_choices(&candidates, &[], None),
         roles: MatterRole::ALL
             .iter()
@@ -353,6 +401,7 @@ pub async fn remove_participant(
 #[derive(Deserialize, Default)]
 pub struct BulkQuery {
     from: Option<String>,
+    q: Option<String>,
 }
 
 pub struct LedRow {
@@ -366,6 +415,7 @@ pub struct LedRow {
 #[template(path = "matters/bulk.html")]
 struct BulkPage {
     layout: Layout,
+    search: PeopleSearch,
     errors: FormErrors,
     from: String,
     from_name: String,
@@ -382,8 +432,15 @@ async fn bulk_form(
     to: String,
     ticked_ids: Option<Vec<String>>,
     errors: FormErrors,
+    q: &PickerQuery,
 ) -> Result<BulkPage, PageError> {
-    let people = app.people(&s.ctx, Pick::CompanyPeople).await?;
+    // D9 is for company system administrators only, like the bulk update.
+    app.require_bulk_update(&s.ctx)?;
+    let mut search = PeopleSearch::new("/bulk-update/lead-company-person", q);
+    if !from.is_empty() {
+        search.hidden.push(("from".into(), from.clone()));
+    }
+    let people = search.require(app, &s.ctx, Purpose::Lead(None)).await?;
     let (mut from_name, mut from_inactive, mut matters) = (String::new(), false, Vec::new());
     let mut keep = None;
     if !from.is_empty() {
@@ -410,6 +467,7 @@ async fn bulk_form(
     let tos = person_choices(&others, &[to], None);
     Ok(BulkPage {
         layout: s.layout("Bulk update of lead company person", "bulk"),
+        search,
         errors,
         from,
         from_name,
@@ -422,8 +480,11 @@ async fn bulk_form(
 
 /// D9's form, prefilled with `?from=<user id>` from a refused deactivation.
 pub async fn bulk_page(State(app): State<App>, s: Session, Query(q): Query<BulkQuery>) -> PageResult {
+    let search = PickerQuery { q: q.q };
     let from = q.from.unwrap_or_default();
-    Ok(ok(&bulk_form(&app, &s, from, String::new(), None, FormErrors::none()).await?))
+    Ok(ok(
+        &bulk_form(&app, &s, from, String::new(), None, FormErrors::none(), &search).await?
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -439,7 +500,7 @@ pub struct BulkForm {
     listed: Option<String>,
 }
 
-pub async fn bulk(State(app): State<App>, s: Session, Posted(f): Posted<BulkForm>) -> PageResult {
+pub async fn bulk(State(app): State<App>, s: Session, Query(q): Query<PickerQuery>, Posted(f): Posted<BulkForm>) -> PageResult {
     let listed: usize = f.listed.as_deref().and_then(|n| n.parse().ok()).unwrap_or(0);
     let chosen = if listed > 0 && f.matter_ids.len() >= listed {
         None
@@ -450,7 +511,7 @@ pub async fn bulk(State(app): State<App>, s: Session, Posted(f): Posted<BulkForm
         let errors = FormErrors::field("to_user_id", "choose the new lead company person");
         return Ok(render(
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            &bulk_form(&app, &s, f.from_user_id, f.to_user_id, Some(f.matter_ids), errors).await?,
+            &bulk_form(&app, &s, f.from_user_id, f.to_user_id, Some(f.matter_ids), errors, &q).await?,
         ));
     }
     match app.bulk_update_lead(&s.ctx, &f.from_user_id, &f.to_user_id, chosen).await {
@@ -464,7 +525,7 @@ pub async fn bulk(State(app): State<App>, s: Session, Posted(f): Posted<BulkForm
             let (status, errors) = form_problem(e)?;
             Ok(render(
                 status,
-                &bulk_form(&app, &s, f.from_user_id, f.to_user_id, Some(f.matter_ids), errors).await?,
+                &bulk_form(&app, &s, f.from_user_id, f.to_user_id, Some(f.matter_ids), errors, &q).await?,
             ))
         }
     }

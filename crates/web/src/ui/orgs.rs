@@ -2,14 +2,15 @@
 //! firms, created together with their Firm Administrator (N1 applies).
 
 use super::page::{
-    form_problem, given, ok, person_choices, redirect_with, render, ticked, Choice, Flash, FormErrors, Layout, PageResult, Posted, Session,
+    form_problem, given, ok, person_choices, redirect_with, render, ticked, Choice, Flash, FormErrors, Layout, PageResult, PeopleSearch,
+    PickerQuery, Posted, Session,
 };
 use app::firms::{NewFirm, NewFirmAdministrator};
 use app::offices::OfficeInput;
-use app::ui_support::{Person, Pick};
+use app::ui_support::{Person, Purpose};
 use app::{App, Page};
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use domain::model::Office;
 use domain::{OfficeId, Role, UserId};
 use serde::Deserialize;
@@ -35,6 +36,8 @@ fn name_of(people: &HashMap<UserId, Person>, id: &Option<UserId>) -> String {
     match id.as_ref().and_then(|i| people.get(i)) {
         Some(p) if p.active => p.name.clone(),
         Some(p) => format!("{} (User Deactivated)", p.name),
+        // Nobody, or someone outside the caller's scope (S14).
+        None if id.is_some() => "Someone outside your scope".into(),
         None => "—".into(),
     }
 }
@@ -88,8 +91,8 @@ pub struct OfficeForm {
 #[template(path = "orgs/office.html")]
 struct OfficePage {
     layout: Layout,
+    search: PeopleSearch,
     errors: FormErrors,
-    id: Option<String>,
     f: OfficeForm,
     active: bool,
     coordinators: Vec<Choice>,
@@ -103,8 +106,20 @@ async fn office_page(
     f: OfficeForm,
     errors: FormErrors,
     current: Option<&Office>,
+    q: &PickerQuery,
 ) -> Result<OfficePage, super::page::PageError> {
-    let people = app.people(&s.ctx, Pick::CompanyPeople).await?;
+    // A new office needs the picker (company system administrators); an
+    // office its administrator may view shows why it cannot be chosen.
+    let action = match &id {
+        Some(i) => format!("/offices/{i}"),
+        None => "/offices/new".to_owned(),
+    };
+    let mut search = PeopleSearch::new(action, q);
+    let people = if id.is_none() {
+        search.require(app, &s.ctx, Purpose::Coordinator).await?
+    } else {
+        search.offer_or_note(app, &s.ctx, Purpose::Coordinator).await?
+    };
     // Current holders who are no longer active stay visible in the pickers.
     let holders: Vec<UserId> = current
         .map(|o| {
@@ -116,9 +131,10 @@ async fn office_page(
         .unwrap_or_default();
     let known = app.people_by_id(&s.ctx, &holders).await?;
     let keep = |id: &Option<UserId>| {
-        id.as_ref()
-            .and_then(|i| known.get(i))
-            .map(|p| (p.id.to_string(), format!("{} — {} (deactivated)", p.name, p.email)))
+        id.as_ref().and_then(|i| known.get(i)).map(|p| {
+            let state = if p.active { "" } else { " (deactivated)" };
+            (p.id.to_string(), format!("{} — {}{state}", p.name, p.email))
+        })
     };
     let kc = current.and_then(|o| keep(&o.coordinator_id));
     let kb = current.and_then(|o| keep(&o.backup_coordinator_id));
@@ -139,8 +155,8 @@ async fn office_page(
     };
     Ok(OfficePage {
         layout: s.layout(title, "offices"),
+        search,
         errors,
-        id,
         active: ticked(&f.active),
         f,
         coordinators,
@@ -148,12 +164,12 @@ async fn office_page(
     })
 }
 
-pub async fn new_office(State(app): State<App>, s: Session) -> PageResult {
+pub async fn new_office(State(app): State<App>, s: Session, Query(q): Query<PickerQuery>) -> PageResult {
     let f = OfficeForm {
         active: Some("1".into()),
         ..Default::default()
     };
-    Ok(ok(&office_page(&app, &s, None, f, FormErrors::none(), None).await?))
+    Ok(ok(&office_page(&app, &s, None, f, FormErrors::none(), None, &q).await?))
 }
 
 fn office_input(f: &OfficeForm) -> OfficeInput {
@@ -165,17 +181,17 @@ fn office_input(f: &OfficeForm) -> OfficeInput {
     }
 }
 
-pub async fn create_office(State(app): State<App>, s: Session, Posted(f): Posted<OfficeForm>) -> PageResult {
+pub async fn create_office(State(app): State<App>, s: Session, Query(q): Query<PickerQuery>, Posted(f): Posted<OfficeForm>) -> PageResult {
     match app.create_office(&s.ctx, office_input(&f)).await {
         Ok(o) => Ok(redirect_with("/offices", &[Flash::ok(format!("Office {} is created.", o.name))])),
         Err(e) => {
             let (status, errors) = form_problem(e)?;
-            Ok(render(status, &office_page(&app, &s, None, f, errors, None).await?))
+            Ok(render(status, &office_page(&app, &s, None, f, errors, None, &q).await?))
         }
     }
 }
 
-pub async fn office(State(app): State<App>, s: Session, Path(id): Path<String>) -> PageResult {
+pub async fn office(State(app): State<App>, s: Session, Path(id): Path<String>, Query(q): Query<PickerQuery>) -> PageResult {
     let o = app.office(&s.ctx, &OfficeId::from(id)).await?;
     let f = OfficeForm {
         name: o.name.clone(),
@@ -183,19 +199,35 @@ pub async fn office(State(app): State<App>, s: Session, Path(id): Path<String>) 
         coordinator_id: o.coordinator_id.as_ref().map(|u| u.to_string()),
         backup_coordinator_id: o.backup_coordinator_id.as_ref().map(|u| u.to_string()),
     };
-    Ok(ok(
-        &office_page(&app, &s, Some(o.id.to_string()), f, FormErrors::none(), Some(&o)).await?
-    ))
+    Ok(ok(&office_page(
+        &app,
+        &s,
+        Some(o.id.to_string()),
+        f,
+        FormErrors::none(),
+        Some(&o),
+        &q,
+    )
+    .await?))
 }
 
-pub async fn save_office(State(app): State<App>, s: Session, Path(id): Path<String>, Posted(f): Posted<OfficeForm>) -> PageResult {
+pub async fn save_office(
+    State(app): State<App>,
+    s: Session,
+    Path(id): Path<String>,
+    Query(q): Query<PickerQuery>,
+    Posted(f): Posted<OfficeForm>,
+) -> PageResult {
     let oid = OfficeId::from(id.as_str());
     let current = app.office(&s.ctx, &oid).await?;
     match app.update_office(&s.ctx, &oid, office_input(&f)).await {
         Ok(o) => Ok(redirect_with("/offices", &[Flash::ok(format!("Office {} is saved.", o.name))])),
         Err(e) => {
             let (status, errors) = form_problem(e)?;
-            Ok(render(status, &office_page(&app, &s, Some(id), f, errors, Some(&current)).await?))
+            Ok(render(
+                status,
+                &office_page(&app, &s, Some(id), f, errors, Some(&current), &q).await?,
+            ))
         }
     }
 }

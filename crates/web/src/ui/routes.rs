@@ -4,13 +4,14 @@
 //! works without JavaScript.
 
 use super::page::{
-    form_problem, ok, person_choices, redirect_with, render, ticked, Choice, Flash, FormErrors, Layout, PageError, PageResult, Session,
+    form_problem, keep_chosen, ok, person_choices, redirect_with, render, ticked, Choice, Flash, FormErrors, Layout, PageError, PageResult,
+    PeopleSearch, PickerQuery, Session,
 };
 use app::routes::{LevelInput, RouteInput};
-use app::ui_support::{Person, Pick};
+use app::ui_support::Purpose;
 use app::{App, Page};
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use domain::model::ApprovalRoute;
 use domain::{RouteId, UserId};
@@ -175,8 +176,8 @@ pub struct LevelRow {
 #[template(path = "routes/form.html")]
 struct FormPage {
     layout: Layout,
+    search: PeopleSearch,
     errors: FormErrors,
-    id: Option<String>,
     name: String,
     active: bool,
     levels: Vec<LevelRow>,
@@ -189,9 +190,16 @@ async fn form_page(
     f: RouteForm,
     errors: FormErrors,
     extra_row: bool,
+    q: &PickerQuery,
 ) -> Result<FormPage, PageError> {
-    let company = app.people(&s.ctx, Pick::CompanyPeople).await?;
-    let everyone = app.people(&s.ctx, Pick::MatterPeople).await?;
+    // Who may edit routes: company system administrators (403 otherwise).
+    let action = match &id {
+        Some(i) => format!("/approval-routes/{i}"),
+        None => "/approval-routes/new".to_owned(),
+    };
+    let mut search = PeopleSearch::new(action, q);
+    let company = search.require(app, &s.ctx, Purpose::Approver).await?;
+    let everyone = search.require(app, &s.ctx, Purpose::RouteDelegate).await?;
     // People named on the route who are no longer active stay visible.
     let named: Vec<UserId> = f
         .levels
@@ -205,11 +213,10 @@ async fn form_page(
         .map(UserId::from)
         .collect();
     let known = app.people_by_id(&s.ctx, &named).await?;
-    let keep_of = |id: &str| {
-        known
-            .get(&UserId::from(id))
-            .filter(|p| !p.active)
-            .map(|p: &Person| (p.id.to_string(), format!("{} — {} (deactivated)", p.name, p.email)))
+    let choices = |people: &[app::ui_support::Person], selected: &[String]| {
+        let mut c = person_choices(people, selected, None);
+        keep_chosen(&mut c, selected, &known);
+        c
     };
     let mut rows: Vec<LevelForm> = f.levels.clone();
     if extra_row || rows.is_empty() {
@@ -219,23 +226,13 @@ async fn form_page(
         .iter()
         .enumerate()
         .map(|(i, l)| {
-            let kp = keep_of(&l.primary);
-            let ka = keep_of(&l.alternate);
             let field = |f: &str| errors.get(&format!("levels[{i}].{f}")).map(str::to_owned);
             LevelRow {
                 index: i,
                 number: i + 1,
-                primary: person_choices(
-                    &company,
-                    std::slice::from_ref(&l.primary),
-                    kp.as_ref().map(|(a, b)| (a.as_str(), b.as_str())),
-                ),
-                alternate: person_choices(
-                    &company,
-                    std::slice::from_ref(&l.alternate),
-                    ka.as_ref().map(|(a, b)| (a.as_str(), b.as_str())),
-                ),
-                delegates: person_choices(&everyone, &l.delegates, None),
+                primary: choices(&company, std::slice::from_ref(&l.primary)),
+                alternate: choices(&company, std::slice::from_ref(&l.alternate)),
+                delegates: choices(&everyone, &l.delegates),
                 primary_error: field("primary_approver_id"),
                 alternate_error: field("alternate_approver_id"),
                 delegates_error: field("delegate_ids"),
@@ -249,23 +246,23 @@ async fn form_page(
     };
     Ok(FormPage {
         layout: s.layout(title, "routes"),
+        search,
         errors,
-        id,
         name: f.name,
         active: f.active,
         levels,
     })
 }
 
-pub async fn new_page(State(app): State<App>, s: Session) -> PageResult {
+pub async fn new_page(State(app): State<App>, s: Session, Query(q): Query<PickerQuery>) -> PageResult {
     let f = RouteForm {
         active: true,
         ..Default::default()
     };
-    Ok(ok(&form_page(&app, &s, None, f, FormErrors::none(), false).await?))
+    Ok(ok(&form_page(&app, &s, None, f, FormErrors::none(), false, &q).await?))
 }
 
-pub async fn edit_page(State(app): State<App>, s: Session, Path(id): Path<String>) -> PageResult {
+pub async fn edit_page(State(app): State<App>, s: Session, Path(id): Path<String>, Query(q): Query<PickerQuery>) -> PageResult {
     let r = app.route(&s.ctx, &RouteId::from(id)).await?;
     Ok(ok(&form_page(
         &app,
@@ -274,6 +271,7 @@ pub async fn edit_page(State(app): State<App>, s: Session, Path(id): Path<String
         RouteForm::of(&r),
         FormErrors::none(),
         false,
+        &q,
     )
     .await?))
 }
@@ -294,14 +292,14 @@ fn no_levels() -> FormErrors {
     FormErrors::field("levels", "a route needs at least one level with a primary approver")
 }
 
-pub async fn create(State(app): State<App>, s: Session, RoutePost(f): RoutePost) -> PageResult {
+pub async fn create(State(app): State<App>, s: Session, Query(q): Query<PickerQuery>, RoutePost(f): RoutePost) -> PageResult {
     if f.add_level {
-        return Ok(ok(&form_page(&app, &s, None, f, FormErrors::none(), true).await?));
+        return Ok(ok(&form_page(&app, &s, None, f, FormErrors::none(), true, &q).await?));
     }
     if f.levels.is_empty() {
         return Ok(render(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &form_page(&app, &s, None, f, no_levels(), false).await?,
+            &form_page(&app, &s, None, f, no_levels(), false, &q).await?,
         ));
     }
     match app.create_route(&s.ctx, f.input()).await {
@@ -311,21 +309,27 @@ pub async fn create(State(app): State<App>, s: Session, RoutePost(f): RoutePost)
         )),
         Err(e) => {
             let (status, errors) = form_problem(e)?;
-            Ok(render(status, &form_page(&app, &s, None, f, errors, false).await?))
+            Ok(render(status, &form_page(&app, &s, None, f, errors, false, &q).await?))
         }
     }
 }
 
-pub async fn save(State(app): State<App>, s: Session, Path(id): Path<String>, RoutePost(f): RoutePost) -> PageResult {
+pub async fn save(
+    State(app): State<App>,
+    s: Session,
+    Path(id): Path<String>,
+    Query(q): Query<PickerQuery>,
+    RoutePost(f): RoutePost,
+) -> PageResult {
     let rid = RouteId::from(id.as_str());
     app.route(&s.ctx, &rid).await?;
     if f.add_level {
-        return Ok(ok(&form_page(&app, &s, Some(id), f, FormErrors::none(), true).await?));
+        return Ok(ok(&form_page(&app, &s, Some(id), f, FormErrors::none(), true, &q).await?));
     }
     if f.levels.is_empty() {
         return Ok(render(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &form_page(&app, &s, Some(id), f, no_levels(), false).await?,
+            &form_page(&app, &s, Some(id), f, no_levels(), false, &q).await?,
         ));
     }
     match app.update_route(&s.ctx, &rid, f.input()).await {
@@ -335,7 +339,7 @@ pub async fn save(State(app): State<App>, s: Session, Path(id): Path<String>, Ro
         )),
         Err(e) => {
             let (status, errors) = form_problem(e)?;
-            Ok(render(status, &form_page(&app, &s, Some(id), f, errors, false).await?))
+            Ok(render(status, &form_page(&app, &s, Some(id), f, errors, false, &q).await?))
         }
     }
 }

@@ -373,7 +373,9 @@ async fn new_user_page(app: &App, s: &Session, f: NewUserForm, errors: FormError
     }
 }
 
+/// Only for user administrators, as `POST /users` answers 403 to others.
 pub async fn new_page(State(app): State<App>, s: Session, Query(q): Query<SideQuery>) -> PageResult {
+    app.require_user_administrator(&s.ctx)?;
     let side = if q.side.as_deref() == Some("firm") { "firm" } else { "company" };
     let f = NewUserForm {
         side: side.into(),
@@ -410,6 +412,7 @@ pub async fn create(State(app): State<App>, s: Session, Posted(f): Posted<NewUse
         }
         Err(e) => {
             let (status, errors) = form_problem(e)?;
+            app.require_user_administrator(&s.ctx)?;
             Ok(render(status, &new_user_page(&app, &s, f, errors).await))
         }
     }

@@ -1,0 +1,107 @@
+//! S14: the one picker of people, used by the pages too, so that a page
+//! never offers anyone the API would not.
+
+use crate::error::ApiResult;
+use crate::extract::{ApiQuery, Caller};
+use app::ui_support::{PeopleQuery, Person, Purpose, DEFAULT_CHOICES};
+use app::{App, AppError};
+use axum::extract::State;
+use axum::Json;
+use domain::MatterId;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PeopleParams {
+    /// What the person is chosen for, authorized like the change that takes
+    /// the choice: `lead` (who may create matters; with `matter_id`, who may
+    /// edit that matter), `coordinator`, `approver`, `route_delegate`,
+    /// `tracker_coordinator` (company system administrators), `participant`
+    /// (with `matter_id`: who may add participants to that matter),
+    /// `delegate` (anyone: their own organisation).
+    #[serde(rename = "for")]
+    #[param(rename = "for")]
+    pub purpose: String,
+    /// The matter, for `participant` (required) and `lead` (editing it).
+    pub matter_id: Option<String>,
+    /// Starts of first name, last name or email (at most 100 characters).
+    pub q: Option<String>,
+    /// At most this many (1–500, default 50); `more` says whether there are.
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PersonOut {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub active: bool,
+}
+
+impl From<&Person> for PersonOut {
+    fn from(p: &Person) -> Self {
+        Self {
+            id: p.id.to_string(),
+            name: p.name.clone(),
+            email: p.email.clone(),
+            active: p.active,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PeopleOut {
+    /// Active people the purpose accepts, by last then first name.
+    pub items: Vec<PersonOut>,
+    /// More people match than `limit`: narrow with `q`.
+    pub more: bool,
+}
+
+fn bad(msg: &str) -> AppError {
+    AppError::bad_request("invalid_query", msg.to_owned())
+}
+
+/// Parses `for` and `matter_id` into a purpose (400 when they do not fit).
+pub fn purpose(for_: &str, matter_id: Option<&str>) -> Result<Purpose, AppError> {
+    let matter = matter_id.filter(|m| !m.is_empty()).map(MatterId::from);
+    let no_matter = |p: Purpose| {
+        if matter.is_some() {
+            Err(bad("matter_id: only for=lead or for=participant take a matter"))
+        } else {
+            Ok(p)
+        }
+    };
+    match for_ {
+        "lead" => Ok(Purpose::Lead(matter)),
+        "participant" => matter
+            .map(Purpose::Participant)
+            .ok_or_else(|| bad("matter_id: for=participant needs the matter")),
+        "coordinator" => no_matter(Purpose::Coordinator),
+        "approver" => no_matter(Purpose::Approver),
+        "route_delegate" => no_matter(Purpose::RouteDelegate),
+        "tracker_coordinator" => no_matter(Purpose::TrackerCoordinator),
+        "delegate" => no_matter(Purpose::Delegate),
+        _ => Err(bad(
+            "for: use lead, coordinator, approver, route_delegate, tracker_coordinator, participant or delegate",
+        )),
+    }
+}
+
+/// People to choose from, authorized per purpose exactly like the change
+/// that takes the choice (S14): outside its scope the same 403/404.
+#[utoipa::path(get, path = "/api/v1/people", tag = "users", params(PeopleParams),
+    responses((status = 200, body = PeopleOut), (status = 400, body = super::ErrorBody), (status = 403, body = super::ErrorBody),
+              (status = 404, body = super::ErrorBody)))]
+pub async fn people(State(app): State<App>, caller: Caller, ApiQuery(p): ApiQuery<PeopleParams>) -> ApiResult<Json<PeopleOut>> {
+    let query = PeopleQuery {
+        purpose: purpose(&p.purpose, p.matter_id.as_deref())?,
+        q: p.q,
+        limit: p.limit.unwrap_or(DEFAULT_CHOICES),
+    };
+    let picked = app.people(&caller.ctx, &query).await?;
+    Ok(Json(PeopleOut {
+        items: picked.people.iter().map(PersonOut::from).collect(),
+        more: picked.more,
+    }))
+}
