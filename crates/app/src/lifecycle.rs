@@ -143,6 +143,9 @@ pub struct Check {
     pub directory_managed: bool,
 }
 
+/// The most matters one bulk update may list (the whole set needs no list).
+pub const MAX_BULK_MATTERS: usize = 1000;
+
 /// D9's answer.
 pub struct BulkUpdated {
     pub updated: Vec<MatterId>,
@@ -179,8 +182,13 @@ impl App {
             if ids.is_empty() {
                 return Err(Invalid::new("matter_ids", "required", "matter_ids, when given, must name at least one matter").into());
             }
-            if ids.len() > 10_000 {
-                return Err(Invalid::new("matter_ids", "too_many", "at most 10000 matters in one bulk update").into());
+            if ids.len() > MAX_BULK_MATTERS {
+                return Err(Invalid::new(
+                    "matter_ids",
+                    "too_many",
+                    format!("at most {MAX_BULK_MATTERS} matters in one bulk update; leave matter_ids out to move them all"),
+                )
+                .into());
             }
         }
         let now = self.now();
@@ -196,19 +204,17 @@ impl App {
             v.into_iter().filter(|id| seen.insert(id.clone())).map(MatterId::from).collect()
         });
         if let Some(ids) = &ids {
-            for id in ids {
-                let m = tx
-                    .matter(id)
-                    .await?
-                    .ok_or_else(|| AppError::from(Invalid::new("matter_ids", "unknown_matter", format!("matter_ids: no matter {id}"))))?;
-                if m.lead_company_person_id != from_user.id || !m.is_open() {
-                    return Err(Invalid::new(
+            let led: std::collections::HashSet<MatterId> = tx.open_matters_led_among(&from_user.id, ids).await?.into_iter().collect();
+            if let Some(stray) = ids.iter().find(|id| !led.contains(*id)) {
+                return Err(match tx.matter(stray).await? {
+                    None => Invalid::new("matter_ids", "unknown_matter", format!("matter_ids: no matter {stray}")),
+                    Some(m) => Invalid::new(
                         "matter_ids",
                         "not_led_by_user",
                         format!("matter_ids: {} ({}) is not an open matter led by from_user_id", m.name, m.number),
-                    )
-                    .into());
+                    ),
                 }
+                .into());
             }
         }
         let updated = tx.reassign_lead(&from_user.id, &to_user.id, ids.as_deref(), now).await?;

@@ -103,9 +103,8 @@ pub struct LedMatter {
     pub number: String,
 }
 
-fn link_error(code: &'static str, msg: &str) -> AppError {
-    AppError::invalid(vec![Invalid::new("token", code, msg.to_owned())])
-}
+/// The most ids one page may ask names for.
+const MAX_NAMED: usize = 1000;
 
 impl App {
     /// S3: the policy the set-password page explains. Not a secret: shown
@@ -125,37 +124,11 @@ impl App {
     /// the same codes [`App::set_password_with_link`] gives, so that the
     /// page can say so before the person types a password.
     pub async fn check_link(&self, token: &str) -> AppResult<()> {
-        let invalid = "this sign-in link is not valid; ask your administrator for a new one";
         if !looks_like_token(token) {
-            return Err(link_error("link_invalid", invalid));
+            return Err(crate::auth::LinkProblem::Invalid.into());
         }
         let mut tx = self.db.read().await?;
-        let link = tx
-            .link(&hash_token(token))
-            .await?
-            .ok_or_else(|| link_error("link_invalid", invalid))?;
-        let user = tx
-            .user(&UserId::from(link.user_id.as_str()))
-            .await?
-            .ok_or_else(|| link_error("link_invalid", invalid))?;
-        if link.used_at.is_some() {
-            return Err(link_error(
-                "link_used",
-                "this sign-in link has already been used; ask your administrator for a new one",
-            ));
-        }
-        if link.invalidated_at.is_some() || !user.active {
-            return Err(link_error(
-                "link_superseded",
-                "this sign-in link was replaced by a newer one or withdrawn; use the newest email or ask for a new link",
-            ));
-        }
-        if link.expires_at <= self.now() {
-            return Err(link_error(
-                "link_expired",
-                "this sign-in link has expired; ask your administrator for a new one",
-            ));
-        }
+        crate::auth::usable_link(&mut tx, &hash_token(token), self.now()).await?;
         Ok(())
     }
 
@@ -254,17 +227,20 @@ impl App {
     /// nobody.
     pub async fn people_by_id(&self, ctx: &Ctx, ids: &[UserId]) -> AppResult<HashMap<UserId, Person>> {
         let actor = ctx.signed_in()?;
-        let mut tx = self.db.read().await?;
-        let mut out = HashMap::new();
-        for id in ids {
-            if out.contains_key(id) {
-                continue;
-            }
-            if let Some(u) = tx.user(id).await?.filter(|u| actor.can_see(subject(u))) {
-                out.insert(id.clone(), Person::from(&u));
-            }
+        let mut ids = ids.to_vec();
+        ids.sort();
+        ids.dedup();
+        if ids.len() > MAX_NAMED {
+            return Err(Invalid::new("ids", "too_many", format!("at most {MAX_NAMED} people at once")).into());
         }
-        Ok(out)
+        let mut tx = self.db.read().await?;
+        Ok(tx
+            .users_by_ids(&ids)
+            .await?
+            .iter()
+            .filter(|u| actor.can_see(subject(u)))
+            .map(|u| (u.id.clone(), Person::from(u)))
+            .collect())
     }
 
     /// The lead company persons of matters, for matters the caller can see:

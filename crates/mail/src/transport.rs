@@ -100,7 +100,7 @@ impl Transport {
     pub fn files(dir: impl Into<PathBuf>, from: &str) -> Result<Self, ConfigError> {
         let from = parse_from(from)?;
         let dir = dir.into();
-        std::fs::create_dir_all(&dir).map_err(|source| ConfigError::OutboxDir {
+        private_dir(&dir).map_err(|source| ConfigError::OutboxDir {
             path: dir.display().to_string(),
             source,
         })?;
@@ -155,11 +155,40 @@ impl Transport {
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("message.eml");
     let tmp = path.with_file_name(format!(".{name}.tmp"));
-    let mut file = std::fs::File::create(&tmp)?;
+    // The message carries a live sign-in link: only the service's own user
+    // may read it.
+    let mut file = private_file(&tmp)?;
     file.write_all(bytes)?;
     file.sync_all()?;
     drop(file);
     std::fs::rename(&tmp, path)
+}
+
+#[cfg(unix)]
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::File::create(path)
+}
+
+/// The outbox folder, readable by the service's own user only.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
 }
 
 fn parse_from(from: &str) -> Result<Mailbox, ConfigError> {

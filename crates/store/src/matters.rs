@@ -1,6 +1,7 @@
 //! Matters, participants and delegations.
 
 use crate::db::{on, Tx};
+use crate::sql::{bind_args, push_in_list, Sql};
 use crate::users::{users_from, UserRow, USER_COLUMNS};
 use crate::{Result, StoreError};
 use domain::model::{Matter, Participant, User};
@@ -205,20 +206,43 @@ impl Tx {
     /// (all of them, or only those listed) and a matter administrator of
     /// each. Returns the matters changed.
     pub async fn reassign_lead(&mut self, from: &UserId, to: &UserId, only: Option<&[MatterId]>, now: Millis) -> Result<Vec<MatterId>> {
-        let ids: Vec<String> = match only {
-            Some(ids) => ids.iter().map(|m| m.to_string()).collect(),
-            None => on!(self, c => sqlx::query_scalar(
-                "SELECT id FROM matters WHERE lead_company_person_id = $1 AND (open_for_editing OR open_for_invoicing) ORDER BY id")
-                .bind(from.as_str()).fetch_all(c).await)?,
-        };
-        for id in &ids {
-            on!(self, c => sqlx::query("UPDATE matters SET lead_company_person_id = $2, updated_at = $3 WHERE id = $1")
-                .bind(id).bind(to.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
-            on!(self, c => sqlx::query("INSERT INTO participants (matter_id, user_id, role, receives_notifications, added_at) VALUES ($1, $2, 'matter_administrator', TRUE, $3) \
-                ON CONFLICT (matter_id, user_id) DO UPDATE SET role = 'matter_administrator'")
-                .bind(id).bind(to.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        // Set-based: a statement per thousand matters, not two per matter.
+        let mut sql = Sql::new("UPDATE matters SET lead_company_person_id = ");
+        sql.text(to.as_str()).push(", updated_at = ").int(now);
+        sql.push(" WHERE lead_company_person_id = ").text(from.as_str());
+        sql.push(" AND (open_for_editing OR open_for_invoicing)");
+        if let Some(ids) = only {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            push_in_list(&mut sql, " AND id", ids.iter().map(|m| m.as_str()));
+        }
+        sql.push(" RETURNING id");
+        let mut ids: Vec<String> = on!(self, c => bind_args!(sqlx::query_scalar(&sql.text), sql.args.clone()).fetch_all(c).await)?;
+        ids.sort();
+        for chunk in ids.chunks(1000) {
+            let mut ins = Sql::new("INSERT INTO participants (matter_id, user_id, role, receives_notifications, added_at) SELECT id, ");
+            ins.text(to.as_str())
+                .push(", 'matter_administrator', TRUE, ")
+                .int(now)
+                .push(" FROM matters");
+            push_in_list(&mut ins, " WHERE id", chunk.iter().map(String::as_str));
+            ins.push(" ON CONFLICT (matter_id, user_id) DO UPDATE SET role = 'matter_administrator'");
+            on!(self, c => bind_args!(sqlx::query(&ins.text), ins.args.clone()).execute(c).await.map(|r| r.rows_affected()))?;
         }
         Ok(ids.into_iter().map(MatterId::from).collect())
+    }
+
+    /// D9: which of `ids` are open matters led by `lead` (one statement).
+    pub async fn open_matters_led_among(&mut self, lead: &UserId, ids: &[MatterId]) -> Result<Vec<MatterId>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new("SELECT id FROM matters WHERE lead_company_person_id = ");
+        sql.text(lead.as_str()).push(" AND (open_for_editing OR open_for_invoicing)");
+        push_in_list(&mut sql, " AND id", ids.iter().map(|m| m.as_str()));
+        let found: Vec<String> = on!(self, c => bind_args!(sqlx::query_scalar(&sql.text), sql.args.clone()).fetch_all(c).await)?;
+        Ok(found.into_iter().map(MatterId::from).collect())
     }
 
     /// M2/M3: the active participants of a matter who receive notifications,

@@ -66,6 +66,18 @@ macro_rules! bind_args {
 }
 pub(crate) use bind_args;
 
+/// Appends `{column} IN ($n, …)` for `values`, which must not be empty.
+pub(crate) fn push_in_list<'a>(sql: &mut Sql, column: &str, values: impl IntoIterator<Item = &'a str>) {
+    sql.push(column).push(" IN (");
+    for (i, v) in values.into_iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.text(v);
+    }
+    sql.push(")");
+}
+
 /// The exclusive upper bound of every string that starts with `prefix`
 /// (byte-wise order, which both dialects use for the `_norm` columns), so
 /// that prefix search is an index range.

@@ -1,5 +1,5 @@
 use crate::db::{on, Tx};
-use crate::sql::{bind_args, prefix_upper, Sql};
+use crate::sql::{bind_args, prefix_upper, push_in_list, Sql};
 use crate::{Result, StoreError};
 use domain::access::UserScope;
 use domain::model::{EmailStatus, NewUserEmail, User};
@@ -132,12 +132,20 @@ pub struct UserQuery {
 pub(crate) const NEVER_EMAILED: &str = " AND u.new_user_email_sent_at IS NULL AND u.active = TRUE AND u.activated_at IS NULL \
     AND u.new_user_email_status IN ('held', 'failed')";
 
+const OFFICE_MANAGEABLE: &str = " AND u.role <> 'company_system_administrator' AND (u.side = 'company' OR u.role = 'firm_user')";
+
 pub(crate) fn push_user_filters(sql: &mut Sql, q: &UserQuery) {
     sql.push(" WHERE 1 = 1");
     match &q.scope {
         UserScope::All => {}
         UserScope::Office(o) => {
             sql.push(" AND u.office_id = ").text(o.as_str());
+            if q.status == Status::NeverEmailed {
+                // N9: an office administrator sends only to the users they
+                // may manage one by one (Actor::can_manage): never a system
+                // administrator, and of firm users only `firm_user`s.
+                sql.push(OFFICE_MANAGEABLE);
+            }
         }
         UserScope::Firm(f) => {
             sql.push(" AND u.firm_id = ").text(f.as_str());
@@ -313,14 +321,8 @@ impl Tx {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = Sql::new(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id IN ("));
-        for (i, id) in ids.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.text(id.as_str());
-        }
-        sql.push(")");
+        let mut sql = Sql::new(&format!("SELECT {USER_COLUMNS} FROM users u WHERE"));
+        push_in_list(&mut sql, " u.id", ids.iter().map(|u| u.as_str()));
         let rows: Vec<UserRow> = on!(self, c => bind_args!(sqlx::query_as(&sql.text), sql.args.clone()).fetch_all(c).await)?;
         users_from(rows)
     }

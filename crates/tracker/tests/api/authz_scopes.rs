@@ -60,10 +60,24 @@ async fn authz_an_office_administrators_bulk_send_reaches_their_office_only() {
                             "office_id": a, "role": "firm_user", "hold_new_user_email": true}),
         )
         .await;
+    // In office A, but not theirs to manage one by one (N9, D8).
+    let sysadmin = app
+        .company_user("sys@company.example", "company_system_administrator", Some(&a))
+        .await;
+    let firm_admin = app
+        .create_user(
+            json!({"email": "fa@alpha.example", "first_name": "Firm", "last_name": "Admin", "side": "firm", "firm_id": firm,
+                            "office_id": a, "role": "firm_administrator", "hold_new_user_email": true}),
+        )
+        .await;
     let office_admin = app
         .company_user("oa@company.example", "company_office_administrator", Some(&a))
         .await;
     let token = app.password_for(&office_admin, "oa@company.example").await;
+    for id in [&sysadmin, &firm_admin] {
+        let r = app.post(&format!("/api/v1/users/{id}/new-user-email"), &token, json!({})).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{id}: {}", r.body);
+    }
 
     let r = app.get("/api/v1/new-user-emails/pending", &token).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -74,8 +88,11 @@ async fn authz_an_office_administrators_bulk_send_reaches_their_office_only() {
         .map(|u| u["id"].as_str().unwrap())
         .collect();
     assert!(listed.contains(&ours.as_str()) && listed.contains(&attached.as_str()), "{listed:?}");
-    for other in [&theirs, &nowhere, &lawyer] {
-        assert!(!listed.contains(&other.as_str()), "{other} is outside office A: {listed:?}");
+    for other in [&theirs, &nowhere, &lawyer, &sysadmin, &firm_admin] {
+        assert!(
+            !listed.contains(&other.as_str()),
+            "{other} is outside what office A's administrator manages: {listed:?}"
+        );
     }
 
     let r = app.post("/api/v1/new-user-emails/send", &token, json!({})).await;
@@ -88,7 +105,7 @@ async fn authz_an_office_administrators_bulk_send_reaches_their_office_only() {
     for id in [&ours, &attached] {
         assert_eq!(status(id.clone()).await, "queued", "{id}");
     }
-    for id in [&theirs, &nowhere, &lawyer] {
+    for id in [&theirs, &nowhere, &lawyer, &sysadmin, &firm_admin] {
         assert_eq!(
             status(id.clone()).await,
             "held",

@@ -43,6 +43,10 @@ pub struct SettingsForm {
     inactivity_days: String,
     #[serde(default)]
     link_ttl_hours: String,
+    #[serde(default)]
+    idle_minutes: String,
+    #[serde(default)]
+    lifetime_hours: String,
 }
 
 impl SettingsForm {
@@ -59,6 +63,8 @@ impl SettingsForm {
             duration_minutes: s.lockout.duration_minutes.to_string(),
             inactivity_days: s.lockout.inactivity_days.to_string(),
             link_ttl_hours: s.link_ttl_hours.to_string(),
+            idle_minutes: s.sessions.idle_minutes.to_string(),
+            lifetime_hours: s.sessions.lifetime_hours.to_string(),
         }
     }
 
@@ -92,7 +98,8 @@ impl SettingsForm {
                 inactivity_days: num(&self.inactivity_days, "lockout.inactivity_days")?,
             }),
             link_ttl_hours: Some(num(&self.link_ttl_hours, "link_ttl_hours")?),
-            ..Default::default()
+            session_idle_minutes: Some(num(&self.idle_minutes, "sessions.idle_minutes")?),
+            session_lifetime_hours: Some(num(&self.lifetime_hours, "sessions.lifetime_hours")?),
         })
     }
 }
