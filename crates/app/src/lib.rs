@@ -42,6 +42,9 @@ pub struct AppConfig {
     pub session_ttl_ms: i64,
     /// Attempts a minute on sign-in and set-password.
     pub limits: limits::LimitConfig,
+    /// S12: proxies whose `X-Forwarded-For` is believed
+    /// (`TRACKER_TRUSTED_PROXIES`); empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for AppConfig {
@@ -50,6 +53,7 @@ impl Default for AppConfig {
             public_url: "http://127.0.0.1:8080".into(),
             session_ttl_ms: 12 * 3600 * 1000,
             limits: limits::LimitConfig::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
