@@ -6,6 +6,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Where the data lives; every command needs it.
 #[derive(Debug, Clone, Args)]
@@ -62,6 +63,67 @@ pub struct ServeConfig {
     /// For tests only: a clock that `POST /api/v1/_test/clock` can advance.
     #[arg(long, env = "TRACKER_TEST_CLOCK", hide = true)]
     pub test_clock: bool,
+    #[command(flatten)]
+    pub http: HttpConfig,
+}
+
+/// How the HTTP edge treats clients: whom to believe about addresses (S12)
+/// and how long a client may take (OP4), so that no request is held open
+/// forever.
+#[derive(Debug, Clone, Args)]
+pub struct HttpConfig {
+    /// S12: comma-separated addresses and CIDR networks of our own reverse
+    /// proxies, whose `X-Forwarded-For` names the client; unset: none.
+    #[arg(long, env = "TRACKER_TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<String>,
+    /// Seconds a client may take to send a request's headers.
+    #[arg(long = "header-timeout", env = "TRACKER_HEADER_TIMEOUT", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+    /// Seconds a request body may pause between two pieces.
+    #[arg(long = "body-timeout", env = "TRACKER_BODY_TIMEOUT", default_value_t = 30)]
+    pub body_timeout_secs: u64,
+    /// Seconds a whole request may take before it is answered 503.
+    #[arg(long = "request-timeout", env = "TRACKER_REQUEST_TIMEOUT", default_value_t = 60)]
+    pub request_timeout_secs: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            trusted_proxies: None,
+            header_timeout_secs: 10,
+            body_timeout_secs: 30,
+            request_timeout_secs: 60,
+        }
+    }
+}
+
+impl HttpConfig {
+    /// S12: the trusted proxies; a bad entry stops start-up.
+    pub fn trusted_proxies(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
+        web::client_addr::parse_trusted(self.trusted_proxies.as_deref().unwrap_or(""))
+            .map_err(|e| anyhow::anyhow!("TRACKER_TRUSTED_PROXIES: {e}"))
+    }
+
+    /// The header read timeout of every connection.
+    pub fn header_timeout(&self) -> anyhow::Result<Duration> {
+        seconds("TRACKER_HEADER_TIMEOUT", self.header_timeout_secs)
+    }
+
+    /// The body and whole-request timeouts, for the router.
+    pub fn timeouts(&self) -> anyhow::Result<web::Timeouts> {
+        Ok(web::Timeouts {
+            body: seconds("TRACKER_BODY_TIMEOUT", self.body_timeout_secs)?,
+            request: seconds("TRACKER_REQUEST_TIMEOUT", self.request_timeout_secs)?,
+        })
+    }
+}
+
+fn seconds(name: &str, secs: u64) -> anyhow::Result<Duration> {
+    if !(1..=86_400).contains(&secs) {
+        bail!("{name} must be a number of seconds between 1 and 86400 (got {secs})");
+    }
+    Ok(Duration::from_secs(secs))
 }
 
 impl ServeConfig {
