@@ -67,6 +67,8 @@ pub struct App {
     /// Signalled after a commit that queued mail, so delivery starts at once.
     pub mail_waker: Arc<tokio::sync::Notify>,
     pub limits: Arc<limits::Limits>,
+    /// S12: the bound on requests waiting to hash a password.
+    pub hashing: Arc<password::HashGate>,
 }
 
 impl App {
@@ -78,6 +80,7 @@ impl App {
             config: Arc::new(config),
             mail_waker: Arc::new(tokio::sync::Notify::new()),
             limits,
+            hashing: Arc::new(password::HashGate::default()),
         }
     }
 

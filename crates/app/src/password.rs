@@ -8,19 +8,30 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 /// Each hash takes ~19 MiB and a core for tens of milliseconds: at most
-/// `permits` run at once, and at most `queue` more wait for their turn.
-/// Beyond that a request is refused at once (S12), so a flood of sign-ins
-/// gets quick refusals instead of a queue that grows until every request
-/// times out, and the server keeps answering everything else.
-pub struct HashGate {
-    permits: tokio::sync::Semaphore,
-    /// Requests admitted to the hashing path: running or waiting.
-    admitted: AtomicUsize,
-    capacity: usize,
+/// this many run at once, so a burst of sign-ins queues instead of
+/// exhausting memory and starving other requests.
+fn permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(concurrent_hashes()))
+}
+
+fn concurrent_hashes() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2)
 }
 
 /// How many requests may wait for a hashing permit.
 pub const MAX_WAITING: usize = 64;
+
+/// S12: a bound on the queue in front of hashing. At most the hashes that
+/// run at once plus [`MAX_WAITING`] requests are admitted to a use case
+/// that hashes; beyond that a request is refused at once, so a flood of
+/// sign-ins gets quick refusals instead of a queue that grows until every
+/// request times out, and the server keeps answering everything else.
+pub struct HashGate {
+    /// Requests admitted to the hashing path: running or waiting.
+    admitted: AtomicUsize,
+    capacity: usize,
+}
 
 /// A request's place in the hashing path; the place is freed on drop.
 #[must_use = "the admission ends when this is dropped"]
@@ -34,18 +45,30 @@ impl Drop for Admission<'_> {
     }
 }
 
+impl Default for HashGate {
+    /// As many places as hashes run at once, plus [`MAX_WAITING`].
+    fn default() -> Self {
+        Self::new(concurrent_hashes() + MAX_WAITING)
+    }
+}
+
 impl HashGate {
-    pub fn new(permits: usize, queue: usize) -> Self {
+    pub fn new(capacity: usize) -> Self {
         Self {
-            permits: tokio::sync::Semaphore::new(permits.max(1)),
             admitted: AtomicUsize::new(0),
-            capacity: permits.max(1) + queue,
+            capacity,
         }
     }
 
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// S12: a place in the hashing path, or `server_busy` (429 with
-    /// `Retry-After`) when `permits` hashes run and `queue` requests already
-    /// wait. Taken before a use case that hashes and held until it ends.
+    /// `Retry-After`) when every place is taken. Taken before a use case
+    /// that hashes (sign-in, set-password) and held until it ends. Refusing
+    /// here rather than inside [`verify`] matters: a refused verification
+    /// would count as a wrong password (S4) and lock the account.
     pub fn admit(&self) -> AppResult<Admission<'_>> {
         let before = self.admitted.fetch_add(1, Ordering::AcqRel);
         let admission = Admission { gate: self };
@@ -60,32 +83,14 @@ impl HashGate {
         }
         Ok(admission)
     }
-
-    async fn permit(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
-        self.permits.acquire().await.ok()
-    }
-}
-
-/// The gate of this process: permits = cores, [`MAX_WAITING`] waiting.
-pub fn gate() -> &'static HashGate {
-    static GATE: OnceLock<HashGate> = OnceLock::new();
-    GATE.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2);
-        HashGate::new(cores, MAX_WAITING)
-    })
-}
-
-/// S12: a place in this process's hashing path (see [`HashGate::admit`]).
-pub fn admit() -> AppResult<Admission<'static>> {
-    gate().admit()
 }
 
 /// Hashes a password with Argon2id (the crate's defaults: 19 MiB, 2 passes).
 pub async fn hash(password: String) -> AppResult<String> {
-    let _permit = gate()
-        .permit()
+    let _permit = permits()
+        .acquire()
         .await
-        .ok_or_else(|| AppError::internal("hashing is shutting down"))?;
+        .map_err(|_| AppError::internal("hashing is shutting down"))?;
     tokio::task::spawn_blocking(move || hash_blocking(&password))
         .await
         .map_err(|e| AppError::internal(format!("hashing task failed: {e}")))?
@@ -104,7 +109,7 @@ fn hash_blocking(password: &str) -> AppResult<String> {
 /// hash and answers `false`, so the time taken reveals nothing (S2).
 /// The comparison inside Argon2 is constant-time.
 pub async fn verify(password: String, stored: Option<String>) -> bool {
-    let Some(_permit) = gate().permit().await else { return false };
+    let Ok(_permit) = permits().acquire().await else { return false };
     tokio::task::spawn_blocking(move || {
         let (hash, real) = match stored.as_deref() {
             Some(h) => (h, true),
@@ -154,8 +159,8 @@ mod tests {
 
     #[test]
     fn s12_the_hashing_queue_is_bounded_and_refuses_at_once() {
-        let gate = HashGate::new(2, 3);
-        let mut held: Vec<_> = (0..5).map(|_| gate.admit().expect("2 running and 3 waiting fit")).collect();
+        let gate = HashGate::new(5);
+        let mut held: Vec<_> = (0..5).map(|_| gate.admit().expect("five places")).collect();
         for _ in 0..3 {
             let e = gate.admit().err().expect("the sixth is refused");
             assert_eq!(e.kind, ErrorKind::TooManyRequests);
@@ -167,29 +172,12 @@ mod tests {
         let again = gate.admit().expect("a place was freed");
         assert!(gate.admit().is_err());
         drop(again);
-        assert!(gate.admit().is_ok());
+        drop(held);
+        assert!((0..5).map(|_| gate.admit()).all(|a| a.is_ok()), "all places free again");
     }
 
-    #[tokio::test]
-    async fn s12_admitted_requests_beyond_the_permits_wait_for_a_hash() {
-        let gate = HashGate::new(1, 1);
-        let _a = gate.admit().unwrap();
-        let _b = gate.admit().unwrap();
-        assert!(gate.admit().is_err());
-        let running = gate.permit().await.expect("the first runs");
-        let mut waiting = Box::pin(gate.permit());
-        assert!(futures_poll_once(waiting.as_mut()).await.is_none(), "the second waits its turn");
-        drop(running);
-        assert!(waiting.await.is_some());
-    }
-
-    /// Polls a future once: `Some` if it was ready.
-    async fn futures_poll_once<F: std::future::Future + Unpin>(f: F) -> Option<F::Output> {
-        let mut f = f;
-        std::future::poll_fn(|cx| match std::pin::Pin::new(&mut f).poll(cx) {
-            std::task::Poll::Ready(v) => std::task::Poll::Ready(Some(v)),
-            std::task::Poll::Pending => std::task::Poll::Ready(None),
-        })
-        .await
+    #[test]
+    fn s12_the_default_gate_holds_the_running_hashes_and_64_waiting() {
+        assert_eq!(HashGate::default().capacity(), concurrent_hashes() + MAX_WAITING);
     }
 }

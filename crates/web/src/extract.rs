@@ -135,6 +135,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 }
 
 fn json_rejection(r: JsonRejection) -> AppError {
+    if body_timed_out(&r) {
+        return AppError::bad_request(
+            "body_timeout",
+            "the request body did not arrive in time; send it without long pauses",
+        );
+    }
     match r {
         JsonRejection::JsonDataError(e) => AppError::bad_request(
             "invalid_body",
@@ -149,6 +155,19 @@ fn json_rejection(r: JsonRejection) -> AppError {
         ),
         other => AppError::bad_request("invalid_body", other.body_text()),
     }
+}
+
+/// Whether reading the body failed because it paused longer than the body
+/// timeout (OP4, tower-http's `RequestBodyTimeoutLayer`).
+fn body_timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if c.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// Query parameters with our error format.

@@ -6,6 +6,7 @@ mod lockout;
 
 mod audit;
 mod deactivation;
+mod edge;
 mod matters;
 mod onboarding;
 mod orgs;

@@ -39,7 +39,7 @@ pub async fn sign_in(
     jar: CookieJar,
     ApiJson(body): ApiJson<SignIn>,
 ) -> ApiResult<(StatusCode, CookieJar, Json<SessionOut>)> {
-    let _hashing = app::password::admit()?;
+    let _hashing = app.hashing.admit()?;
     let s = app.sign_in(&body.email, &body.password, ip).await?;
     let now = app.now();
     let out = SessionOut {
@@ -70,7 +70,7 @@ pub struct SetPassword {
 #[utoipa::path(post, path = "/api/v1/password/set", tag = "sessions", request_body = SetPassword, security(()),
     responses((status = 200, body = UserOut), (status = 422, body = super::ErrorBody)))]
 pub async fn set_password(State(app): State<App>, ClientIp(ip): ClientIp, ApiJson(body): ApiJson<SetPassword>) -> ApiResult<Json<UserOut>> {
-    let _hashing = app::password::admit()?;
+    let _hashing = app.hashing.admit()?;
     let user = app.set_password_with_link(&body.token, &body.password, ip).await?;
     Ok(Json(UserOut::new(&user, app.now(), app.directory_managed(&user).await?)))
 }

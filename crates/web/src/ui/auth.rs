@@ -50,7 +50,7 @@ pub struct SignInForm {
 /// S13: afterwards only to a same-site path.
 pub async fn sign_in(State(app): State<App>, v: Visitor, VisitorPosted(f): VisitorPosted<SignInForm>) -> PageResult {
     let next = same_site_path(f.next.as_deref());
-    let signed_in = match app::password::admit() {
+    let signed_in = match app.hashing.admit() {
         Ok(_hashing) => app.sign_in(f.email.trim(), &f.password, v.ip.clone()).await,
         Err(busy) => Err(busy),
     };
@@ -152,7 +152,7 @@ pub async fn set_password(State(app): State<App>, v: Visitor, VisitorPosted(f): 
             None,
         );
     }
-    let _hashing = app::password::admit()?;
+    let _hashing = app.hashing.admit()?;
     match app.set_password_with_link(&f.token, &f.password, v.ip.clone()).await {
         Ok(user) => {
             let to = format!("/sign-in?email={}", super::page::url_encode(&user.email));
