@@ -142,3 +142,35 @@ impl ServeConfig {
         Ok(url.trim_end_matches('/').to_owned())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s12_a_bad_trusted_proxy_stops_start_up_naming_the_setting() {
+        let http = HttpConfig {
+            trusted_proxies: Some("10.0.0.0/8, proxy.internal".into()),
+            ..HttpConfig::default()
+        };
+        let e = http.trusted_proxies().unwrap_err().to_string();
+        assert!(e.contains("TRACKER_TRUSTED_PROXIES") && e.contains("proxy.internal"), "{e}");
+        let ok = HttpConfig {
+            trusted_proxies: Some("10.0.0.0/8, 2001:db8::1".into()),
+            ..HttpConfig::default()
+        };
+        assert_eq!(ok.trusted_proxies().unwrap().len(), 2);
+        assert!(HttpConfig::default().trusted_proxies().unwrap().is_empty());
+    }
+
+    #[test]
+    fn op4_timeouts_must_be_positive() {
+        let zero = HttpConfig {
+            header_timeout_secs: 0,
+            ..HttpConfig::default()
+        };
+        assert!(zero.header_timeout().unwrap_err().to_string().contains("TRACKER_HEADER_TIMEOUT"));
+        let t = HttpConfig::default().timeouts().unwrap();
+        assert_eq!((t.body.as_secs(), t.request.as_secs()), (30, 60));
+    }
+}
