@@ -46,6 +46,7 @@ impl App {
     /// has the password hash that was verified.
     pub async fn sign_in(&self, email: &str, password: &str, source_ip: Option<String>) -> AppResult<NewSession> {
         self.limits.sign_in(source_ip.as_deref(), email)?;
+        let _hashing = self.hashing.admit()?;
         let attempted: String = email.chars().take(254).collect();
         let ctx = Ctx {
             label: attempted.clone(),
@@ -236,6 +237,7 @@ impl App {
     /// the user's current address.
     pub async fn set_password_with_link(&self, token: &str, new_password: &str, source_ip: Option<String>) -> AppResult<User> {
         self.limits.set_password(source_ip.as_deref())?;
+        let _hashing = self.hashing.admit()?;
         if !looks_like_token(token) {
             return Err(LinkProblem::Invalid.into());
         }

@@ -43,6 +43,9 @@ pub struct AppConfig {
     pub public_url: String,
     /// Attempts a minute on sign-in and set-password.
     pub limits: limits::LimitConfig,
+    /// S12: proxies whose `X-Forwarded-For` is believed
+    /// (`TRACKER_TRUSTED_PROXIES`); empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for AppConfig {
@@ -50,6 +53,7 @@ impl Default for AppConfig {
         Self {
             public_url: "http://127.0.0.1:8080".into(),
             limits: limits::LimitConfig::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -63,6 +67,8 @@ pub struct App {
     /// Signalled after a commit that queued mail, so delivery starts at once.
     pub mail_waker: Arc<tokio::sync::Notify>,
     pub limits: Arc<limits::Limits>,
+    /// S12: the bound on requests waiting to hash a password.
+    pub hashing: Arc<password::HashGate>,
     /// Pause points; inert outside test builds.
     pub hooks: Arc<hooks::Hooks>,
 }
@@ -76,6 +82,7 @@ impl App {
             config: Arc::new(config),
             mail_waker: Arc::new(tokio::sync::Notify::new()),
             limits,
+            hashing: Arc::new(password::HashGate::default()),
             hooks: Arc::new(hooks::Hooks::default()),
         }
     }

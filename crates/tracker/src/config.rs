@@ -6,6 +6,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Where the data lives; every command needs it.
 #[derive(Debug, Clone, Args)]
@@ -64,6 +65,67 @@ pub struct ServeConfig {
     #[cfg(feature = "test-hooks")]
     #[arg(long, env = "TRACKER_TEST_CLOCK", hide = true)]
     pub test_clock: bool,
+    #[command(flatten)]
+    pub http: HttpConfig,
+}
+
+/// How the HTTP edge treats clients: whom to believe about addresses (S12)
+/// and how long a client may take (OP4), so that no request is held open
+/// forever.
+#[derive(Debug, Clone, Args)]
+pub struct HttpConfig {
+    /// S12: comma-separated addresses and CIDR networks of our own reverse
+    /// proxies, whose `X-Forwarded-For` names the client; unset: none.
+    #[arg(long, env = "TRACKER_TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<String>,
+    /// Seconds a client may take to send a request's headers.
+    #[arg(long = "header-timeout", env = "TRACKER_HEADER_TIMEOUT", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+    /// Seconds a request body may pause between two pieces.
+    #[arg(long = "body-timeout", env = "TRACKER_BODY_TIMEOUT", default_value_t = 30)]
+    pub body_timeout_secs: u64,
+    /// Seconds a whole request may take before it is answered 503.
+    #[arg(long = "request-timeout", env = "TRACKER_REQUEST_TIMEOUT", default_value_t = 60)]
+    pub request_timeout_secs: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            trusted_proxies: None,
+            header_timeout_secs: 10,
+            body_timeout_secs: 30,
+            request_timeout_secs: 60,
+        }
+    }
+}
+
+impl HttpConfig {
+    /// S12: the trusted proxies; a bad entry stops start-up.
+    pub fn trusted_proxies(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
+        web::client_addr::parse_trusted(self.trusted_proxies.as_deref().unwrap_or(""))
+            .map_err(|e| anyhow::anyhow!("TRACKER_TRUSTED_PROXIES: {e}"))
+    }
+
+    /// The header read timeout of every connection.
+    pub fn header_timeout(&self) -> anyhow::Result<Duration> {
+        seconds("TRACKER_HEADER_TIMEOUT", self.header_timeout_secs)
+    }
+
+    /// The body and whole-request timeouts, for the router.
+    pub fn timeouts(&self) -> anyhow::Result<web::Timeouts> {
+        Ok(web::Timeouts {
+            body: seconds("TRACKER_BODY_TIMEOUT", self.body_timeout_secs)?,
+            request: seconds("TRACKER_REQUEST_TIMEOUT", self.request_timeout_secs)?,
+        })
+    }
+}
+
+fn seconds(name: &str, secs: u64) -> anyhow::Result<Duration> {
+    if !(1..=86_400).contains(&secs) {
+        bail!("{name} must be a number of seconds between 1 and 86400 (got {secs})");
+    }
+    Ok(Duration::from_secs(secs))
 }
 
 impl ServeConfig {
@@ -80,5 +142,37 @@ impl ServeConfig {
             bail!("TRACKER_PUBLIC_URL must be an http:// or https:// URL (got '{url}')");
         }
         Ok(url.trim_end_matches('/').to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s12_a_bad_trusted_proxy_stops_start_up_naming_the_setting() {
+        let http = HttpConfig {
+            trusted_proxies: Some("10.0.0.0/8, proxy.internal".into()),
+            ..HttpConfig::default()
+        };
+        let e = http.trusted_proxies().unwrap_err().to_string();
+        assert!(e.contains("TRACKER_TRUSTED_PROXIES") && e.contains("proxy.internal"), "{e}");
+        let ok = HttpConfig {
+            trusted_proxies: Some("10.0.0.0/8, 2001:db8::1".into()),
+            ..HttpConfig::default()
+        };
+        assert_eq!(ok.trusted_proxies().unwrap().len(), 2);
+        assert!(HttpConfig::default().trusted_proxies().unwrap().is_empty());
+    }
+
+    #[test]
+    fn op4_timeouts_must_be_positive() {
+        let zero = HttpConfig {
+            header_timeout_secs: 0,
+            ..HttpConfig::default()
+        };
+        assert!(zero.header_timeout().unwrap_err().to_string().contains("TRACKER_HEADER_TIMEOUT"));
+        let t = HttpConfig::default().timeouts().unwrap();
+        assert_eq!((t.body.as_secs(), t.request.as_secs()), (30, 60));
     }
 }

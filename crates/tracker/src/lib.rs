@@ -8,6 +8,7 @@ use app::{App, AppConfig, Clock, SystemClock};
 use config::ServeConfig;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use store::Db;
 use tokio::sync::watch;
 
@@ -55,6 +56,9 @@ impl Running {
 /// Starts Tracker: migrations, optional demo data, the HTTP server.
 pub async fn start(cfg: &ServeConfig) -> anyhow::Result<Running> {
     let listen = cfg.listen_addr()?;
+    let trusted_proxies = cfg.http.trusted_proxies()?;
+    let header_timeout = cfg.http.header_timeout()?;
+    let timeouts = cfg.http.timeouts()?;
     let url = cfg.storage.database_url()?;
     let db = open_db(&url).await?;
     let listener = tokio::net::TcpListener::bind(listen)
@@ -73,6 +77,7 @@ pub async fn start(cfg: &ServeConfig) -> anyhow::Result<Running> {
         clock,
         AppConfig {
             public_url: public_url.clone(),
+            trusted_proxies,
             ..AppConfig::default()
         },
     );
@@ -91,26 +96,19 @@ pub async fn start(cfg: &ServeConfig) -> anyhow::Result<Running> {
     };
     let worker = mail::Worker::new(app.db.clone(), transport, mail_config, app.mail_waker.clone());
     #[cfg_attr(not(feature = "test-hooks"), allow(unused_mut))]
-    let mut router = web::router(app.clone());
+    let mut router = web::router_with(app.clone(), timeouts);
     #[cfg(feature = "test-hooks")]
     if cfg.test_clock {
         router = router.merge(test_clock_routes(manual));
         tracing::warn!("the test clock is enabled: never run like this in production");
     }
-    let (stop, mut stopped) = watch::channel(false);
+    let (stop, stopped) = watch::channel(false);
     tokio::spawn(sweep_sessions(app.clone(), stopped.clone()));
     let mut mail_stopped = stopped.clone();
     let mail = tokio::spawn(worker.run(async move {
         let _ = mail_stopped.wait_for(|s| *s).await;
     }));
-    let served = tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            })
-            .await
-            .context("serving HTTP")
-    });
+    let served = tokio::spawn(serve(listener, router, header_timeout, stopped));
     Ok(Running {
         addr,
         app,
@@ -123,12 +121,12 @@ pub async fn start(cfg: &ServeConfig) -> anyhow::Result<Running> {
 
 /// S11: deletes expired and idle sessions every minute until the server
 /// stops.
-async fn sweep_sessions(app: App, mut stopped: watch::Receiver<bool>) {
+async fn sweep_sessions(app: App, stop: watch::Receiver<bool>) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = stopped.changed() => if *stopped.borrow() { return },
+            () = stopped(stop.clone()) => return,
             _ = every.tick() => match app.sweep_sessions().await {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(sessions = n, "expired sessions deleted"),
@@ -136,6 +134,76 @@ async fn sweep_sessions(app: App, mut stopped: watch::Receiver<bool>) {
             },
         }
     }
+}
+
+/// Serves HTTP/1.1 until `stop` turns true, then lets the connections
+/// finish their requests in flight. `axum::serve` cannot bound how long a
+/// client takes to send its headers, so connections are driven here with
+/// hyper's header read timeout (OP4: a client that never finishes its
+/// headers is disconnected). Handlers see the peer as
+/// `ConnectInfo<SocketAddr>`, as with `axum::serve`.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    header_timeout: Duration,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(header_timeout);
+    // Each connection holds a receiver; all dropped means all finished.
+    let (open_tx, open_rx) = watch::channel(());
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors and the like: pause, go on.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = stopped(stop.clone()) => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = router.clone().map_request(move |req: axum::http::Request<hyper::body::Incoming>| {
+            let mut req = req.map(axum::body::Body::new);
+            req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            req
+        });
+        let conn = http
+            .serve_connection(TokioIo::new(stream), hyper_util::service::TowerToHyperService::new(service))
+            .with_upgrades();
+        let stop = stop.clone();
+        let open = open_rx.clone();
+        tokio::spawn(async move {
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                result = conn.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                }
+                () = stopped(stop) => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.as_mut().await;
+                }
+            }
+            drop(open);
+        });
+    }
+    drop(listener);
+    drop(open_rx);
+    open_tx.closed().await;
+    Ok(())
+}
+
+/// Resolves once `stop` turns true (or its sender is gone).
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
 }
 
 /// Test builds only: `POST /api/v1/_test/clock {advance_ms}` moves the

@@ -41,14 +41,20 @@ pub fn error_body(e: &AppError) -> Value {
     serde_json::json!({ "error": obj })
 }
 
+/// `Retry-After` for an error that says when to try again (rate limits,
+/// a busy server), on API answers and pages alike.
+pub fn retry_after(response: &mut Response, e: &AppError) {
+    if let Some(secs) = e.details.get("retry_after_seconds").and_then(Value::as_i64) {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (status_of(self.0.kind), Json(error_body(&self.0))).into_response();
-        if let Some(secs) = self.0.details.get("retry_after_seconds").and_then(Value::as_i64) {
-            if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {
-                response.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
-            }
-        }
+        retry_after(&mut response, &self.0);
         response
     }
 }

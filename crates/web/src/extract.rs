@@ -37,9 +37,29 @@ pub fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The source address of the request, for the audit log.
-pub fn client_ip(parts: &Parts) -> Option<String> {
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())
+/// The client address of the request (S12), for the audit log and the
+/// rate limits: the TCP peer, or what our trusted proxies say it is.
+pub fn client_ip(parts: &Parts, app: &App) -> Option<String> {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip();
+    let forwarded: Vec<&str> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        // A value that is not text is garbage: the peer is the answer.
+        .map(|v| v.to_str().unwrap_or("?"))
+        .collect();
+    Some(crate::client_addr::client_address(peer, &forwarded, &app.config.trusted_proxies).to_string())
+}
+
+/// The client address (S12) for handlers that take no [`Caller`].
+pub struct ClientIp(pub Option<String>);
+
+impl FromRequestParts<App> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_ip(parts, app)))
+    }
 }
 
 /// How the caller authenticated.
@@ -88,7 +108,7 @@ impl FromRequestParts<App> for Caller {
                 return Err(AppError::forbidden("missing or wrong CSRF token: send the X-CSRF-Token header with a cookie session").into());
             }
         }
-        let ctx = Ctx::user(&auth.user, client_ip(parts));
+        let ctx = Ctx::user(&auth.user, client_ip(parts, app));
         Ok(Caller {
             ctx,
             user: auth.user,
@@ -115,6 +135,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 }
 
 fn json_rejection(r: JsonRejection) -> AppError {
+    if body_timed_out(&r) {
+        return AppError::bad_request(
+            "body_timeout",
+            "the request body did not arrive in time; send it without long pauses",
+        );
+    }
     match r {
         JsonRejection::JsonDataError(e) => AppError::bad_request(
             "invalid_body",
@@ -129,6 +155,19 @@ fn json_rejection(r: JsonRejection) -> AppError {
         ),
         other => AppError::bad_request("invalid_body", other.body_text()),
     }
+}
+
+/// Whether reading the body failed because it paused longer than the body
+/// timeout (OP4, tower-http's `RequestBodyTimeoutLayer`).
+fn body_timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if c.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// Query parameters with our error format.
@@ -159,7 +198,3 @@ where
 }
 
 use serde::Deserialize;
-
-pub fn client_ip_of(addr: SocketAddr) -> String {
-    addr.ip().to_string()
-}

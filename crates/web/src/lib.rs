@@ -3,28 +3,40 @@
 //! rule lives here: handlers parse, call one use case, and shape the answer.
 
 pub mod api;
+pub mod client_addr;
+pub mod edge;
 pub mod error;
 pub mod extract;
+pub mod redirect;
 pub mod types;
 pub mod ui;
 
 use app::App;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, Request, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use std::sync::Arc;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
+
+pub use edge::Timeouts;
 
 /// Request bodies larger than this are refused before parsing.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
-/// The whole service.
+/// The whole service, with the default timeouts.
 pub fn router(app: App) -> Router {
+    router_with(app, Timeouts::default())
+}
+
+/// The whole service.
+pub fn router_with(app: App, timeouts: Timeouts) -> Router {
     let (api, openapi) = api::router();
     let openapi = Arc::new(openapi);
+    let edge = edge::Edge::new(&app, timeouts.request);
     Router::new()
         .merge(api)
         .merge(ui::router())
@@ -32,6 +44,7 @@ pub fn router(app: App) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestBodyTimeoutLayer::new(timeouts.body))
         .layer(SetResponseHeaderLayer::overriding(
             axum::http::header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -44,8 +57,16 @@ pub fn router(app: App) -> Router {
             axum::http::header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(edge, edge::edge))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(app)
+}
+
+/// The span of a request names its method and path only: a query string
+/// can carry a one-time link's token (`/set-password?token=…`), and no
+/// secret may reach the logs at any level (OP3).
+fn request_span<B>(req: &Request<B>) -> tracing::Span {
+    tracing::debug_span!("request", method = %req.method(), path = %req.uri().path(), version = ?req.version())
 }
 
 /// Unknown API paths answer in the API's JSON; anything else is a page.

@@ -102,8 +102,10 @@ async fn authz_an_office_administrators_bulk_send_reaches_their_office_only() {
         let app = &app;
         async move { app.get(&format!("/api/v1/users/{id}"), &app.admin).await.body["new_user_email"]["status"].clone() }
     };
+    // Queued, or already delivered by the mail worker.
     for id in [&ours, &attached] {
-        assert_eq!(status(id.clone()).await, "queued", "{id}");
+        let st = status(id.clone()).await;
+        assert!(st == "queued" || st == "sent", "{id}: {st}");
     }
     for id in [&theirs, &nowhere, &lawyer, &sysadmin, &firm_admin] {
         assert_eq!(

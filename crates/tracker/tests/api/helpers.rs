@@ -85,6 +85,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut ServeConfig)) -> TestApp {
         mail_from: "Tracker <tracker@test.example>".into(),
         demo: false,
         test_clock: true,
+        http: Default::default(),
     };
     cfg.storage.database_url = test_database_url().await;
     tweak(&mut cfg);

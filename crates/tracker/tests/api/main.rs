@@ -8,6 +8,7 @@ mod audit;
 mod authz_matrix;
 mod authz_scopes;
 mod deactivation;
+mod edge;
 mod matters;
 mod onboarding;
 mod orgs;

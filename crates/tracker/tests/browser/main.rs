@@ -113,6 +113,7 @@ async fn user_administration_in_a_real_browser() {
         mail_from: "Tracker <tracker@test.example>".into(),
         demo: false,
         test_clock: false,
+        http: Default::default(),
     };
     let running = tracker::start(&cfg).await.expect("Tracker starts");
     let app = running.app.clone();

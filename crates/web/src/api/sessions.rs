@@ -2,16 +2,15 @@
 
 use super::PageQuery;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{client_ip_of, csrf_token, session_cookie, ApiJson, ApiQuery, Caller, SESSION_COOKIE};
+use crate::extract::{csrf_token, session_cookie, ApiJson, ApiQuery, Caller, ClientIp, SESSION_COOKIE};
 use crate::types::{ListOut, MatterOut, UserOut, UserRef};
 use app::App;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use axum_extra::extract::cookie::Cookie;
 use axum_extra::extract::CookieJar;
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
 use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
@@ -36,11 +35,11 @@ pub struct SessionOut {
     responses((status = 201, body = SessionOut), (status = 401, body = super::ErrorBody)))]
 pub async fn sign_in(
     State(app): State<App>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     jar: CookieJar,
     ApiJson(body): ApiJson<SignIn>,
 ) -> ApiResult<(StatusCode, CookieJar, Json<SessionOut>)> {
-    let s = app.sign_in(&body.email, &body.password, Some(client_ip_of(addr))).await?;
+    let s = app.sign_in(&body.email, &body.password, ip).await?;
     let now = app.now();
     let out = SessionOut {
         csrf_token: csrf_token(&s.token),
@@ -69,14 +68,8 @@ pub struct SetPassword {
 /// N6: set a password from a one-time link; activates the account.
 #[utoipa::path(post, path = "/api/v1/password/set", tag = "sessions", request_body = SetPassword, security(()),
     responses((status = 200, body = UserOut), (status = 422, body = super::ErrorBody)))]
-pub async fn set_password(
-    State(app): State<App>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    ApiJson(body): ApiJson<SetPassword>,
-) -> ApiResult<Json<UserOut>> {
-    let user = app
-        .set_password_with_link(&body.token, &body.password, Some(client_ip_of(addr)))
-        .await?;
+pub async fn set_password(State(app): State<App>, ClientIp(ip): ClientIp, ApiJson(body): ApiJson<SetPassword>) -> ApiResult<Json<UserOut>> {
+    let user = app.set_password_with_link(&body.token, &body.password, ip).await?;
     Ok(Json(UserOut::new(&user, app.now(), app.directory_managed(&user).await?)))
 }
 

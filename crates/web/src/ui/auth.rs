@@ -1,8 +1,11 @@
 //! Sign-in, sign-out and setting a password from the emailed link (N6,
 //! S2, S5). The session cookie is the one the API sets.
 
-use super::page::{ok, redirect_with, render, sentence, FormErrors, Layout, PageError, PageResult, Posted, Session, Visitor};
+use super::page::{
+    ok, redirect_with, render, sentence, FormErrors, Layout, PageError, PageResult, Posted, Session, Visitor, VisitorPosted,
+};
 use crate::extract::{session_cookie, SESSION_COOKIE};
+use crate::redirect::same_site_path;
 use app::App;
 use askama::Template;
 use axum::extract::{Query, State};
@@ -24,19 +27,11 @@ struct SignInPage {
     error: Option<String>,
 }
 
-/// Only a path on this site, never `//host` or a full URL.
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/".to_owned(),
-    }
-}
-
 pub async fn sign_in_page(v: Visitor, Query(q): Query<SignInQuery>) -> PageResult {
     let page = SignInPage {
         layout: v.layout("Sign in"),
         email: q.email.unwrap_or_default(),
-        next: safe_next(q.next.as_deref()),
+        next: same_site_path(q.next.as_deref()),
         error: None,
     };
     Ok(v.respond(ok(&page)))
@@ -52,8 +47,9 @@ pub struct SignInForm {
 }
 
 /// S2: every refusal reads the same; the reason is only in the audit log.
-pub async fn sign_in(State(app): State<App>, v: Visitor, Posted(f): Posted<SignInForm>) -> PageResult {
-    let next = safe_next(f.next.as_deref());
+/// S13: afterwards only to a same-site path.
+pub async fn sign_in(State(app): State<App>, v: Visitor, VisitorPosted(f): VisitorPosted<SignInForm>) -> PageResult {
+    let next = same_site_path(f.next.as_deref());
     match app.sign_in(f.email.trim(), &f.password, v.ip.clone()).await {
         Ok(s) => {
             let mut resp = redirect_with(&next, &[]);
@@ -70,7 +66,9 @@ pub async fn sign_in(State(app): State<App>, v: Visitor, Posted(f): Posted<SignI
                 next,
                 error: Some(sentence(&e.message)),
             };
-            Ok(v.respond(render(super::page::status_of(e.kind), &page)))
+            let mut resp = v.respond(render(super::page::status_of(e.kind), &page));
+            crate::error::retry_after(&mut resp, &e);
+            Ok(resp)
         }
     }
 }
@@ -131,7 +129,7 @@ pub struct SetPasswordForm {
 }
 
 /// N6: the link sets the password and activates the account; then sign in.
-pub async fn set_password(State(app): State<App>, v: Visitor, Posted(f): Posted<SetPasswordForm>) -> PageResult {
+pub async fn set_password(State(app): State<App>, v: Visitor, VisitorPosted(f): VisitorPosted<SetPasswordForm>) -> PageResult {
     let policy = app.password_policy().await?.describe();
     let fail = |errors: FormErrors, status: StatusCode, link_problem: Option<String>| {
         let page = SetPasswordPage {

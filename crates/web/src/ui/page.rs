@@ -232,7 +232,7 @@ impl FromRequestParts<App> for Session {
             Err(e) if e.kind == ErrorKind::Unauthorized => return Err(PageError::SignIn(sign_in_target(parts))),
             Err(e) => return Err(PageError::App(e)),
         };
-        let ctx = Ctx::user(&auth.user, client_ip(parts));
+        let ctx = Ctx::user(&auth.user, client_ip(parts, app));
         Ok(Session {
             ctx,
             user: auth.user,
@@ -272,7 +272,7 @@ impl Visitor {
 impl FromRequestParts<App> for Visitor {
     type Rejection = PageError;
 
-    async fn from_request_parts(parts: &mut Parts, _app: &App) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         let jar = CookieJar::from_headers(&parts.headers);
         let existing = jar
             .get(PRE_COOKIE)
@@ -288,48 +288,58 @@ impl FromRequestParts<App> for Visitor {
         Ok(Visitor {
             csrf: csrf_token(&pre),
             flash: read_flash(parts),
-            ip: client_ip(parts),
+            ip: client_ip(parts, app),
             new_pre,
         })
     }
 }
 
-/// A posted HTML form whose hidden `csrf` field matches the session (or,
-/// before sign-in, the pre-session) cookie (S5), compared in constant time.
+/// A posted HTML form of a signed-in page: its hidden `csrf` field must be
+/// the CSRF token of the session cookie it came with (S5, S13: bound to
+/// that session), compared in constant time. The pre-session token of the
+/// sign-in forms is not accepted here, so a value planted before sign-in
+/// can never authorize a signed-in change.
 pub struct Posted<T>(pub T);
+
+/// A posted form of a page shown before sign-in (sign-in, set-password):
+/// its `csrf` field must be the token of the pre-session cookie (S5).
+pub struct VisitorPosted<T>(pub T);
 
 #[derive(Deserialize)]
 struct CsrfField {
     csrf: Option<String>,
 }
 
+/// Reads a form whose `csrf` field must match the token derived from
+/// `cookie`.
+async fn checked_form<T: DeserializeOwned>(req: Request, state: &App, cookie: &str) -> Result<T, PageError> {
+    let expected = CookieJar::from_headers(req.headers()).get(cookie).map(|c| csrf_token(c.value()));
+    let body = Bytes::from_request(req, state)
+        .await
+        .map_err(|_| PageError::Bad("the form could not be read".into()))?;
+    let sent = serde_html_form::from_bytes::<CsrfField>(&body)
+        .ok()
+        .and_then(|c| c.csrf)
+        .unwrap_or_default();
+    if !expected.is_some_and(|token| same(&sent, &token)) {
+        return Err(PageError::Csrf);
+    }
+    serde_html_form::from_bytes::<T>(&body).map_err(|e| PageError::Bad(format!("the form is not valid: {e}")))
+}
+
 impl<T: DeserializeOwned> FromRequest<App> for Posted<T> {
     type Rejection = PageError;
 
     async fn from_request(req: Request, state: &App) -> Result<Self, Self::Rejection> {
-        let jar = CookieJar::from_headers(req.headers());
-        let expected: Vec<String> = [SESSION_COOKIE, PRE_COOKIE]
-            .iter()
-            .filter_map(|name| jar.get(name))
-            .map(|c| csrf_token(c.value()))
-            .collect();
-        let body = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| PageError::Bad("the form could not be read".into()))?;
-        let sent = serde_html_form::from_bytes::<CsrfField>(&body)
-            .ok()
-            .and_then(|c| c.csrf)
-            .unwrap_or_default();
-        let mut ok = false;
-        for token in &expected {
-            ok |= same(&sent, token);
-        }
-        if !ok {
-            return Err(PageError::Csrf);
-        }
-        serde_html_form::from_bytes::<T>(&body)
-            .map(Posted)
-            .map_err(|e| PageError::Bad(format!("the form is not valid: {e}")))
+        checked_form(req, state, SESSION_COOKIE).await.map(Posted)
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest<App> for VisitorPosted<T> {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &App) -> Result<Self, Self::Rejection> {
+        checked_form(req, state, PRE_COOKIE).await.map(VisitorPosted)
     }
 }
 
@@ -389,6 +399,8 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match self {
             PageError::SignIn(next) => {
+                // S13: only a same-site path is carried to the sign-in page.
+                let next = crate::redirect::same_site_path(Some(&next));
                 let to = if next == "/" {
                     "/sign-in".to_owned()
                 } else {
@@ -418,7 +430,11 @@ impl IntoResponse for PageError {
                         "Something went wrong on our side; nothing was changed. Try again in a moment.",
                     )
                 }
-                kind => error_page(status_of(kind), "This could not be done", &sentence(&e.message)),
+                kind => {
+                    let mut resp = error_page(status_of(kind), "This could not be done", &sentence(&e.message));
+                    crate::error::retry_after(&mut resp, &e);
+                    resp
+                }
             },
         }
     }
