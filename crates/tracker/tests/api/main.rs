@@ -16,6 +16,7 @@ mod races;
 mod scopes;
 mod sessions;
 mod transfer;
+mod trust;
 mod ui;
 mod users;
 mod validation;

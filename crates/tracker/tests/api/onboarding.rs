@@ -16,7 +16,7 @@ const HOUR_MS: i64 = 3_600_000;
 
 // ---------------------------------------------------------------- helpers
 
-async fn app_with_sink() -> (TestApp, SmtpSink) {
+pub(crate) async fn app_with_sink() -> (TestApp, SmtpSink) {
     let sink = SmtpSink::start().await;
     let url = sink.url();
     let app = spawn_app_with(move |cfg| cfg.smtp_url = Some(url)).await;
@@ -25,7 +25,7 @@ async fn app_with_sink() -> (TestApp, SmtpSink) {
 
 /// Waits until the outbox holds nothing queued or in flight, so that what
 /// the sink has is all that will arrive for what was done so far.
-async fn settle(app: &TestApp) {
+pub(crate) async fn settle(app: &TestApp) {
     let deadline = Instant::now() + WAIT;
     loop {
         let counts = {
@@ -74,7 +74,7 @@ fn received_since(sink: &SmtpSink, from: usize) -> Vec<(String, Parsed)> {
         .collect()
 }
 
-fn to(sink: &SmtpSink, address: &str) -> Vec<Parsed> {
+pub(crate) fn to(sink: &SmtpSink, address: &str) -> Vec<Parsed> {
     received_since(sink, 0)
         .into_iter()
         .filter(|(to, _)| to == address)
@@ -99,7 +99,7 @@ fn assert_two_bodies(m: &Parsed) {
     assert!(m.message_id.len() > 5, "a Message-ID: {m:?}");
 }
 
-fn token_in(app: &TestApp, m: &Parsed) -> String {
+pub(crate) fn token_in(app: &TestApp, m: &Parsed) -> String {
     let text = try_link_token(&m.text, &app.url).unwrap_or_else(|| panic!("no link to {}/set-password in:\n{}", app.url, m.text));
     let html = try_link_token(&m.html, &app.url).expect("the link in the HTML part too");
     assert_eq!(text, html);
