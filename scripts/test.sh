@@ -47,6 +47,12 @@ if ! cargo nextest --version >/dev/null 2>&1; then
     cargo install --locked cargo-nextest >/dev/null
 fi
 
+log "cargo clippy on the release feature set (no test hooks)"
+cargo clippy --workspace --quiet -- -D warnings
+
+log "no test hooks in a build without them"
+bash scripts/check-no-test-hooks.sh
+
 log "doc tests"
 cargo test --workspace --doc --quiet
 

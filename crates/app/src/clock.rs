@@ -2,6 +2,7 @@
 //! clock instead of sleeping.
 
 use domain::Millis;
+#[cfg(feature = "test-hooks")]
 use std::sync::atomic::{AtomicI64, Ordering};
 
 pub trait Clock: Send + Sync {

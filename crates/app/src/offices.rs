@@ -62,7 +62,7 @@ impl App {
         let name = input.name.as_deref().map(|n| ShortText::parse("name", n, 200)).transpose()?;
         let now = self.now();
         let mut tx = self.db.write().await?;
-        let mut office = tx.office(id).await?.ok_or_else(|| AppError::not_found("office"))?;
+        let mut office = tx.office_for_update(id).await?.ok_or_else(|| AppError::not_found("office"))?;
         let before = office_json(&office);
         if let Some(name) = name {
             if tx.office_name_taken(name.as_str(), Some(id)).await? {

@@ -109,6 +109,18 @@ impl Tx {
         Ok(row.map(Office::from))
     }
 
+    /// [`Tx::office`] with the row locked on PostgreSQL until the
+    /// transaction ends, for a change that writes the office back (S9).
+    pub async fn office_for_update(&mut self, id: &OfficeId) -> Result<Option<Office>> {
+        let lock = match self.dialect() {
+            crate::Dialect::Sqlite => "",
+            crate::Dialect::Postgres => " FOR NO KEY UPDATE",
+        };
+        let sql = format!("SELECT {OFFICE_COLUMNS} FROM offices WHERE id = $1{lock}");
+        let row: Option<OfficeRow> = on!(self, c => sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(c).await)?;
+        Ok(row.map(Office::from))
+    }
+
     pub async fn office_name_taken(&mut self, name: &str, except: Option<&OfficeId>) -> Result<bool> {
         let n: i64 = on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM offices WHERE name_norm = $1 AND id <> $2")
             .bind(fold(name)).bind(except.map(|o| o.as_str()).unwrap_or("")).fetch_one(c).await)?;

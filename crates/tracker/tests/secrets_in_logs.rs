@@ -1,0 +1,154 @@
+//! S1/OP3: no password, session token or sign-in link reaches the log, at
+//! any level. The real binary runs with `RUST_LOG=trace`; the test follows
+//! an emailed link, sets a password, signs in, uses the session, and then
+//! searches everything the process wrote.
+
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tracker");
+const PASSWORD: &str = "Log-Secret-Passw0rd!";
+
+/// The token of the first `…/set-password?token=…` link in `text`.
+fn link_token(text: &str) -> String {
+    let at = text.find("set-password?token=").expect("a sign-in link") + "set-password?token=".len();
+    text[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+fn emailed_token(outbox: &Path) -> Option<String> {
+    let file = std::fs::read_dir(outbox)
+        .ok()?
+        .flatten()
+        .find(|e| e.path().extension().is_some_and(|x| x == "eml"))?;
+    let raw = std::fs::read_to_string(file.path()).ok()?;
+    Some(link_token(&testkit::message::parse(&raw).text))
+}
+
+#[tokio::test]
+async fn no_secret_reaches_the_log_at_trace_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    // The operator's one-time link is printed for the operator: that is
+    // the command's output, not a log line.
+    let created = Command::new(BIN)
+        .args([
+            "create-admin",
+            "--email",
+            "root@company.example",
+            "--first-name",
+            "Root",
+            "--last-name",
+            "Admin",
+        ])
+        .env("TRACKER_DATA_DIR", data)
+        .env_remove("TRACKER_DATABASE_URL")
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let admin_link = link_token(&String::from_utf8_lossy(&created.stdout));
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let log_path = data.join("serve.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .env("TRACKER_DATA_DIR", data)
+        .env("TRACKER_LISTEN", format!("127.0.0.1:{port}"))
+        .env_remove("TRACKER_DATABASE_URL")
+        .env_remove("TRACKER_PUBLIC_URL")
+        .env("RUST_LOG", "trace")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let client = Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !client
+        .get(format!("{url}/healthz"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(Instant::now() < deadline, "tracker serve did not come up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Follow the link as a browser would, then set the password.
+    let page = client.get(format!("{url}/set-password?token={admin_link}")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let r = client
+        .post(format!("{url}/api/v1/password/set"))
+        .json(&json!({"token": admin_link, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = client
+        .post(format!("{url}/api/v1/sessions"))
+        .json(&json!({"email": "root@company.example", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let session: Value = r.json().await.unwrap();
+    let token = session["token"].as_str().unwrap().to_owned();
+    let csrf = session["csrf_token"].as_str().unwrap().to_owned();
+    let r = client
+        .post(format!("{url}/api/v1/users"))
+        .bearer_auth(&token)
+        .json(&json!({"email": "new@company.example", "first_name": "New", "last_name": "User",
+            "side": "company", "role": "company_user", "hold_new_user_email": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    // The mail worker writes the new user email with its own fresh link.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mailed = loop {
+        if let Some(t) = emailed_token(&data.join("outbox")) {
+            break t;
+        }
+        assert!(Instant::now() < deadline, "no email was written");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let page = client.get(format!("{url}/set-password?token={mailed}")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let r = client
+        .post(format!("{url}/api/v1/sessions"))
+        .json(&json!({"email": "root@company.example", "password": "Wrong-Passw0rd-42"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let _ = client.get(format!("{url}/api/v1/me")).bearer_auth(&token).send().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let written = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        written.contains("/set-password"),
+        "requests were logged at all:\n{}",
+        &written[..written.len().min(2000)]
+    );
+    for (what, secret) in [
+        ("the operator's link", admin_link.as_str()),
+        ("the emailed link", mailed.as_str()),
+        ("the session token", token.as_str()),
+        ("the CSRF token", csrf.as_str()),
+        ("the password", PASSWORD),
+        ("a wrong password", "Wrong-Passw0rd-42"),
+    ] {
+        assert!(secret.len() >= 16, "{what} is a real secret");
+        assert!(!written.contains(secret), "{what} is in the log");
+    }
+}
