@@ -1,18 +1,20 @@
 //! The error policy of Tracker.
 //!
-//! Every failure a caller can cause is an [`AppError`] with a stable
-//! snake_case `code`, a sentence for a person, and, where it helps, the
-//! fields at fault or the blockers to clear. Those are shown to users as
-//! they are. A failure the caller cannot cause (the database is gone, a
-//! stored value is corrupt) becomes `Internal`: the user sees only that
-//! something went wrong on our side, and the cause is logged once, where
-//! the web layer answers the request.
+//! Every failure a caller can cause is an [`AppError`] variant with a stable
+//! snake_case code and a sentence for a person, plus what the variant needs
+//! to be acted on: the fields at fault, the blockers to clear, when to try
+//! again. Those are shown to users as they are, and become JSON only in the
+//! web crate. A failure the caller cannot cause (the database is gone, a
+//! stored value is corrupt, a task panicked) is [`AppError::Internal`]: its
+//! cause is for the log only — the web layer logs it once, with the request
+//! id, and answers with a generic sentence. Nothing here logs.
 
 use domain::access::Denied;
+use domain::deactivation::Blocker;
 use domain::Invalid;
-use serde_json::{json, Map, Value};
 use std::borrow::Cow;
 
+/// The class of an error, which decides its HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
     /// Malformed request (400).
@@ -29,96 +31,235 @@ pub enum ErrorKind {
     Unprocessable,
     /// Too many attempts (429).
     TooManyRequests,
+    /// The server is too busy right now (503).
+    Unavailable,
     /// Our fault (500); details only in the log.
     Internal,
 }
 
+/// What went wrong, one variant per way a person (or client) must react.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{code}: {message}")]
-pub struct AppError {
-    pub kind: ErrorKind,
-    pub code: Cow<'static, str>,
-    pub message: String,
-    /// Extra members of the JSON error object (`fields`, `blockers`, …).
-    pub details: Map<String, Value>,
+pub enum AppError {
+    /// 400: the request itself is malformed; `field` names the part.
+    #[error("{code}: {message}")]
+    BadRequest {
+        code: Cow<'static, str>,
+        message: String,
+        field: Option<Cow<'static, str>>,
+    },
+    /// 401.
+    #[error("{code}: {message}")]
+    Unauthorized { code: &'static str, message: String },
+    /// 403: in scope, but not allowed.
+    #[error("{code}: {message}")]
+    Forbidden { code: &'static str, message: String },
+    /// 404: unknown or outside the caller's scope (S7).
+    #[error("{what} not found")]
+    NotFound { what: Cow<'static, str> },
+    /// 422: every invalid field at once.
+    #[error("invalid input: {}", join(.0))]
+    Invalid(Vec<Invalid>),
+    /// 409: the current state forbids it; `field` names a clashing value.
+    #[error("{code}: {message}")]
+    Conflict {
+        code: &'static str,
+        message: String,
+        field: Option<Cow<'static, str>>,
+    },
+    /// 409 `deactivation_blocked` (D3–D5): every blocker.
+    #[error("deactivation_blocked: {message}")]
+    DeactivationBlocked { message: String, blockers: Vec<Blocker> },
+    /// 409 `managed_by_directory` (D6).
+    #[error("managed_by_directory")]
+    ManagedByDirectory,
+    /// 429: try again after `retry_after_seconds`.
+    #[error("{code}: {message}")]
+    RateLimited {
+        code: &'static str,
+        message: String,
+        retry_after_seconds: u64,
+    },
+    /// 503: the server is busy; try again after `retry_after_seconds`.
+    #[error("{code}: {message}")]
+    Unavailable {
+        code: &'static str,
+        message: String,
+        retry_after_seconds: u64,
+    },
+    /// 500: the cause, for the log only.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn join(problems: &[Invalid]) -> String {
+    problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; ")
 }
 
 pub type AppResult<T> = Result<T, AppError>;
 
+/// What every internal error tells the person.
+pub const INTERNAL_MESSAGE: &str = "something went wrong on our side; nothing was changed";
+
 impl AppError {
-    pub fn new(kind: ErrorKind, code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            code: code.into(),
-            message: message.into(),
-            details: Map::new(),
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::BadRequest { .. } => ErrorKind::BadRequest,
+            Self::Unauthorized { .. } => ErrorKind::Unauthorized,
+            Self::Forbidden { .. } => ErrorKind::Forbidden,
+            Self::NotFound { .. } => ErrorKind::NotFound,
+            Self::Invalid(_) => ErrorKind::Unprocessable,
+            Self::Conflict { .. } | Self::DeactivationBlocked { .. } | Self::ManagedByDirectory => ErrorKind::Conflict,
+            Self::RateLimited { .. } => ErrorKind::TooManyRequests,
+            Self::Unavailable { .. } => ErrorKind::Unavailable,
+            Self::Internal(_) => ErrorKind::Internal,
         }
     }
 
-    pub fn with(mut self, key: &str, value: Value) -> Self {
-        self.details.insert(key.to_owned(), value);
-        self
+    /// The stable snake_case code of SPEC §8.
+    pub fn code(&self) -> Cow<'static, str> {
+        match self {
+            Self::BadRequest { code, .. } => code.clone(),
+            Self::Unauthorized { code, .. }
+            | Self::Forbidden { code, .. }
+            | Self::Conflict { code, .. }
+            | Self::RateLimited { code, .. }
+            | Self::Unavailable { code, .. } => Cow::Borrowed(code),
+            Self::NotFound { .. } => "not_found".into(),
+            Self::Invalid(problems) => match problems.as_slice() {
+                [one] => one.code.into(),
+                _ => "invalid_input".into(),
+            },
+            Self::DeactivationBlocked { .. } => "deactivation_blocked".into(),
+            Self::ManagedByDirectory => "managed_by_directory".into(),
+            Self::Internal(_) => "internal_error".into(),
+        }
+    }
+
+    /// The sentence for a person; never an internal cause.
+    pub fn message(&self) -> String {
+        match self {
+            Self::BadRequest { message, .. }
+            | Self::Unauthorized { message, .. }
+            | Self::Forbidden { message, .. }
+            | Self::Conflict { message, .. }
+            | Self::RateLimited { message, .. }
+            | Self::Unavailable { message, .. }
+            | Self::DeactivationBlocked { message, .. } => message.clone(),
+            Self::NotFound { what } => format!("{what} not found"),
+            Self::Invalid(problems) => join(problems),
+            Self::ManagedByDirectory => {
+                "Active Directory sync is on: company users are activated and deactivated in the directory, not in Tracker".into()
+            }
+            Self::Internal(_) => INTERNAL_MESSAGE.into(),
+        }
+    }
+
+    /// The one field at fault, when there is one.
+    pub fn field(&self) -> Option<Cow<'static, str>> {
+        match self {
+            Self::BadRequest { field, .. } => field.clone(),
+            Self::Conflict { field, .. } => field.clone(),
+            Self::Invalid(problems) => match problems.as_slice() {
+                [one] => Some(one.field.clone()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Seconds after which a refused request may be tried again.
+    pub fn retry_after_seconds(&self) -> Option<u64> {
+        match self {
+            Self::RateLimited { retry_after_seconds, .. } | Self::Unavailable { retry_after_seconds, .. } => Some(*retry_after_seconds),
+            _ => None,
+        }
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::BadRequest, code, message)
+        Self::BadRequest {
+            code: code.into(),
+            message: message.into(),
+            field: None,
+        }
     }
 
-    pub fn not_found(what: &str) -> Self {
-        Self::new(ErrorKind::NotFound, "not_found", format!("{what} not found"))
+    pub fn not_found(what: &'static str) -> Self {
+        Self::NotFound { what: what.into() }
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Forbidden, "forbidden", message)
+        Self::Forbidden {
+            code: "forbidden",
+            message: message.into(),
+        }
     }
 
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Conflict, code, message)
+        Self::Conflict {
+            code,
+            message: message.into(),
+            field: None,
+        }
     }
 
     pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Unauthorized, code, message)
+        Self::Unauthorized {
+            code,
+            message: message.into(),
+        }
     }
 
-    pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Internal, "internal_error", message)
+    /// A failure the caller did not cause; `cause` goes to the log only.
+    pub fn internal(cause: impl Into<String>) -> Self {
+        Self::Internal(cause.into())
+    }
+
+    /// Names the field a 400 or 409 is about.
+    pub fn on_field(self, name: &'static str) -> Self {
+        match self {
+            Self::BadRequest { code, message, .. } => Self::BadRequest {
+                code,
+                message,
+                field: Some(name.into()),
+            },
+            Self::Conflict { code, message, .. } => Self::Conflict {
+                code,
+                message,
+                field: Some(name.into()),
+            },
+            other => other,
+        }
     }
 
     /// One or more invalid fields, reported together so that a form can
     /// show every problem at once. A single problem keeps its own code.
     pub fn invalid(problems: Vec<Invalid>) -> Self {
-        let fields: Vec<Value> = problems
-            .iter()
-            .map(|p| json!({"field": p.field, "code": p.code, "message": p.message}))
-            .collect();
-        let (code, message, field): (Cow<'static, str>, String, Option<String>) = match problems.as_slice() {
-            [one] => (one.code.into(), one.message.clone(), Some(one.field.to_string())),
-            many => (
-                "invalid_input".into(),
-                many.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; "),
-                None,
-            ),
-        };
-        let mut e = Self::new(ErrorKind::Unprocessable, code, message).with("fields", Value::Array(fields));
-        if let Some(field) = field {
-            e = e.with("field", Value::String(field));
-        }
-        e
+        Self::Invalid(problems)
     }
 
     /// Reports field names under a parent, e.g. `administrator.email`.
-    pub fn prefix_fields(mut self, prefix: &str) -> Self {
-        if let Some(Value::String(f)) = self.details.get_mut("field") {
-            *f = format!("{prefix}{f}");
+    pub fn prefix_fields(self, prefix: &str) -> Self {
+        match self {
+            Self::Invalid(problems) => Self::Invalid(
+                problems
+                    .into_iter()
+                    .map(|p| Invalid {
+                        field: format!("{prefix}{}", p.field).into(),
+                        ..p
+                    })
+                    .collect(),
+            ),
+            Self::Conflict {
+                code,
+                message,
+                field: Some(f),
+            } => Self::Conflict {
+                code,
+                message,
+                field: Some(format!("{prefix}{f}").into()),
+            },
+            other => other,
         }
-        if let Some(Value::Array(fields)) = self.details.get_mut("fields") {
-            for item in fields {
-                if let Some(Value::String(f)) = item.get_mut("field") {
-                    *f = format!("{prefix}{f}");
-                }
-            }
-        }
-        self
     }
 
     /// A referenced user who must be active is not (D2: `user_inactive`).
@@ -151,8 +292,7 @@ impl From<store::StoreError> for AppError {
         if e.is_unique_violation() {
             return AppError::conflict("conflict", "a concurrent change created the same record; reload and try again");
         }
-        tracing::error!(error = %e, "store failure");
-        AppError::internal("something went wrong on our side; the change was not made")
+        AppError::Internal(format!("store: {e}"))
     }
 }
 

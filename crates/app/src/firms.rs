@@ -49,9 +49,7 @@ impl App {
         crate::users::validate_new_user(&admin).map_err(|e| e.prefix_fields("administrator."))?;
         let mut tx = self.db.write().await?;
         if tx.firm_name_taken(&firm.name, None).await? {
-            return Err(
-                AppError::conflict("firm_name_taken", format!("a firm named {} already exists", firm.name)).with("field", "name".into()),
-            );
+            return Err(AppError::conflict("firm_name_taken", format!("a firm named {} already exists", firm.name)).on_field("name"));
         }
         tx.insert_firm(&firm).await?;
         record(

@@ -5,37 +5,16 @@ use crate::audit::record;
 use crate::users::{active_company_user, require_manage};
 use crate::views::user_json;
 use crate::{App, AppError, AppResult, Ctx};
-use domain::deactivation::{evaluate, Blocker, BlockingObject, Verdict};
+use domain::deactivation::{evaluate, Blocker, Verdict};
 use domain::model::{EmailStatus, User};
 use domain::{Invalid, MatterId, Millis, Side, UserId};
-use serde_json::{json, Value};
+use serde_json::json;
 use store::{MailKind, Tx};
-
-/// A blocker as the API and the pages show it (D5).
-pub fn blocker_json(b: &Blocker) -> Value {
-    let mut v = json!({"kind": b.kind.as_str(), "fix": b.kind.fix()});
-    let obj = v.as_object_mut().expect("object");
-    match &b.on {
-        BlockingObject::Matter { id, name, number } => {
-            obj.insert("matter".into(), json!({"id": id, "name": name, "number": number}));
-        }
-        BlockingObject::Office { id, name, active } => {
-            obj.insert("office".into(), json!({"id": id, "name": name, "active": active}));
-        }
-        BlockingObject::Route { id, name, active, level } => {
-            obj.insert("route".into(), json!({"id": id, "name": name, "active": active, "level": level}));
-        }
-    }
-    v
-}
 
 /// D6: with directory sync on, the directory owns company users' lifecycle.
 async fn refuse_if_directory_managed(tx: &mut Tx, user: &User) -> AppResult<()> {
     if user.side == Side::Company && tx.settings().await?.active_directory_sync {
-        return Err(AppError::conflict(
-            "managed_by_directory",
-            "Active Directory sync is on: company users are activated and deactivated in the directory, not in Tracker",
-        ));
+        return Err(AppError::ManagedByDirectory);
     }
     Ok(())
 }
@@ -76,27 +55,24 @@ pub(crate) async fn set_active(_app: &App, tx: &mut Tx, ctx: &Ctx, user: &mut Us
         return Ok(Changed { warnings: Vec::new() });
     }
     if ctx.actor_id() == Some(&user.id) {
-        return Err(AppError::new(
-            crate::ErrorKind::Forbidden,
-            "cannot_deactivate_self",
-            "you cannot deactivate yourself",
-        ));
+        return Err(AppError::Forbidden {
+            code: "cannot_deactivate_self",
+            message: "you cannot deactivate yourself".into(),
+        });
     }
     // D4 weighs other users' rows: hold them still until commit.
     tx.lock_for_deactivation(user).await?;
     let v = verdict(tx, ctx, user).await?;
     if !v.can_deactivate() {
-        let blockers: Vec<Value> = v.blockers.iter().map(blocker_json).collect();
-        return Err(AppError::conflict(
-            "deactivation_blocked",
-            format!(
+        return Err(AppError::DeactivationBlocked {
+            message: format!(
                 "{} {} cannot be deactivated until {} blocker(s) are cleared",
                 user.first_name,
                 user.last_name,
-                blockers.len()
+                v.blockers.len()
             ),
-        )
-        .with("blockers", Value::Array(blockers)));
+            blockers: v.blockers,
+        });
     }
     // D2, all at once and in this transaction.
     tx.set_user_active(&user.id, false, now).await?;
@@ -129,7 +105,7 @@ pub(crate) async fn set_active(_app: &App, tx: &mut Tx, ctx: &Ctx, user: &mut Us
         };
         user.new_user_email.last_change_at = Some(now);
     }
-    let warnings: Vec<Value> = v.warnings.iter().map(blocker_json).collect();
+    let warnings = serde_json::to_value(&v.warnings).unwrap_or_default();
     record(tx, ctx, now, "user.deactivated", "user", Some(user.id.as_str()), Some(before),
         Some(json!({"user": user_json(user), "sessions_revoked": sessions, "links_invalidated": links, "mail_cancelled": mail, "warnings": warnings}))).await?;
     Ok(Changed { warnings: v.warnings })

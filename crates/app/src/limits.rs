@@ -4,7 +4,7 @@
 //! share, which still bounds the total. The work itself (password hashing)
 //! is bounded by [`crate::password::HashGate`].
 
-use crate::{AppError, ErrorKind};
+use crate::AppError;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::Ipv6Net;
 use std::net::IpAddr;
@@ -41,12 +41,11 @@ fn per_minute(n: u32) -> Quota {
 }
 
 fn too_many() -> AppError {
-    AppError::new(
-        ErrorKind::TooManyRequests,
-        "too_many_attempts",
-        "too many attempts; wait a minute and try again",
-    )
-    .with("retry_after_seconds", 60.into())
+    AppError::RateLimited {
+        code: "too_many_attempts",
+        message: "too many attempts; wait a minute and try again".into(),
+        retry_after_seconds: 60,
+    }
 }
 
 impl Limits {
@@ -127,7 +126,7 @@ mod tests {
                 .is_ok());
         }
         let e = limits.sign_in(Some("2001:db8:0:1:ffff::9"), "u9@x.example").unwrap_err();
-        assert_eq!(e.code, "too_many_attempts");
+        assert_eq!(e.code(), "too_many_attempts");
         assert!(
             limits.sign_in(Some("2001:db8:0:2::1"), "u9@x.example").is_ok(),
             "the next /64 is another client"

@@ -175,7 +175,7 @@ impl App {
                 "matter_number_taken",
                 format!("a matter numbered {} already exists", number.as_str()),
             )
-            .with("field", "number".into()));
+            .on_field("number"));
         }
         let matter = Matter {
             id: MatterId::generate(),
@@ -239,7 +239,7 @@ impl App {
                     "matter_number_taken",
                     format!("a matter numbered {} already exists", number.as_str()),
                 )
-                .with("field", "number".into()));
+                .on_field("number"));
             }
             matter.number = number.into_string();
         }

@@ -36,8 +36,7 @@ impl App {
         let mut tx = self.db.write().await?;
         if tx.office_name_taken(&office.name, None).await? {
             return Err(
-                AppError::conflict("office_name_taken", format!("an office named {} already exists", office.name))
-                    .with("field", "name".into()),
+                AppError::conflict("office_name_taken", format!("an office named {} already exists", office.name)).on_field("name"),
             );
         }
         apply_coordinators(&mut tx, &mut office, &input).await?;
@@ -67,8 +66,7 @@ impl App {
         if let Some(name) = name {
             if tx.office_name_taken(name.as_str(), Some(id)).await? {
                 return Err(
-                    AppError::conflict("office_name_taken", format!("an office named {} already exists", name.as_str()))
-                        .with("field", "name".into()),
+                    AppError::conflict("office_name_taken", format!("an office named {} already exists", name.as_str())).on_field("name"),
                 );
             }
             office.name = name.into_string();

@@ -1,7 +1,7 @@
 //! S1: Argon2id password hashes, computed off the async executor so that a
 //! burst of sign-ins does not stall other requests.
 
-use crate::{AppError, AppResult, ErrorKind};
+use crate::{AppError, AppResult};
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -74,12 +74,11 @@ impl HashGate {
         let admission = Admission { gate: self };
         if before >= self.capacity {
             drop(admission);
-            return Err(AppError::new(
-                ErrorKind::TooManyRequests,
-                "server_busy",
-                "the server is busy checking passwords; try again in a moment",
-            )
-            .with("retry_after_seconds", 1.into()));
+            return Err(AppError::Unavailable {
+                code: "server_busy",
+                message: "the server is busy checking passwords; try again in a moment".into(),
+                retry_after_seconds: 1,
+            });
         }
         Ok(admission)
     }
@@ -145,6 +144,7 @@ fn dummy_hash() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
 
     #[tokio::test]
     async fn hashes_verify_and_unknown_accounts_never_match() {
@@ -163,9 +163,9 @@ mod tests {
         let mut held: Vec<_> = (0..5).map(|_| gate.admit().expect("five places")).collect();
         for _ in 0..3 {
             let e = gate.admit().err().expect("the sixth is refused");
-            assert_eq!(e.kind, ErrorKind::TooManyRequests);
-            assert_eq!(e.code, "server_busy");
-            assert_eq!(e.details["retry_after_seconds"], 1);
+            assert_eq!(e.kind(), ErrorKind::Unavailable);
+            assert_eq!(e.code(), "server_busy");
+            assert_eq!(e.retry_after_seconds(), Some(1));
         }
         // Refusals do not use up places; a finished request frees one.
         held.pop();

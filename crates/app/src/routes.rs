@@ -83,10 +83,7 @@ impl App {
         let now = self.now();
         let mut tx = self.db.write().await?;
         if tx.route_name_taken(name.as_str(), None).await? {
-            return Err(
-                AppError::conflict("route_name_taken", format!("a route named {} already exists", name.as_str()))
-                    .with("field", "name".into()),
-            );
+            return Err(AppError::conflict("route_name_taken", format!("a route named {} already exists", name.as_str())).on_field("name"));
         }
         let levels = resolve_levels(&mut tx, input.levels.as_deref().unwrap_or(&[])).await?;
         let route = ApprovalRoute {
@@ -123,8 +120,7 @@ impl App {
         if let Some(name) = name {
             if tx.route_name_taken(name.as_str(), Some(id)).await? {
                 return Err(
-                    AppError::conflict("route_name_taken", format!("a route named {} already exists", name.as_str()))
-                        .with("field", "name".into()),
+                    AppError::conflict("route_name_taken", format!("a route named {} already exists", name.as_str())).on_field("name"),
                 );
             }
             route.name = name.into_string();

@@ -256,7 +256,7 @@ impl App {
             }
             let matter = match visible_matter(&mut tx, actor, id).await {
                 Ok(m) => m,
-                Err(e) if e.kind == crate::ErrorKind::NotFound => continue,
+                Err(AppError::NotFound { .. }) => continue,
                 Err(e) => return Err(e),
             };
             if let Some(u) = tx.user(&matter.lead_company_person_id).await? {

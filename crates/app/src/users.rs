@@ -573,5 +573,5 @@ pub(crate) fn email_taken(email: &Email) -> AppError {
             email.as_str()
         ),
     )
-    .with("field", "email".into())
+    .on_field("email")
 }

@@ -83,6 +83,53 @@ pub struct Blocker {
     pub on: BlockingObject,
 }
 
+/// D5's shape, the one the API, the pages' links and the audit log share:
+/// `{"kind", "fix", "matter"|"office"|"route": {…}}`.
+impl Serialize for Blocker {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        #[derive(Serialize)]
+        struct Matter<'a> {
+            id: &'a str,
+            name: &'a str,
+            number: &'a str,
+        }
+        #[derive(Serialize)]
+        struct Place<'a> {
+            id: &'a str,
+            name: &'a str,
+            active: bool,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            level: Option<i64>,
+        }
+        let mut map = serializer.serialize_map(Some(3))?;
+        map.serialize_entry("kind", self.kind.as_str())?;
+        map.serialize_entry("fix", self.kind.fix())?;
+        match &self.on {
+            BlockingObject::Matter { id, name, number } => map.serialize_entry("matter", &Matter { id, name, number })?,
+            BlockingObject::Office { id, name, active } => map.serialize_entry(
+                "office",
+                &Place {
+                    id,
+                    name,
+                    active: *active,
+                    level: None,
+                },
+            )?,
+            BlockingObject::Route { id, name, active, level } => map.serialize_entry(
+                "route",
+                &Place {
+                    id,
+                    name,
+                    active: *active,
+                    level: Some(*level),
+                },
+            )?,
+        }
+        map.end()
+    }
+}
+
 /// Everything involving the user that D3/D4 care about, as the store found it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Facts {

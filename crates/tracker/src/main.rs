@@ -135,7 +135,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let created = app
                 .create_admin(&email, &first_name, &last_name, password)
                 .await
-                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
             println!("Created company system administrator {} ({})", created.user.email, created.user.id);
             if let Some(link) = created.link {
                 println!("One-time sign-in link (set a password with it): {link}");
@@ -150,7 +150,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let app = offline_app(db, "http://127.0.0.1");
             let result = app.purge_user(&email).await;
             app.db.close().await;
-            let user = result.map_err(|e| anyhow::anyhow!("cannot purge {email}: {}", e.message))?;
+            let user = result.map_err(|e| anyhow::anyhow!("cannot purge {email}: {}", e.message()))?;
             println!("Removed {} ({}); an audit entry records it.", user.email, user.id);
             Ok(())
         }

@@ -88,11 +88,11 @@ pub async fn edge(State(edge): State<Edge>, mut req: Request, next: Next) -> Res
 /// stopped (its handler dropped, an open transaction rolled back) and
 /// answered in the format of its side.
 fn timed_out(api: bool) -> Response {
-    let e = app::AppError::new(
-        app::ErrorKind::Internal,
-        "request_timeout",
-        "the request took too long and was stopped; check whether it took effect before sending it again",
-    );
+    let e = app::AppError::Unavailable {
+        code: "request_timeout",
+        message: "the request took too long and was stopped; check whether it took effect before sending it again".into(),
+        retry_after_seconds: 5,
+    };
     tracing::warn!("a request exceeded the request timeout");
     let mut resp = if api {
         (StatusCode::SERVICE_UNAVAILABLE, axum::Json(crate::error::error_body(&e))).into_response()

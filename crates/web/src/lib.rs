@@ -18,6 +18,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use std::sync::Arc;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -59,14 +60,26 @@ pub fn router_with(app: App, timeouts: Timeouts) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(edge, edge::edge))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        // Outermost: every request has an `X-Request-Id` (the client's, or
+        // a new UUID) before its span is made, and the answer carries it.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(app)
 }
 
 /// The span of a request names its method and path only: a query string
 /// can carry a one-time link's token (`/set-password?token=…`), and no
 /// secret may reach the logs at any level (OP3).
+/// The request id is recorded only when it is a plain token, so a client
+/// cannot write arbitrary text into the log through it.
 fn request_span<B>(req: &Request<B>) -> tracing::Span {
-    tracing::debug_span!("request", method = %req.method(), path = %req.uri().path(), version = ?req.version())
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)))
+        .unwrap_or("-");
+    tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
 }
 
 /// Unknown API paths answer in the API's JSON; anything else is a page.

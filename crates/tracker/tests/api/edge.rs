@@ -151,7 +151,7 @@ async fn edge_s12_a_full_hashing_queue_answers_server_busy_at_once() {
         .await
         .unwrap();
     let (status, headers, body) = json_of(r).await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["error"]["code"], "server_busy");
     assert_eq!(headers[RETRY_AFTER], "1");
     // The sign-in page says so too, with Retry-After.
@@ -163,7 +163,7 @@ async fn edge_s12_a_full_hashing_queue_answers_server_busy_at_once() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.headers()[RETRY_AFTER], "1");
     // Nothing was counted against the account: once places free up, the
     // same sign-in works.

@@ -94,7 +94,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut ServeConfig)) -> TestApp {
     // A database copied from another test already has its administrator.
     let admin_id = match running.app.create_admin(ADMIN_EMAIL, "Root", "Admin", Some(PASSWORD.into())).await {
         Ok(created) => created.user.id.to_string(),
-        Err(e) if e.code == "email_taken" => {
+        Err(e) if e.code() == "email_taken" => {
             let mut tx = running.app.db.read().await.unwrap();
             tx.user_by_email(ADMIN_EMAIL)
                 .await

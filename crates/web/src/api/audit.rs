@@ -33,7 +33,7 @@ fn parse_time(field: &'static str, s: &str) -> Result<i64, AppError> {
                 "invalid_query",
                 format!("{field}: use an RFC 3339 time such as 2026-11-22T10:00:00Z"),
             )
-            .with("field", field.into())
+            .on_field(field)
         })
 }
 

@@ -2,10 +2,10 @@
 //! the deactivation check, sending, reset, history and delegates.
 
 use super::PageQuery;
+use crate::error::blocker_json;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{nullable, ApiJson, ApiQuery, Caller};
 use crate::types::{AuditOut, ListOut, UserOut, UserRef};
-use app::lifecycle::blocker_json;
 use app::users::{NewUser, StatusFilter, UserFilter, UserPatch};
 use app::{App, AppError, Page};
 use axum::extract::{Path, State};
@@ -34,7 +34,7 @@ pub struct UserListQuery {
 }
 
 fn bad(field: &'static str, msg: &str) -> AppError {
-    AppError::bad_request("invalid_query", format!("{field}: {msg}")).with("field", field.into())
+    AppError::bad_request("invalid_query", format!("{field}: {msg}")).on_field(field)
 }
 
 /// Parses R2's selectors.

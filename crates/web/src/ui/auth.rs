@@ -58,15 +58,15 @@ pub async fn sign_in(State(app): State<App>, v: Visitor, VisitorPosted(f): Visit
             }
             Ok(resp)
         }
-        Err(e) if e.kind == app::ErrorKind::Internal => Err(PageError::App(e)),
+        Err(e) if e.kind() == app::ErrorKind::Internal => Err(PageError::App(e)),
         Err(e) => {
             let page = SignInPage {
                 layout: v.layout("Sign in"),
                 email: f.email,
                 next,
-                error: Some(sentence(&e.message)),
+                error: Some(sentence(&e.message())),
             };
-            let mut resp = v.respond(render(super::page::status_of(e.kind), &page));
+            let mut resp = v.respond(render(super::page::status_of(e.kind()), &page));
             crate::error::retry_after(&mut resp, &e);
             Ok(resp)
         }
@@ -106,7 +106,7 @@ struct SetPasswordPage {
 
 pub async fn set_password_page(State(app): State<App>, v: Visitor, Query(q): Query<LinkQuery>) -> PageResult {
     let token = q.token.unwrap_or_default();
-    let link_problem = app.check_link(&token).await.err().map(|e| sentence(&e.message));
+    let link_problem = app.check_link(&token).await.err().map(|e| sentence(&e.message()));
     let policy = app.password_policy().await?.describe();
     let page = SetPasswordPage {
         layout: v.layout("Set your password"),
@@ -158,8 +158,8 @@ pub async fn set_password(State(app): State<App>, v: Visitor, VisitorPosted(f): 
                 )],
             ))
         }
-        Err(e) if e.details.get("field").and_then(|f| f.as_str()) == Some("token") => {
-            fail(FormErrors::none(), super::page::status_of(e.kind), Some(sentence(&e.message)))
+        Err(e) if e.field().as_deref() == Some("token") => {
+            fail(FormErrors::none(), super::page::status_of(e.kind()), Some(sentence(&e.message())))
         }
         Err(e) => match super::page::form_problem(e) {
             Ok((status, errors)) => fail(errors, status, None),

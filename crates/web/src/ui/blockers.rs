@@ -1,8 +1,21 @@
 //! D5 on a page: every blocker of a refused deactivation (or of the check
 //! beforehand), each with a link to the page that clears it. Built from the
-//! `blockers` detail the use case returns, the same list the API shows.
+//! typed blockers the use case returns, the same list the API shows.
 
-use serde_json::Value;
+use domain::deactivation::{Blocker, BlockerKind, BlockingObject};
+
+/// What a blocker is, as a person reads it.
+fn label(kind: BlockerKind) -> &'static str {
+    match kind {
+        BlockerKind::LeadCompanyPerson => "Lead company person",
+        BlockerKind::OfficeCoordinator => "Office/region coordinator",
+        BlockerKind::OfficeBackupCoordinator => "Backup coordinator",
+        BlockerKind::RoutePrimaryApprover => "Primary approver",
+        BlockerKind::RouteAlternateApprover => "Alternate approver",
+        BlockerKind::OnlyFirmUserOnMatter => "Only firm user on matter",
+        BlockerKind::OnlyNotifiedFirmUserOnMatter => "Only firm user notified",
+    }
+}
 
 /// A link that clears a blocker.
 #[derive(Debug, Clone)]
@@ -31,99 +44,48 @@ pub struct Blockers {
 }
 
 impl Blockers {
-    pub fn from_json(user_id: &str, list: &[Value]) -> Self {
+    pub fn from_domain(user_id: &str, list: &[Blocker]) -> Self {
         let bulk_href = format!("/bulk-update/lead-company-person?from={}", super::page::url_encode(user_id));
         let mut out = Blockers {
             bulk_href: bulk_href.clone(),
             ..Default::default()
         };
         for b in list {
-            let kind = b.get("kind").and_then(Value::as_str).unwrap_or("");
-            let fix = b.get("fix").and_then(Value::as_str).map(super::page::sentence).unwrap_or_default();
-            let text = |obj: &str, key: &str| b.get(obj).and_then(|o| o.get(key)).and_then(Value::as_str).unwrap_or("").to_owned();
-            let active = |obj: &str| b.get(obj).and_then(|o| o.get("active")).and_then(Value::as_bool).unwrap_or(true);
-            let (label, what, links) = if b.get("matter").is_some() {
-                let id = super::page::url_encode(&text("matter", "id"));
-                let what = format!("Matter {} ({})", text("matter", "name"), text("matter", "number"));
-                if kind == "lead_company_person" {
-                    out.led_matters += 1;
-                    let links = vec![
-                        Fix {
-                            href: format!("/matters/{id}/edit"),
-                            label: "Edit the matter".into(),
-                        },
-                        Fix {
-                            href: bulk_href.clone(),
-                            label: "Bulk update".into(),
-                        },
-                    ];
-                    ("Lead company person", what, links)
-                } else {
-                    let label = if kind == "only_notified_firm_user_on_matter" {
-                        "Only firm user notified"
+            let fix = super::page::sentence(b.kind.fix());
+            let link = |href: String, label: &str| Fix { href, label: label.into() };
+            let inactive = |active: bool| if active { "" } else { " (inactive)" };
+            let (what, links) = match &b.on {
+                BlockingObject::Matter { id, name, number } => {
+                    let id = super::page::url_encode(id);
+                    let what = format!("Matter {name} ({number})");
+                    if b.kind == BlockerKind::LeadCompanyPerson {
+                        out.led_matters += 1;
+                        let links = vec![
+                            link(format!("/matters/{id}/edit"), "Edit the matter"),
+                            link(bulk_href.clone(), "Bulk update"),
+                        ];
+                        (what, links)
                     } else {
-                        "Only firm user on matter"
-                    };
-                    (
-                        label,
-                        what,
-                        vec![Fix {
-                            href: format!("/matters/{id}"),
-                            label: "Open the matter".into(),
-                        }],
-                    )
+                        (what, vec![link(format!("/matters/{id}"), "Open the matter")])
+                    }
                 }
-            } else if b.get("office").is_some() {
-                let id = super::page::url_encode(&text("office", "id"));
-                let state = if active("office") { "" } else { " (inactive)" };
-                let what = format!("Office/region {}{state}", text("office", "name"));
-                let label = if kind == "office_backup_coordinator" {
-                    "Backup coordinator"
-                } else {
-                    "Office/region coordinator"
-                };
-                (
-                    label,
-                    what,
-                    vec![Fix {
-                        href: format!("/offices/{id}"),
-                        label: "Edit the office".into(),
-                    }],
-                )
-            } else if b.get("route").is_some() {
-                let id = super::page::url_encode(&text("route", "id"));
-                let level = b.get("route").and_then(|r| r.get("level")).and_then(Value::as_i64).unwrap_or(0);
-                let state = if active("route") { "" } else { " (inactive)" };
-                let what = format!("Approval route {}{state}, level {level}", text("route", "name"));
-                let label = if kind == "route_alternate_approver" {
-                    "Alternate approver"
-                } else {
-                    "Primary approver"
-                };
-                (
-                    label,
-                    what,
-                    vec![Fix {
-                        href: format!("/approval-routes/{id}"),
-                        label: "Edit the route".into(),
-                    }],
-                )
-            } else {
-                ("Blocker", kind.replace('_', " "), Vec::new())
+                BlockingObject::Office { id, name, active } => (
+                    format!("Office/region {name}{}", inactive(*active)),
+                    vec![link(format!("/offices/{}", super::page::url_encode(id)), "Edit the office")],
+                ),
+                BlockingObject::Route { id, name, active, level } => (
+                    format!("Approval route {name}{}, level {level}", inactive(*active)),
+                    vec![link(format!("/approval-routes/{}", super::page::url_encode(id)), "Edit the route")],
+                ),
             };
             out.items.push(BlockerView {
-                kind: label.into(),
+                kind: label(b.kind).into(),
                 what,
                 fix,
                 links,
             });
         }
         out
-    }
-
-    pub fn from_domain(user_id: &str, list: &[domain::deactivation::Blocker]) -> Self {
-        let json: Vec<Value> = list.iter().map(app::lifecycle::blocker_json).collect();
-        Self::from_json(user_id, &json)
     }
 
     pub fn is_empty(&self) -> bool {

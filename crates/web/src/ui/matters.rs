@@ -315,11 +315,11 @@ pub async fn show(State(app): State<App>, s: Session, Path(id): Path<String>, Qu
     let mut search = PeopleSearch::new(format!("/matters/{}", m.id), &q);
     let (can_edit, everyone) = match search.offer(&app, &s.ctx, Purpose::Participant(m.id.clone())).await? {
         Ok(people) => (true, people),
-        Err(e) if e.kind == ErrorKind::Forbidden => (false, Vec::new()),
+        Err(e) if e.kind() == ErrorKind::Forbidden => (false, Vec::new()),
         Err(e) => {
             search
                 .problems
-                .push(format!("People cannot be listed here: {}", sentence(&e.message)));
+                .push(format!("People cannot be listed here: {}", sentence(&e.message())));
             (true, Vec::new())
         }
     };
@@ -356,9 +356,9 @@ pub struct ParticipantForm {
 
 /// A refusal on the matter page becomes a notice there.
 fn refused_on(to: &str, e: AppError) -> PageResult {
-    match e.kind {
+    match e.kind() {
         ErrorKind::NotFound | ErrorKind::Unauthorized | ErrorKind::Internal => Err(PageError::App(e)),
-        _ => Ok(redirect_with(to, &[Flash::error(sentence(&e.message))])),
+        _ => Ok(redirect_with(to, &[Flash::error(sentence(&e.message()))])),
     }
 }
 

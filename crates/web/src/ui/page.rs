@@ -229,7 +229,7 @@ impl FromRequestParts<App> for Session {
         };
         let auth = match app.authenticate(&token).await {
             Ok(a) => a,
-            Err(e) if e.kind == ErrorKind::Unauthorized => return Err(PageError::SignIn(sign_in_target(parts))),
+            Err(e) if e.kind() == ErrorKind::Unauthorized => return Err(PageError::SignIn(sign_in_target(parts))),
             Err(e) => return Err(PageError::App(e)),
         };
         let ctx = Ctx::user(&auth.user, client_ip(parts, app));
@@ -414,16 +414,16 @@ impl IntoResponse for PageError {
                 "The form was not sent from a current Tracker page (or your session changed). Go back, reload the page and try again.",
             ),
             PageError::Bad(msg) => error_page(StatusCode::BAD_REQUEST, "Something is wrong with this request", &msg),
-            PageError::App(e) => match e.kind {
+            PageError::App(e) => match e.kind() {
                 ErrorKind::Unauthorized => Redirect::to("/sign-in").into_response(),
                 ErrorKind::NotFound => error_page(
                     StatusCode::NOT_FOUND,
                     "Page not found",
                     "There is nothing here, or it is outside what your role can see.",
                 ),
-                ErrorKind::Forbidden => error_page(StatusCode::FORBIDDEN, "Not allowed", &sentence(&e.message)),
+                ErrorKind::Forbidden => error_page(StatusCode::FORBIDDEN, "Not allowed", &sentence(&e.message())),
                 ErrorKind::Internal => {
-                    tracing::error!(code = %e.code, message = %e.message, "page failed");
+                    tracing::error!(code = %e.code(), message = %e.message(), "page failed");
                     error_page(
                         StatusCode::INTERNAL_SERVER_ERROR,
                         "Something went wrong",
@@ -431,7 +431,7 @@ impl IntoResponse for PageError {
                     )
                 }
                 kind => {
-                    let mut resp = error_page(status_of(kind), "This could not be done", &sentence(&e.message));
+                    let mut resp = error_page(status_of(kind), "This could not be done", &sentence(&e.message()));
                     crate::error::retry_after(&mut resp, &e);
                     resp
                 }
@@ -476,21 +476,16 @@ impl FormErrors {
 
     pub fn from_app(e: &AppError) -> Self {
         let mut fields = HashMap::new();
-        if let Some(list) = e.details.get("fields").and_then(|v| v.as_array()) {
-            for item in list {
-                if let (Some(f), Some(m)) = (
-                    item.get("field").and_then(|v| v.as_str()),
-                    item.get("message").and_then(|v| v.as_str()),
-                ) {
-                    fields.entry(f.to_owned()).or_insert_with(|| sentence(m));
-                }
+        if let AppError::Invalid(problems) = e {
+            for p in problems {
+                fields.entry(p.field.to_string()).or_insert_with(|| sentence(&p.message));
             }
         }
-        if let Some(f) = e.details.get("field").and_then(|v| v.as_str()) {
-            fields.entry(f.to_owned()).or_insert_with(|| sentence(&e.message));
+        if let Some(f) = e.field() {
+            fields.entry(f.into_owned()).or_insert_with(|| sentence(&e.message()));
         }
         Self {
-            summary: Some(sentence(&e.message)),
+            summary: Some(sentence(&e.message())),
             fields,
         }
     }
@@ -517,7 +512,7 @@ impl FormErrors {
 /// A refused form comes back with its problems; errors a form cannot
 /// help with (gone, outside scope, signed out, our fault) become pages.
 pub fn form_problem(e: AppError) -> Result<(StatusCode, FormErrors), PageError> {
-    match e.kind {
+    match e.kind() {
         ErrorKind::NotFound | ErrorKind::Unauthorized | ErrorKind::Internal => Err(PageError::App(e)),
         kind => Ok((status_of(kind), FormErrors::from_app(&e))),
     }
@@ -690,7 +685,7 @@ impl PeopleSearch {
                 self.more |= picked.more;
                 Ok(Ok(picked.people))
             }
-            Err(e) if matches!(e.kind, ErrorKind::Unauthorized | ErrorKind::Internal) => Err(PageError::App(e)),
+            Err(e) if matches!(e.kind(), ErrorKind::Unauthorized | ErrorKind::Internal) => Err(PageError::App(e)),
             Err(e) => Ok(Err(e)),
         }
     }
@@ -705,7 +700,7 @@ impl PeopleSearch {
         match self.offer(app, ctx, purpose).await? {
             Ok(people) => Ok(people),
             Err(e) => {
-                let note = format!("People cannot be listed here: {}", sentence(&e.message));
+                let note = format!("People cannot be listed here: {}", sentence(&e.message()));
                 if !self.problems.contains(&note) {
                     self.problems.push(note);
                 }

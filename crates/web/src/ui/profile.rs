@@ -231,9 +231,8 @@ pub async fn save(State(app): State<App>, s: Session, Path(id): Path<String>, Po
             }
             Ok(redirect_with("/users", &flash))
         }
-        Err(e) if e.code == "deactivation_blocked" => {
-            let list: Vec<Value> = e.details.get("blockers").and_then(Value::as_array).cloned().unwrap_or_default();
-            let blockers = Blockers::from_json(id.as_str(), &list);
+        Err(AppError::DeactivationBlocked { blockers, .. }) => {
+            let blockers = Blockers::from_domain(id.as_str(), &blockers);
             Ok(render(
                 StatusCode::CONFLICT,
                 &profile_page(&app, &s, &before, f, FormErrors::none(), blockers).await,
@@ -273,9 +272,9 @@ pub async fn reset_page(State(app): State<App>, s: Session, Path(id): Path<Strin
 /// An action's refusal becomes a notice on the profile; what a notice
 /// cannot help with becomes a page.
 fn refused(id: &str, e: AppError) -> PageResult {
-    match e.kind {
+    match e.kind() {
         ErrorKind::NotFound | ErrorKind::Unauthorized | ErrorKind::Internal => Err(PageError::App(e)),
-        _ => Ok(redirect_with(&format!("/users/{id}"), &[Flash::error(sentence(&e.message))])),
+        _ => Ok(redirect_with(&format!("/users/{id}"), &[Flash::error(sentence(&e.message()))])),
     }
 }
 
