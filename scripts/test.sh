@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of Tracker on this machine, installing what they need.
 #
-#   bash scripts/test.sh            # the whole suite
-#   bash scripts/test.sh -E 'test(lockout)'   # extra arguments go to nextest
+#   bash scripts/test.sh                      # the whole suite
+#   bash scripts/test.sh -E 'test(lockout)'   # only the tests the filter selects,
+#                                             # on both databases (other
+#                                             # arguments go to nextest)
 #
 # It installs the Debian packages the tests need when they are missing
 # (chromium and chromium-driver for the browser tests, postgresql for the
@@ -56,10 +58,22 @@ bash scripts/check-no-test-hooks.sh
 log "doc tests"
 cargo test --workspace --doc --quiet
 
+# nextest joins several -E filters with "or": a filter given here must be
+# joined with each pass's own with "and", or it would widen the run.
+filter="all()"
+rest=()
+while (($#)); do
+    case "$1" in
+        -E) filter="($2)"; shift 2 ;;
+        -E=*) filter="(${1#-E=})"; shift ;;
+        *) rest+=("$1"); shift ;;
+    esac
+done
+
 log "tests on the embedded SQLite database"
-cargo nextest run --workspace --no-fail-fast --failure-output final -E 'not binary(postgres)' "$@"
+cargo nextest run --workspace --no-fail-fast --failure-output final -E "not binary(postgres) and $filter" "${rest[@]}"
 
 log "the integration suites again on PostgreSQL"
 bash scripts/with-postgres.sh \
-    cargo nextest run --workspace --no-fail-fast --failure-output final -E 'binary(api) | binary(postgres)' "$@"
+    cargo nextest run --workspace --no-fail-fast --failure-output final -E "(binary(api) | binary(postgres)) and $filter" "${rest[@]}"
 

@@ -1,6 +1,7 @@
 //! Building audit entries (R3) and reading the log.
 
 use crate::{App, AppError, AppResult, Ctx, Listing, Page};
+use domain::audit::AuditAction;
 use serde_json::Value;
 use store::{AuditEntry, AuditQuery, AuditRecord, Tx};
 
@@ -11,8 +12,7 @@ pub(crate) async fn record(
     tx: &mut Tx,
     ctx: &Ctx,
     now: domain::Millis,
-    action: &str,
-    target_kind: &'static str,
+    action: AuditAction,
     target_id: Option<&str>,
     before: Option<Value>,
     after: Option<Value>,
@@ -21,8 +21,8 @@ pub(crate) async fn record(
         at: now,
         actor_id: ctx.actor_id().map(|a| a.to_string()),
         actor_label: ctx.label.clone(),
-        action: action.to_owned(),
-        target_kind,
+        action: action.as_str().to_owned(),
+        target_kind: action.target_kind(),
         target_id: target_id.map(str::to_owned),
         before,
         after,

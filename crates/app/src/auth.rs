@@ -11,6 +11,7 @@ use crate::audit::record;
 use crate::hooks::Point;
 use crate::views::user_json;
 use crate::{password, App, AppError, AppResult, Ctx};
+use domain::audit::AuditAction;
 use domain::lockout::{decide, Account, Decision, REASON_INACTIVITY};
 use domain::model::User;
 use domain::secret::{hash_token, looks_like_token, new_token};
@@ -75,8 +76,7 @@ impl App {
                 &mut tx,
                 &ctx,
                 now,
-                "user.sign_in_failed",
-                "user",
+                AuditAction::UserSignInFailed,
                 None,
                 None,
                 Some(json!({"email": attempted, "reason": reason})),
@@ -109,8 +109,7 @@ impl App {
                     &mut tx,
                     &ctx,
                     now,
-                    "user.sign_in_failed",
-                    "user",
+                    AuditAction::UserSignInFailed,
                     Some(&id),
                     None,
                     Some(json!({"email": attempted, "reason": reason})),
@@ -122,8 +121,7 @@ impl App {
                         &mut tx,
                         &ctx,
                         now,
-                        "user.locked",
-                        "user",
+                        AuditAction::UserLocked,
                         Some(&id),
                         None,
                         Some(json!({"reason": why, "locked_until": until})),
@@ -145,7 +143,7 @@ impl App {
                 tx.record_sign_in(&c.user.id, now).await?;
                 let user = tx.user(&c.user.id).await?.ok_or_else(|| AppError::not_found("user"))?;
                 let ctx = Ctx::user(&user, source_ip);
-                record(&mut tx, &ctx, now, "user.signed_in", "user", Some(user.id.as_str()), None, None).await?;
+                record(&mut tx, &ctx, now, AuditAction::UserSignedIn, Some(user.id.as_str()), None, None).await?;
                 tx.commit().await?;
                 Ok(NewSession { token, user, expires_at })
             }
@@ -167,8 +165,7 @@ impl App {
             &mut tx,
             ctx,
             now,
-            "user.unlocked",
-            "user",
+            AuditAction::UserUnlocked,
             Some(user.id.as_str()),
             Some(json!({"locked": was_locked, "lock_reason": was})),
             None,
@@ -225,7 +222,7 @@ impl App {
         let mut tx = self.db.write().await?;
         tx.delete_session(token_hash).await?;
         let target = ctx.actor_id().map(|a| a.to_string());
-        record(&mut tx, ctx, now, "user.signed_out", "user", target.as_deref(), None, None).await?;
+        record(&mut tx, ctx, now, AuditAction::UserSignedOut, target.as_deref(), None, None).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -281,16 +278,15 @@ impl App {
             ..Ctx::user(&after, source_ip)
         };
         let action = if before.activated_at.is_none() {
-            "user.activated"
+            AuditAction::UserActivated
         } else {
-            "user.password_set"
+            AuditAction::UserPasswordSet
         };
         record(
             &mut tx,
             &ctx,
             now,
             action,
-            "user",
             Some(after.id.as_str()),
             Some(user_json(&before)),
             Some(json!({"user": user_json(&after), "sessions_revoked": sessions})),

@@ -4,6 +4,7 @@
 use crate::audit::record;
 use crate::users::{active_user, require_manage};
 use crate::{App, AppError, AppResult, Ctx};
+use domain::audit::AuditAction;
 use domain::model::User;
 use domain::{Invalid, UserId};
 use serde_json::json;
@@ -57,8 +58,7 @@ impl App {
             &mut tx,
             ctx,
             now,
-            "user.delegates_updated",
-            "user",
+            AuditAction::UserDelegatesUpdated,
             Some(me.id.as_str()),
             Some(json!({"delegate_ids": before})),
             Some(json!({"delegate_ids": ids})),

@@ -4,6 +4,7 @@
 use crate::audit::record;
 use crate::users::{NewUser, UserDetails};
 use crate::{App, AppError, AppResult, Ctx, Listing, Page};
+use domain::audit::AuditAction;
 use domain::model::Firm;
 use domain::{FirmId, Role, ShortText};
 
@@ -56,8 +57,7 @@ impl App {
             &mut tx,
             ctx,
             now,
-            "firm.created",
-            "firm",
+            AuditAction::FirmCreated,
             Some(firm.id.as_str()),
             None,
             Some(serde_json::json!({"name": firm.name})),

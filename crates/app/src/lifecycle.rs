@@ -5,6 +5,7 @@ use crate::audit::record;
 use crate::users::{active_company_user, require_manage};
 use crate::views::user_json;
 use crate::{App, AppError, AppResult, Ctx};
+use domain::audit::AuditAction;
 use domain::deactivation::{evaluate, Blocker, Verdict};
 use domain::model::{EmailStatus, User};
 use domain::{Invalid, MatterId, Millis, Side, UserId};
@@ -45,8 +46,7 @@ pub(crate) async fn set_active(_app: &App, tx: &mut Tx, ctx: &Ctx, user: &mut Us
             tx,
             ctx,
             now,
-            "user.reactivated",
-            "user",
+            AuditAction::UserReactivated,
             Some(user.id.as_str()),
             Some(before),
             Some(user_json(user)),
@@ -106,7 +106,7 @@ pub(crate) async fn set_active(_app: &App, tx: &mut Tx, ctx: &Ctx, user: &mut Us
         user.new_user_email.last_change_at = Some(now);
     }
     let warnings = serde_json::to_value(&v.warnings).unwrap_or_default();
-    record(tx, ctx, now, "user.deactivated", "user", Some(user.id.as_str()), Some(before),
+    record(tx, ctx, now, AuditAction::UserDeactivated, Some(user.id.as_str()), Some(before),
         Some(json!({"user": user_json(user), "sessions_revoked": sessions, "links_invalidated": links, "mail_cancelled": mail, "warnings": warnings}))).await?;
     Ok(Changed { warnings: v.warnings })
 }
@@ -199,8 +199,7 @@ impl App {
                 &mut tx,
                 ctx,
                 now,
-                "matter.lead_reassigned",
-                "matter",
+                AuditAction::MatterLeadReassigned,
                 Some(m.as_str()),
                 Some(json!({"lead_company_person_id": from_user.id})),
                 Some(json!({"lead_company_person_id": to_user.id})),
@@ -211,8 +210,7 @@ impl App {
             &mut tx,
             ctx,
             now,
-            "matter.bulk_lead_update",
-            "user",
+            AuditAction::MatterBulkLeadUpdate,
             Some(from_user.id.as_str()),
             None,
             Some(json!({"to_user_id": to_user.id, "updated": updated.len()})),

@@ -4,6 +4,7 @@ use crate::audit::record;
 use crate::users::{active_company_user, active_user, queue_new_user_email};
 use crate::{App, AppError, AppResult, Ctx, Listing, Page};
 use domain::access::Actor;
+use domain::audit::AuditAction;
 use domain::model::{EmailStatus, Matter, Participant, User};
 use domain::{Invalid, MatterId, MatterRole, Millis, ShortText, UserId};
 use serde_json::json;
@@ -204,8 +205,7 @@ impl App {
             &mut tx,
             ctx,
             now,
-            "matter.created",
-            "matter",
+            AuditAction::MatterCreated,
             Some(matter.id.as_str()),
             None,
             Some(matter_json(&matter)),
@@ -277,8 +277,7 @@ impl App {
             &mut tx,
             ctx,
             now,
-            "matter.updated",
-            "matter",
+            AuditAction::MatterUpdated,
             Some(matter.id.as_str()),
             Some(matter_json(&before)),
             Some(matter_json(&matter)),
@@ -370,16 +369,15 @@ impl App {
             .as_ref()
             .map(|p| json!({"role": p.role.as_str(), "receives_notifications": p.receives_notifications}));
         let action = if existing.is_some() {
-            "participant.updated"
+            AuditAction::ParticipantUpdated
         } else {
-            "participant.added"
+            AuditAction::ParticipantAdded
         };
         record(
             &mut tx,
             ctx,
             now,
             action,
-            "matter",
             Some(id.as_str()),
             before,
             Some(json!({"user_id": user.id, "role": role.as_str(), "receives_notifications": input.receives_notifications})),
@@ -409,8 +407,7 @@ impl App {
             &mut tx,
             ctx,
             now,
-            "participant.removed",
-            "matter",
+            AuditAction::ParticipantRemoved,
             Some(id.as_str()),
             Some(json!({"user_id": user_id})),
             None,

@@ -3,6 +3,7 @@
 use crate::audit::record;
 use crate::users::active_company_user;
 use crate::{App, AppError, AppResult, Ctx, Listing, Page};
+use domain::audit::AuditAction;
 use domain::model::Office;
 use domain::{OfficeId, Role, ShortText, UserId};
 use serde_json::json;
@@ -45,8 +46,7 @@ impl App {
             &mut tx,
             ctx,
             now,
-            "office.created",
-            "office",
+            AuditAction::OfficeCreated,
             Some(office.id.as_str()),
             None,
             Some(office_json(&office)),
@@ -80,8 +80,7 @@ impl App {
             &mut tx,
             ctx,
             now,
-            "office.updated",
-            "office",
+            AuditAction::OfficeUpdated,
             Some(office.id.as_str()),
             Some(before),
             Some(office_json(&office)),

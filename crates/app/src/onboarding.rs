@@ -6,6 +6,7 @@ use crate::users::{queue_new_user_email, require_manage};
 use crate::views::user_json;
 use crate::{App, AppError, AppResult, Ctx, Listing, Page};
 use domain::access::{Actor, UserScope};
+use domain::audit::AuditAction;
 use domain::model::{EmailStatus, User};
 use domain::UserId;
 use store::{MailKind, Org, Queuer, SortKey, Status, UserQuery};
@@ -128,8 +129,7 @@ impl App {
             &mut tx,
             ctx,
             now,
-            "user.password_reset",
-            "user",
+            AuditAction::UserPasswordReset,
             Some(user.id.as_str()),
             Some(before),
             Some(serde_json::json!({"user": user_json(&user), "links_invalidated": links, "sessions_revoked": sessions})),

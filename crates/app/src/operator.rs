@@ -5,6 +5,7 @@ use crate::audit::record;
 use crate::users::{insert_new_user, NewUser};
 use crate::views::user_json;
 use crate::{password, App, AppError, AppResult, Ctx};
+use domain::audit::AuditAction;
 use domain::model::User;
 use domain::secret::new_token;
 use domain::Role;
@@ -57,8 +58,7 @@ impl App {
                     &mut tx,
                     &ctx,
                     now,
-                    "user.activated",
-                    "user",
+                    AuditAction::UserActivated,
                     Some(user.id.as_str()),
                     None,
                     Some(user_json(&user)),
@@ -109,8 +109,7 @@ impl App {
             &mut tx,
             &ctx,
             now,
-            "user.purged",
-            "user",
+            AuditAction::UserPurged,
             Some(user.id.as_str()),
             Some(user_json(&user)),
             None,

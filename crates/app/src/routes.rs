@@ -5,6 +5,7 @@ use crate::audit::record;
 use crate::offices::require_sysadmin;
 use crate::users::{active_company_user, active_user};
 use crate::{App, AppError, AppResult, Ctx, Listing, Page};
+use domain::audit::AuditAction;
 use domain::model::{ApprovalRoute, RouteLevel};
 use domain::{Invalid, RouteId, ShortText};
 use serde_json::json;
@@ -99,8 +100,7 @@ impl App {
             &mut tx,
             ctx,
             now,
-            "route.created",
-            "route",
+            AuditAction::RouteCreated,
             Some(route.id.as_str()),
             None,
             Some(route_json(&route)),
@@ -137,8 +137,7 @@ impl App {
             &mut tx,
             ctx,
             now,
-            "route.updated",
-            "route",
+            AuditAction::RouteUpdated,
             Some(route.id.as_str()),
             Some(before),
             Some(route_json(&route)),

@@ -4,6 +4,7 @@ use crate::audit::record;
 use crate::offices::require_sysadmin;
 use crate::users::active_company_user;
 use crate::{App, AppResult, Ctx};
+use domain::audit::AuditAction;
 use domain::model::{Lockout, SessionLimits, Settings};
 use domain::password::PasswordPolicy;
 use domain::{Invalid, ShortText};
@@ -130,8 +131,7 @@ impl App {
             &mut tx,
             ctx,
             now,
-            "settings.updated",
-            "settings",
+            AuditAction::SettingsUpdated,
             None,
             Some(before),
             Some(settings_json(&s)),

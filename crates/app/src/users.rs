@@ -5,6 +5,7 @@ use crate::error::Problems;
 use crate::views::user_json;
 use crate::{App, AppError, AppResult, Ctx, Listing, Page};
 use domain::access::{Actor, Denied, Subject};
+use domain::audit::AuditAction;
 use domain::model::{EmailStatus, Firm, NewUserEmail, Office, User};
 use domain::{Email, FirmId, Invalid, OfficeId, PersonName, Role, Side, UserId};
 use store::{MailKind, Org, SortKey, Status, Tx, UserChange, UserQuery};
@@ -143,8 +144,7 @@ pub(crate) async fn queue_new_user_email(tx: &mut Tx, ctx: &Ctx, user: &mut User
         tx,
         ctx,
         now,
-        "user.new_user_email_queued",
-        "user",
+        AuditAction::UserNewUserEmailQueued,
         Some(user.id.as_str()),
         Some(serde_json::json!({"new_user_email_status": before.as_str()})),
         Some(serde_json::json!({"new_user_email_status": "queued"})),
@@ -312,8 +312,7 @@ impl App {
                 &mut tx,
                 ctx,
                 now,
-                "user.updated",
-                "user",
+                AuditAction::UserUpdated,
                 Some(before.id.as_str()),
                 Some(user_json(&before)),
                 Some(after_json),
@@ -509,8 +508,7 @@ pub(crate) async fn insert_new_user(tx: &mut Tx, ctx: &Ctx, input: NewUser, now:
         tx,
         ctx,
         now,
-        "user.created",
-        "user",
+        AuditAction::UserCreated,
         Some(user.id.as_str()),
         None,
         Some(serde_json::json!({"user": user_json(&user), "hold_new_user_email": input.hold_new_user_email})),

@@ -6,6 +6,7 @@
 //! exhaustively without a server.
 
 pub mod access;
+pub mod audit;
 pub mod deactivation;
 pub mod email;
 pub mod error;

@@ -253,3 +253,18 @@ impl AsyncWrite for Encrypted {
         futures_io::AsyncWrite::poll_close(Pin::new(&mut self.0), cx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With Nagle's algorithm on, each message on a pooled connection would
+    /// wait for the server's delayed ACK (40 ms on Linux).
+    #[tokio::test]
+    async fn connections_are_opened_with_nagle_off() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let tcp = connect_tcp("127.0.0.1", port).await.unwrap_or_else(|_| panic!("connects"));
+        assert!(tcp.nodelay().unwrap());
+    }
+}

@@ -8,7 +8,6 @@ mod support;
 use mail::{SmtpUrl, Transport, Worker};
 use serde_json::json;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 use store::MailKind;
 use support::smtp_sink::{test_ca_pem, SinkTls, SmtpSink};
 use support::*;
@@ -99,23 +98,18 @@ async fn an_untrusted_certificate_is_refused() {
     }
 }
 
-/// With Nagle's algorithm on, each message on a connection waits for the
-/// server's delayed ACK (40 ms on Linux): 60 messages on one connection
-/// would take at least 2.4 s. Without it, a small fraction of that.
+/// Sixty messages go over one pooled connection, plain and with STARTTLS.
+/// (That the connection has Nagle's algorithm off, which keeps it from
+/// waiting for delayed ACKs, is a unit test in `smtp_pool`; the speed it
+/// buys is measured by `cargo bench -p mail --bench delivery`.)
 #[tokio::test]
-async fn one_connection_is_not_held_back_by_delayed_acks() {
+async fn sixty_messages_share_one_connection() {
     let env = env().await;
     for (round, tls) in [SinkTls::None, SinkTls::StartTls].into_iter().enumerate() {
         queue_from(&env, round * 60, 60).await;
         let sink = SmtpSink::start_tls(tls).await;
-        let start = Instant::now();
         let tally = worker_trusting(&env, &sink.url(), true, 1).run_once().await.unwrap();
-        let took = start.elapsed();
         assert_eq!(tally.sent, 60, "{tls:?}: {tally:?}");
         assert_eq!(sink.connections(), 1, "{tls:?}");
-        assert!(
-            took < Duration::from_secs(2),
-            "{tls:?}: 60 messages on one connection took {took:?}"
-        );
     }
 }

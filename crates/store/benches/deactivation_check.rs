@@ -401,7 +401,7 @@ async fn run() -> Result<bool, Box<dyn std::error::Error>> {
             println!("  {s}");
         }
     }
-    Ok(scans.is_empty())
+    Ok(scans.is_empty() && ok_time)
 }
 
 fn main() {

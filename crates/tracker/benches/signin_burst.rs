@@ -2,8 +2,11 @@
 //! executor and bounded) affects other requests, and whether unknown and
 //! wrong-password sign-ins take the same time (S2).
 //!
-//! `cargo bench -p tracker --bench signin_burst` — prints figures; asserts
-//! nothing (timings belong in benchmarks, not tests).
+//! `cargo bench -p tracker --bench signin_burst` — prints figures and
+//! checks that every answer is what it should be: the accounts it measures
+//! are never locked (the lockout threshold is raised for them), each
+//! correct sign-in of the burst succeeds or is refused as busy (S12's
+//! bound on waiting hashes, 503), and each unknown one is a 401.
 
 use app::limits::LimitConfig;
 use app::{App, AppConfig, SystemClock};
@@ -63,9 +66,26 @@ async fn main() {
         },
     );
     let password = "Bench-Passw0rd!";
-    app.create_admin("bench@company.example", "Bench", "Admin", Some(password.into()))
+    let admin = app
+        .create_admin("bench@company.example", "Bench", "Admin", Some(password.into()))
+        .await
+        .unwrap()
+        .user;
+    app.create_admin("burst@company.example", "Burst", "Admin", Some(password.into()))
         .await
         .unwrap();
+    // 40 wrong passwords must measure the wrong-password path, not a lock.
+    let mut lockout = domain::model::Lockout::default();
+    lockout.max_failures = 100;
+    app.update_settings(
+        &app::Ctx::user(&admin, None),
+        app::settings::SettingsPatch {
+            lockout: Some(lockout),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let router = web::router(app.clone());
@@ -103,10 +123,21 @@ async fn main() {
         assert_eq!(s, 401);
         wrong.push(d);
     }
+    let locked = app
+        .db
+        .read()
+        .await
+        .unwrap()
+        .user_by_email("bench@company.example")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(locked.locked_until.is_none(), "the measured account must not lock");
     summary("sign-in, unknown email", unknown);
     summary("sign-in, wrong password", wrong);
 
-    // A burst of 200 concurrent sign-ins while /me is probed.
+    // A burst of 200 concurrent sign-ins while /me is probed: half correct
+    // (one account), half for an unknown email (nothing to lock).
     let burst_started = Instant::now();
     let probe_task = {
         let client = client.clone();
@@ -116,14 +147,27 @@ async fn main() {
     };
     let mut burst = Vec::new();
     for i in 0..200 {
-        let pw = if i % 2 == 0 { password } else { "Wrong-Passw0rd!" };
-        burst.push(tokio::spawn(sign_in("bench@company.example", pw)));
+        let (email, pw) = if i % 2 == 0 {
+            ("burst@company.example", password)
+        } else {
+            ("nobody@company.example", "Wrong-Passw0rd!")
+        };
+        let attempt = sign_in(email, pw);
+        burst.push(tokio::spawn(async move { (i % 2 == 0, attempt.await) }));
     }
     let mut signin_times = Vec::new();
+    let (mut signed_in, mut refused, mut busy) = (0, 0, 0);
     for b in burst {
-        let (_, _, d) = b.await.unwrap();
+        let (correct, (status, body, d)) = b.await.unwrap();
+        match (correct, status) {
+            (true, 201) => signed_in += 1,
+            (false, 401) => refused += 1,
+            (_, 503) => busy += 1,
+            other => panic!("unexpected answer {other:?} in the burst: {body}"),
+        }
         signin_times.push(d);
     }
+    println!("burst answers: {signed_in} signed in, {refused} refused (unknown email), {busy} told the server is busy (503)");
     let burst_secs = burst_started.elapsed();
     let during = probe_task.await.unwrap();
     summary("sign-in during burst of 200", signin_times);

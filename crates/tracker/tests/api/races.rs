@@ -15,6 +15,8 @@ use std::sync::Arc;
 use tokio::sync::Barrier;
 
 const TRIALS: usize = 30;
+/// At most this many batches of trials, until both orders have occurred.
+const BATCHES: usize = 4;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Change {
@@ -189,61 +191,73 @@ async fn a_deactivation_and_a_change_making_the_user_a_blocker_never_both_succee
         Change::RoutePrimaryApprover,
         Change::OfficeCoordinator,
     ] {
-        let mut trials = Vec::new();
-        for n in 0..TRIALS {
-            trials.push(setup(&app, kind, n, &other).await);
-        }
-        let pairs = trials
-            .iter()
-            .map(|t| {
-                (
+        // Both orders must really happen; a batch in which one side always
+        // won proves nothing about the other, so run another.
+        let (mut deactivation_won, mut change_won) = (0, 0);
+        for batch in 0..BATCHES {
+            if deactivation_won > 0 && change_won > 0 {
+                break;
+            }
+            let mut trials = Vec::new();
+            for n in batch * TRIALS..(batch + 1) * TRIALS {
+                trials.push(setup(&app, kind, n, &other).await);
+            }
+            let pairs = trials
+                .iter()
+                .map(|t| {
                     (
-                        Method::PATCH,
-                        format!("/api/v1/users/{}", t.user),
-                        app.admin.clone(),
-                        json!({"active": false}),
-                    ),
-                    (t.method.clone(), t.path.clone(), app.admin.clone(), t.body.clone()),
-                )
-            })
-            .collect();
-        let outcomes = fire(&app, pairs).await;
-        let mut deactivation_won = 0;
-        for (t, ((ds, db), (cs, cb))) in trials.iter().zip(&outcomes) {
-            let deactivated = ds == &StatusCode::OK;
-            let changed = cs == &StatusCode::OK;
-            assert!(!(deactivated && changed), "{kind:?}: both succeeded for {}: {db} / {cb}", t.user);
-            assert!(
-                deactivated || changed,
-                "{kind:?}: neither succeeded for {}: {ds} {db} / {cs} {cb}",
-                t.user
-            );
-            if deactivated {
-                deactivation_won += 1;
-                assert_eq!(
-                    (*cs, code(cb)),
-                    (StatusCode::UNPROCESSABLE_ENTITY, "user_inactive"),
-                    "{kind:?}: {cb}"
+                        (
+                            Method::PATCH,
+                            format!("/api/v1/users/{}", t.user),
+                            app.admin.clone(),
+                            json!({"active": false}),
+                        ),
+                        (t.method.clone(), t.path.clone(), app.admin.clone(), t.body.clone()),
+                    )
+                })
+                .collect();
+            let outcomes = fire(&app, pairs).await;
+            for (t, ((ds, db), (cs, cb))) in trials.iter().zip(&outcomes) {
+                let deactivated = ds == &StatusCode::OK;
+                let changed = cs == &StatusCode::OK;
+                assert!(!(deactivated && changed), "{kind:?}: both succeeded for {}: {db} / {cb}", t.user);
+                assert!(
+                    deactivated || changed,
+                    "{kind:?}: neither succeeded for {}: {ds} {db} / {cs} {cb}",
+                    t.user
                 );
-            } else {
-                assert_eq!((*ds, code(db)), (StatusCode::CONFLICT, "deactivation_blocked"), "{kind:?}: {db}");
-            }
-            // The final state agrees with who won, and never has an inactive
-            // user in a blocking role.
-            let active = app.get(&format!("/api/v1/users/{}", t.user), &app.admin).await.body["active"] == true;
-            let holds = holds_role(&app, kind, t).await;
-            assert_eq!((active, holds), (!deactivated, changed), "{kind:?}: final state of {}", t.user);
-            if !active {
-                let c = app
-                    .get(&format!("/api/v1/users/{}/deactivation-check", t.user), &app.admin)
-                    .await
-                    .body;
-                assert_eq!(c["blockers"], json!([]), "{kind:?}: an inactive user is a blocker: {c}");
+                if deactivated {
+                    deactivation_won += 1;
+                } else {
+                    change_won += 1;
+                }
+                if deactivated {
+                    assert_eq!(
+                        (*cs, code(cb)),
+                        (StatusCode::UNPROCESSABLE_ENTITY, "user_inactive"),
+                        "{kind:?}: {cb}"
+                    );
+                } else {
+                    assert_eq!((*ds, code(db)), (StatusCode::CONFLICT, "deactivation_blocked"), "{kind:?}: {db}");
+                }
+                // The final state agrees with who won, and never has an inactive
+                // user in a blocking role.
+                let active = app.get(&format!("/api/v1/users/{}", t.user), &app.admin).await.body["active"] == true;
+                let holds = holds_role(&app, kind, t).await;
+                assert_eq!((active, holds), (!deactivated, changed), "{kind:?}: final state of {}", t.user);
+                if !active {
+                    let c = app
+                        .get(&format!("/api/v1/users/{}/deactivation-check", t.user), &app.admin)
+                        .await
+                        .body;
+                    assert_eq!(c["blockers"], json!([]), "{kind:?}: an inactive user is a blocker: {c}");
+                }
             }
         }
-        eprintln!(
-            "{kind:?}: {TRIALS} trials, the deactivation won {deactivation_won}, the change won {}",
-            TRIALS - deactivation_won
+        eprintln!("{kind:?}: the deactivation won {deactivation_won}, the change won {change_won}");
+        assert!(
+            deactivation_won > 0 && change_won > 0,
+            "{kind:?}: both orders must occur: the deactivation won {deactivation_won}, the change won {change_won}"
         );
     }
 }
@@ -291,9 +305,11 @@ async fn two_firm_colleagues_alone_on_a_matter_are_never_both_deactivated_by_the
         })
         .collect();
     let outcomes = fire(&app, pairs).await;
+    let mut first_won = 0;
     for ((a, b, m), ((sa, ba), (sb, bb))) in trials.iter().zip(&outcomes) {
         let ok = [sa, sb].iter().filter(|s| ***s == StatusCode::OK).count();
         assert_eq!(ok, 1, "exactly one of {a} and {b} is deactivated: {ba} / {bb}");
+        first_won += usize::from(*sa == StatusCode::OK);
         let loser = if *sa == StatusCode::OK { bb } else { ba };
         assert_eq!(code(loser), "deactivation_blocked", "{loser}");
         let parts = app.get(&format!("/api/v1/matters/{m}/participants"), &app.admin).await.body;
@@ -305,4 +321,9 @@ async fn two_firm_colleagues_alone_on_a_matter_are_never_both_deactivated_by_the
             .count();
         assert_eq!(active_firm_users, 1, "D4: the matter keeps one active user of the firm: {parts}");
     }
+    eprintln!("the first colleague's deactivation won {first_won} of {TRIALS}");
+    assert!(
+        first_won > 0 && first_won < TRIALS,
+        "both orders must occur: the first won {first_won} of {TRIALS}"
+    );
 }

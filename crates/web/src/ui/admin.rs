@@ -14,6 +14,7 @@ use app::{App, Page};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
+use domain::audit::AuditAction;
 use domain::model::{Lockout, Settings};
 use domain::password::PasswordPolicy;
 use domain::UserId;
@@ -169,37 +170,6 @@ pub async fn save_settings(
     }
 }
 
-const ACTIONS: &[&str] = &[
-    "user.created",
-    "user.updated",
-    "user.deactivated",
-    "user.reactivated",
-    "user.activated",
-    "user.password_set",
-    "user.password_reset",
-    "user.new_user_email_queued",
-    "user.signed_in",
-    "user.signed_out",
-    "user.sign_in_failed",
-    "user.locked",
-    "user.unlocked",
-    "user.delegates_updated",
-    "user.purged",
-    "matter.created",
-    "matter.updated",
-    "matter.lead_reassigned",
-    "matter.bulk_lead_update",
-    "participant.added",
-    "participant.updated",
-    "participant.removed",
-    "office.created",
-    "office.updated",
-    "firm.created",
-    "route.created",
-    "route.updated",
-    "settings.updated",
-];
-
 #[derive(Deserialize, Default)]
 pub struct AuditQuery {
     actor: Option<String>,
@@ -248,7 +218,7 @@ pub async fn audit(State(app): State<App>, s: Session, Query(q): Query<AuditQuer
     let page = page_number(&q.page);
     let actor = given(&q.actor);
     let target = given(&q.target);
-    let action = given(&q.action).filter(|a| ACTIONS.contains(&a.as_str()));
+    let action = given(&q.action).filter(|a| AuditAction::parse(a).is_some());
     let from_text = q.from.clone().unwrap_or_default();
     let to_text = q.to.clone().unwrap_or_default();
     let mut problem = None;
@@ -302,7 +272,10 @@ pub async fn audit(State(app): State<App>, s: Session, Query(q): Query<AuditQuer
         })
         .collect();
     let action_sel = action.clone().unwrap_or_default();
-    let actions = ACTIONS.iter().map(|a| Choice::new(*a, action_label(a), *a == action_sel)).collect();
+    let actions = AuditAction::ALL
+        .iter()
+        .map(|a| Choice::new(a.as_str(), a.label(), a.as_str() == action_sel))
+        .collect();
     let base = query(&[
         ("actor", &actor_sel),
         ("target", target.as_deref().unwrap_or("")),

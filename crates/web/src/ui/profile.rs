@@ -340,40 +340,13 @@ pub fn page_number(p: &Option<String>) -> i64 {
         .unwrap_or(1)
 }
 
-/// Audit actions as a person reads them.
+/// Audit actions as a person reads them; a code this build does not know
+/// (written by a newer version) is shown as its words.
 pub fn action_label(action: &str) -> String {
-    let known = match action {
-        "user.created" => "User created",
-        "user.updated" => "Profile changed",
-        "user.deactivated" => "Deactivated",
-        "user.reactivated" => "Reactivated",
-        "user.activated" => "Account activated (password set)",
-        "user.password_set" => "Password set from a link",
-        "user.password_reset" => "Password reset",
-        "user.new_user_email_queued" => "New user email sent",
-        "user.signed_in" => "Signed in",
-        "user.signed_out" => "Signed out",
-        "user.sign_in_failed" => "Sign-in refused",
-        "user.locked" => "Locked out",
-        "user.unlocked" => "Unlocked",
-        "user.delegates_updated" => "Delegates changed",
-        "user.purged" => "Removed by the operator",
-        "matter.created" => "Matter created",
-        "matter.updated" => "Matter changed",
-        "matter.lead_reassigned" => "Lead company person reassigned",
-        "matter.bulk_lead_update" => "Bulk update of lead company person",
-        "participant.added" => "Participant added",
-        "participant.updated" => "Participant changed",
-        "participant.removed" => "Participant removed",
-        "office.created" => "Office created",
-        "office.updated" => "Office changed",
-        "firm.created" => "Firm created",
-        "route.created" => "Approval route created",
-        "route.updated" => "Approval route changed",
-        "settings.updated" => "Settings changed",
-        other => return sentence(&other.replace(['.', '_'], " ")).trim_end_matches('.').to_owned(),
-    };
-    known.to_owned()
+    match domain::audit::AuditAction::parse(action) {
+        Some(a) => a.label().to_owned(),
+        None => sentence(&action.replace(['.', '_'], " ")).trim_end_matches('.').to_owned(),
+    }
 }
 
 fn short(v: &Value) -> String {
