@@ -75,8 +75,10 @@ async fn main() {
         .await
         .unwrap();
     // 40 wrong passwords must measure the wrong-password path, not a lock.
-    let mut lockout = domain::model::Lockout::default();
-    lockout.max_failures = 100;
+    let lockout = domain::model::Lockout {
+        max_failures: 100,
+        ..Default::default()
+    };
     app.update_settings(
         &app::Ctx::user(&admin, None),
         app::settings::SettingsPatch {
