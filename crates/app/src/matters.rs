@@ -8,7 +8,7 @@ use domain::audit::AuditAction;
 use domain::model::{EmailStatus, Matter, Participant, User};
 use domain::{Invalid, MatterId, MatterRole, Millis, ShortText, UserId};
 use serde_json::json;
-use store::{MailKind, MatterQuery, ParticipantView, Tx};
+use store::{MatterAdded, MatterClosed, MatterQuery, OutboxPayload, ParticipantView, Tx};
 
 #[derive(Debug, Clone, Default)]
 pub struct MatterInput {
@@ -81,14 +81,13 @@ async fn notify_added(tx: &mut Tx, ctx: &Ctx, user: &mut User, matter: &Matter, 
         // Their welcome is on its way; it is the email that counts (N2).
         return Ok(false);
     }
-    tx.enqueue_mail(
-        MailKind::MatterAdded,
-        Some(&user.id),
-        &user.email,
-        &json!({"matter_id": matter.id, "matter_name": matter.name, "matter_number": matter.number, "role": role.as_str()}),
-        now,
-    )
-    .await?;
+    let payload = OutboxPayload::MatterAdded(MatterAdded {
+        matter_id: matter.id.to_string(),
+        matter_name: matter.name.clone(),
+        matter_number: matter.number.clone(),
+        role: role.as_str().to_owned(),
+    });
+    tx.enqueue_mail(&payload, Some(&user.id), &user.email, now).await?;
     Ok(true)
 }
 
@@ -130,15 +129,14 @@ async fn notify_closed(tx: &mut Tx, matter: &Matter, closed_for: &str, now: Mill
                 .collect();
             (!names.is_empty()).then(|| names.join(", "))
         };
-        tx.enqueue_mail(
-            MailKind::MatterClosed,
-            Some(&u.id),
-            &u.email,
-            &json!({"matter_id": matter.id, "matter_name": matter.name, "matter_number": matter.number, "closed_for": closed_for,
-                    "on_behalf_of": on_behalf_of}),
-            now,
-        )
-        .await?;
+        let payload = OutboxPayload::MatterClosed(MatterClosed {
+            matter_id: matter.id.to_string(),
+            matter_name: matter.name.clone(),
+            matter_number: matter.number.clone(),
+            closed_for: closed_for.to_owned(),
+            on_behalf_of,
+        });
+        tx.enqueue_mail(&payload, Some(&u.id), &u.email, now).await?;
     }
     Ok(true)
 }

@@ -9,7 +9,7 @@ use domain::access::{Actor, UserScope};
 use domain::audit::AuditAction;
 use domain::model::{EmailStatus, User};
 use domain::UserId;
-use store::{MailKind, Org, Queuer, SortKey, Status, UserQuery};
+use store::{MailKind, Org, OutboxPayload, Queuer, SortKey, Status, UserQuery};
 
 /// The sentence of N3 when nobody is waiting (from the seed).
 pub const ALL_SENT_MESSAGE: &str = "New user emails have already been sent to all users in the system.";
@@ -119,7 +119,7 @@ impl App {
         // A queued message would carry a link made before the reset.
         tx.cancel_user_mail(&user.id, &[MailKind::NewUserEmail, MailKind::PasswordReset])
             .await?;
-        tx.enqueue_mail(MailKind::PasswordReset, Some(&user.id), &user.email, &serde_json::json!({}), now)
+        tx.enqueue_mail(&OutboxPayload::PasswordReset, Some(&user.id), &user.email, now)
             .await?;
         tx.set_new_user_email_status(&user.id, EmailStatus::Queued, now).await?;
         user.new_user_email.status = EmailStatus::Queued;

@@ -8,7 +8,7 @@ use domain::access::{Actor, Denied, Subject};
 use domain::audit::AuditAction;
 use domain::model::{EmailStatus, Firm, NewUserEmail, Office, User};
 use domain::{Email, FirmId, Invalid, OfficeId, PersonName, Role, Side, UserId};
-use store::{MailKind, Org, SortKey, Status, Tx, UserChange, UserQuery};
+use store::{MailKind, Org, OutboxPayload, SortKey, Status, Tx, UserChange, UserQuery};
 
 /// `POST /users`.
 #[derive(Debug, Clone, Default)]
@@ -133,7 +133,7 @@ pub(crate) async fn queue_new_user_email(tx: &mut Tx, ctx: &Ctx, user: &mut User
     if !user.active {
         return Ok(false);
     }
-    tx.enqueue_mail(MailKind::NewUserEmail, Some(&user.id), &user.email, &serde_json::json!({}), now)
+    tx.enqueue_mail(&OutboxPayload::NewUserEmail, Some(&user.id), &user.email, now)
         .await?;
     let before = user.new_user_email.status;
     tx.set_new_user_email_status(&user.id, EmailStatus::Queued, now).await?;
@@ -378,19 +378,18 @@ async fn move_to_new_address(tx: &mut Tx, user: &User, new_address: &str, now: d
     let resend = if user.activated_at.is_some() {
         tx.set_password_hash(&user.id, None, now).await?;
         sessions_revoked = tx.delete_user_sessions(&user.id).await?;
-        Some(MailKind::PasswordReset)
+        Some(OutboxPayload::PasswordReset)
     } else if reset > 0 {
-        Some(MailKind::PasswordReset)
+        Some(OutboxPayload::PasswordReset)
     } else if new_user_email > 0 {
-        Some(MailKind::NewUserEmail)
+        Some(OutboxPayload::NewUserEmail)
     } else {
         None
     };
     let resend = resend.filter(|_| user.active);
-    match resend {
-        Some(kind) => {
-            tx.enqueue_mail(kind, Some(&user.id), new_address, &serde_json::json!({}), now)
-                .await?;
+    match &resend {
+        Some(payload) => {
+            tx.enqueue_mail(payload, Some(&user.id), new_address, now).await?;
             tx.set_new_user_email_status(&user.id, EmailStatus::Queued, now).await?;
         }
         None if user.new_user_email.status == EmailStatus::Queued => tx.unqueue_new_user_email(&user.id, now).await?,
@@ -399,7 +398,7 @@ async fn move_to_new_address(tx: &mut Tx, user: &User, new_address: &str, now: d
     Ok(Readdressed {
         links_invalidated,
         mail_cancelled: new_user_email + reset + other,
-        requeued: resend.map(MailKind::as_str),
+        requeued: resend.map(|p| p.kind().as_str()),
         sessions_revoked,
     })
 }

@@ -19,8 +19,7 @@ use domain::secret::new_token;
 use domain::{Millis, UserId};
 use lettre::message::Mailbox;
 use lettre::Message;
-use serde::Deserialize;
-use store::{MailKind, OutboxMessage, StoreError, Tx};
+use store::{MailKind, OutboxMessage, OutboxPayload, StoreError, Tx};
 
 /// A claimed message, composed and ready for the transport.
 pub(crate) struct Job {
@@ -146,8 +145,12 @@ impl Claim<'_> {
         };
         let to = Mailbox::new(user.map(|u| one_line(&u.full_name())), address);
         let hello = greeting(user.map(|u| u.first_name.as_str()));
-        let letter = match kind {
-            MailKind::NewUserEmail | MailKind::PasswordReset => {
+        let payload = match OutboxPayload::decode(&row.kind, &row.payload) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(NotSent::Fail(e))),
+        };
+        let letter = match payload {
+            OutboxPayload::NewUserEmail | OutboxPayload::PasswordReset => {
                 let Some(user) = user else {
                     return Ok(Err(NotSent::Fail("a sign-in link needs a recipient user".into())));
                 };
@@ -172,39 +175,33 @@ impl Claim<'_> {
                 }
                 .render()
             }
-            MailKind::MatterAdded => match serde_json::from_str::<MatterAddedPayload>(&row.payload) {
-                Ok(p) => MatterAdded {
+            OutboxPayload::MatterAdded(p) => MatterAdded {
+                greeting: hello,
+                company_name: company.name.clone(),
+                link: self.matter_link(&p.matter_id),
+                matter_name: p.matter_name,
+                matter_number: p.matter_number,
+                role: matter_role_label(&p.role),
+            }
+            .render(),
+            OutboxPayload::MatterClosed(p) => {
+                let Some(closed_for) = ClosedFor::parse(&p.closed_for) else {
+                    return Ok(Err(NotSent::Fail(format!(
+                        "bad matter_closed payload: closed_for '{}'",
+                        p.closed_for
+                    ))));
+                };
+                MatterClosed {
                     greeting: hello,
                     company_name: company.name.clone(),
                     link: self.matter_link(&p.matter_id),
                     matter_name: p.matter_name,
                     matter_number: p.matter_number,
-                    role: matter_role_label(&p.role),
+                    closed_for,
+                    on_behalf_of: p.on_behalf_of.filter(|n| !n.trim().is_empty()),
                 }
-                .render(),
-                Err(e) => return Ok(Err(NotSent::Fail(format!("bad matter_added payload: {e}")))),
-            },
-            MailKind::MatterClosed => match serde_json::from_str::<MatterClosedPayload>(&row.payload) {
-                Ok(p) => {
-                    let Some(closed_for) = ClosedFor::parse(&p.closed_for) else {
-                        return Ok(Err(NotSent::Fail(format!(
-                            "bad matter_closed payload: closed_for '{}'",
-                            p.closed_for
-                        ))));
-                    };
-                    MatterClosed {
-                        greeting: hello,
-                        company_name: company.name.clone(),
-                        link: self.matter_link(&p.matter_id),
-                        matter_name: p.matter_name,
-                        matter_number: p.matter_number,
-                        closed_for,
-                        on_behalf_of: p.on_behalf_of.filter(|n| !n.trim().is_empty()),
-                    }
-                    .render()
-                }
-                Err(e) => return Ok(Err(NotSent::Fail(format!("bad matter_closed payload: {e}")))),
-            },
+                .render()
+            }
         };
         let letter: Letter = match letter {
             Ok(l) => l,
@@ -250,25 +247,4 @@ async fn company(tx: &mut Tx) -> Result<Company, StoreError> {
         link_ttl_hours: settings.link_ttl_hours,
         coordinator,
     })
-}
-
-/// M1's payload, as the application queues it.
-#[derive(Deserialize)]
-struct MatterAddedPayload {
-    matter_id: String,
-    matter_name: String,
-    matter_number: String,
-    role: String,
-}
-
-/// M2's payload. `on_behalf_of` names the participant when the recipient
-/// is one of their delegates.
-#[derive(Deserialize)]
-struct MatterClosedPayload {
-    matter_id: String,
-    matter_name: String,
-    matter_number: String,
-    closed_for: String,
-    #[serde(default)]
-    on_behalf_of: Option<String>,
 }

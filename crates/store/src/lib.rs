@@ -29,7 +29,7 @@ pub use auth::{Credentials, SessionRecord, SignInLink};
 pub use db::{Db, Dialect, StoreError, Tx};
 pub use matters::{MatterQuery, ParticipantView};
 pub use onboarding::Queuer;
-pub use outbox::{MailKind, OutboxMessage, OutboxStatusCount};
+pub use outbox::{MailKind, MatterAdded, MatterClosed, OutboxMessage, OutboxPayload, OutboxStatusCount};
 pub use transfer::Copied;
 pub use users::{Org, SortKey, Status, UserChange, UserQuery};
 

@@ -41,6 +41,80 @@ impl MailKind {
     }
 }
 
+/// What a queued message carries besides its recipient: written by the
+/// change that queues it (`app`), read back by the worker that renders it
+/// (`mail`). Stored as the message's `kind` column plus a JSON `payload`
+/// column holding the variant's fields; [`OutboxPayload::decode`] is the one
+/// way back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboxPayload {
+    /// N1–N4, N6: the link is made when the message is sent.
+    NewUserEmail,
+    /// N5: likewise.
+    PasswordReset,
+    MatterAdded(MatterAdded),
+    MatterClosed(MatterClosed),
+}
+
+/// M1: added to a matter, in this role.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatterAdded {
+    pub matter_id: String,
+    pub matter_name: String,
+    pub matter_number: String,
+    pub role: String,
+}
+
+/// M2: a matter closed for `closed_for` (editing, invoicing, or both).
+/// `on_behalf_of` names the participants when the recipient is their
+/// delegate.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatterClosed {
+    pub matter_id: String,
+    pub matter_name: String,
+    pub matter_number: String,
+    pub closed_for: String,
+    #[serde(default)]
+    pub on_behalf_of: Option<String>,
+}
+
+impl OutboxPayload {
+    pub fn kind(&self) -> MailKind {
+        match self {
+            OutboxPayload::NewUserEmail => MailKind::NewUserEmail,
+            OutboxPayload::PasswordReset => MailKind::PasswordReset,
+            OutboxPayload::MatterAdded(_) => MailKind::MatterAdded,
+            OutboxPayload::MatterClosed(_) => MailKind::MatterClosed,
+        }
+    }
+
+    /// The `payload` column.
+    pub fn to_json(&self) -> String {
+        match self {
+            OutboxPayload::NewUserEmail | OutboxPayload::PasswordReset => "{}".into(),
+            OutboxPayload::MatterAdded(p) => serde_json::to_string(p).unwrap_or_default(),
+            OutboxPayload::MatterClosed(p) => serde_json::to_string(p).unwrap_or_default(),
+        }
+    }
+
+    /// A stored message's payload, or why it cannot be read.
+    pub fn decode(kind: &str, json: &str) -> std::result::Result<Self, String> {
+        match MailKind::parse(kind) {
+            Some(MailKind::NewUserEmail) => Ok(OutboxPayload::NewUserEmail),
+            Some(MailKind::PasswordReset) => Ok(OutboxPayload::PasswordReset),
+            Some(MailKind::MatterAdded) => serde_json::from_str(json)
+                .map(OutboxPayload::MatterAdded)
+                .map_err(|e| format!("bad matter_added payload: {e}")),
+            Some(MailKind::MatterClosed) => serde_json::from_str(json)
+                .map(OutboxPayload::MatterClosed)
+                .map_err(|e| format!("bad matter_closed payload: {e}")),
+            None => Err(format!("unknown kind of message '{kind}'")),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct OutboxMessage {
     pub id: i64,
@@ -65,17 +139,27 @@ pub struct OutboxStatusCount {
 const COLUMNS: &str = "id, kind, to_user_id, to_address, payload, status, attempts, next_attempt_at, last_error, created_at, sent_at";
 
 impl Tx {
-    pub async fn enqueue_mail(
+    /// N8: queues a message in the caller's transaction.
+    pub async fn enqueue_mail(&mut self, payload: &OutboxPayload, to_user: Option<&UserId>, to_address: &str, now: Millis) -> Result<i64> {
+        self.enqueue_raw_mail(payload.kind().as_str(), to_user, to_address, &payload.to_json(), now)
+            .await
+    }
+
+    /// Writes a message row as given. The application queues only through
+    /// [`Tx::enqueue_mail`]; this exists for tests of stored rows it never
+    /// writes (a corrupt payload, an unknown kind).
+    #[doc(hidden)]
+    pub async fn enqueue_raw_mail(
         &mut self,
-        kind: MailKind,
+        kind: &str,
         to_user: Option<&UserId>,
         to_address: &str,
-        payload: &serde_json::Value,
+        payload: &str,
         now: Millis,
     ) -> Result<i64> {
         let id: i64 = on!(self, c => sqlx::query_scalar("INSERT INTO mail_outbox (kind, to_user_id, to_address, payload, status, next_attempt_at, created_at) \
             VALUES ($1, $2, $3, $4, 'queued', $5, $5) RETURNING id")
-            .bind(kind.as_str()).bind(to_user.map(|u| u.as_str())).bind(to_address).bind(payload.to_string()).bind(now)
+            .bind(kind).bind(to_user.map(|u| u.as_str())).bind(to_address).bind(payload).bind(now)
             .fetch_one(c).await)?;
         Ok(id)
     }

@@ -117,7 +117,12 @@ impl Env {
 
     pub async fn enqueue(&self, kind: MailKind, user: Option<&UserId>, address: &str, payload: serde_json::Value) -> i64 {
         let mut tx = self.db.write().await.unwrap();
-        let id = tx.enqueue_mail(kind, user, address, &payload, self.now()).await.unwrap();
+        // As given, so that tests can also store what the application never
+        // would (a corrupt payload).
+        let id = tx
+            .enqueue_raw_mail(kind.as_str(), user, address, &payload.to_string(), self.now())
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         id
     }

@@ -578,7 +578,7 @@ async fn a_new_user_email_stopped_by_deactivation_can_be_sent_after_reactivation
         let mut tx = running.app.db.write().await.unwrap();
         let id = domain::UserId::from(u.as_str());
         let user = tx.user_for_update(&id).await.unwrap().unwrap();
-        tx.enqueue_mail(store::MailKind::NewUserEmail, Some(&id), &user.email, &json!({}), later)
+        tx.enqueue_mail(&store::OutboxPayload::NewUserEmail, Some(&id), &user.email, later)
             .await
             .unwrap();
         tx.set_new_user_email_status(&id, domain::model::EmailStatus::Queued, running.app.now())

@@ -248,12 +248,16 @@ async fn s10_queued_mail_follows_the_address_change() {
     let later = app_of(&app).now() + 3_600_000; // not due: the worker leaves it
     {
         let mut tx = app_of(&app).db.write().await.unwrap();
-        tx.enqueue_mail(store::MailKind::NewUserEmail, Some(&uid), "typo@company.exmaple", &json!({}), later)
+        tx.enqueue_mail(&store::OutboxPayload::NewUserEmail, Some(&uid), "typo@company.exmaple", later)
             .await
             .unwrap();
-        tx.enqueue_mail(store::MailKind::MatterAdded, Some(&uid), "typo@company.exmaple", &json!({}), later)
-            .await
-            .unwrap();
+        let notice = store::OutboxPayload::MatterAdded(store::MatterAdded {
+            matter_id: "m1".into(),
+            matter_name: "Lease".into(),
+            matter_number: "M-1".into(),
+            role: "matter_reader".into(),
+        });
+        tx.enqueue_mail(&notice, Some(&uid), "typo@company.exmaple", later).await.unwrap();
         tx.set_new_user_email_status(&uid, domain::model::EmailStatus::Queued, app_of(&app).now())
             .await
             .unwrap();
