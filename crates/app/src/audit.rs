@@ -44,6 +44,7 @@ pub struct AuditFilter {
 
 impl App {
     /// The whole audit log, for company system administrators.
+    #[tracing::instrument(name = "audit_log", skip_all)]
     pub async fn audit_log(&self, ctx: &Ctx, f: AuditFilter, page: Page) -> AppResult<Listing<AuditRecord>> {
         let actor = ctx.signed_in()?;
         if !actor.is_system_administrator() {
@@ -65,6 +66,7 @@ impl App {
     }
 
     /// R3: every administrative change and sign-in of a user, newest first.
+    #[tracing::instrument(name = "user_history", skip_all)]
     pub async fn user_history(&self, ctx: &Ctx, user_id: &domain::UserId, page: Page) -> AppResult<Listing<AuditRecord>> {
         let mut tx = self.db.read().await?;
         let user = tx.user(user_id).await?.ok_or_else(|| AppError::not_found("user"))?;

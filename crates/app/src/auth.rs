@@ -12,6 +12,7 @@ use crate::hooks::Point;
 use crate::views::user_json;
 use crate::{password, App, AppError, AppResult, Ctx};
 use domain::audit::AuditAction;
+use domain::links::{LinkProblem, LinkState};
 use domain::lockout::{decide, Account, Decision, REASON_INACTIVITY};
 use domain::model::User;
 use domain::secret::{hash_token, looks_like_token, new_token};
@@ -45,6 +46,7 @@ impl App {
     /// a fresh locked read of the account; a sign-in completes only if the
     /// account is still active and unlocked, still has this email, and still
     /// has the password hash that was verified.
+    #[tracing::instrument(name = "sign_in", skip_all)]
     pub async fn sign_in(&self, email: &str, password: &str, source_ip: Option<String>) -> AppResult<NewSession> {
         self.limits.sign_in(source_ip.as_deref(), email)?;
         let _hashing = self.hashing.admit()?;
@@ -152,6 +154,7 @@ impl App {
 
     /// S4: an administrator ends a lock. After an inactivity lock the user
     /// has 72 hours to sign in.
+    #[tracing::instrument(name = "unlock_user", skip_all)]
     pub async fn unlock_user(&self, ctx: &Ctx, id: &UserId) -> AppResult<User> {
         let now = self.now();
         let mut tx = self.db.write().await?;
@@ -181,6 +184,7 @@ impl App {
     /// its lifetime nor idle past the company's idle timeout (S11). A use
     /// restarts the idle time; the write happens at most once a minute per
     /// session, so reads stay reads.
+    #[tracing::instrument(name = "authenticate", skip_all)]
     pub async fn authenticate(&self, token: &str) -> AppResult<Authenticated> {
         let unauthorized = || AppError::unauthorized("not_signed_in", "sign in first; the session is missing, expired or revoked");
         if !looks_like_token(token) {
@@ -208,6 +212,7 @@ impl App {
 
     /// S11: deletes every session past its lifetime or idle timeout. `tracker
     /// serve` runs it every minute; the count is what it removed.
+    #[tracing::instrument(name = "sweep_sessions", skip_all)]
     pub async fn sweep_sessions(&self) -> AppResult<u64> {
         let now = self.now();
         let mut tx = self.db.write().await?;
@@ -217,6 +222,7 @@ impl App {
         Ok(n)
     }
 
+    #[tracing::instrument(name = "sign_out", skip_all)]
     pub async fn sign_out(&self, ctx: &Ctx, token_hash: &str) -> AppResult<()> {
         let now = self.now();
         let mut tx = self.db.write().await?;
@@ -232,6 +238,7 @@ impl App {
     /// knows the password). S9/S10: the link and the user are read again,
     /// locked, after the slow hashing, and the link must still be meant for
     /// the user's current address.
+    #[tracing::instrument(name = "set_password_with_link", skip_all)]
     pub async fn set_password_with_link(&self, token: &str, new_password: &str, source_ip: Option<String>) -> AppResult<User> {
         self.limits.set_password(source_ip.as_deref())?;
         let _hashing = self.hashing.admit()?;
@@ -314,32 +321,6 @@ fn account(c: &Credentials) -> Account {
     }
 }
 
-/// Why an emailed link cannot set a password (N5, N6, S10). The codes are
-/// the API's; the pages show the same messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkProblem {
-    Invalid,
-    Used,
-    Superseded,
-    Expired,
-}
-
-impl LinkProblem {
-    /// The rule, over the link and its user as stored now.
-    pub fn of(link: &SignInLink, user: &User, now: Millis) -> Option<Self> {
-        if link.used_at.is_some() {
-            Some(Self::Used)
-        } else if link.invalidated_at.is_some() || !user.active || !link.sent_to.eq_ignore_ascii_case(user.email.trim()) {
-            // S10: a link made for an address the user no longer has is void.
-            Some(Self::Superseded)
-        } else if link.expires_at <= now {
-            Some(Self::Expired)
-        } else {
-            None
-        }
-    }
-}
-
 impl From<LinkProblem> for AppError {
     fn from(p: LinkProblem) -> Self {
         let (code, msg) = match p {
@@ -369,8 +350,14 @@ impl From<LinkProblem> for AppError {
 pub(crate) async fn usable_link(tx: &mut Tx, token_hash: &str, now: Millis) -> AppResult<(SignInLink, User)> {
     let link = tx.link(token_hash).await?.ok_or(LinkProblem::Invalid)?;
     let user = tx.user(&UserId::from(link.user_id.as_str())).await?.ok_or(LinkProblem::Invalid)?;
-    match LinkProblem::of(&link, &user, now) {
-        Some(p) => Err(p.into()),
-        None => Ok((link, user)),
-    }
+    let state = LinkState {
+        used_at: link.used_at,
+        invalidated_at: link.invalidated_at,
+        expires_at: link.expires_at,
+        sent_to: &link.sent_to,
+        user_active: user.active,
+        user_email: &user.email,
+    };
+    domain::links::check(&state, now)?;
+    Ok((link, user))
 }

@@ -19,6 +19,7 @@ pub struct DelegateView {
 
 impl App {
     /// `PUT /me/delegates`.
+    #[tracing::instrument(name = "set_my_delegates", skip_all)]
     pub async fn set_my_delegates(&self, ctx: &Ctx, ids: Vec<String>) -> AppResult<Vec<User>> {
         let actor = ctx.signed_in()?;
         // A list far longer than the limit is refused before any work.
@@ -68,6 +69,7 @@ impl App {
         Ok(delegates)
     }
 
+    #[tracing::instrument(name = "my_delegates", skip_all)]
     pub async fn my_delegates(&self, ctx: &Ctx) -> AppResult<DelegateView> {
         let actor = ctx.signed_in()?;
         let mut tx = self.db.read().await?;
@@ -78,6 +80,7 @@ impl App {
     }
 
     /// The administrator's view of someone's delegations.
+    #[tracing::instrument(name = "user_delegates", skip_all)]
     pub async fn user_delegates(&self, ctx: &Ctx, id: &UserId) -> AppResult<DelegateView> {
         let mut tx = self.db.read().await?;
         let user = tx.user(id).await?.ok_or_else(|| AppError::not_found("user"))?;

@@ -23,6 +23,7 @@ pub struct NewFirmAdministrator {
 }
 
 impl App {
+    #[tracing::instrument(name = "create_firm", skip_all)]
     pub async fn create_firm(&self, ctx: &Ctx, input: NewFirm) -> AppResult<(Firm, UserDetails)> {
         let actor = ctx.signed_in()?;
         if !actor.is_system_administrator() {
@@ -70,6 +71,7 @@ impl App {
         Ok((firm, details))
     }
 
+    #[tracing::instrument(name = "list_firms", skip_all)]
     pub async fn list_firms(&self, ctx: &Ctx, page: Page) -> AppResult<Listing<Firm>> {
         let actor = ctx.signed_in()?;
         let only = match actor.role {
@@ -82,6 +84,7 @@ impl App {
         Ok(Listing { items, total, page })
     }
 
+    #[tracing::instrument(name = "firm", skip_all)]
     pub async fn firm(&self, ctx: &Ctx, id: &FirmId) -> AppResult<Firm> {
         let actor = ctx.signed_in()?;
         let visible = match actor.role {

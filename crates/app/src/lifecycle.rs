@@ -128,6 +128,7 @@ pub struct BulkUpdated {
 }
 
 impl App {
+    #[tracing::instrument(name = "deactivation_check", skip_all)]
     pub async fn deactivation_check(&self, ctx: &Ctx, id: &UserId) -> AppResult<Check> {
         let mut tx = self.db.read().await?;
         let user = tx.user(id).await?.ok_or_else(|| AppError::not_found("user"))?;
@@ -144,6 +145,7 @@ impl App {
 
     /// D9: moves the lead company person of all (or the listed) open
     /// matters of `from` to `to`, in one transaction.
+    #[tracing::instrument(name = "bulk_update_lead", skip_all)]
     pub async fn bulk_update_lead(&self, ctx: &Ctx, from: &str, to: &str, matter_ids: Option<Vec<String>>) -> AppResult<BulkUpdated> {
         let actor = ctx.signed_in()?;
         if !actor.is_system_administrator() {

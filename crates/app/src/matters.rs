@@ -142,6 +142,7 @@ async fn notify_closed(tx: &mut Tx, matter: &Matter, closed_for: &str, now: Mill
 }
 
 impl App {
+    #[tracing::instrument(name = "create_matter", skip_all)]
     pub async fn create_matter(&self, ctx: &Ctx, input: MatterInput) -> AppResult<Matter> {
         let actor = ctx.signed_in()?;
         if !actor.role.may_create_matters() {
@@ -217,6 +218,7 @@ impl App {
         Ok(matter)
     }
 
+    #[tracing::instrument(name = "update_matter", skip_all)]
     pub async fn update_matter(&self, ctx: &Ctx, id: &MatterId, input: MatterInput) -> AppResult<Matter> {
         let actor = ctx.signed_in()?;
         let mut p = crate::error::Problems::new();
@@ -298,6 +300,7 @@ impl App {
 
     /// `GET /me/matters` (and `GET /matters`): every matter for a system
     /// administrator; otherwise direct participation and active delegators'.
+    #[tracing::instrument(name = "list_matters", skip_all)]
     pub async fn list_matters(&self, ctx: &Ctx, page: Page) -> AppResult<Listing<Matter>> {
         let actor = ctx.signed_in()?;
         let reachable_by = if actor.is_system_administrator() {
@@ -316,12 +319,14 @@ impl App {
         Ok(Listing { items, total, page })
     }
 
+    #[tracing::instrument(name = "matter", skip_all)]
     pub async fn matter(&self, ctx: &Ctx, id: &MatterId) -> AppResult<Matter> {
         let actor = ctx.signed_in()?;
         let mut tx = self.db.read().await?;
         visible_matter(&mut tx, actor, id).await
     }
 
+    #[tracing::instrument(name = "participants", skip_all)]
     pub async fn participants(&self, ctx: &Ctx, id: &MatterId, page: Page) -> AppResult<Listing<ParticipantView>> {
         let actor = ctx.signed_in()?;
         let mut tx = self.db.read().await?;
@@ -332,6 +337,7 @@ impl App {
 
     /// Adds a participant or changes their role (D2: never an inactive
     /// user), emailing them per M1/N2.
+    #[tracing::instrument(name = "add_participant", skip_all)]
     pub async fn add_participant(&self, ctx: &Ctx, id: &MatterId, input: NewParticipant) -> AppResult<Participant> {
         let actor = ctx.signed_in()?;
         let role = MatterRole::parse(&input.role)?;
@@ -386,6 +392,7 @@ impl App {
         Ok(participant)
     }
 
+    #[tracing::instrument(name = "remove_participant", skip_all)]
     pub async fn remove_participant(&self, ctx: &Ctx, id: &MatterId, user_id: &UserId) -> AppResult<()> {
         let actor = ctx.signed_in()?;
         let now = self.now();

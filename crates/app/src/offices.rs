@@ -22,6 +22,7 @@ fn office_json(o: &Office) -> serde_json::Value {
 }
 
 impl App {
+    #[tracing::instrument(name = "create_office", skip_all)]
     pub async fn create_office(&self, ctx: &Ctx, input: OfficeInput) -> AppResult<Office> {
         require_sysadmin(ctx)?;
         let name = ShortText::parse("name", input.name.as_deref().unwrap_or(""), 200)?;
@@ -56,6 +57,7 @@ impl App {
         Ok(office)
     }
 
+    #[tracing::instrument(name = "update_office", skip_all)]
     pub async fn update_office(&self, ctx: &Ctx, id: &OfficeId, input: OfficeInput) -> AppResult<Office> {
         require_sysadmin(ctx)?;
         let name = input.name.as_deref().map(|n| ShortText::parse("name", n, 200)).transpose()?;
@@ -90,6 +92,7 @@ impl App {
         Ok(office)
     }
 
+    #[tracing::instrument(name = "list_offices", skip_all)]
     pub async fn list_offices(&self, ctx: &Ctx, page: Page) -> AppResult<Listing<Office>> {
         let actor = ctx.signed_in()?;
         let only = match actor.role {
@@ -102,6 +105,7 @@ impl App {
         Ok(Listing { items, total, page })
     }
 
+    #[tracing::instrument(name = "office", skip_all)]
     pub async fn office(&self, ctx: &Ctx, id: &OfficeId) -> AppResult<Office> {
         let actor = ctx.signed_in()?;
         let visible =

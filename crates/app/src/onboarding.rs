@@ -47,6 +47,7 @@ fn require_active(user: &User) -> AppResult<()> {
 
 impl App {
     /// N3's report: every active user in scope never sent the new user email.
+    #[tracing::instrument(name = "pending_new_user_emails", skip_all)]
     pub async fn pending_new_user_emails(&self, ctx: &Ctx, page: Page) -> AppResult<Listing<User>> {
         let scope = sending_scope(ctx)?;
         let mut tx = self.db.read().await?;
@@ -66,6 +67,7 @@ impl App {
     }
 
     /// N3's confirm: queues the email for all of them in one transaction.
+    #[tracing::instrument(name = "send_pending_new_user_emails", skip_all)]
     pub async fn send_pending_new_user_emails(&self, ctx: &Ctx) -> AppResult<BulkSent> {
         let scope = sending_scope(ctx)?;
         let now = self.now();
@@ -87,6 +89,7 @@ impl App {
     }
 
     /// N4: sends the new user email to one user.
+    #[tracing::instrument(name = "send_new_user_email", skip_all)]
     pub async fn send_new_user_email(&self, ctx: &Ctx, id: &UserId) -> AppResult<User> {
         let now = self.now();
         let mut tx = self.db.write().await?;
@@ -106,6 +109,7 @@ impl App {
 
     /// N5: the current password becomes unusable, every earlier link and
     /// session of the user ends, and a fresh one-time link is emailed.
+    #[tracing::instrument(name = "reset_password", skip_all)]
     pub async fn reset_password(&self, ctx: &Ctx, id: &UserId) -> AppResult<User> {
         let now = self.now();
         let mut tx = self.db.write().await?;

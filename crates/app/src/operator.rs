@@ -79,6 +79,7 @@ impl App {
     }
 
     /// D7: `tracker users purge EMAIL`.
+    #[tracing::instrument(name = "purge_user", skip_all)]
     pub async fn purge_user(&self, email: &str) -> AppResult<User> {
         let ctx = Ctx::operator();
         let now = self.now();

@@ -78,6 +78,7 @@ async fn resolve_levels(tx: &mut store::Tx, levels: &[LevelInput]) -> AppResult<
 }
 
 impl App {
+    #[tracing::instrument(name = "create_route", skip_all)]
     pub async fn create_route(&self, ctx: &Ctx, input: RouteInput) -> AppResult<ApprovalRoute> {
         require_sysadmin(ctx)?;
         let name = ShortText::parse("name", input.name.as_deref().unwrap_or(""), 200)?;
@@ -110,6 +111,7 @@ impl App {
         Ok(route)
     }
 
+    #[tracing::instrument(name = "update_route", skip_all)]
     pub async fn update_route(&self, ctx: &Ctx, id: &RouteId, input: RouteInput) -> AppResult<ApprovalRoute> {
         require_sysadmin(ctx)?;
         let name = input.name.as_deref().map(|n| ShortText::parse("name", n, 200)).transpose()?;
@@ -147,6 +149,7 @@ impl App {
         Ok(route)
     }
 
+    #[tracing::instrument(name = "list_routes", skip_all)]
     pub async fn list_routes(&self, ctx: &Ctx, page: Page) -> AppResult<Listing<ApprovalRoute>> {
         require_sysadmin(ctx)?;
         let mut tx = self.db.read().await?;
@@ -154,6 +157,7 @@ impl App {
         Ok(Listing { items, total, page })
     }
 
+    #[tracing::instrument(name = "route", skip_all)]
     pub async fn route(&self, ctx: &Ctx, id: &RouteId) -> AppResult<ApprovalRoute> {
         require_sysadmin(ctx)?;
         let mut tx = self.db.read().await?;

@@ -56,12 +56,14 @@ fn validate_lockout(l: &Lockout) -> Result<(), Invalid> {
 }
 
 impl App {
+    #[tracing::instrument(name = "settings", skip_all)]
     pub async fn settings(&self, ctx: &Ctx) -> AppResult<Settings> {
         require_sysadmin(ctx)?;
         let mut tx = self.db.read().await?;
         Ok(tx.settings().await?)
     }
 
+    #[tracing::instrument(name = "update_settings", skip_all)]
     pub async fn update_settings(&self, ctx: &Ctx, patch: SettingsPatch) -> AppResult<Settings> {
         if ctx.actor.is_some() {
             require_sysadmin(ctx)?;

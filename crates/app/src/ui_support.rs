@@ -109,12 +109,14 @@ const MAX_NAMED: usize = 1000;
 impl App {
     /// S3: the policy the set-password page explains. Not a secret: shown
     /// before sign-in.
+    #[tracing::instrument(name = "password_policy", skip_all)]
     pub async fn password_policy(&self) -> AppResult<PasswordPolicy> {
         let mut tx = self.db.read().await?;
         Ok(tx.settings().await?.password_policy)
     }
 
     /// The company's name, for page headers.
+    #[tracing::instrument(name = "company_name", skip_all)]
     pub async fn company_name(&self) -> AppResult<String> {
         let mut tx = self.db.read().await?;
         Ok(tx.settings().await?.company_name)
@@ -123,9 +125,10 @@ impl App {
     /// N6: whether an emailed link can still set a password, answered with
     /// the same codes [`App::set_password_with_link`] gives, so that the
     /// page can say so before the person types a password.
+    #[tracing::instrument(name = "check_link", skip_all)]
     pub async fn check_link(&self, token: &str) -> AppResult<()> {
         if !looks_like_token(token) {
-            return Err(crate::auth::LinkProblem::Invalid.into());
+            return Err(domain::links::LinkProblem::Invalid.into());
         }
         let mut tx = self.db.read().await?;
         crate::auth::usable_link(&mut tx, &hash_token(token), self.now()).await?;
@@ -143,6 +146,7 @@ impl App {
     /// participants, active users — a firm-side matter administrator only
     /// their own firm's **(I)**; for delegates, the active users of the
     /// caller's side and firm but the caller.
+    #[tracing::instrument(name = "people", skip_all)]
     pub async fn people(&self, ctx: &Ctx, query: &PeopleQuery) -> AppResult<Picked> {
         let actor = ctx.signed_in()?;
         if !(1..=MAX_CHOICES).contains(&query.limit) {
@@ -225,6 +229,7 @@ impl App {
     /// Coordinator, a chosen person): only people the caller could `GET`
     /// through the API (S7, S14); others are left out, as are ids that name
     /// nobody.
+    #[tracing::instrument(name = "people_by_id", skip_all)]
     pub async fn people_by_id(&self, ctx: &Ctx, ids: &[UserId]) -> AppResult<HashMap<UserId, Person>> {
         let actor = ctx.signed_in()?;
         let mut ids = ids.to_vec();
@@ -246,6 +251,7 @@ impl App {
     /// The lead company persons of matters, for matters the caller can see:
     /// the lead is always a participant, so the matter's participant list
     /// already names them. Matters the caller cannot see are left out.
+    #[tracing::instrument(name = "matter_leads", skip_all)]
     pub async fn matter_leads(&self, ctx: &Ctx, matters: &[MatterId]) -> AppResult<HashMap<MatterId, Person>> {
         let actor = ctx.signed_in()?;
         let mut tx = self.db.read().await?;
@@ -269,6 +275,7 @@ impl App {
     /// Whether the caller may edit this matter, answered as
     /// [`App::update_matter`] would refuse: 404 outside their reach, 403 for
     /// a participant who does not administer it.
+    #[tracing::instrument(name = "matter_to_edit", skip_all)]
     pub async fn matter_to_edit(&self, ctx: &Ctx, id: &MatterId) -> AppResult<domain::model::Matter> {
         let actor = ctx.signed_in()?;
         let mut tx = self.db.read().await?;
@@ -296,6 +303,7 @@ impl App {
 
     /// D9: the open matters `user` leads, for the bulk update form
     /// (company system administrators, like the bulk update itself).
+    #[tracing::instrument(name = "open_matters_led_by", skip_all)]
     pub async fn open_matters_led_by(&self, ctx: &Ctx, user: &UserId) -> AppResult<(Person, Vec<LedMatter>)> {
         let actor = ctx.signed_in()?;
         if !actor.is_system_administrator() {

@@ -154,6 +154,7 @@ pub(crate) async fn queue_new_user_email(tx: &mut Tx, ctx: &Ctx, user: &mut User
 }
 
 impl App {
+    #[tracing::instrument(name = "create_user", skip_all)]
     pub async fn create_user(&self, ctx: &Ctx, mut input: NewUser) -> AppResult<UserDetails> {
         if let Some(actor) = &ctx.actor {
             let actor = require_user_admin(ctx).map(|_| actor)?;
@@ -180,6 +181,7 @@ impl App {
         Ok(details)
     }
 
+    #[tracing::instrument(name = "user_details", skip_all)]
     pub async fn user_details(&self, ctx: &Ctx, id: &UserId) -> AppResult<UserDetails> {
         let actor = ctx.signed_in()?;
         let mut tx = self.db.read().await?;
@@ -190,6 +192,7 @@ impl App {
         details(&mut tx, user).await
     }
 
+    #[tracing::instrument(name = "list_users", skip_all)]
     pub async fn list_users(&self, ctx: &Ctx, f: UserFilter, page: Page) -> AppResult<Listing<User>> {
         let actor = require_user_admin(ctx)?;
         let now = self.now();
@@ -223,6 +226,7 @@ impl App {
     /// Edits names, email, role and office; `active` goes to the lifecycle
     /// rules of SPEC §3. S9: the user row is read locked in the write
     /// transaction and only the fields the patch names are written.
+    #[tracing::instrument(name = "update_user", skip_all)]
     pub async fn update_user(&self, ctx: &Ctx, id: &UserId, patch: UserPatch) -> AppResult<crate::users::UpdateOutcome> {
         let mut p = Problems::new();
         let first = patch
@@ -329,12 +333,14 @@ impl App {
     }
 
     /// D6: whether Active Directory sync is on.
+    #[tracing::instrument(name = "directory_sync", skip_all)]
     pub async fn directory_sync(&self) -> AppResult<bool> {
         let mut tx = self.db.read().await?;
         Ok(tx.settings().await?.active_directory_sync)
     }
 
     /// D6: with directory sync on, company users' lifecycle is the directory's.
+    #[tracing::instrument(name = "directory_managed", skip_all)]
     pub async fn directory_managed(&self, user: &User) -> AppResult<bool> {
         if user.side != Side::Company {
             return Ok(false);

@@ -11,6 +11,7 @@ pub mod deactivation;
 pub mod email;
 pub mod error;
 pub mod ids;
+pub mod links;
 pub mod lockout;
 pub mod model;
 pub mod password;
