@@ -34,7 +34,8 @@ pub fn csrf_token(session_token: &str) -> String {
 
 /// Constant-time comparison of two short strings.
 pub fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq;
+    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 /// The client address of the request (S12), for the audit log and the

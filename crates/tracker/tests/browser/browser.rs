@@ -14,7 +14,9 @@ use tokio::sync::Mutex;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "chromedriver";
-const WAIT: Duration = Duration::from_secs(10);
+/// Generous: the wait ends as soon as the page is there, and a loaded 2-core
+/// machine (other tests, builds) can take seconds to answer.
+const WAIT: Duration = Duration::from_secs(30);
 
 /// Where screenshots and failure evidence go (git-ignored).
 pub fn output_dir() -> PathBuf {

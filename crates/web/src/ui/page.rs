@@ -53,19 +53,20 @@ impl Flash {
     }
 }
 
-fn hex(s: &str) -> String {
-    s.bytes().map(|b| format!("{b:02x}")).collect()
+/// Cookie values are base64url (no padding): any text, in cookie-safe
+/// characters.
+fn cookie_text(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
 }
 
-fn unhex(s: &str) -> Option<String> {
-    if !s.len().is_multiple_of(2) || s.len() > 8000 {
+fn from_cookie_text(raw: &str) -> Option<String> {
+    use base64::Engine;
+    if raw.len() > 8000 {
         return None;
     }
-    let bytes: Option<Vec<u8>> = (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect();
-    String::from_utf8(bytes?).ok()
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 fn encode_flash(lines: &[Flash]) -> String {
@@ -74,11 +75,11 @@ fn encode_flash(lines: &[Flash]) -> String {
         let line: String = l.text.chars().filter(|c| *c != '\n').take(600).collect();
         text.push_str(&format!("{}:{}\n", l.kind, line));
     }
-    hex(&text)
+    cookie_text(&text)
 }
 
 fn decode_flash(raw: &str) -> Vec<Flash> {
-    let Some(text) = unhex(raw) else {
+    let Some(text) = from_cookie_text(raw) else {
         return Vec::new();
     };
     text.lines()
@@ -453,13 +454,15 @@ pub fn sentence(s: &str) -> String {
     out
 }
 
+/// Percent-encodes everything but RFC 3986's unreserved characters: safe
+/// in a path segment and in a query value.
 pub fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(s, UNRESERVED).to_string()
 }
 
 /// Problems of a refused form, by field, to show next to the inputs.
