@@ -15,16 +15,8 @@ if "$bin" serve --test-clock --help >/dev/null 2>&1; then
 fi
 
 dir=$(mktemp -d)
-# A free local port (bash's /dev/tcp: nothing answers there).
-port=""
-for _ in $(seq 1 100); do
-    candidate=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
-        port=$candidate
-        break
-    fi
-done
-[ -n "$port" ] || { echo "no free port found" >&2; exit 1; }
+source scripts/lib/free-port.sh
+port=$(free_port)
 TRACKER_DATA_DIR="$dir" TRACKER_LISTEN="127.0.0.1:$port" TRACKER_TEST_CLOCK=true RUST_LOG=error \
     "$bin" serve >"$dir/serve.log" 2>&1 &
 pid=$!

@@ -25,16 +25,8 @@ as_owner() {
 dir=$(mktemp -d /tmp/tracker-pg.XXXXXX)
 chmod 755 "$dir"
 [ "$(id -u)" = 0 ] && chown postgres "$dir"
-# A free local port: one nothing answers on (bash's /dev/tcp, no other tool).
-port=""
-for _ in $(seq 1 100); do
-    candidate=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
-        port=$candidate
-        break
-    fi
-done
-[ -n "$port" ] || { echo "no free port found for PostgreSQL" >&2; exit 1; }
+source "$(dirname "$0")/lib/free-port.sh"
+port=$(free_port)
 
 cleanup() {
     as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true

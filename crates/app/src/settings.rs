@@ -9,6 +9,7 @@ use domain::model::{Lockout, SessionLimits, Settings};
 use domain::password::PasswordPolicy;
 use domain::{Invalid, ShortText};
 use serde_json::json;
+use std::ops::RangeInclusive;
 
 #[derive(Debug, Clone, Default)]
 pub struct SettingsPatch {
@@ -36,23 +37,26 @@ pub fn settings_json(s: &Settings) -> serde_json::Value {
     })
 }
 
+/// `v`, when it lies in `range`; otherwise a 422 naming `field`.
+fn in_range(field: &'static str, v: i64, range: RangeInclusive<i64>) -> Result<i64, Invalid> {
+    if range.contains(&v) {
+        Ok(v)
+    } else {
+        Err(Invalid::new(
+            field,
+            "out_of_range",
+            format!("{field} must be between {} and {}", range.start(), range.end()),
+        ))
+    }
+}
+
 /// S4's ranges.
 fn validate_lockout(l: &Lockout) -> Result<(), Invalid> {
-    let check = |field: &'static str, v: i64, lo: i64, hi: i64| {
-        if (lo..=hi).contains(&v) {
-            Ok(())
-        } else {
-            Err(Invalid::new(
-                field,
-                "out_of_range",
-                format!("{field} must be between {lo} and {hi}"),
-            ))
-        }
-    };
-    check("lockout.max_failures", l.max_failures, 1, 100)?;
-    check("lockout.window_minutes", l.window_minutes, 1, 1440)?;
-    check("lockout.duration_minutes", l.duration_minutes, 1, 10080)?;
-    check("lockout.inactivity_days", l.inactivity_days, 30, 366)
+    in_range("lockout.max_failures", l.max_failures, 1..=100)?;
+    in_range("lockout.window_minutes", l.window_minutes, 1..=1440)?;
+    in_range("lockout.duration_minutes", l.duration_minutes, 1..=10080)?;
+    in_range("lockout.inactivity_days", l.inactivity_days, 30..=366)?;
+    Ok(())
 }
 
 impl App {
@@ -93,38 +97,17 @@ impl App {
             s.lockout = l;
         }
         if let Some(h) = patch.link_ttl_hours {
-            if !(1..=24 * 30).contains(&h) {
-                return Err(Invalid::new("link_ttl_hours", "out_of_range", "link_ttl_hours must be between 1 and 720").into());
-            }
-            s.link_ttl_hours = h;
+            s.link_ttl_hours = in_range("link_ttl_hours", h, 1..=24 * 30)?;
         }
         let mut problems = crate::error::Problems::new();
         if let Some(m) = patch.session_idle_minutes {
-            match SessionLimits::IDLE_MINUTES.contains(&m) {
-                true => s.sessions.idle_minutes = m,
-                false => problems.push(Invalid::new(
-                    "sessions.idle_minutes",
-                    "out_of_range",
-                    format!(
-                        "sessions.idle_minutes must be between {} and {}",
-                        SessionLimits::IDLE_MINUTES.start(),
-                        SessionLimits::IDLE_MINUTES.end()
-                    ),
-                )),
+            if let Some(m) = problems.check(in_range("sessions.idle_minutes", m, SessionLimits::IDLE_MINUTES)) {
+                s.sessions.idle_minutes = m;
             }
         }
         if let Some(h) = patch.session_lifetime_hours {
-            match SessionLimits::LIFETIME_HOURS.contains(&h) {
-                true => s.sessions.lifetime_hours = h,
-                false => problems.push(Invalid::new(
-                    "sessions.lifetime_hours",
-                    "out_of_range",
-                    format!(
-                        "sessions.lifetime_hours must be between {} and {}",
-                        SessionLimits::LIFETIME_HOURS.start(),
-                        SessionLimits::LIFETIME_HOURS.end()
-                    ),
-                )),
+            if let Some(h) = problems.check(in_range("sessions.lifetime_hours", h, SessionLimits::LIFETIME_HOURS)) {
+                s.sessions.lifetime_hours = h;
             }
         }
         problems.into_result()?;

@@ -202,6 +202,28 @@ impl TestApp {
         self.create_user(json!({"email": email, "first_name": "Firm", "last_name": email.split('@').next().unwrap(), "side": "firm", "firm_id": firm, "role": role, "hold_new_user_email": true})).await
     }
 
+    /// `POST /sessions`, whatever it answers.
+    pub async fn try_sign_in(&self, email: &str, password: &str) -> Reply {
+        self.call(
+            Method::POST,
+            "/api/v1/sessions",
+            None,
+            Some(json!({"email": email, "password": password})),
+        )
+        .await
+    }
+
+    /// `POST /password/set` with a link's token, whatever it answers.
+    pub async fn set_password(&self, token: &str, password: &str) -> Reply {
+        self.call(
+            Method::POST,
+            "/api/v1/password/set",
+            None,
+            Some(json!({"token": token, "password": password})),
+        )
+        .await
+    }
+
     /// A one-time sign-in link's token for the user's current address, made
     /// directly (as the mail worker would) so no mail is needed.
     pub async fn link_for(&self, user_id: &str) -> String {

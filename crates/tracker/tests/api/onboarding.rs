@@ -3,7 +3,7 @@
 //! the messages that arrive and the links in them.
 
 use crate::helpers::*;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -130,26 +130,6 @@ async fn email_state(app: &TestApp, id: &str) -> Value {
     let r = app.get(&format!("/api/v1/users/{id}"), &app.admin).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     r.body["new_user_email"].clone()
-}
-
-async fn set_password(app: &TestApp, token: &str, password: &str) -> Reply {
-    app.call(
-        Method::POST,
-        "/api/v1/password/set",
-        None,
-        Some(json!({"token": token, "password": password})),
-    )
-    .await
-}
-
-async fn try_sign_in(app: &TestApp, email: &str, password: &str) -> Reply {
-    app.call(
-        Method::POST,
-        "/api/v1/sessions",
-        None,
-        Some(json!({"email": email, "password": password})),
-    )
-    .await
 }
 
 async fn pending(app: &TestApp, token: &str) -> Vec<String> {
@@ -576,29 +556,29 @@ async fn n6_the_link_works_once_expires_after_seven_days_and_activates_the_accou
 
     let r = app.get(&format!("/api/v1/users/{ann}"), &app.admin).await;
     assert_eq!(r.body["activated"], false);
-    let r = set_password(&app, &ann_link, PASSWORD).await;
+    let r = app.set_password(&ann_link, PASSWORD).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["activated"], true, "{}", r.body);
     assert!(r.body["activated_at"].is_string());
     app.sign_in("ann@company.example", PASSWORD).await;
-    let again = set_password(&app, &ann_link, NEW_PASSWORD).await;
+    let again = app.set_password(&ann_link, NEW_PASSWORD).await;
     assert_eq!((again.status, again.code()), (StatusCode::UNPROCESSABLE_ENTITY, "link_used"));
-    let r = try_sign_in(&app, "ann@company.example", NEW_PASSWORD).await;
+    let r = app.try_sign_in("ann@company.example", NEW_PASSWORD).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "the used link changed nothing");
 
     // Default validity: 7 days.
     app.advance_clock(7 * 24 * HOUR_MS - HOUR_MS).await;
-    let r = set_password(&app, &ontime_link, PASSWORD).await;
+    let r = app.set_password(&ontime_link, PASSWORD).await;
     assert_eq!(r.status, StatusCode::OK, "still valid an hour before the end: {}", r.body);
     app.advance_clock(2 * HOUR_MS).await;
-    let r = set_password(&app, &late_link, PASSWORD).await;
+    let r = app.set_password(&late_link, PASSWORD).await;
     assert_eq!(
         (r.status, r.code()),
         (StatusCode::UNPROCESSABLE_ENTITY, "link_expired"),
         "{}",
         r.body
     );
-    let r = try_sign_in(&app, "late@company.example", PASSWORD).await;
+    let r = app.try_sign_in("late@company.example", PASSWORD).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -615,7 +595,7 @@ async fn n6_the_link_validity_follows_the_link_ttl_setting() {
     assert!(m.text.contains("2 hours"), "{}", m.text);
     let token = token_in(&app, &m);
     app.advance_clock(2 * HOUR_MS + 1_000).await;
-    let r = set_password(&app, &token, PASSWORD).await;
+    let r = app.set_password(&token, PASSWORD).await;
     assert_eq!(r.code(), "link_expired", "{}", r.body);
 }
 
@@ -646,13 +626,13 @@ async fn n5_a_reset_ends_the_password_every_earlier_link_and_session_and_emails_
         StatusCode::UNAUTHORIZED,
         "sessions end"
     );
-    let r = try_sign_in(&app, "ann@company.example", PASSWORD).await;
+    let r = app.try_sign_in("ann@company.example", PASSWORD).await;
     assert_eq!(
         (r.status, r.code()),
         (StatusCode::UNAUTHORIZED, "invalid_credentials"),
         "old password refused"
     );
-    let r = set_password(&app, &old_link, NEW_PASSWORD).await;
+    let r = app.set_password(&old_link, NEW_PASSWORD).await;
     assert_eq!(
         (r.status, r.code()),
         (StatusCode::UNPROCESSABLE_ENTITY, "link_superseded"),
@@ -667,11 +647,11 @@ async fn n5_a_reset_ends_the_password_every_earlier_link_and_session_and_emails_
     assert!(reset.subject.contains("reset"), "{}", reset.subject);
     assert_two_bodies(reset);
     let fresh = token_in(&app, reset);
-    let r = set_password(&app, &fresh, NEW_PASSWORD).await;
+    let r = app.set_password(&fresh, NEW_PASSWORD).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let token = app.sign_in("ann@company.example", NEW_PASSWORD).await;
     assert_eq!(app.get("/api/v1/me", &token).await.status, StatusCode::OK);
-    let r = set_password(&app, &fresh, "Yet-An0ther-Passw0rd!").await;
+    let r = app.set_password(&fresh, "Yet-An0ther-Passw0rd!").await;
     assert_eq!(r.code(), "link_used", "the fresh link works once");
     let state = email_state(&app, &ann).await;
     assert_eq!((state["status"].as_str(), state["send_count"].as_i64()), (Some("sent"), Some(2)));

@@ -7,23 +7,13 @@
 use crate::helpers::*;
 use crate::onboarding::{app_with_sink, settle, to, token_in};
 use app::hooks::Point;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 const MIN: i64 = 60_000;
 
 fn app_of(app: &TestApp) -> &app::App {
     &app.running.as_ref().unwrap().app
-}
-
-async fn sign_in_call(app: &TestApp, email: &str, password: &str) -> Reply {
-    app.call(
-        Method::POST,
-        "/api/v1/sessions",
-        None,
-        Some(json!({"email": email, "password": password})),
-    )
-    .await
 }
 
 async fn sessions_of(app: &TestApp, id: &str) -> i64 {
@@ -58,7 +48,7 @@ async fn s9_a_deactivation_during_the_password_check_wins() {
     let app = spawn_app().await;
     let id = person(&app, "racer@company.example").await;
     let mut paused = app_of(&app).hooks.arm(Point::SignInVerified);
-    let sign_in = sign_in_call(&app, "racer@company.example", PASSWORD);
+    let sign_in = app.try_sign_in("racer@company.example", PASSWORD);
     let admin = async {
         paused.reached().await;
         let r = app
@@ -88,7 +78,7 @@ async fn s9_changes_made_during_the_password_check_are_kept() {
     for (email, patch) in cases {
         let id = person(&app, email).await;
         let mut paused = app_of(&app).hooks.arm(Point::SignInVerified);
-        let sign_in = sign_in_call(&app, email, PASSWORD);
+        let sign_in = app.try_sign_in(email, PASSWORD);
         let admin = async {
             paused.reached().await;
             let r = if patch.is_null() {
@@ -107,7 +97,7 @@ async fn s9_changes_made_during_the_password_check_are_kept() {
                 assert_eq!(failure_reasons(&app, &id).await, ["password_changed"]);
                 assert_eq!(sessions_of(&app, &id).await, 0);
                 // The old password stays unusable.
-                assert_eq!(sign_in_call(&app, email, PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+                assert_eq!(app.try_sign_in(email, PASSWORD).await.status, StatusCode::UNAUTHORIZED);
             }
             "moved@company.example" => {
                 assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
@@ -138,7 +128,7 @@ async fn s9_randomized_sign_ins_racing_deactivations_never_leave_a_session() {
         let email = format!("race{trial}@company.example");
         let id = person(&app, &email).await;
         let delay = rand::thread_rng().gen_range(0..60);
-        let sign_in = sign_in_call(&app, &email, PASSWORD);
+        let sign_in = app.try_sign_in(&email, PASSWORD);
         let admin = async {
             tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
             app.patch(&format!("/api/v1/users/{id}"), &app.admin, json!({"active": false}))
@@ -170,7 +160,7 @@ async fn s9_randomized_sign_ins_racing_deactivations_never_leave_a_session() {
 async fn s11_parallel_wrong_passwords_each_count() {
     let app = spawn_app().await;
     let id = person(&app, "guessed@company.example").await;
-    let attempts = (0..8).map(|_| sign_in_call(&app, "guessed@company.example", "Wrong-password-9"));
+    let attempts = (0..8).map(|_| app.try_sign_in("guessed@company.example", "Wrong-password-9"));
     let answers = futures::future::join_all(attempts).await;
     assert!(answers.iter().all(|r| r.status == StatusCode::UNAUTHORIZED));
     let locked = app.get("/api/v1/users?status=locked", &app.admin).await;
@@ -209,14 +199,7 @@ async fn s10_a_corrected_address_voids_the_link_sent_to_the_old_one() {
         .patch(&format!("/api/v1/users/{id}"), &app.admin, json!({"email": "jane@acme.example"}))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let stolen = app
-        .call(
-            Method::POST,
-            "/api/v1/password/set",
-            None,
-            Some(json!({"token": wrong, "password": PASSWORD})),
-        )
-        .await;
+    let stolen = app.set_password(&wrong, PASSWORD).await;
     assert_eq!(stolen.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", stolen.body);
     assert_eq!(stolen.body["error"]["fields"][0]["code"], "link_superseded", "{}", stolen.body);
     assert_eq!(user(&app, &id).await["activated"], false);
@@ -225,14 +208,7 @@ async fn s10_a_corrected_address_voids_the_link_sent_to_the_old_one() {
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     settle(&app).await;
     let right = token_in(&app, &to(&sink, "jane@acme.example")[0]);
-    let r = app
-        .call(
-            Method::POST,
-            "/api/v1/password/set",
-            None,
-            Some(json!({"token": right, "password": PASSWORD})),
-        )
-        .await;
+    let r = app.set_password(&right, PASSWORD).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(to(&sink, "jane@acme.exmaple").len(), 1, "nothing more went to the old address");
 }
@@ -351,14 +327,7 @@ async fn s11_setting_a_password_from_a_link_ends_every_session() {
     let old = app.password_for(&id, "twice@company.example").await;
     assert_eq!(app.get("/api/v1/me", &old).await.status, StatusCode::OK);
     let link = app.link_for(&id).await;
-    let r = app
-        .call(
-            Method::POST,
-            "/api/v1/password/set",
-            None,
-            Some(json!({"token": link, "password": "An0ther-Passw0rd!"})),
-        )
-        .await;
+    let r = app.set_password(&link, "An0ther-Passw0rd!").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(app.get("/api/v1/me", &old).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(sessions_of(&app, &id).await, 0);
@@ -416,7 +385,7 @@ async fn demo_refuses_a_database_that_has_users() {
         .err()
         .expect("--demo on a database with users is refused");
     assert!(format!("{err:#}").contains("empty database"), "{err:#}");
-    let r = sign_in_call(&app, app::demo::DEMO_EMAIL, app::demo::DEMO_PASSWORD).await;
+    let r = app.try_sign_in(app::demo::DEMO_EMAIL, app::demo::DEMO_PASSWORD).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "no demo administrator was added");
 }
 
