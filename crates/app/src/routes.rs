@@ -117,7 +117,10 @@ impl App {
         let name = input.name.as_deref().map(|n| ShortText::parse("name", n, 200)).transpose()?;
         let now = self.now();
         let mut tx = self.db.write().await?;
-        let mut route = tx.route(id).await?.ok_or_else(|| AppError::not_found("approval route"))?;
+        let mut route = tx
+            .route_for_update(id)
+            .await?
+            .ok_or_else(|| AppError::not_found("approval route"))?;
         let before = route_json(&route);
         if let Some(name) = name {
             if tx.route_name_taken(name.as_str(), Some(id)).await? {

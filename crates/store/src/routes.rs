@@ -49,6 +49,16 @@ impl Tx {
         }
     }
 
+    /// [`Tx::route`] with the route row locked on PostgreSQL until the
+    /// transaction ends, for a change that writes the route back (S9).
+    pub async fn route_for_update(&mut self, id: &RouteId) -> Result<Option<ApprovalRoute>> {
+        if self.dialect() == crate::Dialect::Postgres {
+            on!(self, c => sqlx::query("SELECT id FROM approval_routes WHERE id = $1 FOR NO KEY UPDATE")
+                .bind(id.as_str()).execute(c).await.map(|r| r.rows_affected()))?;
+        }
+        self.route(id).await
+    }
+
     pub async fn route_name_taken(&mut self, name: &str, except: Option<&RouteId>) -> Result<bool> {
         let n: i64 = on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM approval_routes WHERE name_norm = $1 AND id <> $2")
             .bind(fold(name)).bind(except.map(|r| r.as_str()).unwrap_or("")).fetch_one(c).await)?;
