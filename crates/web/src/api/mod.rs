@@ -48,6 +48,7 @@ pub use schema::ErrorBody;
 
 /// `page` (from 1) and `per_page` (default 50, at most 500).
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// From 1 (the default).

@@ -13,6 +13,7 @@ use super::schema::PeoplePurpose;
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PeopleParams {
     /// What the person is chosen for, authorized like the change that takes

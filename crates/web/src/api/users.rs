@@ -18,6 +18,7 @@ use store::{Org, SortKey};
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UserListQuery {
     /// `all` (default), `company`, `firms` or `firm:<id>`.
