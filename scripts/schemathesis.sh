@@ -68,6 +68,7 @@ TRACKER_ST_BASE="$base" TRACKER_ST_EMAIL=admin@demo.example TRACKER_ST_PASSWORD=
     --seed "$SEED" \
     --max-examples "$MAX_EXAMPLES" \
     --generation-unique-inputs \
+    --generation-database none \
     --workers 1 \
     --request-timeout 30 \
     --report junit,ndjson --report-dir test-output/schemathesis \

@@ -13,9 +13,9 @@ mod settings;
 mod users;
 
 use crate::types::*;
-use schema::CommonResponses;
 use app::{App, Page};
 use axum::Router;
+use schema::CommonResponses;
 use serde::Deserialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi};

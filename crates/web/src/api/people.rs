@@ -1,6 +1,7 @@
 //! S14: the one picker of people, used by the pages too, so that a page
 //! never offers anyone the API would not.
 
+use super::schema::PeoplePurpose;
 use crate::error::ApiResult;
 use crate::extract::{ApiQuery, Caller};
 use app::ui_support::{PeopleQuery, Person, Purpose, DEFAULT_CHOICES};
@@ -9,7 +10,6 @@ use axum::extract::State;
 use axum::Json;
 use domain::MatterId;
 use serde::{Deserialize, Serialize};
-use super::schema::PeoplePurpose;
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Deserialize, IntoParams)]

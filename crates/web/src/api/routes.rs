@@ -83,7 +83,11 @@ pub async fn list_routes(State(app): State<App>, caller: Caller, ApiQuery(q): Ap
 }
 
 #[utoipa::path(post, path = "/api/v1/approval-routes", tag = "approval routes", request_body = NewRouteIn, responses((status = 201, body = RouteOut), (status = 403), (status = 409), (status = 422)))]
-pub async fn create_route(State(app): State<App>, caller: Caller, ApiJson(b): ApiJson<NewRouteIn>) -> ApiResult<(StatusCode, Json<RouteOut>)> {
+pub async fn create_route(
+    State(app): State<App>,
+    caller: Caller,
+    ApiJson(b): ApiJson<NewRouteIn>,
+) -> ApiResult<(StatusCode, Json<RouteOut>)> {
     let r = app.create_route(&caller.ctx, b.into()).await?;
     Ok((StatusCode::CREATED, Json(RouteOut::from(&r))))
 }

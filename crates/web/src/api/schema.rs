@@ -118,7 +118,11 @@ macro_rules! value_set {
 }
 
 value_set!(RoleName, "A system role (SPEC §1).", Role::ALL.iter().map(|r| r.as_str()));
-value_set!(SideName, "Which organisation a user belongs to.", Side::ALL.iter().map(|s| s.as_str()));
+value_set!(
+    SideName,
+    "Which organisation a user belongs to.",
+    Side::ALL.iter().map(|s| s.as_str())
+);
 value_set!(
     MatterRoleName,
     "A role on one matter: `billing_only` is for firm users, `report_only` for company users.",
@@ -144,13 +148,29 @@ value_set!(
     .map(|k| k.as_str())
 );
 
-value_set!(UserStatusFilter, "R2: which users; `locked` are those locked out now (S4).", ["active", "inactive", "all", "locked"]);
-value_set!(UserSortKey, "R2: sort by last then first name, by email, or by last sign-in.", ["name", "email", "last_sign_in"]);
+value_set!(
+    UserStatusFilter,
+    "R2: which users; `locked` are those locked out now (S4).",
+    ["active", "inactive", "all", "locked"]
+);
+value_set!(
+    UserSortKey,
+    "R2: sort by last then first name, by email, or by last sign-in.",
+    ["name", "email", "last_sign_in"]
+);
 value_set!(SortOrder, "Ascending or descending.", ["asc", "desc"]);
 value_set!(
     PeoplePurpose,
     "What the person is chosen for (S14).",
-    ["lead", "coordinator", "approver", "route_delegate", "tracker_coordinator", "participant", "delegate"]
+    [
+        "lead",
+        "coordinator",
+        "approver",
+        "route_delegate",
+        "tracker_coordinator",
+        "participant",
+        "delegate"
+    ]
 );
 
 /// R2's organisation selector: `all`, `company`, `firms` or `firm:<id>`.
@@ -278,7 +298,11 @@ macro_rules! text {
 }
 
 text!(PersonNameText, "A first or last name.", domain::PersonName::MAX_CHARS);
-text!(NameText, "The name of an office, firm, matter or approval route, or the company.", 200);
+text!(
+    NameText,
+    "The name of an office, firm, matter or approval route, or the company.",
+    200
+);
 text!(MatterNumberText, "A matter's number.", 50);
 
 /// An email address as `domain::Email` accepts it (at most 254 characters).
@@ -332,15 +356,19 @@ fn error_response(status: &str) -> utoipa::openapi::Response {
 }
 
 fn is_public(op: &Operation) -> bool {
-    op.security
-        .as_ref()
-        .is_some_and(|s| s.iter().all(|r| serde_json::to_value(r).is_ok_and(|v| v == Value::Object(Default::default()))))
+    op.security.as_ref().is_some_and(|s| {
+        s.iter()
+            .all(|r| serde_json::to_value(r).is_ok_and(|v| v == Value::Object(Default::default())))
+    })
 }
 
 /// Every `{name}` of the path as an opaque string id (SPEC §8: ids are
 /// opaque strings), unless the handler declared it.
 fn declare_path_parameters(path: &str, op: &mut Operation) {
-    let names = path.split('{').skip(1).filter_map(|rest| rest.split_once('}').map(|(name, _)| name));
+    let names = path
+        .split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name));
     for name in names {
         let params = op.parameters.get_or_insert_with(Vec::new);
         if params.iter().any(|p| p.name == name && p.parameter_in == ParameterIn::Path) {
@@ -363,9 +391,11 @@ impl Modify for CommonResponses {
         for (path, item) in openapi.paths.paths.iter_mut() {
             let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
             for op in ops.into_iter().flatten() {
-                let has_query = op.parameters.iter().flatten().any(|p| {
-                    serde_json::to_value(p).is_ok_and(|v| v.get("in").and_then(Value::as_str) == Some("query"))
-                });
+                let has_query = op
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| serde_json::to_value(p).is_ok_and(|v| v.get("in").and_then(Value::as_str) == Some("query")));
                 let mut shared = Vec::new();
                 if op.request_body.is_some() || has_query {
                     shared.push("400");
@@ -399,15 +429,30 @@ mod tests {
     use proptest::prelude::*;
     use regex::Regex;
 
-    fn name_regex() -> Regex {
-        Regex::new(&short_text_pattern(12)).expect("the pattern compiles")
+    /// Compiled once: the character classes are large.
+    fn name_regex() -> &'static Regex {
+        static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+        RE.get_or_init(|| Regex::new(&short_text_pattern(12)).expect("the pattern compiles"))
     }
 
     /// The pattern and `ShortText::parse` agree, in both directions.
     #[test]
     fn the_text_pattern_is_exactly_what_short_text_accepts() {
         let re = name_regex();
-        for s in ["Ann", " Ann ", "\tAnn Lee\n", "a b", "Ann  Lee", "", " ", "Ann\u{202E}", "a\u{00A0}b", "\u{3000}x", &"x".repeat(12), &"x".repeat(13)] {
+        for s in [
+            "Ann",
+            " Ann ",
+            "\tAnn Lee\n",
+            "a b",
+            "Ann  Lee",
+            "",
+            " ",
+            "Ann\u{202E}",
+            "a\u{00A0}b",
+            "\u{3000}x",
+            &"x".repeat(12),
+            &"x".repeat(13),
+        ] {
             assert_eq!(re.is_match(s), ShortText::parse("name", s, 12).is_ok(), "{s:?}");
         }
     }

@@ -32,7 +32,7 @@ pub struct SessionOut {
 
 /// Sign in (S1, S2). Every failure answers 401 `invalid_credentials`.
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", request_body = SignIn, security(()),
-    responses((status = 201, body = SessionOut), (status = 429)))]
+    responses((status = 201, body = SessionOut), (status = 401, description = "S2: unknown, wrong password, inactive or locked, all alike."), (status = 429)))]
 pub async fn sign_in(
     State(app): State<App>,
     ClientIp(ip): ClientIp,

@@ -1,5 +1,6 @@
 //! Company settings.
 
+use super::schema::NameText;
 use crate::error::ApiResult;
 use crate::extract::{nullable, ApiJson, Caller};
 use app::settings::{settings_json, SettingsPatch};
@@ -8,7 +9,6 @@ use axum::extract::State;
 use axum::Json;
 use domain::model::Lockout;
 use domain::password::PasswordPolicy;
-use super::schema::NameText;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
