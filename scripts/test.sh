@@ -8,8 +8,10 @@
 #
 # It installs the Debian packages the tests need when they are missing
 # (chromium and chromium-driver for the browser tests, postgresql for the
-# second pass), checks formatting and lints, runs every suite on the
-# embedded SQLite database, then the integration suites again on a
+# second pass), checks formatting and lints, checks the API against its
+# OpenAPI document with schemathesis (scripts/schemathesis.sh, 0 failures
+# allowed), runs every suite on the embedded SQLite database, then the
+# integration suites again on a
 # throw-away PostgreSQL cluster. Doc tests run first so that the last
 # line printed is the PostgreSQL pass's summary.
 set -euo pipefail
@@ -57,6 +59,10 @@ bash scripts/check-no-test-hooks.sh
 
 log "doc tests"
 cargo test --workspace --doc --quiet
+
+log "schemathesis against the served OpenAPI document"
+apt_install python3-venv
+bash scripts/schemathesis.sh
 
 # nextest joins several -E filters with "or": a filter given here must be
 # joined with each pass's own with "and", or it would widen the run.

@@ -20,37 +20,46 @@ fn ots(ms: Option<i64>) -> Option<String> {
 
 #[derive(Serialize, ToSchema)]
 pub struct NewUserEmailOut {
-    /// `held`, `queued`, `sent` or `failed` (N8).
+    #[schema(value_type = crate::api::schema::EmailStatusName)]
     pub status: String,
     /// When it was first accepted for delivery; null if never sent.
+    #[schema(format = DateTime)]
     pub sent_at: Option<String>,
     pub send_count: i64,
+    #[schema(format = DateTime)]
     pub last_change_at: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct UserOut {
     pub id: String,
+    #[schema(format = Email)]
     pub email: String,
     pub first_name: String,
     pub last_name: String,
-    /// `company` or `firm`.
+    #[schema(value_type = crate::api::schema::SideName)]
     pub side: String,
     pub firm_id: Option<String>,
     pub firm_name: Option<String>,
     pub office_id: Option<String>,
     pub office_name: Option<String>,
+    #[schema(value_type = crate::api::schema::RoleName)]
     pub role: String,
     pub active: bool,
     pub activated: bool,
+    #[schema(format = DateTime)]
     pub activated_at: Option<String>,
+    #[schema(format = DateTime)]
     pub last_sign_in_at: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub deactivated_at: Option<String>,
     pub new_user_email: NewUserEmailOut,
     /// D6: the directory owns this user's lifecycle.
     pub directory_managed: bool,
     pub locked: bool,
+    #[schema(format = DateTime)]
     pub locked_until: Option<String>,
     pub lock_reason: Option<String>,
 }
@@ -124,6 +133,7 @@ pub struct FirmOut {
     pub id: String,
     pub name: String,
     pub active: bool,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
@@ -145,6 +155,7 @@ pub struct OfficeOut {
     pub active: bool,
     pub coordinator_id: Option<String>,
     pub backup_coordinator_id: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
@@ -171,7 +182,9 @@ pub struct MatterOut {
     pub open_for_invoicing: bool,
     /// Open for editing or for invoicing.
     pub open: bool,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -197,11 +210,14 @@ pub struct ParticipantOut {
     pub email: String,
     pub first_name: String,
     pub last_name: String,
+    #[schema(value_type = crate::api::schema::SideName)]
     pub side: String,
+    #[schema(value_type = crate::api::schema::MatterRoleName)]
     pub role: String,
     pub receives_notifications: bool,
     /// D2: shown as *User Deactivated*.
     pub user_deactivated: bool,
+    #[schema(format = DateTime)]
     pub added_at: String,
 }
 
@@ -234,7 +250,9 @@ pub struct RouteOut {
     pub name: String,
     pub active: bool,
     pub levels: Vec<LevelOut>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -262,6 +280,7 @@ impl From<&ApprovalRoute> for RouteOut {
 #[derive(Serialize, ToSchema)]
 pub struct AuditOut {
     pub id: i64,
+    #[schema(format = DateTime)]
     pub at: String,
     pub actor_id: Option<String>,
     pub actor: String,

@@ -15,6 +15,7 @@ mod orgs;
 mod races;
 mod scopes;
 mod sessions;
+mod snapshots;
 mod transfer;
 mod trust;
 mod ui;

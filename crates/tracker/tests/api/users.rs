@@ -143,7 +143,23 @@ async fn the_openapi_document_describes_the_api() {
     let r = app.client.get(format!("{}/api/v1/openapi.json", app.url)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let doc: Value = r.json().await.unwrap();
-    assert_eq!(doc["openapi"].as_str().unwrap().chars().next(), Some('3'));
+    assert_eq!(doc["openapi"], "3.1.0");
+    // Every error answer of every operation carries the error schema, and
+    // every operation that needs a session says it can answer 401. The whole document is in the `openapi`
+    // snapshot (snapshots.rs), which also checks it against the router.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            let public = matches!(path.as_str(), "/api/v1/sessions" | "/api/v1/password/set") && method == "post";
+            assert!(public || responses.contains_key("401"), "{method} {path}");
+            for (status, r) in responses.iter().filter(|(s, _)| s.starts_with('4')) {
+                assert_eq!(
+                    r["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/ErrorBody",
+                    "{method} {path} {status}"
+                );
+            }
+        }
+    }
     for path in [
         "/api/v1/sessions",
         "/api/v1/users",

@@ -11,17 +11,22 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     pub actor_id: Option<String>,
     pub target_id: Option<String>,
     /// e.g. `user.deactivated`.
     pub action: Option<String>,
-    /// RFC 3339, inclusive.
+    /// Inclusive.
+    #[param(format = DateTime)]
     pub from: Option<String>,
-    /// RFC 3339, exclusive.
+    /// Exclusive.
+    #[param(format = DateTime)]
     pub to: Option<String>,
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<i64>,
+    #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<i64>,
 }
 
@@ -38,7 +43,7 @@ fn parse_time(field: &'static str, s: &str) -> Result<i64, AppError> {
 }
 
 /// Every change, newest first (company system administrators).
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, body = ListOut<AuditOut>)))]
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, body = ListOut<AuditOut>), (status = 403), (status = 422)))]
 pub async fn audit_log(State(app): State<App>, caller: Caller, ApiQuery(q): ApiQuery<AuditQuery>) -> ApiResult<Json<ListOut<AuditOut>>> {
     let filter = AuditFilter {
         actor_id: q.actor_id.clone(),

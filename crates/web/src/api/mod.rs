@@ -7,6 +7,7 @@ mod onboarding;
 mod orgs;
 mod people;
 mod routes;
+pub mod schema;
 mod sessions;
 mod settings;
 mod users;
@@ -14,6 +15,7 @@ mod users;
 use crate::types::*;
 use app::{App, Page};
 use axum::Router;
+use schema::CommonResponses;
 use serde::Deserialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi};
@@ -25,7 +27,8 @@ use utoipa_axum::routes;
     info(title = "Tracker API", description = "User administration of a legal department's matter-management system. Errors are `{\"error\": {\"code\", \"message\", …}}`."),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    components(schemas(ErrorBody, UserOut, FirmOut, OfficeOut, MatterOut, ParticipantOut, RouteOut, AuditOut))
+    components(schemas(ErrorBody, UserOut, FirmOut, OfficeOut, MatterOut, ParticipantOut, RouteOut, AuditOut,
+        schema::OrgSelector, schema::UserStatusFilter, schema::UserSortKey, schema::SortOrder, schema::PeoplePurpose))
 )]
 struct ApiDoc;
 
@@ -41,18 +44,18 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The error object every 4xx/5xx answer carries.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct ErrorBody {
-    #[schema(value_type = Object, example = json!({"code": "invalid_email", "message": "'x' is not a valid email address", "field": "email"}))]
-    pub error: serde_json::Value,
-}
+pub use schema::ErrorBody;
 
 /// `page` (from 1) and `per_page` (default 50, at most 500).
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
+    /// From 1 (the default).
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<i64>,
+    /// 50 by default.
+    #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<i64>,
 }
 
@@ -64,7 +67,7 @@ impl PageQuery {
 
 /// The API router and its OpenAPI document.
 pub fn router() -> (Router<App>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(sessions::sign_in))
         .routes(routes!(sessions::sign_out))
         .routes(routes!(sessions::set_password))
@@ -95,5 +98,8 @@ pub fn router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::get_route, routes::patch_route))
         .routes(routes!(settings::get_settings, settings::patch_settings))
         .routes(routes!(audit::audit_log))
-        .split_for_parts()
+        .split_for_parts();
+    // After the routes: only now does the document hold their operations.
+    CommonResponses.modify(&mut openapi);
+    (router, openapi)
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 /// Active users in the caller's scope never sent the new user email.
-#[utoipa::path(get, path = "/api/v1/new-user-emails/pending", tag = "onboarding", params(PageQuery), responses((status = 200, body = ListOut<UserOut>)))]
+#[utoipa::path(get, path = "/api/v1/new-user-emails/pending", tag = "onboarding", params(PageQuery), responses((status = 200, body = ListOut<UserOut>), (status = 403), (status = 422)))]
 pub async fn pending(State(app): State<App>, caller: Caller, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<Json<ListOut<UserOut>>> {
     let l = app.pending_new_user_emails(&caller.ctx, q.page()?).await?;
     let now = app.now();
@@ -26,7 +26,7 @@ pub struct SentOut {
 }
 
 /// Sends the new user email to all of them; when none, says they all have it.
-#[utoipa::path(post, path = "/api/v1/new-user-emails/send", tag = "onboarding", responses((status = 200, body = SentOut)))]
+#[utoipa::path(post, path = "/api/v1/new-user-emails/send", tag = "onboarding", responses((status = 200, body = SentOut), (status = 403)))]
 pub async fn send_all(State(app): State<App>, caller: Caller) -> ApiResult<Json<SentOut>> {
     let r = app.send_pending_new_user_emails(&caller.ctx).await?;
     Ok(Json(SentOut {

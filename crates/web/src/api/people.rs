@@ -1,6 +1,7 @@
 //! S14: the one picker of people, used by the pages too, so that a page
 //! never offers anyone the API would not.
 
+use super::schema::PeoplePurpose;
 use crate::error::ApiResult;
 use crate::extract::{ApiQuery, Caller};
 use app::ui_support::{PeopleQuery, Person, Purpose, DEFAULT_CHOICES};
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PeopleParams {
     /// What the person is chosen for, authorized like the change that takes
@@ -21,13 +23,15 @@ pub struct PeopleParams {
     /// (with `matter_id`: who may add participants to that matter),
     /// `delegate` (anyone: their own organisation).
     #[serde(rename = "for")]
-    #[param(rename = "for")]
+    #[param(rename = "for", value_type = PeoplePurpose)]
     pub purpose: String,
     /// The matter, for `participant` (required) and `lead` (editing it).
     pub matter_id: Option<String>,
-    /// Starts of first name, last name or email (at most 100 characters).
+    /// Starts of first name, last name or email.
+    #[param(max_length = 100)]
     pub q: Option<String>,
-    /// At most this many (1–500, default 50); `more` says whether there are.
+    /// At most this many (default 50); `more` says whether there are.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
@@ -91,8 +95,7 @@ pub fn purpose(for_: &str, matter_id: Option<&str>) -> Result<Purpose, AppError>
 /// People to choose from, authorized per purpose exactly like the change
 /// that takes the choice (S14): outside its scope the same 403/404.
 #[utoipa::path(get, path = "/api/v1/people", tag = "users", params(PeopleParams),
-    responses((status = 200, body = PeopleOut), (status = 400, body = super::ErrorBody), (status = 403, body = super::ErrorBody),
-              (status = 404, body = super::ErrorBody)))]
+    responses((status = 200, body = PeopleOut), (status = 403), (status = 404, description = "`matter_id` names a matter the caller cannot see."), (status = 422)))]
 pub async fn people(State(app): State<App>, caller: Caller, ApiQuery(p): ApiQuery<PeopleParams>) -> ApiResult<Json<PeopleOut>> {
     let query = PeopleQuery {
         purpose: purpose(&p.purpose, p.matter_id.as_deref())?,

@@ -32,7 +32,7 @@ pub struct SessionOut {
 
 /// Sign in (S1, S2). Every failure answers 401 `invalid_credentials`.
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", request_body = SignIn, security(()),
-    responses((status = 201, body = SessionOut), (status = 401, body = super::ErrorBody)))]
+    responses((status = 201, body = SessionOut), (status = 401, description = "S2: unknown, wrong password, inactive or locked, all alike."), (status = 429)))]
 pub async fn sign_in(
     State(app): State<App>,
     ClientIp(ip): ClientIp,
@@ -67,7 +67,7 @@ pub struct SetPassword {
 
 /// N6: set a password from a one-time link; activates the account.
 #[utoipa::path(post, path = "/api/v1/password/set", tag = "sessions", request_body = SetPassword, security(()),
-    responses((status = 200, body = UserOut), (status = 422, body = super::ErrorBody)))]
+    responses((status = 200, body = UserOut), (status = 422), (status = 429)))]
 pub async fn set_password(State(app): State<App>, ClientIp(ip): ClientIp, ApiJson(body): ApiJson<SetPassword>) -> ApiResult<Json<UserOut>> {
     let user = app.set_password_with_link(&body.token, &body.password, ip).await?;
     Ok(Json(UserOut::new(&user, app.now(), app.directory_managed(&user).await?)))
@@ -82,7 +82,7 @@ pub async fn me(State(app): State<App>, caller: Caller) -> ApiResult<Json<UserOu
 
 /// Matters the caller can reach: directly, through an active delegator, or
 /// all of them as a company system administrator.
-#[utoipa::path(get, path = "/api/v1/me/matters", tag = "me", params(PageQuery), responses((status = 200, body = ListOut<MatterOut>)))]
+#[utoipa::path(get, path = "/api/v1/me/matters", tag = "me", params(PageQuery), responses((status = 200, body = ListOut<MatterOut>), (status = 422)))]
 pub async fn my_matters(State(app): State<App>, caller: Caller, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<Json<ListOut<MatterOut>>> {
     let l = app.list_matters(&caller.ctx, q.page()?).await?;
     Ok(Json(ListOut::of(&l, |x| MatterOut::from(x))))
@@ -91,7 +91,9 @@ pub async fn my_matters(State(app): State<App>, caller: Caller, ApiQuery(q): Api
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DelegatesIn {
-    /// At most 5 active users of the caller's organisation.
+    /// At most 5 different active users of the caller's organisation (a
+    /// repeated id counts once), never the caller.
+    #[schema(max_items = 10)]
     pub delegate_ids: Vec<String>,
 }
 
@@ -113,7 +115,7 @@ pub async fn my_delegates(State(app): State<App>, caller: Caller) -> ApiResult<J
 }
 
 /// Replace the caller's delegates (at most 5).
-#[utoipa::path(put, path = "/api/v1/me/delegates", tag = "me", request_body = DelegatesIn, responses((status = 200, body = DelegatesOut), (status = 422, body = super::ErrorBody)))]
+#[utoipa::path(put, path = "/api/v1/me/delegates", tag = "me", request_body = DelegatesIn, responses((status = 200, body = DelegatesOut), (status = 409), (status = 422)))]
 pub async fn set_my_delegates(
     State(app): State<App>,
     caller: Caller,

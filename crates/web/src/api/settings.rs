@@ -1,5 +1,6 @@
 //! Company settings.
 
+use super::schema::NameText;
 use crate::error::ApiResult;
 use crate::extract::{nullable, ApiJson, Caller};
 use app::settings::{settings_json, SettingsPatch};
@@ -14,21 +15,26 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyIn {
-    /// At least 8.
+    #[schema(minimum = 8, maximum = 128)]
     pub min_length: i64,
-    /// 1 to 4 of lower, upper, digit, symbol.
+    /// Of lower, upper, digit, symbol.
+    #[schema(minimum = 1, maximum = 4)]
     pub min_classes: i64,
     /// Earlier passwords that may not be reused.
+    #[schema(minimum = 0, maximum = 24)]
     pub history: i64,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LockoutIn {
+    #[schema(minimum = 1, maximum = 100)]
     pub max_failures: i64,
+    #[schema(minimum = 1, maximum = 1440)]
     pub window_minutes: i64,
+    #[schema(minimum = 1, maximum = 10080)]
     pub duration_minutes: i64,
-    /// 30 to 366.
+    #[schema(minimum = 30, maximum = 366)]
     pub inactivity_days: i64,
 }
 
@@ -36,15 +42,18 @@ pub struct LockoutIn {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SessionsIn {
-    /// A session ends after this many minutes without a request; 5 to 1440 (default 30).
+    /// A session ends after this many minutes without a request (default 30).
+    #[schema(minimum = 5, maximum = 1440)]
     pub idle_minutes: Option<i64>,
-    /// A session ends this many hours after sign-in in any case; 1 to 720 (default 12).
+    /// A session ends this many hours after sign-in in any case (default 12).
+    #[schema(minimum = 1, maximum = 720)]
     pub lifetime_hours: Option<i64>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsIn {
+    #[schema(value_type = Option<NameText>)]
     pub company_name: Option<String>,
     /// D6: the directory owns company users' lifecycle.
     pub active_directory_sync: Option<bool>,
@@ -54,17 +63,55 @@ pub struct SettingsIn {
     pub tracker_coordinator_id: Option<Option<String>>,
     pub password_policy: Option<PolicyIn>,
     pub lockout: Option<LockoutIn>,
-    /// N6: lifetime of emailed links, 1 to 720 hours.
+    /// N6: lifetime of emailed links, in hours.
+    #[schema(minimum = 1, maximum = 720)]
     pub link_ttl_hours: Option<i64>,
     pub sessions: Option<SessionsIn>,
 }
 
-#[utoipa::path(get, path = "/api/v1/settings", tag = "settings", responses((status = 200, body = Object)))]
+/// The settings as `GET /settings` and `PATCH /settings` answer them.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SettingsOut {
+    pub company_name: String,
+    pub active_directory_sync: bool,
+    pub tracker_coordinator_id: Option<String>,
+    pub password_policy: PolicyOut,
+    pub lockout: LockoutOut,
+    pub link_ttl_hours: i64,
+    pub sessions: SessionsOut,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PolicyOut {
+    pub min_length: i64,
+    pub min_classes: i64,
+    pub history: i64,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct LockoutOut {
+    pub max_failures: i64,
+    pub window_minutes: i64,
+    pub duration_minutes: i64,
+    pub inactivity_days: i64,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SessionsOut {
+    pub idle_minutes: i64,
+    pub lifetime_hours: i64,
+}
+
+#[utoipa::path(get, path = "/api/v1/settings", tag = "settings", responses((status = 200, body = SettingsOut), (status = 403)))]
 pub async fn get_settings(State(app): State<App>, caller: Caller) -> ApiResult<Json<serde_json::Value>> {
     Ok(Json(settings_json(&app.settings(&caller.ctx).await?)))
 }
 
-#[utoipa::path(patch, path = "/api/v1/settings", tag = "settings", request_body = SettingsIn, responses((status = 200, body = Object), (status = 422, body = super::ErrorBody)))]
+#[utoipa::path(patch, path = "/api/v1/settings", tag = "settings", request_body = SettingsIn, responses((status = 200, body = SettingsOut), (status = 403), (status = 409), (status = 422)))]
 pub async fn patch_settings(State(app): State<App>, caller: Caller, ApiJson(b): ApiJson<SettingsIn>) -> ApiResult<Json<serde_json::Value>> {
     let patch = SettingsPatch {
         company_name: b.company_name,

@@ -1,6 +1,7 @@
 //! Users: list, create, read, edit (with deactivation and reactivation),
 //! the deactivation check, sending, reset, history and delegates.
 
+use super::schema::{BlockerOut, EmailText, OrgSelector, PersonNameText, RoleName, SideName, SortOrder, UserSortKey, UserStatusFilter};
 use super::PageQuery;
 use crate::error::blocker_json;
 use crate::error::{ApiError, ApiResult};
@@ -17,19 +18,27 @@ use store::{Org, SortKey};
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UserListQuery {
-    /// `all`, `company`, `firms` or `firm:<id>`.
+    /// `all` (default), `company`, `firms` or `firm:<id>`.
+    #[param(value_type = Option<OrgSelector>)]
     pub org: Option<String>,
     /// `active` (default), `inactive`, `all` or `locked`.
+    #[param(value_type = Option<UserStatusFilter>)]
     pub status: Option<String>,
     /// Starts of first name, last name or email.
+    #[param(max_length = 100)]
     pub q: Option<String>,
     /// `name` (default), `email` or `last_sign_in`.
+    #[param(value_type = Option<UserSortKey>)]
     pub sort: Option<String>,
     /// `asc` (default) or `desc`.
+    #[param(value_type = Option<SortOrder>)]
     pub order: Option<String>,
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<i64>,
+    #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<i64>,
 }
 
@@ -82,7 +91,7 @@ pub fn user_filter(q: &UserListQuery) -> Result<(UserFilter, Page), AppError> {
 }
 
 /// R2: the user list, within the caller's scope (S7).
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserListQuery), responses((status = 200, body = ListOut<UserOut>), (status = 403, body = super::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserListQuery), responses((status = 200, body = ListOut<UserOut>), (status = 403), (status = 422)))]
 pub async fn list_users(State(app): State<App>, caller: Caller, ApiQuery(q): ApiQuery<UserListQuery>) -> ApiResult<Json<ListOut<UserOut>>> {
     let (filter, page) = user_filter(&q)?;
     let l = app.list_users(&caller.ctx, filter, page).await?;
@@ -94,13 +103,19 @@ pub async fn list_users(State(app): State<App>, caller: Caller, ApiQuery(q): Api
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    #[schema(value_type = EmailText)]
     pub email: String,
+    #[schema(value_type = PersonNameText)]
     pub first_name: String,
+    #[schema(value_type = PersonNameText)]
     pub last_name: String,
     /// `company` or `firm`; must match the role.
+    #[schema(value_type = Option<SideName>)]
     pub side: Option<String>,
+    /// Required for firm users; company users have none.
     pub firm_id: Option<String>,
     pub office_id: Option<String>,
+    #[schema(value_type = RoleName)]
     pub role: String,
     /// N1: *Hold user notification until I specify or user is added to a matter*.
     #[serde(default)]
@@ -109,7 +124,7 @@ pub struct CreateUser {
 
 /// Create a user; the new user email goes out at once unless held (N1).
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUser,
-    responses((status = 201, body = UserOut), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+    responses((status = 201, body = UserOut), (status = 403), (status = 404, description = "`firm_id` names a firm outside the caller's scope."), (status = 409), (status = 422)))]
 pub async fn create_user(
     State(app): State<App>,
     caller: Caller,
@@ -145,9 +160,14 @@ pub async fn get_user(State(app): State<App>, caller: Caller, Path(id): Path<Str
 pub struct PatchUser {
     /// `false` deactivates (D1–D8), `true` reactivates (R1).
     pub active: Option<bool>,
+    #[schema(value_type = Option<PersonNameText>)]
     pub first_name: Option<String>,
+    #[schema(value_type = Option<PersonNameText>)]
     pub last_name: Option<String>,
+    #[schema(value_type = Option<EmailText>)]
     pub email: Option<String>,
+    /// Of the user's side; not the caller's own.
+    #[schema(value_type = Option<RoleName>)]
     pub role: Option<String>,
     /// `null` removes the office.
     #[serde(default, deserialize_with = "nullable")]
@@ -160,13 +180,13 @@ pub struct PatchedUser {
     #[serde(flatten)]
     pub user: UserOut,
     /// D4 warnings for a company-side administrator.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<BlockerOut>)]
     pub warnings: Vec<serde_json::Value>,
 }
 
 /// Edit a user. A refused deactivation is 409 `deactivation_blocked` with every blocker.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = PatchUser,
-    responses((status = 200, body = PatchedUser), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+    responses((status = 200, body = PatchedUser), (status = 403), (status = 409), (status = 422)))]
 pub async fn patch_user(
     State(app): State<App>,
     caller: Caller,
@@ -203,15 +223,15 @@ pub async fn patch_user(
 #[derive(Serialize, ToSchema)]
 pub struct CheckOut {
     pub can_deactivate: bool,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<BlockerOut>)]
     pub blockers: Vec<serde_json::Value>,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<BlockerOut>)]
     pub warnings: Vec<serde_json::Value>,
     pub directory_managed: bool,
 }
 
 /// D5: every blocker and warning, without changing anything.
-#[utoipa::path(get, path = "/api/v1/users/{id}/deactivation-check", tag = "users", responses((status = 200, body = CheckOut), (status = 404, body = super::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/users/{id}/deactivation-check", tag = "users", responses((status = 200, body = CheckOut), (status = 403)))]
 pub async fn deactivation_check(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<CheckOut>> {
     let c = app.deactivation_check(&caller.ctx, &UserId::from(id)).await?;
     Ok(Json(CheckOut {
@@ -223,7 +243,7 @@ pub async fn deactivation_check(State(app): State<App>, caller: Caller, Path(id)
 }
 
 /// N4: send the new user email to this user.
-#[utoipa::path(post, path = "/api/v1/users/{id}/new-user-email", tag = "onboarding", responses((status = 202, body = UserOut), (status = 409, body = super::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/users/{id}/new-user-email", tag = "onboarding", responses((status = 202, body = UserOut), (status = 403), (status = 409)))]
 pub async fn send_new_user_email(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<(StatusCode, Json<UserOut>)> {
     let u = app.send_new_user_email(&caller.ctx, &UserId::from(id)).await?;
     Ok((
@@ -233,7 +253,7 @@ pub async fn send_new_user_email(State(app): State<App>, caller: Caller, Path(id
 }
 
 /// N5: reset password — old password, links and sessions end; a fresh link is emailed.
-#[utoipa::path(post, path = "/api/v1/users/{id}/reset-password", tag = "onboarding", responses((status = 202, body = UserOut), (status = 409, body = super::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/users/{id}/reset-password", tag = "onboarding", responses((status = 202, body = UserOut), (status = 403), (status = 409)))]
 pub async fn reset_password(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<(StatusCode, Json<UserOut>)> {
     let u = app.reset_password(&caller.ctx, &UserId::from(id)).await?;
     Ok((
@@ -243,14 +263,14 @@ pub async fn reset_password(State(app): State<App>, caller: Caller, Path(id): Pa
 }
 
 /// S4: end a lockout (administrators in scope).
-#[utoipa::path(post, path = "/api/v1/users/{id}/unlock", tag = "users", responses((status = 200, body = UserOut), (status = 404, body = super::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/users/{id}/unlock", tag = "users", responses((status = 200, body = UserOut), (status = 403)))]
 pub async fn unlock(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<UserOut>> {
     let u = app.unlock_user(&caller.ctx, &UserId::from(id)).await?;
     Ok(Json(UserOut::new(&u, app.now(), app.directory_managed(&u).await?)))
 }
 
 /// R3: every administrative change and sign-in of the user, newest first.
-#[utoipa::path(get, path = "/api/v1/users/{id}/history", tag = "users", params(PageQuery), responses((status = 200, body = ListOut<AuditOut>)))]
+#[utoipa::path(get, path = "/api/v1/users/{id}/history", tag = "users", params(PageQuery), responses((status = 200, body = ListOut<AuditOut>), (status = 403), (status = 422)))]
 pub async fn history(
     State(app): State<App>,
     caller: Caller,
@@ -262,7 +282,7 @@ pub async fn history(
 }
 
 /// The administrator's view of a user's delegations.
-#[utoipa::path(get, path = "/api/v1/users/{id}/delegates", tag = "users", responses((status = 200, body = super::sessions::DelegatesOut)))]
+#[utoipa::path(get, path = "/api/v1/users/{id}/delegates", tag = "users", responses((status = 200, body = super::sessions::DelegatesOut), (status = 403)))]
 pub async fn delegates(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<super::sessions::DelegatesOut>> {
     let v = app.user_delegates(&caller.ctx, &UserId::from(id)).await?;
     Ok(Json(super::sessions::DelegatesOut {
