@@ -60,9 +60,10 @@ done
 log "schemathesis $SCHEMATHESIS_VERSION against $base (seed $SEED, at most $MAX_EXAMPLES examples an operation)"
 mkdir -p test-output/schemathesis
 status=0
-TRACKER_ST_BASE="$base" TRACKER_ST_EMAIL=admin@demo.example TRACKER_ST_PASSWORD=Demo-Password-2026 \
-    SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH=scripts \
-    "$venv/bin/st" --no-color run "$base/api/v1/openapi.json" \
+# From test-output/: schemathesis keeps a crash cache in its working directory.
+(cd test-output && TRACKER_ST_BASE="$base" TRACKER_ST_EMAIL=admin@demo.example TRACKER_ST_PASSWORD=Demo-Password-2026 \
+    SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH=../scripts \
+    schemathesis-venv/bin/st --no-color run "$base/api/v1/openapi.json" \
     --url "$base" \
     --checks all \
     --phases examples,coverage,fuzzing,stateful \
@@ -72,8 +73,8 @@ TRACKER_ST_BASE="$base" TRACKER_ST_EMAIL=admin@demo.example TRACKER_ST_PASSWORD=
     --generation-database none \
     --workers 1 \
     --request-timeout 30 \
-    --report junit,ndjson --report-dir test-output/schemathesis \
-    "$@" || status=$?
+    --report junit,ndjson --report-dir schemathesis \
+    "$@") || status=$?
 if [ "$status" != 0 ]; then
     echo "schemathesis found failures (exit $status); server log: test-output/schemathesis/server.log" >&2
     cp "$data/server.log" test-output/schemathesis/server.log
