@@ -60,10 +60,6 @@ bash scripts/check-no-test-hooks.sh
 log "doc tests"
 cargo test --workspace --doc --quiet
 
-log "schemathesis against the served OpenAPI document"
-apt_install python3-venv
-bash scripts/schemathesis.sh
-
 # nextest joins several -E filters with "or": a filter given here must be
 # joined with each pass's own with "and", or it would widen the run.
 filter="all()"
