@@ -12,6 +12,7 @@
 mod audit;
 mod auth;
 mod blockers;
+mod cursor;
 mod db;
 mod delivery;
 mod matters;
@@ -26,12 +27,13 @@ mod users;
 
 pub use audit::{AuditEntry, AuditQuery, AuditRecord};
 pub use auth::{Credentials, SessionRecord, SignInLink};
+pub use cursor::{BadCursor, Cursor, KeyValue};
 pub use db::{Db, Dialect, StoreError, Tx};
 pub use matters::{MatterQuery, ParticipantView};
 pub use onboarding::Queuer;
 pub use outbox::{MailKind, OutboxMessage, OutboxStatusCount};
 pub use transfer::Copied;
-pub use users::{Org, SortKey, Status, UserChange, UserQuery};
+pub use users::{Org, SortKey, Status, UserChange, UserPage, UserQuery};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

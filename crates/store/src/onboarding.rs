@@ -29,6 +29,7 @@ impl Tx {
             descending: false,
             limit: 0,
             offset: 0,
+            after: None,
         };
         let mut filter = Sql::new("");
         push_user_filters(&mut filter, &q);

@@ -1,3 +1,4 @@
+use crate::cursor::{Cursor, KeyValue};
 use crate::db::{on, Tx};
 use crate::sql::{bind_args, prefix_upper, push_in_list, Sql};
 use crate::{Result, StoreError};
@@ -126,7 +127,19 @@ pub struct UserQuery {
     pub sort: SortKey,
     pub descending: bool,
     pub limit: i64,
+    /// Shallow pages (`page=`); ignored when `after` is set.
     pub offset: i64,
+    /// P1's keyset page: the rows after this one in the query's order.
+    pub after: Option<Cursor>,
+}
+
+/// One page of users, the exact number matching the filters, and where the
+/// next page starts if there is one.
+#[derive(Debug, Clone)]
+pub struct UserPage {
+    pub items: Vec<User>,
+    pub total: i64,
+    pub next: Option<Cursor>,
 }
 
 pub(crate) const NEVER_EMAILED: &str = " AND u.new_user_email_sent_at IS NULL AND u.active = TRUE AND u.activated_at IS NULL \
@@ -134,7 +147,17 @@ pub(crate) const NEVER_EMAILED: &str = " AND u.new_user_email_sent_at IS NULL AN
 
 const OFFICE_MANAGEABLE: &str = " AND u.role <> 'company_system_administrator' AND (u.side = 'company' OR u.role = 'firm_user')";
 
+/// Every filter of `q` (scope, organisation, status, search).
 pub(crate) fn push_user_filters(sql: &mut Sql, q: &UserQuery) {
+    push_scope_and_org(sql, q);
+    push_status(sql, q.status);
+    push_search(sql, q);
+}
+
+/// The scope and organisation filters. They name only `side`, `firm_id`,
+/// `office_id` and `role`, which `users` and the kept `user_counts` share,
+/// so the same text filters both (P1).
+fn push_scope_and_org(sql: &mut Sql, q: &UserQuery) {
     sql.push(" WHERE 1 = 1");
     match &q.scope {
         UserScope::All => {}
@@ -166,7 +189,10 @@ pub(crate) fn push_user_filters(sql: &mut Sql, q: &UserQuery) {
             sql.push(" AND u.firm_id = ").text(f.as_str());
         }
     }
-    match q.status {
+}
+
+fn push_status(sql: &mut Sql, status: Status) {
+    match status {
         Status::Active => {
             sql.push(" AND u.active = TRUE");
         }
@@ -181,6 +207,9 @@ pub(crate) fn push_user_filters(sql: &mut Sql, q: &UserQuery) {
             sql.push(NEVER_EMAILED);
         }
     }
+}
+
+fn push_search(sql: &mut Sql, q: &UserQuery) {
     if let Some(q) = &q.q {
         for word in fold(q).split_whitespace().take(4) {
             let upper = prefix_upper(word);
@@ -201,6 +230,155 @@ pub(crate) fn push_user_filters(sql: &mut Sql, q: &UserQuery) {
             }
             sql.push(")");
         }
+    }
+}
+
+/// Never signed in sorts after everyone in both orders (R2): the key is
+/// the largest value ascending and the smallest descending, each with its
+/// own expression index (migration 0003).
+const SIGN_IN_ASC: &str = "COALESCE(u.last_sign_in_at, 9223372036854775807)";
+const SIGN_IN_DESC: &str = "COALESCE(u.last_sign_in_at, -1)";
+
+/// The sort key of the list, as (expression, result column) pairs, the id
+/// last; each order is an index of migration 0003 read forwards or
+/// backwards.
+fn sort_key(sort: SortKey, descending: bool) -> &'static [(&'static str, &'static str)] {
+    match (sort, descending) {
+        (SortKey::Name, _) => &[("u.last_name_norm", "k_last"), ("u.first_name_norm", "k_first"), ("u.id", "id")],
+        // Unique: no tie to break.
+        (SortKey::Email, _) => &[("u.email_norm", "k_email")],
+        (SortKey::LastSignIn, false) => &[(SIGN_IN_ASC, "k_sign_in"), ("u.id", "id")],
+        (SortKey::LastSignIn, true) => &[(SIGN_IN_DESC, "k_sign_in"), ("u.id", "id")],
+    }
+}
+
+/// The columns of a list row: the user and its sort key values.
+fn list_columns(descending: bool) -> String {
+    let sign_in = if descending { SIGN_IN_DESC } else { SIGN_IN_ASC };
+    format!("{USER_COLUMNS}, u.last_name_norm AS k_last, u.first_name_norm AS k_first, u.email_norm AS k_email, {sign_in} AS k_sign_in")
+}
+
+#[derive(sqlx::FromRow)]
+struct ListRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    k_last: String,
+    k_first: String,
+    k_email: String,
+    k_sign_in: i64,
+}
+
+impl ListRow {
+    fn cursor(&self, sort: SortKey, descending: bool) -> Cursor {
+        let id = KeyValue::Text(self.user.id.clone());
+        let key = match sort {
+            SortKey::Name => vec![KeyValue::Text(self.k_last.clone()), KeyValue::Text(self.k_first.clone()), id],
+            SortKey::Email => vec![KeyValue::Text(self.k_email.clone())],
+            SortKey::LastSignIn => vec![KeyValue::Int(self.k_sign_in), id],
+        };
+        Cursor { sort, descending, key }
+    }
+}
+
+/// ` AND` rows strictly after `cursor` in the order of `key`, written so
+/// that its first column is an index range in both dialects:
+/// `k1 >= a AND (k1 > a OR (k1 = a AND (k2 > b OR …)))`.
+fn push_after(sql: &mut Sql, key: &[(&str, &str)], cursor: &Cursor, descending: bool) {
+    let (gt, ge) = if descending { (" < ", " <= ") } else { (" > ", " >= ") };
+    let bind = |sql: &mut Sql, v: &KeyValue| match v {
+        KeyValue::Text(s) => {
+            sql.text(s.clone());
+        }
+        KeyValue::Int(i) => {
+            sql.int(*i);
+        }
+    };
+    sql.push(" AND ").push(key[0].0).push(ge);
+    bind(sql, &cursor.key[0]);
+    sql.push(" AND (");
+    for (i, ((expr, _), value)) in key.iter().zip(&cursor.key).enumerate() {
+        if i > 0 {
+            sql.push(" OR (");
+            for ((e, _), v) in key.iter().zip(&cursor.key).take(i) {
+                sql.push(e).push(" = ");
+                bind(sql, v);
+                sql.push(" AND ");
+            }
+        }
+        sql.push(expr).push(gt);
+        bind(sql, value);
+        if i > 0 {
+            sql.push(")");
+        }
+    }
+    sql.push(")");
+}
+
+/// The index of migration 0003 that holds `q`'s rows in its order: the
+/// narrowest equality prefix of the filters (office, firm, side, or only
+/// active), then the sort key. SQLite is told to use it (`INDEXED BY`):
+/// with statistics of a skewed column it may otherwise pick a skip-scan of
+/// another index and sort the result. `None`: locked out (rows come from
+/// the `users_locked` range) and searches.
+fn ordered_index(q: &UserQuery) -> Option<String> {
+    if q.q.is_some() || matches!(q.status, Status::Locked(_)) {
+        return None;
+    }
+    let prefix = match (&q.scope, &q.org) {
+        (UserScope::Office(_), _) => "office",
+        (UserScope::Firm(_), _) | (_, Org::Firm(_)) => "firm",
+        (_, Org::Company | Org::Firms) => "side",
+        _ if q.status == Status::NeverEmailed => return Some("users_never_emailed_by_name".into()),
+        _ => "status",
+    };
+    let sort = match (q.sort, q.descending) {
+        (SortKey::Name, _) => "name",
+        (SortKey::Email, _) => "email",
+        (SortKey::LastSignIn, false) => "sign_in_asc",
+        (SortKey::LastSignIn, true) => "sign_in_desc",
+    };
+    Some(format!("users_by_{prefix}_{sort}"))
+}
+
+/// One page of the list in index order: one index range, read forwards
+/// or backwards, never a sort of the matching rows. `status=all` is two
+/// such ranges (active, inactive) that [`Tx::user_page`] merges: PostgreSQL
+/// does not merge a UNION ALL of them in order (it sorts the union). One
+/// row more than the page tells whether there is a next page.
+fn page_sql(dialect: crate::Dialect, q: &UserQuery, status: Status, limit: i64, offset: i64) -> Sql {
+    let key = sort_key(q.sort, q.descending);
+    let dir = if q.descending { " DESC" } else { " ASC" };
+    let hint = match dialect {
+        crate::Dialect::Sqlite => ordered_index(q).map(|i| format!(" INDEXED BY {i}")).unwrap_or_default(),
+        crate::Dialect::Postgres => String::new(),
+    };
+    let mut sql = Sql::new("SELECT ");
+    sql.push(&list_columns(q.descending)).push(" FROM users u").push(&hint);
+    push_scope_and_org(&mut sql, q);
+    push_status(&mut sql, status);
+    push_search(&mut sql, q);
+    if let Some(c) = q.after.as_ref().filter(|c| c.sort == q.sort && c.descending == q.descending) {
+        push_after(&mut sql, key, c, q.descending);
+    }
+    let order: Vec<String> = key.iter().map(|(expr, _)| format!("{expr}{dir}")).collect();
+    sql.push(" ORDER BY ").push(&order.join(", "));
+    sql.push(" LIMIT ").int(limit);
+    if offset > 0 {
+        sql.push(" OFFSET ").int(offset);
+    }
+    sql
+}
+
+/// The one or two index ranges of a page: (status, limit, offset) each.
+fn page_ranges(q: &UserQuery) -> Vec<(Status, i64, i64)> {
+    let offset = if q.after.is_some() { 0 } else { q.offset.max(0) };
+    match q.status {
+        // Both ranges from their start to the end of the page.
+        Status::All => vec![
+            (Status::Active, offset + q.limit + 1, 0),
+            (Status::Inactive, offset + q.limit + 1, 0),
+        ],
+        status => vec![(status, q.limit + 1, offset)],
     }
 }
 
@@ -327,23 +505,128 @@ impl Tx {
         users_from(rows)
     }
 
-    /// R2: one page of the user list and the total matching the filters.
-    pub async fn list_users(&mut self, q: &UserQuery) -> Result<(Vec<User>, i64)> {
+    /// R2: one page of the user list, the total matching the filters and
+    /// the cursor of the next page (P1).
+    pub async fn list_users(&mut self, q: &UserQuery) -> Result<UserPage> {
+        let total = self.user_total(q).await?;
+        if total == 0 {
+            return Ok(UserPage {
+                items: Vec::new(),
+                total,
+                next: None,
+            });
+        }
+        let (items, next) = self.user_page(q).await?;
+        Ok(UserPage { items, total, next })
+    }
+
+    /// The rows of one page, read in index order.
+    async fn user_page(&mut self, q: &UserQuery) -> Result<(Vec<User>, Option<Cursor>)> {
+        self.prefer_index_order(q).await?;
+        let mut rows: Vec<ListRow> = Vec::new();
+        let ranges = page_ranges(q);
+        for (status, limit, offset) in &ranges {
+            let sql = page_sql(self.dialect(), q, *status, *limit, *offset);
+            let found: Vec<ListRow> = on!(self, c => bind_args!(sqlx::query_as(&sql.text), sql.args.clone()).fetch_all(c).await)?;
+            rows.extend(found);
+        }
+        if ranges.len() > 1 {
+            // Merge the ranges, each in order already, and skip the offset.
+            // Keys compare byte-wise, as both dialects order the `_norm`
+            // columns; ids are UUIDs, ordered alike by every collation.
+            let by_key = |r: &ListRow| r.cursor(q.sort, q.descending).key;
+            rows.sort_by(|a, b| {
+                let o = by_key(a).cmp(&by_key(b));
+                if q.descending {
+                    o.reverse()
+                } else {
+                    o
+                }
+            });
+            let skip = if q.after.is_some() { 0 } else { q.offset.max(0) as usize };
+            rows.drain(..skip.min(rows.len()));
+        }
+        let more = rows.len() as i64 > q.limit;
+        rows.truncate(q.limit.max(0) as usize);
+        let next = if more {
+            rows.last().map(|r| r.cursor(q.sort, q.descending))
+        } else {
+            None
+        };
+        let users = rows.into_iter().map(|r| User::try_from(r.user)).collect::<Result<_>>()?;
+        Ok((users, next))
+    }
+
+    /// PostgreSQL's counterpart of SQLite's `INDEXED BY` in [`page_sql`]:
+    /// where an index holds the rows in order, the planner must not pick a
+    /// bitmap scan and a sort instead because the range looks small (the
+    /// ordered scan stops after one page; a sort reads the whole range).
+    /// For this read transaction only.
+    async fn prefer_index_order(&mut self, q: &UserQuery) -> Result<()> {
+        if self.dialect() == crate::Dialect::Postgres && ordered_index(q).is_some() {
+            on!(self, c => sqlx::query("SET LOCAL enable_sort = off").execute(c).await.map(|_| ()))?;
+        }
+        Ok(())
+    }
+
+    /// The query plans of a page of `q`, one line per step (SQLite's
+    /// `EXPLAIN QUERY PLAN`, PostgreSQL's `EXPLAIN`), each range's in turn:
+    /// the test that every sort and filter reads an index in order, with no
+    /// sort step, reads them.
+    pub async fn explain_user_page(&mut self, q: &UserQuery) -> Result<Vec<String>> {
+        self.prefer_index_order(q).await?;
+        let mut lines = Vec::new();
+        for (status, limit, offset) in page_ranges(q) {
+            let sql = page_sql(self.dialect(), q, status, limit, offset);
+            match self.dialect() {
+                crate::Dialect::Sqlite => {
+                    let text = format!("EXPLAIN QUERY PLAN {}", sql.text);
+                    let rows: Vec<(i64, i64, i64, String)> =
+                        on!(self, c => bind_args!(sqlx::query_as(&text), sql.args.clone()).fetch_all(c).await)?;
+                    lines.extend(rows.into_iter().map(|r| r.3));
+                }
+                crate::Dialect::Postgres => {
+                    let text = format!("EXPLAIN {}", sql.text);
+                    let plan: Vec<String> = on!(self, c => bind_args!(sqlx::query_scalar(&text), sql.args.clone()).fetch_all(c).await)?;
+                    lines.extend(plan);
+                }
+            }
+        }
+        Ok(lines)
+    }
+
+    /// P1: the exact total of a list without counting its rows. Totals of
+    /// the organisation and status selectors (and N3's never-emailed users)
+    /// are the sum of the few matching cells of `user_counts`, which
+    /// triggers keep in step with `users` in every transaction. Locked out
+    /// depends on the time: those are counted through the `users_locked`
+    /// index range `locked_until > now`, which holds only the accounts
+    /// locked right now. Searches are counted over their matches.
+    pub async fn user_total(&mut self, q: &UserQuery) -> Result<i64> {
+        if q.q.is_some() || matches!(q.status, Status::Locked(_)) {
+            return self.count_matching_users(q).await;
+        }
+        let column = if q.status == Status::NeverEmailed { "pending" } else { "n" };
+        let mut sql = Sql::new(&format!("SELECT CAST(COALESCE(SUM(u.{column}), 0) AS BIGINT) FROM user_counts u"));
+        push_scope_and_org(&mut sql, q);
+        match q.status {
+            Status::Active => {
+                sql.push(" AND u.active = TRUE");
+            }
+            Status::Inactive => {
+                sql.push(" AND u.active = FALSE");
+            }
+            _ => {}
+        }
+        Ok(on!(self, c => bind_args!(sqlx::query_scalar(&sql.text), sql.args.clone()).fetch_one(c).await)?)
+    }
+
+    /// `COUNT(*)` of the users matching `q`: what the kept totals must
+    /// equal (tests), the benchmark's floor, and the count of a search.
+    pub async fn count_matching_users(&mut self, q: &UserQuery) -> Result<i64> {
         let mut count = Sql::new("SELECT COUNT(*) FROM users u");
         push_user_filters(&mut count, q);
-        let total: i64 = on!(self, c => bind_args!(sqlx::query_scalar(&count.text), count.args.clone()).fetch_one(c).await)?;
-
-        let mut page = Sql::new(&format!("SELECT {USER_COLUMNS} FROM users u"));
-        push_user_filters(&mut page, q);
-        let dir = if q.descending { "DESC" } else { "ASC" };
-        let order = match q.sort {
-            SortKey::Name => format!(" ORDER BY u.last_name_norm {dir}, u.first_name_norm {dir}, u.id {dir}"),
-            SortKey::Email => format!(" ORDER BY u.email_norm {dir}, u.id {dir}"),
-            SortKey::LastSignIn => format!(" ORDER BY u.last_sign_in_at {dir} NULLS LAST, u.id {dir}"),
-        };
-        page.push(&order).push(" LIMIT ").int(q.limit).push(" OFFSET ").int(q.offset);
-        let rows: Vec<UserRow> = on!(self, c => bind_args!(sqlx::query_as(&page.text), page.args.clone()).fetch_all(c).await)?;
-        Ok((users_from(rows)?, total))
+        Ok(on!(self, c => bind_args!(sqlx::query_scalar(&count.text), count.args.clone()).fetch_one(c).await)?)
     }
 
     /// Active users with `role`, other than `except`.

@@ -18,5 +18,6 @@ mod sessions;
 mod transfer;
 mod trust;
 mod ui;
+mod user_list;
 mod users;
 mod validation;

@@ -282,6 +282,7 @@ pub async fn audit(State(app): State<App>, s: Session, Query(q): Query<AuditQuer
                 q: None,
                 sort: SortKey::Name,
                 descending: false,
+                cursor: None,
             },
             Page {
                 page: 1,
