@@ -60,6 +60,8 @@ pub struct UserFilter {
 #[derive(Debug, Clone)]
 pub struct UserList {
     pub items: Vec<User>,
+    /// Each item's firm and office names, read with the page (P1).
+    pub org_names: Vec<store::OrgNames>,
     /// Exact, from the kept totals.
     pub total: i64,
     pub page: Page,
@@ -240,6 +242,7 @@ impl App {
             .await?;
         Ok(UserList {
             items: found.items,
+            org_names: found.org_names,
             total: found.total,
             page,
             next: found.next.map(|c| c.encode()),

@@ -32,7 +32,7 @@ impl Tx {
             after: None,
         };
         let mut filter = Sql::new("");
-        push_user_filters(&mut filter, &q);
+        push_user_filters(&mut filter, self.dialect(), &q);
         let n = filter.args.len();
         // Placeholders after the filter's own.
         let (p_now, p_actor, p_label, p_ip) = (

@@ -94,3 +94,13 @@ CREATE INDEX users_by_office_sign_in_desc ON users (office_id, active, COALESCE(
 -- P3: N3's report pages through the never-emailed users in name order.
 DROP INDEX users_never_emailed;
 CREATE INDEX users_never_emailed_by_name ON users (last_name_norm, first_name_norm, id) WHERE new_user_email_sent_at IS NULL AND activated_at IS NULL;
+
+-- P2: `q` finds any part of a first name, last name or email, through a
+-- pg_trgm index of the three (a word of 3 characters or more; shorter
+-- words use the name and email indexes as prefixes). Creating the
+-- extension needs the CREATE privilege on the database (pg_trgm is a
+-- trusted extension), or a superuser to create it beforehand. No pending
+-- list (fastupdate): a search never scans unmerged entries, and the
+-- planner's estimate stays that of the index.
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE INDEX users_search_trgm ON users USING gin ((last_name_norm || ' ' || first_name_norm || ' ' || email_norm) gin_trgm_ops) WITH (fastupdate = off); -- only in this dialect

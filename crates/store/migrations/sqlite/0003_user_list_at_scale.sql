@@ -76,3 +76,38 @@ CREATE INDEX users_by_office_sign_in_desc ON users (office_id, active, COALESCE(
 -- P3: N3's report pages through the never-emailed users in name order.
 DROP INDEX users_never_emailed;
 CREATE INDEX users_never_emailed_by_name ON users (last_name_norm, first_name_norm, id) WHERE new_user_email_sent_at IS NULL AND activated_at IS NULL;
+
+-- P2: `q` finds any part of a first name, last name or email, through an
+-- FTS5 trigram index of the three (a word of 3 characters or more; shorter
+-- words use the name and email indexes as prefixes). The index holds no
+-- text of its own (contentless); its rowid is a document number of
+-- `user_search_docs`, stable whatever happens to the rowids of `users`.
+CREATE TABLE user_search_docs ( -- only in this dialect
+    doc      INTEGER PRIMARY KEY,
+    user_id  TEXT NOT NULL UNIQUE
+);
+CREATE VIRTUAL TABLE user_search USING fts5(text, content = '', contentless_delete = 1, tokenize = 'trigram');
+
+INSERT INTO user_search_docs (user_id) SELECT id FROM users;
+INSERT INTO user_search (rowid, text)
+SELECT d.doc, u.last_name_norm || ' ' || u.first_name_norm || ' ' || u.email_norm FROM users u JOIN user_search_docs d ON d.user_id = u.id;
+
+CREATE TRIGGER user_search_insert AFTER INSERT ON users
+BEGIN
+    INSERT INTO user_search_docs (user_id) VALUES (NEW.id);
+    INSERT INTO user_search (rowid, text)
+    VALUES ((SELECT doc FROM user_search_docs WHERE user_id = NEW.id), NEW.last_name_norm || ' ' || NEW.first_name_norm || ' ' || NEW.email_norm);
+END;
+
+CREATE TRIGGER user_search_update AFTER UPDATE OF last_name_norm, first_name_norm, email_norm ON users
+BEGIN
+    DELETE FROM user_search WHERE rowid = (SELECT doc FROM user_search_docs WHERE user_id = OLD.id);
+    INSERT INTO user_search (rowid, text)
+    VALUES ((SELECT doc FROM user_search_docs WHERE user_id = NEW.id), NEW.last_name_norm || ' ' || NEW.first_name_norm || ' ' || NEW.email_norm);
+END;
+
+CREATE TRIGGER user_search_delete AFTER DELETE ON users
+BEGIN
+    DELETE FROM user_search WHERE rowid = (SELECT doc FROM user_search_docs WHERE user_id = OLD.id);
+    DELETE FROM user_search_docs WHERE user_id = OLD.id;
+END;

@@ -107,7 +107,17 @@ pub async fn list_users(State(app): State<App>, caller: Caller, ApiQuery(q): Api
     let now = app.now();
     let sync = app.directory_sync().await?;
     Ok(Json(UserListOut {
-        items: l.items.iter().map(|u| UserOut::new(u, now, sync)).collect(),
+        items: l
+            .items
+            .iter()
+            .zip(&l.org_names)
+            .map(|(u, names)| {
+                let mut out = UserOut::new(u, now, sync);
+                out.firm_name = names.firm.clone();
+                out.office_name = names.office.clone();
+                out
+            })
+            .collect(),
         total: l.total,
         page: l.page.page,
         per_page: l.page.per_page,

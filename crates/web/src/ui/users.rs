@@ -205,9 +205,10 @@ pub fn email_title(u: &User) -> String {
     }
 }
 
-fn row(u: &User, firms: &HashMap<String, String>, now: i64) -> Row {
+/// One row; `firm` is the name of the user's firm.
+fn row(u: &User, firm: Option<&str>, now: i64) -> Row {
     let organisation = match (&u.side, &u.firm_id) {
-        (Side::Firm, Some(f)) => firms.get(f.as_str()).cloned().unwrap_or_else(|| "Firm".into()),
+        (Side::Firm, Some(_)) => firm.unwrap_or("Firm").to_owned(),
         (Side::Firm, None) => "Firm".into(),
         (Side::Company, _) => "Company".into(),
     };
@@ -280,7 +281,6 @@ pub async fn list(State(app): State<App>, s: Session, Query(q): Query<ListQuery>
         )
         .await?;
     let firms = firm_names(&app, &s).await;
-    let firm_map: HashMap<String, String> = firms.iter().cloned().collect();
     let now = app.now();
     let mut orgs = vec![
         Choice::new("all", "All users", v.org == "all"),
@@ -314,7 +314,12 @@ pub async fn list(State(app): State<App>, s: Session, Query(q): Query<ListQuery>
         q: v.q.clone(),
         sort: v.sort.clone(),
         order: if v.desc { "desc".into() } else { String::new() },
-        rows: listing.items.iter().map(|u| row(u, &firm_map, now)).collect(),
+        rows: listing
+            .items
+            .iter()
+            .zip(&listing.org_names)
+            .map(|(u, names)| row(u, names.firm.as_deref(), now))
+            .collect(),
         pager: CursorPager::new(&v, listing.items.len() as i64, listing.total, listing.next.as_deref()),
         by_name: v.sort_link("name"),
         by_email: v.sort_link("email"),
@@ -486,7 +491,17 @@ pub async fn email_new_users(State(app): State<App>, s: Session) -> PageResult {
     let now = app.now();
     let page = EmailNewUsersPage {
         layout: s.layout("Email new users", "users"),
-        rows: l.items.iter().map(|u| row(u, &firm_map, now)).collect(),
+        rows: l
+            .items
+            .iter()
+            .map(|u| {
+                row(
+                    u,
+                    u.firm_id.as_ref().and_then(|f| firm_map.get(f.as_str())).map(String::as_str),
+                    now,
+                )
+            })
+            .collect(),
         total: l.total,
         all_sent: app::onboarding::ALL_SENT_MESSAGE,
     };
