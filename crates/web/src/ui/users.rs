@@ -2,8 +2,8 @@
 //! add-user forms (N1's hold checkbox), and *Email new users* (N3).
 
 use super::page::{
-    form_problem, given, ok, query, redirect_with, render, role_label, ticked, when, Choice, Flash, FormErrors, Layout, PageResult, Posted,
-    Session,
+    form_problem, given, ok, query, redirect_with, render, role_label, ticked, when, Choice, Flash, FormErrors, Layout, PageResult, Pager,
+    Posted, Session,
 };
 use app::users::{NewUser, StatusFilter, UserFilter};
 use app::{App, Page};
@@ -473,20 +473,25 @@ struct EmailNewUsersPage {
     layout: Layout,
     rows: Vec<Row>,
     total: i64,
+    pager: Pager,
     all_sent: &'static str,
 }
 
-/// N3's report: every active user never sent the new user email.
-pub async fn email_new_users(State(app): State<App>, s: Session) -> PageResult {
-    let l = app
-        .pending_new_user_emails(
-            &s.ctx,
-            Page {
-                page: 1,
-                per_page: Page::MAX_PER_PAGE,
-            },
-        )
-        .await?;
+#[derive(Deserialize, Default)]
+pub struct ReportQuery {
+    page: Option<String>,
+}
+
+/// N3's report: every active user never sent the new user email, 50 a
+/// page (P3) with the kept total.
+pub async fn email_new_users(State(app): State<App>, s: Session, Query(q): Query<ReportQuery>) -> PageResult {
+    let page = q
+        .page
+        .as_deref()
+        .and_then(|p| p.parse().ok())
+        .filter(|p| (1..=1_000_000).contains(p))
+        .unwrap_or(1);
+    let l = app.pending_new_user_emails(&s.ctx, Page { page, per_page: PER_PAGE }).await?;
     let firm_map: HashMap<String, String> = firm_names(&app, &s).await.into_iter().collect();
     let now = app.now();
     let page = EmailNewUsersPage {
@@ -503,6 +508,7 @@ pub async fn email_new_users(State(app): State<App>, s: Session) -> PageResult {
             })
             .collect(),
         total: l.total,
+        pager: Pager::new(page, PER_PAGE, l.total, String::new()),
         all_sent: app::onboarding::ALL_SENT_MESSAGE,
     };
     Ok(ok(&page))
