@@ -233,8 +233,10 @@ fn push_search(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery) {
             crate::Dialect::Sqlite => {
                 // Each word one FTS5 phrase ("" escapes a quote).
                 let phrases: Vec<String> = long.iter().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect();
+                // CROSS JOIN keeps this order: the index's matches, then their
+                // documents (not every document probing the index).
                 sql.push(
-                    " AND u.id IN (SELECT d.user_id FROM user_search s JOIN user_search_docs d ON d.doc = s.rowid WHERE user_search MATCH ",
+                    " AND u.id IN (SELECT d.user_id FROM user_search s CROSS JOIN user_search_docs d ON d.doc = s.rowid WHERE user_search MATCH ",
                 )
                 .text(phrases.join(" AND "))
                 .push(")");
