@@ -161,7 +161,7 @@ const OFFICE_MANAGEABLE: &str = " AND u.role <> 'company_system_administrator' A
 pub(crate) fn push_user_filters(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery) {
     push_scope_and_org(sql, q);
     push_status(sql, q.status);
-    push_search(sql, dialect, q);
+    push_search(sql, dialect, q, false);
 }
 
 /// The scope and organisation filters. They name only `side`, `firm_id`,
@@ -224,7 +224,11 @@ fn push_status(sql: &mut Sql, status: Status) {
 /// them through the trigram index (SQLite: the FTS5 table `user_search`;
 /// PostgreSQL: `pg_trgm` on the three columns joined); a shorter word
 /// matches their starts, as ranges of the name and email indexes.
-fn push_search(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery) {
+///
+/// `filter_only`: the matches must not drive the query (SQLite would read
+/// the list index once per match and sort: a page that reads the index in
+/// order checks each row against them instead).
+fn push_search(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery, filter_only: bool) {
     let Some(q) = &q.q else { return };
     let words: Vec<String> = fold(q).split_whitespace().take(4).map(str::to_owned).collect();
     let (long, short): (Vec<&String>, Vec<&String>) = words.iter().partition(|w| w.chars().count() >= 3);
@@ -235,11 +239,10 @@ fn push_search(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery) {
                 let phrases: Vec<String> = long.iter().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect();
                 // CROSS JOIN keeps this order: the index's matches, then their
                 // documents (not every document probing the index).
-                sql.push(
-                    " AND u.id IN (SELECT d.user_id FROM user_search s CROSS JOIN user_search_docs d ON d.doc = s.rowid WHERE user_search MATCH ",
-                )
-                .text(phrases.join(" AND "))
-                .push(")");
+                sql.push(if filter_only { " AND +u.id IN" } else { " AND u.id IN" })
+                    .push(" (SELECT d.user_id FROM user_search s CROSS JOIN user_search_docs d ON d.doc = s.rowid WHERE user_search MATCH ")
+                    .text(phrases.join(" AND "))
+                    .push(")");
             }
             crate::Dialect::Postgres => {
                 for w in long {
@@ -438,7 +441,7 @@ fn page_sql(dialect: crate::Dialect, q: &UserQuery, reading: Reading, status: St
     sql.push(&list_columns(q.descending)).push(" FROM users u").push(&hint);
     push_scope_and_org(&mut sql, q);
     push_status(&mut sql, status);
-    push_search(&mut sql, dialect, q);
+    push_search(&mut sql, dialect, q, reading == Reading::InOrder);
     if let Some(c) = q.after.as_ref().filter(|c| c.sort == q.sort && c.descending == q.descending) {
         push_after(&mut sql, key, c, q.descending);
     }

@@ -541,4 +541,11 @@ async fn search_finds_any_part_of_names_and_emails() {
         "few matches are looked up, not found by reading a list index: {plan}"
     );
     assert_eq!(tx.user_total(&q).await.unwrap(), 1);
+    // A search with many matches reads the list's index in order instead.
+    q.q = Some("last".into());
+    let plan = tx.explain_user_page(&q).await.unwrap();
+    assert_plan_is_index_ordered(&plan, false, &format!("q=last:\n{}", plan.join("\n")));
+    let page = tx.list_users(&q).await.unwrap();
+    assert_eq!(page.total, tx.count_matching_users(&q).await.unwrap());
+    assert!(page.total > 2_000 && page.items.len() == 50 && page.next.is_some());
 }
