@@ -51,7 +51,7 @@ impl App {
     pub async fn pending_new_user_emails(&self, ctx: &Ctx, page: Page) -> AppResult<Listing<User>> {
         let scope = sending_scope(ctx)?;
         let mut tx = self.db.read().await?;
-        let (items, total) = tx
+        let found = tx
             .list_users(&UserQuery {
                 scope,
                 org: Org::All,
@@ -61,9 +61,14 @@ impl App {
                 descending: false,
                 limit: page.per_page,
                 offset: page.offset(),
+                after: None,
             })
             .await?;
-        Ok(Listing { items, total, page })
+        Ok(Listing {
+            items: found.items,
+            total: found.total,
+            page,
+        })
     }
 
     /// N3's confirm: queues the email for all of them in one transaction.

@@ -203,7 +203,7 @@ impl App {
         let exclude_self = query.purpose == Purpose::Delegate;
         // One more than asked tells whether there are more; one more again
         // makes up for the caller, who is left out of their own delegates.
-        let (users, _) = tx
+        let users = tx
             .list_users(&UserQuery {
                 scope,
                 org,
@@ -213,8 +213,10 @@ impl App {
                 descending: false,
                 limit: query.limit + 2,
                 offset: 0,
+                after: None,
             })
-            .await?;
+            .await?
+            .items;
         let mut people: Vec<Person> = users
             .iter()
             .filter(|u| !(exclude_self && u.id == actor.id))

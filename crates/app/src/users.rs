@@ -3,12 +3,12 @@
 use crate::audit::record;
 use crate::error::Problems;
 use crate::views::user_json;
-use crate::{App, AppError, AppResult, Ctx, Listing, Page};
+use crate::{App, AppError, AppResult, Ctx, Page};
 use domain::access::{Actor, Denied, Subject};
 use domain::audit::AuditAction;
 use domain::model::{EmailStatus, Firm, NewUserEmail, Office, User};
 use domain::{Email, FirmId, Invalid, OfficeId, PersonName, Role, Side, UserId};
-use store::{MailKind, Org, OutboxPayload, SortKey, Status, Tx, UserChange, UserQuery};
+use store::{Cursor, MailKind, Org, OutboxPayload, SortKey, Status, Tx, UserChange, UserQuery};
 
 /// `POST /users`.
 #[derive(Debug, Clone, Default)]
@@ -53,6 +53,21 @@ pub struct UserFilter {
     pub q: Option<String>,
     pub sort: SortKey,
     pub descending: bool,
+    /// P1: the `next` cursor of the page before; then `page` is ignored.
+    pub cursor: Option<String>,
+}
+
+/// A page of the user list (R2, P1).
+#[derive(Debug, Clone)]
+pub struct UserList {
+    pub items: Vec<User>,
+    /// Each item's firm and office names, read with the page (P1).
+    pub org_names: Vec<store::OrgNames>,
+    /// Exact, from the kept totals.
+    pub total: i64,
+    pub page: Page,
+    /// The cursor of the next page, if there is one.
+    pub next: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +86,7 @@ impl Default for UserFilter {
             q: None,
             sort: SortKey::Name,
             descending: false,
+            cursor: None,
         }
     }
 }
@@ -193,7 +209,7 @@ impl App {
     }
 
     #[tracing::instrument(name = "list_users", skip_all)]
-    pub async fn list_users(&self, ctx: &Ctx, f: UserFilter, page: Page) -> AppResult<Listing<User>> {
+    pub async fn list_users(&self, ctx: &Ctx, f: UserFilter, page: Page) -> AppResult<UserList> {
         let actor = require_user_admin(ctx)?;
         let now = self.now();
         let status = match f.status {
@@ -207,8 +223,14 @@ impl App {
                 .map(str::trim)
                 .filter(|q| !q.is_empty())
                 .map(|q| q.chars().take(100).collect());
+        let after = match f.cursor.as_deref().filter(|c| !c.is_empty()) {
+            None => None,
+            Some(c) => Some(Cursor::decode(c, f.sort, f.descending).map_err(|_| {
+                AppError::bad_request("invalid_query", "cursor: not a cursor of this list, sort and order").on_field("cursor")
+            })?),
+        };
         let mut tx = self.db.read().await?;
-        let (items, total) = tx
+        let found = tx
             .list_users(&UserQuery {
                 scope: actor.user_scope(),
                 org: f.org,
@@ -218,9 +240,16 @@ impl App {
                 descending: f.descending,
                 limit: page.per_page,
                 offset: page.offset(),
+                after,
             })
             .await?;
-        Ok(Listing { items, total, page })
+        Ok(UserList {
+            items: found.items,
+            org_names: found.org_names,
+            total: found.total,
+            page,
+            next: found.next.map(|c| c.encode()),
+        })
     }
 
     /// Edits names, email, role and office; `active` goes to the lifecycle

@@ -198,6 +198,15 @@ impl Db {
         Ok(Tx { inner })
     }
 
+    /// Refreshes the planner's statistics (`ANALYZE`), as after a bulk load.
+    pub async fn analyze(&self) -> Result<(), StoreError> {
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => sqlx::query("ANALYZE").execute(writer).await.map(|_| ()),
+            Pools::Postgres(pool) => sqlx::query("ANALYZE").execute(pool).await.map(|_| ()),
+        }?;
+        Ok(())
+    }
+
     pub async fn close(&self) {
         match &self.pools {
             Pools::Sqlite { writer, readers } => {

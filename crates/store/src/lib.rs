@@ -12,6 +12,7 @@
 mod audit;
 mod auth;
 mod blockers;
+mod cursor;
 mod db;
 mod delivery;
 mod matters;
@@ -26,12 +27,13 @@ mod users;
 
 pub use audit::{AuditEntry, AuditQuery, AuditRecord};
 pub use auth::{Credentials, SessionRecord, SignInLink};
+pub use cursor::{BadCursor, Cursor, KeyValue};
 pub use db::{Db, Dialect, StoreError, Tx};
 pub use matters::{MatterQuery, ParticipantView};
 pub use onboarding::Queuer;
 pub use outbox::{MailKind, MatterAdded, MatterClosed, OutboxMessage, OutboxPayload, OutboxStatusCount};
 pub use transfer::Copied;
-pub use users::{Org, SortKey, Status, UserChange, UserQuery};
+pub use users::{Org, OrgNames, SortKey, Status, UserChange, UserPage, UserQuery};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -51,13 +53,26 @@ mod migrations_in_step {
         names
     }
 
+    /// Marks a table or index that only one dialect needs (the search
+    /// index: FTS5 on SQLite, pg_trgm on PostgreSQL).
+    const ONLY_HERE: &str = "-- only in this dialect";
+
     /// Table names with their column names, and index names, of one file.
     fn shape(sql: &str) -> (BTreeSet<String>, BTreeSet<String>) {
         let mut columns = BTreeSet::new();
         let mut indexes = BTreeSet::new();
         let mut table: Option<String> = None;
+        let mut skipping = false;
         for line in sql.lines().map(str::trim) {
             let words: Vec<&str> = line.split_whitespace().collect();
+            if line.contains(ONLY_HERE) {
+                skipping = words.first() == Some(&"CREATE") && words.get(1) == Some(&"TABLE");
+                continue;
+            }
+            if skipping {
+                skipping = line != ");";
+                continue;
+            }
             match words.as_slice() {
                 ["CREATE", "TABLE", name, ..] => table = Some(name.to_string()),
                 ["ALTER", "TABLE", name, "ADD", "COLUMN", col, ..] => {

@@ -29,9 +29,10 @@ impl Tx {
             descending: false,
             limit: 0,
             offset: 0,
+            after: None,
         };
         let mut filter = Sql::new("");
-        push_user_filters(&mut filter, &q);
+        push_user_filters(&mut filter, self.dialect(), &q);
         let n = filter.args.len();
         // Placeholders after the filter's own.
         let (p_now, p_actor, p_label, p_ip) = (

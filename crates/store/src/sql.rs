@@ -8,6 +8,7 @@ pub(crate) enum Arg {
     Text(String),
     OptText(Option<String>),
     Int(i64),
+    OptInt(Option<i64>),
 }
 
 #[derive(Debug, Default, Clone)]
@@ -48,6 +49,10 @@ impl Sql {
     pub fn int(&mut self, i: i64) -> &mut Self {
         self.bind(Arg::Int(i))
     }
+
+    pub fn opt_int(&mut self, i: Option<i64>) -> &mut Self {
+        self.bind(Arg::OptInt(i))
+    }
 }
 
 /// Binds every argument of a [`Sql`] to a sqlx query of either dialect.
@@ -59,6 +64,7 @@ macro_rules! bind_args {
                 $crate::sql::Arg::Text(s) => q.bind(s),
                 $crate::sql::Arg::OptText(s) => q.bind(s),
                 $crate::sql::Arg::Int(i) => q.bind(i),
+                $crate::sql::Arg::OptInt(i) => q.bind(i),
             };
         }
         q

@@ -1,3 +1,4 @@
+use crate::cursor::{Cursor, KeyValue};
 use crate::db::{on, Tx};
 use crate::sql::{bind_args, prefix_upper, push_in_list, Sql};
 use crate::{Result, StoreError};
@@ -126,7 +127,29 @@ pub struct UserQuery {
     pub sort: SortKey,
     pub descending: bool,
     pub limit: i64,
+    /// Shallow pages (`page=`); ignored when `after` is set.
     pub offset: i64,
+    /// P1's keyset page: the rows after this one in the query's order.
+    pub after: Option<Cursor>,
+}
+
+/// One page of users, the exact number matching the filters, and where the
+/// next page starts if there is one.
+#[derive(Debug, Clone)]
+pub struct UserPage {
+    pub items: Vec<User>,
+    /// The firm and office names of each item, in the same order: read
+    /// with the page, not looked up per row.
+    pub org_names: Vec<OrgNames>,
+    pub total: i64,
+    pub next: Option<Cursor>,
+}
+
+/// The names of a listed user's firm and office.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrgNames {
+    pub firm: Option<String>,
+    pub office: Option<String>,
 }
 
 pub(crate) const NEVER_EMAILED: &str = " AND u.new_user_email_sent_at IS NULL AND u.active = TRUE AND u.activated_at IS NULL \
@@ -134,7 +157,17 @@ pub(crate) const NEVER_EMAILED: &str = " AND u.new_user_email_sent_at IS NULL AN
 
 const OFFICE_MANAGEABLE: &str = " AND u.role <> 'company_system_administrator' AND (u.side = 'company' OR u.role = 'firm_user')";
 
-pub(crate) fn push_user_filters(sql: &mut Sql, q: &UserQuery) {
+/// Every filter of `q` (scope, organisation, status, search).
+pub(crate) fn push_user_filters(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery) {
+    push_scope_and_org(sql, q);
+    push_status(sql, q.status);
+    push_search(sql, dialect, q, false);
+}
+
+/// The scope and organisation filters. They name only `side`, `firm_id`,
+/// `office_id` and `role`, which `users` and the kept `user_counts` share,
+/// so the same text filters both (P1).
+fn push_scope_and_org(sql: &mut Sql, q: &UserQuery) {
     sql.push(" WHERE 1 = 1");
     match &q.scope {
         UserScope::All => {}
@@ -166,7 +199,10 @@ pub(crate) fn push_user_filters(sql: &mut Sql, q: &UserQuery) {
             sql.push(" AND u.firm_id = ").text(f.as_str());
         }
     }
-    match q.status {
+}
+
+fn push_status(sql: &mut Sql, status: Status) {
+    match status {
         Status::Active => {
             sql.push(" AND u.active = TRUE");
         }
@@ -181,41 +217,306 @@ pub(crate) fn push_user_filters(sql: &mut Sql, q: &UserQuery) {
             sql.push(NEVER_EMAILED);
         }
     }
-    if let Some(q) = &q.q {
-        for word in fold(q).split_whitespace().take(4) {
-            let upper = prefix_upper(word);
-            sql.push(" AND (");
-            for (i, col) in ["u.last_name_norm", "u.first_name_norm", "u.email_norm"].iter().enumerate() {
-                if i > 0 {
-                    sql.push(" OR ");
-                }
-                sql.push("(")
-                    .push(col)
-                    .push(" >= ")
-                    .text(word)
-                    .push(" AND ")
-                    .push(col)
-                    .push(" < ")
-                    .text(upper.clone())
+}
+
+/// P2: each word of `q` (at most 4) must occur in the first name, last
+/// name or email. A word of 3 characters or more is looked up anywhere in
+/// them through the trigram index (SQLite: the FTS5 table `user_search`;
+/// PostgreSQL: `pg_trgm` on the three columns joined); a shorter word
+/// matches their starts, as ranges of the name and email indexes.
+///
+/// `filter_only`: the matches must not drive the query (SQLite would read
+/// the list index once per match and sort: a page that reads the index in
+/// order checks each row against them instead).
+fn push_search(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery, filter_only: bool) {
+    let Some(q) = &q.q else { return };
+    let words: Vec<String> = fold(q).split_whitespace().take(4).map(str::to_owned).collect();
+    let (long, short): (Vec<&String>, Vec<&String>) = words.iter().partition(|w| w.chars().count() >= 3);
+    if !long.is_empty() {
+        match dialect {
+            crate::Dialect::Sqlite => {
+                // Each word one FTS5 phrase ("" escapes a quote).
+                let phrases: Vec<String> = long.iter().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect();
+                // CROSS JOIN keeps this order: the index's matches, then their
+                // documents (not every document probing the index).
+                sql.push(if filter_only { " AND +u.id IN" } else { " AND u.id IN" })
+                    .push(" (SELECT d.user_id FROM user_search s CROSS JOIN user_search_docs d ON d.doc = s.rowid WHERE user_search MATCH ")
+                    .text(phrases.join(" AND "))
                     .push(")");
             }
+            crate::Dialect::Postgres => {
+                for w in long {
+                    let escaped = w.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                    sql.push(" AND ").push(SEARCH_TEXT).push(" LIKE ").text(format!("%{escaped}%"));
+                }
+            }
+        }
+    }
+    for word in short {
+        let upper = prefix_upper(word);
+        sql.push(" AND (");
+        for (i, col) in ["u.last_name_norm", "u.first_name_norm", "u.email_norm"].iter().enumerate() {
+            if i > 0 {
+                sql.push(" OR ");
+            }
+            sql.push("(")
+                .push(col)
+                .push(" >= ")
+                .text(word.as_str())
+                .push(" AND ")
+                .push(col)
+                .push(" < ")
+                .text(upper.clone())
+                .push(")");
+        }
+        sql.push(")");
+    }
+}
+
+/// What PostgreSQL's trigram index `users_search_trgm` holds (migration
+/// 0003); a query word has no space, so it never matches across fields.
+const SEARCH_TEXT: &str = "(u.last_name_norm || ' ' || u.first_name_norm || ' ' || u.email_norm)";
+
+/// Never signed in sorts after everyone in both orders (R2): the key is
+/// the largest value ascending and the smallest descending, each with its
+/// own expression index (migration 0003).
+const SIGN_IN_ASC: &str = "COALESCE(u.last_sign_in_at, 9223372036854775807)";
+const SIGN_IN_DESC: &str = "COALESCE(u.last_sign_in_at, -1)";
+
+/// The sort key of the list, as (expression, result column) pairs, the id
+/// last; each order is an index of migration 0003 read forwards or
+/// backwards.
+fn sort_key(sort: SortKey, descending: bool) -> &'static [(&'static str, &'static str)] {
+    match (sort, descending) {
+        (SortKey::Name, _) => &[("u.last_name_norm", "k_last"), ("u.first_name_norm", "k_first"), ("u.id", "id")],
+        // Unique: no tie to break.
+        (SortKey::Email, _) => &[("u.email_norm", "k_email")],
+        (SortKey::LastSignIn, false) => &[(SIGN_IN_ASC, "k_sign_in"), ("u.id", "id")],
+        (SortKey::LastSignIn, true) => &[(SIGN_IN_DESC, "k_sign_in"), ("u.id", "id")],
+    }
+}
+
+/// The columns of a list row: the user and its sort key values.
+fn list_columns(descending: bool) -> String {
+    let sign_in = if descending { SIGN_IN_DESC } else { SIGN_IN_ASC };
+    format!(
+        "{USER_COLUMNS}, u.last_name_norm AS k_last, u.first_name_norm AS k_first, u.email_norm AS k_email, {sign_in} AS k_sign_in, \
+         (SELECT f.name FROM firms f WHERE f.id = u.firm_id) AS firm_name, (SELECT o.name FROM offices o WHERE o.id = u.office_id) AS office_name"
+    )
+}
+
+#[derive(sqlx::FromRow)]
+struct ListRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    k_last: String,
+    k_first: String,
+    k_email: String,
+    k_sign_in: i64,
+    firm_name: Option<String>,
+    office_name: Option<String>,
+}
+
+impl ListRow {
+    fn cursor(&self, sort: SortKey, descending: bool) -> Cursor {
+        let id = KeyValue::Text(self.user.id.clone());
+        let key = match sort {
+            SortKey::Name => vec![KeyValue::Text(self.k_last.clone()), KeyValue::Text(self.k_first.clone()), id],
+            SortKey::Email => vec![KeyValue::Text(self.k_email.clone())],
+            SortKey::LastSignIn => vec![KeyValue::Int(self.k_sign_in), id],
+        };
+        Cursor { sort, descending, key }
+    }
+}
+
+/// ` AND` rows strictly after `cursor` in the order of `key`, written so
+/// that its first column is an index range in both dialects:
+/// `k1 >= a AND (k1 > a OR (k1 = a AND (k2 > b OR …)))`.
+fn push_after(sql: &mut Sql, key: &[(&str, &str)], cursor: &Cursor, descending: bool) {
+    let (gt, ge) = if descending { (" < ", " <= ") } else { (" > ", " >= ") };
+    let bind = |sql: &mut Sql, v: &KeyValue| match v {
+        KeyValue::Text(s) => {
+            sql.text(s.clone());
+        }
+        KeyValue::Int(i) => {
+            sql.int(*i);
+        }
+    };
+    sql.push(" AND ").push(key[0].0).push(ge);
+    bind(sql, &cursor.key[0]);
+    sql.push(" AND (");
+    for (i, ((expr, _), value)) in key.iter().zip(&cursor.key).enumerate() {
+        if i > 0 {
+            sql.push(" OR (");
+            for ((e, _), v) in key.iter().zip(&cursor.key).take(i) {
+                sql.push(e).push(" = ");
+                bind(sql, v);
+                sql.push(" AND ");
+            }
+        }
+        sql.push(expr).push(gt);
+        bind(sql, value);
+        if i > 0 {
             sql.push(")");
         }
+    }
+    sql.push(")");
+}
+
+/// How a page is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// An index in the list's order, stopping after the page; a search
+    /// only filters. The rule, and for a search with many matches (they
+    /// fill a page after a short stretch of the index).
+    InOrder,
+    /// A search with few matches: its matches from the search index,
+    /// looked up by id and sorted (at most [`SEARCH_FIRST_LIMIT`] rows).
+    MatchesFirst,
+    /// The planner's choice: locked out (the `users_locked` range, which
+    /// holds only the accounts locked now, sorted) and searches of words
+    /// under 3 characters (prefix ranges).
+    Planner,
+}
+
+/// Up to this many matches a search sorts its matches; beyond, it reads
+/// the list's index in order and filters by the matches.
+const SEARCH_FIRST_LIMIT: i64 = 2_000;
+
+fn has_long_word(q: &str) -> bool {
+    fold(q).split_whitespace().take(4).any(|w| w.chars().count() >= 3)
+}
+
+/// `total` is the exact number of rows of the list (searches: matches).
+fn reading(q: &UserQuery, total: i64) -> Reading {
+    match &q.q {
+        _ if matches!(q.status, Status::Locked(_)) => Reading::Planner,
+        None => Reading::InOrder,
+        Some(text) if !has_long_word(text) => Reading::Planner,
+        Some(_) if total <= SEARCH_FIRST_LIMIT => Reading::MatchesFirst,
+        Some(_) => Reading::InOrder,
+    }
+}
+
+/// The index of migration 0003 that holds `q`'s rows in its order: the
+/// narrowest equality prefix of the filters (office, firm, side, or only
+/// active), then the sort key. SQLite is told to use it (`INDEXED BY`):
+/// with statistics of a skewed column it may otherwise pick a skip-scan of
+/// another index and sort the result.
+fn ordered_index(q: &UserQuery) -> Option<String> {
+    if matches!(q.status, Status::Locked(_)) {
+        return None;
+    }
+    let prefix = match (&q.scope, &q.org) {
+        (UserScope::Office(_), _) => "office",
+        (UserScope::Firm(_), _) | (_, Org::Firm(_)) => "firm",
+        (_, Org::Company | Org::Firms) => "side",
+        _ if q.status == Status::NeverEmailed => return Some("users_never_emailed_by_name".into()),
+        _ => "status",
+    };
+    let sort = match (q.sort, q.descending) {
+        (SortKey::Name, _) => "name",
+        (SortKey::Email, _) => "email",
+        (SortKey::LastSignIn, false) => "sign_in_asc",
+        (SortKey::LastSignIn, true) => "sign_in_desc",
+    };
+    Some(format!("users_by_{prefix}_{sort}"))
+}
+
+/// One page of the list in index order: one index range, read forwards
+/// or backwards, never a sort of the matching rows. `status=all` is two
+/// such ranges (active, inactive) that [`Tx::user_page`] merges: PostgreSQL
+/// does not merge a UNION ALL of them in order (it sorts the union). One
+/// row more than the page tells whether there is a next page.
+fn page_sql(dialect: crate::Dialect, q: &UserQuery, reading: Reading, status: Status, limit: i64, offset: i64) -> Sql {
+    let key = sort_key(q.sort, q.descending);
+    let dir = if q.descending { " DESC" } else { " ASC" };
+    let hint = match (dialect, reading) {
+        (crate::Dialect::Sqlite, Reading::InOrder) => ordered_index(q).map(|i| format!(" INDEXED BY {i}")).unwrap_or_default(),
+        // The matches' ids, looked up through the primary key.
+        (crate::Dialect::Sqlite, Reading::MatchesFirst) => " INDEXED BY sqlite_autoindex_users_1".into(),
+        _ => String::new(),
+    };
+    let mut sql = Sql::new("SELECT ");
+    sql.push(&list_columns(q.descending)).push(" FROM users u").push(&hint);
+    push_scope_and_org(&mut sql, q);
+    push_status(&mut sql, status);
+    push_search(&mut sql, dialect, q, reading == Reading::InOrder);
+    if let Some(c) = q.after.as_ref().filter(|c| c.sort == q.sort && c.descending == q.descending) {
+        push_after(&mut sql, key, c, q.descending);
+    }
+    let order: Vec<String> = key.iter().map(|(expr, _)| format!("{expr}{dir}")).collect();
+    sql.push(" ORDER BY ").push(&order.join(", "));
+    sql.push(" LIMIT ").int(limit);
+    if offset > 0 {
+        sql.push(" OFFSET ").int(offset);
+    }
+    sql
+}
+
+/// The one or two index ranges of a page: (status, limit, offset) each.
+fn page_ranges(q: &UserQuery) -> Vec<(Status, i64, i64)> {
+    let offset = if q.after.is_some() { 0 } else { q.offset.max(0) };
+    match q.status {
+        // Both ranges from their start to the end of the page.
+        Status::All => vec![
+            (Status::Active, offset + q.limit + 1, 0),
+            (Status::Inactive, offset + q.limit + 1, 0),
+        ],
+        status => vec![(status, q.limit + 1, offset)],
     }
 }
 
 impl Tx {
     pub async fn insert_user(&mut self, u: &User) -> Result<()> {
-        on!(self, c => sqlx::query(
-            "INSERT INTO users (id, email, email_norm, first_name, last_name, first_name_norm, last_name_norm, side, firm_id, \
-             office_id, role, active, created_at, updated_at, new_user_email_status, new_user_email_sent_at, new_user_email_count, \
-             new_user_email_changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)")
-            .bind(u.id.as_str()).bind(&u.email).bind(u.email.to_ascii_lowercase()).bind(&u.first_name).bind(&u.last_name)
-            .bind(fold(&u.first_name)).bind(fold(&u.last_name)).bind(u.side.as_str()).bind(u.firm_id.as_ref().map(|f| f.as_str()))
-            .bind(u.office_id.as_ref().map(|o| o.as_str())).bind(u.role.as_str()).bind(u.active).bind(u.created_at).bind(u.updated_at)
-            .bind(u.new_user_email.status.as_str()).bind(u.new_user_email.sent_at).bind(u.new_user_email.send_count)
-            .bind(u.new_user_email.last_change_at)
-            .execute(c).await.map(|r| r.rows_affected()))?;
+        self.insert_users(std::slice::from_ref(u)).await
+    }
+
+    /// Inserts users with multi-row statements (bulk loads: the benchmark,
+    /// tests with many users). The triggers keep counts and search as for
+    /// one user.
+    pub async fn insert_users(&mut self, users: &[User]) -> Result<()> {
+        for chunk in users.chunks(500) {
+            let mut sql = Sql::new(
+                "INSERT INTO users (id, email, email_norm, first_name, last_name, first_name_norm, last_name_norm, side, firm_id, \
+                 office_id, role, active, created_at, updated_at, new_user_email_status, new_user_email_sent_at, new_user_email_count, \
+                 new_user_email_changed_at, activated_at, last_sign_in_at, locked_until) VALUES ",
+            );
+            for (i, u) in chunk.iter().enumerate() {
+                sql.push(if i == 0 { "(" } else { ", (" });
+                sql.text(u.id.as_str())
+                    .push(", ")
+                    .text(u.email.as_str())
+                    .push(", ")
+                    .text(u.email.to_ascii_lowercase());
+                sql.push(", ").text(u.first_name.as_str()).push(", ").text(u.last_name.as_str());
+                sql.push(", ")
+                    .text(fold(&u.first_name))
+                    .push(", ")
+                    .text(fold(&u.last_name))
+                    .push(", ")
+                    .text(u.side.as_str());
+                sql.push(", ").opt_text(u.firm_id.as_ref().map(|f| f.to_string()));
+                sql.push(", ").opt_text(u.office_id.as_ref().map(|o| o.to_string()));
+                sql.push(", ").text(u.role.as_str());
+                sql.push(if u.active { ", TRUE" } else { ", FALSE" });
+                sql.push(", ").int(u.created_at).push(", ").int(u.updated_at);
+                sql.push(", ").text(u.new_user_email.status.as_str());
+                sql.push(", ")
+                    .opt_int(u.new_user_email.sent_at)
+                    .push(", ")
+                    .int(u.new_user_email.send_count);
+                sql.push(", ").opt_int(u.new_user_email.last_change_at);
+                sql.push(", ")
+                    .opt_int(u.activated_at)
+                    .push(", ")
+                    .opt_int(u.last_sign_in_at)
+                    .push(", ")
+                    .opt_int(u.locked_until);
+                sql.push(")");
+            }
+            on!(self, c => bind_args!(sqlx::query(&sql.text), sql.args.clone()).execute(c).await.map(|r| r.rows_affected()))?;
+        }
         Ok(())
     }
 
@@ -327,23 +628,142 @@ impl Tx {
         users_from(rows)
     }
 
-    /// R2: one page of the user list and the total matching the filters.
-    pub async fn list_users(&mut self, q: &UserQuery) -> Result<(Vec<User>, i64)> {
-        let mut count = Sql::new("SELECT COUNT(*) FROM users u");
-        push_user_filters(&mut count, q);
-        let total: i64 = on!(self, c => bind_args!(sqlx::query_scalar(&count.text), count.args.clone()).fetch_one(c).await)?;
+    /// R2: one page of the user list, the total matching the filters and
+    /// the cursor of the next page (P1).
+    pub async fn list_users(&mut self, q: &UserQuery) -> Result<UserPage> {
+        let total = self.user_total(q).await?;
+        if total == 0 {
+            return Ok(UserPage {
+                items: Vec::new(),
+                org_names: Vec::new(),
+                total,
+                next: None,
+            });
+        }
+        let (rows, next) = self.user_page(q, reading(q, total)).await?;
+        let org_names = rows
+            .iter()
+            .map(|r| OrgNames {
+                firm: r.firm_name.clone(),
+                office: r.office_name.clone(),
+            })
+            .collect();
+        let items = rows.into_iter().map(|r| User::try_from(r.user)).collect::<Result<_>>()?;
+        Ok(UserPage {
+            items,
+            org_names,
+            total,
+            next,
+        })
+    }
 
-        let mut page = Sql::new(&format!("SELECT {USER_COLUMNS} FROM users u"));
-        push_user_filters(&mut page, q);
-        let dir = if q.descending { "DESC" } else { "ASC" };
-        let order = match q.sort {
-            SortKey::Name => format!(" ORDER BY u.last_name_norm {dir}, u.first_name_norm {dir}, u.id {dir}"),
-            SortKey::Email => format!(" ORDER BY u.email_norm {dir}, u.id {dir}"),
-            SortKey::LastSignIn => format!(" ORDER BY u.last_sign_in_at {dir} NULLS LAST, u.id {dir}"),
+    /// The rows of one page, read in index order.
+    async fn user_page(&mut self, q: &UserQuery, reading: Reading) -> Result<(Vec<ListRow>, Option<Cursor>)> {
+        self.prefer_index_order(reading).await?;
+        let mut rows: Vec<ListRow> = Vec::new();
+        let ranges = page_ranges(q);
+        for (status, limit, offset) in &ranges {
+            let sql = page_sql(self.dialect(), q, reading, *status, *limit, *offset);
+            let found: Vec<ListRow> = on!(self, c => bind_args!(sqlx::query_as(&sql.text), sql.args.clone()).fetch_all(c).await)?;
+            rows.extend(found);
+        }
+        if ranges.len() > 1 {
+            // Merge the ranges, each in order already, and skip the offset.
+            // Keys compare byte-wise, as both dialects order the `_norm`
+            // columns; ids are UUIDs, ordered alike by every collation.
+            let by_key = |r: &ListRow| r.cursor(q.sort, q.descending).key;
+            rows.sort_by(|a, b| {
+                let o = by_key(a).cmp(&by_key(b));
+                if q.descending {
+                    o.reverse()
+                } else {
+                    o
+                }
+            });
+            let skip = if q.after.is_some() { 0 } else { q.offset.max(0) as usize };
+            rows.drain(..skip.min(rows.len()));
+        }
+        let more = rows.len() as i64 > q.limit;
+        rows.truncate(q.limit.max(0) as usize);
+        let next = if more {
+            rows.last().map(|r| r.cursor(q.sort, q.descending))
+        } else {
+            None
         };
-        page.push(&order).push(" LIMIT ").int(q.limit).push(" OFFSET ").int(q.offset);
-        let rows: Vec<UserRow> = on!(self, c => bind_args!(sqlx::query_as(&page.text), page.args.clone()).fetch_all(c).await)?;
-        Ok((users_from(rows)?, total))
+        Ok((rows, next))
+    }
+
+    /// PostgreSQL's counterpart of SQLite's `INDEXED BY` in [`page_sql`]:
+    /// where an index holds the rows in order, the planner must not pick a
+    /// bitmap scan and a sort instead because the range looks small (the
+    /// ordered scan stops after one page; a sort reads the whole range).
+    /// For this read transaction only.
+    async fn prefer_index_order(&mut self, reading: Reading) -> Result<()> {
+        if self.dialect() == crate::Dialect::Postgres && reading == Reading::InOrder {
+            on!(self, c => sqlx::query("SET LOCAL enable_sort = off").execute(c).await.map(|_| ()))?;
+        }
+        Ok(())
+    }
+
+    /// The query plans of a page of `q`, one line per step (SQLite's
+    /// `EXPLAIN QUERY PLAN`, PostgreSQL's `EXPLAIN`), each range's in turn:
+    /// the test that every sort and filter reads an index in order, with no
+    /// sort step, reads them.
+    pub async fn explain_user_page(&mut self, q: &UserQuery) -> Result<Vec<String>> {
+        let reading = reading(q, self.user_total(q).await?);
+        self.prefer_index_order(reading).await?;
+        let mut lines = Vec::new();
+        for (status, limit, offset) in page_ranges(q) {
+            let sql = page_sql(self.dialect(), q, reading, status, limit, offset);
+            match self.dialect() {
+                crate::Dialect::Sqlite => {
+                    let text = format!("EXPLAIN QUERY PLAN {}", sql.text);
+                    let rows: Vec<(i64, i64, i64, String)> =
+                        on!(self, c => bind_args!(sqlx::query_as(&text), sql.args.clone()).fetch_all(c).await)?;
+                    lines.extend(rows.into_iter().map(|r| r.3));
+                }
+                crate::Dialect::Postgres => {
+                    let text = format!("EXPLAIN {}", sql.text);
+                    let plan: Vec<String> = on!(self, c => bind_args!(sqlx::query_scalar(&text), sql.args.clone()).fetch_all(c).await)?;
+                    lines.extend(plan);
+                }
+            }
+        }
+        Ok(lines)
+    }
+
+    /// P1: the exact total of a list without counting its rows. Totals of
+    /// the organisation and status selectors (and N3's never-emailed users)
+    /// are the sum of the few matching cells of `user_counts`, which
+    /// triggers keep in step with `users` in every transaction. Locked out
+    /// depends on the time: those are counted through the `users_locked`
+    /// index range `locked_until > now`, which holds only the accounts
+    /// locked right now. Searches are counted over their matches.
+    pub async fn user_total(&mut self, q: &UserQuery) -> Result<i64> {
+        if q.q.is_some() || matches!(q.status, Status::Locked(_)) {
+            return self.count_matching_users(q).await;
+        }
+        let column = if q.status == Status::NeverEmailed { "pending" } else { "n" };
+        let mut sql = Sql::new(&format!("SELECT CAST(COALESCE(SUM(u.{column}), 0) AS BIGINT) FROM user_counts u"));
+        push_scope_and_org(&mut sql, q);
+        match q.status {
+            Status::Active => {
+                sql.push(" AND u.active = TRUE");
+            }
+            Status::Inactive => {
+                sql.push(" AND u.active = FALSE");
+            }
+            _ => {}
+        }
+        Ok(on!(self, c => bind_args!(sqlx::query_scalar(&sql.text), sql.args.clone()).fetch_one(c).await)?)
+    }
+
+    /// `COUNT(*)` of the users matching `q`: what the kept totals must
+    /// equal (tests), the benchmark's floor, and the count of a search.
+    pub async fn count_matching_users(&mut self, q: &UserQuery) -> Result<i64> {
+        let mut count = Sql::new("SELECT COUNT(*) FROM users u");
+        push_user_filters(&mut count, self.dialect(), q);
+        Ok(on!(self, c => bind_args!(sqlx::query_scalar(&count.text), count.args.clone()).fetch_one(c).await)?)
     }
 
     /// Active users with `role`, other than `except`.

@@ -19,5 +19,6 @@ mod snapshots;
 mod transfer;
 mod trust;
 mod ui;
+mod user_list;
 mod users;
 mod validation;

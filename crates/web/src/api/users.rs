@@ -36,10 +36,27 @@ pub struct UserListQuery {
     /// `asc` (default) or `desc`.
     #[param(value_type = Option<SortOrder>)]
     pub order: Option<String>,
+    /// Shallow pages; for deep pages follow `next`.
     #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<i64>,
     #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<i64>,
+    /// The `next` cursor of the previous answer (P1): the page after it,
+    /// as cheap as the first; `page` is then ignored.
+    pub cursor: Option<String>,
+}
+
+/// A page of users, with the cursor of the next page.
+#[derive(Serialize, ToSchema)]
+pub struct UserListOut {
+    pub items: Vec<UserOut>,
+    /// Exact, kept up to date by every change rather than counted.
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
 
 fn bad(field: &'static str, msg: &str) -> AppError {
@@ -85,19 +102,36 @@ pub fn user_filter(q: &UserListQuery) -> Result<(UserFilter, Page), AppError> {
             q: q.q.clone(),
             sort,
             descending,
+            cursor: q.cursor.clone(),
         },
         Page::new(q.page, q.per_page)?,
     ))
 }
 
 /// R2: the user list, within the caller's scope (S7).
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserListQuery), responses((status = 200, body = ListOut<UserOut>), (status = 403), (status = 422)))]
-pub async fn list_users(State(app): State<App>, caller: Caller, ApiQuery(q): ApiQuery<UserListQuery>) -> ApiResult<Json<ListOut<UserOut>>> {
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserListQuery), responses((status = 200, body = UserListOut), (status = 403), (status = 422)))]
+pub async fn list_users(State(app): State<App>, caller: Caller, ApiQuery(q): ApiQuery<UserListQuery>) -> ApiResult<Json<UserListOut>> {
     let (filter, page) = user_filter(&q)?;
     let l = app.list_users(&caller.ctx, filter, page).await?;
     let now = app.now();
     let sync = app.directory_sync().await?;
-    Ok(Json(ListOut::of(&l, |u| UserOut::new(u, now, sync))))
+    Ok(Json(UserListOut {
+        items: l
+            .items
+            .iter()
+            .zip(&l.org_names)
+            .map(|(u, names)| {
+                let mut out = UserOut::new(u, now, sync);
+                out.firm_name = names.firm.clone();
+                out.office_name = names.office.clone();
+                out
+            })
+            .collect(),
+        total: l.total,
+        page: l.page.page,
+        per_page: l.page.per_page,
+        next: l.next,
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]

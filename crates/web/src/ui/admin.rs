@@ -252,6 +252,7 @@ pub async fn audit(State(app): State<App>, s: Session, Query(q): Query<AuditQuer
                 q: None,
                 sort: SortKey::Name,
                 descending: false,
+                cursor: None,
             },
             Page {
                 page: 1,

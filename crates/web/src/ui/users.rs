@@ -27,6 +27,10 @@ pub struct ListQuery {
     sort: Option<String>,
     order: Option<String>,
     page: Option<String>,
+    /// P1: the list pages with cursors; `at` is the position of the
+    /// cursor's page, for "51–100 of …".
+    cursor: Option<String>,
+    at: Option<String>,
 }
 
 #[derive(Clone)]
@@ -37,6 +41,9 @@ struct View {
     sort: String,
     desc: bool,
     page: i64,
+    cursor: Option<String>,
+    /// How many rows come before this page.
+    before: i64,
 }
 
 impl View {
@@ -63,6 +70,11 @@ impl View {
             .filter(|p| (1..=1_000_000).contains(p))
             .unwrap_or(1);
         let q_text: String = q.q.clone().unwrap_or_default().trim().chars().take(100).collect();
+        let cursor = q.cursor.clone().filter(|c| !c.is_empty() && c.len() <= 2_000);
+        let before = match &cursor {
+            Some(_) => q.at.as_deref().and_then(|a| a.parse().ok()).filter(|a| *a >= 0).unwrap_or(0),
+            None => (page - 1) * PER_PAGE,
+        };
         Self {
             org,
             status,
@@ -70,6 +82,8 @@ impl View {
             sort,
             desc: q.order.as_deref() == Some("desc"),
             page,
+            cursor,
+            before,
         }
     }
 
@@ -99,6 +113,7 @@ impl View {
             q: Some(self.q.clone()).filter(|q| !q.is_empty()),
             sort,
             descending: self.desc,
+            cursor: self.cursor.clone(),
         }
     }
 
@@ -125,6 +140,35 @@ impl View {
             } else {
                 "▲"
             },
+        }
+    }
+}
+
+/// The list's pages: *Next* follows the answer's cursor, *First page* goes
+/// back to the start (P1: no page costs more than the first).
+pub struct CursorPager {
+    pub first: i64,
+    pub last: i64,
+    pub total: i64,
+    pub next: Option<String>,
+    pub first_page: Option<String>,
+}
+
+impl CursorPager {
+    fn new(v: &View, shown: i64, total: i64, next: Option<&str>) -> Self {
+        let base = v.query(&v.sort, v.desc);
+        let href = |more: &str| match (base.is_empty(), more.is_empty()) {
+            (true, _) => format!("/users?{more}"),
+            (false, true) => format!("/users?{base}"),
+            (false, false) => format!("/users?{base}&{more}"),
+        };
+        let at = v.before + shown;
+        Self {
+            first: if shown == 0 { 0 } else { v.before + 1 },
+            last: at,
+            total,
+            next: next.map(|c| href(&query(&[("cursor", c), ("at", &at.to_string())]))),
+            first_page: (v.before > 0).then(|| href("")),
         }
     }
 }
@@ -161,9 +205,10 @@ pub fn email_title(u: &User) -> String {
     }
 }
 
-fn row(u: &User, firms: &HashMap<String, String>, now: i64) -> Row {
+/// One row; `firm` is the name of the user's firm.
+fn row(u: &User, firm: Option<&str>, now: i64) -> Row {
     let organisation = match (&u.side, &u.firm_id) {
-        (Side::Firm, Some(f)) => firms.get(f.as_str()).cloned().unwrap_or_else(|| "Firm".into()),
+        (Side::Firm, Some(_)) => firm.unwrap_or("Firm").to_owned(),
         (Side::Firm, None) => "Firm".into(),
         (Side::Company, _) => "Company".into(),
     };
@@ -196,7 +241,7 @@ struct ListPage {
     sort: String,
     order: String,
     rows: Vec<Row>,
-    pager: Pager,
+    pager: CursorPager,
     by_name: SortLink,
     by_email: SortLink,
     by_sign_in: SortLink,
@@ -236,7 +281,6 @@ pub async fn list(State(app): State<App>, s: Session, Query(q): Query<ListQuery>
         )
         .await?;
     let firms = firm_names(&app, &s).await;
-    let firm_map: HashMap<String, String> = firms.iter().cloned().collect();
     let now = app.now();
     let mut orgs = vec![
         Choice::new("all", "All users", v.org == "all"),
@@ -270,8 +314,13 @@ pub async fn list(State(app): State<App>, s: Session, Query(q): Query<ListQuery>
         q: v.q.clone(),
         sort: v.sort.clone(),
         order: if v.desc { "desc".into() } else { String::new() },
-        rows: listing.items.iter().map(|u| row(u, &firm_map, now)).collect(),
-        pager: Pager::new(v.page, PER_PAGE, listing.total, v.query(&v.sort, v.desc)),
+        rows: listing
+            .items
+            .iter()
+            .zip(&listing.org_names)
+            .map(|(u, names)| row(u, names.firm.as_deref(), now))
+            .collect(),
+        pager: CursorPager::new(&v, listing.items.len() as i64, listing.total, listing.next.as_deref()),
         by_name: v.sort_link("name"),
         by_email: v.sort_link("email"),
         by_sign_in: v.sort_link("last_sign_in"),
@@ -424,26 +473,42 @@ struct EmailNewUsersPage {
     layout: Layout,
     rows: Vec<Row>,
     total: i64,
+    pager: Pager,
     all_sent: &'static str,
 }
 
-/// N3's report: every active user never sent the new user email.
-pub async fn email_new_users(State(app): State<App>, s: Session) -> PageResult {
-    let l = app
-        .pending_new_user_emails(
-            &s.ctx,
-            Page {
-                page: 1,
-                per_page: Page::MAX_PER_PAGE,
-            },
-        )
-        .await?;
+#[derive(Deserialize, Default)]
+pub struct ReportQuery {
+    page: Option<String>,
+}
+
+/// N3's report: every active user never sent the new user email, 50 a
+/// page (P3) with the kept total.
+pub async fn email_new_users(State(app): State<App>, s: Session, Query(q): Query<ReportQuery>) -> PageResult {
+    let page = q
+        .page
+        .as_deref()
+        .and_then(|p| p.parse().ok())
+        .filter(|p| (1..=1_000_000).contains(p))
+        .unwrap_or(1);
+    let l = app.pending_new_user_emails(&s.ctx, Page { page, per_page: PER_PAGE }).await?;
     let firm_map: HashMap<String, String> = firm_names(&app, &s).await.into_iter().collect();
     let now = app.now();
     let page = EmailNewUsersPage {
         layout: s.layout("Email new users", "users"),
-        rows: l.items.iter().map(|u| row(u, &firm_map, now)).collect(),
+        rows: l
+            .items
+            .iter()
+            .map(|u| {
+                row(
+                    u,
+                    u.firm_id.as_ref().and_then(|f| firm_map.get(f.as_str())).map(String::as_str),
+                    now,
+                )
+            })
+            .collect(),
         total: l.total,
+        pager: Pager::new(page, PER_PAGE, l.total, String::new()),
         all_sent: app::onboarding::ALL_SENT_MESSAGE,
     };
     Ok(ok(&page))

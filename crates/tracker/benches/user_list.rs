@@ -1,0 +1,586 @@
+//! SPEC §5e (issue 12): the user list, search and the N3 report at scale,
+//! over HTTP against the real `tracker serve`, beside the same queries run
+//! straight through the store (sqlx, no HTTP) as the floor.
+//!
+//! `cargo bench -p tracker --bench user_list`. Settings (environment):
+//! `BENCH_SIZES` (default `10000,100000`; add `1000000` for P4),
+//! `BENCH_SECS` per variant (default 3), `BENCH_CONNECTIONS` (default 8),
+//! `TRACKER_BENCH_DATABASE_URL` (a PostgreSQL server URL without a database:
+//! the same run on PostgreSQL too).
+//!
+//! For each database and size: a fresh database is migrated, seeded through
+//! the store's bulk insert (10% inactive, most signed in, 40% never sent the
+//! new user email, 20 firms, 10 offices; not measured), and `tracker serve`
+//! is started as a child process. Each variant is driven for a fixed time by
+//! 8 keep-alive connections of a hyper client, and the same query is run by
+//! 8 tasks through the store. It prints req/s, p50, p99 and the ratio to the
+//! floor per variant, the RSS of `serve`, and N3's confirm over HTTP, and
+//! exits non-zero when a target of the issue is missed.
+
+use app::{App, AppConfig, SystemClock};
+use bytes::Bytes;
+use domain::access::UserScope;
+use domain::model::{EmailStatus, NewUserEmail, User};
+use domain::{FirmId, OfficeId, Role, Side, UserId};
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use store::{Cursor, Db, Org, SortKey, Status, UserQuery};
+
+const LAST_NAMES: &[&str] = &[
+    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Wilson", "Anderson", "Taylor", "Thomas", "Moore",
+    "Martin", "Jackson", "Thompson", "White", "Harris", "Clark", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright",
+    "Scott", "Hill", "Green", "Adams", "Baker", "Nelson", "Carter", "Mitchell", "Roberts", "Turner", "Phillips", "Campbell", "Parker",
+    "Evans", "Edwards", "Collins", "Stewart", "Morris", "Murphy", "Cook", "Rogers", "Morgan", "Cooper", "Peterson",
+];
+const FIRST_NAMES: &[&str] = &[
+    "James",
+    "Mary",
+    "John",
+    "Patricia",
+    "Robert",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "David",
+    "Elizabeth",
+    "Richard",
+    "Barbara",
+    "Joseph",
+    "Susan",
+    "Thomas",
+    "Jessica",
+    "Charles",
+    "Sarah",
+    "Daniel",
+    "Karen",
+    "Matthew",
+    "Lisa",
+    "Anthony",
+    "Nancy",
+    "Mark",
+    "Betty",
+];
+
+fn setting(name: &str, default: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_owned())
+}
+
+/// One variant: the HTTP path and the store query it runs.
+struct Variant {
+    name: &'static str,
+    path: String,
+    query: UserQuery,
+    /// Whether P1's throughput target applies (page 1, default filter).
+    page_one: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Figures {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+fn figures(mut lat: Vec<Duration>, secs: f64) -> Figures {
+    lat.sort();
+    let at = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    Figures {
+        rps: lat.len() as f64 / secs,
+        p50_ms: at(0.50).as_secs_f64() * 1e3,
+        p99_ms: at(0.99).as_secs_f64() * 1e3,
+    }
+}
+
+fn query(status: Status, sort: SortKey, descending: bool) -> UserQuery {
+    UserQuery {
+        scope: UserScope::All,
+        org: Org::All,
+        status,
+        q: None,
+        sort,
+        descending,
+        limit: 50,
+        offset: 0,
+        after: None,
+    }
+}
+
+fn seeded(i: usize, firms: &[FirmId], offices: &[OfficeId], now: i64) -> User {
+    let firm = i.is_multiple_of(5).then(|| firms[i % firms.len()].clone());
+    let signed_in = i % 10 >= 4;
+    User {
+        id: UserId::generate(),
+        email: format!("user{i:07}@example.com"),
+        first_name: FIRST_NAMES[i % FIRST_NAMES.len()].into(),
+        last_name: format!(
+            "{}{}",
+            LAST_NAMES[(i / 7) % LAST_NAMES.len()],
+            if i.is_multiple_of(3) { "-Lee" } else { "" }
+        ),
+        side: if firm.is_some() { Side::Firm } else { Side::Company },
+        office_id: (firm.is_none() && i.is_multiple_of(2)).then(|| offices[i % offices.len()].clone()),
+        role: if firm.is_some() { Role::FirmUser } else { Role::CompanyUser },
+        firm_id: firm,
+        active: i % 10 != 3,
+        activated_at: signed_in.then_some(now - 1_000_000),
+        last_sign_in_at: signed_in.then_some(now - (i as i64 * 7_919) % 86_400_000),
+        created_at: now,
+        updated_at: now,
+        deactivated_at: None,
+        new_user_email: NewUserEmail {
+            status: if signed_in { EmailStatus::Sent } else { EmailStatus::Held },
+            sent_at: signed_in.then_some(now - 2_000_000),
+            send_count: i64::from(signed_in),
+            last_change_at: None,
+        },
+        locked_until: (i % 1_000 == 1).then_some(now + 3_600_000),
+        lock_reason: (i % 1_000 == 1).then(|| "failed_sign_ins".into()),
+    }
+}
+
+/// A fresh, migrated database with `n` users, an administrator, firms and
+/// offices. Returns its URL and the administrator's email.
+async fn seed(url: &str, n: usize) -> (Db, App) {
+    let db = tracker::open_db(url).await.expect("database");
+    let app = App::new(db.clone(), Arc::new(SystemClock), AppConfig::default());
+    let admin = app
+        .create_admin("root@company.example", "Root", "Admin", Some("Str0ng-Passw0rd!".into()))
+        .await
+        .expect("admin");
+    let ctx = app::Ctx::user(&admin.user, None);
+    let mut firms = Vec::new();
+    for f in 0..20 {
+        let firm = app
+            .create_firm(
+                &ctx,
+                app::firms::NewFirm {
+                    name: format!("Firm {f}"),
+                    administrator: app::firms::NewFirmAdministrator {
+                        email: format!("admin{f}@firm{f}.example"),
+                        first_name: "Firm".into(),
+                        last_name: "Admin".into(),
+                        hold_new_user_email: true,
+                    },
+                },
+            )
+            .await
+            .expect("firm");
+        firms.push(firm.0.id.clone());
+    }
+    let mut offices = Vec::new();
+    for o in 0..10 {
+        let input = app::offices::OfficeInput {
+            name: Some(format!("Office {o}")),
+            ..Default::default()
+        };
+        let office = app.create_office(&ctx, input).await.expect("office");
+        offices.push(office.id.clone());
+    }
+    let now = app.now();
+    let start = Instant::now();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(10_000) {
+        let users: Vec<User> = chunk.iter().map(|&i| seeded(i, &firms, &offices, now)).collect();
+        let mut tx = db.write().await.unwrap();
+        tx.insert_users(&users).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    db.analyze().await.unwrap();
+    println!("  seeded {n} users in {:.1} s (not measured)", start.elapsed().as_secs_f64());
+    (db, app)
+}
+
+struct Serve {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn start_serve(data_dir: &std::path::Path, database_url: &str) -> Serve {
+    let port = free_port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_tracker"))
+        .arg("serve")
+        .env("TRACKER_DATA_DIR", data_dir)
+        .env("TRACKER_DATABASE_URL", database_url)
+        .env("TRACKER_LISTEN", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start tracker serve");
+    // Dropping `Serve` kills and waits for the child, on every path.
+    let serve = Serve {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return serve;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("tracker serve did not start");
+}
+
+fn rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Empty<Bytes>>;
+
+async fn get(client: &HttpClient, url: &str, auth: &str) -> (u16, Bytes) {
+    let req = hyper::Request::get(url)
+        .header("authorization", format!("Bearer {auth}"))
+        .header("cookie", format!("tracker_session={auth}"))
+        .body(Empty::new())
+        .unwrap();
+    let resp = client.request(req).await.expect("request");
+    let status = resp.status().as_u16();
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, body)
+}
+
+/// Drives `path` with `conns` keep-alive connections for `secs`.
+async fn drive_http(base: &str, path: &str, token: &str, conns: usize, secs: f64) -> Figures {
+    let client: HttpClient = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(conns).build_http();
+    let url = format!("{base}{path}");
+    let (status, body) = get(&client, &url, token).await;
+    assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let mut tasks = Vec::new();
+    for _ in 0..conns {
+        let (client, url, token) = (client.clone(), url.clone(), token.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let (status, _) = get(&client, &url, &token).await;
+                assert_eq!(status, 200);
+                lat.push(t.elapsed());
+            }
+            lat
+        }));
+    }
+    let start = Instant::now();
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await.unwrap());
+    }
+    figures(lat, start.elapsed().as_secs_f64())
+}
+
+/// The floor: the same query through the store alone, 8 tasks at once.
+async fn drive_store(db: &Db, q: &UserQuery, conns: usize, secs: f64) -> Figures {
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let mut tasks = Vec::new();
+    for _ in 0..conns {
+        let (db, q) = (db.clone(), q.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let mut tx = db.read().await.unwrap();
+                let page = tx.list_users(&q).await.unwrap();
+                drop(tx);
+                std::hint::black_box(page);
+                lat.push(t.elapsed());
+            }
+            lat
+        }));
+    }
+    let start = Instant::now();
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await.unwrap());
+    }
+    figures(lat, start.elapsed().as_secs_f64())
+}
+
+/// Follows `next` from page 1 to page 100 (or the last page of a small
+/// list) and returns that cursor.
+async fn cursor_of_page_100(base: &str, token: &str) -> String {
+    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    let mut cursor = String::new();
+    for _ in 1..100 {
+        let path = if cursor.is_empty() {
+            "/api/v1/users".to_owned()
+        } else {
+            format!("/api/v1/users?cursor={cursor}")
+        };
+        let (_, body) = get(&client, &format!("{base}{path}"), token).await;
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        match v["next"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    cursor
+}
+
+fn variants(cursor_100: &str) -> Vec<Variant> {
+    let mut page_100 = query(Status::Active, SortKey::Name, false);
+    page_100.after = Some(Cursor::decode(cursor_100, SortKey::Name, false).expect("cursor"));
+    let mut search = query(Status::Active, SortKey::Name, false);
+    search.q = Some("wil".into());
+    let mut lson = query(Status::Active, SortKey::Name, false);
+    lson.q = Some("lson".into());
+    let mut firms = query(Status::Active, SortKey::Name, false);
+    firms.org = Org::Firms;
+    let v = |name, path: &str, query, page_one| Variant {
+        name,
+        path: path.to_owned(),
+        query,
+        page_one,
+    };
+    vec![
+        v("page 1", "/api/v1/users", query(Status::Active, SortKey::Name, false), true),
+        v("page 100 (cursor)", &format!("/api/v1/users?cursor={cursor_100}"), page_100, false),
+        v(
+            "page 3 (page=)",
+            "/api/v1/users?page=3",
+            UserQuery {
+                offset: 100,
+                ..query(Status::Active, SortKey::Name, false)
+            },
+            false,
+        ),
+        v(
+            "name desc",
+            "/api/v1/users?order=desc",
+            query(Status::Active, SortKey::Name, true),
+            false,
+        ),
+        v(
+            "email asc",
+            "/api/v1/users?sort=email",
+            query(Status::Active, SortKey::Email, false),
+            false,
+        ),
+        v(
+            "email desc",
+            "/api/v1/users?sort=email&order=desc",
+            query(Status::Active, SortKey::Email, true),
+            false,
+        ),
+        v(
+            "last sign-in asc",
+            "/api/v1/users?sort=last_sign_in",
+            query(Status::Active, SortKey::LastSignIn, false),
+            false,
+        ),
+        v(
+            "last sign-in desc",
+            "/api/v1/users?sort=last_sign_in&order=desc",
+            query(Status::Active, SortKey::LastSignIn, true),
+            false,
+        ),
+        v(
+            "status=all",
+            "/api/v1/users?status=all",
+            query(Status::All, SortKey::Name, false),
+            false,
+        ),
+        v(
+            "status=inactive",
+            "/api/v1/users?status=inactive",
+            query(Status::Inactive, SortKey::Name, false),
+            false,
+        ),
+        v("org=firms", "/api/v1/users?org=firms", firms, false),
+        v(
+            "locked",
+            "/api/v1/users?status=locked",
+            query(Status::Locked(0), SortKey::Name, false),
+            false,
+        ),
+        v("search q=wil", "/api/v1/users?q=wil", search, false),
+        v("search q=lson", "/api/v1/users?q=lson", lson, false),
+        v("HTML list", "/users", query(Status::Active, SortKey::Name, false), false),
+        v(
+            "N3 report",
+            "/api/v1/new-user-emails/pending",
+            query(Status::NeverEmailed, SortKey::Name, false),
+            false,
+        ),
+    ]
+}
+
+#[derive(Default)]
+struct Verdict {
+    missed: Vec<String>,
+}
+
+impl Verdict {
+    fn check(&mut self, ok: bool, what: String) -> &'static str {
+        if ok {
+            "ok"
+        } else {
+            self.missed.push(what);
+            "MISSED"
+        }
+    }
+}
+
+/// One database at one size; returns page 1's req/s per variant for P4.
+async fn run_size(label: &str, url: &str, n: usize, dir: &std::path::Path, v: &mut Verdict) -> Vec<(&'static str, Figures)> {
+    let secs: f64 = setting("BENCH_SECS", "3").parse().unwrap();
+    let conns: usize = setting("BENCH_CONNECTIONS", "8").parse().unwrap();
+    println!("\n{label}, {n} users");
+    let (db, app) = seed(url, n).await;
+    let serve = start_serve(dir, url).await;
+    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    let sign_in = hyper::Request::post(format!("{}/api/v1/sessions", serve.url))
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(Bytes::from(
+            r#"{"email":"root@company.example","password":"Str0ng-Passw0rd!"}"#,
+        )))
+        .unwrap();
+    let signed: Client<_, http_body_util::Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let resp = signed.request(sign_in).await.expect("sign in");
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    let token = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    drop(client);
+    let cursor = cursor_of_page_100(&serve.url, &token).await;
+
+    println!(
+        "  {:<20} {:>9} {:>8} {:>8} | {:>9} {:>8} {:>8} | {:>6}  p99<10ms",
+        "variant", "req/s", "p50 ms", "p99 ms", "floor/s", "p50 ms", "p99 ms", "ratio"
+    );
+    let mut out = Vec::new();
+    for variant in variants(&cursor) {
+        let mut q = variant.query.clone();
+        if let Status::Locked(_) = q.status {
+            q.status = Status::Locked(app.now());
+        }
+        let http = drive_http(&serve.url, &variant.path, &token, conns, secs).await;
+        let floor = drive_store(&db, &q, conns, secs).await;
+        let ratio = http.rps / floor.rps;
+        let p99 = v.check(
+            http.p99_ms < 10.0,
+            format!("{label} {n}: {} p99 {:.1} ms", variant.name, http.p99_ms),
+        );
+        println!(
+            "  {:<20} {:>9.0} {:>8.2} {:>8.2} | {:>9.0} {:>8.2} {:>8.2} | {:>5.0}%  {p99}",
+            variant.name,
+            http.rps,
+            http.p50_ms,
+            http.p99_ms,
+            floor.rps,
+            floor.p50_ms,
+            floor.p99_ms,
+            ratio * 100.0
+        );
+        if variant.page_one {
+            let rps = v.check(http.rps >= 5_000.0, format!("{label} {n}: page 1 {:.0} req/s < 5,000", http.rps));
+            let share = v.check(
+                ratio >= 0.35,
+                format!("{label} {n}: page 1 at {:.0}% of the floor < 35%", ratio * 100.0),
+            );
+            println!("    P1 page 1: >= 5,000 req/s {rps}; >= 35% of the floor {share}");
+        }
+        out.push((variant.name, http));
+    }
+    let rss = rss_mb(serve.child.id());
+    if n == 100_000 {
+        let ok = v.check(rss < 100.0, format!("{label} {n}: serve RSS {rss:.0} MB >= 100 MB"));
+        println!("  RSS of serve: {rss:.0} MB (target < 100 MB at 100k: {ok})");
+    } else {
+        println!("  RSS of serve: {rss:.0} MB");
+    }
+
+    // N3's confirm through HTTP: queue every never-emailed user.
+    let pending = {
+        let mut tx = db.read().await.unwrap();
+        tx.user_total(&query(Status::NeverEmailed, SortKey::Name, false)).await.unwrap()
+    };
+    let send = hyper::Request::post(format!("{}/api/v1/new-user-emails/send", serve.url))
+        .header("authorization", format!("Bearer {token}"))
+        .body(http_body_util::Full::new(Bytes::new()))
+        .unwrap();
+    let t = Instant::now();
+    let resp = signed.request(send).await.expect("confirm");
+    let status = resp.status();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    let confirm = t.elapsed().as_secs_f64();
+    assert!(status.is_success(), "{}", String::from_utf8_lossy(&body));
+    let per_100k = confirm * 100_000.0 / pending.max(1) as f64;
+    let ok = v.check(per_100k < 2.0, format!("{label} {n}: N3 confirm {confirm:.2} s for {pending}"));
+    println!("  N3 confirm over HTTP: {pending} users queued in {confirm:.2} s (= {per_100k:.2} s per 100,000; target < 2 s: {ok})");
+    drop(serve);
+    db.close().await;
+    out
+}
+
+#[tokio::main]
+async fn main() {
+    let sizes: Vec<usize> = setting("BENCH_SIZES", "10000,100000")
+        .split(',')
+        .map(|s| s.trim().parse().expect("BENCH_SIZES"))
+        .collect();
+    let mut verdict = Verdict::default();
+    let mut databases = vec![("SQLite", None)];
+    if let Ok(server) = std::env::var("TRACKER_BENCH_DATABASE_URL") {
+        databases.push(("PostgreSQL", Some(server)));
+    }
+    for (label, server) in databases {
+        let mut by_size = Vec::new();
+        for &n in &sizes {
+            let dir = tempfile::tempdir().unwrap();
+            let url = match &server {
+                None => format!("sqlite://{}/tracker.db", dir.path().display()),
+                Some(server) => Db::create_postgres_database(server, &format!("bench_{n}_{}", std::process::id()))
+                    .await
+                    .expect("a benchmark database"),
+            };
+            by_size.push((n, run_size(label, &url, n, dir.path(), &mut verdict).await));
+        }
+        // P4: 1,000,000 users cost at most 1.5x what 100,000 cost.
+        if let (Some((_, small)), Some((_, large))) = (
+            by_size.iter().find(|(n, _)| *n == 100_000),
+            by_size.iter().find(|(n, _)| *n == 1_000_000),
+        ) {
+            println!("\n{label}: P4, 1,000,000 vs 100,000 users (p50 ratio, target <= 1.5)");
+            for ((name, a), (_, b)) in small.iter().zip(large) {
+                let ratio = b.p50_ms / a.p50_ms;
+                let ok = verdict.check(ratio <= 1.5, format!("{label}: {name} costs {ratio:.2}x at 1M"));
+                println!("  {name:<20} {ratio:>5.2}x {ok}");
+            }
+        }
+    }
+    if verdict.missed.is_empty() {
+        println!("\nall targets met");
+    } else {
+        println!("\ntargets missed:");
+        for m in &verdict.missed {
+            println!("  {m}");
+        }
+        std::process::exit(1);
+    }
+}
