@@ -483,14 +483,7 @@ async fn deactivation_ends_every_session_at_once_and_sign_in_answers_as_for_a_wr
     for t in [&first, &second] {
         assert_eq!(app.get("/api/v1/me", t).await.status, StatusCode::OK);
     }
-    let wrong = app
-        .call(
-            Method::POST,
-            "/api/v1/sessions",
-            None,
-            Some(json!({"email": "staying@company.example", "password": "Wr0ng-Passw0rd!"})),
-        )
-        .await;
+    let wrong = app.try_sign_in("staying@company.example", "Wr0ng-Passw0rd!").await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
 
     let r = deactivate(&app, &app.admin, &u).await;
@@ -505,14 +498,7 @@ async fn deactivation_ends_every_session_at_once_and_sign_in_answers_as_for_a_wr
         StatusCode::OK,
         "other users keep their sessions"
     );
-    let refused = app
-        .call(
-            Method::POST,
-            "/api/v1/sessions",
-            None,
-            Some(json!({"email": "leaving@company.example", "password": PASSWORD})),
-        )
-        .await;
+    let refused = app.try_sign_in("leaving@company.example", PASSWORD).await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         refused.body, wrong.body,
@@ -1141,14 +1127,7 @@ async fn a_never_activated_account_is_repurposed_by_editing_but_an_activated_one
         "the session ended"
     );
     for email in ["old@company.example", "new@company.example"] {
-        let r = app
-            .call(
-                Method::POST,
-                "/api/v1/sessions",
-                None,
-                Some(json!({"email": email, "password": PASSWORD})),
-            )
-            .await;
+        let r = app.try_sign_in(email, PASSWORD).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{email}: the old password is unusable");
     }
     let running = app.running.as_ref().unwrap();

@@ -249,13 +249,7 @@ async fn edge_s13_api_answers_and_pages_are_not_stored() {
     for r in [
         app.call(Method::GET, "/api/v1/me", None, None).await,
         app.get("/api/v1/nothing-here", &app.admin).await,
-        app.call(
-            Method::POST,
-            "/api/v1/sessions",
-            None,
-            Some(json!({"email": ADMIN_EMAIL, "password": PASSWORD})),
-        )
-        .await,
+        app.try_sign_in(ADMIN_EMAIL, PASSWORD).await,
     ] {
         assert_eq!(r.headers[CACHE_CONTROL], "no-store", "{}", r.body);
     }

@@ -2,21 +2,14 @@
 //! with the server's test clock instead of sleeping.
 
 use crate::helpers::*;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 const MIN: i64 = 60_000;
 const DAY: i64 = 86_400_000;
 
 async fn attempt(app: &TestApp, email: &str, password: &str) -> (StatusCode, Value) {
-    let r = app
-        .call(
-            Method::POST,
-            "/api/v1/sessions",
-            None,
-            Some(json!({"email": email, "password": password})),
-        )
-        .await;
+    let r = app.try_sign_in(email, password).await;
     (r.status, r.body)
 }
 
@@ -153,15 +146,7 @@ async fn the_password_policy_applies_and_recent_passwords_cannot_be_reused() {
     };
     let set = |token: String, pw: &'static str| {
         let app = &app;
-        async move {
-            app.call(
-                Method::POST,
-                "/api/v1/password/set",
-                None,
-                Some(json!({"token": token, "password": pw})),
-            )
-            .await
-        }
+        async move { app.set_password(&token, pw).await }
     };
     let t = link().await;
     for (pw, code) in [
@@ -200,14 +185,7 @@ async fn sign_in_and_set_password_are_rate_limited_with_429() {
         statuses.push(attempt(&app, "target@company.example", "Wrong-password-1").await.0);
     }
     assert!(statuses[..10].iter().all(|s| *s == StatusCode::UNAUTHORIZED), "{statuses:?}");
-    let r = app
-        .call(
-            Method::POST,
-            "/api/v1/sessions",
-            None,
-            Some(json!({"email": "target@company.example", "password": "x"})),
-        )
-        .await;
+    let r = app.try_sign_in("target@company.example", "x").await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.code(), "too_many_attempts");
     assert_eq!(r.headers.get("retry-after").unwrap(), "60");
@@ -215,15 +193,7 @@ async fn sign_in_and_set_password_are_rate_limited_with_429() {
     app.sign_in(ADMIN_EMAIL, PASSWORD).await;
     let mut last = StatusCode::OK;
     for _ in 0..31 {
-        last = app
-            .call(
-                Method::POST,
-                "/api/v1/password/set",
-                None,
-                Some(json!({"token": "x".repeat(43), "password": PASSWORD})),
-            )
-            .await
-            .status;
+        last = app.set_password(&"x".repeat(43), PASSWORD).await.status;
     }
     assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
 }

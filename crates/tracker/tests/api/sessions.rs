@@ -7,14 +7,7 @@ use serde_json::json;
 #[tokio::test]
 async fn sign_in_gives_a_token_and_an_httponly_samesite_cookie() {
     let app = spawn_app().await;
-    let r = app
-        .call(
-            Method::POST,
-            "/api/v1/sessions",
-            None,
-            Some(json!({"email": ADMIN_EMAIL, "password": PASSWORD})),
-        )
-        .await;
+    let r = app.try_sign_in(ADMIN_EMAIL, PASSWORD).await;
     assert_eq!(r.status, StatusCode::CREATED);
     assert_eq!(r.body["user"]["email"], ADMIN_EMAIL);
     assert_eq!(r.body["token"].as_str().unwrap().len(), 43);
@@ -48,14 +41,7 @@ async fn every_failed_sign_in_answers_the_same_and_the_reason_is_audited() {
     ];
     let mut bodies = Vec::new();
     for (email, pw) in attempts {
-        let r = app
-            .call(
-                Method::POST,
-                "/api/v1/sessions",
-                None,
-                Some(json!({"email": email, "password": pw})),
-            )
-            .await;
+        let r = app.try_sign_in(email, pw).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{email}");
         assert!(r.headers.get("set-cookie").is_none());
         bodies.push(r.body);
@@ -190,44 +176,16 @@ async fn a_link_sets_the_password_once_and_activates_the_account() {
     assert_eq!(before.body["activated"], false);
     let token = app.link_for(&id).await;
 
-    let weak = app
-        .call(
-            Method::POST,
-            "/api/v1/password/set",
-            None,
-            Some(json!({"token": token, "password": "short"})),
-        )
-        .await;
+    let weak = app.set_password(&token, "short").await;
     assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(weak.code(), "password_too_short");
-    let ok = app
-        .call(
-            Method::POST,
-            "/api/v1/password/set",
-            None,
-            Some(json!({"token": token, "password": PASSWORD})),
-        )
-        .await;
+    let ok = app.set_password(&token, PASSWORD).await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
     assert_eq!(ok.body["activated"], true);
-    let again = app
-        .call(
-            Method::POST,
-            "/api/v1/password/set",
-            None,
-            Some(json!({"token": token, "password": PASSWORD})),
-        )
-        .await;
+    let again = app.set_password(&token, PASSWORD).await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(again.code(), "link_used");
-    let unknown = app
-        .call(
-            Method::POST,
-            "/api/v1/password/set",
-            None,
-            Some(json!({"token": "x".repeat(43), "password": PASSWORD})),
-        )
-        .await;
+    let unknown = app.set_password(&"x".repeat(43), PASSWORD).await;
     assert_eq!(unknown.code(), "link_invalid");
     app.sign_in("new@company.example", PASSWORD).await;
     let history = app.get(&format!("/api/v1/users/{id}/history"), &app.admin).await;

@@ -66,23 +66,9 @@ async fn the_openapi_document() {
 #[tokio::test]
 async fn sessions_and_the_caller() {
     let app = spawn_app().await;
-    let r = app
-        .call(
-            Method::POST,
-            "/api/v1/sessions",
-            None,
-            Some(json!({"email": ADMIN_EMAIL, "password": PASSWORD})),
-        )
-        .await;
+    let r = app.try_sign_in(ADMIN_EMAIL, PASSWORD).await;
     snap("sign_in", &r, StatusCode::CREATED);
-    let wrong = app
-        .call(
-            Method::POST,
-            "/api/v1/sessions",
-            None,
-            Some(json!({"email": ADMIN_EMAIL, "password": "wrong"})),
-        )
-        .await;
+    let wrong = app.try_sign_in(ADMIN_EMAIL, "wrong").await;
     snap("error_401_invalid_credentials", &wrong, StatusCode::UNAUTHORIZED);
     snap(
         "error_401_not_signed_in",
@@ -101,14 +87,7 @@ async fn sessions_and_the_caller() {
         )
         .await;
     snap("error_400_unknown_field", &bad, StatusCode::BAD_REQUEST);
-    let link = app
-        .call(
-            Method::POST,
-            "/api/v1/password/set",
-            None,
-            Some(json!({"token": "nope", "password": PASSWORD})),
-        )
-        .await;
+    let link = app.set_password("nope", PASSWORD).await;
     snap("error_422_link_invalid", &link, StatusCode::UNPROCESSABLE_ENTITY);
     let out = app.delete("/api/v1/sessions/current", &app.admin).await;
     assert_eq!(out.status, StatusCode::NO_CONTENT);
@@ -299,15 +278,7 @@ async fn organisations_matters_routes_settings_and_audit() {
     let limited = {
         let mut last = None;
         for _ in 0..11 {
-            last = Some(
-                app.call(
-                    Method::POST,
-                    "/api/v1/sessions",
-                    None,
-                    Some(json!({"email": "nobody@company.example", "password": "x"})),
-                )
-                .await,
-            );
+            last = Some(app.try_sign_in("nobody@company.example", "x").await);
         }
         last.unwrap()
     };
