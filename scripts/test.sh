@@ -39,6 +39,8 @@ if [ "${TRACKER_SKIP_BROWSER:-0}" != 1 ]; then
 fi
 
 export CARGO_TERM_COLOR=never
+# A run from scratch gains nothing from incremental caches, which cost gigabytes.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 mkdir -p test-output
 
 log "cargo fmt --check"
