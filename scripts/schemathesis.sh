@@ -19,13 +19,8 @@ MAX_EXAMPLES=${SCHEMATHESIS_MAX_EXAMPLES:-25}
 log() { printf '\n== %s\n' "$*"; }
 
 mkdir -p test-output
-venv=test-output/schemathesis-venv
-if [ ! -x "$venv/bin/st" ] || [ "$("$venv/bin/python" -m pip show schemathesis 2>/dev/null | sed -n 's/^Version: //p')" != "$SCHEMATHESIS_VERSION" ]; then
-    log "installing schemathesis $SCHEMATHESIS_VERSION into $venv"
-    rm -rf "$venv"
-    python3 -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
-fi
+source scripts/lib/python-venv.sh
+python_venv test-output/schemathesis-venv "schemathesis==$SCHEMATHESIS_VERSION"
 
 log "building tracker"
 cargo build --quiet -p tracker --bin tracker
