@@ -226,7 +226,11 @@ impl App {
         let after = match f.cursor.as_deref().filter(|c| !c.is_empty()) {
             None => None,
             Some(c) => Some(Cursor::decode(c, f.sort, f.descending).map_err(|_| {
-                AppError::bad_request("invalid_query", "cursor: not a cursor of this list, sort and order").on_field("cursor")
+                AppError::from(domain::Invalid::new(
+                    "cursor",
+                    "invalid_cursor",
+                    "cursor: not a cursor of this list, sort and order; start again from the first page",
+                ))
             })?),
         };
         let mut tx = self.db.read().await?;

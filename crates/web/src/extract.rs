@@ -3,7 +3,7 @@
 
 use crate::error::ApiError;
 use app::{App, AppError, Ctx};
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, Method};
@@ -128,34 +128,47 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(rejection) => Err(json_rejection(rejection).into()),
+        if !is_json(req.headers()) {
+            return Err(AppError::bad_request(
+                "unsupported_media_type",
+                "send the body as JSON with Content-Type: application/json",
+            )
+            .into());
+        }
+        let bytes = match axum::body::Bytes::from_request(req, state).await {
+            Ok(b) => b,
+            Err(e) if body_timed_out(&e) => return Err(body_timeout().into()),
+            Err(e) => return Err(AppError::bad_request("invalid_body", e.body_text()).into()),
+        };
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| AppError::bad_request("invalid_json", format!("the request body is not valid JSON: {e}")))?;
+        // Read as the OpenAPI schema says (crate::strict_json): objects only
+        // where an object is meant, whole numbers as integers.
+        match crate::strict_json::from_value::<T>(&value) {
+            Ok(v) => Ok(ApiJson(v)),
+            Err(e) => Err(AppError::bad_request(
+                "invalid_body",
+                format!("the request body does not match what this endpoint takes: {e}"),
+            )
+            .into()),
         }
     }
 }
 
-fn json_rejection(r: JsonRejection) -> AppError {
-    if body_timed_out(&r) {
-        return AppError::bad_request(
-            "body_timeout",
-            "the request body did not arrive in time; send it without long pauses",
-        );
-    }
-    match r {
-        JsonRejection::JsonDataError(e) => AppError::bad_request(
-            "invalid_body",
-            format!("the request body does not match what this endpoint takes: {}", e.body_text()),
-        ),
-        JsonRejection::JsonSyntaxError(e) => {
-            AppError::bad_request("invalid_json", format!("the request body is not valid JSON: {}", e.body_text()))
-        }
-        JsonRejection::MissingJsonContentType(_) => AppError::bad_request(
-            "unsupported_media_type",
-            "send the body as JSON with Content-Type: application/json",
-        ),
-        other => AppError::bad_request("invalid_body", other.body_text()),
-    }
+/// `application/json` or any `application/*+json`, as axum's `Json` takes.
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+fn body_timeout() -> AppError {
+    AppError::bad_request(
+        "body_timeout",
+        "the request body did not arrive in time; send it without long pauses",
+    )
 }
 
 /// Whether reading the body failed because it paused longer than the body

@@ -8,6 +8,7 @@ pub mod edge;
 pub mod error;
 pub mod extract;
 pub mod redirect;
+pub mod strict_json;
 pub mod types;
 pub mod ui;
 

@@ -510,7 +510,7 @@ async fn authz_people_pickers_follow_their_consumers() {
             "{who}"
         );
     }
-    assert_eq!(ask("cmc", "for=participant".into()).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(ask("cmc", "for=participant".into()).await.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // Delegates: the caller's own organisation, without the caller.
     let r = ask("fu1", "for=delegate".into()).await;
@@ -518,10 +518,16 @@ async fn authz_people_pickers_follow_their_consumers() {
     let got = people(&ask("cu", "for=delegate".into()).await);
     assert!(!got.contains(&email("cu")) && got.iter().all(|e| e.ends_with("@company.example") || e == ADMIN_EMAIL));
 
-    // Bad queries are 400s in the API's error format; signed out is 401.
-    for q in ["for=everyone", "for=lead&x=1", "for=participant", "for=delegate&matter_id=x"] {
+    // Unreadable queries are 400s in the API's error format, a matter
+    // missing or not taken is a 422 on `matter_id`; signed out is 401.
+    for q in ["for=everyone", "for=lead&x=1"] {
         let r = ask("csa", q.into()).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{q}: {}", r.body);
+    }
+    for q in ["for=participant", "for=delegate&matter_id=x"] {
+        let r = ask("csa", q.into()).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{q}: {}", r.body);
+        assert_eq!(r.body["error"]["field"], "matter_id", "{q}");
     }
     for q in ["for=lead&limit=0", "for=lead&limit=501"] {
         let r = ask("csa", q.into()).await;

@@ -335,9 +335,9 @@ async fn cursor_pages_walk_every_sort_in_order_with_never_signed_in_last() {
     let first = app.get("/api/v1/users?sort=email&per_page=2", &app.admin).await;
     let next = first.body["next"].as_str().unwrap();
     let wrong = app.get(&format!("/api/v1/users?sort=name&cursor={next}"), &app.admin).await;
-    assert_eq!(wrong.status, StatusCode::BAD_REQUEST, "{}", wrong.body);
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", wrong.body);
     let junk = app.get("/api/v1/users?cursor=bm90IG91cnM", &app.admin).await;
-    assert_eq!(junk.status, StatusCode::BAD_REQUEST, "{}", junk.body);
+    assert_eq!(junk.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", junk.body);
     let _ = PASSWORD;
 }
 

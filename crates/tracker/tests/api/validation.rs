@@ -194,3 +194,68 @@ async fn patch_validates_everything_before_changing_anything() {
     let after = app.get(&format!("/api/v1/users/{id}"), &app.admin).await.body;
     assert_eq!(before, after);
 }
+
+/// Bodies are read as the served OpenAPI document (JSON Schema) says: an
+/// object only where an object is meant, at any depth (serde alone takes an
+/// array of a struct's fields), and whole numbers as integers even when
+/// written `45.0`.
+#[tokio::test]
+async fn bodies_are_read_as_their_json_schema_says() {
+    let app = spawn_app().await;
+    let before = app.user_count().await;
+    // The fields of POST /users in declaration order, as an array.
+    let as_array = r#"["arr@company.example", "Arr", "Ay", "company", null, null, "company_user", true]"#;
+    let r = app
+        .raw(Method::POST, "/api/v1/users", &app.admin, "application/json", as_array)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert_eq!(r.code(), "invalid_body");
+    assert_eq!(app.user_count().await, before);
+
+    let settings = app.get("/api/v1/settings", &app.admin).await.body;
+    let r = app.patch("/api/v1/settings", &app.admin, json!({"sessions": [45, 6]})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let message = r.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("sessions: invalid type: sequence"), "{message}");
+    assert_eq!(app.get("/api/v1/settings", &app.admin).await.body, settings);
+
+    for fraction in [json!(45.5), json!("45"), json!(1e300)] {
+        let r = app
+            .patch("/api/v1/settings", &app.admin, json!({"sessions": {"idle_minutes": fraction}}))
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{fraction}: {}", r.body);
+        let message = r.body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("sessions.idle_minutes: invalid type"), "{message}");
+    }
+    assert_eq!(app.get("/api/v1/settings", &app.admin).await.body, settings);
+
+    let r = app
+        .patch("/api/v1/settings", &app.admin, json!({"sessions": {"idle_minutes": 45.0}}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["sessions"]["idle_minutes"], 45);
+}
+
+/// Query values the schema cannot rule out are 422s naming the parameter;
+/// a parameter the server cannot read at all stays a 400.
+#[tokio::test]
+async fn query_values_that_cannot_be_used_are_422_on_their_field() {
+    let app = spawn_app().await;
+    let r = app.get("/api/v1/users?sort=email&cursor=bm90LWEtY3Vyc29y", &app.admin).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.code(), "invalid_cursor");
+    assert_eq!(r.body["error"]["field"], "cursor");
+
+    let r = app.get("/api/v1/people?for=participant", &app.admin).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.body["error"]["field"], "matter_id");
+    let r = app.get("/api/v1/people?for=delegate&matter_id=m1", &app.admin).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.code(), "not_taken");
+    assert_eq!(r.body["error"]["field"], "matter_id");
+
+    let r = app.get("/api/v1/people?for=everyone", &app.admin).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let r = app.get("/api/v1/users?per_page=many", &app.admin).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+}

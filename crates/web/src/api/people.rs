@@ -66,12 +66,18 @@ fn bad(msg: &str) -> AppError {
     AppError::bad_request("invalid_query", msg.to_owned())
 }
 
-/// Parses `for` and `matter_id` into a purpose (400 when they do not fit).
+/// Parses `for` and `matter_id` into a purpose: 400 for an unknown `for`,
+/// 422 when `matter_id` is missing where needed or given where not taken.
 pub fn purpose(for_: &str, matter_id: Option<&str>) -> Result<Purpose, AppError> {
     let matter = matter_id.filter(|m| !m.is_empty()).map(MatterId::from);
     let no_matter = |p: Purpose| {
         if matter.is_some() {
-            Err(bad("matter_id: only for=lead or for=participant take a matter"))
+            Err(domain::Invalid::new(
+                "matter_id",
+                "not_taken",
+                "matter_id: only for=lead or for=participant take a matter",
+            )
+            .into())
         } else {
             Ok(p)
         }
@@ -80,7 +86,7 @@ pub fn purpose(for_: &str, matter_id: Option<&str>) -> Result<Purpose, AppError>
         "lead" => Ok(Purpose::Lead(matter)),
         "participant" => matter
             .map(Purpose::Participant)
-            .ok_or_else(|| bad("matter_id: for=participant needs the matter")),
+            .ok_or_else(|| domain::Invalid::new("matter_id", "required", "matter_id: for=participant needs the matter").into()),
         "coordinator" => no_matter(Purpose::Coordinator),
         "approver" => no_matter(Purpose::Approver),
         "route_delegate" => no_matter(Purpose::RouteDelegate),
