@@ -8,11 +8,15 @@ mod account;
 mod admin;
 mod auth;
 mod blockers;
+mod errors;
+mod flash;
 mod matters;
 mod orgs;
 pub(crate) mod page;
+mod pickers;
 mod profile;
 mod routes;
+mod session;
 mod users;
 
 use app::App;
