@@ -48,8 +48,10 @@ impl App {
     /// has the password hash that was verified.
     #[tracing::instrument(name = "sign_in", skip_all)]
     pub async fn sign_in(&self, email: &str, password: &str, source_ip: Option<String>) -> AppResult<NewSession> {
-        self.limits.sign_in(source_ip.as_deref(), email)?;
-        let _hashing = self.hashing.admit()?;
+        self.limits
+            .sign_in(source_ip.as_deref(), email)
+            .inspect_err(|_| count_sign_in("rate_limited"))?;
+        let _hashing = self.hashing.admit().inspect_err(|_| count_sign_in("busy"))?;
         let attempted: String = email.chars().take(254).collect();
         let ctx = Ctx {
             label: attempted.clone(),
@@ -85,6 +87,7 @@ impl App {
             )
             .await?;
             tx.commit().await?;
+            count_sign_in("refused");
             return Err(invalid_credentials());
         };
         let id = c.user.id.to_string();
@@ -117,6 +120,7 @@ impl App {
                     Some(json!({"email": attempted, "reason": reason})),
                 )
                 .await?;
+                let locked = after.new_lock.map(|(_, why)| why);
                 if let Some((until, why)) = after.new_lock {
                     tx.lock_user(&c.user.id, until, why).await?;
                     record(
@@ -134,6 +138,10 @@ impl App {
                         .await?;
                 }
                 tx.commit().await?;
+                count_sign_in("refused");
+                if let Some(why) = locked {
+                    metrics::counter!("tracker_lockouts_total", "reason" => why.to_string()).increment(1);
+                }
                 Err(invalid_credentials())
             }
             Decision::SignedIn => {
@@ -147,6 +155,7 @@ impl App {
                 let ctx = Ctx::user(&user, source_ip);
                 record(&mut tx, &ctx, now, AuditAction::UserSignedIn, Some(user.id.as_str()), None, None).await?;
                 tx.commit().await?;
+                count_sign_in("succeeded");
                 Ok(NewSession { token, user, expires_at })
             }
         }
@@ -307,6 +316,12 @@ impl App {
 /// How often a session's last use is written (S11's idle clock needs no
 /// finer grain).
 const TOUCH_EVERY_MS: Millis = 60_000;
+
+/// OP2: `tracker_sign_ins_total{outcome}`: succeeded, refused (any reason:
+/// the reasons stay in the audit log), rate_limited, busy.
+fn count_sign_in(outcome: &'static str) {
+    metrics::counter!("tracker_sign_ins_total", "outcome" => outcome).increment(1);
+}
 
 fn account(c: &Credentials) -> Account {
     Account {

@@ -42,6 +42,10 @@ pub struct WorkerConfig {
     /// How often to look for due rows when nobody signalled: retries
     /// falling due, and mail queued by another process.
     pub poll_interval: Duration,
+    /// At a stop, how long deliveries in flight may take to finish before
+    /// they are cut off and their claims released (OP4,
+    /// `TRACKER_SHUTDOWN_GRACE`).
+    pub stop_grace: Duration,
     pub clock: Clock,
 }
 
@@ -55,6 +59,7 @@ impl WorkerConfig {
             lease_ms: 60_000,
             send_timeout: Duration::from_secs(20),
             poll_interval: Duration::from_secs(1),
+            stop_grace: Duration::from_secs(20),
             clock: system_clock(),
         }
     }

@@ -45,4 +45,4 @@ pub use config::{system_clock, Clock, Tally, WorkerConfig};
 pub use error::ConfigError;
 pub use smtp_url::{Security, SmtpUrl};
 pub use transport::Transport;
-pub use worker::Worker;
+pub use worker::{Heartbeat, Worker};

@@ -19,8 +19,10 @@ use crate::error::Failure;
 use crate::message::OutboxRef;
 use crate::prepare::{Claim, Job, Settled};
 use crate::transport::Transport;
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use store::{Db, StoreError};
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -37,6 +39,36 @@ struct Inner {
     transport: Transport,
     config: WorkerConfig,
     wake: Arc<Notify>,
+    heartbeat: Heartbeat,
+    /// Claims of deliveries in flight (row id → `claimed_until`), released
+    /// at a stop that cannot wait for them (OP4).
+    held: Mutex<HashMap<i64, domain::Millis>>,
+}
+
+/// OP1: when the worker's loop last went round, for the readiness check.
+/// Cheap to clone; all clones see the same worker.
+#[derive(Clone, Default)]
+pub struct Heartbeat {
+    /// Clock time of the last round; 0 before the first.
+    last_tick: Arc<AtomicI64>,
+    running: Arc<AtomicBool>,
+}
+
+impl Heartbeat {
+    /// The clock time of the loop's last round, or `None` when the worker
+    /// is not running (not started yet, or stopped).
+    pub fn last_tick(&self) -> Option<domain::Millis> {
+        self.running.load(Ordering::Acquire).then(|| self.last_tick.load(Ordering::Acquire))
+    }
+
+    fn tick(&self, now: domain::Millis) {
+        self.last_tick.store(now, Ordering::Release);
+        self.running.store(true, Ordering::Release);
+    }
+
+    fn stopped(&self) {
+        self.running.store(false, Ordering::Release);
+    }
 }
 
 /// A delivery that is never started with less than this much of its lease
@@ -61,13 +93,22 @@ impl Worker {
                 transport,
                 config,
                 wake,
+                heartbeat: Heartbeat::default(),
+                held: Mutex::new(HashMap::new()),
             }),
         }
     }
 
+    /// OP1: the worker's heartbeat, for the readiness check.
+    pub fn heartbeat(&self) -> Heartbeat {
+        self.inner.heartbeat.clone()
+    }
+
     /// Delivers until `shutdown` completes, then stops claiming, lets the
-    /// deliveries in flight finish and record their outcome, and closes the
-    /// SMTP connections. Database errors are logged and retried after a
+    /// deliveries in flight finish and record their outcome within
+    /// `stop_grace`, releases the claims of those that could not (OP4: the
+    /// rows are due again at once, for another process to send), and closes
+    /// the SMTP connections. Database errors are logged and retried after a
     /// pause that grows from the poll interval to 30 s; they never end the
     /// loop. Spawn it (`tokio::spawn(worker.run(…))`) and await the handle
     /// after signalling `shutdown`.
@@ -79,6 +120,7 @@ impl Worker {
         let mut pause_after_error = config.poll_interval;
         tracing::info!(transport = %self.inner.transport.describe(), concurrency = config.concurrency, "mail worker started");
         loop {
+            self.inner.heartbeat.tick((config.clock)());
             if self.room(&in_flight) {
                 match self.claim(&mut in_flight, &recorder).await {
                     Ok((n, _)) => {
@@ -116,13 +158,24 @@ impl Worker {
                     Some(done) = in_flight.join_next() => {
                         absorb(done);
                     }
+                    // Still alive while every slot is busy (OP1).
+                    () = tokio::time::sleep(config.poll_interval) => {}
                 }
             }
         }
         tracing::info!(in_flight = in_flight.len(), "mail worker stopping");
-        while let Some(done) = in_flight.join_next().await {
-            absorb(done);
+        let drained = tokio::time::timeout(config.stop_grace, async {
+            while let Some(done) = in_flight.join_next().await {
+                absorb(done);
+            }
+        })
+        .await;
+        if drained.is_err() {
+            in_flight.abort_all();
+            while in_flight.join_next().await.is_some() {}
+            self.release_held().await;
         }
+        self.inner.heartbeat.stopped();
         drop(recorder);
         let _ = recording.await;
         self.inner.transport.shutdown().await;
@@ -186,13 +239,52 @@ impl Worker {
             tally.add(log_settled(s));
         }
         for job in jobs {
+            self.held().insert(job.row.id, job.claimed_until);
             in_flight.spawn(self.clone().deliver(job, recorder.clone()));
         }
         Ok((claimed, tally))
     }
 
+    fn held(&self) -> std::sync::MutexGuard<'_, HashMap<i64, domain::Millis>> {
+        self.inner.held.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// OP4: puts the rows of deliveries stopped half-way back in the queue,
+    /// due now, so that another process sends them at once instead of
+    /// after the lease. A row whose outcome was recorded meanwhile, or that
+    /// passed to another worker, is left alone (`defer_claimed_mail` checks
+    /// the claim). The message may have reached the server already: the
+    /// same at-most-`concurrency` duplicates as a crash.
+    async fn release_held(&self) {
+        let held: Vec<(i64, domain::Millis)> = self.held().drain().collect();
+        if held.is_empty() {
+            return;
+        }
+        let released = async {
+            let mut tx = self.inner.db.write().await?;
+            let now = (self.inner.config.clock)();
+            let mut n = 0;
+            for (id, claimed_until) in &held {
+                n += usize::from(tx.defer_claimed_mail(*id, *claimed_until, now, "released at shutdown").await?);
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>(n)
+        };
+        match released.await {
+            Ok(n) => tracing::info!(released = n, "mail claims released for another process"),
+            Err(e) => tracing::warn!(error = %e, claims = held.len(), "cannot release mail claims; they end with their lease"),
+        }
+    }
+
     /// Sends one message and records the outcome.
     async fn deliver(self, job: Job, recorder: Recorder) -> Tally {
+        let id = job.row.id;
+        let tally = self.deliver_and_record(job, recorder).await;
+        self.held().remove(&id);
+        tally
+    }
+
+    async fn deliver_and_record(&self, job: Job, recorder: Recorder) -> Tally {
         let config = &self.inner.config;
         let left = job.claimed_until - (config.clock)() - LEASE_MARGIN_MS;
         if left <= 0 {
@@ -420,8 +512,19 @@ enum Log {
     Skipped(Done),
 }
 
+/// OP2: `tracker_mail_deliveries_total{kind, outcome}`.
+fn count_mail(kind: &str, outcome: &'static str) {
+    metrics::counter!("tracker_mail_deliveries_total", "kind" => kind.to_owned(), "outcome" => outcome).increment(1);
+}
+
 impl Log {
     fn emit(self) {
+        match &self {
+            Log::Sent(d) => count_mail(d.kind.as_str(), "delivered"),
+            Log::Retry(d, ..) => count_mail(d.kind.as_str(), "retried"),
+            Log::Failed(d, _) => count_mail(d.kind.as_str(), "failed"),
+            Log::Skipped(_) => {}
+        }
         match self {
             Log::Sent(d) => tracing::debug!(outbox_id = d.id, kind = d.kind.as_str(), attempt = d.attempt, "mail sent"),
             Log::Retry(d, delay, e) => {
@@ -449,6 +552,7 @@ impl Log {
 fn log_settled(s: Settled) -> Tally {
     match s {
         Settled::Cancelled { row, reason } => {
+            count_mail(&row.kind, "cancelled");
             tracing::info!(outbox_id = row.id, kind = row.kind, attempt = row.attempts, reason, "mail not sent");
             Tally {
                 cancelled: 1,
@@ -456,6 +560,7 @@ fn log_settled(s: Settled) -> Tally {
             }
         }
         Settled::Failed { row, error } => {
+            count_mail(&row.kind, "failed");
             tracing::error!(
                 outbox_id = row.id,
                 kind = row.kind,

@@ -124,3 +124,48 @@ async fn two_workers_on_one_database_never_deliver_the_same_message_twice() {
         assert_eq!((row.status.as_str(), row.attempts), ("sent", 1), "{row:?}");
     }
 }
+
+/// OP4: a stop that cannot wait for a slow server cuts the delivery off
+/// after `stop_grace` and puts its row back in the queue, due now: another
+/// worker sends it at once instead of after the 60 s lease. OP1: the
+/// heartbeat says the worker runs, and no longer once it stopped.
+#[tokio::test]
+async fn op4_a_stop_past_its_grace_releases_the_claims_for_another_worker() {
+    let env = env().await;
+    let ann = env.add_user("ann@example.com", "Ann", "Lee", true).await;
+    let stuck = SmtpSink::start().await;
+    stuck.set_data_delay(Duration::from_secs(60));
+    let worker = env.worker(Some(&stuck.url()), |c| c.stop_grace = Duration::from_millis(300));
+    let heartbeat = worker.heartbeat();
+    assert_eq!(heartbeat.last_tick(), None, "not started yet");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(worker.run(async move {
+        let _ = stopped.await;
+    }));
+    let id = env.enqueue(MailKind::PasswordReset, Some(&ann), "ann@example.com", json!({})).await;
+    env.wake.notify_one();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while stuck.data_begun() < 1 {
+        assert!(tokio::time::Instant::now() < deadline, "the delivery never started");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(heartbeat.last_tick(), Some(env.now()), "the running worker ticks on the clock");
+    assert_eq!(env.outbox(id).await.status, "sending");
+
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .expect("the worker stops within its grace, not after the slow server")
+        .unwrap();
+    assert_eq!(heartbeat.last_tick(), None, "a stopped worker is not running");
+    let row = env.outbox(id).await;
+    assert_eq!(row.status, "queued", "the claim was released");
+    assert!(row.next_attempt_at <= env.now(), "due at once");
+
+    // Same clock, lease not run out: only a released claim can be taken.
+    let working = SmtpSink::start().await;
+    let other = env.worker(Some(&working.url()), |_| {});
+    let tally = other.run_once().await.unwrap();
+    assert_eq!(tally.sent, 1, "{tally:?}");
+    assert_eq!(env.outbox(id).await.status, "sent");
+}

@@ -44,7 +44,7 @@ pub enum Dialect {
 }
 
 #[derive(Clone)]
-enum Pools {
+pub(crate) enum Pools {
     Sqlite { writer: SqlitePool, readers: SqlitePool },
     Postgres(PgPool),
 }
@@ -52,7 +52,7 @@ enum Pools {
 /// A handle on the database; cheap to clone.
 #[derive(Clone)]
 pub struct Db {
-    pools: Pools,
+    pub(crate) pools: Pools,
 }
 
 pub(crate) enum TxInner {
@@ -171,7 +171,11 @@ impl Db {
     }
 
     /// A write transaction.
+    /// OP2: the time spent waiting for it is the `tracker_db_write_wait_seconds`
+    /// histogram: SQLite's single writer connection, or a PostgreSQL pool
+    /// connection.
     pub async fn write(&self) -> Result<Tx, StoreError> {
+        let waiting = std::time::Instant::now();
         let inner = match &self.pools {
             // IMMEDIATE takes the write lock at the start, so another
             // process writing the same file (the command line beside a
@@ -180,6 +184,11 @@ impl Db {
             Pools::Sqlite { writer, .. } => TxInner::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
             Pools::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
         };
+        let dialect = match self.dialect() {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgres",
+        };
+        metrics::histogram!("tracker_db_write_wait_seconds", "database" => dialect).record(waiting.elapsed());
         Ok(Tx { inner })
     }
 

@@ -67,6 +67,71 @@ pub struct ServeConfig {
     pub test_clock: bool,
     #[command(flatten)]
     pub http: HttpConfig,
+    #[command(flatten)]
+    pub ops: OpsConfig,
+}
+
+/// What the operator's tools see and how the process stops and sheds load
+/// (SPEC §5d OP2, OP4).
+#[derive(Debug, Clone, Args)]
+pub struct OpsConfig {
+    /// OP2: `host:port` of a separate listener serving Prometheus metrics
+    /// at `/metrics`; unset: no metrics are served.
+    #[arg(long, env = "TRACKER_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
+    /// OP4: seconds a stop (SIGTERM, SIGINT) waits for requests and mail
+    /// deliveries in flight before it cuts them off.
+    #[arg(long = "shutdown-grace", env = "TRACKER_SHUTDOWN_GRACE", default_value_t = 20)]
+    pub shutdown_grace_secs: u64,
+    /// OP4: requests served at once; more are answered 503 with
+    /// `Retry-After` instead of waiting in a queue.
+    #[arg(long, env = "TRACKER_MAX_CONCURRENT_REQUESTS", default_value_t = 256)]
+    pub max_concurrent_requests: usize,
+}
+
+impl Default for OpsConfig {
+    fn default() -> Self {
+        Self {
+            metrics_listen: None,
+            shutdown_grace_secs: 20,
+            max_concurrent_requests: 256,
+        }
+    }
+}
+
+impl OpsConfig {
+    pub fn metrics_addr(&self) -> anyhow::Result<Option<SocketAddr>> {
+        self.metrics_listen
+            .as_deref()
+            .map(|a| {
+                a.parse()
+                    .with_context(|| format!("TRACKER_METRICS_LISTEN must be host:port such as 127.0.0.1:9090 (got '{a}')"))
+            })
+            .transpose()
+    }
+
+    pub fn shutdown_grace(&self) -> anyhow::Result<Duration> {
+        seconds("TRACKER_SHUTDOWN_GRACE", self.shutdown_grace_secs)
+    }
+
+    pub fn max_concurrent_requests(&self) -> anyhow::Result<usize> {
+        if !(1..=100_000).contains(&self.max_concurrent_requests) {
+            bail!(
+                "TRACKER_MAX_CONCURRENT_REQUESTS must be between 1 and 100000 (got {})",
+                self.max_concurrent_requests
+            );
+        }
+        Ok(self.max_concurrent_requests)
+    }
+}
+
+/// OP3: how log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines on standard error.
+    Text,
+    /// One JSON object per line on standard output.
+    Json,
 }
 
 /// How the HTTP edge treats clients: whom to believe about addresses (S12)

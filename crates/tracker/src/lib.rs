@@ -1,7 +1,13 @@
 //! Wiring of the Tracker service: configuration in, a running server out.
 //! The binary's `main` and the integration tests both start Tracker here.
 
+pub mod backup;
 pub mod config;
+pub mod logging;
+pub mod metrics;
+mod overload;
+pub mod readiness;
+pub mod shutdown;
 
 use anyhow::Context;
 use app::{App, AppConfig, Clock, SystemClock};
@@ -26,7 +32,13 @@ pub struct Running {
     pub addr: SocketAddr,
     pub app: App,
     pub public_url: String,
+    /// OP2: where `/metrics` is served, when `TRACKER_METRICS_LISTEN` is set.
+    pub metrics_addr: Option<SocketAddr>,
     stop: watch::Sender<bool>,
+    /// Stops the mail worker alone (tests of readiness); the server's stop
+    /// stops it too.
+    #[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
+    mail_stop: watch::Sender<bool>,
     served: tokio::task::JoinHandle<anyhow::Result<()>>,
     mail: tokio::task::JoinHandle<()>,
 }
@@ -44,12 +56,20 @@ impl Running {
         let served = self.served.await.context("server task")?;
         let _ = self.stop.send(true);
         self.mail.await.context("mail worker task")?;
-        self.app.db.close().await;
+        // A request cut off at the end of the grace may still hold a
+        // connection; the pool is not waited for past a moment.
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.app.db.close()).await;
         served
     }
 
     pub fn stopper(&self) -> watch::Sender<bool> {
         self.stop.clone()
+    }
+
+    /// Test builds only: stops the mail worker and nothing else.
+    #[cfg(feature = "test-hooks")]
+    pub fn stop_mail_worker(&self) {
+        let _ = self.mail_stop.send(true);
     }
 }
 
@@ -59,6 +79,9 @@ pub async fn start(cfg: &ServeConfig) -> anyhow::Result<Running> {
     let trusted_proxies = cfg.http.trusted_proxies()?;
     let header_timeout = cfg.http.header_timeout()?;
     let timeouts = cfg.http.timeouts()?;
+    let grace = cfg.ops.shutdown_grace()?;
+    let limit = overload::Limit::new(cfg.ops.max_concurrent_requests()?);
+    let metrics_listen = cfg.ops.metrics_addr()?;
     let url = cfg.storage.database_url()?;
     let db = open_db(&url).await?;
     let listener = tokio::net::TcpListener::bind(listen)
@@ -92,9 +115,11 @@ pub async fn start(cfg: &ServeConfig) -> anyhow::Result<Running> {
     let clock_for_mail = app.clock.clone();
     let mail_config = mail::WorkerConfig {
         clock: Arc::new(move || clock_for_mail.now()),
+        stop_grace: grace,
         ..mail::WorkerConfig::new(&public_url)
     };
     let worker = mail::Worker::new(app.db.clone(), transport, mail_config, app.mail_waker.clone());
+    let heartbeat = worker.heartbeat();
     #[cfg_attr(not(feature = "test-hooks"), allow(unused_mut))]
     let mut router = web::router_with(app.clone(), timeouts);
     #[cfg(feature = "test-hooks")]
@@ -102,18 +127,31 @@ pub async fn start(cfg: &ServeConfig) -> anyhow::Result<Running> {
         router = router.merge(test_clock_routes(manual));
         tracing::warn!("the test clock is enabled: never run like this in production");
     }
+    // OP4: the limit covers every route so far; the probes come after.
+    let router = router
+        .layer(axum::middleware::from_fn_with_state(limit, overload::limit))
+        .merge(readiness::routes(app.clone(), heartbeat));
     let (stop, stopped) = watch::channel(false);
+    let metrics_addr = match metrics_listen {
+        Some(at) => Some(metrics::serve(at, app.clone(), stopped.clone()).await?),
+        None => None,
+    };
     tokio::spawn(sweep_sessions(app.clone(), stopped.clone()));
-    let mut mail_stopped = stopped.clone();
+    let (mail_stop, mail_stopped) = watch::channel(false);
     let mail = tokio::spawn(worker.run(async move {
-        let _ = mail_stopped.wait_for(|s| *s).await;
+        tokio::select! {
+            () = stopped_now(mail_stopped) => {}
+            () = stopped_now(stopped.clone()) => {}
+        }
     }));
-    let served = tokio::spawn(serve(listener, router, header_timeout, stopped));
+    let served = tokio::spawn(serve(listener, router, header_timeout, grace, stop.subscribe()));
     Ok(Running {
         addr,
         app,
         public_url,
+        metrics_addr,
         stop,
+        mail_stop,
         served,
         mail,
     })
@@ -137,7 +175,7 @@ async fn sweep_sessions(app: App, stop: watch::Receiver<bool>) {
 }
 
 /// Serves HTTP/1.1 until `stop` turns true, then lets the connections
-/// finish their requests in flight. `axum::serve` cannot bound how long a
+/// finish their requests in flight, for at most `grace` (OP4). `axum::serve` cannot bound how long a
 /// client takes to send its headers, so connections are driven here with
 /// hyper's header read timeout (OP4: a client that never finishes its
 /// headers is disconnected). Handlers see the peer as
@@ -146,6 +184,7 @@ async fn serve(
     listener: tokio::net::TcpListener,
     router: axum::Router,
     header_timeout: Duration,
+    grace: Duration,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     use hyper_util::rt::{TokioIo, TokioTimer};
@@ -197,13 +236,20 @@ async fn serve(
     }
     drop(listener);
     drop(open_rx);
-    open_tx.closed().await;
+    shutdown::drain(open_tx, grace).await;
     Ok(())
 }
 
 /// Resolves once `stop` turns true (or its sender is gone).
 async fn stopped(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
+}
+
+/// Resolves once `stop` turns true; never if its sender is dropped first.
+async fn stopped_now(mut stop: watch::Receiver<bool>) {
+    if stop.wait_for(|s| *s).await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 /// Test builds only: `POST /api/v1/_test/clock {advance_ms}` moves the

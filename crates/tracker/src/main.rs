@@ -13,6 +13,10 @@ use tracker::config::{ServeConfig, Storage};
     about = "User administration for a legal department's matter-management system"
 )]
 struct Cli {
+    /// OP3: `text` lines on standard error, or `json`: one object per line
+    /// on standard output.
+    #[arg(long, env = "TRACKER_LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    log_format: tracker::config::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -58,6 +62,19 @@ enum Command {
         #[command(flatten)]
         storage: Storage,
     },
+    /// Write a consistent copy of the SQLite database to FILE while
+    /// `tracker serve` runs (PostgreSQL: use pg_dump).
+    Backup {
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        storage: Storage,
+    },
+    /// Fill an empty data directory from a backup FILE.
+    Restore {
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        storage: Storage,
+    },
 }
 
 #[derive(Subcommand)]
@@ -83,11 +100,9 @@ fn offline_app(db: store::Db, public_url: &str) -> app::App {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()))
-        .with_writer(std::io::stderr)
-        .init();
-    match run(Cli::parse()).await {
+    let cli = Cli::parse();
+    tracker::logging::init(cli.log_format);
+    match run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -100,18 +115,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(cfg) => {
             let running = tracker::start(&cfg).await?;
-            println!("Tracker is listening on http://{}", running.addr);
-            println!("Public URL: {}", running.public_url);
-            if cfg.demo {
-                println!("Demo sign-in: {} / {}", app::demo::DEMO_EMAIL, app::demo::DEMO_PASSWORD);
+            let demo = cfg
+                .demo
+                .then(|| format!("{} / {}", app::demo::DEMO_EMAIL, app::demo::DEMO_PASSWORD));
+            if cli.log_format == tracker::config::LogFormat::Json {
+                // OP3: with json, every line on standard output is JSON.
+                tracing::info!(listen = %running.addr, public_url = %running.public_url, demo_sign_in = demo, "Tracker is listening");
+            } else {
+                println!("Tracker is listening on http://{}", running.addr);
+                println!("Public URL: {}", running.public_url);
+                if let Some(demo) = demo {
+                    println!("Demo sign-in: {demo}");
+                }
             }
             let stop = running.stopper();
             tokio::spawn(async move {
-                shutdown_signal().await;
+                tracker::shutdown::signal().await;
                 tracing::info!("shutting down");
                 let _ = stop.send(true);
             });
-            running.wait().await
+            running.wait().await?;
+            tracing::info!("stopped");
+            Ok(())
+        }
+        Command::Backup { file, storage } => {
+            println!("{}", tracker::backup::backup(&storage, &file).await?);
+            Ok(())
+        }
+        Command::Restore { file, storage } => {
+            println!("{}", tracker::backup::restore(&storage, &file).await?);
+            Ok(())
         }
         Command::CreateAdmin {
             storage,
@@ -175,23 +208,5 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("Database is up to date.");
             Ok(())
         }
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
     }
 }

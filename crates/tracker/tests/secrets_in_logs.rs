@@ -32,6 +32,16 @@ fn emailed_token(outbox: &Path) -> Option<String> {
 
 #[tokio::test]
 async fn no_secret_reaches_the_log_at_trace_level() {
+    no_secret_in("text").await;
+}
+
+/// OP3: the JSON lines carry span fields as well; none of them a secret.
+#[tokio::test]
+async fn no_secret_reaches_the_json_log_at_trace_level() {
+    no_secret_in("json").await;
+}
+
+async fn no_secret_in(format: &str) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
     // The operator's one-time link is printed for the operator: that is
@@ -64,6 +74,7 @@ async fn no_secret_reaches_the_log_at_trace_level() {
         .env_remove("TRACKER_DATABASE_URL")
         .env_remove("TRACKER_PUBLIC_URL")
         .env("RUST_LOG", "trace")
+        .env("TRACKER_LOG_FORMAT", format)
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log)
@@ -140,6 +151,14 @@ async fn no_secret_reaches_the_log_at_trace_level() {
         "requests were logged at all:\n{}",
         &written[..written.len().min(2000)]
     );
+    if format == "json" {
+        assert!(
+            written
+                .lines()
+                .any(|l| serde_json::from_str::<Value>(l).is_ok_and(|v| v["fields"]["message"] == "request finished")),
+            "the log was written as JSON lines"
+        );
+    }
     for (what, secret) in [
         ("the operator's link", admin_link.as_str()),
         ("the emailed link", mailed.as_str()),

@@ -102,6 +102,7 @@ impl FromRequestParts<App> for Caller {
             }
         };
         let auth = app.authenticate(&token).await?;
+        crate::observe::record_user(&auth.user.id);
         let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if via == Via::Cookie && unsafe_method {
             let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");

@@ -7,6 +7,7 @@ pub mod client_addr;
 pub mod edge;
 pub mod error;
 pub mod extract;
+pub mod observe;
 pub mod redirect;
 pub mod strict_json;
 pub mod types;
@@ -60,7 +61,15 @@ pub fn router_with(app: App, timeouts: Timeouts) -> Router {
             HeaderValue::from_static("no-referrer"),
         ))
         .layer(axum::middleware::from_fn_with_state(edge, edge::edge))
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        // OP2/OP3: the request's log line and metrics, inside its span.
+        .layer(axum::middleware::from_fn(observe::observe))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                // `observe` writes the one line per request.
+                .on_request(())
+                .on_response(()),
+        )
         // Outermost: every request has an `X-Request-Id` (the client's, or
         // a new UUID) before its span is made, and the answer carries it.
         .layer(PropagateRequestIdLayer::x_request_id())
@@ -80,7 +89,14 @@ fn request_span<B>(req: &Request<B>) -> tracing::Span {
         .and_then(|v| v.to_str().ok())
         .filter(|v| (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)))
         .unwrap_or("-");
-    tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+    tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        path = %req.uri().path(),
+        route = tracing::field::Empty,
+        user_id = tracing::field::Empty,
+    )
 }
 
 /// Unknown API paths answer in the API's JSON; anything else is a page.

@@ -86,6 +86,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut ServeConfig)) -> TestApp {
         demo: false,
         test_clock: true,
         http: Default::default(),
+        ops: Default::default(),
     };
     cfg.storage.database_url = test_database_url().await;
     tweak(&mut cfg);

@@ -11,6 +11,7 @@ mod deactivation;
 mod edge;
 mod matters;
 mod onboarding;
+mod ops;
 mod orgs;
 mod races;
 mod scopes;

@@ -383,6 +383,7 @@ async fn demo_refuses_a_database_that_has_users() {
         demo: true,
         test_clock: false,
         http: Default::default(),
+        ops: Default::default(),
     };
     let err = tracker::start(&cfg)
         .await

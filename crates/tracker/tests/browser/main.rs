@@ -114,6 +114,7 @@ async fn user_administration_in_a_real_browser() {
         demo: false,
         test_clock: false,
         http: Default::default(),
+        ops: Default::default(),
     };
     let running = tracker::start(&cfg).await.expect("Tracker starts");
     let app = running.app.clone();

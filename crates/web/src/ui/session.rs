@@ -65,6 +65,7 @@ impl FromRequestParts<App> for Session {
             Err(e) if e.kind() == ErrorKind::Unauthorized => return Err(PageError::SignIn(sign_in_target(parts))),
             Err(e) => return Err(PageError::App(e)),
         };
+        crate::observe::record_user(&auth.user.id);
         let ctx = Ctx::user(&auth.user, client_ip(parts, app));
         Ok(Session {
             ctx,
