@@ -8,6 +8,7 @@ pub mod edge;
 pub mod error;
 pub mod extract;
 pub mod redirect;
+pub mod scim;
 pub mod types;
 pub mod ui;
 
@@ -41,6 +42,7 @@ pub fn router_with(app: App, timeouts: Timeouts) -> Router {
     Router::new()
         .merge(api)
         .merge(ui::router())
+        .nest("/scim/v2", scim::router())
         .route("/api/v1/openapi.json", get(move || async move { Json(openapi.as_ref().clone()) }))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(not_found)

@@ -13,6 +13,7 @@ mod matters;
 mod onboarding;
 mod orgs;
 mod races;
+mod scim;
 mod scopes;
 mod sessions;
 mod snapshots;
