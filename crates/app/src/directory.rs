@@ -45,18 +45,15 @@ pub struct DirectoryUser {
 
 impl DirectoryUser {
     /// The SCIM representation (RFC 7643 §4.1 and the enterprise
-    /// extension) without `meta.location`, which the web layer adds.
+    /// extension) without `meta.location`, which the web layer adds: the
+    /// attributes `/Schemas` lists and nothing else, so a client that
+    /// validates answers against the published schema accepts it.
     pub fn to_scim(&self) -> Value {
         let mut v = json!({
             "schemas": [scim::USER_SCHEMA, scim::ENTERPRISE_SCHEMA],
             "id": self.user.id.as_str(),
             "userName": self.link.user_name,
-            "name": {
-                "givenName": self.user.first_name,
-                "familyName": self.user.last_name,
-                "formatted": format!("{} {}", self.user.first_name, self.user.last_name),
-            },
-            "displayName": format!("{} {}", self.user.first_name, self.user.last_name),
+            "name": {"givenName": self.user.first_name, "familyName": self.user.last_name},
             "emails": [{"value": self.user.email, "type": "work", "primary": true}],
             "active": self.user.active,
         });

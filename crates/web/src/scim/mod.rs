@@ -29,8 +29,15 @@ pub fn router() -> Router<App> {
         .route("/ResourceTypes", get(discovery::resource_types))
         .route("/Schemas", get(discovery::schemas))
         .route("/Users", get(list_users).post(create_user))
+        .route("/Users/.search", axum::routing::post(search_users))
         .route("/Users/{id}", get(get_user).put(replace_user).patch(patch_user).delete(delete_user))
         .fallback(|| async { ScimError(AppError::not_found("resource")).into_response() })
+        .method_not_allowed_fallback(|| async {
+            scim_json(
+                StatusCode::METHOD_NOT_ALLOWED,
+                json!({"schemas": [scim::ERROR_SCHEMA], "status": "405", "detail": "this resource does not take that method"}),
+            )
+        })
 }
 
 /// A SCIM answer: the JSON with our content type.
@@ -262,7 +269,30 @@ fn case_exact(p: &scim::AttrPath) -> bool {
 /// The most resources one page returns.
 const MAX_COUNT: usize = 1000;
 
+/// `POST /Users/.search` (RFC 7644 §3.4.3): a query in a SearchRequest body.
+async fn search_users(State(app): State<App>, Directory(_): Directory, headers: HeaderMap, body: Bytes) -> ScimResult<Response> {
+    let body = json_body(&headers, &body)?;
+    let Value::Object(obj) = body else {
+        return Err(scim_error(ScimType::InvalidSyntax, "a SearchRequest is a JSON object").into());
+    };
+    let mut q = HashMap::new();
+    for (k, v) in obj {
+        let text = match v {
+            Value::String(s) => s,
+            Value::Number(n) => n.to_string(),
+            Value::Array(items) => items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","),
+            _ => continue,
+        };
+        q.insert(k, text);
+    }
+    list(&app, &q).await
+}
+
 async fn list_users(State(app): State<App>, Directory(_): Directory, Query(q): Query<HashMap<String, String>>) -> ScimResult<Response> {
+    list(&app, &q).await
+}
+
+async fn list(app: &App, q: &HashMap<String, String>) -> ScimResult<Response> {
     let get = |name: &str| q.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
     let filter = match get("filter") {
         None => None,
@@ -280,7 +310,7 @@ async fn list_users(State(app): State<App>, Directory(_): Directory, Query(q): Q
     // RFC 7644 §3.4.2.4: startIndex below 1 means 1, a negative count 0.
     let start = number("startIndex", 1)?.max(1) as usize;
     let count = number("count", 100)?.clamp(0, MAX_COUNT as i64) as usize;
-    let sel = selection(&q)?;
+    let sel = selection(q)?;
     let lookup = match &filter {
         Some(f) => match (f.equality_on("userName"), f.equality_on("externalId")) {
             (Some(v), _) => store::DirectoryLookup::UserName(v.to_owned()),
@@ -292,7 +322,7 @@ async fn list_users(State(app): State<App>, Directory(_): Directory, Query(q): Q
     let users = app.directory_users(&lookup).await?;
     let matching: Vec<Value> = users
         .iter()
-        .map(|u| user_json(&app, u))
+        .map(|u| user_json(app, u))
         .filter(|v| filter.as_ref().is_none_or(|f| f.matches(v, &case_exact)))
         .collect();
     let total = matching.len();
