@@ -805,3 +805,84 @@ async fn scim_full_cycle_with_the_scim2_client() {
     assert_eq!(u["active"], false);
     assert_eq!(app.audit("action=user.deprovisioned").await[0]["actor"], "scim:scim2-client");
 }
+
+/// DIR2/DIR3 pages: the Directory section of Settings makes a token and
+/// shows it once, lists it with its last use, revokes it; the Open
+/// offboarding items page lists what a directory deactivation left. Only
+/// system administrators get either.
+#[tokio::test]
+async fn scim_directory_pages() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cookie = format!("tracker_session={}", app.admin);
+    let csrf = web::extract::csrf_token(&app.admin);
+    let page = |path: &str, cookie: &str| client.get(format!("{}{path}", app.url)).header("cookie", cookie.to_owned()).send();
+    let r = client
+        .post(format!("{}/settings/directory/tokens", app.url))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("name=Okta+production&csrf={csrf}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let html = r.text().await.unwrap();
+    let token = html
+        .split("<code>")
+        .nth(2)
+        .and_then(|s| s.split("</code>").next())
+        .expect("the new token on the page")
+        .to_owned();
+    assert_eq!(
+        scim(&app, Method::GET, "/Users", &token, None).await.status,
+        StatusCode::OK,
+        "the shown token works"
+    );
+    let html = page("/settings/directory", &cookie).await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains("Okta production") && !html.contains(&token),
+        "listed, never shown again"
+    );
+    let id = app.get("/api/v1/scim-tokens", &app.admin).await.body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = client
+        .post(format!("{}/settings/directory/tokens/{id}/revoke", app.url))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={csrf}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        scim(&app, Method::GET, "/Users", &token, None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // An item to show: the directory deactivates the lead of an open matter.
+    let token = scim_token(&app, "Directory").await;
+    let r = scim(&app, Method::POST, "/Users", &token, Some(bjensen())).await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    app.matter("M-7", &id).await;
+    let off = json!({"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": false}}]});
+    assert_eq!(
+        scim(&app, Method::PATCH, &format!("/Users/{id}"), &token, Some(off)).await.status,
+        StatusCode::OK
+    );
+    let r = page("/offboarding-items", &cookie).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("lead company person") && html.contains("Matter M-7"), "{html}");
+
+    let oa_id = app.company_user("oa@company.example", "company_office_administrator", None).await;
+    let oa = app.password_for(&oa_id, "oa@company.example").await;
+    for path in ["/settings/directory", "/offboarding-items"] {
+        let r = page(path, &format!("tracker_session={oa}")).await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+}
