@@ -3,6 +3,9 @@
 use domain::access::Actor;
 use domain::model::User;
 
+/// The audit actor of a SCIM request is this prefix and the token's name.
+pub const DIRECTORY_LABEL: &str = "scim:";
+
 #[derive(Debug, Clone)]
 pub struct Ctx {
     /// `None` for the operator's command line and the system itself.
@@ -42,6 +45,22 @@ impl Ctx {
             label: "anonymous".into(),
             source_ip,
         }
+    }
+
+    /// DIR2: the directory, acting through the SCIM token named `token_name`
+    /// (the audit log's actor). Outside the administrators' scope rules;
+    /// its writes are the directory's own (DIR3).
+    pub fn directory(token_name: &str, source_ip: Option<String>) -> Self {
+        Self {
+            actor: None,
+            label: format!("{DIRECTORY_LABEL}{token_name}"),
+            source_ip,
+        }
+    }
+
+    /// Whether the directory is acting (DIR3).
+    pub fn is_directory(&self) -> bool {
+        self.actor.is_none() && self.label.starts_with(DIRECTORY_LABEL)
     }
 
     pub fn actor_id(&self) -> Option<&domain::UserId> {

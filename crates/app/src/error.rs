@@ -29,6 +29,8 @@ pub enum ErrorKind {
     Conflict,
     /// Well-formed but invalid values (422).
     Unprocessable,
+    /// An `If-Match` precondition does not hold (412).
+    PreconditionFailed,
     /// Too many attempts (429).
     TooManyRequests,
     /// The server is too busy right now (503).
@@ -72,6 +74,9 @@ pub enum AppError {
     /// 409 `managed_by_directory` (D6).
     #[error("managed_by_directory")]
     ManagedByDirectory,
+    /// 412: the resource changed since the version the caller names.
+    #[error("precondition_failed: {message}")]
+    PreconditionFailed { message: String },
     /// 429: try again after `retry_after_seconds`.
     #[error("{code}: {message}")]
     RateLimited {
@@ -109,6 +114,7 @@ impl AppError {
             Self::NotFound { .. } => ErrorKind::NotFound,
             Self::Invalid(_) => ErrorKind::Unprocessable,
             Self::Conflict { .. } | Self::DeactivationBlocked { .. } | Self::ManagedByDirectory => ErrorKind::Conflict,
+            Self::PreconditionFailed { .. } => ErrorKind::PreconditionFailed,
             Self::RateLimited { .. } => ErrorKind::TooManyRequests,
             Self::Unavailable { .. } => ErrorKind::Unavailable,
             Self::Internal(_) => ErrorKind::Internal,
@@ -131,6 +137,7 @@ impl AppError {
             },
             Self::DeactivationBlocked { .. } => "deactivation_blocked".into(),
             Self::ManagedByDirectory => "managed_by_directory".into(),
+            Self::PreconditionFailed { .. } => "precondition_failed".into(),
             Self::Internal(_) => "internal_error".into(),
         }
     }
@@ -144,7 +151,8 @@ impl AppError {
             | Self::Conflict { message, .. }
             | Self::RateLimited { message, .. }
             | Self::Unavailable { message, .. }
-            | Self::DeactivationBlocked { message, .. } => message.clone(),
+            | Self::DeactivationBlocked { message, .. }
+            | Self::PreconditionFailed { message } => message.clone(),
             Self::NotFound { what } => format!("{what} not found"),
             Self::Invalid(problems) => join(problems),
             Self::ManagedByDirectory => {

@@ -21,6 +21,9 @@ pub enum Point {
     /// Setting a password from a link has hashed the new password and is
     /// about to open its write transaction.
     SetPasswordHashed,
+    /// A SCIM write has read and locked the user and computed what the
+    /// directory wants, and is about to write it (DIR1, S9).
+    DirectoryWrite,
 }
 
 /// The use case's side of an armed point: say "reached", wait for "go on".

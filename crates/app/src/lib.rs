@@ -11,6 +11,7 @@ pub mod clock;
 pub mod ctx;
 pub mod delegates;
 pub mod demo;
+pub mod directory;
 pub mod error;
 pub mod firms;
 pub mod hooks;

@@ -36,22 +36,7 @@ pub(crate) async fn set_active(_app: &App, tx: &mut Tx, ctx: &Ctx, user: &mut Us
     let before = user_json(user);
     refuse_if_directory_managed(tx, user).await?;
     if active {
-        // R1: participations and delegations were never removed; making the
-        // user active again is all it takes to give them back.
-        tx.set_user_active(&user.id, true, now).await?;
-        user.active = true;
-        user.deactivated_at = None;
-        user.updated_at = now;
-        record(
-            tx,
-            ctx,
-            now,
-            AuditAction::UserReactivated,
-            Some(user.id.as_str()),
-            Some(before),
-            Some(user_json(user)),
-        )
-        .await?;
+        reactivate_now(tx, ctx, user, before, now).await?;
         return Ok(Changed { warnings: Vec::new() });
     }
     if ctx.actor_id() == Some(&user.id) {
@@ -74,6 +59,43 @@ pub(crate) async fn set_active(_app: &App, tx: &mut Tx, ctx: &Ctx, user: &mut Us
             blockers: v.blockers,
         });
     }
+    let warnings = serde_json::to_value(&v.warnings).unwrap_or_default();
+    deactivate_now(tx, ctx, user, before, json!({"warnings": warnings}), now).await?;
+    Ok(Changed { warnings: v.warnings })
+}
+
+/// R1: participations and delegations were never removed; making the
+/// user active again is all it takes to give them back.
+pub(crate) async fn reactivate_now(tx: &mut Tx, ctx: &Ctx, user: &mut User, before: serde_json::Value, now: Millis) -> AppResult<()> {
+    tx.set_user_active(&user.id, true, now).await?;
+    user.active = true;
+    user.deactivated_at = None;
+    user.updated_at = now;
+    record(
+        tx,
+        ctx,
+        now,
+        AuditAction::UserReactivated,
+        Some(user.id.as_str()),
+        Some(before),
+        Some(user_json(user)),
+    )
+    .await?;
+    Ok(())
+}
+
+/// D2, all at once and in the caller's transaction: the user is inactive,
+/// their sessions and links end and their queued mail is cancelled; the
+/// audit entry's `after` holds what was undone plus `extra`. The caller
+/// has decided that the deactivation may happen (D3–D6, or DIR3).
+pub(crate) async fn deactivate_now(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    user: &mut User,
+    before: serde_json::Value,
+    extra: serde_json::Value,
+    now: Millis,
+) -> AppResult<()> {
     // D2, all at once and in this transaction.
     tx.set_user_active(&user.id, false, now).await?;
     user.active = false;
@@ -105,10 +127,21 @@ pub(crate) async fn set_active(_app: &App, tx: &mut Tx, ctx: &Ctx, user: &mut Us
         };
         user.new_user_email.last_change_at = Some(now);
     }
-    let warnings = serde_json::to_value(&v.warnings).unwrap_or_default();
-    record(tx, ctx, now, AuditAction::UserDeactivated, Some(user.id.as_str()), Some(before),
-        Some(json!({"user": user_json(user), "sessions_revoked": sessions, "links_invalidated": links, "mail_cancelled": mail, "warnings": warnings}))).await?;
-    Ok(Changed { warnings: v.warnings })
+    let mut after = json!({"user": user_json(user), "sessions_revoked": sessions, "links_invalidated": links, "mail_cancelled": mail});
+    if let (Some(a), serde_json::Value::Object(extra)) = (after.as_object_mut(), extra) {
+        a.extend(extra);
+    }
+    record(
+        tx,
+        ctx,
+        now,
+        AuditAction::UserDeactivated,
+        Some(user.id.as_str()),
+        Some(before),
+        Some(after),
+    )
+    .await?;
+    Ok(())
 }
 
 /// `GET /users/{id}/deactivation-check` (D5).

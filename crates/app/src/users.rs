@@ -261,106 +261,9 @@ impl App {
     /// transaction and only the fields the patch names are written.
     #[tracing::instrument(name = "update_user", skip_all)]
     pub async fn update_user(&self, ctx: &Ctx, id: &UserId, patch: UserPatch) -> AppResult<crate::users::UpdateOutcome> {
-        let mut p = Problems::new();
-        let first = patch
-            .first_name
-            .as_deref()
-            .and_then(|s| p.check(PersonName::parse("first_name", s)));
-        let last = patch.last_name.as_deref().and_then(|s| p.check(PersonName::parse("last_name", s)));
-        let email = patch.email.as_deref().and_then(|s| p.check(Email::parse(s)));
-        let role = patch.role.as_deref().and_then(|s| p.check(Role::parse(s)));
-        p.into_result()?;
-
         let now = self.now();
         let mut tx = self.db.write().await?;
-        let before = tx.user_for_update(id).await?.ok_or_else(|| AppError::not_found("user"))?;
-        let actor = require_manage(ctx, &before)?.cloned();
-        let mut change = UserChange::default();
-        let mut queued = false;
-
-        if let Some(first) = first.filter(|f| f.as_str() != before.first_name) {
-            change.first_name = Some(first.into_string());
-        }
-        if let Some(last) = last.filter(|l| l.as_str() != before.last_name) {
-            change.last_name = Some(last.into_string());
-        }
-        if let Some(office) = &patch.office_id {
-            let office_id = office.as_deref().map(OfficeId::from);
-            if let Some(oid) = &office_id {
-                existing_office(&mut tx, oid).await?;
-            }
-            if office_id != before.office_id {
-                change.office_id = Some(office_id);
-            }
-        }
-        if let Some(role) = role.filter(|r| *r != before.role) {
-            if role.side() != before.side {
-                return Err(Invalid::new(
-                    "role",
-                    "role_side_mismatch",
-                    format!("the role {role} is for {} users; this is a {} user", role.side(), before.side),
-                )
-                .into());
-            }
-            if actor.as_ref().is_some_and(|a| a.id == before.id) {
-                return Err(AppError::forbidden("you cannot change your own role"));
-            }
-            if before.role == Role::CompanySystemAdministrator && tx_count_active_sysadmins(&mut tx, &before).await? == 0 {
-                return Err(AppError::conflict(
-                    "last_system_administrator",
-                    "this is the only active company system administrator; make another one first",
-                ));
-            }
-            change.role = Some(role);
-        }
-        if let Some(a) = &actor {
-            if change.role.is_some() || change.office_id.is_some() {
-                let role = change.role.unwrap_or(before.role);
-                let office = change.office_id.clone().unwrap_or_else(|| before.office_id.clone());
-                a.can_assign(role, before.firm_id.as_ref(), office.as_ref())?;
-            }
-        }
-        let mut readdressed = None;
-        if let Some(email) = email.filter(|e| e.as_str() != before.email) {
-            if email.normalized() != before.email.to_ascii_lowercase() {
-                if tx.email_taken(email.as_str(), Some(&before.id)).await? {
-                    return Err(email_taken(&email));
-                }
-                readdressed = Some(email.as_str().to_owned());
-            }
-            change.email = Some(email.as_str().to_owned());
-        }
-
-        let mut outcome = UpdateOutcome { warnings: Vec::new() };
-        if !change.is_empty() {
-            tx.update_user_fields(&before.id, &change, now).await?;
-            let mut mail = serde_json::Map::new();
-            if let Some(address) = &readdressed {
-                let moved = move_to_new_address(&mut tx, &before, address, now).await?;
-                queued = moved.requeued.is_some();
-                mail.insert("email_change".into(), serde_json::to_value(moved).unwrap_or_default());
-            }
-            let after = tx.user(&before.id).await?.ok_or_else(|| AppError::not_found("user"))?;
-            let mut after_json = user_json(&after);
-            if let (Some(obj), false) = (after_json.as_object_mut(), mail.is_empty()) {
-                obj.extend(mail);
-            }
-            record(
-                &mut tx,
-                ctx,
-                now,
-                AuditAction::UserUpdated,
-                Some(before.id.as_str()),
-                Some(user_json(&before)),
-                Some(after_json),
-            )
-            .await?;
-        }
-        if let Some(active) = patch.active.filter(|a| *a != before.active) {
-            let mut user = tx.user(&before.id).await?.ok_or_else(|| AppError::not_found("user"))?;
-            let lifecycle = crate::lifecycle::set_active(self, &mut tx, ctx, &mut user, active, now).await?;
-            outcome.warnings = lifecycle.warnings;
-        }
+        let (outcome, queued) = edit_user(self, &mut tx, ctx, id, patch, now).await?;
         self.commit(tx, queued).await?;
         Ok(outcome)
     }
@@ -372,15 +275,137 @@ impl App {
         Ok(tx.settings().await?.active_directory_sync)
     }
 
-    /// D6: with directory sync on, company users' lifecycle is the directory's.
+    /// D6/DIR3: whether the directory manages `user`.
     #[tracing::instrument(name = "directory_managed", skip_all)]
     pub async fn directory_managed(&self, user: &User) -> AppResult<bool> {
-        if user.side != Side::Company {
-            return Ok(false);
-        }
         let mut tx = self.db.read().await?;
-        Ok(tx.settings().await?.active_directory_sync)
+        directory_managed(&mut tx, user).await
     }
+}
+
+/// Edits names, email, role and office; `active` goes to the lifecycle
+/// rules of SPEC §3. S9: the user row is read locked in the caller's write
+/// transaction and only the fields the patch names are written. Returns
+/// the outcome and whether mail was queued.
+pub(crate) async fn edit_user(
+    app: &App,
+    tx: &mut Tx,
+    ctx: &Ctx,
+    id: &UserId,
+    patch: UserPatch,
+    now: domain::Millis,
+) -> AppResult<(UpdateOutcome, bool)> {
+    let mut p = Problems::new();
+    let first = patch
+        .first_name
+        .as_deref()
+        .and_then(|s| p.check(PersonName::parse("first_name", s)));
+    let last = patch.last_name.as_deref().and_then(|s| p.check(PersonName::parse("last_name", s)));
+    let email = patch.email.as_deref().and_then(|s| p.check(Email::parse(s)));
+    let role = patch.role.as_deref().and_then(|s| p.check(Role::parse(s)));
+    p.into_result()?;
+
+    let before = tx.user_for_update(id).await?.ok_or_else(|| AppError::not_found("user"))?;
+    let actor = require_manage(ctx, &before)?.cloned();
+    // DIR3: the directory owns the name, email and lifecycle of the
+    // users it manages; only it (through SCIM) changes them.
+    let owned_change = first.is_some() || last.is_some() || email.is_some() || patch.active.is_some();
+    if owned_change && !ctx.is_directory() && tx.directory_link(&before.id).await?.is_some() && tx.settings().await?.active_directory_sync {
+        let unchanged = first.as_ref().is_none_or(|f| f.as_str() == before.first_name)
+            && last.as_ref().is_none_or(|l| l.as_str() == before.last_name)
+            && email.as_ref().is_none_or(|e| e.as_str() == before.email)
+            && patch.active.is_none_or(|a| a == before.active);
+        if !unchanged {
+            return Err(AppError::ManagedByDirectory);
+        }
+    }
+    let mut change = UserChange::default();
+    let mut queued = false;
+
+    if let Some(first) = first.filter(|f| f.as_str() != before.first_name) {
+        change.first_name = Some(first.into_string());
+    }
+    if let Some(last) = last.filter(|l| l.as_str() != before.last_name) {
+        change.last_name = Some(last.into_string());
+    }
+    if let Some(office) = &patch.office_id {
+        let office_id = office.as_deref().map(OfficeId::from);
+        if let Some(oid) = &office_id {
+            existing_office(tx, oid).await?;
+        }
+        if office_id != before.office_id {
+            change.office_id = Some(office_id);
+        }
+    }
+    if let Some(role) = role.filter(|r| *r != before.role) {
+        if role.side() != before.side {
+            return Err(Invalid::new(
+                "role",
+                "role_side_mismatch",
+                format!("the role {role} is for {} users; this is a {} user", role.side(), before.side),
+            )
+            .into());
+        }
+        if actor.as_ref().is_some_and(|a| a.id == before.id) {
+            return Err(AppError::forbidden("you cannot change your own role"));
+        }
+        if before.role == Role::CompanySystemAdministrator && tx_count_active_sysadmins(tx, &before).await? == 0 {
+            return Err(AppError::conflict(
+                "last_system_administrator",
+                "this is the only active company system administrator; make another one first",
+            ));
+        }
+        change.role = Some(role);
+    }
+    if let Some(a) = &actor {
+        if change.role.is_some() || change.office_id.is_some() {
+            let role = change.role.unwrap_or(before.role);
+            let office = change.office_id.clone().unwrap_or_else(|| before.office_id.clone());
+            a.can_assign(role, before.firm_id.as_ref(), office.as_ref())?;
+        }
+    }
+    let mut readdressed = None;
+    if let Some(email) = email.filter(|e| e.as_str() != before.email) {
+        if email.normalized() != before.email.to_ascii_lowercase() {
+            if tx.email_taken(email.as_str(), Some(&before.id)).await? {
+                return Err(email_taken(&email));
+            }
+            readdressed = Some(email.as_str().to_owned());
+        }
+        change.email = Some(email.as_str().to_owned());
+    }
+
+    let mut outcome = UpdateOutcome { warnings: Vec::new() };
+    if !change.is_empty() {
+        tx.update_user_fields(&before.id, &change, now).await?;
+        let mut mail = serde_json::Map::new();
+        if let Some(address) = &readdressed {
+            let moved = move_to_new_address(tx, &before, address, now).await?;
+            queued = moved.requeued.is_some();
+            mail.insert("email_change".into(), serde_json::to_value(moved).unwrap_or_default());
+        }
+        let after = tx.user(&before.id).await?.ok_or_else(|| AppError::not_found("user"))?;
+        let mut after_json = user_json(&after);
+        if let (Some(obj), false) = (after_json.as_object_mut(), mail.is_empty()) {
+            obj.extend(mail);
+        }
+        record(
+            tx,
+            ctx,
+            now,
+            AuditAction::UserUpdated,
+            Some(before.id.as_str()),
+            Some(user_json(&before)),
+            Some(after_json),
+        )
+        .await?;
+    }
+    if let Some(active) = patch.active.filter(|a| *a != before.active) {
+        let mut user = tx.user(&before.id).await?.ok_or_else(|| AppError::not_found("user"))?;
+        let lifecycle = crate::lifecycle::set_active(app, tx, ctx, &mut user, active, now).await?;
+        outcome.warnings = lifecycle.warnings;
+    }
+    Ok((outcome, queued))
 }
 
 /// What an edit reports besides the new state: D4's warnings to a
@@ -566,6 +591,15 @@ pub(crate) async fn insert_new_user(tx: &mut Tx, ctx: &Ctx, input: NewUser, now:
     ))
 }
 
+/// D6/DIR3: the directory manages a user it created or linked (until it
+/// deletes them), and every company user while directory sync is on.
+pub(crate) async fn directory_managed(tx: &mut Tx, user: &User) -> AppResult<bool> {
+    if tx.directory_link(&user.id).await?.is_some_and(|l| l.deprovisioned_at.is_none()) {
+        return Ok(true);
+    }
+    Ok(user.side == Side::Company && tx.settings().await?.active_directory_sync)
+}
+
 pub(crate) async fn details(tx: &mut Tx, user: User) -> AppResult<UserDetails> {
     let firm = match &user.firm_id {
         Some(f) => tx.firm(f).await?,
@@ -575,7 +609,7 @@ pub(crate) async fn details(tx: &mut Tx, user: User) -> AppResult<UserDetails> {
         Some(o) => tx.office(o).await?,
         None => None,
     };
-    let directory_managed = user.side == Side::Company && tx.settings().await?.active_directory_sync;
+    let directory_managed = directory_managed(tx, &user).await?;
     Ok(UserDetails {
         user,
         firm,

@@ -74,6 +74,11 @@ actions! {
     RouteCreated => "route.created", "route", "Approval route created";
     RouteUpdated => "route.updated", "route", "Approval route changed";
     SettingsUpdated => "settings.updated", "settings", "Settings changed";
+    UserDirectoryLinked => "user.directory_linked", "user", "Linked to the directory";
+    UserDirectoryUpdated => "user.directory_updated", "user", "Directory attributes changed";
+    UserDeprovisioned => "user.deprovisioned", "user", "Deleted in the directory";
+    ScimTokenCreated => "scim_token.created", "scim_token", "SCIM token created";
+    ScimTokenRevoked => "scim_token.revoked", "scim_token", "SCIM token revoked";
 }
 
 impl std::fmt::Display for AuditAction {

@@ -16,6 +16,7 @@ pub mod lockout;
 pub mod model;
 pub mod password;
 pub mod role;
+pub mod scim;
 pub mod secret;
 pub mod text;
 

@@ -184,6 +184,15 @@ impl Claim<'_> {
                 role: matter_role_label(&p.role),
             }
             .render(),
+            OutboxPayload::OffboardingDigest(p) => crate::render::OffboardingDigest {
+                greeting: hello,
+                company_name: company.name.clone(),
+                user_name: p.user_name,
+                user_email: p.user_email,
+                items: p.items,
+                link: format!("{}/offboarding-items", self.public_url),
+            }
+            .render(),
             OutboxPayload::MatterClosed(p) => {
                 let Some(closed_for) = ClosedFor::parse(&p.closed_for) else {
                     return Ok(Err(NotSent::Fail(format!(

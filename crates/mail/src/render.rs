@@ -56,6 +56,50 @@ pub(crate) struct MatterAdded {
     pub link: String,
 }
 
+/// DIR3: to a system administrator, the open offboarding items a
+/// directory deactivation left.
+#[derive(Debug, Clone)]
+pub(crate) struct OffboardingDigest {
+    pub greeting: String,
+    pub company_name: String,
+    pub user_name: String,
+    pub user_email: String,
+    pub items: Vec<String>,
+    pub link: String,
+}
+
+#[derive(Template)]
+#[template(path = "offboarding_digest.txt")]
+struct OffboardingDigestText<'a> {
+    v: &'a OffboardingDigest,
+}
+
+#[derive(Template)]
+#[template(path = "offboarding_digest.html")]
+struct OffboardingDigestHtml<'a> {
+    v: &'a OffboardingDigest,
+    subject: &'a str,
+    company_name: &'a str,
+}
+
+impl OffboardingDigest {
+    pub fn render(&self) -> askama::Result<Letter> {
+        let subject = one_line(&format!(
+            "{} left in the directory: {} open offboarding item(s)",
+            self.user_name,
+            self.items.len()
+        ));
+        let text = OffboardingDigestText { v: self }.render()?;
+        let html = OffboardingDigestHtml {
+            v: self,
+            subject: &subject,
+            company_name: &self.company_name,
+        }
+        .render()?;
+        Ok(Letter { subject, text, html })
+    }
+}
+
 /// M2: a matter was closed for editing, invoicing, or both.
 #[derive(Debug, Clone)]
 pub(crate) struct MatterClosed {

@@ -109,6 +109,14 @@ impl Tx {
         Ok(row.map(Office::from))
     }
 
+    /// The office with this name (without regard to case), for SCIM's
+    /// `department` (DIR1).
+    pub async fn office_by_name(&mut self, name: &str) -> Result<Option<Office>> {
+        let sql = format!("SELECT {OFFICE_COLUMNS} FROM offices WHERE name_norm = $1");
+        let row: Option<OfficeRow> = on!(self, c => sqlx::query_as(&sql).bind(fold(name)).fetch_optional(c).await)?;
+        Ok(row.map(Office::from))
+    }
+
     /// [`Tx::office`] with the row locked on PostgreSQL until the
     /// transaction ends, for a change that writes the office back (S9).
     pub async fn office_for_update(&mut self, id: &OfficeId) -> Result<Option<Office>> {

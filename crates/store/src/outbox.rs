@@ -18,6 +18,8 @@ pub enum MailKind {
     MatterAdded,
     /// M2: a matter closed for editing or invoicing.
     MatterClosed,
+    /// DIR3: to a system administrator, what a directory-deactivated user left.
+    OffboardingDigest,
 }
 
 impl MailKind {
@@ -27,6 +29,7 @@ impl MailKind {
             MailKind::PasswordReset => "password_reset",
             MailKind::MatterAdded => "matter_added",
             MailKind::MatterClosed => "matter_closed",
+            MailKind::OffboardingDigest => "offboarding_digest",
         }
     }
 
@@ -36,6 +39,7 @@ impl MailKind {
             "password_reset" => MailKind::PasswordReset,
             "matter_added" => MailKind::MatterAdded,
             "matter_closed" => MailKind::MatterClosed,
+            "offboarding_digest" => MailKind::OffboardingDigest,
             _ => return None,
         })
     }
@@ -54,6 +58,17 @@ pub enum OutboxPayload {
     PasswordReset,
     MatterAdded(MatterAdded),
     MatterClosed(MatterClosed),
+    OffboardingDigest(OffboardingDigest),
+}
+
+/// DIR3: the directory deactivated `user_name` while they held these
+/// responsibilities (one line each), now open offboarding items.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OffboardingDigest {
+    pub user_name: String,
+    pub user_email: String,
+    pub items: Vec<String>,
 }
 
 /// M1: added to a matter, in this role.
@@ -87,6 +102,7 @@ impl OutboxPayload {
             OutboxPayload::PasswordReset => MailKind::PasswordReset,
             OutboxPayload::MatterAdded(_) => MailKind::MatterAdded,
             OutboxPayload::MatterClosed(_) => MailKind::MatterClosed,
+            OutboxPayload::OffboardingDigest(_) => MailKind::OffboardingDigest,
         }
     }
 
@@ -96,6 +112,7 @@ impl OutboxPayload {
             OutboxPayload::NewUserEmail | OutboxPayload::PasswordReset => "{}".into(),
             OutboxPayload::MatterAdded(p) => serde_json::to_string(p).unwrap_or_default(),
             OutboxPayload::MatterClosed(p) => serde_json::to_string(p).unwrap_or_default(),
+            OutboxPayload::OffboardingDigest(p) => serde_json::to_string(p).unwrap_or_default(),
         }
     }
 
@@ -110,6 +127,9 @@ impl OutboxPayload {
             Some(MailKind::MatterClosed) => serde_json::from_str(json)
                 .map(OutboxPayload::MatterClosed)
                 .map_err(|e| format!("bad matter_closed payload: {e}")),
+            Some(MailKind::OffboardingDigest) => serde_json::from_str(json)
+                .map(OutboxPayload::OffboardingDigest)
+                .map_err(|e| format!("bad offboarding_digest payload: {e}")),
             None => Err(format!("unknown kind of message '{kind}'")),
         }
     }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod observe;
 pub mod redirect;
+pub mod scim;
 pub mod strict_json;
 pub mod types;
 pub mod ui;
@@ -43,6 +44,7 @@ pub fn router_with(app: App, timeouts: Timeouts) -> Router {
     Router::new()
         .merge(api)
         .merge(ui::router())
+        .nest("/scim/v2", scim::router())
         .route("/api/v1/openapi.json", get(move || async move { Json(openapi.as_ref().clone()) }))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(not_found)

@@ -14,6 +14,7 @@ mod onboarding;
 mod ops;
 mod orgs;
 mod races;
+mod scim;
 mod scopes;
 mod sessions;
 mod snapshots;

@@ -2,6 +2,7 @@
 //! generated from these handlers.
 
 mod audit;
+mod directory;
 mod matters;
 mod onboarding;
 mod orgs;
@@ -98,6 +99,9 @@ pub fn router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::get_route, routes::patch_route))
         .routes(routes!(settings::get_settings, settings::patch_settings))
         .routes(routes!(audit::audit_log))
+        .routes(routes!(directory::list_scim_tokens, directory::create_scim_token))
+        .routes(routes!(directory::revoke_scim_token))
+        .routes(routes!(directory::offboarding_items))
         .split_for_parts();
     // After the routes: only now does the document hold their operations.
     CommonResponses.modify(&mut openapi);

@@ -8,6 +8,7 @@ mod account;
 mod admin;
 mod auth;
 mod blockers;
+mod directory;
 mod errors;
 mod flash;
 mod matters;
@@ -67,6 +68,10 @@ pub fn router() -> Router<App> {
         .route("/approval-routes/{id}", get(routes::edit_page).post(routes::save))
         .route("/settings", get(admin::settings).post(admin::save_settings))
         .route("/audit", get(admin::audit))
+        .route("/settings/directory", get(directory::show))
+        .route("/settings/directory/tokens", post(directory::create))
+        .route("/settings/directory/tokens/{id}/revoke", post(directory::revoke))
+        .route("/offboarding-items", get(directory::items))
         .route("/account/preferences", get(account::page).post(account::save))
         .layer(middleware::from_fn(page_headers))
 }

@@ -1,0 +1,206 @@
+//! DIR1–DIR3: SCIM tokens, the directory's link to each user it manages,
+//! and the offboarding items a directory deactivation leaves.
+
+use crate::db::{on, Tx};
+use crate::users::{UserRow, USER_COLUMNS};
+use crate::Result;
+use domain::model::User;
+use domain::{Millis, UserId};
+
+/// DIR2: a SCIM bearer token (its hash stays in the database).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ScimToken {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub created_by: Option<String>,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// DIR1: what the directory knows of a user beyond Tracker's fields.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DirectoryLink {
+    pub user_id: String,
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub department: Option<String>,
+    pub deprovisioned_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// DIR3: one responsibility of a user the directory deactivated.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OffboardingItem {
+    pub id: String,
+    pub user_id: String,
+    pub kind: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub target_name: String,
+    pub fix: String,
+    pub created_at: i64,
+    pub resolved_at: Option<i64>,
+}
+
+/// How a list of directory users starts: by an index on one attribute, or
+/// every linked user in creation order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DirectoryLookup {
+    All,
+    UserName(String),
+    ExternalId(String),
+}
+
+const TOKEN_COLUMNS: &str = "id, name, created_at, created_by, last_used_at, revoked_at";
+const LINK_COLUMNS: &str = "d.user_id, d.user_name, d.external_id, d.department, d.deprovisioned_at, d.created_at, d.updated_at";
+const ITEM_COLUMNS: &str = "id, user_id, kind, target_type, target_id, target_name, fix, created_at, resolved_at";
+
+/// A link and its user in one row; the link's columns are renamed, as
+/// both tables have `created_at` and `updated_at`.
+#[derive(sqlx::FromRow)]
+struct LinkedRow {
+    d_user_name: String,
+    d_external_id: Option<String>,
+    d_department: Option<String>,
+    d_created_at: i64,
+    d_updated_at: i64,
+    #[sqlx(flatten)]
+    user: UserRow,
+}
+
+const LINKED_COLUMNS: &str = "d.user_name AS d_user_name, d.external_id AS d_external_id, d.department AS d_department, \
+    d.created_at AS d_created_at, d.updated_at AS d_updated_at";
+
+impl Tx {
+    pub async fn insert_scim_token(&mut self, t: &ScimToken, token_hash: &str) -> Result<()> {
+        on!(self, c => sqlx::query("INSERT INTO scim_tokens (id, name, token_hash, created_at, created_by) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&t.id).bind(&t.name).bind(token_hash).bind(t.created_at).bind(&t.created_by).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Every token, revoked ones last, newest first.
+    pub async fn scim_tokens(&mut self) -> Result<Vec<ScimToken>> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM scim_tokens ORDER BY revoked_at IS NOT NULL, created_at DESC, id");
+        Ok(on!(self, c => sqlx::query_as(&sql).fetch_all(c).await)?)
+    }
+
+    /// Revokes a live token; whether there was one.
+    pub async fn revoke_scim_token(&mut self, id: &str, now: Millis) -> Result<bool> {
+        let n = on!(self, c => sqlx::query("UPDATE scim_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now).bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(n > 0)
+    }
+
+    /// The live token with this hash.
+    pub async fn scim_token_by_hash(&mut self, token_hash: &str) -> Result<Option<ScimToken>> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM scim_tokens WHERE token_hash = $1 AND revoked_at IS NULL");
+        Ok(on!(self, c => sqlx::query_as(&sql).bind(token_hash).fetch_optional(c).await)?)
+    }
+
+    /// DIR2: records a use, at most once a minute per token so that a
+    /// provisioning run does not write the token row on every request.
+    pub async fn touch_scim_token(&mut self, id: &str, now: Millis) -> Result<()> {
+        on!(self, c => sqlx::query("UPDATE scim_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)")
+            .bind(now).bind(id).bind(now - 60_000).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn directory_link(&mut self, user: &UserId) -> Result<Option<DirectoryLink>> {
+        let sql = format!("SELECT {LINK_COLUMNS} FROM directory_users d WHERE d.user_id = $1");
+        Ok(on!(self, c => sqlx::query_as(&sql).bind(user.as_str()).fetch_optional(c).await)?)
+    }
+
+    /// The link with this userName (without regard to case), deprovisioned or not.
+    pub async fn directory_link_by_user_name(&mut self, user_name: &str) -> Result<Option<DirectoryLink>> {
+        let sql = format!("SELECT {LINK_COLUMNS} FROM directory_users d WHERE d.user_name_norm = $1");
+        Ok(on!(self, c => sqlx::query_as(&sql).bind(domain::text::fold(user_name)).fetch_optional(c).await)?)
+    }
+
+    pub async fn insert_directory_link(&mut self, l: &DirectoryLink) -> Result<()> {
+        on!(self, c => sqlx::query("INSERT INTO directory_users (user_id, user_name, user_name_norm, external_id, department, deprovisioned_at, created_at, updated_at) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind(&l.user_id).bind(&l.user_name).bind(domain::text::fold(&l.user_name)).bind(&l.external_id).bind(&l.department)
+            .bind(l.deprovisioned_at).bind(l.created_at).bind(l.updated_at).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Sets the directory's own fields of a link (the caller holds the user row).
+    pub async fn update_directory_link(&mut self, l: &DirectoryLink) -> Result<()> {
+        on!(self, c => sqlx::query("UPDATE directory_users SET user_name = $1, user_name_norm = $2, external_id = $3, department = $4, \
+            deprovisioned_at = $5, updated_at = $6 WHERE user_id = $7")
+            .bind(&l.user_name).bind(domain::text::fold(&l.user_name)).bind(&l.external_id).bind(&l.department)
+            .bind(l.deprovisioned_at).bind(l.updated_at).bind(&l.user_id).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Linked, not deprovisioned users with their links, starting from an
+    /// index: one probe for `UserName`/`ExternalId`, creation order for `All`.
+    pub async fn directory_users(&mut self, lookup: &DirectoryLookup) -> Result<Vec<(DirectoryLink, User)>> {
+        let base = format!("SELECT {LINKED_COLUMNS}, {USER_COLUMNS} FROM directory_users d JOIN users u ON u.id = d.user_id WHERE d.deprovisioned_at IS NULL");
+        let rows: Vec<LinkedRow> = match lookup {
+            DirectoryLookup::All => {
+                let sql = format!("{base} ORDER BY d.created_at, d.user_id");
+                on!(self, c => sqlx::query_as(&sql).fetch_all(c).await)?
+            }
+            DirectoryLookup::UserName(v) => {
+                let sql = format!("{base} AND d.user_name_norm = $1");
+                on!(self, c => sqlx::query_as(&sql).bind(domain::text::fold(v)).fetch_all(c).await)?
+            }
+            DirectoryLookup::ExternalId(v) => {
+                let sql = format!("{base} AND d.external_id = $1 ORDER BY d.created_at, d.user_id");
+                on!(self, c => sqlx::query_as(&sql).bind(v).fetch_all(c).await)?
+            }
+        };
+        rows.into_iter()
+            .map(|r| {
+                let user = User::try_from(r.user)?;
+                let link = DirectoryLink {
+                    user_id: user.id.to_string(),
+                    user_name: r.d_user_name,
+                    external_id: r.d_external_id,
+                    department: r.d_department,
+                    deprovisioned_at: None,
+                    created_at: r.d_created_at,
+                    updated_at: r.d_updated_at,
+                };
+                Ok((link, user))
+            })
+            .collect()
+    }
+
+    pub async fn insert_offboarding_item(&mut self, i: &OffboardingItem) -> Result<()> {
+        on!(self, c => sqlx::query("INSERT INTO offboarding_items (id, user_id, kind, target_type, target_id, target_name, fix, created_at, resolved_at) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .bind(&i.id).bind(&i.user_id).bind(&i.kind).bind(&i.target_type).bind(&i.target_id).bind(&i.target_name).bind(&i.fix)
+            .bind(i.created_at).bind(i.resolved_at).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Open items, oldest first, at most `limit`, and how many are open.
+    pub async fn open_offboarding_items(&mut self, limit: i64, offset: i64) -> Result<(Vec<OffboardingItem>, i64)> {
+        let sql =
+            format!("SELECT {ITEM_COLUMNS} FROM offboarding_items WHERE resolved_at IS NULL ORDER BY created_at, id LIMIT $1 OFFSET $2");
+        let items = on!(self, c => sqlx::query_as(&sql).bind(limit).bind(offset).fetch_all(c).await)?;
+        let total: i64 =
+            on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM offboarding_items WHERE resolved_at IS NULL").fetch_one(c).await)?;
+        Ok((items, total))
+    }
+
+    /// R1: a reactivated user's open items are settled.
+    pub async fn resolve_offboarding_items(&mut self, user: &UserId, now: Millis) -> Result<u64> {
+        Ok(
+            on!(self, c => sqlx::query("UPDATE offboarding_items SET resolved_at = $1 WHERE user_id = $2 AND resolved_at IS NULL")
+            .bind(now).bind(user.as_str()).execute(c).await.map(|r| r.rows_affected()))?,
+        )
+    }
+
+    /// The addresses of the active company system administrators.
+    pub async fn active_system_administrators(&mut self) -> Result<Vec<User>> {
+        let sql =
+            format!("SELECT {USER_COLUMNS} FROM users u WHERE u.role = 'company_system_administrator' AND u.active ORDER BY u.email_norm");
+        let rows: Vec<UserRow> = on!(self, c => sqlx::query_as(&sql).fetch_all(c).await)?;
+        crate::users::users_from(rows)
+    }
+}

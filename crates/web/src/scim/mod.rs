@@ -1,0 +1,403 @@
+//! DIR1: the SCIM 2.0 server at `/scim/v2` (RFC 7643/7644). Handlers parse
+//! the protocol (bodies, filters, paging, attribute selection, ETags) and
+//! call `app::directory`; every refusal is a SCIM error body with its
+//! `scimType`, as `application/scim+json`. Only a SCIM token (DIR2) opens
+//! it; a session token never does.
+
+mod discovery;
+
+use app::directory::{scim_error, DirectoryUser};
+use app::{App, AppError, Ctx, ErrorKind};
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use domain::scim::{self, Filter, ScimType};
+use domain::UserId;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+pub const CONTENT_TYPE: &str = "application/scim+json";
+
+/// The SCIM router, to nest at `/scim/v2`.
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/ServiceProviderConfig", get(discovery::service_provider_config))
+        .route("/ResourceTypes", get(discovery::resource_types))
+        .route("/Schemas", get(discovery::schemas))
+        .route("/Users", get(list_users).post(create_user))
+        .route("/Users/.search", axum::routing::post(search_users))
+        .route("/Users/{id}", get(get_user).put(replace_user).patch(patch_user).delete(delete_user))
+        .fallback(|| async { ScimError(AppError::not_found("resource")).into_response() })
+        .method_not_allowed_fallback(|| async {
+            scim_json(
+                StatusCode::METHOD_NOT_ALLOWED,
+                json!({"schemas": [scim::ERROR_SCHEMA], "status": "405", "detail": "this resource does not take that method"}),
+            )
+        })
+}
+
+/// A SCIM answer: the JSON with our content type.
+pub(crate) fn scim_json(status: StatusCode, body: Value) -> Response {
+    let mut r = (status, body.to_string()).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    r
+}
+
+/// An [`AppError`] as a SCIM error body (RFC 7644 §3.12).
+pub struct ScimError(pub AppError);
+
+impl From<AppError> for ScimError {
+    fn from(e: AppError) -> Self {
+        Self(e)
+    }
+}
+
+impl IntoResponse for ScimError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        crate::error::log_internal(&e);
+        let code = e.code();
+        let (status, scim_type) = match e.kind() {
+            ErrorKind::BadRequest => (
+                StatusCode::BAD_REQUEST,
+                Some(ScimType::from_code(&code).unwrap_or(ScimType::InvalidSyntax)),
+            ),
+            ErrorKind::Unprocessable => (StatusCode::BAD_REQUEST, Some(ScimType::InvalidValue)),
+            ErrorKind::Conflict => (StatusCode::CONFLICT, Some(ScimType::Uniqueness)),
+            kind => (crate::error::status_of(kind), None),
+        };
+        let mut body = json!({
+            "schemas": [scim::ERROR_SCHEMA],
+            "status": status.as_u16().to_string(),
+            "detail": e.message(),
+        });
+        if let Some(t) = scim_type {
+            body["scimType"] = json!(t.as_str());
+        }
+        let mut r = scim_json(status, body);
+        if status == StatusCode::UNAUTHORIZED {
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"scim\""));
+        }
+        r
+    }
+}
+
+type ScimResult<T> = Result<T, ScimError>;
+
+/// The directory, authenticated by its SCIM token (DIR2).
+pub struct Directory(pub Ctx);
+
+impl FromRequestParts<App> for Directory {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim().to_owned())
+            .ok_or_else(|| AppError::unauthorized("not_signed_in", "send a SCIM token as Authorization: Bearer <token>"))?;
+        let ip = crate::extract::client_ip(parts, app);
+        Ok(Directory(app.scim_authenticate(&token, ip).await?))
+    }
+}
+
+/// A JSON body, sent as `application/scim+json` or `application/json`.
+fn json_body(headers: &HeaderMap, body: &Bytes) -> ScimResult<Value> {
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if !mime.is_empty() && mime != CONTENT_TYPE && mime != "application/json" {
+        return Err(scim_error(ScimType::InvalidSyntax, format!("send the body as {CONTENT_TYPE}, not {mime}")).into());
+    }
+    serde_json::from_slice(body).map_err(|e| scim_error(ScimType::InvalidSyntax, format!("the body is not valid JSON: {e}")).into())
+}
+
+fn if_match(headers: &HeaderMap) -> ScimResult<Option<String>> {
+    match headers.get(header::IF_MATCH) {
+        None => Ok(None),
+        Some(v) => v
+            .to_str()
+            .map(|s| Some(s.to_owned()))
+            .map_err(|_| scim_error(ScimType::InvalidSyntax, "If-Match is not text").into()),
+    }
+}
+
+/// A user's representation with its location.
+fn user_json(app: &App, u: &DirectoryUser) -> Value {
+    let mut v = u.to_scim();
+    v["meta"]["location"] = json!(format!("{}/scim/v2/Users/{}", app.config.public_url, u.user.id));
+    v
+}
+
+fn one_user(app: &App, status: StatusCode, u: &DirectoryUser) -> Response {
+    let v = user_json(app, u);
+    let version = v["meta"]["version"].as_str().unwrap_or_default().to_owned();
+    let location = v["meta"]["location"].as_str().unwrap_or_default().to_owned();
+    let mut r = scim_json(status, select(v, &Selection::default()));
+    if let Ok(etag) = HeaderValue::from_str(&version) {
+        r.headers_mut().insert(header::ETAG, etag);
+    }
+    if status == StatusCode::CREATED {
+        if let Ok(loc) = HeaderValue::from_str(&location) {
+            r.headers_mut().insert(header::LOCATION, loc);
+        }
+    }
+    r
+}
+
+/// `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5).
+#[derive(Default)]
+struct Selection {
+    only: Vec<scim::AttrPath>,
+    except: Vec<scim::AttrPath>,
+}
+
+fn paths(list: Option<&String>) -> ScimResult<Vec<scim::AttrPath>> {
+    list.map(|s| s.split(',').map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| {
+            scim::PatchPath::parse(p)
+                .ok()
+                .filter(|pp| pp.filter.is_none())
+                .map(|pp| pp.attr)
+                .ok_or_else(|| scim_error(ScimType::InvalidPath, format!("'{p}' is not an attribute path")).into())
+        })
+        .collect()
+}
+
+fn holder_key(p: &scim::AttrPath) -> Option<&str> {
+    p.urn.as_deref().filter(|u| !scim::filter::is_core_schema(u))
+}
+
+/// Keeps what `only` names (plus `id` and `schemas`, always returned) and
+/// drops what `except` names.
+fn select(mut v: Value, s: &Selection) -> Value {
+    let Value::Object(obj) = &mut v else { return v };
+    let names = |p: &scim::AttrPath| {
+        (
+            holder_key(p).map(str::to_owned),
+            p.name.to_ascii_lowercase(),
+            p.sub.as_ref().map(|s| s.to_ascii_lowercase()),
+        )
+    };
+    if !s.only.is_empty() {
+        let wanted: Vec<_> = s.only.iter().map(names).collect();
+        obj.retain(|k, val| {
+            let kl = k.to_ascii_lowercase();
+            if kl == "id" || kl == "schemas" {
+                return true;
+            }
+            if kl.starts_with("urn:") {
+                if let Value::Object(ext) = val {
+                    ext.retain(|ek, _| {
+                        wanted
+                            .iter()
+                            .any(|(h, n, _)| h.as_deref() == Some(kl.as_str()) && *n == ek.to_ascii_lowercase())
+                    });
+                    return !ext.is_empty();
+                }
+                return false;
+            }
+            let subs: Vec<_> = wanted
+                .iter()
+                .filter(|(h, n, _)| h.is_none() && *n == kl)
+                .map(|(_, _, s)| s.clone())
+                .collect();
+            if subs.is_empty() {
+                return false;
+            }
+            if !subs.iter().any(Option::is_none) {
+                if let Value::Object(inner) = val {
+                    inner.retain(|ik, _| subs.iter().any(|s| s.as_deref() == Some(ik.to_ascii_lowercase().as_str())));
+                }
+            }
+            true
+        });
+    }
+    for (h, n, sub) in s.except.iter().map(names) {
+        if n == "id" || n == "schemas" {
+            continue;
+        }
+        let target = match h {
+            Some(h) => obj
+                .iter_mut()
+                .find(|(k, _)| k.to_ascii_lowercase() == h)
+                .and_then(|(_, v)| v.as_object_mut()),
+            None => Some(&mut *obj),
+        };
+        let Some(target) = target else { continue };
+        let key = target.keys().find(|k| k.to_ascii_lowercase() == n).cloned();
+        match (key, sub) {
+            (Some(k), None) => {
+                target.remove(&k);
+            }
+            (Some(k), Some(sub)) => {
+                if let Some(Value::Object(inner)) = target.get_mut(&k) {
+                    inner.retain(|ik, _| ik.to_ascii_lowercase() != sub);
+                }
+            }
+            _ => {}
+        }
+    }
+    v
+}
+
+fn selection(q: &HashMap<String, String>) -> ScimResult<Selection> {
+    let get = |name: &str| q.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
+    Ok(Selection {
+        only: paths(get("attributes"))?,
+        except: paths(get("excludedAttributes"))?,
+    })
+}
+
+/// Attributes compared with case (RFC 7643 §8.7.1: `id`, `externalId`
+/// and `meta.version` are caseExact; `userName` and the rest are not).
+fn case_exact(p: &scim::AttrPath) -> bool {
+    p.name.eq_ignore_ascii_case("id")
+        || p.name.eq_ignore_ascii_case("externalId")
+        || (p.name.eq_ignore_ascii_case("meta") && p.sub.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("version")))
+}
+
+/// The most resources one page returns.
+const MAX_COUNT: usize = 1000;
+
+/// `POST /Users/.search` (RFC 7644 §3.4.3): a query in a SearchRequest body.
+async fn search_users(State(app): State<App>, Directory(_): Directory, headers: HeaderMap, body: Bytes) -> ScimResult<Response> {
+    let body = json_body(&headers, &body)?;
+    let Value::Object(obj) = body else {
+        return Err(scim_error(ScimType::InvalidSyntax, "a SearchRequest is a JSON object").into());
+    };
+    let mut q = HashMap::new();
+    for (k, v) in obj {
+        let text = match v {
+            Value::String(s) => s,
+            Value::Number(n) => n.to_string(),
+            Value::Array(items) => items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","),
+            _ => continue,
+        };
+        q.insert(k, text);
+    }
+    list(&app, &q).await
+}
+
+async fn list_users(State(app): State<App>, Directory(_): Directory, Query(q): Query<HashMap<String, String>>) -> ScimResult<Response> {
+    list(&app, &q).await
+}
+
+async fn list(app: &App, q: &HashMap<String, String>) -> ScimResult<Response> {
+    let get = |name: &str| q.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+    let filter = match get("filter") {
+        None => None,
+        Some(f) => Some(Filter::parse(f).map_err(|e| scim_error(ScimType::InvalidFilter, format!("filter: {e}")))?),
+    };
+    let number = |name: &str, default: i64| -> ScimResult<i64> {
+        match get(name) {
+            None => Ok(default),
+            Some(s) => s
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| scim_error(ScimType::InvalidValue, format!("{name} must be an integer")).into()),
+        }
+    };
+    // RFC 7644 §3.4.2.4: startIndex below 1 means 1, a negative count 0.
+    let start = number("startIndex", 1)?.max(1) as usize;
+    let count = number("count", 100)?.clamp(0, MAX_COUNT as i64) as usize;
+    let sel = selection(q)?;
+    let lookup = match &filter {
+        Some(f) => match (f.equality_on("userName"), f.equality_on("externalId")) {
+            (Some(v), _) => store::DirectoryLookup::UserName(v.to_owned()),
+            (None, Some(v)) => store::DirectoryLookup::ExternalId(v.to_owned()),
+            _ => store::DirectoryLookup::All,
+        },
+        None => store::DirectoryLookup::All,
+    };
+    let users = app.directory_users(&lookup).await?;
+    let matching: Vec<Value> = users
+        .iter()
+        .map(|u| user_json(app, u))
+        .filter(|v| filter.as_ref().is_none_or(|f| f.matches(v, &case_exact)))
+        .collect();
+    let total = matching.len();
+    let page: Vec<Value> = matching.into_iter().skip(start - 1).take(count).map(|v| select(v, &sel)).collect();
+    Ok(scim_json(
+        StatusCode::OK,
+        json!({
+            "schemas": [scim::LIST_SCHEMA],
+            "totalResults": total,
+            "startIndex": start,
+            "itemsPerPage": page.len(),
+            "Resources": page,
+        }),
+    ))
+}
+
+async fn get_user(
+    State(app): State<App>,
+    Directory(_): Directory,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ScimResult<Response> {
+    let u = app.directory_user(&UserId::from(id)).await?;
+    let sel = selection(&q)?;
+    let mut r = one_user(&app, StatusCode::OK, &u);
+    if !sel.only.is_empty() || !sel.except.is_empty() {
+        let headers = r.headers().clone();
+        r = scim_json(StatusCode::OK, select(user_json(&app, &u), &sel));
+        r.headers_mut().extend(headers);
+    }
+    Ok(r)
+}
+
+async fn create_user(State(app): State<App>, Directory(ctx): Directory, headers: HeaderMap, body: Bytes) -> ScimResult<Response> {
+    let body = json_body(&headers, &body)?;
+    let u = app.directory_create(&ctx, &body).await?;
+    Ok(one_user(&app, StatusCode::CREATED, &u))
+}
+
+async fn replace_user(
+    State(app): State<App>,
+    Directory(ctx): Directory,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ScimResult<Response> {
+    let body = json_body(&headers, &body)?;
+    let u = app
+        .directory_replace(&ctx, &UserId::from(id), &body, if_match(&headers)?.as_deref())
+        .await?;
+    Ok(one_user(&app, StatusCode::OK, &u))
+}
+
+async fn patch_user(
+    State(app): State<App>,
+    Directory(ctx): Directory,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ScimResult<Response> {
+    let body = json_body(&headers, &body)?;
+    let ops = scim::patch::parse(&body).map_err(|p| scim_error(p.scim_type, p.message))?;
+    let u = app
+        .directory_patch(&ctx, &UserId::from(id), &ops, if_match(&headers)?.as_deref())
+        .await?;
+    Ok(one_user(&app, StatusCode::OK, &u))
+}
+
+async fn delete_user(
+    State(app): State<App>,
+    Directory(ctx): Directory,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ScimResult<StatusCode> {
+    app.directory_delete(&ctx, &UserId::from(id), if_match(&headers)?.as_deref())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
