@@ -103,6 +103,49 @@ impl ClosedFor {
     }
 }
 
+/// O2/O3: a list of responsibilities: the digest of what a successor took
+/// over, or an alert to the system administrators about a scheduled
+/// deactivation.
+#[derive(Debug, Clone)]
+pub(crate) struct Offboarding {
+    pub greeting: String,
+    pub company_name: String,
+    pub subject: String,
+    pub intro: String,
+    pub lines: Vec<String>,
+    /// Items beyond `lines`.
+    pub more: i64,
+    pub link: String,
+}
+
+#[derive(Template)]
+#[template(path = "offboarding.txt")]
+struct OffboardingText<'a> {
+    v: &'a Offboarding,
+}
+
+#[derive(Template)]
+#[template(path = "offboarding.html")]
+struct OffboardingHtml<'a> {
+    v: &'a Offboarding,
+    subject: &'a str,
+    company_name: &'a str,
+}
+
+impl Offboarding {
+    pub fn render(&self) -> askama::Result<Letter> {
+        let subject = one_line(&self.subject);
+        let text = OffboardingText { v: self }.render()?;
+        let html = OffboardingHtml {
+            v: self,
+            subject: &subject,
+            company_name: &self.company_name,
+        }
+        .render()?;
+        Ok(Letter { subject, text, html })
+    }
+}
+
 #[derive(Template)]
 #[template(path = "new_user_email.txt")]
 struct NewUserText<'a> {

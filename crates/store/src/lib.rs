@@ -16,6 +16,7 @@ mod cursor;
 mod db;
 mod delivery;
 mod matters;
+mod offboarding;
 mod onboarding;
 mod orgs;
 mod outbox;
@@ -30,8 +31,11 @@ pub use auth::{Credentials, SessionRecord, SignInLink};
 pub use cursor::{BadCursor, Cursor, KeyValue};
 pub use db::{Db, Dialect, StoreError, Tx};
 pub use matters::{MatterQuery, ParticipantView};
+pub use offboarding::ScheduledDeactivation;
 pub use onboarding::Queuer;
-pub use outbox::{MailKind, MatterAdded, MatterClosed, OutboxMessage, OutboxPayload, OutboxStatusCount};
+pub use outbox::{
+    MailKind, MatterAdded, MatterClosed, OffboardingAlert, OffboardingDigest, OutboxMessage, OutboxPayload, OutboxStatusCount,
+};
 pub use transfer::Copied;
 pub use users::{Org, OrgNames, SortKey, Status, UserChange, UserPage, UserQuery};
 

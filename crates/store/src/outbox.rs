@@ -18,6 +18,10 @@ pub enum MailKind {
     MatterAdded,
     /// M2: a matter closed for editing or invoicing.
     MatterClosed,
+    /// O2: what a successor took over from a leaving user, in one message.
+    OffboardingDigest,
+    /// O3: to the system administrators, about a scheduled deactivation.
+    OffboardingAlert,
 }
 
 impl MailKind {
@@ -27,6 +31,8 @@ impl MailKind {
             MailKind::PasswordReset => "password_reset",
             MailKind::MatterAdded => "matter_added",
             MailKind::MatterClosed => "matter_closed",
+            MailKind::OffboardingDigest => "offboarding_digest",
+            MailKind::OffboardingAlert => "offboarding_alert",
         }
     }
 
@@ -36,6 +42,8 @@ impl MailKind {
             "password_reset" => MailKind::PasswordReset,
             "matter_added" => MailKind::MatterAdded,
             "matter_closed" => MailKind::MatterClosed,
+            "offboarding_digest" => MailKind::OffboardingDigest,
+            "offboarding_alert" => MailKind::OffboardingAlert,
             _ => return None,
         })
     }
@@ -54,6 +62,36 @@ pub enum OutboxPayload {
     PasswordReset,
     MatterAdded(MatterAdded),
     MatterClosed(MatterClosed),
+    OffboardingDigest(OffboardingDigest),
+    OffboardingAlert(OffboardingAlert),
+}
+
+/// O2: one message per successor. `lines` names what they took over (at
+/// most [`OffboardingDigest::MAX_LINES`]); `total` counts everything.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OffboardingDigest {
+    pub leaving_user_name: String,
+    pub lines: Vec<String>,
+    pub total: i64,
+}
+
+impl OffboardingDigest {
+    /// A digest names this many items and counts the rest.
+    pub const MAX_LINES: usize = 50;
+}
+
+/// O3: a scheduled deactivation that could not be carried out (`failed`,
+/// with why), or one coming up with blocking items nobody takes over yet
+/// (`reminder`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OffboardingAlert {
+    pub alert: String,
+    pub user_id: String,
+    pub user_name: String,
+    pub effective_at: i64,
+    pub details: Vec<String>,
 }
 
 /// M1: added to a matter, in this role.
@@ -87,6 +125,8 @@ impl OutboxPayload {
             OutboxPayload::PasswordReset => MailKind::PasswordReset,
             OutboxPayload::MatterAdded(_) => MailKind::MatterAdded,
             OutboxPayload::MatterClosed(_) => MailKind::MatterClosed,
+            OutboxPayload::OffboardingDigest(_) => MailKind::OffboardingDigest,
+            OutboxPayload::OffboardingAlert(_) => MailKind::OffboardingAlert,
         }
     }
 
@@ -96,6 +136,8 @@ impl OutboxPayload {
             OutboxPayload::NewUserEmail | OutboxPayload::PasswordReset => "{}".into(),
             OutboxPayload::MatterAdded(p) => serde_json::to_string(p).unwrap_or_default(),
             OutboxPayload::MatterClosed(p) => serde_json::to_string(p).unwrap_or_default(),
+            OutboxPayload::OffboardingDigest(p) => serde_json::to_string(p).unwrap_or_default(),
+            OutboxPayload::OffboardingAlert(p) => serde_json::to_string(p).unwrap_or_default(),
         }
     }
 
@@ -110,6 +152,12 @@ impl OutboxPayload {
             Some(MailKind::MatterClosed) => serde_json::from_str(json)
                 .map(OutboxPayload::MatterClosed)
                 .map_err(|e| format!("bad matter_closed payload: {e}")),
+            Some(MailKind::OffboardingDigest) => serde_json::from_str(json)
+                .map(OutboxPayload::OffboardingDigest)
+                .map_err(|e| format!("bad offboarding_digest payload: {e}")),
+            Some(MailKind::OffboardingAlert) => serde_json::from_str(json)
+                .map(OutboxPayload::OffboardingAlert)
+                .map_err(|e| format!("bad offboarding_alert payload: {e}")),
             None => Err(format!("unknown kind of message '{kind}'")),
         }
     }

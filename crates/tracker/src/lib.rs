@@ -2,6 +2,7 @@
 //! The binary's `main` and the integration tests both start Tracker here.
 
 pub mod config;
+mod scheduler;
 
 use anyhow::Context;
 use app::{App, AppConfig, Clock, SystemClock};
@@ -104,6 +105,7 @@ pub async fn start(cfg: &ServeConfig) -> anyhow::Result<Running> {
     }
     let (stop, stopped) = watch::channel(false);
     tokio::spawn(sweep_sessions(app.clone(), stopped.clone()));
+    tokio::spawn(scheduler::run(app.clone(), scheduler::period(cfg), stopped.clone()));
     let mut mail_stopped = stopped.clone();
     let mail = tokio::spawn(worker.run(async move {
         let _ = mail_stopped.wait_for(|s| *s).await;
