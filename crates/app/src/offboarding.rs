@@ -726,3 +726,43 @@ impl App {
         Ok(true)
     }
 }
+
+/// O4's preview: each item with the person who would take it over (`None`:
+/// nobody — it stays, or a backup/alternate is left empty).
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub user: User,
+    pub rows: Vec<(Item, Option<User>)>,
+    /// Deactivation now (every blocking item must be taken) or on a date.
+    pub effective_at: Option<Millis>,
+}
+
+impl App {
+    /// O4: what [`App::offboard`] would do with these choices, checked the
+    /// same way (a 422 lists every invalid item) but changing nothing: the
+    /// checks run in a write transaction that is rolled back, so they lock
+    /// and read exactly what the change would.
+    #[tracing::instrument(name = "offboarding_preview", skip_all)]
+    pub async fn offboarding_preview(&self, ctx: &Ctx, id: &UserId, input: &OffboardInput) -> AppResult<Preview> {
+        let now = self.now();
+        let named = named_successors(&input.successors);
+        let default = input.default_successor_id.as_deref().map(UserId::from);
+        let mut tx = self.db.write().await?;
+        let user = tx.user_for_update(id).await?.ok_or_else(|| AppError::not_found("user"))?;
+        require_manage(ctx, &user)?;
+        if !user.active {
+            return Err(AppError::conflict("user_inactive", "the user is already deactivated"));
+        }
+        let effective_at = input.effective_at.filter(|at| *at > now);
+        let items = plan_in(&mut tx, ctx.actor.as_ref().map(|a| a.role), &user).await?;
+        let (assignments, people) = resolve(&mut tx, ctx, &user, &items, &named, default.as_ref(), effective_at.is_none()).await?;
+        drop(tx);
+        let mut rows: Vec<(Item, Option<User>)> = items.into_iter().map(|i| (i, None)).collect();
+        for a in assignments {
+            if let Some(to) = a.to {
+                rows[a.item].1 = people.get(&to).cloned();
+            }
+        }
+        Ok(Preview { user, rows, effective_at })
+    }
+}

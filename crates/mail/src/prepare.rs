@@ -187,7 +187,12 @@ impl Claim<'_> {
             OutboxPayload::OffboardingDigest(p) => Offboarding {
                 greeting: hello,
                 company_name: company.name.clone(),
-                subject: format!("You took over {} responsibilities from {}", p.total, p.leaving_user_name),
+                subject: format!(
+                    "You took over {} {} from {}",
+                    p.total,
+                    if p.total == 1 { "responsibility" } else { "responsibilities" },
+                    p.leaving_user_name
+                ),
                 intro: format!(
                     "{} has left {} and you now hold these responsibilities in Tracker:",
                     one_line(&p.leaving_user_name),
