@@ -766,3 +766,23 @@ impl App {
         Ok(Preview { user, rows, effective_at })
     }
 }
+
+impl App {
+    /// O3: the leaving dates of those of `users` with a scheduled
+    /// deactivation, for the user list and the profile ("leaves on …").
+    /// The ids come from a list the caller was allowed to read.
+    #[tracing::instrument(name = "leaving_dates", skip_all)]
+    pub async fn leaving_dates(&self, ctx: &Ctx, users: &[UserId]) -> AppResult<HashMap<UserId, Millis>> {
+        let actor = ctx.signed_in()?;
+        if !actor.role.is_user_administrator() || users.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut tx = self.db.read().await?;
+        Ok(tx
+            .leaving_dates(users)
+            .await?
+            .into_iter()
+            .map(|(id, at)| (UserId::from(id), at))
+            .collect())
+    }
+}

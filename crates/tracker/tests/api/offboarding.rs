@@ -542,13 +542,33 @@ async fn o3_administrators_are_reminded_of_blocking_items_without_a_successor() 
     let (app, sink) = app_with_sink().await;
     let leaving = app.company_user("remind@company.example", "company_user", None).await;
     app.matter("RM-1", &leaving).await;
+    // Five days ahead instead of the default three.
+    let r = app
+        .patch("/api/v1/settings", &app.admin, json!({"offboarding_reminder_days": 5}))
+        .await;
+    assert_eq!(
+        (r.status, &r.body["offboarding_reminder_days"]),
+        (StatusCode::OK, &json!(5)),
+        "{}",
+        r.body
+    );
+    let r = app
+        .patch("/api/v1/settings", &app.admin, json!({"offboarding_reminder_days": 0}))
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "out_of_range"),
+        "{}",
+        r.body
+    );
     schedule(&app, &leaving, now_ms() + 10 * DAY_MS, json!({})).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     settle(&app).await;
     assert!(to(&sink, ADMIN_EMAIL)
         .iter()
         .all(|m| !m.subject.contains("responsibilities without a successor")));
-    app.advance_clock(8 * DAY_MS).await;
+    // Six days on, the plan is four days away: within five, not three.
+    app.advance_clock(6 * DAY_MS).await;
     wait_until("the reminder arrived", || async {
         settle(&app).await;
         to(&sink, ADMIN_EMAIL)
