@@ -670,7 +670,7 @@ async fn directory_set_active(tx: &mut Tx, ctx: &Ctx, mut user: User, active: bo
     if items.is_empty() {
         return Ok(false);
     }
-    let digest = OutboxPayload::OffboardingDigest(store::OffboardingDigest {
+    let digest = OutboxPayload::DirectoryDigest(store::DirectoryDigest {
         user_name: format!("{} {}", user.first_name, user.last_name),
         user_email: user.email.clone(),
         items: items

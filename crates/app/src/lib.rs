@@ -18,6 +18,7 @@ pub mod hooks;
 pub mod lifecycle;
 pub mod limits;
 pub mod matters;
+pub mod offboarding;
 pub mod offices;
 pub mod onboarding;
 pub mod operator;

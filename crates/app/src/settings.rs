@@ -22,6 +22,8 @@ pub struct SettingsPatch {
     /// S11: either or both of the session limits.
     pub session_idle_minutes: Option<i64>,
     pub session_lifetime_hours: Option<i64>,
+    /// O3: reminder days before a scheduled deactivation.
+    pub offboarding_reminder_days: Option<i64>,
 }
 
 pub fn settings_json(s: &Settings) -> serde_json::Value {
@@ -34,6 +36,7 @@ pub fn settings_json(s: &Settings) -> serde_json::Value {
                     "duration_minutes": s.lockout.duration_minutes, "inactivity_days": s.lockout.inactivity_days},
         "link_ttl_hours": s.link_ttl_hours,
         "sessions": {"idle_minutes": s.sessions.idle_minutes, "lifetime_hours": s.sessions.lifetime_hours},
+        "offboarding_reminder_days": s.offboarding_reminder_days,
     })
 }
 
@@ -108,6 +111,11 @@ impl App {
         if let Some(h) = patch.session_lifetime_hours {
             if let Some(h) = problems.check(in_range("sessions.lifetime_hours", h, SessionLimits::LIFETIME_HOURS)) {
                 s.sessions.lifetime_hours = h;
+            }
+        }
+        if let Some(d) = patch.offboarding_reminder_days {
+            if let Some(d) = problems.check(in_range("offboarding_reminder_days", d, 1..=60)) {
+                s.offboarding_reminder_days = d;
             }
         }
         problems.into_result()?;

@@ -66,6 +66,9 @@ pub enum Purpose {
     Participant(MatterId),
     /// The caller's own delegate: their own organisation, without them.
     Delegate,
+    /// A successor to this user's responsibilities (O4): who may offboard
+    /// the user; active people within the caller's own scope, but the user.
+    Successor(UserId),
 }
 
 /// A picker request: the purpose, an optional search (starts of first name,
@@ -197,10 +200,19 @@ impl App {
                     (own_firm(), Org::All)
                 }
             }
+            Purpose::Successor(id) => {
+                let leaving = tx.user(id).await?.ok_or_else(|| AppError::not_found("user"))?;
+                crate::users::require_manage(ctx, &leaving)?;
+                (actor.user_scope(), Org::All)
+            }
             Purpose::Delegate if company_side => (UserScope::All, Org::Company),
             Purpose::Delegate => (own_firm(), Org::All),
         };
         let exclude_self = query.purpose == Purpose::Delegate;
+        let leaving = match &query.purpose {
+            Purpose::Successor(id) => Some(id.clone()),
+            _ => None,
+        };
         // One more than asked tells whether there are more; one more again
         // makes up for the caller, who is left out of their own delegates.
         let users = tx
@@ -219,7 +231,7 @@ impl App {
             .items;
         let mut people: Vec<Person> = users
             .iter()
-            .filter(|u| !(exclude_self && u.id == actor.id))
+            .filter(|u| !(exclude_self && u.id == actor.id) && leaving.as_ref() != Some(&u.id))
             .map(Person::from)
             .collect();
         let more = people.len() as i64 > query.limit;

@@ -61,6 +61,12 @@ actions! {
     UserUnlocked => "user.unlocked", "user", "Unlocked";
     UserDelegatesUpdated => "user.delegates_updated", "user", "Delegates changed";
     UserPurged => "user.purged", "user", "Removed by the operator";
+    UserOffboarded => "user.offboarded", "user", "Offboarded (responsibilities handed over)";
+    UserDeactivationScheduled => "user.deactivation_scheduled", "user", "Deactivation scheduled";
+    UserDeactivationCancelled => "user.deactivation_cancelled", "user", "Scheduled deactivation cancelled";
+    UserDeactivationFailed => "user.deactivation_failed", "user", "Scheduled deactivation not carried out";
+    DelegationTakenOver => "user.delegation_taken_over", "user", "Delegation handed over";
+    RouteDelegateReplaced => "route.delegate_replaced", "route", "Route delegate handed over";
     MatterCreated => "matter.created", "matter", "Matter created";
     MatterUpdated => "matter.updated", "matter", "Matter changed";
     MatterLeadReassigned => "matter.lead_reassigned", "matter", "Lead company person reassigned";

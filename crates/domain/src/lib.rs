@@ -14,6 +14,7 @@ pub mod ids;
 pub mod links;
 pub mod lockout;
 pub mod model;
+pub mod offboarding;
 pub mod password;
 pub mod role;
 pub mod scim;

@@ -151,6 +151,9 @@ pub struct Settings {
     pub lockout: Lockout,
     pub link_ttl_hours: i64,
     pub sessions: SessionLimits,
+    /// O3: days before a scheduled deactivation at which the administrators
+    /// are reminded of blocking items without a successor.
+    pub offboarding_reminder_days: i64,
 }
 
 /// S11: a session ends after this much time without a request, and in any

@@ -10,8 +10,8 @@
 
 use crate::message::{compose, OutboxRef};
 use crate::render::{
-    greeting, matter_role_label, one_line, utc_text, valid_for, ClosedFor, Contact, Letter, MatterAdded, MatterClosed, SignInLetter,
-    SignInPurpose,
+    greeting, matter_role_label, one_line, utc_text, valid_for, ClosedFor, Contact, Letter, MatterAdded, MatterClosed, Offboarding,
+    SignInLetter, SignInPurpose,
 };
 use crate::transport::Transport;
 use domain::model::User;
@@ -184,7 +184,7 @@ impl Claim<'_> {
                 role: matter_role_label(&p.role),
             }
             .render(),
-            OutboxPayload::OffboardingDigest(p) => crate::render::OffboardingDigest {
+            OutboxPayload::DirectoryDigest(p) => crate::render::DirectoryDigest {
                 greeting: hello,
                 company_name: company.name.clone(),
                 user_name: p.user_name,
@@ -193,6 +193,54 @@ impl Claim<'_> {
                 link: format!("{}/offboarding-items", self.public_url),
             }
             .render(),
+            OutboxPayload::OffboardingDigest(p) => Offboarding {
+                greeting: hello,
+                company_name: company.name.clone(),
+                subject: format!(
+                    "You took over {} {} from {}",
+                    p.total,
+                    if p.total == 1 { "responsibility" } else { "responsibilities" },
+                    p.leaving_user_name
+                ),
+                intro: format!(
+                    "{} has left {} and you now hold these responsibilities in Tracker:",
+                    one_line(&p.leaving_user_name),
+                    company.name
+                ),
+                more: p.total - p.lines.len() as i64,
+                lines: p.lines.iter().map(|l| one_line(l)).collect(),
+                link: self.public_url.to_owned(),
+            }
+            .render(),
+            OutboxPayload::OffboardingAlert(p) => {
+                let name = one_line(&p.user_name);
+                let when = utc_text(p.effective_at);
+                let (subject, intro) = if p.alert == "reminder" {
+                    (
+                        format!("{name} leaves on {when}: responsibilities without a successor"),
+                        format!("{name} is scheduled to be deactivated on {when}, but nobody takes over these responsibilities yet, so the deactivation will not happen:"),
+                    )
+                } else {
+                    (
+                        format!("The scheduled deactivation of {name} was not carried out"),
+                        format!("{name} was to be deactivated on {when}. Nothing was changed, because:"),
+                    )
+                };
+                Offboarding {
+                    greeting: hello,
+                    company_name: company.name.clone(),
+                    subject,
+                    intro,
+                    more: 0,
+                    lines: p.details.iter().map(|l| one_line(l)).collect(),
+                    link: format!(
+                        "{}/users/{}/offboard",
+                        self.public_url,
+                        percent_encoding::utf8_percent_encode(&p.user_id, PATH_SEGMENT)
+                    ),
+                }
+                .render()
+            }
             OutboxPayload::MatterClosed(p) => {
                 let Some(closed_for) = ClosedFor::parse(&p.closed_for) else {
                     return Ok(Err(NotSent::Fail(format!(

@@ -59,7 +59,7 @@ pub(crate) struct MatterAdded {
 /// DIR3: to a system administrator, the open offboarding items a
 /// directory deactivation left.
 #[derive(Debug, Clone)]
-pub(crate) struct OffboardingDigest {
+pub(crate) struct DirectoryDigest {
     pub greeting: String,
     pub company_name: String,
     pub user_name: String,
@@ -69,28 +69,28 @@ pub(crate) struct OffboardingDigest {
 }
 
 #[derive(Template)]
-#[template(path = "offboarding_digest.txt")]
-struct OffboardingDigestText<'a> {
-    v: &'a OffboardingDigest,
+#[template(path = "directory_digest.txt")]
+struct DirectoryDigestText<'a> {
+    v: &'a DirectoryDigest,
 }
 
 #[derive(Template)]
-#[template(path = "offboarding_digest.html")]
-struct OffboardingDigestHtml<'a> {
-    v: &'a OffboardingDigest,
+#[template(path = "directory_digest.html")]
+struct DirectoryDigestHtml<'a> {
+    v: &'a DirectoryDigest,
     subject: &'a str,
     company_name: &'a str,
 }
 
-impl OffboardingDigest {
+impl DirectoryDigest {
     pub fn render(&self) -> askama::Result<Letter> {
         let subject = one_line(&format!(
             "{} left in the directory: {} open offboarding item(s)",
             self.user_name,
             self.items.len()
         ));
-        let text = OffboardingDigestText { v: self }.render()?;
-        let html = OffboardingDigestHtml {
+        let text = DirectoryDigestText { v: self }.render()?;
+        let html = DirectoryDigestHtml {
             v: self,
             subject: &subject,
             company_name: &self.company_name,
@@ -144,6 +144,49 @@ impl ClosedFor {
 
     fn stops_invoicing(self) -> bool {
         self != ClosedFor::Editing
+    }
+}
+
+/// O2/O3: a list of responsibilities: the digest of what a successor took
+/// over, or an alert to the system administrators about a scheduled
+/// deactivation.
+#[derive(Debug, Clone)]
+pub(crate) struct Offboarding {
+    pub greeting: String,
+    pub company_name: String,
+    pub subject: String,
+    pub intro: String,
+    pub lines: Vec<String>,
+    /// Items beyond `lines`.
+    pub more: i64,
+    pub link: String,
+}
+
+#[derive(Template)]
+#[template(path = "offboarding.txt")]
+struct OffboardingText<'a> {
+    v: &'a Offboarding,
+}
+
+#[derive(Template)]
+#[template(path = "offboarding.html")]
+struct OffboardingHtml<'a> {
+    v: &'a Offboarding,
+    subject: &'a str,
+    company_name: &'a str,
+}
+
+impl Offboarding {
+    pub fn render(&self) -> askama::Result<Letter> {
+        let subject = one_line(&self.subject);
+        let text = OffboardingText { v: self }.render()?;
+        let html = OffboardingHtml {
+            v: self,
+            subject: &subject,
+            company_name: &self.company_name,
+        }
+        .render()?;
+        Ok(Letter { subject, text, html })
     }
 }
 

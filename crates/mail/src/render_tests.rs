@@ -158,3 +158,31 @@ fn subjects_and_names_stay_on_one_line() {
     assert_eq!(matter_role_label("billing_only"), "Billing only");
     assert_eq!(matter_role_label("weird\nrole"), "weird role");
 }
+
+#[test]
+fn offboarding_digest_lists_and_counts_and_escapes() {
+    let l = Offboarding {
+        greeting: greeting(Some("Ann")),
+        company_name: "Acme <Legal>".into(),
+        subject: "You took over 3 responsibilities from Bo\nSmith".into(),
+        intro: "Bo Smith has left Acme <Legal> and you now hold these responsibilities in Tracker:".into(),
+        lines: vec!["Lead company person of <Big> (M-1)".into(), "Coordinator of Paris".into()],
+        more: 1,
+        link: "https://tracker.example.com".into(),
+    }
+    .render()
+    .unwrap();
+    assert_eq!(l.subject, "You took over 3 responsibilities from Bo Smith");
+    assert!(
+        l.text.contains("- Lead company person of <Big> (M-1)\n- Coordinator of Paris"),
+        "{}",
+        l.text
+    );
+    assert!(l.text.contains("… and 1 more."), "{}", l.text);
+    assert!(
+        l.html.contains("<li>Lead company person of &#60;Big&#62; (M-1)</li>") || l.html.contains("&lt;Big&gt;"),
+        "{}",
+        l.html
+    );
+    assert!(!l.html.contains("<Big>"), "{}", l.html);
+}

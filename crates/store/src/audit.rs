@@ -77,6 +77,32 @@ impl Tx {
         Ok(())
     }
 
+    /// Appends many entries, a few hundred per statement: a change that
+    /// touches thousands of rows (an offboarding) writes one entry per row
+    /// without one round trip per entry.
+    pub async fn audit_many(&mut self, entries: &[AuditEntry]) -> Result<()> {
+        for chunk in entries.chunks(500) {
+            let mut sql = Sql::new(
+                "INSERT INTO audit_log (at, actor_id, actor_label, action, target_kind, target_id, before_json, after_json, source_ip) VALUES ",
+            );
+            for (i, e) in chunk.iter().enumerate() {
+                sql.push(if i == 0 { "(" } else { ", (" });
+                sql.int(e.at)
+                    .push(", ")
+                    .opt_text(e.actor_id.clone())
+                    .push(", ")
+                    .text(e.actor_label.clone());
+                sql.push(", ").text(e.action.clone()).push(", ").text(e.target_kind);
+                sql.push(", ").opt_text(e.target_id.clone());
+                sql.push(", ").opt_text(e.before.as_ref().map(|v| v.to_string()));
+                sql.push(", ").opt_text(e.after.as_ref().map(|v| v.to_string()));
+                sql.push(", ").opt_text(e.source_ip.clone()).push(")");
+            }
+            on!(self, c => bind_args!(sqlx::query(&sql.text), sql.args.clone()).execute(c).await.map(|r| r.rows_affected()))?;
+        }
+        Ok(())
+    }
+
     /// Newest first.
     pub async fn list_audit(&mut self, q: &AuditQuery) -> Result<(Vec<AuditRecord>, i64)> {
         let mut count = Sql::new("SELECT COUNT(*) FROM audit_log");

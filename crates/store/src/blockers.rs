@@ -70,7 +70,7 @@ fn levels(rows: Vec<LevelRef>) -> Vec<BlockingObject> {
 }
 
 /// D3: open matters led by `$1`.
-const LED_OPEN: &str =
+pub(crate) const LED_OPEN: &str =
     "SELECT id, name, number FROM matters WHERE lead_company_person_id = $1 AND (open_for_editing OR open_for_invoicing) ORDER BY name, id";
 /// D3: offices, active or not, coordinated by `$1`.
 const COORDINATED: &str = "SELECT id, name, active FROM offices WHERE coordinator_id = $1 ORDER BY name, id";
@@ -92,7 +92,7 @@ const ALTERNATE: &str =
 /// of the firm: the nested `EXISTS` keeps the planner from starting at "all
 /// active users of the firm" (with a join there, SQLite did, once per
 /// matter). The second look is only taken for a user who is notified.
-const FIRM_MATTERS: &str = "SELECT m.id, m.name, m.number, \
+pub(crate) const FIRM_MATTERS: &str = "SELECT m.id, m.name, m.number, p.role, p.receives_notifications, \
     NOT EXISTS (SELECT 1 FROM participants p2 WHERE p2.matter_id = p.matter_id AND p2.user_id <> $1 \
         AND EXISTS (SELECT 1 FROM users u2 WHERE u2.id = p2.user_id AND u2.active = TRUE AND u2.firm_id = $2)) AS sole, \
     CASE WHEN p.receives_notifications = TRUE THEN NOT EXISTS (SELECT 1 FROM participants p3 \

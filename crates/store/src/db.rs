@@ -236,6 +236,21 @@ impl Tx {
         Ok(())
     }
 
+    /// Marks a point to come back to with [`Tx::rollback_to`]: the work
+    /// after it can be undone while what came before (row locks included)
+    /// stays. `name` is a fixed identifier, never input.
+    pub async fn savepoint(&mut self, name: &'static str) -> Result<(), StoreError> {
+        let sql = format!("SAVEPOINT {name}");
+        on!(self, c => sqlx::query(&sql).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn rollback_to(&mut self, name: &'static str) -> Result<(), StoreError> {
+        let sql = format!("ROLLBACK TO SAVEPOINT {name}");
+        on!(self, c => sqlx::query(&sql).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
     pub fn dialect(&self) -> Dialect {
         match self.inner {
             TxInner::Sqlite(_) => Dialect::Sqlite,

@@ -195,12 +195,4 @@ impl Tx {
             .bind(now).bind(user.as_str()).execute(c).await.map(|r| r.rows_affected()))?,
         )
     }
-
-    /// The addresses of the active company system administrators.
-    pub async fn active_system_administrators(&mut self) -> Result<Vec<User>> {
-        let sql =
-            format!("SELECT {USER_COLUMNS} FROM users u WHERE u.role = 'company_system_administrator' AND u.active ORDER BY u.email_norm");
-        let rows: Vec<UserRow> = on!(self, c => sqlx::query_as(&sql).fetch_all(c).await)?;
-        crate::users::users_from(rows)
-    }
 }

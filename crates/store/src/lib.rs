@@ -17,6 +17,7 @@ mod db;
 mod delivery;
 mod directory;
 mod matters;
+mod offboarding;
 mod onboarding;
 mod ops;
 mod orgs;
@@ -33,9 +34,13 @@ pub use cursor::{BadCursor, Cursor, KeyValue};
 pub use db::{Db, Dialect, StoreError, Tx};
 pub use directory::{DirectoryLink, DirectoryLookup, OffboardingItem, ScimToken};
 pub use matters::{MatterQuery, ParticipantView};
+pub use offboarding::ScheduledDeactivation;
 pub use onboarding::Queuer;
 pub use ops::{newest_migration, OpsFigures, SchemaStatus};
-pub use outbox::{MailKind, MatterAdded, MatterClosed, OffboardingDigest, OutboxMessage, OutboxPayload, OutboxStatusCount};
+pub use outbox::{
+    DirectoryDigest, MailKind, MatterAdded, MatterClosed, OffboardingAlert, OffboardingDigest, OutboxMessage, OutboxPayload,
+    OutboxStatusCount,
+};
 pub use transfer::Copied;
 pub use users::{Org, OrgNames, SortKey, Status, UserChange, UserPage, UserQuery};
 

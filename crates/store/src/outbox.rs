@@ -18,8 +18,12 @@ pub enum MailKind {
     MatterAdded,
     /// M2: a matter closed for editing or invoicing.
     MatterClosed,
-    /// DIR3: to a system administrator, what a directory-deactivated user left.
+    /// O2: what a successor took over from a leaving user, in one message.
     OffboardingDigest,
+    /// O3: to the system administrators, about a scheduled deactivation.
+    OffboardingAlert,
+    /// DIR3: to a system administrator, what a directory-deactivated user left.
+    DirectoryDigest,
 }
 
 impl MailKind {
@@ -30,6 +34,8 @@ impl MailKind {
             MailKind::MatterAdded => "matter_added",
             MailKind::MatterClosed => "matter_closed",
             MailKind::OffboardingDigest => "offboarding_digest",
+            MailKind::OffboardingAlert => "offboarding_alert",
+            MailKind::DirectoryDigest => "directory_digest",
         }
     }
 
@@ -40,6 +46,8 @@ impl MailKind {
             "matter_added" => MailKind::MatterAdded,
             "matter_closed" => MailKind::MatterClosed,
             "offboarding_digest" => MailKind::OffboardingDigest,
+            "offboarding_alert" => MailKind::OffboardingAlert,
+            "directory_digest" => MailKind::DirectoryDigest,
             _ => return None,
         })
     }
@@ -59,13 +67,43 @@ pub enum OutboxPayload {
     MatterAdded(MatterAdded),
     MatterClosed(MatterClosed),
     OffboardingDigest(OffboardingDigest),
+    OffboardingAlert(OffboardingAlert),
+    DirectoryDigest(DirectoryDigest),
+}
+
+/// O2: one message per successor. `lines` names what they took over (at
+/// most [`OffboardingDigest::MAX_LINES`]); `total` counts everything.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OffboardingDigest {
+    pub leaving_user_name: String,
+    pub lines: Vec<String>,
+    pub total: i64,
+}
+
+impl OffboardingDigest {
+    /// A digest names this many items and counts the rest.
+    pub const MAX_LINES: usize = 50;
+}
+
+/// O3: a scheduled deactivation that could not be carried out (`failed`,
+/// with why), or one coming up with blocking items nobody takes over yet
+/// (`reminder`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OffboardingAlert {
+    pub alert: String,
+    pub user_id: String,
+    pub user_name: String,
+    pub effective_at: i64,
+    pub details: Vec<String>,
 }
 
 /// DIR3: the directory deactivated `user_name` while they held these
 /// responsibilities (one line each), now open offboarding items.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct OffboardingDigest {
+pub struct DirectoryDigest {
     pub user_name: String,
     pub user_email: String,
     pub items: Vec<String>,
@@ -103,6 +141,8 @@ impl OutboxPayload {
             OutboxPayload::MatterAdded(_) => MailKind::MatterAdded,
             OutboxPayload::MatterClosed(_) => MailKind::MatterClosed,
             OutboxPayload::OffboardingDigest(_) => MailKind::OffboardingDigest,
+            OutboxPayload::OffboardingAlert(_) => MailKind::OffboardingAlert,
+            OutboxPayload::DirectoryDigest(_) => MailKind::DirectoryDigest,
         }
     }
 
@@ -113,6 +153,8 @@ impl OutboxPayload {
             OutboxPayload::MatterAdded(p) => serde_json::to_string(p).unwrap_or_default(),
             OutboxPayload::MatterClosed(p) => serde_json::to_string(p).unwrap_or_default(),
             OutboxPayload::OffboardingDigest(p) => serde_json::to_string(p).unwrap_or_default(),
+            OutboxPayload::OffboardingAlert(p) => serde_json::to_string(p).unwrap_or_default(),
+            OutboxPayload::DirectoryDigest(p) => serde_json::to_string(p).unwrap_or_default(),
         }
     }
 
@@ -130,6 +172,12 @@ impl OutboxPayload {
             Some(MailKind::OffboardingDigest) => serde_json::from_str(json)
                 .map(OutboxPayload::OffboardingDigest)
                 .map_err(|e| format!("bad offboarding_digest payload: {e}")),
+            Some(MailKind::OffboardingAlert) => serde_json::from_str(json)
+                .map(OutboxPayload::OffboardingAlert)
+                .map_err(|e| format!("bad offboarding_alert payload: {e}")),
+            Some(MailKind::DirectoryDigest) => serde_json::from_str(json)
+                .map(OutboxPayload::DirectoryDigest)
+                .map_err(|e| format!("bad directory_digest payload: {e}")),
             None => Err(format!("unknown kind of message '{kind}'")),
         }
     }

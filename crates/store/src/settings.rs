@@ -19,13 +19,14 @@ struct Row {
     link_ttl_hours: i64,
     session_idle_minutes: i64,
     session_lifetime_hours: i64,
+    offboarding_reminder_days: i64,
 }
 
 impl Tx {
     pub async fn settings(&mut self) -> Result<Settings> {
         let r: Row = on!(self, c => sqlx::query_as(
             "SELECT company_name, active_directory_sync, tracker_coordinator_id, password_min_length, password_min_classes, password_history, \
-             lockout_max_failures, lockout_window_minutes, lockout_duration_minutes, inactivity_days, link_ttl_hours, session_idle_minutes, session_lifetime_hours FROM settings WHERE id = 1")
+             lockout_max_failures, lockout_window_minutes, lockout_duration_minutes, inactivity_days, link_ttl_hours, session_idle_minutes, session_lifetime_hours, offboarding_reminder_days FROM settings WHERE id = 1")
             .fetch_one(c).await)?;
         Ok(Settings {
             company_name: r.company_name,
@@ -47,6 +48,7 @@ impl Tx {
                 idle_minutes: r.session_idle_minutes,
                 lifetime_hours: r.session_lifetime_hours,
             },
+            offboarding_reminder_days: r.offboarding_reminder_days,
         })
     }
 
@@ -64,11 +66,11 @@ impl Tx {
             "UPDATE settings SET company_name = $1, active_directory_sync = $2, tracker_coordinator_id = $3, password_min_length = $4, \
              password_min_classes = $5, password_history = $6, lockout_max_failures = $7, lockout_window_minutes = $8, \
              lockout_duration_minutes = $9, inactivity_days = $10, link_ttl_hours = $11, updated_at = $12, \
-             session_idle_minutes = $13, session_lifetime_hours = $14 WHERE id = 1")
+             session_idle_minutes = $13, session_lifetime_hours = $14, offboarding_reminder_days = $15 WHERE id = 1")
             .bind(&s.company_name).bind(s.active_directory_sync).bind(s.tracker_coordinator_id.as_ref().map(|u| u.as_str()))
             .bind(s.password_policy.min_length).bind(s.password_policy.min_classes).bind(s.password_policy.history)
             .bind(s.lockout.max_failures).bind(s.lockout.window_minutes).bind(s.lockout.duration_minutes).bind(s.lockout.inactivity_days)
-            .bind(s.link_ttl_hours).bind(now).bind(s.sessions.idle_minutes).bind(s.sessions.lifetime_hours).execute(c).await.map(|r| r.rows_affected()))?;
+            .bind(s.link_ttl_hours).bind(now).bind(s.sessions.idle_minutes).bind(s.sessions.lifetime_hours).bind(s.offboarding_reminder_days).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 }

@@ -7,6 +7,7 @@ pub mod logging;
 pub mod metrics;
 mod overload;
 pub mod readiness;
+mod scheduler;
 pub mod shutdown;
 
 use anyhow::Context;
@@ -137,6 +138,7 @@ pub async fn start(cfg: &ServeConfig) -> anyhow::Result<Running> {
         None => None,
     };
     tokio::spawn(sweep_sessions(app.clone(), stopped.clone()));
+    tokio::spawn(scheduler::run(app.clone(), scheduler::period(cfg), stopped.clone()));
     let (mail_stop, mail_stopped) = watch::channel(false);
     let mail = tokio::spawn(worker.run(async move {
         tokio::select! {

@@ -10,6 +10,7 @@ mod authz_scopes;
 mod deactivation;
 mod edge;
 mod matters;
+mod offboarding;
 mod onboarding;
 mod ops;
 mod orgs;

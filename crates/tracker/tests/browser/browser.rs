@@ -139,7 +139,7 @@ impl Browser {
         self.client.goto(url).await.unwrap_or_else(|e| panic!("open {url}: {e}"));
     }
 
-    async fn path(&self) -> String {
+    pub async fn path(&self) -> String {
         self.client.current_url().await.map(|u| u.path().to_owned()).unwrap_or_default()
     }
 

@@ -333,4 +333,32 @@ async fn scenario(b: Browser, w: World, sink: SmtpSink) {
     b.click_button("Reset password").await;
     b.expect_text_in(".notice.ok", "password is reset").await;
     sink.wait_for(before + 1, Duration::from_secs(15)).await;
+
+    // Offboarding in one step (O4): Nora now leads both matters and
+    // approves on the route; from her profile's ⋯ menu, Hannah takes it all
+    // over as the default successor, previewed, then confirmed.
+    b.goto(&url("/users")).await;
+    b.click(&format!("tr[data-email='{NEXT_EMAIL}'] a")).await;
+    b.expect_text("User Administrative Profile").await;
+    b.click("details.menu > summary").await;
+    b.click_link("Offboard…").await;
+    b.expect_text("Lead company person of 2 open matters").await;
+    b.expect_text("Primary approver on 1 route level").await;
+    let offboard = b.path().await;
+    assert!(offboard.ends_with("/offboard"), "{offboard}");
+    let hannah = b
+        .option_value_containing(&offboard, "select[name=default_successor_id]", HELD_EMAIL)
+        .await;
+    b.select("select[name=default_successor_id]", &hannah).await;
+    b.screenshot("offboard").await;
+    b.click_button("Preview").await;
+    b.expect_text("Offboard Nora Next now?").await;
+    assert_eq!(b.count("#preview tbody tr").await, 3, "every item is previewed");
+    b.expect_text_in("#preview", "Hannah Held").await;
+    b.screenshot("offboard-preview").await;
+    b.click_button("Confirm").await;
+    b.expect_text_in(".notice.ok", "Nora Next is deactivated; 3 responsibilities were handed over")
+        .await;
+    b.goto(&url("/scheduled-deactivations")).await;
+    b.expect_text("No deactivation is scheduled.").await;
 }

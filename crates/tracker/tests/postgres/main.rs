@@ -54,9 +54,14 @@ fn tracker(db: &str, dir: &std::path::Path) -> Command {
 }
 
 async fn serve(db: &str, dir: &std::path::Path, smtp: &str) -> Server {
+    serve_with(db, dir, smtp, &[]).await
+}
+
+async fn serve_with(db: &str, dir: &std::path::Path, smtp: &str, env: &[(&str, &str)]) -> Server {
     let port = free_port();
     let child = tracker(db, dir)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .envs(env.iter().copied())
         .env("TRACKER_SMTP_URL", smtp)
         .stdout(Stdio::null())
         .spawn()
@@ -231,4 +236,134 @@ async fn two_processes_share_one_postgresql_database() {
     }
     assert_eq!(both, 0, "a deactivation and a conflicting lead change both succeeded");
     println!("lead change won {lead_won} of 20 races");
+}
+
+/// O3 across processes: two `serve` processes tick their schedulers over
+/// the same plans (PostgreSQL `FOR UPDATE SKIP LOCKED`); each plan runs
+/// exactly once: one offboarding, one deactivation, one digest each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn o3_two_processes_run_each_scheduled_deactivation_once() {
+    let db = fresh_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start().await;
+    let mut create = tracker(&db, dir.path())
+        .args([
+            "create-admin",
+            "--email",
+            ADMIN,
+            "--first-name",
+            "Root",
+            "--last-name",
+            "Admin",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    create.stdin.take().unwrap().write_all(PASSWORD.as_bytes()).unwrap();
+    assert!(create.wait().unwrap().success());
+    // The test clock makes both schedulers tick every second.
+    let a = serve_with(&db, dir.path(), &sink.url(), &[("TRACKER_TEST_CLOCK", "true")]).await;
+    let b = serve_with(&db, dir.path(), &sink.url(), &[("TRACKER_TEST_CLOCK", "true")]).await;
+    let client = reqwest::Client::new();
+    let r: Value = client
+        .post(format!("{}/api/v1/sessions", a.url))
+        .json(&json!({"email": ADMIN, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = r["token"].as_str().unwrap().to_owned();
+    let post = |url: String, body: Value| {
+        let (client, token) = (client.clone(), token.clone());
+        async move { call(&client, reqwest::Method::POST, url, &token, Some(body)).await }
+    };
+    let user =
+        |email: String| json!({"email": email, "first_name": "P", "last_name": "Lan", "role": "company_user", "hold_new_user_email": true});
+    let (_, s) = post(format!("{}/api/v1/users", a.url), user("heir@company.example".into())).await;
+    let successor = s["id"].as_str().unwrap().to_owned();
+    let at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 4;
+    let at = time::OffsetDateTime::from_unix_timestamp(at as i64)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let mut leaving = Vec::new();
+    for i in 0..6 {
+        let (_, u) = post(format!("{}/api/v1/users", a.url), user(format!("leaves{i}@company.example"))).await;
+        let id = u["id"].as_str().unwrap().to_owned();
+        let (st, _) = post(
+            format!("{}/api/v1/matters", b.url),
+            json!({"name": format!("Plan {i}"), "number": format!("PL-{i}"), "lead_company_person_id": id}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED);
+        let url = if i % 2 == 0 { &a.url } else { &b.url };
+        let (st, body) = post(
+            format!("{url}/api/v1/users/{id}/offboard"),
+            json!({"default_successor_id": successor, "effective_at": at}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{body}");
+        leaving.push(id);
+    }
+    let started = Instant::now();
+    loop {
+        let (_, list) = call(
+            &client,
+            reqwest::Method::GET,
+            format!("{}/api/v1/scheduled-deactivations", b.url),
+            &token,
+            None,
+        )
+        .await;
+        if list["total"] == 0 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the plans did not all run: {list}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for id in &leaving {
+        let (_, u) = call(&client, reqwest::Method::GET, format!("{}/api/v1/users/{id}", a.url), &token, None).await;
+        assert_eq!(u["active"], false, "{u}");
+    }
+    let (_, offboarded) = call(
+        &client,
+        reqwest::Method::GET,
+        format!("{}/api/v1/audit?action=user.offboarded&per_page=100", a.url),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(offboarded["total"], 6, "each plan ran once: {offboarded}");
+    let (_, failed) = call(
+        &client,
+        reqwest::Method::GET,
+        format!("{}/api/v1/audit?action=user.deactivation_failed", a.url),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(failed["total"], 0, "{failed}");
+    let (_, moved) = call(
+        &client,
+        reqwest::Method::GET,
+        format!("{}/api/v1/audit?action=matter.lead_reassigned&per_page=100", a.url),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(moved["total"], 6, "{moved}");
+    // One digest per plan for the successor, no more.
+    let got = sink.wait_for(6, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let got = if sink.messages().len() > got.len() { sink.messages() } else { got };
+    let digests = got.iter().filter(|m| m.rcpt_to.iter().any(|r| r == "heir@company.example")).count();
+    assert_eq!(digests, 6);
 }

@@ -4,6 +4,7 @@
 mod audit;
 mod directory;
 mod matters;
+pub mod offboarding;
 mod onboarding;
 mod orgs;
 mod people;
@@ -83,6 +84,10 @@ pub fn router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::unlock))
         .routes(routes!(users::history))
         .routes(routes!(users::delegates))
+        .routes(routes!(offboarding::plan))
+        .routes(routes!(offboarding::offboard))
+        .routes(routes!(offboarding::cancel))
+        .routes(routes!(offboarding::list))
         .routes(routes!(people::people))
         .routes(routes!(onboarding::pending))
         .routes(routes!(onboarding::send_all))

@@ -21,12 +21,15 @@ pub struct PeopleParams {
     /// edit that matter), `coordinator`, `approver`, `route_delegate`,
     /// `tracker_coordinator` (company system administrators), `participant`
     /// (with `matter_id`: who may add participants to that matter),
-    /// `delegate` (anyone: their own organisation).
+    /// `delegate` (anyone: their own organisation), `successor` (with
+    /// `user_id`: who may offboard that user; people in the caller's scope).
     #[serde(rename = "for")]
     #[param(rename = "for", value_type = PeoplePurpose)]
     pub purpose: String,
     /// The matter, for `participant` (required) and `lead` (editing it).
     pub matter_id: Option<String>,
+    /// The leaving user, for `successor` (required).
+    pub user_id: Option<String>,
     /// Starts of first name, last name or email.
     #[param(max_length = 100)]
     pub q: Option<String>,
@@ -66,18 +69,29 @@ fn bad(msg: &str) -> AppError {
     AppError::bad_request("invalid_query", msg.to_owned())
 }
 
-/// Parses `for` and `matter_id` into a purpose: 400 for an unknown `for`,
-/// 422 when `matter_id` is missing where needed or given where not taken.
-pub fn purpose(for_: &str, matter_id: Option<&str>) -> Result<Purpose, AppError> {
+/// Parses `for`, `matter_id` and `user_id` into a purpose: 400 for an
+/// unknown `for`, 422 on the field when `matter_id` or `user_id` is missing
+/// where needed or given where not taken.
+pub fn purpose(for_: &str, matter_id: Option<&str>, user_id: Option<&str>) -> Result<Purpose, AppError> {
+    let user = user_id.filter(|u| !u.is_empty()).map(domain::UserId::from);
+    let not_taken = |field: &'static str, message: &str| -> AppError {
+        domain::Invalid::new(field, "not_taken", message.to_owned()).into()
+    };
+    if for_ == "successor" {
+        if matter_id.is_some_and(|m| !m.is_empty()) {
+            return Err(not_taken("matter_id", "matter_id: only for=lead or for=participant take a matter"));
+        }
+        return user.map(Purpose::Successor).ok_or_else(|| {
+            domain::Invalid::new("user_id", "required", "user_id: for=successor needs the leaving user").into()
+        });
+    }
+    if user.is_some() {
+        return Err(not_taken("user_id", "user_id: only for=successor takes a user"));
+    }
     let matter = matter_id.filter(|m| !m.is_empty()).map(MatterId::from);
     let no_matter = |p: Purpose| {
         if matter.is_some() {
-            Err(domain::Invalid::new(
-                "matter_id",
-                "not_taken",
-                "matter_id: only for=lead or for=participant take a matter",
-            )
-            .into())
+            Err(not_taken("matter_id", "matter_id: only for=lead or for=participant take a matter"))
         } else {
             Ok(p)
         }
@@ -93,7 +107,7 @@ pub fn purpose(for_: &str, matter_id: Option<&str>) -> Result<Purpose, AppError>
         "tracker_coordinator" => no_matter(Purpose::TrackerCoordinator),
         "delegate" => no_matter(Purpose::Delegate),
         _ => Err(bad(
-            "for: use lead, coordinator, approver, route_delegate, tracker_coordinator, participant or delegate",
+            "for: use lead, coordinator, approver, route_delegate, tracker_coordinator, participant, delegate or successor",
         )),
     }
 }
@@ -104,7 +118,7 @@ pub fn purpose(for_: &str, matter_id: Option<&str>) -> Result<Purpose, AppError>
     responses((status = 200, body = PeopleOut), (status = 403), (status = 404, description = "`matter_id` names a matter the caller cannot see."), (status = 422)))]
 pub async fn people(State(app): State<App>, caller: Caller, ApiQuery(p): ApiQuery<PeopleParams>) -> ApiResult<Json<PeopleOut>> {
     let query = PeopleQuery {
-        purpose: purpose(&p.purpose, p.matter_id.as_deref())?,
+        purpose: purpose(&p.purpose, p.matter_id.as_deref(), p.user_id.as_deref())?,
         q: p.q,
         limit: p.limit.unwrap_or(DEFAULT_CHOICES),
     };

@@ -169,7 +169,8 @@ value_set!(
         "route_delegate",
         "tracker_coordinator",
         "participant",
-        "delegate"
+        "delegate",
+        "successor"
     ]
 );
 

@@ -67,6 +67,10 @@ pub struct SettingsIn {
     #[schema(minimum = 1, maximum = 720)]
     pub link_ttl_hours: Option<i64>,
     pub sessions: Option<SessionsIn>,
+    /// O3: days before a scheduled deactivation at which the system
+    /// administrators are reminded of blocking items without a successor.
+    #[schema(minimum = 1, maximum = 60)]
+    pub offboarding_reminder_days: Option<i64>,
 }
 
 /// The settings as `GET /settings` and `PATCH /settings` answer them.
@@ -80,6 +84,7 @@ pub struct SettingsOut {
     pub lockout: LockoutOut,
     pub link_ttl_hours: i64,
     pub sessions: SessionsOut,
+    pub offboarding_reminder_days: i64,
 }
 
 #[derive(ToSchema)]
@@ -131,6 +136,7 @@ pub async fn patch_settings(State(app): State<App>, caller: Caller, ApiJson(b): 
         link_ttl_hours: b.link_ttl_hours,
         session_idle_minutes: b.sessions.as_ref().and_then(|x| x.idle_minutes),
         session_lifetime_hours: b.sessions.as_ref().and_then(|x| x.lifetime_hours),
+        offboarding_reminder_days: b.offboarding_reminder_days,
     };
     Ok(Json(settings_json(&app.update_settings(&caller.ctx, patch).await?)))
 }

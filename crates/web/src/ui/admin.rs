@@ -48,6 +48,8 @@ pub struct SettingsForm {
     idle_minutes: String,
     #[serde(default)]
     lifetime_hours: String,
+    #[serde(default)]
+    offboarding_reminder_days: String,
 }
 
 impl SettingsForm {
@@ -66,6 +68,7 @@ impl SettingsForm {
             link_ttl_hours: s.link_ttl_hours.to_string(),
             idle_minutes: s.sessions.idle_minutes.to_string(),
             lifetime_hours: s.sessions.lifetime_hours.to_string(),
+            offboarding_reminder_days: s.offboarding_reminder_days.to_string(),
         }
     }
 
@@ -101,6 +104,11 @@ impl SettingsForm {
             link_ttl_hours: Some(num(&self.link_ttl_hours, "link_ttl_hours")?),
             session_idle_minutes: Some(num(&self.idle_minutes, "sessions.idle_minutes")?),
             session_lifetime_hours: Some(num(&self.lifetime_hours, "sessions.lifetime_hours")?),
+            // Left out of the form: unchanged.
+            offboarding_reminder_days: match self.offboarding_reminder_days.trim() {
+                "" => None,
+                v => Some(num(v, "offboarding_reminder_days")?),
+            },
         })
     }
 }

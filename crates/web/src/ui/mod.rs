@@ -12,6 +12,7 @@ mod directory;
 mod errors;
 mod flash;
 mod matters;
+mod offboarding;
 mod orgs;
 pub(crate) mod page;
 mod pickers;
@@ -51,6 +52,10 @@ pub fn router() -> Router<App> {
         .route("/users/{id}/unlock", post(profile::unlock))
         .route("/users/{id}/history", get(profile::history))
         .route("/users/{id}/deactivation-check", get(profile::check))
+        .route("/users/{id}/offboard", get(offboarding::page).post(offboarding::confirm))
+        .route("/users/{id}/offboard/preview", post(offboarding::preview))
+        .route("/users/{id}/scheduled-deactivation/cancel", post(offboarding::cancel))
+        .route("/scheduled-deactivations", get(offboarding::scheduled))
         .route("/matters", get(matters::list))
         .route("/matters/new", get(matters::new_page).post(matters::create))
         .route("/matters/{id}", get(matters::show))

@@ -162,6 +162,15 @@ async fn profile_page(app: &App, s: &Session, d: &UserDetails, f: ProfileForm, e
             value: when(Some(at)),
         });
     }
+    // O3: a scheduled deactivation shows as the leaving date.
+    if let Ok(dates) = app.leaving_dates(&s.ctx, std::slice::from_ref(&u.id)).await {
+        if let Some(at) = dates.get(&u.id) {
+            facts.push(Fact {
+                label: "Leaves on",
+                value: when(Some(*at)),
+            });
+        }
+    }
     if u.is_locked(now) {
         facts.push(Fact {
             label: "Locked out until",

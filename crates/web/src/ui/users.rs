@@ -192,6 +192,8 @@ pub struct Row {
     pub email_title: String,
     /// Once the account is activated a never-needed email is no news.
     pub show_email: bool,
+    /// O3: "leaves on …" when a deactivation is scheduled.
+    pub leaves_on: String,
 }
 
 pub fn email_title(u: &User) -> String {
@@ -228,6 +230,7 @@ fn row(u: &User, firm: Option<&str>, now: i64) -> Row {
         email_status: u.new_user_email.status.as_str(),
         email_title: email_title(u),
         show_email: u.activated_at.is_none() || u.new_user_email.status != EmailStatus::Held,
+        leaves_on: String::new(),
     }
 }
 
@@ -282,6 +285,8 @@ pub async fn list(State(app): State<App>, s: Session, Query(q): Query<ListQuery>
         .await?;
     let firms = firm_names(&app, &s).await;
     let now = app.now();
+    let ids: Vec<domain::UserId> = listing.items.iter().map(|u| u.id.clone()).collect();
+    let leaving = app.leaving_dates(&s.ctx, &ids).await?;
     let mut orgs = vec![
         Choice::new("all", "All users", v.org == "all"),
         Choice::new("company", "Company users", v.org == "company"),
@@ -318,7 +323,13 @@ pub async fn list(State(app): State<App>, s: Session, Query(q): Query<ListQuery>
             .items
             .iter()
             .zip(&listing.org_names)
-            .map(|(u, names)| row(u, names.firm.as_deref(), now))
+            .map(|(u, names)| {
+                let mut r = row(u, names.firm.as_deref(), now);
+                if let Some(at) = leaving.get(&u.id) {
+                    r.leaves_on = when(Some(*at));
+                }
+                r
+            })
             .collect(),
         pager: CursorPager::new(&v, listing.items.len() as i64, listing.total, listing.next.as_deref()),
         by_name: v.sort_link("name"),

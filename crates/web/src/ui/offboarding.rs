@@ -1,0 +1,301 @@
+//! O4: *Offboard…* (every responsibility with a successor picker, a
+//! default successor, a preview, then confirm) and *Scheduled
+//! deactivations*. The pickers come from `App::people` (purpose
+//! `successor`), the preview and the change from the same use cases as the
+//! API.
+
+use super::page::{
+    form_problem, ok, redirect_with, render, when, Choice, Flash, FormErrors, Layout, PageResult, PeopleSearch, PickerQuery, Posted,
+    Session,
+};
+use crate::api::offboarding::parse_moment;
+use app::offboarding::{OffboardInput, Preview};
+use app::ui_support::{Person, Purpose};
+use app::{App, AppError};
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use domain::offboarding::Item;
+use domain::UserId;
+use std::collections::{BTreeMap, HashMap};
+
+/// A group of items shows each item with its own picker up to this many.
+const ITEMS_WITH_PICKERS: usize = 25;
+
+/// The posted choices: `default_successor_id`, `effective_at`
+/// (`datetime-local`, read as UTC) and `s.<key or kind>` per picker.
+type Fields = BTreeMap<String, String>;
+
+struct Row {
+    key: String,
+    label: String,
+    required: bool,
+    choices: Vec<Choice>,
+}
+
+struct Group {
+    kind: String,
+    label: String,
+    blocking: bool,
+    choices: Vec<Choice>,
+    rows: Vec<Row>,
+    /// Items listed without a picker of their own.
+    hidden: usize,
+}
+
+#[derive(Template)]
+#[template(path = "users/offboard.html")]
+struct OffboardPage {
+    layout: Layout,
+    id: String,
+    name: String,
+    groups: Vec<Group>,
+    default_choices: Vec<Choice>,
+    effective_at: String,
+    search: PeopleSearch,
+    errors: FormErrors,
+}
+
+struct PreviewRow {
+    what: String,
+    target: String,
+    to: String,
+}
+
+#[derive(Template)]
+#[template(path = "users/offboard_preview.html")]
+struct PreviewPage {
+    layout: Layout,
+    id: String,
+    name: String,
+    when: String,
+    rows: Vec<PreviewRow>,
+    fields: Vec<(String, String)>,
+}
+
+fn options(people: &[Person], chosen: Option<&str>, suggested: Option<&str>, empty: &str) -> Vec<Choice> {
+    let mut out = vec![Choice::new("", empty, chosen.unwrap_or("").is_empty())];
+    for p in people {
+        let id = p.id.as_str();
+        let tag = if Some(id) == suggested { " (suggested)" } else { "" };
+        out.push(Choice::new(id, format!("{} — {}{tag}", p.name, p.email), chosen == Some(id)));
+    }
+    out
+}
+
+fn input(fields: &Fields) -> Result<OffboardInput, AppError> {
+    let successors: HashMap<String, String> = fields
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .filter_map(|(k, v)| k.strip_prefix("s.").map(|k| (k.to_owned(), v.clone())))
+        .collect();
+    let effective_at = match fields.get("effective_at").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => None,
+        // `datetime-local` has no zone and may leave out the seconds.
+        Some(local) => {
+            let with_seconds = if local.len() == 16 {
+                format!("{local}:00")
+            } else {
+                local.to_owned()
+            };
+            Some(parse_moment("effective_at", &format!("{with_seconds}Z"))?)
+        }
+    };
+    Ok(OffboardInput {
+        default_successor_id: fields.get("default_successor_id").filter(|v| !v.is_empty()).cloned(),
+        successors,
+        effective_at,
+    })
+}
+
+async fn form_page(
+    app: &App,
+    s: &Session,
+    id: &UserId,
+    q: &PickerQuery,
+    fields: &Fields,
+    errors: FormErrors,
+) -> Result<OffboardPage, super::page::PageError> {
+    let plan = app.offboarding_plan(&s.ctx, id).await?;
+    let mut search = PeopleSearch::new(format!("/users/{id}/offboard"), q);
+    let people = search.require(app, &s.ctx, Purpose::Successor(id.clone())).await?;
+    let mut groups: Vec<Group> = Vec::new();
+    for item in &plan.items {
+        let kind = item.kind.as_str();
+        if !groups.iter().any(|g| g.kind == kind) {
+            let count = plan.items.iter().filter(|i| i.kind == item.kind).count();
+            groups.push(Group {
+                kind: kind.to_owned(),
+                label: item.kind.label(count),
+                blocking: false,
+                choices: options(
+                    &people,
+                    fields.get(&format!("s.{kind}")).map(String::as_str),
+                    None,
+                    "— each below, or the default —",
+                ),
+                rows: Vec::new(),
+                hidden: 0,
+            });
+        }
+        let Some(g) = groups.iter_mut().find(|g| g.kind == kind) else {
+            continue;
+        };
+        g.blocking |= item.blocking;
+        if g.rows.len() >= ITEMS_WITH_PICKERS {
+            g.hidden += 1;
+            continue;
+        }
+        let suggested = item.suggested_successor_id.as_ref().map(|u| u.as_str());
+        let chosen = fields.get(&format!("s.{}", item.key)).map(String::as_str).or(suggested);
+        g.rows.push(Row {
+            key: item.key.clone(),
+            label: item.target.name.clone(),
+            required: item.needs_successor(),
+            choices: options(&people, chosen, suggested, "— the group's or the default —"),
+        });
+    }
+    Ok(OffboardPage {
+        layout: s.layout(format!("Offboard {}", plan.user.full_name()), "users"),
+        id: id.to_string(),
+        name: plan.user.full_name(),
+        default_choices: options(&people, fields.get("default_successor_id").map(String::as_str), None, "— nobody —"),
+        effective_at: fields.get("effective_at").cloned().unwrap_or_default(),
+        groups,
+        search,
+        errors,
+    })
+}
+
+/// O4: the plan with a picker per item (and per group), the default
+/// successor and the leaving date.
+pub async fn page(State(app): State<App>, s: Session, Path(id): Path<String>, Query(q): Query<PickerQuery>) -> PageResult {
+    let page = form_page(&app, &s, &UserId::from(id), &q, &Fields::new(), FormErrors::none()).await?;
+    Ok(ok(&page))
+}
+
+fn what_happens(item: &Item, to: Option<&domain::model::User>) -> String {
+    match to {
+        Some(u) => format!("{} — {}", u.full_name(), u.email),
+        None if item.kind.may_be_vacated() => "left empty".into(),
+        None => "stays with the deactivated user".into(),
+    }
+}
+
+/// O4: what will change, checked like the change itself; then confirm.
+pub async fn preview(State(app): State<App>, s: Session, Path(id): Path<String>, Posted(fields): Posted<Fields>) -> PageResult {
+    let uid = UserId::from(id.as_str());
+    let checked = match input(&fields) {
+        Ok(i) => app.offboarding_preview(&s.ctx, &uid, &i).await,
+        Err(e) => Err(e),
+    };
+    match checked {
+        Ok(Preview { user, rows, effective_at }) => {
+            let page = PreviewPage {
+                layout: s.layout(format!("Offboard {}: preview", user.full_name()), "users"),
+                id,
+                name: user.full_name(),
+                when: match effective_at {
+                    Some(at) => format!("on {}", when(Some(at))),
+                    None => "now".into(),
+                },
+                rows: rows
+                    .iter()
+                    .map(|(item, to)| PreviewRow {
+                        what: item.kind.label(1),
+                        target: item.target.name.clone(),
+                        to: what_happens(item, to.as_ref()),
+                    })
+                    .collect(),
+                fields: fields.into_iter().filter(|(k, v)| k != "csrf" && !v.is_empty()).collect(),
+            };
+            Ok(ok(&page))
+        }
+        Err(e) => refused(&app, &s, &uid, &fields, e).await,
+    }
+}
+
+async fn refused(app: &App, s: &Session, id: &UserId, fields: &Fields, e: AppError) -> PageResult {
+    let (status, errors) = form_problem(e)?;
+    let page = form_page(app, s, id, &PickerQuery::default(), fields, errors).await?;
+    Ok(render(status, &page))
+}
+
+/// O2/O3 from the page: offboard now, or schedule it.
+pub async fn confirm(State(app): State<App>, s: Session, Path(id): Path<String>, Posted(fields): Posted<Fields>) -> PageResult {
+    let uid = UserId::from(id.as_str());
+    let done = match input(&fields) {
+        Ok(i) => app.offboard(&s.ctx, &uid, i).await,
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok(d) => {
+            let text = match &d.scheduled {
+                Some(plan) => format!(
+                    "{} leaves on {}: the deactivation is scheduled.",
+                    d.user.full_name(),
+                    when(Some(plan.effective_at))
+                ),
+                None => format!(
+                    "{} is deactivated; {} responsibilities were handed over.",
+                    d.user.full_name(),
+                    d.reassigned
+                ),
+            };
+            Ok(redirect_with(&format!("/users/{id}"), &[Flash::ok(text)]))
+        }
+        Err(e) => refused(&app, &s, &uid, &fields, e).await,
+    }
+}
+
+struct ScheduledRow {
+    id: String,
+    name: String,
+    when: String,
+    status: String,
+    failure: String,
+    by: String,
+}
+
+#[derive(Template)]
+#[template(path = "users/scheduled.html")]
+struct ScheduledPage {
+    layout: Layout,
+    rows: Vec<ScheduledRow>,
+}
+
+/// O3: the *Scheduled deactivations* page.
+pub async fn scheduled(State(app): State<App>, s: Session) -> PageResult {
+    let views = app.scheduled_deactivations(&s.ctx).await?;
+    let page = ScheduledPage {
+        layout: s.layout("Scheduled deactivations", "scheduled"),
+        rows: views
+            .iter()
+            .map(|v| ScheduledRow {
+                id: v.user.id.to_string(),
+                name: v.user.full_name(),
+                when: when(Some(v.plan.effective_at)),
+                status: v.plan.status.clone(),
+                failure: v.plan.failure.clone().unwrap_or_default(),
+                by: v.plan.created_by_label.clone(),
+            })
+            .collect(),
+    };
+    Ok(ok(&page))
+}
+
+/// O3: cancel from the page.
+pub async fn cancel(State(app): State<App>, s: Session, Path(id): Path<String>, Posted(_): Posted<super::auth::Empty>) -> PageResult {
+    match app.cancel_scheduled_deactivation(&s.ctx, &UserId::from(id.as_str())).await {
+        Ok(()) => Ok(redirect_with(
+            "/scheduled-deactivations",
+            &[Flash::ok("The scheduled deactivation is cancelled.")],
+        )),
+        Err(e) => {
+            let (_, errors) = form_problem(e)?;
+            Ok(redirect_with(
+                "/scheduled-deactivations",
+                &[Flash::error(errors.summary.unwrap_or_default())],
+            ))
+        }
+    }
+}
