@@ -12,6 +12,7 @@ pub mod ctx;
 pub mod delegates;
 pub mod demo;
 pub mod error;
+pub mod exchange;
 pub mod firms;
 pub mod hooks;
 pub mod lifecycle;

@@ -112,7 +112,7 @@ pub(crate) fn require_manage<'a>(ctx: &'a Ctx, user: &User) -> AppResult<Option<
     }
 }
 
-fn require_user_admin(ctx: &Ctx) -> AppResult<&Actor> {
+pub(crate) fn require_user_admin(ctx: &Ctx) -> AppResult<&Actor> {
     let actor = ctx.signed_in()?;
     if !actor.role.is_user_administrator() {
         return Err(AppError::forbidden("your role does not administer users"));

@@ -74,6 +74,8 @@ actions! {
     RouteCreated => "route.created", "route", "Approval route created";
     RouteUpdated => "route.updated", "route", "Approval route changed";
     SettingsUpdated => "settings.updated", "settings", "Settings changed";
+    UsersExported => "export.users", "export", "User list exported as CSV";
+    AuditExported => "export.audit", "export", "Audit log exported as CSV";
 }
 
 impl std::fmt::Display for AuditAction {

@@ -2,6 +2,7 @@
 //! generated from these handlers.
 
 mod audit;
+mod exchange;
 mod matters;
 mod onboarding;
 mod orgs;
@@ -98,6 +99,9 @@ pub fn router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::get_route, routes::patch_route))
         .routes(routes!(settings::get_settings, settings::patch_settings))
         .routes(routes!(audit::audit_log))
+        .routes(routes!(audit::audit_verify))
+        .routes(routes!(exchange::users_csv))
+        .routes(routes!(exchange::audit_csv))
         .split_for_parts();
     // After the routes: only now does the document hold their operations.
     CommonResponses.modify(&mut openapi);
