@@ -200,3 +200,170 @@ async fn csv_audit_export_filters_by_time_actor_and_action() {
     assert_eq!(app.audit("action=export.audit").await.len(), 3);
     assert_eq!(app.get("/api/v1/audit/verify", &app.admin).await.body["ok"], true);
 }
+
+async fn import(app: &TestApp, token: &str, dry_run: bool, content_type: &str, body: impl Into<reqwest::Body>) -> Reply {
+    let r = app
+        .client
+        .post(format!("{}/api/v1/users/import?dry_run={dry_run}", app.url))
+        .bearer_auth(token)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let headers = r.headers().clone();
+    let body = r.json().await.unwrap_or(serde_json::Value::Null);
+    Reply { status, body, headers }
+}
+
+const HEADER: &str = "email,first_name,last_name,side,firm,office,role,hold_new_user_email\r\n";
+
+#[tokio::test]
+async fn csv_import_dry_runs_then_creates_all_with_audit_and_n1_mail() {
+    let app = spawn_app().await;
+    app.office("Zürich, \"HQ\"").await;
+    app.firm("Smith & Co", "admin@smith.example").await;
+    let file = format!(
+        "{HEADER}new1@company.example,\"Bob \"\"The Builder\"\"\",\"O'Brien, Jr.\",company,,\"Zürich, \"\"HQ\"\"\",company_user,true\r\n\
+         new2@smith.example,Zoë,李 小龍,firm,Smith & Co,,firm_user,false\r\n\
+         new3@company.example,=cmd,-Minus,company,,,company_user,\r\n"
+    );
+    let before = app.user_count().await;
+    let created_before = app.audit("action=user.created").await.len();
+    let dry = import(&app, &app.admin, true, "text/csv", file.clone()).await;
+    assert_eq!(dry.status, StatusCode::OK, "{}", dry.body);
+    assert_eq!(dry.body["created"], 0);
+    assert_eq!(dry.body["valid_rows"], 3);
+    assert_eq!(dry.body["errors"], json!([]));
+    assert_eq!(app.user_count().await, before, "a dry run creates nothing");
+
+    let done = import(&app, &app.admin, false, "text/csv; charset=utf-8", file).await;
+    assert_eq!(done.status, StatusCode::CREATED, "{}", done.body);
+    assert_eq!(done.body["created"], 3);
+    assert_eq!(app.user_count().await, before + 3);
+    assert_eq!(app.audit("action=user.created").await.len(), created_before + 3);
+    // Round trip: the export gives back what was imported, formulas defused.
+    let rows = records(&get_csv(&app, "/api/v1/users.csv?sort=email", &app.admin).await.text);
+    let (email, first, last, office, firm) = (
+        column(&rows, "email"),
+        column(&rows, "first_name"),
+        column(&rows, "last_name"),
+        column(&rows, "office"),
+        column(&rows, "firm"),
+    );
+    let by = |e: &str| rows.iter().find(|r| r[email] == e).unwrap().clone();
+    assert_eq!(by("new1@company.example")[first], "Bob \"The Builder\"");
+    assert_eq!(by("new1@company.example")[last], "O'Brien, Jr.");
+    assert_eq!(by("new1@company.example")[office], "Zürich, \"HQ\"");
+    assert_eq!(by("new2@smith.example")[last], "李 小龍");
+    assert_eq!(by("new2@smith.example")[firm], "Smith & Co");
+    assert_eq!(by("new3@company.example")[first], "'=cmd");
+    assert_eq!(by("new3@company.example")[last], "'-Minus");
+    // N1 per row: held where the row says so, queued otherwise.
+    let statuses: std::collections::HashMap<String, String> = app.get("/api/v1/users?status=all&per_page=500", &app.admin).await.body
+        ["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["email"].as_str().unwrap().to_owned(),
+                u["new_user_email"]["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(statuses["new1@company.example"], "held");
+    assert_ne!(statuses["new2@smith.example"], "held");
+    assert_ne!(statuses["new3@company.example"], "held");
+    assert_eq!(app.get("/api/v1/audit/verify", &app.admin).await.body["ok"], true);
+}
+
+#[tokio::test]
+async fn csv_import_reports_every_row_error_and_creates_nothing() {
+    let app = spawn_app().await;
+    let office = app.office("Paris").await;
+    app.company_user("taken@company.example", "company_user", None).await;
+    let oa = app
+        .company_user("oa@company.example", "company_office_administrator", Some(&office))
+        .await;
+    let oa_token = app.password_for(&oa, "oa@company.example").await;
+    let file = format!(
+        "{HEADER}ok@company.example,Ok,Row,company,,,company_user,\r\n\
+         taken@company.example,Taken,Email,company,,,company_user,\r\n\
+         dup@company.example,Dup,One,company,,,company_user,\r\n\
+         DUP@company.example,Dup,Two,company,,,company_user,\r\n\
+         x@company.example,Firm,Unknown,firm,Nowhere LLP,,firm_user,\r\n\
+         y@company.example,Office,Unknown,company,,Atlantis,company_user,\r\n\
+         z@company.example,Role,Unknown,company,,,emperor,\r\n\
+         not-an-email,Bad,Email,company,,,company_user,\r\n\
+         w@company.example,\"Two\nLines\",Name,company,,,company_user,\r\n\
+         v@company.example,Hold,Bad,company,,,company_user,maybe\r\n\
+         sa@company.example,Too,Mighty,company,,,company_system_administrator,\r\n"
+    );
+    let before = app.user_count().await;
+    let r = import(&app, &oa_token, false, "text/csv", file).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.body["created"], 0);
+    assert_eq!(app.user_count().await, before, "all or nothing");
+    let errors: Vec<(i64, String, String)> = r.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert!(!e["message"].as_str().unwrap().is_empty());
+            (
+                e["row"].as_i64().unwrap(),
+                e["field"].as_str().unwrap().to_owned(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let has = |row: i64, field: &str, code: &str| {
+        assert!(
+            errors.iter().any(|e| e.0 == row && e.1 == field && e.2 == code),
+            "row {row} {field} {code} in {errors:?}"
+        )
+    };
+    has(3, "email", "email_taken");
+    has(5, "email", "duplicate_in_file");
+    has(6, "firm", "unknown_firm");
+    has(7, "office", "unknown_office");
+    has(8, "role", "invalid_role");
+    has(9, "email", "invalid_email");
+    has(10, "first_name", "invalid_characters");
+    has(11, "hold_new_user_email", "invalid_boolean");
+    has(12, "role", "role_not_allowed");
+    assert!(!errors.iter().any(|e| e.0 == 2 || e.0 == 4), "valid rows have no error: {errors:?}");
+}
+
+#[tokio::test]
+async fn csv_import_refuses_bad_files_with_a_clear_error() {
+    let app = spawn_app().await;
+    let before = app.user_count().await;
+    let one = format!("{HEADER}a@company.example,A,B,company,,,company_user,\r\n");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("application/json", one.clone().into_bytes(), "not_csv"),
+        ("text/csv", b"email,first_name\xff\xfe,last_name\r\n".to_vec(), "not_utf8"),
+        ("text/csv", Vec::new(), "empty_file"),
+        ("text/csv", HEADER.as_bytes().to_vec(), "empty_file"),
+        (
+            "text/csv",
+            b"email,first_name,last_name\r\na@company.example,A,B\r\n".to_vec(),
+            "missing_columns",
+        ),
+        ("text/csv", format!("{HEADER}a@company.example,A\r\n").into_bytes(), "invalid_csv"),
+        ("text/csv", vec![b'a'; 9 * 1024 * 1024], "file_too_large"),
+    ];
+    for (ct, body, code) in cases {
+        let r = import(&app, &app.admin, false, ct, body).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{code}: {}", r.body);
+        assert_eq!(r.body["error"]["code"], code, "{}", r.body);
+        assert!(!r.body["error"]["message"].as_str().unwrap().is_empty());
+    }
+    assert_eq!(app.user_count().await, before);
+    // Only user administrators import.
+    let user = app.company_user("plain@company.example", "company_user", None).await;
+    let token = app.password_for(&user, "plain@company.example").await;
+    assert_eq!(import(&app, &token, true, "text/csv", one).await.status, StatusCode::FORBIDDEN);
+}

@@ -3,6 +3,7 @@
 //! one keyset page read when the client wants it, so memory stays flat
 //! whatever the number of rows. Cells that a spreadsheet would read as a
 //! formula (starting with `=`, `+`, `-` or `@`) are prefixed with `'`.
+//! A3: the user import, read with the same CSV crate.
 
 use super::audit::{audit_filter, AuditQuery};
 use super::users::{user_filter, UserListQuery};
@@ -10,13 +11,18 @@ use crate::error::ApiResult;
 use crate::extract::{ApiQuery, Caller};
 use crate::types::{ts, UserOut};
 use app::audit::AuditFilter;
+use app::exchange::ImportRow;
 use app::users::UserFilter;
 use app::{App, AppError, Page};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Json;
 use futures_util::stream::{self, Stream, StreamExt};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 /// Rows read per page (and so per chunk of the body).
 const PAGE: i64 = 500;
@@ -198,4 +204,165 @@ fn with_header(
             std::io::Error::other(e.message())
         })
     })
+}
+
+/// A3: the largest import file.
+pub const IMPORT_MAX_BYTES: usize = 8 * 1024 * 1024;
+/// A3: the most rows one import takes.
+pub const IMPORT_MAX_ROWS: usize = 50_000;
+/// A3: the columns of SPEC §5c; `hold_new_user_email` may be left out.
+const IMPORT_COLUMNS: &[&str] = &["email", "first_name", "last_name", "side", "firm", "office", "role"];
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    /// `true`: check every row and create nothing.
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportErrorOut {
+    /// The row in a spreadsheet (the header is row 1).
+    pub row: usize,
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportOut {
+    /// Users created: 0 for a dry run or when any row is invalid.
+    pub created: usize,
+    pub dry_run: bool,
+    /// Rows in the file and rows without a problem.
+    pub rows: usize,
+    pub valid_rows: usize,
+    pub errors: Vec<ImportErrorOut>,
+}
+
+fn bad_file(code: &'static str, message: impl Into<String>) -> AppError {
+    AppError::bad_request(code, message)
+}
+
+/// A3: reads an import file into rows; a file that is not one answers a
+/// clear 400 naming what is wrong, before any row is looked at.
+pub fn parse_import(bytes: &[u8]) -> Result<Vec<ImportRow>, AppError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        bad_file(
+            "not_utf8",
+            format!("the file must be UTF-8 text (invalid byte at offset {})", e.valid_up_to()),
+        )
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.trim().is_empty() {
+        return Err(bad_file(
+            "empty_file",
+            "the file is empty: it needs a header row and at least one user",
+        ));
+    }
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| bad_file("invalid_csv", format!("the file is not CSV: {e}")))?
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    let missing: Vec<&str> = IMPORT_COLUMNS.iter().copied().filter(|c| !headers.iter().any(|h| h == c)).collect();
+    if !missing.is_empty() {
+        return Err(bad_file(
+            "missing_columns",
+            format!(
+                "the header row lacks the column(s) {}; expected {}, hold_new_user_email",
+                missing.join(", "),
+                IMPORT_COLUMNS.join(", ")
+            ),
+        ));
+    }
+    let at = |name: &str| headers.iter().position(|h| h == name);
+    let cols: Vec<Option<usize>> = IMPORT_COLUMNS.iter().chain(["hold_new_user_email"].iter()).map(|c| at(c)).collect();
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| bad_file("invalid_csv", format!("the file is not valid CSV: {e}")))?;
+        if record.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        if rows.len() == IMPORT_MAX_ROWS {
+            return Err(bad_file("too_many_rows", format!("at most {IMPORT_MAX_ROWS} users per file")));
+        }
+        let cell = |k: usize| cols[k].and_then(|c| record.get(c)).unwrap_or("").to_owned();
+        rows.push(ImportRow {
+            row: i + 2,
+            email: cell(0),
+            first_name: cell(1),
+            last_name: cell(2),
+            side: cell(3),
+            firm: cell(4),
+            office: cell(5),
+            role: cell(6),
+            hold_new_user_email: cell(7),
+        });
+    }
+    if rows.is_empty() {
+        return Err(bad_file("empty_file", "the file has a header row but no users"));
+    }
+    Ok(rows)
+}
+
+/// A3: creates users from a CSV file (`text/csv`, UTF-8, a header row with
+/// `email, first_name, last_name, side, firm, office, role` and optionally
+/// `hold_new_user_email`; firm and office by name). Every row is checked
+/// like `POST /users`; with `dry_run=true`, or when any row has a problem,
+/// nothing is created.
+#[utoipa::path(post, path = "/api/v1/users/import", tag = "users", params(ImportQuery),
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = ImportOut, description = "Dry run: the report."),
+        (status = 201, body = ImportOut, description = "Every user created."),
+        (status = 400, description = "Not a usable file: not CSV or not UTF-8, empty, missing columns, too large."),
+        (status = 403), (status = 422, body = ImportOut, description = "Some rows have problems; nothing was created.")))]
+pub async fn import_users(
+    State(app): State<App>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<ImportQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !content_type.trim().to_ascii_lowercase().starts_with("text/csv") {
+        return Err(bad_file("not_csv", "send the file as text/csv").into());
+    }
+    let bytes = axum::body::to_bytes(body, IMPORT_MAX_BYTES).await.map_err(|_| {
+        bad_file(
+            "file_too_large",
+            format!("the file is larger than {} MiB", IMPORT_MAX_BYTES / (1024 * 1024)),
+        )
+    })?;
+    let rows = parse_import(&bytes)?;
+    let n = rows.len();
+    let dry_run = q.dry_run.unwrap_or(false);
+    let report = app.import_users(&caller.ctx, rows, dry_run).await?;
+    let status = if !report.errors.is_empty() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else if dry_run {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let out = ImportOut {
+        created: report.created,
+        dry_run,
+        rows: n,
+        valid_rows: report.valid_rows,
+        errors: report
+            .errors
+            .into_iter()
+            .map(|e| ImportErrorOut {
+                row: e.row,
+                field: e.field,
+                code: e.code,
+                message: e.message,
+            })
+            .collect(),
+    };
+    Ok((status, Json(out)).into_response())
 }

@@ -102,6 +102,7 @@ pub fn router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(audit::audit_verify))
         .routes(routes!(exchange::users_csv))
         .routes(routes!(exchange::audit_csv))
+        .routes(routes!(exchange::import_users))
         .split_for_parts();
     // After the routes: only now does the document hold their operations.
     CommonResponses.modify(&mut openapi);
