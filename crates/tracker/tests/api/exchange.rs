@@ -101,19 +101,15 @@ async fn csv_users_export_round_trips_quotes_commas_non_ascii_and_defuses_formul
 #[tokio::test]
 async fn csv_users_export_takes_every_selector_and_streams_past_a_page() {
     let app = spawn_app().await;
-    let office = app.office("Many").await;
+    app.office("Many").await;
     let (firm, _) = app.firm("Csv LLP", "admin@csv.example").await;
-    let creates = (0..520).map(|i| {
-        app.post(
-            "/api/v1/users",
-            &app.admin,
-            json!({"email": format!("many{i:03}@company.example"), "first_name": "Many", "last_name": format!("M{i:03}"),
-                   "side": "company", "role": "company_user", "office_id": office, "hold_new_user_email": true}),
-        )
-    });
-    for r in futures::future::join_all(creates).await {
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    // More than one export page (500 rows), through the import.
+    let mut file = String::from("email,first_name,last_name,side,firm,office,role\r\n");
+    for i in 0..520 {
+        file.push_str(&format!("many{i:03}@company.example,Many,M{i:03},company,,Many,company_user\r\n"));
     }
+    let r = import(&app, &app.admin, false, "text/csv", file).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let all = records(
         &get_csv(&app, "/api/v1/users.csv?org=company&sort=email&order=desc", &app.admin)
             .await
@@ -366,4 +362,72 @@ async fn csv_import_refuses_bad_files_with_a_clear_error() {
     let user = app.company_user("plain@company.example", "company_user", None).await;
     let token = app.password_for(&user, "plain@company.example").await;
     assert_eq!(import(&app, &token, true, "text/csv", one).await.status, StatusCode::FORBIDDEN);
+}
+
+/// The *Import users* page: check shows the problems, then a clean file is
+/// confirmed and imported; the list and audit pages link their CSV.
+#[tokio::test]
+async fn csv_import_page_checks_then_imports_and_pages_offer_downloads() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cookie = format!("tracker_session={}", app.admin);
+    let csrf = web::extract::csrf_token(&app.admin);
+    let post = |csv: String, action: &'static str| {
+        let body = format!(
+            "csrf={csrf}&action={action}&csv={}",
+            csv.bytes().map(|b| format!("%{b:02X}")).collect::<String>()
+        );
+        client
+            .post(format!("{}/users/import", app.url))
+            .header("cookie", cookie.clone())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let page = client
+        .get(format!("{}/users/import", app.url))
+        .header("cookie", cookie.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+
+    let bad = format!("{HEADER}p1@company.example,Page,One,company,,Nowhere,company_user,\r\n");
+    let r = post(bad, "check").await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"import-errors\"") && html.contains("unknown_office"), "{html}");
+
+    let good = format!("{HEADER}p1@company.example,Page,One,company,,,company_user,true\r\n");
+    let before = app.user_count().await;
+    let r = post(good.clone(), "check").await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("Import 1 users"));
+    assert_eq!(app.user_count().await, before, "checking creates nothing");
+    let r = post(good, "apply").await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.user_count().await, before + 1);
+
+    let list = client
+        .get(format!("{}/users?sort=email&order=desc", app.url))
+        .header("cookie", cookie.clone())
+        .send()
+        .await
+        .unwrap();
+    let html = list.text().await.unwrap();
+    assert!(
+        html.contains("/api/v1/users.csv?") && html.contains("sort=email&amp;order=desc\" download>Download CSV"),
+        "{html}"
+    );
+    assert!(html.contains("href=\"/users/import\""));
+    let audit = client
+        .get(format!("{}/audit", app.url))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert!(audit.text().await.unwrap().contains("/api/v1/audit.csv"));
 }

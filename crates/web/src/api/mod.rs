@@ -2,7 +2,7 @@
 //! generated from these handlers.
 
 mod audit;
-mod exchange;
+pub(crate) mod exchange;
 mod matters;
 mod onboarding;
 mod orgs;

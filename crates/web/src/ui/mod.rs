@@ -8,6 +8,7 @@ mod account;
 mod admin;
 mod auth;
 mod blockers;
+mod import;
 mod matters;
 mod orgs;
 pub(crate) mod page;
@@ -36,6 +37,7 @@ pub fn router() -> Router<App> {
         .route("/set-password", get(auth::set_password_page).post(auth::set_password))
         .route("/users", get(users::list))
         .route("/users/new", get(users::new_page).post(users::create))
+        .route("/users/import", get(import::page).post(import::submit))
         .route(
             "/users/email-new-users",
             get(users::email_new_users).post(users::send_new_user_emails),
