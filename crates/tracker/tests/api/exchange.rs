@@ -419,7 +419,7 @@ async fn csv_import_page_checks_then_imports_and_pages_offer_downloads() {
         .unwrap();
     let html = list.text().await.unwrap();
     assert!(
-        html.contains("/api/v1/users.csv?") && html.contains("sort=email&amp;order=desc\" download>Download CSV"),
+        html.contains("href=\"/api/v1/users.csv?org=all&#38;status=active&#38;sort=email&#38;order=desc\" download>Download CSV"),
         "{html}"
     );
     assert!(html.contains("href=\"/users/import\""));
