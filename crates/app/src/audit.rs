@@ -3,7 +3,7 @@
 use crate::{App, AppError, AppResult, Ctx, Listing, Page};
 use domain::audit::AuditAction;
 use serde_json::Value;
-use store::{AuditEntry, AuditQuery, AuditRecord, Tx};
+use store::{AuditEntry, AuditQuery, AuditRecord, ChainReport, Tx};
 
 /// Appends an entry about `target` in the caller's transaction.
 // Every argument is one column of the entry; callers name them in place.
@@ -42,14 +42,42 @@ pub struct AuditFilter {
     pub to: Option<domain::Millis>,
 }
 
+pub(crate) fn require_system_administrator(ctx: &Ctx) -> AppResult<()> {
+    if !ctx.signed_in()?.is_system_administrator() {
+        return Err(AppError::forbidden("only company system administrators read the audit log"));
+    }
+    Ok(())
+}
+
 impl App {
+    /// A1: checks the audit log's hash chain from the first entry to the
+    /// head (company system administrators; the operator's `tracker audit
+    /// verify` calls [`App::verify_audit_chain`]).
+    #[tracing::instrument(name = "audit_verify", skip_all)]
+    pub async fn audit_verify(&self, ctx: &Ctx) -> AppResult<ChainReport> {
+        require_system_administrator(ctx)?;
+        self.verify_audit_chain().await
+    }
+
+    /// A1, for the operator: no caller to check.
+    #[tracing::instrument(name = "verify_audit_chain", skip_all)]
+    pub async fn verify_audit_chain(&self) -> AppResult<ChainReport> {
+        let mut tx = self.db.read().await?;
+        Ok(tx.verify_audit_chain().await?)
+    }
+
+    /// A1: the chain head's seq and hash, the anchor the Audit page shows.
+    #[tracing::instrument(name = "audit_head", skip_all)]
+    pub async fn audit_head(&self, ctx: &Ctx) -> AppResult<(i64, String)> {
+        require_system_administrator(ctx)?;
+        let mut tx = self.db.read().await?;
+        Ok(tx.audit_head().await?)
+    }
+
     /// The whole audit log, for company system administrators.
     #[tracing::instrument(name = "audit_log", skip_all)]
     pub async fn audit_log(&self, ctx: &Ctx, f: AuditFilter, page: Page) -> AppResult<Listing<AuditRecord>> {
-        let actor = ctx.signed_in()?;
-        if !actor.is_system_administrator() {
-            return Err(AppError::forbidden("only company system administrators read the audit log"));
-        }
+        require_system_administrator(ctx)?;
         let mut tx = self.db.read().await?;
         let (items, total) = tx
             .list_audit(&AuditQuery {
@@ -60,6 +88,7 @@ impl App {
                 to: f.to,
                 limit: page.per_page,
                 offset: page.offset(),
+                before_id: None,
             })
             .await?;
         Ok(Listing { items, total, page })

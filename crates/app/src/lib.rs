@@ -13,6 +13,7 @@ pub mod delegates;
 pub mod demo;
 pub mod directory;
 pub mod error;
+pub mod exchange;
 pub mod firms;
 pub mod hooks;
 pub mod lifecycle;

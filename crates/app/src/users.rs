@@ -112,7 +112,7 @@ pub(crate) fn require_manage<'a>(ctx: &'a Ctx, user: &User) -> AppResult<Option<
     }
 }
 
-fn require_user_admin(ctx: &Ctx) -> AppResult<&Actor> {
+pub(crate) fn require_user_admin(ctx: &Ctx) -> AppResult<&Actor> {
     let actor = ctx.signed_in()?;
     if !actor.role.is_user_administrator() {
         return Err(AppError::forbidden("your role does not administer users"));
@@ -172,23 +172,8 @@ pub(crate) async fn queue_new_user_email(tx: &mut Tx, ctx: &Ctx, user: &mut User
 impl App {
     #[tracing::instrument(name = "create_user", skip_all)]
     pub async fn create_user(&self, ctx: &Ctx, mut input: NewUser) -> AppResult<UserDetails> {
-        if let Some(actor) = &ctx.actor {
-            let actor = require_user_admin(ctx).map(|_| actor)?;
-            // Administrators with one firm or office create users there by default.
-            let firm_role = Role::parse(&input.role).is_ok_and(|r| r.side() == Side::Firm);
-            if actor.role == Role::FirmAdministrator && input.firm_id.is_none() && firm_role {
-                input.firm_id = actor.firm_id.as_ref().map(|f| f.to_string());
-            }
-            if actor.role == Role::CompanyOfficeAdministrator && input.office_id.is_none() {
-                input.office_id = actor.office_id.as_ref().map(|o| o.to_string());
-            }
-            let v = validate_new_user(&input)?;
-            actor
-                .can_assign(v.role, v.firm_id.as_ref(), v.office_id.as_ref())
-                .map_err(|d| match d {
-                    Denied::Hidden => AppError::not_found("firm"),
-                    other => other.into(),
-                })?;
+        if ctx.actor.is_some() {
+            authorize_new_user(ctx, &mut input)?;
         }
         let now = self.now();
         let mut tx = self.db.write().await?;
@@ -473,7 +458,7 @@ async fn tx_count_active_sysadmins(tx: &mut Tx, except: &User) -> AppResult<i64>
 
 /// A new user's fields, validated.
 pub(crate) struct ValidNewUser {
-    email: Email,
+    pub(crate) email: Email,
     first: PersonName,
     last: PersonName,
     role: Role,
@@ -483,6 +468,30 @@ pub(crate) struct ValidNewUser {
 }
 
 /// Checks every field of a new user and reports all problems at once.
+/// The checks of `POST /users` before anything is read: the caller
+/// administers users, the input is valid, and the role, firm and office are
+/// the caller's to give (S7; a firm outside the scope is "not found").
+/// Administrators with one firm or office create users there by default.
+/// The CSV import (A3) checks each row with this too.
+pub(crate) fn authorize_new_user(ctx: &Ctx, input: &mut NewUser) -> AppResult<ValidNewUser> {
+    let actor = require_user_admin(ctx)?;
+    let firm_role = Role::parse(&input.role).is_ok_and(|r| r.side() == Side::Firm);
+    if actor.role == Role::FirmAdministrator && input.firm_id.is_none() && firm_role {
+        input.firm_id = actor.firm_id.as_ref().map(|f| f.to_string());
+    }
+    if actor.role == Role::CompanyOfficeAdministrator && input.office_id.is_none() {
+        input.office_id = actor.office_id.as_ref().map(|o| o.to_string());
+    }
+    let v = validate_new_user(input)?;
+    actor
+        .can_assign(v.role, v.firm_id.as_ref(), v.office_id.as_ref())
+        .map_err(|d| match d {
+            Denied::Hidden => AppError::not_found("firm"),
+            other => other.into(),
+        })?;
+    Ok(v)
+}
+
 pub(crate) fn validate_new_user(input: &NewUser) -> AppResult<ValidNewUser> {
     let mut p = Problems::new();
     let email = p.check(Email::parse(&input.email));

@@ -85,6 +85,8 @@ actions! {
     UserDeprovisioned => "user.deprovisioned", "user", "Deleted in the directory";
     ScimTokenCreated => "scim_token.created", "scim_token", "SCIM token created";
     ScimTokenRevoked => "scim_token.revoked", "scim_token", "SCIM token revoked";
+    UsersExported => "export.users", "export", "User list exported as CSV";
+    AuditExported => "export.audit", "export", "Audit log exported as CSV";
 }
 
 impl std::fmt::Display for AuditAction {

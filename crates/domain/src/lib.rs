@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod audit_chain;
 pub mod deactivation;
 pub mod email;
 pub mod error;

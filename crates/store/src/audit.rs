@@ -1,10 +1,36 @@
-//! The append-only audit log (R3). Rows are only ever inserted, in the
-//! transaction of the change they describe.
+//! The append-only, hash-chained audit log (R3, A1). Rows are only ever
+//! inserted, in the transaction of the change they describe.
+//!
+//! Appending is done in one place, [`Tx::commit`]: entries written during a
+//! transaction ([`Tx::audit`], or set-based SQL that announced itself with
+//! [`Tx::audit_bulk_insert_begins`]) are given consecutive `seq`s after the
+//! chain head, their `prev_hash` and `hash` (`domain::audit_chain`), and the
+//! head moves, just before the commit. The head row is read under
+//! `FOR UPDATE` on PostgreSQL (SQLite has one writer), so appends are
+//! serialised in commit order and the chain has no gap: a transaction that
+//! rolls back never took a `seq`. The head is the last row a change locks,
+//! so it adds no lock-order cycle.
 
 use crate::db::{on, Tx};
 use crate::sql::{bind_args, Sql};
-use crate::Result;
+use crate::{Dialect, Result, StoreError};
+use domain::audit_chain::{entry_hash, from_hex, to_hex, ChainedFields, GENESIS};
 use domain::Millis;
+
+/// The audit entries a transaction will append when it commits.
+#[derive(Debug, Default)]
+pub(crate) struct Pending {
+    entries: Vec<AuditEntry>,
+    /// Rows already inserted without a chain place (set-based writes):
+    /// every unchained row with an id above this one is this transaction's.
+    unchained_after: Option<i64>,
+}
+
+impl Pending {
+    pub(crate) fn chain_unchained_after(&mut self, id: i64) {
+        self.unchained_after = Some(self.unchained_after.map_or(id, |a| a.min(id)));
+    }
+}
 
 /// An entry to append.
 #[derive(Debug, Clone)]
@@ -36,6 +62,52 @@ pub struct AuditRecord {
     pub source_ip: Option<String>,
 }
 
+/// What `verify_audit_chain` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainReport {
+    pub ok: bool,
+    /// Rows in the audit log.
+    pub entries: i64,
+    pub head_seq: i64,
+    pub head_hash: String,
+    /// The first place where the chain breaks.
+    pub first_bad_seq: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ChainRow {
+    id: i64,
+    seq: Option<i64>,
+    at: i64,
+    actor_id: Option<String>,
+    actor_label: String,
+    action: String,
+    target_kind: String,
+    target_id: Option<String>,
+    before_json: Option<String>,
+    after_json: Option<String>,
+    source_ip: Option<String>,
+    prev_hash: Option<String>,
+    hash: Option<String>,
+}
+
+impl ChainRow {
+    fn fields(&self, seq: i64) -> ChainedFields<'_> {
+        ChainedFields {
+            seq,
+            at: self.at,
+            actor_id: self.actor_id.as_deref(),
+            actor_label: &self.actor_label,
+            action: &self.action,
+            target_kind: &self.target_kind,
+            target_id: self.target_id.as_deref(),
+            before_json: self.before_json.as_deref(),
+            after_json: self.after_json.as_deref(),
+            source_ip: self.source_ip.as_deref(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
     pub actor_id: Option<String>,
@@ -45,6 +117,8 @@ pub struct AuditQuery {
     pub to: Option<Millis>,
     pub limit: i64,
     pub offset: i64,
+    /// Keyset paging (exports): only entries older than this id.
+    pub before_id: Option<i64>,
 }
 
 fn filters(sql: &mut Sql, q: &AuditQuery) {
@@ -64,28 +138,83 @@ fn filters(sql: &mut Sql, q: &AuditQuery) {
     if let Some(t) = q.to {
         sql.push(" AND at < ").int(t);
     }
+    if let Some(b) = q.before_id {
+        sql.push(" AND id < ").int(b);
+    }
 }
 
 impl Tx {
+    /// Records `e`; it joins the chain when this transaction commits.
     pub async fn audit(&mut self, e: &AuditEntry) -> Result<()> {
-        let before = e.before.as_ref().map(|v| v.to_string());
-        let after = e.after.as_ref().map(|v| v.to_string());
-        on!(self, c => sqlx::query("INSERT INTO audit_log (at, actor_id, actor_label, action, target_kind, target_id, before_json, after_json, source_ip) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-            .bind(e.at).bind(e.actor_id.as_deref()).bind(&e.actor_label).bind(&e.action).bind(e.target_kind).bind(e.target_id.as_deref())
-            .bind(before.as_deref()).bind(after.as_deref()).bind(e.source_ip.as_deref()).execute(c).await.map(|r| r.rows_affected()))?;
+        self.audit.entries.push(e.clone());
         Ok(())
     }
 
-    /// Appends many entries, a few hundred per statement: a change that
-    /// touches thousands of rows (an offboarding) writes one entry per row
-    /// without one round trip per entry.
+    /// Records many entries (an offboarding writes one per matter); at
+    /// commit they join the chain in multi-row inserts, a few hundred per
+    /// statement, like every entry.
     pub async fn audit_many(&mut self, entries: &[AuditEntry]) -> Result<()> {
-        for chunk in entries.chunks(500) {
+        self.audit.entries.extend_from_slice(entries);
+        Ok(())
+    }
+
+    /// Set-based SQL is about to insert audit rows itself (with NULL
+    /// `seq`): they are chained at commit, in id order, before the entries
+    /// recorded with [`Tx::audit`].
+    pub(crate) async fn audit_bulk_insert_begins(&mut self) -> Result<()> {
+        let max: i64 = on!(self, c => sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM audit_log").fetch_one(c).await)?;
+        self.audit.chain_unchained_after(max);
+        Ok(())
+    }
+
+    /// Whether the entries older than migration 0004 still wait for their
+    /// place in the chain.
+    pub(crate) async fn audit_backfill_pending(&mut self) -> Result<bool> {
+        let done: bool = on!(self, c => sqlx::query_scalar("SELECT backfilled FROM audit_chain WHERE id = 1").fetch_one(c).await)?;
+        if !done {
+            on!(self, c => sqlx::query("UPDATE audit_chain SET backfilled = TRUE WHERE id = 1").execute(c).await.map(|r| r.rows_affected()))?;
+        }
+        Ok(!done)
+    }
+
+    /// Locks the chain head and appends this transaction's entries.
+    pub(crate) async fn append_audit(&mut self) -> Result<()> {
+        if self.audit.entries.is_empty() && self.audit.unchained_after.is_none() {
+            return Ok(());
+        }
+        let head_sql = match self.dialect() {
+            Dialect::Sqlite => "SELECT seq, hash FROM audit_chain WHERE id = 1",
+            Dialect::Postgres => "SELECT seq, hash FROM audit_chain WHERE id = 1 FOR UPDATE",
+        };
+        let (mut seq, head): (i64, String) = on!(self, c => sqlx::query_as(head_sql).fetch_one(c).await)?;
+        let mut prev = from_hex(&head).ok_or_else(|| StoreError::Corrupt("the audit chain head is not a hash".into()))?;
+        if let Some(after) = self.audit.unchained_after.take() {
+            self.chain_unchained(after, &mut seq, &mut prev).await?;
+        }
+        let entries = std::mem::take(&mut self.audit.entries);
+        for chunk in entries.chunks(400) {
             let mut sql = Sql::new(
-                "INSERT INTO audit_log (at, actor_id, actor_label, action, target_kind, target_id, before_json, after_json, source_ip) VALUES ",
+                "INSERT INTO audit_log (at, actor_id, actor_label, action, target_kind, target_id, before_json, after_json, source_ip, seq, prev_hash, hash) VALUES ",
             );
             for (i, e) in chunk.iter().enumerate() {
+                let before = e.before.as_ref().map(|v| v.to_string());
+                let after = e.after.as_ref().map(|v| v.to_string());
+                seq += 1;
+                let hash = entry_hash(
+                    &prev,
+                    &ChainedFields {
+                        seq,
+                        at: e.at,
+                        actor_id: e.actor_id.as_deref(),
+                        actor_label: &e.actor_label,
+                        action: &e.action,
+                        target_kind: e.target_kind,
+                        target_id: e.target_id.as_deref(),
+                        before_json: before.as_deref(),
+                        after_json: after.as_deref(),
+                        source_ip: e.source_ip.as_deref(),
+                    },
+                );
                 sql.push(if i == 0 { "(" } else { ", (" });
                 sql.int(e.at)
                     .push(", ")
@@ -93,14 +222,145 @@ impl Tx {
                     .push(", ")
                     .text(e.actor_label.clone());
                 sql.push(", ").text(e.action.clone()).push(", ").text(e.target_kind);
-                sql.push(", ").opt_text(e.target_id.clone());
-                sql.push(", ").opt_text(e.before.as_ref().map(|v| v.to_string()));
-                sql.push(", ").opt_text(e.after.as_ref().map(|v| v.to_string()));
-                sql.push(", ").opt_text(e.source_ip.clone()).push(")");
+                sql.push(", ")
+                    .opt_text(e.target_id.clone())
+                    .push(", ")
+                    .opt_text(before)
+                    .push(", ")
+                    .opt_text(after);
+                sql.push(", ").opt_text(e.source_ip.clone()).push(", ").int(seq);
+                sql.push(", ").text(to_hex(&prev)).push(", ").text(to_hex(&hash)).push(")");
+                prev = hash;
             }
             on!(self, c => bind_args!(sqlx::query(&sql.text), sql.args.clone()).execute(c).await.map(|r| r.rows_affected()))?;
         }
+        on!(self, c => sqlx::query("UPDATE audit_chain SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(seq).bind(to_hex(&prev)).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
+    }
+
+    /// Gives every unchained row above `after` its place, in id order.
+    async fn chain_unchained(&mut self, after: i64, seq: &mut i64, prev: &mut [u8; 32]) -> Result<()> {
+        let mut from = after;
+        loop {
+            let rows: Vec<ChainRow> = on!(self, c => sqlx::query_as(
+                "SELECT id, seq, at, actor_id, actor_label, action, target_kind, target_id, before_json, after_json, source_ip, prev_hash, hash \
+                 FROM audit_log WHERE id > $1 AND seq IS NULL ORDER BY id LIMIT 5000")
+                .bind(from).fetch_all(c).await)?;
+            let Some(last) = rows.last() else { return Ok(()) };
+            from = last.id;
+            let mut ids = Vec::with_capacity(rows.len());
+            let mut seqs = Vec::with_capacity(rows.len());
+            let mut prevs = Vec::with_capacity(rows.len());
+            let mut hashes = Vec::with_capacity(rows.len());
+            for r in &rows {
+                *seq += 1;
+                let hash = entry_hash(prev, &r.fields(*seq));
+                ids.push(r.id);
+                seqs.push(*seq);
+                prevs.push(to_hex(prev));
+                hashes.push(to_hex(&hash));
+                *prev = hash;
+            }
+            match &mut self.inner {
+                crate::db::TxInner::Postgres(t) => {
+                    sqlx::query(
+                        "UPDATE audit_log AS a SET seq = v.seq, prev_hash = v.prev, hash = v.hash \
+                         FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[]) AS v(id, seq, prev, hash) WHERE a.id = v.id",
+                    )
+                    .bind(&ids)
+                    .bind(&seqs)
+                    .bind(&prevs)
+                    .bind(&hashes)
+                    .execute(&mut **t)
+                    .await?;
+                }
+                crate::db::TxInner::Sqlite(t) => {
+                    for i in 0..ids.len() {
+                        sqlx::query("UPDATE audit_log SET seq = $1, prev_hash = $2, hash = $3 WHERE id = $4")
+                            .bind(seqs[i])
+                            .bind(&prevs[i])
+                            .bind(&hashes[i])
+                            .bind(ids[i])
+                            .execute(&mut **t)
+                            .await?;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A1: walks the whole chain in `seq` order, a page at a time, and
+    /// reports the first entry that is missing, out of place or altered.
+    pub async fn verify_audit_chain(&mut self) -> Result<ChainReport> {
+        let (head_seq, head_hash): (i64, String) =
+            on!(self, c => sqlx::query_as("SELECT seq, hash FROM audit_chain WHERE id = 1").fetch_one(c).await)?;
+        let unchained: i64 = on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE seq IS NULL").fetch_one(c).await)?;
+        let mut expected = 1i64;
+        let mut prev = GENESIS;
+        let mut entries = 0i64;
+        let mut first_bad = None;
+        let mut after = i64::MIN;
+        'pages: loop {
+            let rows: Vec<ChainRow> = on!(self, c => sqlx::query_as(
+                "SELECT id, seq, at, actor_id, actor_label, action, target_kind, target_id, before_json, after_json, source_ip, prev_hash, hash \
+                 FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 5000")
+                .bind(after).fetch_all(c).await)?;
+            let Some(last) = rows.last() else { break };
+            after = last.seq.unwrap_or(i64::MAX);
+            for r in &rows {
+                entries += 1;
+                if first_bad.is_some() {
+                    continue;
+                }
+                let seq = r.seq.unwrap_or_default();
+                let hash = entry_hash(&prev, &r.fields(seq));
+                let stored = r.hash.as_deref().and_then(from_hex);
+                if seq != expected || r.prev_hash.as_deref() != Some(to_hex(&prev).as_str()) || stored != Some(hash) {
+                    // A missing entry is reported at its own seq; an
+                    // inserted, edited or moved one where it sits.
+                    first_bad = Some(expected.min(seq));
+                    continue;
+                }
+                prev = hash;
+                expected += 1;
+            }
+            if rows.len() < 5000 {
+                break 'pages;
+            }
+        }
+        entries += unchained;
+        if first_bad.is_none() && (expected - 1 != head_seq || to_hex(&prev) != head_hash) {
+            // Entries cut off the end, or the head moved past the entries.
+            first_bad = Some(expected.min(head_seq + 1).max(1));
+        }
+        if first_bad.is_none() && unchained > 0 {
+            // Rows outside the chain were slipped in after it.
+            first_bad = Some(head_seq + 1);
+        }
+        Ok(ChainReport {
+            ok: first_bad.is_none(),
+            entries,
+            head_seq,
+            head_hash,
+            first_bad_seq: first_bad,
+        })
+    }
+
+    /// The chain head: the last entry's seq and hash (shown as an anchor).
+    pub async fn audit_head(&mut self) -> Result<(i64, String)> {
+        Ok(on!(self, c => sqlx::query_as("SELECT seq, hash FROM audit_chain WHERE id = 1").fetch_one(c).await)?)
+    }
+
+    /// A page of entries, newest first, without a total: for exports, which
+    /// follow `before_id` from page to page.
+    pub async fn audit_page(&mut self, q: &AuditQuery) -> Result<Vec<AuditRecord>> {
+        let mut page = Sql::new(
+            "SELECT id, at, actor_id, actor_label, action, target_kind, target_id, before_json, after_json, source_ip FROM audit_log",
+        );
+        filters(&mut page, q);
+        page.push(" ORDER BY id DESC LIMIT ").int(q.limit);
+        Ok(on!(self, c => bind_args!(sqlx::query_as(&page.text), page.args.clone()).fetch_all(c).await)?)
     }
 
     /// Newest first.

@@ -64,6 +64,8 @@ pub(crate) enum TxInner {
 /// error anywhere in a change leaves nothing half-written.
 pub struct Tx {
     pub(crate) inner: TxInner,
+    /// A1: audit entries of this transaction, chained and written at commit.
+    pub(crate) audit: crate::audit::Pending,
 }
 
 /// Runs `$body` with `$c` bound to the transaction's connection, compiled
@@ -167,7 +169,16 @@ impl Db {
             Pools::Sqlite { writer, .. } => sqlx::migrate!("./migrations/sqlite").run(writer).await?,
             Pools::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
         }
-        Ok(())
+        self.chain_legacy_audit().await
+    }
+
+    /// A1: chains the audit entries written before migration 0004, once.
+    async fn chain_legacy_audit(&self) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        if tx.audit_backfill_pending().await? {
+            tx.audit.chain_unchained_after(0);
+        }
+        tx.commit().await
     }
 
     /// A write transaction.
@@ -189,7 +200,7 @@ impl Db {
             Dialect::Postgres => "postgres",
         };
         metrics::histogram!("tracker_db_write_wait_seconds", "database" => dialect).record(waiting.elapsed());
-        Ok(Tx { inner })
+        Ok(Tx::new(inner))
     }
 
     /// A read-only snapshot: lists and their totals agree with each other.
@@ -204,7 +215,7 @@ impl Db {
                 TxInner::Postgres(tx)
             }
         };
-        Ok(Tx { inner })
+        Ok(Tx::new(inner))
     }
 
     /// Refreshes the planner's statistics (`ANALYZE`), as after a bulk load.
@@ -228,7 +239,17 @@ impl Db {
 }
 
 impl Tx {
-    pub async fn commit(self) -> Result<(), StoreError> {
+    fn new(inner: TxInner) -> Self {
+        Tx {
+            inner,
+            audit: Default::default(),
+        }
+    }
+
+    /// Appends this transaction's audit entries to the chain (A1), then
+    /// commits: the chain head is the last row a change locks.
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        self.append_audit().await?;
         match self.inner {
             TxInner::Sqlite(t) => t.commit().await?,
             TxInner::Postgres(t) => t.commit().await?,

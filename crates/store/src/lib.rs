@@ -28,7 +28,7 @@ mod sql;
 mod transfer;
 mod users;
 
-pub use audit::{AuditEntry, AuditQuery, AuditRecord};
+pub use audit::{AuditEntry, AuditQuery, AuditRecord, ChainReport};
 pub use auth::{Credentials, SessionRecord, SignInLink};
 pub use cursor::{BadCursor, Cursor, KeyValue};
 pub use db::{Db, Dialect, StoreError, Tx};

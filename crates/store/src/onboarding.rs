@@ -55,6 +55,7 @@ impl Tx {
             who.actor_label.to_owned(),
             who.source_ip.map(str::to_owned),
         );
+        self.audit_bulk_insert_begins().await?;
         let count = match self.dialect() {
             // One writer: the three statements see the same users.
             Dialect::Sqlite => {

@@ -7,7 +7,8 @@ use crate::db::{on, Tx};
 use crate::{Db, Dialect, Result, StoreError};
 use sqlx::{Column, Row, TypeInfo};
 
-/// Every table, parents before children. `settings` is updated in place.
+/// Every table, parents before children. `settings` and `audit_chain` (one
+/// row each, made by the migrations) are updated in place.
 const TABLES: &[(&str, &str)] = &[
     ("firms", "id"),
     ("offices", "id"),
@@ -24,6 +25,7 @@ const TABLES: &[(&str, &str)] = &[
     ("password_history", "user_id, set_at"),
     ("mail_outbox", "id"),
     ("audit_log", "id"),
+    ("audit_chain", "id"),
 ];
 
 const BATCH: i64 = 2_000;
@@ -89,7 +91,7 @@ impl Tx {
 
     async fn write_row(&mut self, table: &str, names: &[String], values: &[Value]) -> Result<()> {
         let cols = names.join(", ");
-        let sql = if table == "settings" {
+        let sql = if table == "settings" || table == "audit_chain" {
             let sets: Vec<String> = names
                 .iter()
                 .enumerate()
@@ -97,7 +99,7 @@ impl Tx {
                 .map(|(i, n)| format!("{n} = ${}", i + 1))
                 .collect();
             let id_pos = names.iter().position(|n| n == "id").map(|i| i + 1).unwrap_or(1);
-            format!("UPDATE settings SET {} WHERE id = ${id_pos}", sets.join(", "))
+            format!("UPDATE {table} SET {} WHERE id = ${id_pos}", sets.join(", "))
         } else {
             let params: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
             format!("INSERT INTO {table} ({cols}) VALUES ({})", params.join(", "))

@@ -1,5 +1,5 @@
 //! `tracker`: serve, create the first administrator, purge an account
-//! created in error, migrate (SPEC §7).
+//! created in error, verify the audit chain, migrate (SPEC §7).
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -57,6 +57,11 @@ enum Command {
         #[arg(long)]
         to: String,
     },
+    /// The audit log (A1).
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Apply database migrations only.
     Migrate {
         #[command(flatten)]
@@ -82,6 +87,16 @@ enum UsersCommand {
     /// D7: remove an account created in error (never activated, not referred to).
     Purge {
         email: String,
+        #[command(flatten)]
+        storage: Storage,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain from the first entry to the head; exits non-zero
+    /// if any entry is missing, altered, inserted or out of place.
+    Verify {
         #[command(flatten)]
         storage: Storage,
     },
@@ -201,6 +216,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 copied.iter().map(|(_, n)| n).sum::<u64>()
             );
             Ok(())
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { storage },
+        } => {
+            let db = tracker::open_db(&storage.database_url()?).await?;
+            let app = offline_app(db, "http://127.0.0.1");
+            let report = app.verify_audit_chain().await;
+            app.db.close().await;
+            let r = report.map_err(|e| anyhow::anyhow!("cannot read the audit log: {}", e.message()))?;
+            println!("entries:   {}\nhead:      {} (seq {})", r.entries, r.head_hash, r.head_seq);
+            match r.first_bad_seq {
+                None => {
+                    println!("The audit hash chain is intact.");
+                    Ok(())
+                }
+                Some(seq) => anyhow::bail!("the audit hash chain is broken at entry {seq}"),
+            }
         }
         Command::Migrate { storage } => {
             let db = tracker::open_db(&storage.database_url()?).await?;

@@ -312,6 +312,30 @@ impl From<&store::AuditRecord> for AuditOut {
     }
 }
 
+/// A1: what a walk of the audit hash chain found.
+#[derive(Serialize, ToSchema)]
+pub struct AuditVerifyOut {
+    /// Every entry is in place and unaltered, and the head matches.
+    pub ok: bool,
+    /// Entries in the audit log.
+    pub entries: i64,
+    /// The chain head's hash (64 hex digits): write it down as an anchor.
+    pub head_hash: String,
+    /// The first entry that is missing, altered, inserted or out of place.
+    pub first_bad_seq: Option<i64>,
+}
+
+impl From<&store::ChainReport> for AuditVerifyOut {
+    fn from(r: &store::ChainReport) -> Self {
+        Self {
+            ok: r.ok,
+            entries: r.entries,
+            head_hash: r.head_hash.clone(),
+            first_bad_seq: r.first_bad_seq,
+        }
+    }
+}
+
 /// SPEC §8 lists.
 #[derive(Serialize, ToSchema)]
 pub struct ListOut<T> {

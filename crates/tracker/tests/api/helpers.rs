@@ -327,6 +327,28 @@ impl TestApp {
         cmd.output().await.expect("run the tracker binary")
     }
 
+    /// Runs SQL statements on this test's database over a connection of
+    /// their own, bypassing Tracker (as someone with database access could).
+    pub async fn sql(&self, statements: &[&str]) -> Result<(), sqlx::Error> {
+        use sqlx::Connection;
+        match &self.database_url {
+            Some(url) => {
+                let mut c = sqlx::PgConnection::connect(url).await?;
+                for s in statements {
+                    sqlx::query(s).execute(&mut c).await?;
+                }
+            }
+            None => {
+                let url = format!("sqlite://{}/tracker.db", self.dir.path().display());
+                let mut c = sqlx::SqliteConnection::connect(&url).await?;
+                for s in statements {
+                    sqlx::query(s).execute(&mut c).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub async fn advance_clock(&self, ms: i64) {
         let r = self
             .call(Method::POST, "/api/v1/_test/clock", None, Some(json!({"advance_ms": ms})))

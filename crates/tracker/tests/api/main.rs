@@ -5,10 +5,12 @@ mod helpers;
 mod lockout;
 
 mod audit;
+mod audit_chain;
 mod authz_matrix;
 mod authz_scopes;
 mod deactivation;
 mod edge;
+mod exchange;
 mod matters;
 mod offboarding;
 mod onboarding;

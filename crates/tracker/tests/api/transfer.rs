@@ -81,4 +81,8 @@ async fn migrate_data_copies_everything_into_an_empty_database() {
     assert!(audit_after.len() > audit_before.len());
     let ids: std::collections::HashSet<i64> = audit_after.iter().map(|e| e["id"].as_i64().unwrap()).collect();
     assert_eq!(ids.len(), audit_after.len(), "audit ids stay unique after the copy");
+    // A1: the copied chain, with the entries written since, still verifies.
+    let v = moved.get("/api/v1/audit/verify", &moved.admin).await.body;
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["entries"], audit_after.len(), "{v}");
 }

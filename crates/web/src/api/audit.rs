@@ -2,7 +2,7 @@
 
 use crate::error::ApiResult;
 use crate::extract::{ApiQuery, Caller};
-use crate::types::{AuditOut, ListOut};
+use crate::types::{AuditOut, AuditVerifyOut, ListOut};
 use app::audit::AuditFilter;
 use app::{App, AppError, Page};
 use axum::extract::State;
@@ -42,16 +42,28 @@ fn parse_time(field: &'static str, s: &str) -> Result<i64, AppError> {
         })
 }
 
-/// Every change, newest first (company system administrators).
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, body = ListOut<AuditOut>), (status = 403), (status = 422)))]
-pub async fn audit_log(State(app): State<App>, caller: Caller, ApiQuery(q): ApiQuery<AuditQuery>) -> ApiResult<Json<ListOut<AuditOut>>> {
-    let filter = AuditFilter {
+/// The filter of `GET /audit` (and of its CSV export).
+pub fn audit_filter(q: &AuditQuery) -> Result<AuditFilter, AppError> {
+    Ok(AuditFilter {
         actor_id: q.actor_id.clone(),
         target_id: q.target_id.clone(),
         action: q.action.clone(),
         from: q.from.as_deref().map(|s| parse_time("from", s)).transpose()?,
         to: q.to.as_deref().map(|s| parse_time("to", s)).transpose()?,
-    };
+    })
+}
+
+/// Every change, newest first (company system administrators).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, body = ListOut<AuditOut>), (status = 403), (status = 422)))]
+pub async fn audit_log(State(app): State<App>, caller: Caller, ApiQuery(q): ApiQuery<AuditQuery>) -> ApiResult<Json<ListOut<AuditOut>>> {
+    let filter = audit_filter(&q)?;
     let l = app.audit_log(&caller.ctx, filter, Page::new(q.page, q.per_page)?).await?;
     Ok(Json(ListOut::of(&l, |x| AuditOut::from(x))))
+}
+
+/// A1: walks the audit hash chain (company system administrators).
+#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", responses((status = 200, body = AuditVerifyOut), (status = 403)))]
+pub async fn audit_verify(State(app): State<App>, caller: Caller) -> ApiResult<Json<AuditVerifyOut>> {
+    let report = app.audit_verify(&caller.ctx).await?;
+    Ok(Json(AuditVerifyOut::from(&report)))
 }

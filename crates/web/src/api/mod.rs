@@ -3,6 +3,7 @@
 
 mod audit;
 mod directory;
+pub(crate) mod exchange;
 mod matters;
 pub mod offboarding;
 mod onboarding;
@@ -107,6 +108,10 @@ pub fn router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(directory::list_scim_tokens, directory::create_scim_token))
         .routes(routes!(directory::revoke_scim_token))
         .routes(routes!(directory::offboarding_items))
+        .routes(routes!(audit::audit_verify))
+        .routes(routes!(exchange::users_csv))
+        .routes(routes!(exchange::audit_csv))
+        .routes(routes!(exchange::import_users))
         .split_for_parts();
     // After the routes: only now does the document hold their operations.
     CommonResponses.modify(&mut openapi);

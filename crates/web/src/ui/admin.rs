@@ -212,6 +212,16 @@ struct AuditPage {
     rows: Vec<AuditRow>,
     pager: Pager,
     problem: Option<String>,
+    /// A1: the chain head, an anchor to write down.
+    head_seq: i64,
+    head_hash: String,
+    /// A2: these entries, as CSV.
+    csv_href: String,
+}
+
+/// Milliseconds as the API's RFC 3339 time.
+fn rfc3339(ms: i64) -> String {
+    crate::types::ts(ms)
 }
 
 /// `YYYY-MM-DD` as the start of that day (UTC), in milliseconds.
@@ -243,6 +253,7 @@ pub async fn audit(State(app): State<App>, s: Session, Query(q): Query<AuditQuer
             None
         })
     });
+    let target_for_csv = target.clone().unwrap_or_default();
     let filter = AuditFilter {
         actor_id: actor.clone(),
         target_id: target.clone(),
@@ -251,6 +262,7 @@ pub async fn audit(State(app): State<App>, s: Session, Query(q): Query<AuditQuer
         to,
     };
     let l = app.audit_log(&s.ctx, filter, Page { page, per_page: 50 }).await?;
+    let (head_seq, head_hash) = app.audit_head(&s.ctx).await?;
     let admins = app
         .list_users(
             &s.ctx,
@@ -336,6 +348,18 @@ pub async fn audit(State(app): State<App>, s: Session, Query(q): Query<AuditQuer
         rows,
         pager: Pager::new(page, 50, l.total, base),
         problem,
+        head_seq,
+        head_hash,
+        csv_href: format!(
+            "/api/v1/audit.csv?{}",
+            query(&[
+                ("actor_id", &actor_sel),
+                ("target_id", target_for_csv.as_str()),
+                ("action", &action_sel),
+                ("from", &from.map(rfc3339).unwrap_or_default()),
+                ("to", &to.map(rfc3339).unwrap_or_default()),
+            ])
+        ),
     };
     Ok(ok(&out))
 }

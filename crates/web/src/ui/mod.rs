@@ -11,6 +11,7 @@ mod blockers;
 mod directory;
 mod errors;
 mod flash;
+mod import;
 mod matters;
 mod offboarding;
 mod orgs;
@@ -42,6 +43,7 @@ pub fn router() -> Router<App> {
         .route("/set-password", get(auth::set_password_page).post(auth::set_password))
         .route("/users", get(users::list))
         .route("/users/new", get(users::new_page).post(users::create))
+        .route("/users/import", get(import::page).post(import::submit))
         .route(
             "/users/email-new-users",
             get(users::email_new_users).post(users::send_new_user_emails),

@@ -251,6 +251,8 @@ struct ListPage {
     can_add_company: bool,
     can_add_firm: bool,
     status_word: &'static str,
+    /// A2: this view, as CSV.
+    csv_href: String,
 }
 
 /// Firms the caller may see, by id: for the organisation selector and the
@@ -338,6 +340,7 @@ pub async fn list(State(app): State<App>, s: Session, Query(q): Query<ListQuery>
         can_add_company: s.user.side == Side::Company,
         can_add_firm: s.user.role != Role::CompanyOfficeAdministrator || s.user.office_id.is_some(),
         status_word,
+        csv_href: format!("/api/v1/users.csv?{}", v.query(&v.sort, v.desc)),
     };
     Ok(ok(&page))
 }

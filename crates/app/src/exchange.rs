@@ -1,0 +1,263 @@
+//! A2: exporting the user list and the audit log as CSV. The pages of an
+//! export are read with the same use cases and scope as the lists; what is
+//! here is the audit entry every export writes and the keyset pages of the
+//! audit log. A3: importing users, every row checked like `POST /users`,
+//! all created in one transaction or none.
+
+use crate::audit::{record, AuditFilter};
+use crate::users::{authorize_new_user, insert_new_user, require_user_admin, NewUser, StatusFilter, UserFilter};
+use crate::{App, AppError, AppResult, Ctx};
+use domain::audit::AuditAction;
+use serde_json::json;
+use store::{AuditQuery, AuditRecord};
+
+impl App {
+    /// A2: records that the caller exports the user list with these
+    /// selectors; the rows then come page by page from `list_users`, so an
+    /// export shows exactly what the list shows the caller (S7).
+    #[tracing::instrument(name = "begin_user_export", skip_all)]
+    pub async fn begin_user_export(&self, ctx: &Ctx, f: &UserFilter) -> AppResult<()> {
+        require_user_admin(ctx)?;
+        let status = match f.status {
+            StatusFilter::Active => "active",
+            StatusFilter::Inactive => "inactive",
+            StatusFilter::All => "all",
+            StatusFilter::Locked => "locked",
+        };
+        let params = json!({
+            "org": format!("{:?}", f.org),
+            "status": status,
+            "q": f.q,
+            "sort": format!("{:?}", f.sort),
+            "descending": f.descending,
+        });
+        self.audit_export(ctx, AuditAction::UsersExported, params).await
+    }
+
+    /// A2: records that the caller exports the audit log with this filter.
+    #[tracing::instrument(name = "begin_audit_export", skip_all)]
+    pub async fn begin_audit_export(&self, ctx: &Ctx, f: &AuditFilter) -> AppResult<()> {
+        crate::audit::require_system_administrator(ctx)?;
+        let params = json!({"actor_id": f.actor_id, "target_id": f.target_id, "action": f.action, "from": f.from, "to": f.to});
+        self.audit_export(ctx, AuditAction::AuditExported, params).await
+    }
+
+    async fn audit_export(&self, ctx: &Ctx, action: AuditAction, params: serde_json::Value) -> AppResult<()> {
+        let mut tx = self.db.write().await?;
+        record(&mut tx, ctx, self.now(), action, None, None, Some(params)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A2: up to `limit` audit entries older than `before_id`, newest first.
+    #[tracing::instrument(name = "audit_export_page", skip_all)]
+    pub async fn audit_export_page(&self, ctx: &Ctx, f: &AuditFilter, before_id: Option<i64>, limit: i64) -> AppResult<Vec<AuditRecord>> {
+        crate::audit::require_system_administrator(ctx)?;
+        if limit < 1 {
+            return Err(AppError::bad_request("invalid_query", "limit: at least 1"));
+        }
+        let mut tx = self.db.read().await?;
+        Ok(tx
+            .audit_page(&AuditQuery {
+                actor_id: f.actor_id.clone(),
+                target_id: f.target_id.clone(),
+                action: f.action.clone(),
+                from: f.from,
+                to: f.to,
+                limit,
+                offset: 0,
+                before_id,
+            })
+            .await?)
+    }
+}
+
+/// A3: one data row of an import, as read from the file (firm and office
+/// by name). `row` is its line in a spreadsheet: the header is row 1.
+#[derive(Debug, Clone, Default)]
+pub struct ImportRow {
+    pub row: usize,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub side: String,
+    pub firm: String,
+    pub office: String,
+    pub role: String,
+    pub hold_new_user_email: String,
+}
+
+/// A3: what is wrong with one field of one row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportProblem {
+    pub row: usize,
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// A3: how many users were created (0 for a dry run or when any row is
+/// invalid), how many rows are valid, and every problem.
+#[derive(Debug, Clone)]
+pub struct ImportReport {
+    pub created: usize,
+    pub valid_rows: usize,
+    pub errors: Vec<ImportProblem>,
+}
+
+fn problem(row: usize, field: &str, code: &str, message: impl Into<String>) -> ImportProblem {
+    ImportProblem {
+        row,
+        field: field.to_owned(),
+        code: code.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// The problems `POST /users` would answer for this row, as row errors.
+fn row_problems(row: usize, e: AppError) -> Vec<ImportProblem> {
+    match e {
+        AppError::Invalid(list) => list
+            .into_iter()
+            .map(|i| {
+                // The file names firms and offices, not their ids.
+                let field = match i.field.as_ref() {
+                    "firm_id" => "firm",
+                    "office_id" => "office",
+                    f => f,
+                };
+                problem(row, field, i.code, i.message)
+            })
+            .collect(),
+        // S7: a firm outside the caller's scope is as unknown as a missing one.
+        AppError::NotFound { .. } => vec![problem(row, "firm", "unknown_firm", "no firm of that name")],
+        AppError::Forbidden { message, .. } => vec![problem(row, "role", "role_not_allowed", message)],
+        other => vec![problem(row, "", &other.code(), other.message())],
+    }
+}
+
+fn hold(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "" | "false" | "no" | "0" => Some(false),
+        "true" | "yes" | "1" => Some(true),
+        _ => None,
+    }
+}
+
+impl App {
+    /// A3: checks every row with the rules of `POST /users` (valid fields,
+    /// a role, firm and office the caller may give — S7 —, an email neither
+    /// taken nor repeated in the file, firm and office known by name), then,
+    /// unless `dry_run` or any row is invalid, creates every user in one
+    /// transaction with its audit entry and its N1 email (queued, or held
+    /// as the row says). All or nothing.
+    #[tracing::instrument(name = "import_users", skip_all)]
+    pub async fn import_users(&self, ctx: &Ctx, rows: Vec<ImportRow>, dry_run: bool) -> AppResult<ImportReport> {
+        require_user_admin(ctx)?;
+        let now = self.now();
+        let mut tx = self.db.write().await?;
+        let firms: std::collections::HashMap<String, String> = tx
+            .list_firms(None, i64::MAX / 2, 0)
+            .await?
+            .0
+            .into_iter()
+            .map(|f| (f.name.to_lowercase(), f.id.to_string()))
+            .collect();
+        let offices: std::collections::HashMap<String, String> = tx
+            .list_offices(None, i64::MAX / 2, 0)
+            .await?
+            .0
+            .into_iter()
+            .map(|o| (o.name.to_lowercase(), o.id.to_string()))
+            .collect();
+        let mut errors = Vec::new();
+        let mut seen = std::collections::HashMap::new();
+        let mut inputs = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let before = errors.len();
+            let lookup = |map: &std::collections::HashMap<String, String>, name: &str| {
+                let name = name.trim();
+                (!name.is_empty()).then(|| map.get(&name.to_lowercase()).cloned())
+            };
+            let firm_id = match lookup(&firms, &r.firm) {
+                Some(None) => {
+                    errors.push(problem(r.row, "firm", "unknown_firm", format!("no firm named '{}'", r.firm.trim())));
+                    None
+                }
+                other => other.flatten(),
+            };
+            let office_id = match lookup(&offices, &r.office) {
+                Some(None) => {
+                    errors.push(problem(
+                        r.row,
+                        "office",
+                        "unknown_office",
+                        format!("no office named '{}'", r.office.trim()),
+                    ));
+                    None
+                }
+                other => other.flatten(),
+            };
+            let hold_new_user_email = hold(&r.hold_new_user_email).unwrap_or_else(|| {
+                errors.push(problem(r.row, "hold_new_user_email", "invalid_boolean", "use true or false"));
+                false
+            });
+            let mut input = NewUser {
+                email: r.email.clone(),
+                first_name: r.first_name.clone(),
+                last_name: r.last_name.clone(),
+                side: Some(r.side.trim().to_owned()).filter(|s| !s.is_empty()),
+                firm_id,
+                office_id,
+                role: r.role.trim().to_owned(),
+                hold_new_user_email,
+            };
+            match authorize_new_user(ctx, &mut input) {
+                Err(e) => {
+                    for p in row_problems(r.row, e) {
+                        // An unknown firm or office is reported once, by name.
+                        if !errors[before..].iter().any(|q: &ImportProblem| q.field == p.field) {
+                            errors.push(p);
+                        }
+                    }
+                }
+                Ok(v) => {
+                    let email = v.email.as_str().to_owned();
+                    if let Some(first) = seen.insert(email.to_lowercase(), r.row) {
+                        errors.push(problem(
+                            r.row,
+                            "email",
+                            "duplicate_in_file",
+                            format!("{email} is also on row {first}"),
+                        ));
+                    } else if tx.email_taken(&email, None).await? {
+                        errors.push(problem(r.row, "email", "email_taken", format!("{email} already has an account")));
+                    }
+                }
+            }
+            if errors.len() == before {
+                inputs.push(input);
+            }
+        }
+        let valid_rows = inputs.len();
+        if dry_run || !errors.is_empty() {
+            // Nothing written: dropping the transaction rolls it back.
+            return Ok(ImportReport {
+                created: 0,
+                valid_rows,
+                errors,
+            });
+        }
+        let mut queued_any = false;
+        for input in inputs {
+            let (_, queued) = insert_new_user(&mut tx, ctx, input, now).await?;
+            queued_any |= queued;
+        }
+        self.commit(tx, queued_any).await?;
+        Ok(ImportReport {
+            created: valid_rows,
+            valid_rows,
+            errors,
+        })
+    }
+}

@@ -1,0 +1,240 @@
+//! A1: the audit log is a hash chain. Tampering with the stored entries
+//! through SQL — editing, deleting, inserting, reordering — is found by
+//! `GET /audit/verify` and `tracker audit verify` at the right entry, and
+//! concurrent writers still leave one gap-free chain.
+
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+/// An app with a few audited changes; returns it and the number of entries.
+async fn app_with_entries() -> (TestApp, i64) {
+    let app = spawn_app().await;
+    let office = app.office("Lisbon").await;
+    for i in 0..4 {
+        app.company_user(&format!("chain{i}@company.example"), "company_user", Some(&office))
+            .await;
+    }
+    let v = verify(&app).await;
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["first_bad_seq"], Value::Null);
+    let n = v["entries"].as_i64().unwrap();
+    assert!(n >= 6, "{v}");
+    (app, n)
+}
+
+async fn verify(app: &TestApp) -> Value {
+    let r = app.get("/api/v1/audit/verify", &app.admin).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.body
+}
+
+/// Tampers as an intruder with the database owner's rights would: on
+/// PostgreSQL that includes switching the append-only trigger off first.
+async fn tamper(app: &TestApp, statements: &[&str]) {
+    let mut all = Vec::new();
+    if app.database_url.is_some() {
+        all.push("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only");
+    }
+    all.extend_from_slice(statements);
+    app.sql(&all).await.expect("tamper");
+}
+
+/// The API and the command line both find the break at `seq`.
+async fn assert_broken_at(app: &TestApp, seq: i64) {
+    let v = verify(app).await;
+    assert_eq!(v["ok"], false, "{v}");
+    assert_eq!(v["first_bad_seq"], seq, "{v}");
+    let out = app.cli(&["audit", "verify"]).await;
+    assert!(!out.status.success(), "the command must fail");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("broken at entry {seq}")), "{err}");
+}
+
+#[tokio::test]
+async fn audit_chain_verifies_and_the_command_agrees() {
+    let (app, n) = app_with_entries().await;
+    let v = verify(&app).await;
+    assert_eq!(v["head_hash"].as_str().unwrap().len(), 64);
+    let out = app.cli(&["audit", "verify"]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.contains(v["head_hash"].as_str().unwrap()), "{printed}");
+    assert!(printed.contains(&format!("entries:   {n}")), "{printed}");
+    // The Audit page shows the head as an anchor.
+    let page = app
+        .client
+        .get(format!("{}/audit", app.url))
+        .header(reqwest::header::COOKIE, format!("tracker_session={}", app.admin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(&format!("entry {n}, <code>{}</code>", v["head_hash"].as_str().unwrap())),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn audit_chain_finds_an_edited_entry() {
+    let (app, _) = app_with_entries().await;
+    tamper(&app, &["UPDATE audit_log SET actor_label = 'someone else' WHERE seq = 3"]).await;
+    assert_broken_at(&app, 3).await;
+}
+
+#[tokio::test]
+async fn audit_chain_finds_an_edited_hash_too() {
+    // Recomputing one entry's hash is not enough: the next entry's
+    // prev_hash no longer matches.
+    let (app, _) = app_with_entries().await;
+    tamper(
+        &app,
+        &["UPDATE audit_log SET after_json = '{}', hash = '00000000000000000000000000000000000000000000000000000000000000ff' WHERE seq = 4"],
+    )
+    .await;
+    assert_broken_at(&app, 4).await;
+}
+
+#[tokio::test]
+async fn audit_chain_finds_a_deleted_entry() {
+    let (app, _) = app_with_entries().await;
+    tamper(&app, &["DELETE FROM audit_log WHERE seq = 2"]).await;
+    assert_broken_at(&app, 2).await;
+}
+
+#[tokio::test]
+async fn audit_chain_finds_the_newest_entry_deleted() {
+    let (app, n) = app_with_entries().await;
+    let last = format!("DELETE FROM audit_log WHERE seq = {n}");
+    tamper(&app, &[&last]).await;
+    assert_broken_at(&app, n).await;
+}
+
+#[tokio::test]
+async fn audit_chain_finds_an_inserted_entry() {
+    let (app, _) = app_with_entries().await;
+    // Make room at seq 3 and slip in a copy of entry 3 with its hashes.
+    tamper(
+        &app,
+        &[
+            "UPDATE audit_log SET seq = -seq - 1 WHERE seq >= 3",
+            "UPDATE audit_log SET seq = -seq WHERE seq < 0",
+            "INSERT INTO audit_log (at, actor_id, actor_label, action, target_kind, target_id, before_json, after_json, source_ip, seq, prev_hash, hash) \
+             SELECT at, actor_id, actor_label, 'user.deactivated', target_kind, target_id, before_json, after_json, source_ip, 3, prev_hash, hash FROM audit_log WHERE seq = 4",
+        ],
+    )
+    .await;
+    assert_broken_at(&app, 3).await;
+}
+
+#[tokio::test]
+async fn audit_chain_finds_an_entry_appended_outside_it() {
+    let (app, n) = app_with_entries().await;
+    let ins = format!(
+        "INSERT INTO audit_log (at, actor_id, actor_label, action, target_kind, seq, prev_hash, hash) \
+         SELECT 0, NULL, 'forger', 'user.created', 'user', {}, hash, hash FROM audit_log WHERE seq = {n}",
+        n + 1
+    );
+    tamper(&app, &[&ins]).await;
+    assert_broken_at(&app, n + 1).await;
+}
+
+#[tokio::test]
+async fn audit_chain_finds_reordered_entries() {
+    let (app, _) = app_with_entries().await;
+    tamper(
+        &app,
+        &[
+            "UPDATE audit_log SET seq = -1 WHERE seq = 3",
+            "UPDATE audit_log SET seq = 3 WHERE seq = 4",
+            "UPDATE audit_log SET seq = 4 WHERE seq = -1",
+        ],
+    )
+    .await;
+    assert_broken_at(&app, 3).await;
+}
+
+#[tokio::test]
+async fn audit_chain_refuses_update_and_delete_on_postgres() {
+    let (app, _) = app_with_entries().await;
+    if app.database_url.is_none() {
+        // SQLite has no owner separate from the file: the chain is the guard.
+        return;
+    }
+    for stmt in [
+        "UPDATE audit_log SET actor_label = 'x' WHERE seq = 1",
+        "DELETE FROM audit_log WHERE seq = 1",
+        "TRUNCATE audit_log",
+    ] {
+        let e = app.sql(&[stmt]).await.expect_err(stmt);
+        assert!(e.to_string().contains("append-only"), "{stmt}: {e}");
+    }
+    assert_eq!(verify(&app).await["ok"], true);
+}
+
+#[tokio::test]
+async fn audit_chain_stays_gap_free_under_concurrent_writers() {
+    let app = spawn_app().await;
+    let office = app.office("Busy").await;
+    let requests = (0..40).map(|i| {
+        app.post(
+            "/api/v1/users",
+            &app.admin,
+            json!({"email": format!("busy{i}@company.example"), "first_name": "Busy", "last_name": format!("B{i}"),
+                   "side": "company", "role": "company_user", "office_id": office, "hold_new_user_email": i % 2 == 0}),
+        )
+    });
+    for r in futures::future::join_all(requests).await {
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    // N3's set-based queueing chains its rows too.
+    let r = app.post("/api/v1/new-user-emails/send", &app.admin, json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body["sent"].as_i64().unwrap() >= 20, "{}", r.body);
+    let v = verify(&app).await;
+    assert_eq!(v["ok"], true, "{v}");
+    assert!(v["entries"].as_i64().unwrap() >= 2 + 40 + 20, "{v}");
+}
+
+#[tokio::test]
+async fn audit_chain_includes_entries_older_than_the_chain_once() {
+    let app = spawn_app().await;
+    // As before migration 0004: an entry without a place in the chain.
+    app.sql(&[
+        "INSERT INTO audit_log (at, actor_label, action, target_kind) VALUES (1, 'cli', 'user.created', 'user')",
+        "UPDATE audit_chain SET backfilled = FALSE",
+    ])
+    .await
+    .unwrap();
+    let v = verify(&app).await;
+    assert_eq!(v["ok"], false, "an unchained entry is reported: {v}");
+    let out = app.cli(&["migrate"]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = verify(&app).await;
+    assert_eq!(v["ok"], true, "{v}");
+    // Done once: a later unchained row is not silently adopted.
+    app.sql(&["INSERT INTO audit_log (at, actor_label, action, target_kind) VALUES (2, 'cli', 'user.created', 'user')"])
+        .await
+        .unwrap();
+    let out = app.cli(&["migrate"]).await;
+    assert!(out.status.success());
+    app.company_user("after@company.example", "company_user", None).await;
+    let v = verify(&app).await;
+    assert_eq!(v["ok"], false, "{v}");
+}
+
+#[tokio::test]
+async fn audit_verify_is_for_system_administrators_only() {
+    let app = spawn_app().await;
+    let office = app.office("Oslo").await;
+    let id = app
+        .company_user("officeadmin@company.example", "company_office_administrator", Some(&office))
+        .await;
+    let token = app.password_for(&id, "officeadmin@company.example").await;
+    let r = app.get("/api/v1/audit/verify", &token).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = app.call(reqwest::Method::GET, "/api/v1/audit/verify", None, None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}

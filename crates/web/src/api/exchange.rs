@@ -1,0 +1,368 @@
+//! A2: CSV exports of the user list and the audit log. RFC 4180 (CRLF,
+//! quotes doubled, a header row), UTF-8, streamed: each chunk of the body is
+//! one keyset page read when the client wants it, so memory stays flat
+//! whatever the number of rows. Cells that a spreadsheet would read as a
+//! formula (starting with `=`, `+`, `-` or `@`) are prefixed with `'`.
+//! A3: the user import, read with the same CSV crate.
+
+use super::audit::{audit_filter, AuditQuery};
+use super::users::{user_filter, UserListQuery};
+use crate::error::ApiResult;
+use crate::extract::{ApiQuery, Caller};
+use crate::types::{ts, UserOut};
+use app::audit::AuditFilter;
+use app::exchange::ImportRow;
+use app::users::UserFilter;
+use app::{App, AppError, Page};
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::header;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures_util::stream::{self, Stream, StreamExt};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// Rows read per page (and so per chunk of the body).
+const PAGE: i64 = 500;
+
+/// A2: a cell as written, with a leading formula character defused.
+pub fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}").into()
+    } else {
+        s.into()
+    }
+}
+
+/// One CSV chunk: the rows, each already turned into cells.
+fn chunk(rows: &[Vec<String>]) -> Result<Bytes, AppError> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::with_capacity(64 * 1024));
+    for r in rows {
+        w.write_record(r.iter().map(|c| csv_cell(c).into_owned()))
+            .map_err(|e| AppError::internal(format!("csv: {e}")))?;
+    }
+    let bytes = w.into_inner().map_err(|e| AppError::internal(format!("csv: {e}")))?;
+    Ok(Bytes::from(bytes))
+}
+
+fn csv_response(filename: &str, body: impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8; header=present".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response()
+}
+
+const USER_COLUMNS: &[&str] = &[
+    "id",
+    "email",
+    "first_name",
+    "last_name",
+    "side",
+    "firm",
+    "office",
+    "role",
+    "active",
+    "activated_at",
+    "last_sign_in_at",
+    "new_user_email_status",
+    "created_at",
+];
+
+fn user_row(u: &UserOut) -> Vec<String> {
+    let opt = |o: &Option<String>| o.clone().unwrap_or_default();
+    vec![
+        u.id.clone(),
+        u.email.clone(),
+        u.first_name.clone(),
+        u.last_name.clone(),
+        u.side.clone(),
+        opt(&u.firm_name),
+        opt(&u.office_name),
+        u.role.clone(),
+        u.active.to_string(),
+        opt(&u.activated_at),
+        opt(&u.last_sign_in_at),
+        u.new_user_email.status.clone(),
+        u.created_at.clone(),
+    ]
+}
+
+/// A2: the user list as CSV, with every selector and sort of `GET /users`
+/// (`page`, `per_page` and `cursor` are ignored: the whole list comes).
+#[utoipa::path(get, path = "/api/v1/users.csv", tag = "users", params(UserListQuery),
+    responses((status = 200, content_type = "text/csv", body = String, description = "RFC 4180, UTF-8, with a header row."), (status = 403), (status = 422)))]
+pub async fn users_csv(State(app): State<App>, caller: Caller, ApiQuery(q): ApiQuery<UserListQuery>) -> ApiResult<Response> {
+    let (filter, _) = user_filter(&q)?;
+    let filter = UserFilter { cursor: None, ..filter };
+    app.begin_user_export(&caller.ctx, &filter).await?;
+    let sync = app.directory_sync().await?;
+    let header = chunk(&[USER_COLUMNS.iter().map(|c| c.to_string()).collect()])?;
+    let ctx = caller.ctx;
+    // State: the cursor of the next page, or None once the list is done.
+    let pages = stream::try_unfold(Some(None::<String>), move |state| {
+        let (app, ctx, filter) = (app.clone(), ctx.clone(), filter.clone());
+        async move {
+            let Some(cursor) = state else { return Ok(None) };
+            let page = Page { page: 1, per_page: PAGE };
+            let l = app.list_users(&ctx, UserFilter { cursor, ..filter }, page).await?;
+            let now = app.now();
+            let rows: Vec<Vec<String>> = l
+                .items
+                .iter()
+                .zip(&l.org_names)
+                .map(|(u, names)| {
+                    let mut out = UserOut::new(u, now, sync);
+                    out.firm_name = names.firm.clone();
+                    out.office_name = names.office.clone();
+                    user_row(&out)
+                })
+                .collect();
+            let next = l.next.map(Some);
+            Ok(Some((chunk(&rows)?, next)))
+        }
+    });
+    let body = with_header(header, pages);
+    Ok(csv_response("users.csv", body))
+}
+
+const AUDIT_COLUMNS: &[&str] = &[
+    "id",
+    "at",
+    "actor_id",
+    "actor",
+    "action",
+    "target_kind",
+    "target_id",
+    "before",
+    "after",
+    "source_ip",
+];
+
+/// A2: the audit log as CSV, newest first, filtered like `GET /audit`
+/// (time range, actor, action, target); company system administrators.
+#[utoipa::path(get, path = "/api/v1/audit.csv", tag = "audit", params(AuditQuery),
+    responses((status = 200, content_type = "text/csv", body = String, description = "RFC 4180, UTF-8, with a header row."), (status = 403), (status = 422)))]
+pub async fn audit_csv(State(app): State<App>, caller: Caller, ApiQuery(q): ApiQuery<AuditQuery>) -> ApiResult<Response> {
+    let filter: AuditFilter = audit_filter(&q)?;
+    app.begin_audit_export(&caller.ctx, &filter).await?;
+    let header = chunk(&[AUDIT_COLUMNS.iter().map(|c| c.to_string()).collect()])?;
+    let ctx = caller.ctx;
+    // State: the id the next page starts below, None on the first page;
+    // the outer None once the log is done.
+    let pages = stream::try_unfold(Some(None::<i64>), move |state| {
+        let (app, ctx, filter) = (app.clone(), ctx.clone(), filter.clone());
+        async move {
+            let Some(before) = state else { return Ok(None) };
+            let items = app.audit_export_page(&ctx, &filter, before, PAGE).await?;
+            let rows: Vec<Vec<String>> = items
+                .iter()
+                .map(|r| {
+                    let opt = |o: &Option<String>| o.clone().unwrap_or_default();
+                    vec![
+                        r.id.to_string(),
+                        ts(r.at),
+                        opt(&r.actor_id),
+                        r.actor_label.clone(),
+                        r.action.clone(),
+                        r.target_kind.clone(),
+                        opt(&r.target_id),
+                        opt(&r.before_json),
+                        opt(&r.after_json),
+                        opt(&r.source_ip),
+                    ]
+                })
+                .collect();
+            let next = match items.last() {
+                Some(last) if items.len() as i64 == PAGE => Some(Some(last.id)),
+                _ => None,
+            };
+            Ok(Some((chunk(&rows)?, next)))
+        }
+    });
+    let body = with_header(header, pages);
+    Ok(csv_response("audit.csv", body))
+}
+
+/// The header chunk, then the pages. An error mid-way is logged and ends
+/// the body early (the status line has gone): the client sees a broken
+/// download, never a silently short file.
+fn with_header(
+    header: Bytes,
+    pages: impl Stream<Item = Result<Bytes, AppError>> + Send + 'static,
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+    stream::once(async move { Ok(header) }).chain(pages).map(|r| {
+        r.map_err(|e| {
+            tracing::error!(error = %e.message(), "CSV export stopped");
+            std::io::Error::other(e.message())
+        })
+    })
+}
+
+/// A3: the largest import file.
+pub const IMPORT_MAX_BYTES: usize = 8 * 1024 * 1024;
+/// A3: the most rows one import takes.
+pub const IMPORT_MAX_ROWS: usize = 50_000;
+/// A3: the columns of SPEC §5c; `hold_new_user_email` may be left out.
+const IMPORT_COLUMNS: &[&str] = &["email", "first_name", "last_name", "side", "firm", "office", "role"];
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    /// `true`: check every row and create nothing.
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportErrorOut {
+    /// The row in a spreadsheet (the header is row 1).
+    pub row: usize,
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportOut {
+    /// Users created: 0 for a dry run or when any row is invalid.
+    pub created: usize,
+    pub dry_run: bool,
+    /// Rows in the file and rows without a problem.
+    pub rows: usize,
+    pub valid_rows: usize,
+    pub errors: Vec<ImportErrorOut>,
+}
+
+fn bad_file(code: &'static str, message: impl Into<String>) -> AppError {
+    AppError::bad_request(code, message)
+}
+
+/// A3: reads an import file into rows; a file that is not one answers a
+/// clear 400 naming what is wrong, before any row is looked at.
+pub fn parse_import(bytes: &[u8]) -> Result<Vec<ImportRow>, AppError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        bad_file(
+            "not_utf8",
+            format!("the file must be UTF-8 text (invalid byte at offset {})", e.valid_up_to()),
+        )
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.trim().is_empty() {
+        return Err(bad_file(
+            "empty_file",
+            "the file is empty: it needs a header row and at least one user",
+        ));
+    }
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| bad_file("invalid_csv", format!("the file is not CSV: {e}")))?
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    let missing: Vec<&str> = IMPORT_COLUMNS.iter().copied().filter(|c| !headers.iter().any(|h| h == c)).collect();
+    if !missing.is_empty() {
+        return Err(bad_file(
+            "missing_columns",
+            format!(
+                "the header row lacks the column(s) {}; expected {}, hold_new_user_email",
+                missing.join(", "),
+                IMPORT_COLUMNS.join(", ")
+            ),
+        ));
+    }
+    let at = |name: &str| headers.iter().position(|h| h == name);
+    let cols: Vec<Option<usize>> = IMPORT_COLUMNS.iter().chain(["hold_new_user_email"].iter()).map(|c| at(c)).collect();
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| bad_file("invalid_csv", format!("the file is not valid CSV: {e}")))?;
+        if record.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        if rows.len() == IMPORT_MAX_ROWS {
+            return Err(bad_file("too_many_rows", format!("at most {IMPORT_MAX_ROWS} users per file")));
+        }
+        let cell = |k: usize| cols[k].and_then(|c| record.get(c)).unwrap_or("").to_owned();
+        rows.push(ImportRow {
+            row: i + 2,
+            email: cell(0),
+            first_name: cell(1),
+            last_name: cell(2),
+            side: cell(3),
+            firm: cell(4),
+            office: cell(5),
+            role: cell(6),
+            hold_new_user_email: cell(7),
+        });
+    }
+    if rows.is_empty() {
+        return Err(bad_file("empty_file", "the file has a header row but no users"));
+    }
+    Ok(rows)
+}
+
+/// A3: creates users from a CSV file (`text/csv`, UTF-8, a header row with
+/// `email, first_name, last_name, side, firm, office, role` and optionally
+/// `hold_new_user_email`; firm and office by name). Every row is checked
+/// like `POST /users`; with `dry_run=true`, or when any row has a problem,
+/// nothing is created.
+#[utoipa::path(post, path = "/api/v1/users/import", tag = "users", params(ImportQuery),
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = ImportOut, description = "Dry run: the report."),
+        (status = 201, body = ImportOut, description = "Every user created."),
+        (status = 400, description = "Not a usable file: not CSV or not UTF-8, empty, missing columns, too large."),
+        (status = 403), (status = 422, body = ImportOut, description = "Some rows have problems; nothing was created.")))]
+pub async fn import_users(
+    State(app): State<App>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<ImportQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !content_type.trim().to_ascii_lowercase().starts_with("text/csv") {
+        return Err(bad_file("not_csv", "send the file as text/csv").into());
+    }
+    let bytes = axum::body::to_bytes(body, IMPORT_MAX_BYTES).await.map_err(|_| {
+        bad_file(
+            "file_too_large",
+            format!("the file is larger than {} MiB", IMPORT_MAX_BYTES / (1024 * 1024)),
+        )
+    })?;
+    let rows = parse_import(&bytes)?;
+    let n = rows.len();
+    let dry_run = q.dry_run.unwrap_or(false);
+    let report = app.import_users(&caller.ctx, rows, dry_run).await?;
+    let status = if !report.errors.is_empty() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else if dry_run {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let out = ImportOut {
+        created: report.created,
+        dry_run,
+        rows: n,
+        valid_rows: report.valid_rows,
+        errors: report
+            .errors
+            .into_iter()
+            .map(|e| ImportErrorOut {
+                row: e.row,
+                field: e.field,
+                code: e.code,
+                message: e.message,
+            })
+            .collect(),
+    };
+    Ok((status, Json(out)).into_response())
+}
