@@ -10,6 +10,10 @@ use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+/// The migration that made the audit log a hash chain (A1): a backup with
+/// it must verify before it is restored.
+const AUDIT_CHAIN_MIGRATION: i64 = 4;
+
 /// The SQLite file behind `storage`, or an error pointing PostgreSQL users
 /// to `pg_dump`/`pg_restore`.
 fn sqlite_file(storage: &Storage, tool: &str) -> anyhow::Result<PathBuf> {
@@ -72,6 +76,13 @@ pub async fn restore(storage: &Storage, backup: &Path) -> anyhow::Result<String>
         restrict(&staging)?;
         let db = store::Db::connect(&format!("sqlite://{}", staging.display())).await?;
         let status = db.schema_status().await;
+        // A1: a copy with the audit chain (migration 0004 on) must verify.
+        let chain = match &status {
+            Ok(s) if s.is_tracker() && s.unknown.is_empty() && s.applied >= AUDIT_CHAIN_MIGRATION => {
+                Some(async { db.read().await?.verify_audit_chain().await }.await)
+            }
+            _ => None,
+        };
         db.close().await;
         let status = status?;
         if !status.is_tracker() {
@@ -85,9 +96,18 @@ pub async fn restore(storage: &Storage, backup: &Path) -> anyhow::Result<String>
                 status.known
             );
         }
-        // AUDIT-VERIFY (issue 16): check the restored copy's audit hash
-        // chain here, before it is put in place, once `tracker audit
-        // verify` exists; refuse a copy whose chain does not verify.
+        if let Some(report) = chain {
+            let report = report?;
+            if !report.ok {
+                bail!(
+                    "{}: its audit log does not verify (first bad entry: {}); it was changed after it was written",
+                    backup.display(),
+                    report
+                        .first_bad_seq
+                        .map_or_else(|| "the chain head".to_owned(), |s| format!("seq {s}"))
+                );
+            }
+        }
         Ok(status)
     }
     .await;

@@ -298,10 +298,28 @@ async fn csv_import_reports_every_row_error_and_creates_nothing() {
          sa@company.example,Too,Mighty,company,,,company_system_administrator,\r\n"
     );
     let before = app.user_count().await;
-    let r = import(&app, &oa_token, false, "text/csv", file).await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
-    assert_eq!(r.body["created"], 0);
+    // The real run refuses the file in the error format, every problem on
+    // its row's field, and creates nothing.
+    let refused = import(&app, &oa_token, false, "text/csv", file.clone()).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert_eq!(refused.code(), "invalid_rows");
     assert_eq!(app.user_count().await, before, "all or nothing");
+    let refused_fields: Vec<(String, String)> = refused.body["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["field"].as_str().unwrap().to_owned(), f["code"].as_str().unwrap().to_owned()))
+        .collect();
+    assert!(
+        refused_fields.contains(&("rows[3].email".into(), "email_taken".into())),
+        "{refused_fields:?}"
+    );
+    // The dry run reports the same problems by row, field and code.
+    let r = import(&app, &oa_token, true, "text/csv", file).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["created"], 0);
+    assert_eq!(r.body["errors"].as_array().unwrap().len(), refused_fields.len());
+    assert_eq!(app.user_count().await, before, "a dry run creates nothing");
     let errors: Vec<(i64, String, String)> = r.body["errors"]
         .as_array()
         .unwrap()

@@ -196,6 +196,14 @@ async fn op5_a_backup_under_write_load_restores_to_a_server_with_every_acknowled
     }
     let r = again.call(reqwest::Method::GET, "/readyz", None, None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // A1: the restored audit log is the whole chain, unbroken.
+    let r = again.get("/api/v1/audit/verify", &again.admin).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["ok"], true, "{}", r.body);
+    assert!(r.body["entries"].as_i64().unwrap() >= before.len() as i64, "{}", r.body);
+    drop(again);
+    let out = tracker(&target, None, &["audit", "verify"]).await;
+    assert!(out.status.success(), "{}", text(&out));
 }
 
 #[tokio::test]
@@ -255,6 +263,21 @@ async fn op5_restore_refuses_a_non_empty_directory_a_foreign_file_and_a_newer_sc
     .unwrap();
     pool.close().await;
     refused(tracker(&empty, None, &["restore", newer.to_str().unwrap()]).await, "newer schema");
+
+    // A1: a backup whose audit log was edited afterwards is refused.
+    let edited = spare.path().join("edited.backup");
+    std::fs::copy(&backup, &edited).unwrap();
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", edited.display())).await.unwrap();
+    let changed = sqlx::query("UPDATE audit_log SET actor_label = 'someone else' WHERE seq = 1")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(changed.rows_affected(), 1);
+    pool.close().await;
+    refused(
+        tracker(&empty, None, &["restore", edited.to_str().unwrap()]).await,
+        "does not verify (first bad entry: seq 1)",
+    );
 
     let out = tracker(&empty, None, &["restore", backup.to_str().unwrap()]).await;
     assert!(out.status.success(), "{}", text(&out));

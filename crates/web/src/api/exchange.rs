@@ -319,7 +319,7 @@ pub fn parse_import(bytes: &[u8]) -> Result<Vec<ImportRow>, AppError> {
     responses((status = 200, body = ImportOut, description = "Dry run: the report."),
         (status = 201, body = ImportOut, description = "Every user created."),
         (status = 400, description = "Not a usable file: not CSV or not UTF-8, empty, missing columns, too large."),
-        (status = 403), (status = 422, body = ImportOut, description = "Some rows have problems; nothing was created.")))]
+        (status = 403), (status = 422, description = "Some rows have problems and nothing was created: `fields` names each as `rows[N].field` (N as in a spreadsheet, the header is row 1). A dry run answers the same problems as its report.")))]
 pub async fn import_users(
     State(app): State<App>,
     caller: Caller,
@@ -341,13 +341,30 @@ pub async fn import_users(
     let n = rows.len();
     let dry_run = q.dry_run.unwrap_or(false);
     let report = app.import_users(&caller.ctx, rows, dry_run).await?;
-    let status = if !report.errors.is_empty() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else if dry_run {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
+    if !dry_run && !report.errors.is_empty() {
+        // The error format of every refusal (SPEC §8), each problem on its
+        // row's field; the dry run is where the report lives.
+        let fields: Vec<serde_json::Value> = report
+            .errors
+            .iter()
+            .map(|e| {
+                let field = if e.field.is_empty() {
+                    format!("rows[{}]", e.row)
+                } else {
+                    format!("rows[{}].{}", e.row, e.field)
+                };
+                serde_json::json!({"field": field, "code": e.code, "message": e.message})
+            })
+            .collect();
+        let message = format!(
+            "{} problem(s) in {} of {n} rows; nothing was created (a dry run lists them as a report)",
+            report.errors.len(),
+            n - report.valid_rows
+        );
+        let body = serde_json::json!({"error": {"code": "invalid_rows", "message": message, "fields": fields}});
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response());
+    }
+    let status = if dry_run { StatusCode::OK } else { StatusCode::CREATED };
     let out = ImportOut {
         created: report.created,
         dry_run,

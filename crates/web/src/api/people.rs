@@ -74,16 +74,15 @@ fn bad(msg: &str) -> AppError {
 /// where needed or given where not taken.
 pub fn purpose(for_: &str, matter_id: Option<&str>, user_id: Option<&str>) -> Result<Purpose, AppError> {
     let user = user_id.filter(|u| !u.is_empty()).map(domain::UserId::from);
-    let not_taken = |field: &'static str, message: &str| -> AppError {
-        domain::Invalid::new(field, "not_taken", message.to_owned()).into()
-    };
+    let not_taken =
+        |field: &'static str, message: &str| -> AppError { domain::Invalid::new(field, "not_taken", message.to_owned()).into() };
     if for_ == "successor" {
         if matter_id.is_some_and(|m| !m.is_empty()) {
             return Err(not_taken("matter_id", "matter_id: only for=lead or for=participant take a matter"));
         }
-        return user.map(Purpose::Successor).ok_or_else(|| {
-            domain::Invalid::new("user_id", "required", "user_id: for=successor needs the leaving user").into()
-        });
+        return user
+            .map(Purpose::Successor)
+            .ok_or_else(|| domain::Invalid::new("user_id", "required", "user_id: for=successor needs the leaving user").into());
     }
     if user.is_some() {
         return Err(not_taken("user_id", "user_id: only for=successor takes a user"));
