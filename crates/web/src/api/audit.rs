@@ -30,6 +30,38 @@ pub struct AuditQuery {
     pub per_page: Option<i64>,
 }
 
+/// The filters of `GET /audit` without its paging, for the CSV export,
+/// which streams every matching entry.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AuditExportQuery {
+    pub actor_id: Option<String>,
+    pub target_id: Option<String>,
+    /// e.g. `user.deactivated`.
+    pub action: Option<String>,
+    /// Inclusive.
+    #[param(format = DateTime)]
+    pub from: Option<String>,
+    /// Exclusive.
+    #[param(format = DateTime)]
+    pub to: Option<String>,
+}
+
+impl From<AuditExportQuery> for AuditQuery {
+    fn from(q: AuditExportQuery) -> Self {
+        Self {
+            actor_id: q.actor_id,
+            target_id: q.target_id,
+            action: q.action,
+            from: q.from,
+            to: q.to,
+            page: None,
+            per_page: None,
+        }
+    }
+}
+
 fn parse_time(field: &'static str, s: &str) -> Result<i64, AppError> {
     time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
         .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)

@@ -106,7 +106,7 @@ pub fn item_out(i: &store::OffboardingItem) -> OffboardingItemOut {
 }
 
 #[utoipa::path(get, path = "/api/v1/offboarding-items", tag = "directory", params(PageQuery),
-    responses((status = 200, body = ListOut<OffboardingItemOut>), (status = 403)))]
+    responses((status = 200, body = ListOut<OffboardingItemOut>), (status = 403), (status = 422)))]
 pub async fn offboarding_items(
     State(app): State<App>,
     caller: Caller,

@@ -5,7 +5,7 @@
 //! formula (starting with `=`, `+`, `-` or `@`) are prefixed with `'`.
 //! A3: the user import, read with the same CSV crate.
 
-use super::audit::{audit_filter, AuditQuery};
+use super::audit::{audit_filter, AuditExportQuery, AuditQuery};
 use super::users::{user_filter, UserListQuery};
 use crate::error::ApiResult;
 use crate::extract::{ApiQuery, Caller};
@@ -148,10 +148,10 @@ const AUDIT_COLUMNS: &[&str] = &[
 
 /// A2: the audit log as CSV, newest first, filtered like `GET /audit`
 /// (time range, actor, action, target); company system administrators.
-#[utoipa::path(get, path = "/api/v1/audit.csv", tag = "audit", params(AuditQuery),
+#[utoipa::path(get, path = "/api/v1/audit.csv", tag = "audit", params(AuditExportQuery),
     responses((status = 200, content_type = "text/csv", body = String, description = "RFC 4180, UTF-8, with a header row."), (status = 403), (status = 422)))]
-pub async fn audit_csv(State(app): State<App>, caller: Caller, ApiQuery(q): ApiQuery<AuditQuery>) -> ApiResult<Response> {
-    let filter: AuditFilter = audit_filter(&q)?;
+pub async fn audit_csv(State(app): State<App>, caller: Caller, ApiQuery(q): ApiQuery<AuditExportQuery>) -> ApiResult<Response> {
+    let filter: AuditFilter = audit_filter(&AuditQuery::from(q))?;
     app.begin_audit_export(&caller.ctx, &filter).await?;
     let header = chunk(&[AUDIT_COLUMNS.iter().map(|c| c.to_string()).collect()])?;
     let ctx = caller.ctx;
@@ -241,12 +241,20 @@ pub struct ImportOut {
     pub errors: Vec<ImportErrorOut>,
 }
 
+/// A body that cannot be an import file at all (not CSV by its content
+/// type, not UTF-8 text, too large): 400.
 fn bad_file(code: &'static str, message: impl Into<String>) -> AppError {
     AppError::bad_request(code, message)
 }
 
+/// UTF-8 text that is not a usable file (empty, not CSV, without the
+/// columns, too many rows): 422 on `file`, like any other invalid value.
+fn bad_content(code: &'static str, message: impl Into<String>) -> AppError {
+    domain::Invalid::new("file", code, message).into()
+}
+
 /// A3: reads an import file into rows; a file that is not one answers a
-/// clear 400 naming what is wrong, before any row is looked at.
+/// clear 400 or 422 naming what is wrong, before any row is looked at.
 pub fn parse_import(bytes: &[u8]) -> Result<Vec<ImportRow>, AppError> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
         bad_file(
@@ -256,7 +264,7 @@ pub fn parse_import(bytes: &[u8]) -> Result<Vec<ImportRow>, AppError> {
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim().is_empty() {
-        return Err(bad_file(
+        return Err(bad_content(
             "empty_file",
             "the file is empty: it needs a header row and at least one user",
         ));
@@ -264,13 +272,13 @@ pub fn parse_import(bytes: &[u8]) -> Result<Vec<ImportRow>, AppError> {
     let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
     let headers: Vec<String> = reader
         .headers()
-        .map_err(|e| bad_file("invalid_csv", format!("the file is not CSV: {e}")))?
+        .map_err(|e| bad_content("invalid_csv", format!("the file is not CSV: {e}")))?
         .iter()
         .map(|h| h.trim().to_ascii_lowercase())
         .collect();
     let missing: Vec<&str> = IMPORT_COLUMNS.iter().copied().filter(|c| !headers.iter().any(|h| h == c)).collect();
     if !missing.is_empty() {
-        return Err(bad_file(
+        return Err(bad_content(
             "missing_columns",
             format!(
                 "the header row lacks the column(s) {}; expected {}, hold_new_user_email",
@@ -283,12 +291,12 @@ pub fn parse_import(bytes: &[u8]) -> Result<Vec<ImportRow>, AppError> {
     let cols: Vec<Option<usize>> = IMPORT_COLUMNS.iter().chain(["hold_new_user_email"].iter()).map(|c| at(c)).collect();
     let mut rows = Vec::new();
     for (i, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| bad_file("invalid_csv", format!("the file is not valid CSV: {e}")))?;
+        let record = record.map_err(|e| bad_content("invalid_csv", format!("the file is not valid CSV: {e}")))?;
         if record.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
         if rows.len() == IMPORT_MAX_ROWS {
-            return Err(bad_file("too_many_rows", format!("at most {IMPORT_MAX_ROWS} users per file")));
+            return Err(bad_content("too_many_rows", format!("at most {IMPORT_MAX_ROWS} users per file")));
         }
         let cell = |k: usize| cols[k].and_then(|c| record.get(c)).unwrap_or("").to_owned();
         rows.push(ImportRow {
@@ -304,7 +312,7 @@ pub fn parse_import(bytes: &[u8]) -> Result<Vec<ImportRow>, AppError> {
         });
     }
     if rows.is_empty() {
-        return Err(bad_file("empty_file", "the file has a header row but no users"));
+        return Err(bad_content("empty_file", "the file has a header row but no users"));
     }
     Ok(rows)
 }
@@ -318,8 +326,8 @@ pub fn parse_import(bytes: &[u8]) -> Result<Vec<ImportRow>, AppError> {
     request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = ImportOut, description = "Dry run: the report."),
         (status = 201, body = ImportOut, description = "Every user created."),
-        (status = 400, description = "Not a usable file: not CSV or not UTF-8, empty, missing columns, too large."),
-        (status = 403), (status = 422, description = "Some rows have problems and nothing was created: `fields` names each as `rows[N].field` (N as in a spreadsheet, the header is row 1). A dry run answers the same problems as its report.")))]
+        (status = 400, description = "Not a file to read: not sent as text/csv, not UTF-8, or too large."),
+        (status = 403), (status = 422, description = "An unusable file (`fields` names `file`: empty, not CSV, missing columns, too many rows), or some rows have problems and nothing was created: `fields` names each as `rows[N].field` (N as in a spreadsheet, the header is row 1). A dry run answers the same problems as its report.")))]
 pub async fn import_users(
     State(app): State<App>,
     caller: Caller,
