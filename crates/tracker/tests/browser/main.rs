@@ -270,8 +270,9 @@ async fn scenario(b: Browser, w: World, sink: SmtpSink) {
     b.goto(&url(&format!("/users/{}", w.lead_id))).await;
     b.set_checkbox("input[name=active]", false).await;
     b.click_button("Save & close").await;
-    assert_eq!(b.texts("#blockers li").await.len(), 2, "only the matters are left");
+    // Wait for the refused save's page before counting what it lists.
     b.expect_text("reassign all of them at once").await;
+    assert_eq!(b.texts("#blockers li").await.len(), 2, "only the matters are left");
     b.click("#blockers .bulk a").await;
     b.expect_path("/bulk-update/lead-company-person").await;
     assert_eq!(
