@@ -2,7 +2,7 @@
 
 use crate::Invalid;
 use std::borrow::Cow;
-use unicode_general_category::{get_general_category, GeneralCategory};
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 /// S8: characters that change how text around them is shown, or show as
 /// nothing: controls, format characters (bidi overrides such as U+202E,
@@ -12,7 +12,7 @@ use unicode_general_category::{get_general_category, GeneralCategory};
 /// pose as another in a list, an audit entry or an email greeting.
 pub fn is_invisible_or_spoofing(c: char) -> bool {
     use GeneralCategory::*;
-    match get_general_category(c) {
+    match c.general_category() {
         Control | Format | LineSeparator | ParagraphSeparator | PrivateUse | Surrogate | Unassigned => true,
         SpaceSeparator => c != ' ',
         _ => matches!(c, '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{2800}' | '\u{034F}'),

@@ -243,15 +243,18 @@ fn class(ranges: &[(char, char)]) -> String {
 /// white space (trimmed), then 1 to `max` characters that start and end
 /// visible, with plain spaces between.
 fn short_text_pattern(max: usize) -> String {
-    let visible = class(&visible_ranges());
-    let mut ws: Vec<(char, char)> = Vec::new();
-    for c in (0..=0x10FFFF_u32).filter_map(char::from_u32).filter(|&c| trimmed(c)) {
-        match ws.last_mut() {
-            Some((_, end)) if *end as u32 + 1 == c as u32 => *end = c,
-            _ => ws.push((c, c)),
+    // Both classes walk every code point: once a process is enough.
+    static CLASSES: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    let (visible, ws) = CLASSES.get_or_init(|| {
+        let mut ws: Vec<(char, char)> = Vec::new();
+        for c in (0..=0x10FFFF_u32).filter_map(char::from_u32).filter(|&c| trimmed(c)) {
+            match ws.last_mut() {
+                Some((_, end)) if *end as u32 + 1 == c as u32 => *end = c,
+                _ => ws.push((c, c)),
+            }
         }
-    }
-    let ws = class(&ws);
+        (class(&visible_ranges()), class(&ws))
+    });
     let inner = if max >= 2 {
         format!("(?:(?:{visible}| ){{0,{}}}{visible})?", max - 2)
     } else {
