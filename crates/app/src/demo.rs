@@ -217,46 +217,24 @@ pub async fn load(app: &App) -> AppResult<bool> {
         matters.push(m);
     }
     // Jane Lawyer of the first firm is its only lawyer on the first matter (D4).
-    app.add_participant(
-        &ctx,
-        &matters[0].id,
-        NewParticipant {
-            user_id: firm_users[1].id.to_string(),
-            role: "matter_editor".into(),
-            receives_notifications: true,
-        },
-    )
-    .await?;
-    app.add_participant(
-        &ctx,
-        &matters[1].id,
-        NewParticipant {
-            user_id: firm_users[5].id.to_string(),
-            role: "billing_only".into(),
-            receives_notifications: true,
-        },
-    )
-    .await?;
-    app.add_participant(
-        &ctx,
-        &matters[1].id,
-        NewParticipant {
-            user_id: firm_users[6].id.to_string(),
-            role: "matter_reader".into(),
-            receives_notifications: false,
-        },
-    )
-    .await?;
-    app.add_participant(
-        &ctx,
-        &matters[0].id,
-        NewParticipant {
-            user_id: company[8].id.to_string(),
-            role: "report_only".into(),
-            receives_notifications: true,
-        },
-    )
-    .await?;
+    let participants = [
+        (&matters[0], &firm_users[1], "matter_editor", true),
+        (&matters[1], &firm_users[5], "billing_only", true),
+        (&matters[1], &firm_users[6], "matter_reader", false),
+        (&matters[0], &company[8], "report_only", true),
+    ];
+    for (matter, person, role, receives_notifications) in participants {
+        app.add_participant(
+            &ctx,
+            &matter.id,
+            NewParticipant {
+                user_id: person.id.to_string(),
+                role: role.into(),
+                receives_notifications,
+            },
+        )
+        .await?;
+    }
     let lena_ctx = Ctx::user(lena, None);
     app.set_my_delegates(&lena_ctx, vec![dan.id.to_string()]).await?;
 

@@ -356,7 +356,41 @@ fn variants(cursor_100: &str) -> Vec<Variant> {
         query,
         page_one,
     };
-    vec![
+    // The sorts and status filters that differ from page 1 only in their query.
+    let plain = [
+        ("name desc", "/api/v1/users?order=desc", Status::Active, SortKey::Name, true),
+        ("email asc", "/api/v1/users?sort=email", Status::Active, SortKey::Email, false),
+        (
+            "email desc",
+            "/api/v1/users?sort=email&order=desc",
+            Status::Active,
+            SortKey::Email,
+            true,
+        ),
+        (
+            "last sign-in asc",
+            "/api/v1/users?sort=last_sign_in",
+            Status::Active,
+            SortKey::LastSignIn,
+            false,
+        ),
+        (
+            "last sign-in desc",
+            "/api/v1/users?sort=last_sign_in&order=desc",
+            Status::Active,
+            SortKey::LastSignIn,
+            true,
+        ),
+        ("status=all", "/api/v1/users?status=all", Status::All, SortKey::Name, false),
+        (
+            "status=inactive",
+            "/api/v1/users?status=inactive",
+            Status::Inactive,
+            SortKey::Name,
+            false,
+        ),
+    ];
+    let mut all = vec![
         v("page 1", "/api/v1/users", query(Status::Active, SortKey::Name, false), true),
         v("page 100 (cursor)", &format!("/api/v1/users?cursor={cursor_100}"), page_100, false),
         v(
@@ -368,48 +402,13 @@ fn variants(cursor_100: &str) -> Vec<Variant> {
             },
             false,
         ),
-        v(
-            "name desc",
-            "/api/v1/users?order=desc",
-            query(Status::Active, SortKey::Name, true),
-            false,
-        ),
-        v(
-            "email asc",
-            "/api/v1/users?sort=email",
-            query(Status::Active, SortKey::Email, false),
-            false,
-        ),
-        v(
-            "email desc",
-            "/api/v1/users?sort=email&order=desc",
-            query(Status::Active, SortKey::Email, true),
-            false,
-        ),
-        v(
-            "last sign-in asc",
-            "/api/v1/users?sort=last_sign_in",
-            query(Status::Active, SortKey::LastSignIn, false),
-            false,
-        ),
-        v(
-            "last sign-in desc",
-            "/api/v1/users?sort=last_sign_in&order=desc",
-            query(Status::Active, SortKey::LastSignIn, true),
-            false,
-        ),
-        v(
-            "status=all",
-            "/api/v1/users?status=all",
-            query(Status::All, SortKey::Name, false),
-            false,
-        ),
-        v(
-            "status=inactive",
-            "/api/v1/users?status=inactive",
-            query(Status::Inactive, SortKey::Name, false),
-            false,
-        ),
+    ];
+    all.extend(
+        plain
+            .into_iter()
+            .map(|(name, path, status, sort, desc)| v(name, path, query(status, sort, desc), false)),
+    );
+    all.extend([
         v("org=firms", "/api/v1/users?org=firms", firms, false),
         v(
             "locked",
@@ -426,7 +425,8 @@ fn variants(cursor_100: &str) -> Vec<Variant> {
             query(Status::NeverEmailed, SortKey::Name, false),
             false,
         ),
-    ]
+    ]);
+    all
 }
 
 #[derive(Default)]
