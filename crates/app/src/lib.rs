@@ -74,6 +74,8 @@ pub struct App {
     pub hashing: Arc<password::HashGate>,
     /// Pause points; inert outside test builds.
     pub hooks: Arc<hooks::Hooks>,
+    /// The key that signs one-time notices, read once a process.
+    flash_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
 }
 
 impl App {
@@ -87,7 +89,23 @@ impl App {
             limits,
             hashing: Arc::new(password::HashGate::default()),
             hooks: Arc::new(hooks::Hooks::default()),
+            flash_key: Arc::default(),
         }
+    }
+
+    /// The key that signs the one-time notices pages carry across a
+    /// redirect: made by the first process that needs it and kept in the
+    /// database, so every process of a deployment shares it.
+    pub async fn flash_key(&self) -> AppResult<&[u8]> {
+        let key = self
+            .flash_key
+            .get_or_try_init(|| async {
+                let (fresh, _) = domain::secret::new_token();
+                let key = self.db.server_key("flash", &fresh, self.now()).await?;
+                Ok::<_, AppError>(key.into_bytes())
+            })
+            .await?;
+        Ok(key)
     }
 
     pub fn now(&self) -> domain::Millis {

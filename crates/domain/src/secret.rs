@@ -27,6 +27,31 @@ pub fn looks_like_token(token: &str) -> bool {
     token.len() == 43 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+type HmacSha256 = hmac::Hmac<Sha256>;
+
+/// `text` with its HMAC-SHA256 under `key` appended (`text.tag`, the tag in
+/// base64url): a value that comes back unchanged can be told from one made
+/// by someone without the key.
+pub fn sign(key: &[u8], text: &str) -> String {
+    use hmac::Mac;
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(text.as_bytes());
+    format!("{text}.{}", base64url(&mac.finalize().into_bytes()))
+}
+
+/// The text of a value made by [`sign`] with this key, or `None` for
+/// anything else. The tag is compared in constant time.
+pub fn verified<'a>(key: &[u8], signed: &'a str) -> Option<&'a str> {
+    use base64::Engine;
+    use hmac::Mac;
+    let (text, tag) = signed.rsplit_once('.')?;
+    let tag = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(tag).ok()?;
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(text.as_bytes());
+    mac.verify_slice(&tag).ok()?;
+    Some(text)
+}
+
 fn base64url(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
@@ -47,6 +72,28 @@ mod tests {
         assert_eq!(ha.len(), 64);
         assert!(!looks_like_token("short"));
         assert!(!looks_like_token(&format!("{}=", &a[..42])));
+    }
+
+    #[test]
+    fn a_signed_text_verifies_only_unchanged_and_under_its_key() {
+        let signed = sign(b"key one", "ok:Saved");
+        assert_eq!(verified(b"key one", &signed), Some("ok:Saved"));
+        assert_eq!(verified(b"key two", &signed), None);
+        assert_eq!(verified(b"key one", &signed.replacen("Saved", "Paid", 1)), None);
+        assert_eq!(verified(b"key one", "ok:Saved"), None);
+        assert_eq!(verified(b"key one", "ok:Saved."), None);
+        assert_eq!(verified(b"key one", &format!("{signed}x")), None);
+        // RFC 4231 test case 2: HMAC-SHA256("Jefe", "what do ya want for nothing?").
+        let known = sign(b"Jefe", "what do ya want for nothing?");
+        let tag = known.rsplit_once('.').unwrap().1;
+        use base64::Engine;
+        let hex: String = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(tag)
+            .unwrap()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod cursor;
 mod db;
 mod delivery;
 mod directory;
+mod keys;
 mod matters;
 mod offboarding;
 mod onboarding;

@@ -26,6 +26,7 @@ const TABLES: &[(&str, &str)] = &[
     ("mail_outbox", "id"),
     ("audit_log", "id"),
     ("audit_chain", "id"),
+    ("server_keys", "purpose"),
 ];
 
 const BATCH: i64 = 2_000;

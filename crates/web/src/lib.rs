@@ -43,7 +43,7 @@ pub fn router_with(app: App, timeouts: Timeouts) -> Router {
     let edge = edge::Edge::new(&app, timeouts.request);
     Router::new()
         .merge(api)
-        .merge(ui::router())
+        .merge(ui::router(app.clone()))
         .nest("/scim/v2", scim::router())
         .route("/api/v1/openapi.json", get(move || async move { Json(openapi.as_ref().clone()) }))
         .route("/healthz", get(|| async { "ok" }))

@@ -136,3 +136,72 @@ async fn a_signed_out_session_no_longer_opens_pages() {
     let r = get(&app, "/users", Some(&token)).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "S6: the session is re-checked on every page");
 }
+
+/// A notice crosses a redirect in a cookie the server signs: the page shows
+/// its own notice once, and never one whose cookie another site or a shared
+/// parent domain planted or edited.
+#[tokio::test]
+async fn only_the_servers_own_signed_notice_is_shown() {
+    let app = spawn_app().await;
+    let session = session_cookie(&app.admin);
+    let fields = "side=company&first_name=Nora&last_name=Notice&email=nora%40company.example&role=company_user";
+    let r = post_form(
+        &app,
+        "/users/new",
+        Some(session.clone()),
+        &format!("{fields}&csrf={}", web::extract::csrf_token(&app.admin)),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let set = r
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect::<Vec<_>>();
+    let flash = set
+        .iter()
+        .find_map(|c| c.strip_prefix("tracker_flash="))
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_else(|| panic!("a notice cookie: {set:?}"))
+        .to_owned();
+    assert!(flash.contains('.'), "the cookie carries its signature: {flash}");
+
+    let page = |cookie: String| {
+        let app = &app;
+        async move {
+            client()
+                .get(format!("{}/users", app.url))
+                .header(COOKIE, cookie)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let html = page(format!("{session}; tracker_flash={flash}")).await;
+    assert!(html.contains("Nora Notice was added"), "the server's notice is shown");
+
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let (text, tag) = flash.rsplit_once('.').unwrap();
+    let planted = [
+        // The format of a notice, unsigned.
+        b64("ok:Your account is suspended: call +1 555 0100"),
+        // Signed with a key that is not the server's.
+        domain::secret::sign(b"another key", &b64("ok:Your account is suspended: call +1 555 0100")),
+        // The server's own notice with its text changed.
+        format!("{}.{tag}", b64("ok:Your account is suspended: call +1 555 0100")),
+        // Its signature moved onto nothing.
+        format!(".{tag}"),
+        format!("{text}."),
+    ];
+    for cookie in planted {
+        let html = page(format!("{session}; tracker_flash={cookie}")).await;
+        assert!(!html.contains("suspended"), "a planted notice is not shown: {cookie}");
+        assert!(!html.contains("Nora Notice was added"), "nor a mangled one: {cookie}");
+        assert!(html.contains("User list"), "the page itself answers");
+    }
+}

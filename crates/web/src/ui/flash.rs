@@ -1,7 +1,7 @@
 //! One-time notices carried across a redirect in a cookie.
 
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue};
+use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 
@@ -82,23 +82,40 @@ fn decode_flash(raw: &str) -> Vec<Flash> {
         .collect()
 }
 
-pub(crate) fn read_flash(parts: &Parts) -> Vec<Flash> {
-    CookieJar::from_headers(&parts.headers)
-        .get(FLASH_COOKIE)
-        .map(|c| decode_flash(c.value()))
-        .unwrap_or_default()
+/// The notices a request carries: only a cookie this server signed (a
+/// cookie planted by another site or a shared parent domain is ignored).
+pub(crate) async fn read_flash(parts: &Parts, app: &app::App) -> Vec<Flash> {
+    let jar = CookieJar::from_headers(&parts.headers);
+    let Some(cookie) = jar.get(FLASH_COOKIE) else {
+        return Vec::new();
+    };
+    match app.flash_key().await {
+        Ok(key) => domain::secret::verified(key, cookie.value()).map(decode_flash).unwrap_or_default(),
+        Err(e) => {
+            tracing::warn!(error = %e, "the notice key could not be read; the notice is not shown");
+            Vec::new()
+        }
+    }
 }
+
+/// Notices a response carries to the next page; `page_headers` signs them
+/// into the cookie.
+#[derive(Clone)]
+pub(crate) struct PendingFlash(pub Vec<Flash>);
 
 /// Redirect-after-post (303), carrying notices to the next page.
 pub fn redirect_with(to: &str, flash: &[Flash]) -> Response {
     let mut resp = Redirect::to(to).into_response();
     if !flash.is_empty() {
-        let cookie = format!("{FLASH_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax", encode_flash(flash));
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            resp.headers_mut().append(header::SET_COOKIE, v);
-        }
+        resp.extensions_mut().insert(PendingFlash(flash.to_vec()));
     }
     resp
+}
+
+/// The `Set-Cookie` value carrying notices, signed with the server's key.
+pub(crate) fn flash_cookie(key: &[u8], flash: &[Flash]) -> Option<HeaderValue> {
+    let value = domain::secret::sign(key, &encode_flash(flash));
+    HeaderValue::from_str(&format!("{FLASH_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax")).ok()
 }
 
 /// Clears the notice once a page has shown it.

@@ -23,7 +23,7 @@ mod session;
 mod users;
 
 use app::App;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -34,7 +34,7 @@ use page::{PageError, Session, FLASH_COOKIE};
 const STYLESHEET: &str = include_str!("../../static/tracker.css");
 
 /// The pages; merged into the service router.
-pub fn router() -> Router<App> {
+pub fn router(app: App) -> Router<App> {
     Router::new()
         .route("/", get(home))
         .route("/static/tracker.css", get(stylesheet))
@@ -80,7 +80,7 @@ pub fn router() -> Router<App> {
         .route("/settings/directory/tokens/{id}/revoke", post(directory::revoke))
         .route("/offboarding-items", get(directory::items))
         .route("/account/preferences", get(account::page).post(account::save))
-        .layer(middleware::from_fn(page_headers))
+        .layer(middleware::from_fn_with_state(app, page_headers))
 }
 
 /// Administrators start at the user list, everyone else at their matters.
@@ -103,26 +103,33 @@ async fn stylesheet() -> impl IntoResponse {
 }
 
 /// Headers of every page: a strict Content-Security-Policy (no scripts at
-/// all, forms only to ourselves), and the one-time notice cleared once a
-/// page has shown it.
-async fn page_headers(req: Request, next: Next) -> Response {
+/// all, forms only to ourselves); the notices a redirect carries, signed
+/// into their cookie; and that cookie cleared once a page has shown it.
+async fn page_headers(State(app): State<App>, req: Request, next: Next) -> Response {
     let had_flash = req
         .headers()
         .get_all(header::COOKIE)
         .iter()
         .any(|v| v.to_str().is_ok_and(|s| s.contains(FLASH_COOKIE)));
     let mut resp = next.run(req).await;
-    let headers = resp.headers_mut();
-    headers.insert(
+    resp.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
             "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
-    let sets_flash = headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .any(|v| v.to_str().is_ok_and(|s| s.starts_with(FLASH_COOKIE)));
+    let mut sets_flash = false;
+    if let Some(flash::PendingFlash(lines)) = resp.extensions_mut().remove::<flash::PendingFlash>() {
+        match app.flash_key().await {
+            Ok(key) => {
+                if let Some(cookie) = flash::flash_cookie(key, &lines) {
+                    resp.headers_mut().append(header::SET_COOKIE, cookie);
+                    sets_flash = true;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "the notice key could not be read; the notice is dropped"),
+        }
+    }
     let shown = resp.status() != StatusCode::SEE_OTHER && !resp.status().is_redirection();
     if had_flash && shown && !sets_flash {
         resp.headers_mut().append(header::SET_COOKIE, page::clear_flash_cookie());

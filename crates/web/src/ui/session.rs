@@ -72,7 +72,7 @@ impl FromRequestParts<App> for Session {
             user: auth.user,
             token_hash: auth.token_hash,
             csrf: csrf_token(&token),
-            flash: read_flash(parts),
+            flash: read_flash(parts, app).await,
         })
     }
 }
@@ -121,7 +121,7 @@ impl FromRequestParts<App> for Visitor {
         };
         Ok(Visitor {
             csrf: csrf_token(&pre),
-            flash: read_flash(parts),
+            flash: read_flash(parts, app).await,
             ip: client_ip(parts, app),
             new_pre,
         })
