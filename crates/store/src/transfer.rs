@@ -24,6 +24,11 @@ const TABLES: &[(&str, &str)] = &[
     ("sign_in_links", "token_hash"),
     ("password_history", "user_id, set_at"),
     ("mail_outbox", "id"),
+    ("scim_tokens", "id"),
+    ("directory_users", "user_id"),
+    ("offboarding_items", "id"),
+    ("directory_groups", "id"),
+    ("directory_group_members", "group_id, user_id"),
     ("audit_log", "id"),
     ("audit_chain", "id"),
 ];
