@@ -5,8 +5,11 @@ against the schemas the server publishes).
     TRACKER_SCIM_URL=http://127.0.0.1:8080/scim/v2 TRACKER_SCIM_TOKEN=... python scim_client_cycle.py
 
 Discovers the server, creates a user, finds it by filter, patches it,
-replaces it, deactivates it, deletes it and sees it gone. Exits non-zero
-on the first surprise; prints the created user's id on success.
+replaces it; makes a group with it as member, finds the group by
+displayName, moves the membership to a second user with one PATCH
+(add, and remove by a value filter), replaces and deletes the group;
+deactivates the user, deletes it and sees it gone. Exits non-zero on the
+first surprise; prints the created user's id on success.
 """
 
 import os
@@ -21,6 +24,56 @@ def check(cond, what):
     if not cond:
         print(f"FAILED: {what}", file=sys.stderr)
         sys.exit(1)
+
+
+def member_ids(group):
+    return sorted(m.value for m in (group.members or []))
+
+
+def groups_cycle(client, User, user_id):
+    Group = client.get_resource_model("Group")
+    check(Group is not None, "the server publishes a Group resource type")
+    other = client.create(
+        User(
+            user_name="cycle.other@corp.example",
+            name={"givenName": "Other", "familyName": "User"},
+            emails=[{"value": "cycle.other@example.com", "type": "work", "primary": True}],
+        )
+    )
+
+    group = client.create(Group(display_name="Cycle Admins", external_id="g-cycle", members=[{"value": user_id}]))
+    check(group.id, "the created group has an id")
+    check(member_ids(group) == [user_id], f"created with its member: {member_ids(group)}")
+    check(group.meta.version, "a group has meta.version")
+
+    found = client.search(Group, SearchRequest(filter='displayName eq "cycle admins"'))
+    check(found.total_results == 1 and found.resources[0].id == group.id, "found by displayName without regard to case")
+
+    client.modify(
+        Group,
+        group.id,
+        PatchOp[Group](
+            operations=[
+                PatchOperation(op="add", path="members", value=[{"value": other.id}]),
+                PatchOperation(op="remove", path=f'members[value eq "{user_id}"]'),
+            ]
+        ),
+    )
+    fetched = client.query(Group, group.id)
+    check(member_ids(fetched) == [other.id], f"membership moved: {member_ids(fetched)}")
+
+    fetched.display_name = "Cycle Readers"
+    fetched.members = [{"value": user_id}, {"value": other.id}]
+    replaced = client.replace(fetched)
+    check(replaced.display_name == "Cycle Readers", f"renamed: {replaced.display_name}")
+    check(member_ids(replaced) == sorted([user_id, other.id]), f"replaced members: {member_ids(replaced)}")
+
+    client.delete(Group, group.id)
+    try:
+        client.query(Group, group.id)
+        check(False, "a deleted group answers 404")
+    except Exception as e:  # scim2-client raises the server's SCIM error
+        check("404" in str(e) or "not found" in str(e).lower(), f"404 after delete: {e!r}")
 
 
 def main():
@@ -69,6 +122,8 @@ def main():
     fetched.name.family_name = "Rider"
     replaced = client.replace(fetched)
     check(replaced.name.family_name == "Rider", "replaced")
+
+    groups_cycle(client, User, created.id)
 
     client.modify(User, created.id, PatchOp[User](operations=[PatchOperation(op="replace", path="active", value=False)]))
     check(client.query(User, created.id).active is False, "deactivated")

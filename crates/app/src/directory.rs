@@ -11,7 +11,6 @@ use crate::users::{edit_user, insert_new_user, NewUser, UserPatch};
 use crate::views::user_json;
 use crate::{App, AppError, AppResult, Ctx, Listing, Page};
 use domain::audit::AuditAction;
-use domain::deactivation::{evaluate, BlockingObject};
 use domain::model::User;
 use domain::scim::{self, PatchOp, ScimType};
 use domain::{Email, Millis, OfficeId, Role, Side, UserId};
@@ -27,7 +26,7 @@ pub fn scim_error(t: ScimType, message: impl Into<String>) -> AppError {
     }
 }
 
-fn uniqueness(message: impl Into<String>) -> AppError {
+pub(crate) fn uniqueness(message: impl Into<String>) -> AppError {
     AppError::Conflict {
         code: "scim_uniqueness",
         message: message.into(),
@@ -81,12 +80,12 @@ impl DirectoryUser {
     }
 }
 
-fn version_of(representation: &Value) -> String {
+pub(crate) fn version_of(representation: &Value) -> String {
     let hash = domain::secret::hash_token(&representation.to_string());
     format!("W/\"{}\"", &hash[..16])
 }
 
-fn rfc3339(ms: Millis) -> String {
+pub(crate) fn rfc3339(ms: Millis) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
         .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
@@ -105,11 +104,11 @@ struct Wanted {
     department: Option<String>,
 }
 
-fn get_ci<'v>(obj: &'v Value, key: &str) -> Option<&'v Value> {
+pub(crate) fn get_ci<'v>(obj: &'v Value, key: &str) -> Option<&'v Value> {
     obj.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v)
 }
 
-fn opt_string(v: Option<&Value>, name: &str) -> AppResult<Option<String>> {
+pub(crate) fn opt_string(v: Option<&Value>, name: &str) -> AppResult<Option<String>> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
@@ -238,14 +237,19 @@ async fn office_named(tx: &mut Tx, name: Option<&str>) -> AppResult<Option<Offic
 }
 
 fn check_if_match(current: &DirectoryUser, if_match: Option<&str>) -> AppResult<()> {
+    check_version("user", &current.version(), if_match)
+}
+
+/// `If-Match` (RFC 7644 §3.14): the resource `what` must still be at one of
+/// the versions named, or `*`; otherwise 412.
+pub(crate) fn check_version(what: &str, version: &str, if_match: Option<&str>) -> AppResult<()> {
     let Some(wanted) = if_match else { return Ok(()) };
-    let version = current.version();
     let strip = |s: &str| s.trim().trim_start_matches("W/").trim_matches('"').to_owned();
-    if wanted.trim() == "*" || wanted.split(',').any(|w| strip(w) == strip(&version)) {
+    if wanted.trim() == "*" || wanted.split(',').any(|w| strip(w) == strip(version)) {
         Ok(())
     } else {
         Err(AppError::PreconditionFailed {
-            message: format!("the user changed: it is now at version {version}"),
+            message: format!("the {what} changed: it is now at version {version}"),
         })
     }
 }
@@ -341,23 +345,15 @@ impl App {
     pub async fn directory_users(&self, lookup: &DirectoryLookup) -> AppResult<Vec<DirectoryUser>> {
         let mut tx = self.db.read().await?;
         let found = tx.directory_users(lookup).await?;
-        let mut out = Vec::with_capacity(found.len());
-        let mut offices = std::collections::HashMap::new();
-        for (link, user) in found {
-            let office_name = match &user.office_id {
-                None => None,
-                Some(o) => match offices.get(o) {
-                    Some(n) => n,
-                    None => {
-                        let n = tx.office(o).await?.map(|o| o.name);
-                        offices.entry(o.clone()).or_insert(n)
-                    }
-                }
-                .clone(),
-            };
-            out.push(DirectoryUser { link, user, office_name });
-        }
-        Ok(out)
+        with_offices(&mut tx, found).await
+    }
+
+    /// DIR1 without a filter: one page in creation order, and the total.
+    #[tracing::instrument(name = "directory_users_page", skip_all)]
+    pub async fn directory_users_page(&self, offset: i64, limit: i64) -> AppResult<(Vec<DirectoryUser>, i64)> {
+        let mut tx = self.db.read().await?;
+        let (found, total) = tx.directory_users_page(offset, limit).await?;
+        Ok((with_offices(&mut tx, found).await?, total))
     }
 
     #[tracing::instrument(name = "directory_user", skip_all)]
@@ -484,6 +480,8 @@ impl App {
         if current.user.active {
             directory_set_active(&mut tx, ctx, current.user.clone(), false, now).await?;
         }
+        // The resource is gone: it is no group's member any more.
+        tx.leave_directory_groups(id, now).await?;
         let mut link = current.link.clone();
         link.deprovisioned_at = Some(now);
         link.updated_at = now;
@@ -594,8 +592,29 @@ impl App {
     }
 }
 
+/// Each user with their office's name (read once per office).
+async fn with_offices(tx: &mut Tx, found: Vec<(DirectoryLink, User)>) -> AppResult<Vec<DirectoryUser>> {
+    let mut out = Vec::with_capacity(found.len());
+    let mut offices = std::collections::HashMap::new();
+    for (link, user) in found {
+        let office_name = match &user.office_id {
+            None => None,
+            Some(o) => match offices.get(o) {
+                Some(n) => n,
+                None => {
+                    let n = tx.office(o).await?.map(|o| o.name);
+                    offices.entry(o.clone()).or_insert(n)
+                }
+            }
+            .clone(),
+        };
+        out.push(DirectoryUser { link, user, office_name });
+    }
+    Ok(out)
+}
+
 /// The API's validation errors, as the directory must read them.
-fn as_scim(e: AppError) -> AppError {
+pub(crate) fn as_scim(e: AppError) -> AppError {
     match e {
         AppError::Invalid(problems) => scim_error(
             ScimType::InvalidValue,
@@ -633,31 +652,29 @@ async fn directory_set_active(tx: &mut Tx, ctx: &Ctx, mut user: User, active: bo
         return Ok(false);
     }
     tx.lock_for_deactivation(&user).await?;
-    let facts = tx.deactivation_facts(&user).await?;
-    let verdict = evaluate(Some(Role::CompanySystemAdministrator), user.side, &facts);
-    let responsibilities: Vec<_> = verdict.blockers.iter().chain(verdict.warnings.iter()).collect();
+    // The one computation of a user's responsibilities (§5b's plan); each
+    // D3/D4 one becomes an item, whether D3 blocks or D4 only warns.
+    let plan = crate::offboarding::plan_in(tx, Some(Role::CompanySystemAdministrator), &user).await?;
     let mut items = Vec::new();
-    for b in &responsibilities {
-        let (target_type, target_id, target_name) = match &b.on {
-            BlockingObject::Matter { id, name, number } => ("matter", id.clone(), format!("{number} {name}")),
-            BlockingObject::Office { id, name, .. } => ("office", id.clone(), name.clone()),
-            BlockingObject::Route { id, name, level, .. } => ("route", id.clone(), format!("{name}, level {level}")),
-        };
+    for (i, blocker) in plan.iter().filter_map(|i| i.kind.blocker().map(|b| (i, b))) {
         let item = OffboardingItem {
             id: UserId::generate().to_string(),
             user_id: user.id.to_string(),
-            kind: b.kind.as_str().into(),
-            target_type: target_type.into(),
-            target_id,
-            target_name,
-            fix: b.kind.fix().into(),
+            kind: i.kind.as_str().into(),
+            target_type: i.target.kind.as_str().into(),
+            target_id: i.target.id.clone(),
+            target_name: i.target.name.clone(),
+            fix: blocker.fix().into(),
             created_at: now,
             resolved_at: None,
         };
         tx.insert_offboarding_item(&item).await?;
         items.push(item);
     }
-    let open = serde_json::to_value(responsibilities).unwrap_or_default();
+    let open: Vec<Value> = items
+        .iter()
+        .map(|i| json!({"kind": i.kind, "target": {"type": i.target_type, "id": i.target_id, "name": i.target_name}}))
+        .collect();
     crate::lifecycle::deactivate_now(
         tx,
         ctx,

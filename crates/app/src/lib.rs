@@ -12,6 +12,7 @@ pub mod ctx;
 pub mod delegates;
 pub mod demo;
 pub mod directory;
+pub mod directory_groups;
 pub mod error;
 pub mod exchange;
 pub mod firms;

@@ -24,6 +24,9 @@ pub struct SettingsPatch {
     pub session_lifetime_hours: Option<i64>,
     /// O3: reminder days before a scheduled deactivation.
     pub offboarding_reminder_days: Option<i64>,
+    /// DIR1: the whole group → role mapping as (group, role) text,
+    /// replacing the current one.
+    pub directory_group_roles: Option<Vec<(String, String)>>,
 }
 
 pub fn settings_json(s: &Settings) -> serde_json::Value {
@@ -37,6 +40,7 @@ pub fn settings_json(s: &Settings) -> serde_json::Value {
         "link_ttl_hours": s.link_ttl_hours,
         "sessions": {"idle_minutes": s.sessions.idle_minutes, "lifetime_hours": s.sessions.lifetime_hours},
         "offboarding_reminder_days": s.offboarding_reminder_days,
+        "directory_group_roles": s.directory_group_roles,
     })
 }
 
@@ -118,6 +122,17 @@ impl App {
                 s.offboarding_reminder_days = d;
             }
         }
+        let old_mapping = s.directory_group_roles.clone();
+        if let Some(m) = patch.directory_group_roles {
+            match domain::scim::groups::validate_mapping(m) {
+                Ok(m) => s.directory_group_roles = m,
+                Err(list) => {
+                    for p in list {
+                        problems.push(p);
+                    }
+                }
+            }
+        }
         problems.into_result()?;
         tx.save_settings(&s, now).await?;
         record(
@@ -130,7 +145,9 @@ impl App {
             Some(settings_json(&s)),
         )
         .await?;
-        tx.commit().await?;
+        // DIR1: the members of each group whose role changed get it now.
+        let queued = crate::directory_groups::remap_roles(self, &mut tx, ctx, &old_mapping, &s.directory_group_roles, now).await?;
+        self.commit(tx, queued).await?;
         Ok(s)
     }
 }

@@ -85,6 +85,9 @@ actions! {
     UserDeprovisioned => "user.deprovisioned", "user", "Deleted in the directory";
     ScimTokenCreated => "scim_token.created", "scim_token", "SCIM token created";
     ScimTokenRevoked => "scim_token.revoked", "scim_token", "SCIM token revoked";
+    DirectoryGroupCreated => "directory_group.created", "directory_group", "Directory group created";
+    DirectoryGroupUpdated => "directory_group.updated", "directory_group", "Directory group changed";
+    DirectoryGroupDeleted => "directory_group.deleted", "directory_group", "Directory group deleted";
     UsersExported => "export.users", "export", "User list exported as CSV";
     AuditExported => "export.audit", "export", "Audit log exported as CSV";
 }

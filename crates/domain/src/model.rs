@@ -154,6 +154,8 @@ pub struct Settings {
     /// O3: days before a scheduled deactivation at which the administrators
     /// are reminded of blocking items without a successor.
     pub offboarding_reminder_days: i64,
+    /// DIR1: directory groups whose members get a role.
+    pub directory_group_roles: Vec<crate::scim::GroupRole>,
 }
 
 /// S11: a session ends after this much time without a request, and in any

@@ -108,6 +108,26 @@ impl ItemKind {
         }
     }
 
+    /// The D3/D4 blocker this responsibility is, if it is one (DIR3: what
+    /// becomes an open offboarding item when the directory deactivates).
+    pub fn blocker(self) -> Option<crate::deactivation::BlockerKind> {
+        use crate::deactivation::BlockerKind as B;
+        Some(match self {
+            ItemKind::LeadCompanyPerson => B::LeadCompanyPerson,
+            ItemKind::OfficeCoordinator => B::OfficeCoordinator,
+            ItemKind::OfficeBackupCoordinator => B::OfficeBackupCoordinator,
+            ItemKind::RoutePrimaryApprover => B::RoutePrimaryApprover,
+            ItemKind::RouteAlternateApprover => B::RouteAlternateApprover,
+            ItemKind::OnlyFirmUserOnMatter => B::OnlyFirmUserOnMatter,
+            ItemKind::OnlyNotifiedFirmUserOnMatter => B::OnlyNotifiedFirmUserOnMatter,
+            ItemKind::MatterParticipation
+            | ItemKind::DelegationGiven
+            | ItemKind::DelegationReceived
+            | ItemKind::RouteDelegate
+            | ItemKind::TrackerCoordinator => return None,
+        })
+    }
+
     /// A D3 responsibility that may simply be left empty (the office
     /// keeps no backup, the level no alternate).
     pub fn may_be_vacated(self) -> bool {
@@ -462,6 +482,17 @@ pub fn check(item: &Item, successor: Candidate<'_>, leaving: Candidate<'_>, sour
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn d3_d4_kinds_are_their_blockers() {
+        for k in ItemKind::ALL {
+            match k.blocker() {
+                Some(b) => assert_eq!(b.as_str(), k.as_str()),
+                None => assert!(!k.needs_company_user() || *k == ItemKind::TrackerCoordinator, "{k:?}"),
+            }
+        }
+        assert_eq!(ItemKind::ALL.iter().filter(|k| k.blocker().is_some()).count(), 7);
+    }
     use crate::deactivation::{self, BlockingObject, Facts};
     use proptest::prelude::*;
 

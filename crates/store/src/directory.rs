@@ -44,6 +44,33 @@ pub struct OffboardingItem {
     pub resolved_at: Option<i64>,
 }
 
+/// DIR1: a directory group; its members are read apart.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DirectoryGroup {
+    pub id: String,
+    pub display_name: String,
+    pub external_id: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A group member as the group's representation shows it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct GroupMember {
+    pub user_id: String,
+    pub first_name: String,
+    pub last_name: String,
+}
+
+/// How a list of groups starts: one index probe, or every group in
+/// creation order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupLookup {
+    All,
+    DisplayName(String),
+    ExternalId(String),
+}
+
 /// How a list of directory users starts: by an index on one attribute, or
 /// every linked user in creation order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +82,7 @@ pub enum DirectoryLookup {
 
 const TOKEN_COLUMNS: &str = "id, name, created_at, created_by, last_used_at, revoked_at";
 const LINK_COLUMNS: &str = "d.user_id, d.user_name, d.external_id, d.department, d.deprovisioned_at, d.created_at, d.updated_at";
+const GROUP_COLUMNS: &str = "id, display_name, external_id, created_at, updated_at";
 const ITEM_COLUMNS: &str = "id, user_id, kind, target_type, target_id, target_name, fix, created_at, resolved_at";
 
 /// A link and its user in one row; the link's columns are renamed, as
@@ -68,6 +96,22 @@ struct LinkedRow {
     d_updated_at: i64,
     #[sqlx(flatten)]
     user: UserRow,
+}
+
+impl LinkedRow {
+    fn into_pair(self) -> Result<(DirectoryLink, User)> {
+        let user = User::try_from(self.user)?;
+        let link = DirectoryLink {
+            user_id: user.id.to_string(),
+            user_name: self.d_user_name,
+            external_id: self.d_external_id,
+            department: self.d_department,
+            deprovisioned_at: None,
+            created_at: self.d_created_at,
+            updated_at: self.d_updated_at,
+        };
+        Ok((link, user))
+    }
 }
 
 const LINKED_COLUMNS: &str = "d.user_name AS d_user_name, d.external_id AS d_external_id, d.department AS d_department, \
@@ -153,21 +197,115 @@ impl Tx {
                 on!(self, c => sqlx::query_as(&sql).bind(v).fetch_all(c).await)?
             }
         };
-        rows.into_iter()
-            .map(|r| {
-                let user = User::try_from(r.user)?;
-                let link = DirectoryLink {
-                    user_id: user.id.to_string(),
-                    user_name: r.d_user_name,
-                    external_id: r.d_external_id,
-                    department: r.d_department,
-                    deprovisioned_at: None,
-                    created_at: r.d_created_at,
-                    updated_at: r.d_updated_at,
-                };
-                Ok((link, user))
-            })
-            .collect()
+        rows.into_iter().map(LinkedRow::into_pair).collect()
+    }
+
+    /// DIR1 without a filter: one page of linked users in creation order
+    /// (the `directory_users_by_created` index) and how many there are.
+    pub async fn directory_users_page(&mut self, offset: i64, limit: i64) -> Result<(Vec<(DirectoryLink, User)>, i64)> {
+        let sql = format!(
+            "SELECT {LINKED_COLUMNS}, {USER_COLUMNS} FROM directory_users d JOIN users u ON u.id = d.user_id \
+             WHERE d.deprovisioned_at IS NULL ORDER BY d.created_at, d.user_id LIMIT $1 OFFSET $2"
+        );
+        let rows: Vec<LinkedRow> = on!(self, c => sqlx::query_as(&sql).bind(limit).bind(offset).fetch_all(c).await)?;
+        let total: i64 =
+            on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM directory_users WHERE deprovisioned_at IS NULL").fetch_one(c).await)?;
+        Ok((rows.into_iter().map(LinkedRow::into_pair).collect::<Result<_>>()?, total))
+    }
+
+    pub async fn insert_directory_group(&mut self, g: &DirectoryGroup) -> Result<()> {
+        on!(self, c => sqlx::query("INSERT INTO directory_groups (id, display_name, display_name_norm, external_id, created_at, updated_at) \
+            VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&g.id).bind(&g.display_name).bind(domain::text::fold(&g.display_name)).bind(&g.external_id)
+            .bind(g.created_at).bind(g.updated_at).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// The group `id`, locked on PostgreSQL when `lock` (SQLite serialises writers).
+    pub async fn directory_group(&mut self, id: &str, lock: bool) -> Result<Option<DirectoryGroup>> {
+        let lock = if lock && self.dialect() == crate::Dialect::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        let sql = format!("SELECT {GROUP_COLUMNS} FROM directory_groups WHERE id = $1{lock}");
+        Ok(on!(self, c => sqlx::query_as(&sql).bind(id).fetch_optional(c).await)?)
+    }
+
+    /// Groups from an index probe, or all of them in creation order.
+    pub async fn directory_groups(&mut self, lookup: &GroupLookup) -> Result<Vec<DirectoryGroup>> {
+        Ok(match lookup {
+            GroupLookup::All => {
+                let sql = format!("SELECT {GROUP_COLUMNS} FROM directory_groups ORDER BY created_at, id");
+                on!(self, c => sqlx::query_as(&sql).fetch_all(c).await)?
+            }
+            GroupLookup::DisplayName(v) => {
+                let sql = format!("SELECT {GROUP_COLUMNS} FROM directory_groups WHERE display_name_norm = $1");
+                on!(self, c => sqlx::query_as(&sql).bind(domain::text::fold(v)).fetch_all(c).await)?
+            }
+            GroupLookup::ExternalId(v) => {
+                let sql = format!("SELECT {GROUP_COLUMNS} FROM directory_groups WHERE external_id = $1 ORDER BY created_at, id");
+                on!(self, c => sqlx::query_as(&sql).bind(v).fetch_all(c).await)?
+            }
+        })
+    }
+
+    /// Sets a group's own fields (the caller holds its row).
+    pub async fn update_directory_group(&mut self, g: &DirectoryGroup) -> Result<()> {
+        on!(self, c => sqlx::query("UPDATE directory_groups SET display_name = $1, display_name_norm = $2, external_id = $3, updated_at = $4 WHERE id = $5")
+            .bind(&g.display_name).bind(domain::text::fold(&g.display_name)).bind(&g.external_id).bind(g.updated_at).bind(&g.id)
+            .execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Deletes a group and its memberships; whether there was one.
+    pub async fn delete_directory_group(&mut self, id: &str) -> Result<bool> {
+        on!(self, c => sqlx::query("DELETE FROM directory_group_members WHERE group_id = $1").bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+        let n =
+            on!(self, c => sqlx::query("DELETE FROM directory_groups WHERE id = $1").bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(n > 0)
+    }
+
+    /// A group's members who are linked, not deprovisioned users, by id.
+    pub async fn directory_group_members(&mut self, group: &str) -> Result<Vec<GroupMember>> {
+        Ok(on!(self, c => sqlx::query_as(
+            "SELECT m.user_id, u.first_name, u.last_name FROM directory_group_members m \
+             JOIN directory_users d ON d.user_id = m.user_id AND d.deprovisioned_at IS NULL \
+             JOIN users u ON u.id = m.user_id WHERE m.group_id = $1 ORDER BY m.user_id")
+            .bind(group).fetch_all(c).await)?)
+    }
+
+    /// Adds a member; whether they were not one already.
+    pub async fn add_directory_group_member(&mut self, group: &str, user: &str) -> Result<bool> {
+        let n = on!(self, c => sqlx::query("INSERT INTO directory_group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(group).bind(user).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(n > 0)
+    }
+
+    /// Removes a member; whether they were one.
+    pub async fn remove_directory_group_member(&mut self, group: &str, user: &str) -> Result<bool> {
+        let n = on!(self, c => sqlx::query("DELETE FROM directory_group_members WHERE group_id = $1 AND user_id = $2")
+            .bind(group).bind(user).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(n > 0)
+    }
+
+    /// The display names of the groups a user is in (through the member index).
+    pub async fn directory_group_names_of(&mut self, user: &UserId) -> Result<Vec<String>> {
+        Ok(on!(self, c => sqlx::query_scalar(
+            "SELECT g.display_name FROM directory_group_members m JOIN directory_groups g ON g.id = m.group_id WHERE m.user_id = $1 ORDER BY g.id")
+            .bind(user.as_str()).fetch_all(c).await)?)
+    }
+
+    /// Takes a deprovisioned user out of every group; the groups they left,
+    /// with `updated_at` moved to `now`.
+    pub async fn leave_directory_groups(&mut self, user: &UserId, now: Millis) -> Result<Vec<String>> {
+        let groups: Vec<String> = on!(self, c => sqlx::query_scalar("SELECT group_id FROM directory_group_members WHERE user_id = $1 ORDER BY group_id")
+            .bind(user.as_str()).fetch_all(c).await)?;
+        for g in &groups {
+            on!(self, c => sqlx::query("UPDATE directory_groups SET updated_at = $1 WHERE id = $2").bind(now).bind(g).execute(c).await.map(|r| r.rows_affected()))?;
+        }
+        on!(self, c => sqlx::query("DELETE FROM directory_group_members WHERE user_id = $1").bind(user.as_str()).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(groups)
     }
 
     pub async fn insert_offboarding_item(&mut self, i: &OffboardingItem) -> Result<()> {

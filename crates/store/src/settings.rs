@@ -20,13 +20,14 @@ struct Row {
     session_idle_minutes: i64,
     session_lifetime_hours: i64,
     offboarding_reminder_days: i64,
+    directory_group_roles: String,
 }
 
 impl Tx {
     pub async fn settings(&mut self) -> Result<Settings> {
         let r: Row = on!(self, c => sqlx::query_as(
             "SELECT company_name, active_directory_sync, tracker_coordinator_id, password_min_length, password_min_classes, password_history, \
-             lockout_max_failures, lockout_window_minutes, lockout_duration_minutes, inactivity_days, link_ttl_hours, session_idle_minutes, session_lifetime_hours, offboarding_reminder_days FROM settings WHERE id = 1")
+             lockout_max_failures, lockout_window_minutes, lockout_duration_minutes, inactivity_days, link_ttl_hours, session_idle_minutes, session_lifetime_hours, offboarding_reminder_days, directory_group_roles FROM settings WHERE id = 1")
             .fetch_one(c).await)?;
         Ok(Settings {
             company_name: r.company_name,
@@ -49,6 +50,8 @@ impl Tx {
                 lifetime_hours: r.session_lifetime_hours,
             },
             offboarding_reminder_days: r.offboarding_reminder_days,
+            directory_group_roles: serde_json::from_str(&r.directory_group_roles)
+                .map_err(|e| crate::StoreError::Corrupt(format!("settings.directory_group_roles: {e}")))?,
         })
     }
 
@@ -62,15 +65,17 @@ impl Tx {
     }
 
     pub async fn save_settings(&mut self, s: &Settings, now: Millis) -> Result<()> {
+        let group_roles = serde_json::to_string(&s.directory_group_roles).unwrap_or_else(|_| "[]".into());
         on!(self, c => sqlx::query(
             "UPDATE settings SET company_name = $1, active_directory_sync = $2, tracker_coordinator_id = $3, password_min_length = $4, \
              password_min_classes = $5, password_history = $6, lockout_max_failures = $7, lockout_window_minutes = $8, \
              lockout_duration_minutes = $9, inactivity_days = $10, link_ttl_hours = $11, updated_at = $12, \
-             session_idle_minutes = $13, session_lifetime_hours = $14, offboarding_reminder_days = $15 WHERE id = 1")
+             session_idle_minutes = $13, session_lifetime_hours = $14, offboarding_reminder_days = $15, directory_group_roles = $16 WHERE id = 1")
             .bind(&s.company_name).bind(s.active_directory_sync).bind(s.tracker_coordinator_id.as_ref().map(|u| u.as_str()))
             .bind(s.password_policy.min_length).bind(s.password_policy.min_classes).bind(s.password_policy.history)
             .bind(s.lockout.max_failures).bind(s.lockout.window_minutes).bind(s.lockout.duration_minutes).bind(s.lockout.inactivity_days)
-            .bind(s.link_ttl_hours).bind(now).bind(s.sessions.idle_minutes).bind(s.sessions.lifetime_hours).bind(s.offboarding_reminder_days).execute(c).await.map(|r| r.rows_affected()))?;
+            .bind(s.link_ttl_hours).bind(now).bind(s.sessions.idle_minutes).bind(s.sessions.lifetime_hours).bind(s.offboarding_reminder_days)
+            .bind(&group_roles).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 }

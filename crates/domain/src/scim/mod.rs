@@ -3,9 +3,11 @@
 //! a Tracker user as a SCIM resource is `app::directory`'s; HTTP is `web`'s.
 
 pub mod filter;
+pub mod groups;
 pub mod patch;
 
 pub use filter::{AttrPath, Filter, FilterError, PatchPath};
+pub use groups::GroupRole;
 pub use patch::{PatchOp, PatchOpKind};
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";

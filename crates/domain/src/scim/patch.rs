@@ -173,9 +173,16 @@ fn apply_path(resource: &mut Value, op: PatchOpKind, path: &PatchPath, value: Op
     let key = key_in(obj, &path.attr.name);
     match (&path.filter, &path.attr.sub) {
         (None, None) => match op {
-            PatchOpKind::Remove => {
-                obj.remove(&key);
-            }
+            PatchOpKind::Remove => match (obj.get_mut(&key), value) {
+                // Entra ID removes group members as `{"op": "Remove", "path":
+                // "members", "value": [{"value": "<id>"}]}`: only those go.
+                (Some(Value::Array(items)), Some(Value::Array(gone))) => {
+                    items.retain(|i| !gone.iter().any(|g| same_element(i, g)));
+                }
+                _ => {
+                    obj.remove(&key);
+                }
+            },
             PatchOpKind::Add => {
                 let v = value.cloned().unwrap_or(Value::Null);
                 match (obj.get_mut(&key), v) {
@@ -287,6 +294,15 @@ fn apply_path(resource: &mut Value, op: PatchOpKind, path: &PatchPath, value: Op
     Ok(())
 }
 
+/// Whether `item` of a multi-valued attribute is the one `gone` names:
+/// equal `value`s when both have one, else equal as a whole.
+fn same_element(item: &Value, gone: &Value) -> bool {
+    match (get_ci(item, "value"), get_ci(gone, "value")) {
+        (Some(a), Some(b)) => a == b,
+        _ => item == gone,
+    }
+}
+
 /// The element a filter of equalities (`type eq "work"`, joined by `and`)
 /// describes, or `None` for any other filter.
 fn element_from(filter: &Filter) -> Option<Map<String, Value>> {
@@ -381,6 +397,17 @@ mod tests {
         .unwrap();
         apply(&mut g, &ops).unwrap();
         assert_eq!(g["members"], json!([{"value": "2"}, {"value": "3"}]));
+        // Entra ID's removal names the members in the value; the rest stay.
+        let ops = parse(&body(json!([
+            {"op": "Remove", "path": "members", "value": [{"value": "3"}]}
+        ])))
+        .unwrap();
+        apply(&mut g, &ops).unwrap();
+        assert_eq!(g["members"], json!([{"value": "2"}]));
+        // Without a value, remove takes the whole attribute (RFC 7644 §3.5.2.2).
+        let ops = parse(&body(json!([{"op": "remove", "path": "members"}]))).unwrap();
+        apply(&mut g, &ops).unwrap();
+        assert_eq!(g.get("members"), None);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
 /// A SCIM token made through the API by the system administrator.
 async fn scim_token(app: &TestApp, name: &str) -> String {
@@ -291,7 +292,24 @@ async fn scim_discovery_endpoints() {
     assert_eq!(r.body["bulk"]["supported"], false);
     let r = scim(&app, Method::GET, "/ResourceTypes", &token, None).await;
     assert_eq!(r.body["Resources"][0]["schemaExtensions"][0]["schema"], ENTERPRISE);
+    assert_eq!(
+        (
+            &r.body["totalResults"],
+            &r.body["Resources"][1]["endpoint"],
+            &r.body["Resources"][1]["schema"]
+        ),
+        (&json!(2), &json!("/Groups"), &json!(GROUP))
+    );
     let r = scim(&app, Method::GET, "/Schemas", &token, None).await;
+    let group = &r.body["Resources"][2];
+    assert_eq!(group["id"], GROUP);
+    let names: Vec<&str> = group["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["displayName", "externalId", "members"]);
     let user = &r.body["Resources"][0];
     let names: Vec<&str> = user["attributes"]
         .as_array()
@@ -804,6 +822,7 @@ async fn scim_full_cycle_with_the_scim2_client() {
     );
     assert_eq!(u["active"], false);
     assert_eq!(app.audit("action=user.deprovisioned").await[0]["actor"], "scim:scim2-client");
+    assert_eq!(app.audit("action=directory_group.deleted").await[0]["actor"], "scim:scim2-client");
 }
 
 /// DIR2/DIR3 pages: the Directory section of Settings makes a token and
@@ -864,6 +883,34 @@ async fn scim_directory_pages() {
         StatusCode::UNAUTHORIZED
     );
 
+    // DIR1: the group → role mapping, saved from the page like PATCH /settings.
+    let post_mapping = |body: String| {
+        client
+            .post(format!("{}/settings/directory/group-roles", app.url))
+            .header("cookie", &cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("{body}&csrf={csrf}"))
+            .send()
+    };
+    let r = post_mapping("group=Tracker+Admins&role=company_system_administrator&group=&role=company_user".into())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get("/api/v1/settings", &app.admin).await.body["directory_group_roles"],
+        json!([{"group": "Tracker Admins", "role": "company_system_administrator"}])
+    );
+    let html = page("/settings/directory", &cookie).await.unwrap().text().await.unwrap();
+    assert!(html.contains("value=\"Tracker Admins\""), "{html}");
+    let r = post_mapping("group=Counsel&role=firm_user".into()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("firm role") && html.contains("value=\"Counsel\""), "{html}");
+    assert_eq!(
+        app.get("/api/v1/settings", &app.admin).await.body["directory_group_roles"][0]["group"],
+        "Tracker Admins"
+    );
+
     // An item to show: the directory deactivates the lead of an open matter.
     let token = scim_token(&app, "Directory").await;
     let r = scim(&app, Method::POST, "/Users", &token, Some(bjensen())).await;
@@ -885,4 +932,453 @@ async fn scim_directory_pages() {
         let r = page(path, &format!("tracker_session={oa}")).await.unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
     }
+}
+
+/// A user of the directory, made over SCIM; their id.
+async fn provision(app: &TestApp, token: &str, user_name: &str, email: &str) -> String {
+    let body = json!({
+        "schemas": [USER],
+        "userName": user_name,
+        "name": {"givenName": "Given", "familyName": user_name},
+        "emails": [{"value": email, "type": "work", "primary": true}]
+    });
+    let r = scim(app, Method::POST, "/Users", token, Some(body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.body["id"].as_str().unwrap().to_owned()
+}
+
+async fn role_of(app: &TestApp, id: &str) -> String {
+    tracker_user(app, id).await["role"].as_str().unwrap().to_owned()
+}
+
+fn members(group: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = group["members"]
+        .as_array()
+        .map(|m| m.iter().map(|m| m["value"].as_str().unwrap().to_owned()).collect())
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+fn ops(list: Value) -> Value {
+    json!({"schemas": [PATCH], "Operations": list})
+}
+
+/// DIR1 Groups: RFC 7643 §8.4's group, then membership changes in the
+/// spellings Microsoft Entra ID (capitalised ops, removal by a value list)
+/// and Okta (removal by a value filter, rename without a path) send. The
+/// mapping in settings turns membership into roles, at once and audited
+/// with the token's name; a change of the mapping re-sets the members'
+/// roles; deleting the group takes its role away.
+#[tokio::test]
+async fn scim_groups_map_membership_to_roles() {
+    let app = spawn_app().await;
+    let token = scim_token(&app, "Entra ID").await;
+    let mapping = json!([
+        {"group": "Tracker Admins", "role": "company_system_administrator"},
+        {"group": "Matter Openers", "role": "company_matter_creator"}
+    ]);
+    let r = app
+        .patch("/api/v1/settings", &app.admin, json!({"directory_group_roles": mapping}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["directory_group_roles"], mapping);
+    let r = app
+        .patch(
+            "/api/v1/settings",
+            &app.admin,
+            json!({"directory_group_roles": [{"group": "Counsel", "role": "firm_user"}, {"group": "  ", "role": "company_user"}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(
+        app.get("/api/v1/settings", &app.admin).await.body["directory_group_roles"],
+        mapping,
+        "a refused mapping changes nothing"
+    );
+
+    let bj = provision(&app, &token, "bjensen", "bjensen@example.com").await;
+    let js = provision(&app, &token, "jsmith", "jsmith@example.com").await;
+    assert_eq!(role_of(&app, &bj).await, "company_user");
+
+    // RFC 7643 §8.4, with our user as the member.
+    let r = scim(
+        &app,
+        Method::POST,
+        "/Groups",
+        &token,
+        Some(json!({
+            "schemas": [GROUP],
+            "id": "ignored",
+            "displayName": "Tracker Admins",
+            "externalId": "g-1",
+            "members": [{"value": bj, "$ref": format!("{}/scim/v2/Users/{bj}", app.url), "display": "Babs Jensen"}]
+        })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let gid = r.body["id"].as_str().unwrap().to_owned();
+    assert_ne!(gid, "ignored");
+    let path = format!("/Groups/{gid}");
+    assert!(r.headers["location"].to_str().unwrap().ends_with(&format!("/scim/v2{path}")));
+    assert_eq!(r.headers["etag"].to_str().unwrap(), r.body["meta"]["version"].as_str().unwrap());
+    assert_eq!(r.body["meta"]["resourceType"], "Group");
+    assert_eq!(
+        r.body["members"],
+        json!([{"value": bj, "display": "Given bjensen", "type": "User"}])
+    );
+    assert_eq!(role_of(&app, &bj).await, "company_system_administrator");
+    let changed = app.audit("action=user.updated").await;
+    assert_eq!(changed[0]["actor"], "scim:Entra ID", "{:?}", changed[0]);
+    assert_eq!(app.audit("action=directory_group.created").await[0]["actor"], "scim:Entra ID");
+
+    // Entra ID: add, then remove by a list of values.
+    let r = scim(
+        &app,
+        Method::PATCH,
+        &path,
+        &token,
+        Some(ops(json!([{"op": "Add", "path": "members", "value": [{"value": js}]}]))),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(role_of(&app, &js).await, "company_system_administrator");
+    let r = scim(
+        &app,
+        Method::PATCH,
+        &path,
+        &token,
+        Some(ops(json!([{"op": "Remove", "path": "members", "value": [{"value": bj}]}]))),
+    )
+    .await;
+    assert_eq!(members(&r.body), vec![js.as_str()]);
+    assert_eq!(role_of(&app, &bj).await, "company_user");
+    assert_eq!(role_of(&app, &js).await, "company_system_administrator");
+    // A rename moves the group to another line of the mapping.
+    let r = scim(
+        &app,
+        Method::PATCH,
+        &path,
+        &token,
+        Some(ops(json!([{"op": "Replace", "path": "displayName", "value": "Matter Openers"}]))),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(role_of(&app, &js).await, "company_matter_creator");
+
+    // Okta: remove by a value filter, add with display, rename without a path.
+    let r = scim(
+        &app,
+        Method::PATCH,
+        &path,
+        &token,
+        Some(ops(json!([{"op": "remove", "path": format!("members[value eq \"{js}\"]")}]))),
+    )
+    .await;
+    assert_eq!((r.status, members(&r.body)), (StatusCode::OK, vec![]), "{}", r.body);
+    assert_eq!(role_of(&app, &js).await, "company_user");
+    let r = scim(
+        &app,
+        Method::PATCH,
+        &path,
+        &token,
+        Some(ops(
+            json!([{"op": "add", "path": "members", "value": [{"value": bj, "display": "bjensen"}]}]),
+        )),
+    )
+    .await;
+    assert_eq!(members(&r.body), vec![bj.as_str()]);
+    assert_eq!(role_of(&app, &bj).await, "company_matter_creator");
+    let r = scim(
+        &app,
+        Method::PATCH,
+        &path,
+        &token,
+        Some(ops(
+            json!([{"op": "replace", "value": {"id": gid, "displayName": "Tracker Admins"}}]),
+        )),
+    )
+    .await;
+    assert_eq!(r.body["displayName"], "Tracker Admins", "{}", r.body);
+    assert_eq!(role_of(&app, &bj).await, "company_system_administrator");
+
+    // Filters: the two equalities directories send (by index), and others.
+    for (filter, hits) in [
+        ("displayName eq \"tracker admins\"", 1),
+        ("externalId eq \"g-1\"", 1),
+        ("externalId eq \"G-1\"", 0),
+        ("displayName sw \"Track\"", 1),
+        (&format!("members[value eq \"{bj}\"]"), 1),
+        (&format!("members[value eq \"{js}\"]"), 0),
+    ] {
+        let r = app
+            .client
+            .get(format!("{}/scim/v2/Groups", app.url))
+            .query(&[("filter", filter)])
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        let b: Value = r.json().await.unwrap();
+        assert_eq!(b["totalResults"], hits, "{filter}: {b}");
+    }
+    let r = scim(&app, Method::GET, "/Groups?excludedAttributes=members", &token, None).await;
+    assert_eq!(r.body["Resources"][0]["displayName"], "Tracker Admins", "{}", r.body);
+    assert!(r.body["Resources"][0].get("members").is_none(), "{}", r.body);
+
+    // A change of the mapping re-sets the members' roles at once.
+    let r = app
+        .patch(
+            "/api/v1/settings",
+            &app.admin,
+            json!({"directory_group_roles": [{"group": "TRACKER ADMINS", "role": "company_office_administrator"}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(role_of(&app, &bj).await, "company_office_administrator");
+
+    // DELETE: gone, and so is the role it gave.
+    assert_eq!(scim(&app, Method::DELETE, &path, &token, None).await.status, StatusCode::NO_CONTENT);
+    scim_error(&scim(&app, Method::GET, &path, &token, None).await, StatusCode::NOT_FOUND, None);
+    assert_eq!(role_of(&app, &bj).await, "company_user");
+    assert_eq!(app.audit("action=directory_group.deleted").await[0]["actor"], "scim:Entra ID");
+}
+
+/// DIR1 Groups: every refusal is a SCIM error with its scimType, and
+/// changes nothing — including a membership change that would take the
+/// role of the last system administrator away.
+#[tokio::test]
+async fn scim_group_refusals_are_scim_errors() {
+    let app = spawn_app().await;
+    let token = scim_token(&app, "Okta").await;
+    let r = app
+        .patch(
+            "/api/v1/settings",
+            &app.admin,
+            json!({"directory_group_roles": [{"group": "Admins", "role": "company_system_administrator"}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let bj = provision(&app, &token, "bjensen", "bjensen@example.com").await;
+    // The directory links the administrator (the only system administrator).
+    let admin = provision(&app, &token, "admin", ADMIN_EMAIL).await;
+    let group = |name: &str, members: Value| json!({"schemas": [GROUP], "displayName": name, "members": members});
+    let r = scim(
+        &app,
+        Method::POST,
+        "/Groups",
+        &token,
+        Some(group("Admins", json!([{"value": admin}]))),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let path = format!("/Groups/{}", r.body["id"].as_str().unwrap());
+    let etag = r.body["meta"]["version"].as_str().unwrap().to_owned();
+
+    let bad = app
+        .raw(Method::POST, "/scim/v2/Groups", &token, "application/scim+json", "{\"schemas\": [")
+        .await;
+    scim_error(&bad, StatusCode::BAD_REQUEST, Some("invalidSyntax"));
+    for (body, status, scim_type) in [
+        (json!([]), StatusCode::BAD_REQUEST, "invalidSyntax"),
+        (
+            json!({"schemas": [USER], "displayName": "X"}),
+            StatusCode::BAD_REQUEST,
+            "invalidValue",
+        ),
+        (
+            json!({"schemas": [GROUP, "urn:example:x"], "displayName": "X"}),
+            StatusCode::BAD_REQUEST,
+            "invalidValue",
+        ),
+        (json!({"schemas": [GROUP]}), StatusCode::BAD_REQUEST, "invalidValue"),
+        (
+            json!({"schemas": [GROUP], "displayName": 7}),
+            StatusCode::BAD_REQUEST,
+            "invalidValue",
+        ),
+        (group("X", json!({"value": bj})), StatusCode::BAD_REQUEST, "invalidValue"),
+        (
+            group("X", json!([{"value": "no-such-user"}])),
+            StatusCode::BAD_REQUEST,
+            "invalidValue",
+        ),
+        (
+            group("X", json!([{"value": bj, "type": "Group"}])),
+            StatusCode::BAD_REQUEST,
+            "invalidValue",
+        ),
+        (group("admins", json!([])), StatusCode::CONFLICT, "uniqueness"),
+    ] {
+        let r = scim(&app, Method::POST, "/Groups", &token, Some(body)).await;
+        scim_error(&r, status, Some(scim_type));
+    }
+    for (patch, status, scim_type) in [
+        (json!({"Operations": []}), StatusCode::BAD_REQUEST, "invalidSyntax"),
+        (
+            ops(json!([{"op": "move", "path": "members"}])),
+            StatusCode::BAD_REQUEST,
+            "invalidSyntax",
+        ),
+        (ops(json!([{"op": "remove"}])), StatusCode::BAD_REQUEST, "noTarget"),
+        (
+            ops(json!([{"op": "add", "path": "members[value", "value": []}])),
+            StatusCode::BAD_REQUEST,
+            "invalidPath",
+        ),
+        (
+            ops(json!([{"op": "add", "path": "members", "value": [{"value": "nobody"}]}])),
+            StatusCode::BAD_REQUEST,
+            "invalidValue",
+        ),
+        (
+            ops(json!([{"op": "replace", "path": "displayName", "value": ""}])),
+            StatusCode::BAD_REQUEST,
+            "invalidValue",
+        ),
+        // The last system administrator keeps the role their group gives.
+        (
+            ops(json!([{"op": "remove", "path": "members"}])),
+            StatusCode::BAD_REQUEST,
+            "invalidValue",
+        ),
+    ] {
+        let r = scim(&app, Method::PATCH, &path, &token, Some(patch)).await;
+        scim_error(&r, status, Some(scim_type));
+    }
+    let r = scim(&app, Method::POST, "/Groups", &token, Some(group("Readers", json!([])))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let readers = format!("/Groups/{}", r.body["id"].as_str().unwrap());
+    let rename = ops(json!([{"op": "Replace", "path": "displayName", "value": "ADMINS"}]));
+    scim_error(
+        &scim(&app, Method::PATCH, &readers, &token, Some(rename)).await,
+        StatusCode::CONFLICT,
+        Some("uniqueness"),
+    );
+    scim_error(
+        &scim(&app, Method::GET, "/Groups?filter=displayName%20eq", &token, None).await,
+        StatusCode::BAD_REQUEST,
+        Some("invalidFilter"),
+    );
+    scim_error(
+        &scim(&app, Method::DELETE, &path, &token, None).await,
+        StatusCode::BAD_REQUEST,
+        Some("invalidValue"),
+    );
+    scim_error(
+        &scim(&app, Method::GET, "/Groups/no-such-group", &token, None).await,
+        StatusCode::NOT_FOUND,
+        None,
+    );
+    // A stale version: 412.
+    let add = ops(json!([{"op": "add", "path": "members", "value": [{"value": bj}]}]));
+    let r = scim_if_match(&app, Method::PATCH, &path, &token, &etag, Some(add.clone())).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    scim_error(
+        &scim_if_match(&app, Method::PATCH, &path, &token, &etag, Some(add)).await,
+        StatusCode::PRECONDITION_FAILED,
+        None,
+    );
+
+    // Nothing the refusals carried was kept.
+    let r = scim(&app, Method::GET, "/Groups", &token, None).await;
+    assert_eq!(r.body["totalResults"], 2, "{}", r.body);
+    let admins = scim(&app, Method::GET, &path, &token, None).await.body;
+    assert_eq!(admins["displayName"], "Admins");
+    let mut both = vec![admin.clone(), bj.clone()];
+    both.sort();
+    assert_eq!(members(&admins), both);
+    assert_eq!(role_of(&app, &admin).await, "company_system_administrator");
+}
+
+/// DIR1: `meta.lastModified` and `meta.version` move when a resource
+/// changes, and only then; two PATCHes of one group at once both apply.
+#[tokio::test]
+async fn scim_meta_moves_on_change_and_group_patches_race() {
+    let app = spawn_app().await;
+    let token = scim_token(&app, "Okta").await;
+    let bj = provision(&app, &token, "bjensen", "bjensen@example.com").await;
+    let user = format!("/Users/{bj}");
+    let meta = |b: &Value| {
+        let at = b["meta"]["lastModified"].as_str().unwrap();
+        (
+            time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).unwrap(),
+            b["meta"]["version"].as_str().unwrap().to_owned(),
+        )
+    };
+    let r = scim(&app, Method::GET, &user, &token, None).await;
+    let (modified, version) = meta(&r.body);
+    assert_eq!(r.headers["etag"].to_str().unwrap(), version);
+    app.advance_clock(5_000).await;
+    assert_eq!(
+        meta(&scim(&app, Method::GET, &user, &token, None).await.body),
+        (modified, version.clone()),
+        "reading changes nothing"
+    );
+    let r = scim(
+        &app,
+        Method::PATCH,
+        &user,
+        &token,
+        Some(ops(json!([{"op": "replace", "path": "name.givenName", "value": "Babs"}]))),
+    )
+    .await;
+    let (modified2, version2) = meta(&r.body);
+    assert!(modified2 > modified, "{modified} → {modified2}");
+    assert_ne!(version2, version);
+    // The directory's own attributes count too.
+    app.advance_clock(5_000).await;
+    let r = scim(
+        &app,
+        Method::PATCH,
+        &user,
+        &token,
+        Some(ops(json!([{"op": "replace", "path": "externalId", "value": "e-9"}]))),
+    )
+    .await;
+    let (modified3, version3) = meta(&r.body);
+    assert!(modified3 > modified2, "{modified2} → {modified3}");
+    assert_ne!(version3, version2);
+
+    let r = scim(
+        &app,
+        Method::POST,
+        "/Groups",
+        &token,
+        Some(json!({"schemas": [GROUP], "displayName": "Legal"})),
+    )
+    .await;
+    let group = format!("/Groups/{}", r.body["id"].as_str().unwrap());
+    let (g_modified, g_version) = meta(&r.body);
+    app.advance_clock(5_000).await;
+    let add = ops(json!([{"op": "add", "path": "members", "value": [{"value": bj}]}]));
+    let r = scim(&app, Method::PATCH, &group, &token, Some(add.clone())).await;
+    let (g_modified2, g_version2) = meta(&r.body);
+    assert!(g_modified2 > g_modified, "{g_modified} → {g_modified2}");
+    assert_ne!(g_version2, g_version);
+    app.advance_clock(5_000).await;
+    let r = scim(&app, Method::PATCH, &group, &token, Some(add)).await;
+    assert_eq!(meta(&r.body), (g_modified2, g_version2), "adding a member again changes nothing");
+
+    // S9: two member changes of one group at once both take effect.
+    let js = provision(&app, &token, "jsmith", "jsmith@example.com").await;
+    let kd = provision(&app, &token, "kdoe", "kdoe@example.com").await;
+    let add = |id: &str| ops(json!([{"op": "Add", "path": "members", "value": [{"value": id}]}]));
+    let hooks = app.running.as_ref().unwrap().app.hooks.clone();
+    let mut paused = hooks.arm(Point::DirectoryWrite);
+    let one = scim(&app, Method::PATCH, &group, &token, Some(add(&js)));
+    let other = async {
+        paused.reached().await;
+        let second = scim(&app, Method::PATCH, &group, &token, Some(add(&kd)));
+        let release = async {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            paused.release();
+        };
+        tokio::join!(second, release).0
+    };
+    let (a, b) = tokio::join!(one, other);
+    assert_eq!((a.status, b.status), (StatusCode::OK, StatusCode::OK), "{} {}", a.body, b.body);
+    let mut all = vec![bj, js, kd];
+    all.sort();
+    assert_eq!(members(&scim(&app, Method::GET, &group, &token, None).await.body), all);
 }

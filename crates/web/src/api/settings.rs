@@ -1,6 +1,6 @@
 //! Company settings.
 
-use super::schema::NameText;
+use super::schema::{NameText, RoleName};
 use crate::error::ApiResult;
 use crate::extract::{nullable, ApiJson, Caller};
 use app::settings::{settings_json, SettingsPatch};
@@ -71,6 +71,23 @@ pub struct SettingsIn {
     /// administrators are reminded of blocking items without a successor.
     #[schema(minimum = 1, maximum = 60)]
     pub offboarding_reminder_days: Option<i64>,
+    /// DIR1: which directory groups give their members which role. The
+    /// whole mapping, replacing the current one; the members of every
+    /// group whose role changes get it at once.
+    pub directory_group_roles: Option<Vec<GroupRoleIn>>,
+}
+
+/// DIR1: members of the directory group `group` (its SCIM displayName,
+/// without regard to case) get `role`; in several mapped groups, the most
+/// powerful role.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupRoleIn {
+    #[schema(min_length = 1, max_length = 256)]
+    pub group: String,
+    /// A company role.
+    #[schema(value_type = RoleName)]
+    pub role: String,
 }
 
 /// The settings as `GET /settings` and `PATCH /settings` answer them.
@@ -85,6 +102,15 @@ pub struct SettingsOut {
     pub link_ttl_hours: i64,
     pub sessions: SessionsOut,
     pub offboarding_reminder_days: i64,
+    pub directory_group_roles: Vec<GroupRoleOut>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct GroupRoleOut {
+    pub group: String,
+    #[schema(value_type = RoleName)]
+    pub role: String,
 }
 
 #[derive(ToSchema)]
@@ -137,6 +163,7 @@ pub async fn patch_settings(State(app): State<App>, caller: Caller, ApiJson(b): 
         session_idle_minutes: b.sessions.as_ref().and_then(|x| x.idle_minutes),
         session_lifetime_hours: b.sessions.as_ref().and_then(|x| x.lifetime_hours),
         offboarding_reminder_days: b.offboarding_reminder_days,
+        directory_group_roles: b.directory_group_roles.map(|m| m.into_iter().map(|g| (g.group, g.role)).collect()),
     };
     Ok(Json(settings_json(&app.update_settings(&caller.ctx, patch).await?)))
 }

@@ -5,7 +5,7 @@
 use super::{scim_json, Directory};
 use axum::http::StatusCode;
 use axum::response::Response;
-use domain::scim::{ENTERPRISE_SCHEMA, LIST_SCHEMA, USER_SCHEMA};
+use domain::scim::{ENTERPRISE_SCHEMA, GROUP_SCHEMA, LIST_SCHEMA, USER_SCHEMA};
 use serde_json::{json, Value};
 
 pub async fn service_provider_config(Directory(_): Directory) -> Response {
@@ -43,10 +43,23 @@ fn user_resource_type() -> Value {
     })
 }
 
+fn group_resource_type() -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+        "id": "Group",
+        "name": "Group",
+        "endpoint": "/Groups",
+        "description": "A directory group; the mapping in settings gives its members a Tracker role",
+        "schema": GROUP_SCHEMA,
+        "schemaExtensions": [],
+        "meta": {"resourceType": "ResourceType"}
+    })
+}
+
 pub async fn resource_types(Directory(_): Directory) -> Response {
     scim_json(
         StatusCode::OK,
-        json!({"schemas": [LIST_SCHEMA], "totalResults": 1, "startIndex": 1, "itemsPerPage": 1, "Resources": [user_resource_type()]}),
+        json!({"schemas": [LIST_SCHEMA], "totalResults": 2, "startIndex": 1, "itemsPerPage": 2, "Resources": [user_resource_type(), group_resource_type()]}),
     )
 }
 
@@ -96,9 +109,28 @@ fn enterprise_schema() -> Value {
     })
 }
 
+fn group_schema() -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+        "id": GROUP_SCHEMA,
+        "name": "Group",
+        "description": "A directory group: members are directory users",
+        "attributes": [
+            attr("displayName", "string", true, json!({"uniqueness": "server", "description": "Unique without regard to case; the name the role mapping in settings uses"})),
+            attr("externalId", "string", false, json!({"caseExact": true})),
+            attr("members", "complex", false, json!({"multiValued": true, "description": "Directory users (no nested groups)", "subAttributes": [
+                attr("value", "string", true, json!({"caseExact": true, "mutability": "immutable", "description": "The user's id"})),
+                attr("display", "string", false, json!({"mutability": "readOnly"})),
+                attr("type", "string", false, json!({"mutability": "immutable", "canonicalValues": ["User"]})),
+            ]})),
+        ],
+        "meta": {"resourceType": "Schema", "location": format!("/scim/v2/Schemas/{GROUP_SCHEMA}")}
+    })
+}
+
 pub async fn schemas(Directory(_): Directory) -> Response {
     scim_json(
         StatusCode::OK,
-        json!({"schemas": [LIST_SCHEMA], "totalResults": 2, "startIndex": 1, "itemsPerPage": 2, "Resources": [user_schema(), enterprise_schema()]}),
+        json!({"schemas": [LIST_SCHEMA], "totalResults": 3, "startIndex": 1, "itemsPerPage": 3, "Resources": [user_schema(), enterprise_schema(), group_schema()]}),
     )
 }

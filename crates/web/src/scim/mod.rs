@@ -5,6 +5,7 @@
 //! it; a session token never does.
 
 mod discovery;
+mod groups;
 
 use app::directory::{scim_error, DirectoryUser};
 use app::{App, AppError, Ctx, ErrorKind};
@@ -31,6 +32,12 @@ pub fn router() -> Router<App> {
         .route("/Users", get(list_users).post(create_user))
         .route("/Users/.search", axum::routing::post(search_users))
         .route("/Users/{id}", get(get_user).put(replace_user).patch(patch_user).delete(delete_user))
+        .route("/Groups", get(groups::list).post(groups::create))
+        .route("/Groups/.search", axum::routing::post(groups::search))
+        .route(
+            "/Groups/{id}",
+            get(groups::get).put(groups::replace).patch(groups::patch).delete(groups::delete),
+        )
         .fallback(|| async { ScimError(AppError::not_found("resource")).into_response() })
         .method_not_allowed_fallback(|| async {
             scim_json(
@@ -87,7 +94,7 @@ impl IntoResponse for ScimError {
     }
 }
 
-type ScimResult<T> = Result<T, ScimError>;
+pub(crate) type ScimResult<T> = Result<T, ScimError>;
 
 /// The directory, authenticated by its SCIM token (DIR2).
 pub struct Directory(pub Ctx);
@@ -110,7 +117,7 @@ impl FromRequestParts<App> for Directory {
 }
 
 /// A JSON body, sent as `application/scim+json` or `application/json`.
-fn json_body(headers: &HeaderMap, body: &Bytes) -> ScimResult<Value> {
+pub(crate) fn json_body(headers: &HeaderMap, body: &Bytes) -> ScimResult<Value> {
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     if !mime.is_empty() && mime != CONTENT_TYPE && mime != "application/json" {
@@ -119,7 +126,7 @@ fn json_body(headers: &HeaderMap, body: &Bytes) -> ScimResult<Value> {
     serde_json::from_slice(body).map_err(|e| scim_error(ScimType::InvalidSyntax, format!("the body is not valid JSON: {e}")).into())
 }
 
-fn if_match(headers: &HeaderMap) -> ScimResult<Option<String>> {
+pub(crate) fn if_match(headers: &HeaderMap) -> ScimResult<Option<String>> {
     match headers.get(header::IF_MATCH) {
         None => Ok(None),
         Some(v) => v
@@ -137,10 +144,15 @@ fn user_json(app: &App, u: &DirectoryUser) -> Value {
 }
 
 fn one_user(app: &App, status: StatusCode, u: &DirectoryUser) -> Response {
-    let v = user_json(app, u);
+    one(status, user_json(app, u), &Selection::default())
+}
+
+/// One resource: its representation as selected, `ETag` its version, and
+/// `Location` when it was just created.
+pub(crate) fn one(status: StatusCode, v: Value, sel: &Selection) -> Response {
     let version = v["meta"]["version"].as_str().unwrap_or_default().to_owned();
     let location = v["meta"]["location"].as_str().unwrap_or_default().to_owned();
-    let mut r = scim_json(status, select(v, &Selection::default()));
+    let mut r = scim_json(status, select(v, sel));
     if let Ok(etag) = HeaderValue::from_str(&version) {
         r.headers_mut().insert(header::ETAG, etag);
     }
@@ -154,7 +166,7 @@ fn one_user(app: &App, status: StatusCode, u: &DirectoryUser) -> Response {
 
 /// `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5).
 #[derive(Default)]
-struct Selection {
+pub(crate) struct Selection {
     only: Vec<scim::AttrPath>,
     except: Vec<scim::AttrPath>,
 }
@@ -250,7 +262,7 @@ fn select(mut v: Value, s: &Selection) -> Value {
     v
 }
 
-fn selection(q: &HashMap<String, String>) -> ScimResult<Selection> {
+pub(crate) fn selection(q: &HashMap<String, String>) -> ScimResult<Selection> {
     let get = |name: &str| q.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
     Ok(Selection {
         only: paths(get("attributes"))?,
@@ -260,18 +272,18 @@ fn selection(q: &HashMap<String, String>) -> ScimResult<Selection> {
 
 /// Attributes compared with case (RFC 7643 §8.7.1: `id`, `externalId`
 /// and `meta.version` are caseExact; `userName` and the rest are not).
-fn case_exact(p: &scim::AttrPath) -> bool {
+pub(crate) fn case_exact(p: &scim::AttrPath) -> bool {
     p.name.eq_ignore_ascii_case("id")
         || p.name.eq_ignore_ascii_case("externalId")
         || (p.name.eq_ignore_ascii_case("meta") && p.sub.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("version")))
 }
 
 /// The most resources one page returns.
-const MAX_COUNT: usize = 1000;
+pub(crate) const MAX_COUNT: usize = 1000;
 
-/// `POST /Users/.search` (RFC 7644 §3.4.3): a query in a SearchRequest body.
-async fn search_users(State(app): State<App>, Directory(_): Directory, headers: HeaderMap, body: Bytes) -> ScimResult<Response> {
-    let body = json_body(&headers, &body)?;
+/// A SearchRequest body (RFC 7644 §3.4.3) as the query it stands for.
+pub(crate) fn search_query(headers: &HeaderMap, body: &Bytes) -> ScimResult<HashMap<String, String>> {
+    let body = json_body(headers, body)?;
     let Value::Object(obj) = body else {
         return Err(scim_error(ScimType::InvalidSyntax, "a SearchRequest is a JSON object").into());
     };
@@ -285,14 +297,28 @@ async fn search_users(State(app): State<App>, Directory(_): Directory, headers: 
         };
         q.insert(k, text);
     }
-    list(&app, &q).await
+    Ok(q)
+}
+
+/// `POST /Users/.search`: a query in a SearchRequest body.
+async fn search_users(State(app): State<App>, Directory(_): Directory, headers: HeaderMap, body: Bytes) -> ScimResult<Response> {
+    list(&app, &search_query(&headers, &body)?).await
 }
 
 async fn list_users(State(app): State<App>, Directory(_): Directory, Query(q): Query<HashMap<String, String>>) -> ScimResult<Response> {
     list(&app, &q).await
 }
 
-async fn list(app: &App, q: &HashMap<String, String>) -> ScimResult<Response> {
+/// What a list request asks (RFC 7644 §3.4.2): filter, page, attributes.
+pub(crate) struct ListParams {
+    pub filter: Option<Filter>,
+    /// From 1.
+    pub start: usize,
+    pub count: usize,
+    pub sel: Selection,
+}
+
+pub(crate) fn list_params(q: &HashMap<String, String>) -> ScimResult<ListParams> {
     let get = |name: &str| q.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
     let filter = match get("filter") {
         None => None,
@@ -310,24 +336,17 @@ async fn list(app: &App, q: &HashMap<String, String>) -> ScimResult<Response> {
     // RFC 7644 §3.4.2.4: startIndex below 1 means 1, a negative count 0.
     let start = number("startIndex", 1)?.max(1) as usize;
     let count = number("count", 100)?.clamp(0, MAX_COUNT as i64) as usize;
-    let sel = selection(q)?;
-    let lookup = match &filter {
-        Some(f) => match (f.equality_on("userName"), f.equality_on("externalId")) {
-            (Some(v), _) => store::DirectoryLookup::UserName(v.to_owned()),
-            (None, Some(v)) => store::DirectoryLookup::ExternalId(v.to_owned()),
-            _ => store::DirectoryLookup::All,
-        },
-        None => store::DirectoryLookup::All,
-    };
-    let users = app.directory_users(&lookup).await?;
-    let matching: Vec<Value> = users
-        .iter()
-        .map(|u| user_json(app, u))
-        .filter(|v| filter.as_ref().is_none_or(|f| f.matches(v, &case_exact)))
-        .collect();
-    let total = matching.len();
-    let page: Vec<Value> = matching.into_iter().skip(start - 1).take(count).map(|v| select(v, &sel)).collect();
-    Ok(scim_json(
+    Ok(ListParams {
+        filter,
+        start,
+        count,
+        sel: selection(q)?,
+    })
+}
+
+/// A ListResponse of one page of `total` matches.
+pub(crate) fn list_response(total: usize, start: usize, page: Vec<Value>) -> Response {
+    scim_json(
         StatusCode::OK,
         json!({
             "schemas": [scim::LIST_SCHEMA],
@@ -336,7 +355,42 @@ async fn list(app: &App, q: &HashMap<String, String>) -> ScimResult<Response> {
             "itemsPerPage": page.len(),
             "Resources": page,
         }),
-    ))
+    )
+}
+
+/// Matches of `filter` among `all`, and the page asked for.
+pub(crate) fn filtered_page(all: Vec<Value>, p: &ListParams) -> Response {
+    let matching: Vec<Value> = all
+        .into_iter()
+        .filter(|v| p.filter.as_ref().is_none_or(|f| f.matches(v, &case_exact)))
+        .collect();
+    let total = matching.len();
+    let page = matching
+        .into_iter()
+        .skip(p.start - 1)
+        .take(p.count)
+        .map(|v| select(v, &p.sel))
+        .collect();
+    list_response(total, p.start, page)
+}
+
+async fn list(app: &App, q: &HashMap<String, String>) -> ScimResult<Response> {
+    let p = list_params(q)?;
+    let lookup = match &p.filter {
+        // Without a filter, the page is read from the creation-order index.
+        None => {
+            let (users, total) = app.directory_users_page((p.start - 1) as i64, p.count as i64).await?;
+            let page = users.iter().map(|u| select(user_json(app, u), &p.sel)).collect();
+            return Ok(list_response(total as usize, p.start, page));
+        }
+        Some(f) => match (f.equality_on("userName"), f.equality_on("externalId")) {
+            (Some(v), _) => store::DirectoryLookup::UserName(v.to_owned()),
+            (None, Some(v)) => store::DirectoryLookup::ExternalId(v.to_owned()),
+            _ => store::DirectoryLookup::All,
+        },
+    };
+    let users = app.directory_users(&lookup).await?;
+    Ok(filtered_page(users.iter().map(|u| user_json(app, u)).collect(), &p))
 }
 
 async fn get_user(
@@ -346,14 +400,7 @@ async fn get_user(
     Query(q): Query<HashMap<String, String>>,
 ) -> ScimResult<Response> {
     let u = app.directory_user(&UserId::from(id)).await?;
-    let sel = selection(&q)?;
-    let mut r = one_user(&app, StatusCode::OK, &u);
-    if !sel.only.is_empty() || !sel.except.is_empty() {
-        let headers = r.headers().clone();
-        r = scim_json(StatusCode::OK, select(user_json(&app, &u), &sel));
-        r.headers_mut().extend(headers);
-    }
-    Ok(r)
+    Ok(one(StatusCode::OK, user_json(&app, &u), &selection(&q)?))
 }
 
 async fn create_user(State(app): State<App>, Directory(ctx): Directory, headers: HeaderMap, body: Bytes) -> ScimResult<Response> {

@@ -109,6 +109,8 @@ impl SettingsForm {
                 "" => None,
                 v => Some(num(v, "offboarding_reminder_days")?),
             },
+            // On the Directory page.
+            directory_group_roles: None,
         })
     }
 }

@@ -1,13 +1,16 @@
-//! DIR2/DIR3 pages: the *Directory* section of Settings (SCIM tokens:
-//! made, shown once, listed with their last use, revoked) and the *Open
+//! DIR1–DIR3 pages: the *Directory* section of Settings (SCIM tokens:
+//! made, shown once, listed with their last use, revoked; the mapping of
+//! directory groups to roles, saved through the settings use case) and the *Open
 //! offboarding items* page. Both call the same use cases as the API, so
 //! only company system administrators get past them.
 
-use super::page::{form_problem, ok, redirect_with, render, when, Flash, FormErrors, Layout, PageResult, Posted, Session};
+use super::page::{form_problem, ok, redirect_with, render, role_label, when, Flash, FormErrors, Layout, PageResult, Posted, Session};
+use app::settings::SettingsPatch;
 use app::{App, Page};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use domain::{Role, Side};
 use serde::Deserialize;
 
 pub struct TokenRow {
@@ -28,6 +31,30 @@ struct DirectoryPage {
     new_token: Option<(String, String)>,
     scim_url: String,
     name: String,
+    /// The group → role mapping, with blank rows to add to it.
+    mapping: Vec<MappingRow>,
+    roles: Vec<(&'static str, &'static str)>,
+}
+
+pub struct MappingRow {
+    pub n: usize,
+    pub group: String,
+    pub role: String,
+}
+
+/// Blank rows offered after the mapping's own.
+const BLANK_ROWS: usize = 2;
+
+fn mapping_rows(pairs: Vec<(String, String)>) -> Vec<MappingRow> {
+    pairs
+        .into_iter()
+        .chain(std::iter::repeat_n(
+            (String::new(), Role::CompanyUser.as_str().to_owned()),
+            BLANK_ROWS,
+        ))
+        .enumerate()
+        .map(|(i, (group, role))| MappingRow { n: i + 1, group, role })
+        .collect()
 }
 
 async fn page(
@@ -36,6 +63,24 @@ async fn page(
     errors: FormErrors,
     new_token: Option<(String, String)>,
     name: String,
+) -> Result<DirectoryPage, super::page::PageError> {
+    let saved = app
+        .settings(&s.ctx)
+        .await?
+        .directory_group_roles
+        .into_iter()
+        .map(|m| (m.group, m.role.as_str().to_owned()))
+        .collect();
+    page_with(app, s, errors, new_token, name, saved).await
+}
+
+async fn page_with(
+    app: &App,
+    s: &Session,
+    errors: FormErrors,
+    new_token: Option<(String, String)>,
+    name: String,
+    mapping: Vec<(String, String)>,
 ) -> Result<DirectoryPage, super::page::PageError> {
     let tokens = app
         .scim_tokens(&s.ctx)
@@ -56,6 +101,12 @@ async fn page(
         new_token,
         scim_url: format!("{}/scim/v2", app.config.public_url),
         name,
+        mapping: mapping_rows(mapping),
+        roles: Role::ALL
+            .iter()
+            .filter(|r| r.side() == Side::Company)
+            .map(|r| (r.as_str(), role_label(*r)))
+            .collect(),
     })
 }
 
@@ -90,6 +141,36 @@ pub async fn revoke(State(app): State<App>, s: Session, Path(id): Path<String>, 
         "/settings/directory",
         &[Flash::ok("The token is revoked: the directory can no longer use it.")],
     ))
+}
+
+#[derive(Deserialize, Default)]
+pub struct MappingForm {
+    #[serde(default)]
+    group: Vec<String>,
+    #[serde(default)]
+    role: Vec<String>,
+}
+
+/// DIR1: saves the group → role mapping (rows with a blank group are left
+/// out) through the settings use case, as `PATCH /settings` does.
+pub async fn save_mapping(State(app): State<App>, s: Session, Posted(f): Posted<MappingForm>) -> PageResult {
+    let pairs: Vec<(String, String)> = f.group.into_iter().zip(f.role).filter(|(g, _)| !g.trim().is_empty()).collect();
+    let patch = SettingsPatch {
+        directory_group_roles: Some(pairs.clone()),
+        ..SettingsPatch::default()
+    };
+    match app.update_settings(&s.ctx, patch).await {
+        Ok(_) => Ok(redirect_with(
+            "/settings/directory",
+            &[Flash::ok(
+                "The group mapping is saved: members of the mapped groups have their roles.",
+            )],
+        )),
+        Err(e) => {
+            let (status, errors) = form_problem(e)?;
+            Ok(render(status, &page_with(&app, &s, errors, None, String::new(), pairs).await?))
+        }
+    }
 }
 
 pub struct ItemRow {

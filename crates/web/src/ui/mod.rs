@@ -77,6 +77,7 @@ pub fn router(app: App) -> Router<App> {
         .route("/audit", get(admin::audit))
         .route("/settings/directory", get(directory::show))
         .route("/settings/directory/tokens", post(directory::create))
+        .route("/settings/directory/group-roles", post(directory::save_mapping))
         .route("/settings/directory/tokens/{id}/revoke", post(directory::revoke))
         .route("/offboarding-items", get(directory::items))
         .route("/account/preferences", get(account::page).post(account::save))
