@@ -26,6 +26,7 @@ pub mod operator;
 pub mod password;
 pub mod routes;
 pub mod settings;
+pub mod sso;
 pub mod ui_support;
 pub mod users;
 pub mod views;
@@ -74,6 +75,8 @@ pub struct App {
     pub hashing: Arc<password::HashGate>,
     /// Pause points; inert outside test builds.
     pub hooks: Arc<hooks::Hooks>,
+    /// SSO1: the relying party's cached provider metadata and keys.
+    pub sso: Arc<sso::Rp>,
 }
 
 impl App {
@@ -87,6 +90,7 @@ impl App {
             limits,
             hashing: Arc::new(password::HashGate::default()),
             hooks: Arc::new(hooks::Hooks::default()),
+            sso: Arc::new(sso::Rp::default()),
         }
     }
 

@@ -154,6 +154,8 @@ pub struct Settings {
     /// O3: days before a scheduled deactivation at which the administrators
     /// are reminded of blocking items without a successor.
     pub offboarding_reminder_days: i64,
+    /// SSO1: the identity provider, when single sign-on is configured.
+    pub sso: Option<crate::sso::SsoSettings>,
 }
 
 /// S11: a session ends after this much time without a request, and in any

@@ -3,7 +3,7 @@
 use super::schema::NameText;
 use crate::error::ApiResult;
 use crate::extract::{nullable, ApiJson, Caller};
-use app::settings::{settings_json, SettingsPatch};
+use app::settings::{settings_json, SettingsPatch, SsoPatch};
 use app::App;
 use axum::extract::State;
 use axum::Json;
@@ -50,6 +50,25 @@ pub struct SessionsIn {
     pub lifetime_hours: Option<i64>,
 }
 
+/// SSO1: the registration of Tracker at the company's OpenID Connect
+/// identity provider. Saving a new issuer runs discovery against it.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SsoIn {
+    /// The issuer URL exactly as the provider states it (https; http only on
+    /// a loopback host).
+    #[schema(max_length = 500)]
+    pub issuer: Option<String>,
+    #[schema(max_length = 255)]
+    pub client_id: Option<String>,
+    /// Write-only: kept when absent, never answered.
+    #[schema(max_length = 1000)]
+    pub client_secret: Option<String>,
+    /// Company users sign in only through the identity provider; firm
+    /// users and system administrators keep their passwords.
+    pub only_sso_for_company_users: Option<bool>,
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsIn {
@@ -71,6 +90,10 @@ pub struct SettingsIn {
     /// administrators are reminded of blocking items without a successor.
     #[schema(minimum = 1, maximum = 60)]
     pub offboarding_reminder_days: Option<i64>,
+    /// SSO1: single sign-on; null turns it off.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<SsoIn>, nullable)]
+    pub sso: Option<Option<SsoIn>>,
 }
 
 /// The settings as `GET /settings` and `PATCH /settings` answer them.
@@ -85,6 +108,18 @@ pub struct SettingsOut {
     pub link_ttl_hours: i64,
     pub sessions: SessionsOut,
     pub offboarding_reminder_days: i64,
+    /// Null when single sign-on is off.
+    pub sso: Option<SsoOut>,
+}
+
+/// SSO1: the identity provider registration; the secret is never answered.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SsoOut {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret_set: bool,
+    pub only_sso_for_company_users: bool,
 }
 
 #[derive(ToSchema)]
@@ -137,6 +172,14 @@ pub async fn patch_settings(State(app): State<App>, caller: Caller, ApiJson(b): 
         session_idle_minutes: b.sessions.as_ref().and_then(|x| x.idle_minutes),
         session_lifetime_hours: b.sessions.as_ref().and_then(|x| x.lifetime_hours),
         offboarding_reminder_days: b.offboarding_reminder_days,
+        sso: b.sso.map(|o| {
+            o.map(|x| SsoPatch {
+                issuer: x.issuer,
+                client_id: x.client_id,
+                client_secret: x.client_secret,
+                only_sso_for_company_users: x.only_sso_for_company_users,
+            })
+        }),
     };
     Ok(Json(settings_json(&app.update_settings(&caller.ctx, patch).await?)))
 }
