@@ -21,7 +21,7 @@ use serde_json::json;
 use store::{Credentials, SignInLink, Tx};
 
 /// The one answer to every failed sign-in (S2).
-fn invalid_credentials() -> AppError {
+pub(crate) fn invalid_credentials() -> AppError {
     AppError::unauthorized("invalid_credentials", "the email or password is not correct")
 }
 
@@ -105,8 +105,13 @@ impl App {
         } else if password_ok && c.password_hash != verified_hash {
             refuse("password_changed")
         } else {
-            let lockout = tx.settings().await?.lockout;
-            decide(&account(&c), password_ok, now, &lockout)
+            let settings = tx.settings().await?;
+            if !domain::sso::password_allowed(settings.sso.as_ref(), c.user.side, c.user.role) {
+                // SSO1: this user signs in through the identity provider.
+                refuse("sso_only")
+            } else {
+                decide(&account(&c), password_ok, now, &settings.lockout)
+            }
         };
         match decision {
             Decision::Refused { reason, after } => {

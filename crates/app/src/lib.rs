@@ -27,6 +27,7 @@ pub mod operator;
 pub mod password;
 pub mod routes;
 pub mod settings;
+pub mod sso;
 pub mod ui_support;
 pub mod users;
 pub mod views;
@@ -77,6 +78,8 @@ pub struct App {
     pub hooks: Arc<hooks::Hooks>,
     /// The key that signs one-time notices, read once a process.
     flash_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
+    /// SSO1: the relying party's cached provider metadata and keys.
+    pub sso: Arc<sso::Rp>,
 }
 
 impl App {
@@ -91,6 +94,7 @@ impl App {
             hashing: Arc::new(password::HashGate::default()),
             hooks: Arc::new(hooks::Hooks::default()),
             flash_key: Arc::default(),
+            sso: Arc::new(sso::Rp::default()),
         }
     }
 

@@ -3,10 +3,11 @@
 use crate::audit::record;
 use crate::offices::require_sysadmin;
 use crate::users::active_company_user;
-use crate::{App, AppResult, Ctx};
+use crate::{App, AppError, AppResult, Ctx};
 use domain::audit::AuditAction;
 use domain::model::{Lockout, SessionLimits, Settings};
 use domain::password::PasswordPolicy;
+use domain::sso::SsoSettings;
 use domain::{Invalid, ShortText};
 use serde_json::json;
 use std::ops::RangeInclusive;
@@ -27,6 +28,94 @@ pub struct SettingsPatch {
     /// DIR1: the whole group → role mapping as (group, role) text,
     /// replacing the current one.
     pub directory_group_roles: Option<Vec<(String, String)>>,
+    /// SSO1: `Some(None)` turns single sign-on off; `Some(Some(p))` sets
+    /// the fields `p` has and keeps the others.
+    pub sso: Option<Option<SsoPatch>>,
+}
+
+/// SSO1: a change of the identity provider registration.
+#[derive(Clone, Default)]
+pub struct SsoPatch {
+    pub issuer: Option<String>,
+    pub client_id: Option<String>,
+    /// Kept when absent; never answered or audited.
+    pub client_secret: Option<String>,
+    pub only_sso_for_company_users: Option<bool>,
+}
+
+impl std::fmt::Debug for SsoPatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SsoPatch")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "<hidden>"))
+            .field("only_sso_for_company_users", &self.only_sso_for_company_users)
+            .finish()
+    }
+}
+
+/// `patch` applied over `current`, checked field by field (S8).
+fn merge_sso(current: Option<&SsoSettings>, patch: &SsoPatch) -> Result<SsoSettings, Vec<Invalid>> {
+    let mut problems = Vec::new();
+    let trimmed = |v: &Option<String>| v.as_ref().map(|x| x.trim().to_owned());
+    let issuer = trimmed(&patch.issuer)
+        .map(|i| i.trim_end_matches('/').to_owned())
+        .or_else(|| current.map(|c| c.issuer.clone()))
+        .unwrap_or_default();
+    if issuer.is_empty() {
+        problems.push(Invalid::new("sso.issuer", "required", "sso.issuer is required"));
+    } else if issuer.len() > 500 {
+        problems.push(Invalid::new("sso.issuer", "too_long", "sso.issuer must be at most 500 characters"));
+    } else if let Err(why) = domain::sso::check_issuer(&issuer) {
+        problems.push(Invalid::new("sso.issuer", "invalid_issuer", why));
+    }
+    let client_id = trimmed(&patch.client_id)
+        .or_else(|| current.map(|c| c.client_id.clone()))
+        .unwrap_or_default();
+    if client_id.is_empty() || client_id.len() > 255 || client_id.chars().any(char::is_control) {
+        problems.push(Invalid::new(
+            "sso.client_id",
+            "required",
+            "sso.client_id is required: the client id the identity provider gave Tracker (at most 255 characters)",
+        ));
+    }
+    let client_secret = patch
+        .client_secret
+        .clone()
+        .or_else(|| current.map(|c| c.client_secret.clone()))
+        .unwrap_or_default();
+    if client_secret.is_empty() || client_secret.len() > 1000 || client_secret.chars().any(char::is_control) {
+        problems.push(Invalid::new(
+            "sso.client_secret",
+            "required",
+            "sso.client_secret is required: the client secret the identity provider gave Tracker (at most 1000 characters)",
+        ));
+    }
+    let only = patch
+        .only_sso_for_company_users
+        .or_else(|| current.map(|c| c.only_sso_for_company_users))
+        .unwrap_or(false);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(SsoSettings {
+        issuer,
+        client_id,
+        client_secret,
+        only_sso_for_company_users: only,
+    })
+}
+
+fn sso_json(s: Option<&SsoSettings>) -> serde_json::Value {
+    match s {
+        None => serde_json::Value::Null,
+        Some(s) => json!({
+            "issuer": s.issuer,
+            "client_id": s.client_id,
+            "client_secret_set": !s.client_secret.is_empty(),
+            "only_sso_for_company_users": s.only_sso_for_company_users,
+        }),
+    }
 }
 
 pub fn settings_json(s: &Settings) -> serde_json::Value {
@@ -41,6 +130,7 @@ pub fn settings_json(s: &Settings) -> serde_json::Value {
         "sessions": {"idle_minutes": s.sessions.idle_minutes, "lifetime_hours": s.sessions.lifetime_hours},
         "offboarding_reminder_days": s.offboarding_reminder_days,
         "directory_group_roles": s.directory_group_roles,
+        "sso": sso_json(s.sso.as_ref()),
     })
 }
 
@@ -79,6 +169,20 @@ impl App {
         if ctx.actor.is_some() {
             require_sysadmin(ctx)?;
         }
+        // SSO1: discovery is slow network work, done before the write
+        // transaction; inside it the change is merged again over what is
+        // stored then, and must still name the issuer that was checked.
+        let discovered = match &patch.sso {
+            Some(Some(p)) => {
+                let current = self.db.read().await?.settings().await?.sso;
+                let merged = merge_sso(current.as_ref(), p).map_err(AppError::invalid)?;
+                if current.as_ref().map(|c| &c.issuer) != Some(&merged.issuer) {
+                    self.check_issuer_answers(&merged.issuer).await?;
+                }
+                Some(merged.issuer)
+            }
+            _ => None,
+        };
         let now = self.now();
         let mut tx = self.db.write().await?;
         let mut s = tx.settings_for_update().await?;
@@ -134,6 +238,24 @@ impl App {
             }
         }
         problems.into_result()?;
+        match &patch.sso {
+            Some(Some(p)) => {
+                let merged = merge_sso(s.sso.as_ref(), p).map_err(AppError::invalid)?;
+                if discovered.as_ref() != Some(&merged.issuer) {
+                    return Err(AppError::conflict(
+                        "sso_changed",
+                        "the issuer was changed meanwhile; send the change again",
+                    ));
+                }
+                tx.save_sso_settings(Some(&merged), now).await?;
+                s.sso = Some(merged);
+            }
+            Some(None) => {
+                tx.save_sso_settings(None, now).await?;
+                s.sso = None;
+            }
+            None => {}
+        }
         tx.save_settings(&s, now).await?;
         record(
             &mut tx,
@@ -149,5 +271,32 @@ impl App {
         let queued = crate::directory_groups::remap_roles(self, &mut tx, ctx, &old_mapping, &s.directory_group_roles, now).await?;
         self.commit(tx, queued).await?;
         Ok(s)
+    }
+
+    /// SSO1: the issuer must answer discovery with a document naming
+    /// itself; otherwise a 422 that says which.
+    async fn check_issuer_answers(&self, issuer: &str) -> AppResult<()> {
+        use crate::sso::DiscoveryProblem;
+        match self.sso.discover(issuer).await {
+            Ok(_) => Ok(()),
+            Err(DiscoveryProblem::Unreachable) => Err(Invalid::new(
+                "sso.issuer",
+                "issuer_unreachable",
+                format!("the issuer {issuer} did not answer at {issuer}/.well-known/openid-configuration; check the address"),
+            )
+            .into()),
+            Err(DiscoveryProblem::Mismatch) => Err(Invalid::new(
+                "sso.issuer",
+                "issuer_mismatch",
+                format!("the discovery document at {issuer} names another issuer; use exactly the issuer the identity provider states"),
+            )
+            .into()),
+            Err(DiscoveryProblem::Invalid) => Err(Invalid::new(
+                "sso.issuer",
+                "issuer_invalid",
+                format!("{issuer} did not answer with a usable OpenID Connect discovery document"),
+            )
+            .into()),
+        }
     }
 }

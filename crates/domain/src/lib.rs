@@ -20,6 +20,7 @@ pub mod password;
 pub mod role;
 pub mod scim;
 pub mod secret;
+pub mod sso;
 pub mod text;
 
 pub use email::Email;

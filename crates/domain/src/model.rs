@@ -156,6 +156,8 @@ pub struct Settings {
     pub offboarding_reminder_days: i64,
     /// DIR1: directory groups whose members get a role.
     pub directory_group_roles: Vec<crate::scim::GroupRole>,
+    /// SSO1: the identity provider, when single sign-on is configured.
+    pub sso: Option<crate::sso::SsoSettings>,
 }
 
 /// S11: a session ends after this much time without a request, and in any

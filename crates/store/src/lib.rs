@@ -26,6 +26,7 @@ mod outbox;
 mod routes;
 mod settings;
 mod sql;
+mod sso;
 mod transfer;
 mod users;
 
@@ -42,6 +43,7 @@ pub use outbox::{
     DirectoryDigest, MailKind, MatterAdded, MatterClosed, OffboardingAlert, OffboardingDigest, OutboxMessage, OutboxPayload,
     OutboxStatusCount,
 };
+pub use sso::{Claim as SsoClaim, SsoAttempt};
 pub use transfer::Copied;
 pub use users::{Org, OrgNames, SortKey, Status, UserChange, UserPage, UserQuery};
 

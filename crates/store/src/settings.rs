@@ -2,6 +2,7 @@ use crate::db::{on, Tx};
 use crate::Result;
 use domain::model::{Lockout, SessionLimits, Settings};
 use domain::password::PasswordPolicy;
+use domain::sso::SsoSettings;
 use domain::{Millis, UserId};
 
 #[derive(sqlx::FromRow)]
@@ -21,13 +22,18 @@ struct Row {
     session_lifetime_hours: i64,
     offboarding_reminder_days: i64,
     directory_group_roles: String,
+    sso_issuer: Option<String>,
+    sso_client_id: Option<String>,
+    sso_client_secret: Option<String>,
+    sso_only_for_company_users: bool,
 }
 
 impl Tx {
     pub async fn settings(&mut self) -> Result<Settings> {
         let r: Row = on!(self, c => sqlx::query_as(
             "SELECT company_name, active_directory_sync, tracker_coordinator_id, password_min_length, password_min_classes, password_history, \
-             lockout_max_failures, lockout_window_minutes, lockout_duration_minutes, inactivity_days, link_ttl_hours, session_idle_minutes, session_lifetime_hours, offboarding_reminder_days, directory_group_roles FROM settings WHERE id = 1")
+             lockout_max_failures, lockout_window_minutes, lockout_duration_minutes, inactivity_days, link_ttl_hours, session_idle_minutes, session_lifetime_hours, offboarding_reminder_days, directory_group_roles, \
+             sso_issuer, sso_client_id, sso_client_secret, sso_only_for_company_users FROM settings WHERE id = 1")
             .fetch_one(c).await)?;
         Ok(Settings {
             company_name: r.company_name,
@@ -52,6 +58,15 @@ impl Tx {
             offboarding_reminder_days: r.offboarding_reminder_days,
             directory_group_roles: serde_json::from_str(&r.directory_group_roles)
                 .map_err(|e| crate::StoreError::Corrupt(format!("settings.directory_group_roles: {e}")))?,
+            sso: match (r.sso_issuer, r.sso_client_id, r.sso_client_secret) {
+                (Some(issuer), Some(client_id), Some(client_secret)) => Some(SsoSettings {
+                    issuer,
+                    client_id,
+                    client_secret,
+                    only_sso_for_company_users: r.sso_only_for_company_users,
+                }),
+                _ => None,
+            },
         })
     }
 
@@ -76,6 +91,16 @@ impl Tx {
             .bind(s.lockout.max_failures).bind(s.lockout.window_minutes).bind(s.lockout.duration_minutes).bind(s.lockout.inactivity_days)
             .bind(s.link_ttl_hours).bind(now).bind(s.sessions.idle_minutes).bind(s.sessions.lifetime_hours).bind(s.offboarding_reminder_days)
             .bind(&group_roles).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// SSO1: sets or clears (`None`) the identity provider registration;
+    /// only these columns, so nothing else of the settings is written back.
+    pub async fn save_sso_settings(&mut self, sso: Option<&SsoSettings>, now: Millis) -> Result<()> {
+        on!(self, c => sqlx::query(
+            "UPDATE settings SET sso_issuer = $1, sso_client_id = $2, sso_client_secret = $3, sso_only_for_company_users = $4, updated_at = $5 WHERE id = 1")
+            .bind(sso.map(|s| s.issuer.as_str())).bind(sso.map(|s| s.client_id.as_str())).bind(sso.map(|s| s.client_secret.as_str()))
+            .bind(sso.is_some_and(|s| s.only_sso_for_company_users)).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 }

@@ -21,6 +21,7 @@ const TABLES: &[(&str, &str)] = &[
     ("approval_route_levels", "route_id, position"),
     ("approval_route_delegates", "route_id, position, user_id"),
     ("sessions", "token_hash"),
+    ("sso_identities", "issuer, subject"),
     ("sign_in_links", "token_hash"),
     ("password_history", "user_id, set_at"),
     ("mail_outbox", "id"),

@@ -21,6 +21,7 @@ mod scim;
 mod scopes;
 mod sessions;
 mod snapshots;
+mod sso;
 mod transfer;
 mod trust;
 mod ui;

@@ -139,6 +139,10 @@ impl Browser {
         self.client.goto(url).await.unwrap_or_else(|e| panic!("open {url}: {e}"));
     }
 
+    pub async fn url(&self) -> String {
+        self.client.current_url().await.map(|u| u.to_string()).unwrap_or_default()
+    }
+
     pub async fn path(&self) -> String {
         self.client.current_url().await.map(|u| u.path().to_owned()).unwrap_or_default()
     }

@@ -9,6 +9,7 @@
 //! and says so; it never skips. Screenshots go to `test-output/`.
 
 mod browser;
+mod idp;
 
 use app::matters::MatterInput;
 use app::offices::OfficeInput;
@@ -362,4 +363,32 @@ async fn scenario(b: Browser, w: World, sink: SmtpSink) {
         .await;
     b.goto(&url("/scheduled-deactivations")).await;
     b.expect_text("No deactivation is scheduled.").await;
+
+    // Single sign-on (SSO1): the administrator registers the company's
+    // identity provider in Settings; Hannah then signs in through the
+    // provider's own login page and is back in Tracker, signed in.
+    let idp = idp::Idp::start(&w.url, &[("sub-hannah", HELD_EMAIL)], NEW_PASSWORD).await;
+    b.goto(&url("/settings")).await;
+    b.expect_text("Single sign-on").await;
+    b.fill("input[name=sso_issuer]", &idp.issuer).await;
+    b.fill("input[name=sso_client_id]", idp::CLIENT_ID).await;
+    b.fill("input[name=sso_client_secret]", idp::CLIENT_SECRET).await;
+    b.click_button("Save").await;
+    b.expect_text_in(".notice.ok", "The settings are saved.").await;
+    assert_eq!(
+        b.value("input[name=sso_client_secret]").await,
+        "",
+        "the secret is never shown again"
+    );
+    b.click("form[action='/sign-out'] button").await;
+    b.expect_path("/sign-in").await;
+    b.screenshot("sign-in-with-sso").await;
+    b.click_link("Sign in with The Company").await;
+    b.expect_text("Test identity provider").await;
+    assert!(b.path().await.starts_with("/interaction/"), "at the provider's login page");
+    b.fill("#idp-login", HELD_EMAIL).await;
+    b.fill("#idp-password", NEW_PASSWORD).await;
+    b.click("#idp-submit").await;
+    b.expect_text_in(".topbar", "Hannah Held").await;
+    assert!(b.url().await.starts_with(&w.url), "back in Tracker after the provider's login page");
 }

@@ -3,7 +3,7 @@
 use super::schema::{NameText, RoleName};
 use crate::error::ApiResult;
 use crate::extract::{nullable, ApiJson, Caller};
-use app::settings::{settings_json, SettingsPatch};
+use app::settings::{settings_json, SettingsPatch, SsoPatch};
 use app::App;
 use axum::extract::State;
 use axum::Json;
@@ -50,6 +50,25 @@ pub struct SessionsIn {
     pub lifetime_hours: Option<i64>,
 }
 
+/// SSO1: the registration of Tracker at the company's OpenID Connect
+/// identity provider. Saving a new issuer runs discovery against it.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SsoIn {
+    /// The issuer URL exactly as the provider states it (https; http only on
+    /// a loopback host).
+    #[schema(max_length = 500)]
+    pub issuer: Option<String>,
+    #[schema(max_length = 255)]
+    pub client_id: Option<String>,
+    /// Write-only: kept when absent, never answered.
+    #[schema(max_length = 1000)]
+    pub client_secret: Option<String>,
+    /// Company users sign in only through the identity provider; firm
+    /// users and system administrators keep their passwords.
+    pub only_sso_for_company_users: Option<bool>,
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsIn {
@@ -71,6 +90,10 @@ pub struct SettingsIn {
     /// administrators are reminded of blocking items without a successor.
     #[schema(minimum = 1, maximum = 60)]
     pub offboarding_reminder_days: Option<i64>,
+    /// SSO1: single sign-on; null turns it off.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<SsoIn>, nullable)]
+    pub sso: Option<Option<SsoIn>>,
     /// DIR1: which directory groups give their members which role. The
     /// whole mapping, replacing the current one; the members of every
     /// group whose role changes get it at once.
@@ -103,6 +126,8 @@ pub struct SettingsOut {
     pub sessions: SessionsOut,
     pub offboarding_reminder_days: i64,
     pub directory_group_roles: Vec<GroupRoleOut>,
+    /// Null when single sign-on is off.
+    pub sso: Option<SsoOut>,
 }
 
 #[derive(ToSchema)]
@@ -111,6 +136,16 @@ pub struct GroupRoleOut {
     pub group: String,
     #[schema(value_type = RoleName)]
     pub role: String,
+}
+
+/// SSO1: the identity provider registration; the secret is never answered.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SsoOut {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret_set: bool,
+    pub only_sso_for_company_users: bool,
 }
 
 #[derive(ToSchema)]
@@ -164,6 +199,14 @@ pub async fn patch_settings(State(app): State<App>, caller: Caller, ApiJson(b): 
         session_lifetime_hours: b.sessions.as_ref().and_then(|x| x.lifetime_hours),
         offboarding_reminder_days: b.offboarding_reminder_days,
         directory_group_roles: b.directory_group_roles.map(|m| m.into_iter().map(|g| (g.group, g.role)).collect()),
+        sso: b.sso.map(|o| {
+            o.map(|x| SsoPatch {
+                issuer: x.issuer,
+                client_id: x.client_id,
+                client_secret: x.client_secret,
+                only_sso_for_company_users: x.only_sso_for_company_users,
+            })
+        }),
     };
     Ok(Json(settings_json(&app.update_settings(&caller.ctx, patch).await?)))
 }

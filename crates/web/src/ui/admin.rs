@@ -7,7 +7,7 @@ use super::page::{
 };
 use super::profile::{action_label, page_number, summarize};
 use app::audit::AuditFilter;
-use app::settings::SettingsPatch;
+use app::settings::{SettingsPatch, SsoPatch};
 use app::ui_support::Purpose;
 use app::users::{StatusFilter, UserFilter};
 use app::{App, Page};
@@ -50,6 +50,15 @@ pub struct SettingsForm {
     lifetime_hours: String,
     #[serde(default)]
     offboarding_reminder_days: String,
+    /// SSO1: an empty issuer turns single sign-on off; an empty secret
+    /// keeps the stored one (it is never sent to the page).
+    #[serde(default)]
+    sso_issuer: String,
+    #[serde(default)]
+    sso_client_id: String,
+    #[serde(default)]
+    sso_client_secret: String,
+    sso_only: Option<String>,
 }
 
 impl SettingsForm {
@@ -69,6 +78,10 @@ impl SettingsForm {
             idle_minutes: s.sessions.idle_minutes.to_string(),
             lifetime_hours: s.sessions.lifetime_hours.to_string(),
             offboarding_reminder_days: s.offboarding_reminder_days.to_string(),
+            sso_issuer: s.sso.as_ref().map(|x| x.issuer.clone()).unwrap_or_default(),
+            sso_client_id: s.sso.as_ref().map(|x| x.client_id.clone()).unwrap_or_default(),
+            sso_client_secret: String::new(),
+            sso_only: s.sso.as_ref().and_then(|x| x.only_sso_for_company_users.then(|| "1".into())),
         }
     }
 
@@ -111,6 +124,15 @@ impl SettingsForm {
             },
             // On the Directory page.
             directory_group_roles: None,
+            sso: Some(match (self.sso_issuer.trim(), self.sso_client_id.trim()) {
+                ("", "") => None,
+                (issuer, client_id) => Some(SsoPatch {
+                    issuer: Some(issuer.to_owned()),
+                    client_id: Some(client_id.to_owned()),
+                    client_secret: Some(self.sso_client_secret.clone()).filter(|x| !x.is_empty()),
+                    only_sso_for_company_users: Some(ticked(&self.sso_only)),
+                }),
+            }),
         })
     }
 }
@@ -124,6 +146,10 @@ struct SettingsPage {
     f: SettingsForm,
     ad_sync: bool,
     coordinators: Vec<Choice>,
+    sso_only: bool,
+    /// SSO1: what to register at the identity provider.
+    sso_redirect_uri: String,
+    sso_secret_set: bool,
 }
 
 /// Also the page of a refused form: the picker is authorized like the
@@ -144,6 +170,9 @@ async fn settings_page(app: &App, s: &Session, f: SettingsForm, errors: FormErro
         search,
         errors,
         ad_sync: ticked(&f.active_directory_sync),
+        sso_only: ticked(&f.sso_only),
+        sso_redirect_uri: app.sso_redirect_uri(),
+        sso_secret_set: app.sso_configured().await?.is_some(),
         f,
         coordinators,
     })

@@ -40,6 +40,8 @@ pub fn router(app: App) -> Router<App> {
         .route("/static/tracker.css", get(stylesheet))
         .route("/sign-in", get(auth::sign_in_page).post(auth::sign_in))
         .route("/sign-out", post(auth::sign_out))
+        .route("/sso/start", get(auth::sso_start))
+        .route("/sso/callback", get(auth::sso_callback))
         .route("/set-password", get(auth::set_password_page).post(auth::set_password))
         .route("/users", get(users::list))
         .route("/users/new", get(users::new_page).post(users::create))
