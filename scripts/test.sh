@@ -83,6 +83,9 @@ if [ "$filter" = "all()" ] && [ "${TRACKER_SKIP_SCHEMATHESIS:-0}" != 1 ]; then
     bash scripts/schemathesis.sh
 fi
 
+log "the OpenID provider the single sign-on tests talk to (npm ci)"
+bash scripts/lib/oidc-idp.sh
+
 log "tests on the embedded SQLite database"
 cargo nextest run --workspace --no-fail-fast --failure-output final -E "not binary(postgres) and $filter" "${rest[@]}"
 
