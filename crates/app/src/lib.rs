@@ -74,6 +74,8 @@ pub struct App {
     pub hashing: Arc<password::HashGate>,
     /// Pause points; inert outside test builds.
     pub hooks: Arc<hooks::Hooks>,
+    /// A3: imports a page follows with a progress bar.
+    pub imports: Arc<exchange::ImportTracker>,
 }
 
 impl App {
@@ -87,6 +89,7 @@ impl App {
             limits,
             hashing: Arc::new(password::HashGate::default()),
             hooks: Arc::new(hooks::Hooks::default()),
+            imports: Arc::new(exchange::ImportTracker::default()),
         }
     }
 

@@ -38,12 +38,19 @@ pub fn router() -> Router<App> {
     Router::new()
         .route("/", get(home))
         .route("/static/tracker.css", get(stylesheet))
+        .route("/static/import.js", get(import::script))
         .route("/sign-in", get(auth::sign_in_page).post(auth::sign_in))
         .route("/sign-out", post(auth::sign_out))
         .route("/set-password", get(auth::set_password_page).post(auth::set_password))
         .route("/users", get(users::list))
         .route("/users/new", get(users::new_page).post(users::create))
-        .route("/users/import", get(import::page).post(import::submit))
+        .route(
+            "/users/import",
+            get(import::page)
+                .post(import::submit)
+                .layer(axum::extract::DefaultBodyLimit::max(import::IMPORT_FORM_MAX_BYTES)),
+        )
+        .route("/users/import/progress", get(import::progress))
         .route(
             "/users/email-new-users",
             get(users::email_new_users).post(users::send_new_user_emails),
@@ -102,8 +109,9 @@ async fn stylesheet() -> impl IntoResponse {
     )
 }
 
-/// Headers of every page: a strict Content-Security-Policy (no scripts at
-/// all, forms only to ourselves), and the one-time notice cleared once a
+/// Headers of every page: a strict Content-Security-Policy (scripts only
+/// from our own files — the one is the import page's progress —, nothing
+/// inline, requests and forms only to ourselves), and the one-time notice cleared once a
 /// page has shown it.
 async fn page_headers(req: Request, next: Next) -> Response {
     let had_flash = req
@@ -116,7 +124,7 @@ async fn page_headers(req: Request, next: Next) -> Response {
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
     let sets_flash = headers
