@@ -5,7 +5,7 @@
 //! all created in one transaction or none.
 
 use crate::audit::{record, AuditFilter};
-use crate::users::{authorize_new_user, insert_new_user, require_user_admin, NewUser, StatusFilter, UserFilter};
+use crate::users::{authorize_new_user, insert_valid_user, require_user_admin, validate_new_user, NewUser, StatusFilter, UserFilter};
 use crate::{App, AppError, AppResult, Ctx};
 use domain::audit::AuditAction;
 use serde_json::json;
@@ -268,8 +268,10 @@ impl App {
             });
         }
         let mut queued_any = false;
+        // Firms, offices and emails were checked above in this transaction.
         for input in inputs {
-            let (_, queued) = insert_new_user(&mut tx, ctx, input, now).await?;
+            let valid = validate_new_user(&input)?;
+            let (_, queued) = insert_valid_user(&mut tx, ctx, valid, input.hold_new_user_email, now).await?;
             queued_any |= queued;
             progress.created.fetch_add(1, Ordering::Relaxed);
         }

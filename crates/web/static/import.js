@@ -53,7 +53,8 @@
     }
 
     var xhr = new XMLHttpRequest();
-    xhr.open("POST", form.action);
+    // `form.action` would be the field named "action": read the attribute.
+    xhr.open("POST", form.getAttribute("action"));
     xhr.upload.onprogress = function (e) {
       if (e.lengthComputable && e.total > 0) {
         bar.max = e.total;

@@ -401,7 +401,8 @@ async fn scenario(b: Browser, w: World, sink: SmtpSink) {
     b.expect_path("/users").await;
     b.expect_text_in(".notice.ok", "2 users were imported").await;
     b.expect_text_in("tr[data-email='ines.import@company.example']", "Inès").await;
-    b.expect_text_in("tr[data-email='omar.import@company.example']", "Berlin").await;
+    b.expect_text_in("tr[data-email='omar.import@company.example']", "Import, Jr., Omar")
+        .await;
 
     // Download CSV (A2) on the user list and the audit log.
     b.click("#download-csv").await;
