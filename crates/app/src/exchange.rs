@@ -307,8 +307,11 @@ pub struct ImportStatus {
 /// the page then shows the upload's progress alone.
 #[derive(Default)]
 pub struct ImportTracker {
-    running: Mutex<HashMap<String, (String, Instant, Arc<ImportProgress>)>>,
+    running: Mutex<HashMap<String, Followed>>,
 }
+
+/// A followed import: whose it is, when it started, how far it is.
+type Followed = (String, Instant, Arc<ImportProgress>);
 
 /// How long a finished import's progress can still be read.
 const KEEP: Duration = Duration::from_secs(600);
