@@ -300,6 +300,15 @@ impl From<store::StoreError> for AppError {
         if e.is_unique_violation() {
             return AppError::conflict("conflict", "a concurrent change created the same record; reload and try again");
         }
+        // Every database connection is taken (e.g. writers queued on the
+        // audit chain head): the server is busy, not broken.
+        if e.is_pool_timeout() {
+            return AppError::Unavailable {
+                code: "server_busy",
+                message: "the server is busy; try again in a moment".into(),
+                retry_after_seconds: 1,
+            };
+        }
         AppError::Internal(format!("store: {e}"))
     }
 }

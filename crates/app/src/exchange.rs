@@ -5,10 +5,14 @@
 //! all created in one transaction or none.
 
 use crate::audit::{record, AuditFilter};
-use crate::users::{authorize_new_user, insert_new_user, require_user_admin, NewUser, StatusFilter, UserFilter};
+use crate::users::{authorize_new_user, insert_valid_user, require_user_admin, validate_new_user, NewUser, StatusFilter, UserFilter};
 use crate::{App, AppError, AppResult, Ctx};
 use domain::audit::AuditAction;
 use serde_json::json;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use store::{AuditQuery, AuditRecord};
 
 impl App {
@@ -153,7 +157,21 @@ impl App {
     /// as the row says). All or nothing.
     #[tracing::instrument(name = "import_users", skip_all)]
     pub async fn import_users(&self, ctx: &Ctx, rows: Vec<ImportRow>, dry_run: bool) -> AppResult<ImportReport> {
+        self.import_users_tracked(ctx, rows, dry_run, &ImportProgress::default()).await
+    }
+
+    /// [`App::import_users`], counting checked and created rows in
+    /// `progress` as it goes (the *Import users* page's progress bar).
+    #[tracing::instrument(name = "import_users_tracked", skip_all)]
+    pub async fn import_users_tracked(
+        &self,
+        ctx: &Ctx,
+        rows: Vec<ImportRow>,
+        dry_run: bool,
+        progress: &ImportProgress,
+    ) -> AppResult<ImportReport> {
         require_user_admin(ctx)?;
+        progress.total.store(rows.len(), Ordering::Relaxed);
         let now = self.now();
         let mut tx = self.db.write().await?;
         let firms: std::collections::HashMap<String, String> = tx
@@ -238,6 +256,7 @@ impl App {
             if errors.len() == before {
                 inputs.push(input);
             }
+            progress.checked.fetch_add(1, Ordering::Relaxed);
         }
         let valid_rows = inputs.len();
         if dry_run || !errors.is_empty() {
@@ -249,9 +268,12 @@ impl App {
             });
         }
         let mut queued_any = false;
+        // Firms, offices and emails were checked above in this transaction.
         for input in inputs {
-            let (_, queued) = insert_new_user(&mut tx, ctx, input, now).await?;
+            let valid = validate_new_user(&input)?;
+            let (_, queued) = insert_valid_user(&mut tx, ctx, valid, input.hold_new_user_email, now).await?;
             queued_any |= queued;
+            progress.created.fetch_add(1, Ordering::Relaxed);
         }
         self.commit(tx, queued_any).await?;
         Ok(ImportReport {
@@ -260,4 +282,86 @@ impl App {
             errors,
         })
     }
+}
+
+/// A3: how far one import has got: rows checked, then rows created (the
+/// transaction commits after the last).
+#[derive(Debug, Default)]
+pub struct ImportProgress {
+    pub total: AtomicUsize,
+    pub checked: AtomicUsize,
+    pub created: AtomicUsize,
+}
+
+/// What [`App::import_progress`] answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportStatus {
+    pub total: usize,
+    pub checked: usize,
+    pub created: usize,
+}
+
+/// The imports of this process that a page follows, by the key the page
+/// chose, each visible only to the user who started it. In memory: behind
+/// several processes a poll may reach another one and find nothing, and
+/// the page then shows the upload's progress alone.
+#[derive(Default)]
+pub struct ImportTracker {
+    running: Mutex<HashMap<String, Followed>>,
+}
+
+/// A followed import: whose it is, when it started, how far it is.
+type Followed = (String, Instant, Arc<ImportProgress>);
+
+/// How long a finished import's progress can still be read.
+const KEEP: Duration = Duration::from_secs(600);
+/// The most imports followed at once; the oldest goes first.
+const MAX_TRACKED: usize = 64;
+
+impl ImportTracker {
+    fn start(&self, key: &str, owner: &str) -> Arc<ImportProgress> {
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        running.retain(|_, (_, at, _)| at.elapsed() < KEEP);
+        if running.len() >= MAX_TRACKED {
+            if let Some(oldest) = running.iter().min_by_key(|(_, (_, at, _))| *at).map(|(k, _)| k.clone()) {
+                running.remove(&oldest);
+            }
+        }
+        let progress = Arc::new(ImportProgress::default());
+        running.insert(key.to_owned(), (owner.to_owned(), Instant::now(), progress.clone()));
+        progress
+    }
+
+    fn get(&self, key: &str, owner: &str) -> Option<Arc<ImportProgress>> {
+        let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        running.get(key).filter(|(o, _, _)| o == owner).map(|(_, _, p)| p.clone())
+    }
+}
+
+impl App {
+    /// A3: [`App::import_users`], followed under `key` (a random token the
+    /// page made) so that [`App::import_progress`] can tell how far it is.
+    #[tracing::instrument(name = "import_users_followed", skip_all)]
+    pub async fn import_users_followed(&self, ctx: &Ctx, key: &str, rows: Vec<ImportRow>, dry_run: bool) -> AppResult<ImportReport> {
+        require_user_admin(ctx)?;
+        let progress = self.imports.start(key, &owner(ctx));
+        self.import_users_tracked(ctx, rows, dry_run, &progress).await
+    }
+
+    /// A3: how far the caller's import `key` has got, if this process runs
+    /// or recently ran it.
+    #[tracing::instrument(name = "import_progress", skip_all)]
+    pub async fn import_progress(&self, ctx: &Ctx, key: &str) -> AppResult<Option<ImportStatus>> {
+        require_user_admin(ctx)?;
+        Ok(self.imports.get(key, &owner(ctx)).map(|p| ImportStatus {
+            total: p.total.load(Ordering::Relaxed),
+            checked: p.checked.load(Ordering::Relaxed),
+            created: p.created.load(Ordering::Relaxed),
+        }))
+    }
+}
+
+/// Whose import it is: the signed-in user (or the label of whoever else).
+fn owner(ctx: &Ctx) -> String {
+    ctx.actor_id().map(|id| id.to_string()).unwrap_or_else(|| ctx.label.clone())
 }

@@ -80,6 +80,8 @@ pub struct App {
     flash_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
     /// SSO1: the relying party's cached provider metadata and keys.
     pub sso: Arc<sso::Rp>,
+    /// A3: imports a page follows with a progress bar.
+    pub imports: Arc<exchange::ImportTracker>,
 }
 
 impl App {
@@ -95,6 +97,7 @@ impl App {
             hooks: Arc::new(hooks::Hooks::default()),
             flash_key: Arc::default(),
             sso: Arc::new(sso::Rp::default()),
+            imports: Arc::new(exchange::ImportTracker::default()),
         }
     }
 

@@ -551,6 +551,23 @@ pub(crate) async fn insert_new_user(tx: &mut Tx, ctx: &Ctx, input: NewUser, now:
     if tx.email_taken(v.email.as_str(), None).await? {
         return Err(email_taken(&v.email));
     }
+    let (user, queued) = insert_valid_user(tx, ctx, v, input.hold_new_user_email, now).await?;
+    let directory_managed = user.side == Side::Company && tx.settings().await?.active_directory_sync;
+    Ok((
+        UserDetails {
+            user,
+            firm,
+            office,
+            directory_managed,
+        },
+        queued,
+    ))
+}
+
+/// Writes a new user whose firm, office and email the caller has already
+/// checked in this transaction (`insert_new_user`, or A3's import, which
+/// checks every row first), with its audit entry and N1 email.
+pub(crate) async fn insert_valid_user(tx: &mut Tx, ctx: &Ctx, v: ValidNewUser, hold: bool, now: domain::Millis) -> AppResult<(User, bool)> {
     let mut user = User {
         id: UserId::generate(),
         email: v.email.as_str().to_owned(),
@@ -583,21 +600,12 @@ pub(crate) async fn insert_new_user(tx: &mut Tx, ctx: &Ctx, input: NewUser, now:
         AuditAction::UserCreated,
         Some(user.id.as_str()),
         None,
-        Some(serde_json::json!({"user": user_json(&user), "hold_new_user_email": input.hold_new_user_email})),
+        Some(serde_json::json!({"user": user_json(&user), "hold_new_user_email": hold})),
     )
     .await?;
     // N1: sent at once unless held.
-    let queued = !input.hold_new_user_email && queue_new_user_email(tx, ctx, &mut user, now).await?;
-    let directory_managed = user.side == Side::Company && tx.settings().await?.active_directory_sync;
-    Ok((
-        UserDetails {
-            user,
-            firm,
-            office,
-            directory_managed,
-        },
-        queued,
-    ))
+    let queued = !hold && queue_new_user_email(tx, ctx, &mut user, now).await?;
+    Ok((user, queued))
 }
 
 /// D6/DIR3: the directory manages a user it created or linked (until it

@@ -23,6 +23,13 @@ impl StoreError {
         matches!(self, StoreError::Sqlx(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()))
     }
 
+    /// No pool connection became free within the acquire timeout: every
+    /// connection is busy (e.g. writers queued on the audit chain head).
+    /// The request may be tried again shortly; nothing was written.
+    pub fn is_pool_timeout(&self) -> bool {
+        matches!(self, StoreError::Sqlx(sqlx::Error::PoolTimedOut))
+    }
+
     /// PostgreSQL gave up a transaction to keep serialisable order, or a
     /// SQLite writer found the file busy past its timeout: the caller may
     /// retry the whole transaction.
@@ -33,6 +40,23 @@ impl StoreError {
                 .and_then(|d| d.code())
                 .is_some_and(|c| c == "40001" || c == "40P01" || c == "5" || c == "517"),
             _ => false,
+        }
+    }
+}
+
+/// How many connections a PostgreSQL pool opens, and how long a request
+/// waits for one (both dialects) before it is refused as busy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolLimits {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -107,6 +131,11 @@ fn create_private_file(path: &std::path::Path) -> Result<(), StoreError> {
 impl Db {
     /// Opens the database named by `url`; the scheme decides the dialect.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, PoolLimits::default()).await
+    }
+
+    /// [`Db::connect`] with the pool's size (PostgreSQL) and acquire timeout.
+    pub async fn connect_with(url: &str, limits: PoolLimits) -> Result<Self, StoreError> {
         if url.starts_with("sqlite:") {
             let opts = SqliteConnectOptions::from_str(url)?;
             create_private_file(opts.get_filename())?;
@@ -116,9 +145,14 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
-            let writer = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(limits.acquire_timeout)
+                .connect_with(opts.clone())
+                .await?;
             let readers = SqlitePoolOptions::new()
                 .max_connections(8)
+                .acquire_timeout(limits.acquire_timeout)
                 .connect_with(opts.read_only(true))
                 .await?;
             Ok(Self {
@@ -127,8 +161,8 @@ impl Db {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
-                .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
+                .max_connections(limits.max_connections)
+                .acquire_timeout(limits.acquire_timeout)
                 .connect_with(opts)
                 .await?;
             Ok(Self {

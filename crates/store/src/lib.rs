@@ -33,7 +33,7 @@ mod users;
 pub use audit::{AuditEntry, AuditQuery, AuditRecord, ChainReport};
 pub use auth::{Credentials, SessionRecord, SignInLink};
 pub use cursor::{BadCursor, Cursor, KeyValue};
-pub use db::{Db, Dialect, StoreError, Tx};
+pub use db::{Db, Dialect, PoolLimits, StoreError, Tx};
 pub use directory::{DirectoryGroup, DirectoryLink, DirectoryLookup, GroupLookup, GroupMember, OffboardingItem, ScimToken};
 pub use matters::{MatterQuery, ParticipantView};
 pub use offboarding::ScheduledDeactivation;

@@ -87,6 +87,13 @@ pub struct OpsConfig {
     /// `Retry-After` instead of waiting in a queue.
     #[arg(long, env = "TRACKER_MAX_CONCURRENT_REQUESTS", default_value_t = 256)]
     pub max_concurrent_requests: usize,
+    /// PostgreSQL: connections in the pool.
+    #[arg(long, env = "TRACKER_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+    /// Milliseconds a request waits for a database connection before it is
+    /// answered 503 `server_busy` with `Retry-After`.
+    #[arg(long = "db-acquire-timeout", env = "TRACKER_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 10_000)]
+    pub db_acquire_timeout_ms: u64,
 }
 
 impl Default for OpsConfig {
@@ -95,6 +102,8 @@ impl Default for OpsConfig {
             metrics_listen: None,
             shutdown_grace_secs: 20,
             max_concurrent_requests: 256,
+            db_max_connections: 16,
+            db_acquire_timeout_ms: 10_000,
         }
     }
 }
@@ -122,6 +131,25 @@ impl OpsConfig {
             );
         }
         Ok(self.max_concurrent_requests)
+    }
+
+    pub fn pool_limits(&self) -> anyhow::Result<store::PoolLimits> {
+        if !(1..=1_000).contains(&self.db_max_connections) {
+            bail!(
+                "TRACKER_DB_MAX_CONNECTIONS must be between 1 and 1000 (got {})",
+                self.db_max_connections
+            );
+        }
+        if !(1..=600_000).contains(&self.db_acquire_timeout_ms) {
+            bail!(
+                "TRACKER_DB_ACQUIRE_TIMEOUT_MS must be between 1 and 600000 (got {})",
+                self.db_acquire_timeout_ms
+            );
+        }
+        Ok(store::PoolLimits {
+            max_connections: self.db_max_connections,
+            acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms),
+        })
     }
 }
 

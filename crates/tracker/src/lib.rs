@@ -21,7 +21,12 @@ use tokio::sync::watch;
 
 /// Opens the database and brings its schema up to date.
 pub async fn open_db(url: &str) -> anyhow::Result<Db> {
-    let db = Db::connect(url)
+    open_db_with(url, store::PoolLimits::default()).await
+}
+
+/// [`open_db`] with the pool's size and acquire timeout.
+pub async fn open_db_with(url: &str, limits: store::PoolLimits) -> anyhow::Result<Db> {
+    let db = Db::connect_with(url, limits)
         .await
         .with_context(|| "TRACKER_DATABASE_URL: cannot open the database".to_string())?;
     db.migrate().await.context("migrating the database")?;
@@ -84,7 +89,7 @@ pub async fn start(cfg: &ServeConfig) -> anyhow::Result<Running> {
     let limit = overload::Limit::new(cfg.ops.max_concurrent_requests()?);
     let metrics_listen = cfg.ops.metrics_addr()?;
     let url = cfg.storage.database_url()?;
-    let db = open_db(&url).await?;
+    let db = open_db_with(&url, cfg.ops.pool_limits()?).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("TRACKER_LISTEN: cannot listen on {listen}"))?;

@@ -238,3 +238,81 @@ async fn audit_verify_is_for_system_administrators_only() {
     let r = app.call(reqwest::Method::GET, "/api/v1/audit/verify", None, None).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
+
+/// Writers queued on the chain head hold every pool connection; a request
+/// that then waits past the acquire timeout is told the server is busy
+/// (503 `server_busy` with `Retry-After`), not 500. PostgreSQL: a pool of
+/// two, the head locked from outside as a long commit would hold it, two
+/// writers waiting on it. SQLite: its one writer connection held.
+#[tokio::test]
+async fn audit_chain_head_contention_past_the_pool_timeout_answers_503() {
+    use sqlx::Connection;
+    let app = spawn_app_with(|cfg| {
+        cfg.ops.db_max_connections = 2;
+        cfg.ops.db_acquire_timeout_ms = 300;
+    })
+    .await;
+    let user = |n: usize| {
+        json!({"email": format!("busy{n}@company.example"), "first_name": "Busy", "last_name": "Writer",
+               "side": "company", "role": "company_user", "hold_new_user_email": true})
+    };
+    let db = app.running.as_ref().unwrap().app.db.clone();
+    let (held_sqlite, mut head_lock, mut waiting) = match &app.database_url {
+        None => (Some(db.write().await.unwrap()), None, Vec::new()),
+        Some(url) => {
+            let mut lock = sqlx::PgConnection::connect(url).await.unwrap();
+            sqlx::query("BEGIN").execute(&mut lock).await.unwrap();
+            sqlx::query("SELECT seq FROM audit_chain WHERE id = 1 FOR UPDATE")
+                .execute(&mut lock)
+                .await
+                .unwrap();
+            // Two writers take both connections and wait on the head.
+            let waiting: Vec<_> = (0..2)
+                .map(|n| {
+                    let (client, url, token, body) = (app.client.clone(), app.url.clone(), app.admin.clone(), user(n));
+                    tokio::spawn(async move {
+                        client
+                            .post(format!("{url}/api/v1/users"))
+                            .bearer_auth(token)
+                            .json(&body)
+                            .send()
+                            .await
+                            .unwrap()
+                            .status()
+                    })
+                })
+                .collect();
+            let mut probe = sqlx::PgConnection::connect(url).await.unwrap();
+            loop {
+                let blocked: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                )
+                .fetch_one(&mut probe)
+                .await
+                .unwrap();
+                if blocked == 2 {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+            (None, Some(lock), waiting)
+        }
+    };
+
+    let busy = app.post("/api/v1/users", &app.admin, user(9)).await;
+    assert_eq!(busy.status, StatusCode::SERVICE_UNAVAILABLE, "{}", busy.body);
+    assert_eq!(busy.code(), "server_busy");
+    assert_eq!(busy.headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+
+    // Released, the waiting writers commit and the chain is whole.
+    drop(held_sqlite);
+    if let Some(lock) = head_lock.as_mut() {
+        sqlx::query("COMMIT").execute(lock).await.unwrap();
+    }
+    for w in waiting.drain(..) {
+        assert_eq!(w.await.unwrap(), StatusCode::CREATED);
+    }
+    let again = app.post("/api/v1/users", &app.admin, user(9)).await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
+    assert_eq!(verify(&app).await["ok"], true);
+}

@@ -30,6 +30,8 @@ pub struct Browser {
     client: Client,
     driver: Arc<Mutex<Option<Child>>>,
     _profile: Arc<tempfile::TempDir>,
+    /// Where Chromium saves downloads (A2's CSV files).
+    downloads: Arc<tempfile::TempDir>,
 }
 
 fn free_port() -> u16 {
@@ -80,9 +82,18 @@ impl Browser {
             "--window-size=1400,1000".into(),
             format!("--user-data-dir={}", profile.path().display()),
         ];
+        let downloads = tempfile::tempdir().expect("a download directory");
+        let prefs = serde_json::json!({
+            "download.default_directory": downloads.path().display().to_string(),
+            "download.prompt_for_download": false,
+        });
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), "chrome".into());
-        caps.insert("goog:chromeOptions".into(), serde_json::json!({"binary": CHROMIUM, "args": args}));
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({"binary": CHROMIUM, "args": args, "prefs": prefs}),
+        );
+        let downloads = Arc::new(downloads);
         let mut last_error = String::new();
         // Chromium's first start on a cold machine can be slow; try twice.
         for _ in 0..2 {
@@ -92,6 +103,7 @@ impl Browser {
                         client,
                         driver: Arc::new(Mutex::new(Some(driver))),
                         _profile: Arc::new(profile),
+                        downloads,
                     }
                 }
                 Err(e) => last_error = e.to_string(),
@@ -227,6 +239,31 @@ impl Browser {
         let el = self.find(css).await;
         el.clear().await.expect("clear the field");
         el.send_keys(text).await.expect("type into the field");
+    }
+
+    /// Chooses `path` in the file input matching `css`, as a person would.
+    pub async fn choose_file(&self, css: &str, path: &std::path::Path) {
+        let el = self.find(css).await;
+        el.send_keys(&path.display().to_string()).await.expect("choose the file");
+    }
+
+    /// Waits until Chromium has saved the download `name`, and reads it.
+    pub async fn downloaded(&self, name: &str) -> String {
+        let path = self.downloads.path().join(name);
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            // Chromium writes `name.crdownload`, then renames it when done.
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                let _ = std::fs::remove_file(&path);
+                return text;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no download {name}; the directory holds {:?}",
+                std::fs::read_dir(self.downloads.path()).map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     pub async fn value(&self, css: &str) -> String {

@@ -364,6 +364,61 @@ async fn scenario(b: Browser, w: World, sink: SmtpSink) {
     b.goto(&url("/scheduled-deactivations")).await;
     b.expect_text("No deactivation is scheduled.").await;
 
+    // Import users (A3): a file with a problem is reported row by row and
+    // creates nothing; fixed, it is checked, confirmed and imported.
+    let files = tempfile::tempdir().unwrap();
+    let header = "email,first_name,last_name,side,firm,office,role,hold_new_user_email\r\n";
+    let bad = files.path().join("people.csv");
+    std::fs::write(
+        &bad,
+        format!("{header}ines.import@company.example,Inès,Import,company,,Atlantis,company_user,true\r\nomar.import@company.example,Omar,\"Import, Jr.\",company,,Berlin,company_user,true\r\n"),
+    )
+    .unwrap();
+    b.goto(&url("/users")).await;
+    b.click("details.menu > summary").await;
+    b.click_link("Import users").await;
+    b.expect_path("/users/import").await;
+    b.choose_file("#import-file", &bad).await;
+    b.click("#import-check").await;
+    b.expect_text_in("#import-errors", "unknown_office").await;
+    let report = b.texts("#import-errors tbody td").await;
+    assert_eq!(report.len(), 4, "one problem: {report:?}");
+    assert_eq!(
+        (report[0].as_str(), report[1].as_str(), report[3].as_str()),
+        ("2", "office", "unknown_office")
+    );
+    b.screenshot("import-report").await;
+    let fixed = files.path().join("people-fixed.csv");
+    std::fs::write(
+        &fixed,
+        format!("{header}ines.import@company.example,Inès,Import,company,,,company_user,true\r\nomar.import@company.example,Omar,\"Import, Jr.\",company,,Berlin,company_user,true\r\n"),
+    )
+    .unwrap();
+    b.choose_file("#import-file", &fixed).await;
+    b.click("#import-check").await;
+    b.expect_text_in("#import-ready", "All 2 rows of people-fixed.csv are valid").await;
+    assert_eq!(b.count("#import-errors").await, 0);
+    b.click_button("Import 2 users").await;
+    b.expect_path("/users").await;
+    b.expect_text_in(".notice.ok", "2 users were imported").await;
+    b.expect_text_in("tr[data-email='ines.import@company.example']", "Inès").await;
+    b.expect_text_in("tr[data-email='omar.import@company.example']", "Import, Jr., Omar")
+        .await;
+
+    // Download CSV (A2) on the user list and the audit log.
+    b.click("#download-csv").await;
+    let users = b.downloaded("users.csv").await;
+    assert!(users.starts_with("id,email,first_name,last_name"), "{users}");
+    assert!(
+        users.contains("omar.import@company.example,Omar,\"Import, Jr.\",company,,Berlin"),
+        "{users}"
+    );
+    b.goto(&url("/audit")).await;
+    b.click("#download-csv").await;
+    let audit = b.downloaded("audit.csv").await;
+    assert!(audit.starts_with("id,at,actor_id,actor,action"), "{audit}");
+    assert!(audit.contains("export.users"), "the user export is audited: {audit}");
+
     // Single sign-on (SSO1): the administrator registers the company's
     // identity provider in Settings; Hannah then signs in through the
     // provider's own login page and is back in Tracker, signed in.

@@ -38,6 +38,7 @@ pub fn router(app: App) -> Router<App> {
     Router::new()
         .route("/", get(home))
         .route("/static/tracker.css", get(stylesheet))
+        .route("/static/import.js", get(import::script))
         .route("/sign-in", get(auth::sign_in_page).post(auth::sign_in))
         .route("/sign-out", post(auth::sign_out))
         .route("/sso/start", get(auth::sso_start))
@@ -45,7 +46,13 @@ pub fn router(app: App) -> Router<App> {
         .route("/set-password", get(auth::set_password_page).post(auth::set_password))
         .route("/users", get(users::list))
         .route("/users/new", get(users::new_page).post(users::create))
-        .route("/users/import", get(import::page).post(import::submit))
+        .route(
+            "/users/import",
+            get(import::page)
+                .post(import::submit)
+                .layer(axum::extract::DefaultBodyLimit::max(import::IMPORT_FORM_MAX_BYTES)),
+        )
+        .route("/users/import/progress", get(import::progress))
         .route(
             "/users/email-new-users",
             get(users::email_new_users).post(users::send_new_user_emails),
@@ -105,9 +112,11 @@ async fn stylesheet() -> impl IntoResponse {
     )
 }
 
-/// Headers of every page: a strict Content-Security-Policy (no scripts at
-/// all, forms only to ourselves); the notices a redirect carries, signed
-/// into their cookie; and that cookie cleared once a page has shown it.
+/// Headers of every page: a strict Content-Security-Policy (scripts only
+/// from our own files — the one is the import page's progress —, nothing
+/// inline, requests and forms only to ourselves); the notices a redirect
+/// carries, signed into their cookie; and that cookie cleared once a page
+/// has shown it.
 async fn page_headers(State(app): State<App>, req: Request, next: Next) -> Response {
     let had_flash = req
         .headers()
@@ -118,7 +127,7 @@ async fn page_headers(State(app): State<App>, req: Request, next: Next) -> Respo
     resp.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
     let mut sets_flash = false;
