@@ -25,9 +25,10 @@ fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
-/// A deactivation through `PATCH /users/{id}` while a plan is stored
-/// cancels the plan in the same transaction (audited, with the reason); a
-/// reactivation brings no plan back, and a new one can be stored.
+/// A deactivation through `PATCH /users/{id}` (or by the directory) while
+/// a plan is stored cancels the plan in the same transaction (audited,
+/// with the reason); a reactivation brings no plan back, and a new one can
+/// be stored.
 #[tokio::test]
 async fn offboard_a_direct_deactivation_cancels_the_stored_plan() {
     let app = spawn_app().await;
@@ -79,6 +80,44 @@ async fn offboard_a_direct_deactivation_cancels_the_stored_plan() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(app.get("/api/v1/scheduled-deactivations", &app.admin).await.body["total"], 1);
+
+    // The directory deactivating a user with a plan settles it the same way.
+    let r = app.post("/api/v1/scim-tokens", &app.admin, json!({"name": "Directory"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let scim = r.body["token"].as_str().unwrap().to_owned();
+    let r = app
+        .call(
+            Method::POST,
+            "/scim/v2/Users",
+            Some(&scim),
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "dora",
+                "name": {"givenName": "Dora", "familyName": "Directory"}, "emails": [{"value": "dora@company.example"}]}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let dora = r.id();
+    let r = app
+        .post(
+            &format!("/api/v1/users/{dora}/offboard"),
+            &app.admin,
+            json!({"default_successor_id": successor, "effective_at": rfc3339(at)}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(app.get("/api/v1/scheduled-deactivations", &app.admin).await.body["total"], 2);
+    let off = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "active", "value": false}]});
+    let r = app
+        .call(Method::PATCH, &format!("/scim/v2/Users/{dora}"), Some(&scim), Some(off))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let list = app.get("/api/v1/scheduled-deactivations", &app.admin).await.body;
+    assert_eq!(list["total"], 1, "only the other plan is left: {list}");
+    assert_eq!(list["items"][0]["user"]["id"], leaving.as_str(), "{list}");
+    let cancelled = app.audit(&format!("action=user.deactivation_cancelled&target_id={dora}")).await;
+    assert_eq!(cancelled.len(), 1, "{cancelled:?}");
 }
 
 /// A leaving coordinator and primary approver, their successor, and
