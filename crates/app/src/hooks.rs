@@ -28,9 +28,6 @@ pub enum Point {
     /// users and the offices and routes it will change, and is about to
     /// hand them over (O2, lock order).
     OffboardLocked,
-    /// An office or route edit has locked the users it names and is about
-    /// to lock its own row (lock order against offboarding).
-    EditLockedUsers,
 }
 
 /// The use case's side of an armed point: say "reached", wait for "go on".

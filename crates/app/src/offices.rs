@@ -66,7 +66,6 @@ impl App {
         // Lock order: the users it names, then the office (as offboarding).
         let named = [&input.coordinator_id, &input.backup_coordinator_id];
         lock_users_first(&mut tx, named.into_iter().flatten().flatten().cloned().collect()).await?;
-        self.hooks.pause(crate::hooks::Point::EditLockedUsers).await;
         let mut office = tx.office_for_update(id).await?.ok_or_else(|| AppError::not_found("office"))?;
         let before = office_json(&office);
         if let Some(name) = name {

@@ -124,7 +124,6 @@ impl App {
             named.extend(l.alternate_approver_id.iter().chain(&l.delegate_ids).cloned());
         }
         lock_users_first(&mut tx, named).await?;
-        self.hooks.pause(crate::hooks::Point::EditLockedUsers).await;
         let mut route = tx
             .route_for_update(id)
             .await?
