@@ -475,6 +475,7 @@ impl App {
     pub async fn directory_delete(&self, ctx: &Ctx, id: &UserId, if_match: Option<&str>) -> AppResult<()> {
         let now = self.now();
         let mut tx = self.db.write().await?;
+        tx.scheduled_deactivation_for_update(id).await?;
         let current = linked(&mut tx, id, true).await?;
         check_if_match(&current, if_match)?;
         if current.user.active {
@@ -509,6 +510,8 @@ impl App {
     ) -> AppResult<DirectoryUser> {
         let now = self.now();
         let mut tx = self.db.write().await?;
+        // Lock order: a stored plan, then the user (a deactivation settles it).
+        tx.scheduled_deactivation_for_update(id).await?;
         let current = linked(&mut tx, id, true).await?;
         check_if_match(&current, if_match)?;
         let w = wanted(&current)?;
@@ -652,6 +655,7 @@ async fn directory_set_active(tx: &mut Tx, ctx: &Ctx, mut user: User, active: bo
         return Ok(false);
     }
     tx.lock_for_deactivation(&user).await?;
+    crate::offboarding::settle_plan_on_deactivation(tx, ctx, &user.id, now).await?;
     // The one computation of a user's responsibilities (§5b's plan); each
     // D3/D4 one becomes an item, whether D3 blocks or D4 only warns.
     let plan = crate::offboarding::plan_in(tx, Some(Role::CompanySystemAdministrator), &user).await?;

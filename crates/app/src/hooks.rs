@@ -24,6 +24,10 @@ pub enum Point {
     /// A SCIM write has read and locked the user and computed what the
     /// directory wants, and is about to write it (DIR1, S9).
     DirectoryWrite,
+    /// An offboarding (now or by the scheduler) has locked its plan, its
+    /// users and the offices and routes it will change, and is about to
+    /// hand them over (O2, lock order).
+    OffboardLocked,
 }
 
 /// The use case's side of an armed point: say "reached", wait for "go on".

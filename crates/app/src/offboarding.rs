@@ -11,6 +11,7 @@ use crate::lifecycle::set_active;
 use crate::users::{require_manage, subject};
 use crate::{App, AppError, AppResult, Ctx};
 use domain::audit::AuditAction;
+use domain::deactivation::BlockerKind as B;
 use domain::model::User;
 use domain::offboarding::{check, chosen, plan, Candidate, Fit, Item, ItemKind, Source};
 use domain::{Invalid, MatterId, MatterRole, Millis, Role, UserId};
@@ -60,6 +61,50 @@ pub async fn plan_in(tx: &mut Tx, actor_role: Option<Role>, user: &User) -> AppR
     Ok(plan(actor_role, user.side, &facts))
 }
 
+/// Locks the leaving user and every successor named in `named` or as
+/// `default`, all in id order, and returns the leaving user. Lock order of
+/// an offboarding on PostgreSQL: the stored plan, these users, then
+/// ([`hand_over_and_deactivate`]) the offices and routes the user holds a
+/// position in. Office and route edits lock their users before their row,
+/// so neither side can hold a row the other waits for while it waits.
+async fn lock_people(tx: &mut Tx, leaving: &UserId, named: &HashMap<String, UserId>, default: Option<&UserId>) -> AppResult<Option<User>> {
+    let mut ids: Vec<&UserId> = named.values().chain(default).chain([leaving]).collect();
+    ids.sort();
+    ids.dedup();
+    let mut found = None;
+    for id in ids {
+        let row = tx.user_for_update(id).await?;
+        if id == leaving {
+            found = row;
+        }
+    }
+    Ok(found)
+}
+
+/// A user deactivated by other means than their plan (`PATCH` with
+/// `active: false`, the profile's Active box, the directory): a plan still
+/// stored for them is moot, so it is cancelled in the deactivation's
+/// transaction and audited as a cancellation with the reason. The caller
+/// locked the plan before the user; a plan stored in between was stored
+/// under the user's lock, which the caller now holds, so it is committed
+/// and found here. A plan that ran (`done`) stays as history.
+pub(crate) async fn settle_plan_on_deactivation(tx: &mut Tx, ctx: &Ctx, id: &UserId, now: Millis) -> AppResult<()> {
+    let Some(plan) = tx.scheduled_deactivation(id).await?.filter(|p| p.status != "done") else {
+        return Ok(());
+    };
+    tx.delete_scheduled_deactivation(id).await?;
+    record(
+        tx,
+        ctx,
+        now,
+        AuditAction::UserDeactivationCancelled,
+        Some(id.as_str()),
+        Some(json!({"effective_at": plan.effective_at, "status": plan.status})),
+        Some(json!({"reason": "user_deactivated"})),
+    )
+    .await
+}
+
 /// What [`resolve`] decided for one item.
 struct Assignment {
     item: usize,
@@ -77,7 +122,7 @@ async fn may_hand_over(tx: &mut Tx, ctx: &Ctx, item: &Item) -> AppResult<bool> {
     }
     Ok(match item.kind {
         ItemKind::DelegationGiven | ItemKind::DelegationReceived => true,
-        ItemKind::OnlyFirmUserOnMatter | ItemKind::OnlyNotifiedFirmUserOnMatter | ItemKind::MatterParticipation => tx
+        k if k.is_participation() => tx
             .participant(&MatterId::from(item.target.id.as_str()), &actor.id)
             .await?
             .is_some_and(|p| p.role == MatterRole::MatterAdministrator),
@@ -239,6 +284,9 @@ pub(crate) async fn hand_over_and_deactivate(
     }
     // D4 weighs other users' rows: hold them still until commit.
     tx.lock_for_deactivation(user).await?;
+    // After the users (see `lock_people`), before any position changes.
+    // removed
+    app.hooks.pause(crate::hooks::Point::OffboardLocked).await;
     let items = plan_in(tx, ctx.actor.as_ref().map(|a| a.role), user).await?;
     let (assignments, people) = resolve(tx, ctx, user, &items, named, default, true).await?;
     let from = user.id.clone();
@@ -249,17 +297,17 @@ pub(crate) async fn hand_over_and_deactivate(
     // Leads and participations move set-based, grouped by successor.
     let mut leads: BTreeMap<UserId, Vec<&Item>> = BTreeMap::new();
     let mut joins: BTreeMap<UserId, Vec<&Item>> = BTreeMap::new();
-    let lead_total = items.iter().filter(|i| i.kind == ItemKind::LeadCompanyPerson).count();
+    let lead_total = items.iter().filter(|i| i.kind == ItemKind::Blocker(B::LeadCompanyPerson)).count();
     for a in &assignments {
         let item = &items[a.item];
         let target = item.target.id.as_str();
         let level = item.target.level.unwrap_or(0);
         match (item.kind, &a.to) {
-            (ItemKind::LeadCompanyPerson, Some(to)) => leads.entry(to.clone()).or_default().push(item),
-            (ItemKind::OnlyFirmUserOnMatter | ItemKind::OnlyNotifiedFirmUserOnMatter | ItemKind::MatterParticipation, Some(to)) => {
+            (ItemKind::Blocker(B::LeadCompanyPerson), Some(to)) => leads.entry(to.clone()).or_default().push(item),
+            (ItemKind::Blocker(B::OnlyFirmUserOnMatter | B::OnlyNotifiedFirmUserOnMatter) | ItemKind::MatterParticipation, Some(to)) => {
                 joins.entry(to.clone()).or_default().push(item)
             }
-            (ItemKind::OfficeCoordinator, Some(to)) => {
+            (ItemKind::Blocker(B::OfficeCoordinator), Some(to)) => {
                 if tx.hand_over_coordinator(target, &from, to, now).await? {
                     audit.push(entry(
                         ctx,
@@ -272,7 +320,7 @@ pub(crate) async fn hand_over_and_deactivate(
                     took(to, format!("Coordinator of {}", item.target.name));
                 }
             }
-            (ItemKind::OfficeBackupCoordinator, to) => {
+            (ItemKind::Blocker(B::OfficeBackupCoordinator), to) => {
                 if tx.hand_over_backup(target, &from, to.as_ref(), now).await? {
                     audit.push(entry(
                         ctx,
@@ -287,7 +335,7 @@ pub(crate) async fn hand_over_and_deactivate(
                     }
                 }
             }
-            (ItemKind::RoutePrimaryApprover, Some(to)) => {
+            (ItemKind::Blocker(B::RoutePrimaryApprover), Some(to)) => {
                 if tx.hand_over_primary(target, level, &from, to, now).await? {
                     audit.push(entry(
                         ctx,
@@ -300,7 +348,7 @@ pub(crate) async fn hand_over_and_deactivate(
                     took(to, format!("Primary approver on {}", item.target.name));
                 }
             }
-            (ItemKind::RouteAlternateApprover, to) => {
+            (ItemKind::Blocker(B::RouteAlternateApprover), to) => {
                 if tx.hand_over_alternate(target, level, &from, to.as_ref(), now).await? {
                     audit.push(entry(
                         ctx,
@@ -367,6 +415,7 @@ pub(crate) async fn hand_over_and_deactivate(
                     took(to, "Tracker Coordinator".into());
                 }
             }
+
             (_, None) => {}
         }
     }
@@ -466,9 +515,11 @@ impl App {
         let named = named_successors(&input.successors);
         let default = input.default_successor_id.as_deref().map(UserId::from);
         let mut tx = self.db.write().await?;
-        // Lock order: the stored plan, then the user (as the scheduler).
+        // Lock order: the stored plan, then the users (as the scheduler).
         let existing = tx.scheduled_deactivation_for_update(id).await?;
-        let mut user = tx.user_for_update(id).await?.ok_or_else(|| AppError::not_found("user"))?;
+        let mut user = lock_people(&mut tx, id, &named, default.as_ref())
+            .await?
+            .ok_or_else(|| AppError::not_found("user"))?;
         require_manage(ctx, &user)?;
         if !user.active {
             return Err(AppError::conflict("user_inactive", "the user is already deactivated"));
@@ -655,12 +706,11 @@ impl App {
         };
         let id = UserId::from(plan.user_id.as_str());
         let ctx = scheduler_ctx(&plan);
-        let mut user = tx
-            .user_for_update(&id)
-            .await?
-            .ok_or_else(|| AppError::internal("a scheduled user is missing"))?;
         let named = stored_successors(&plan);
         let default = plan.default_successor_id.as_deref().map(UserId::from);
+        let mut user = lock_people(&mut tx, &id, &named, default.as_ref())
+            .await?
+            .ok_or_else(|| AppError::internal("a scheduled user is missing"))?;
         tx.savepoint("scheduled_run").await?;
         let outcome = if user.active {
             hand_over_and_deactivate(self, &mut tx, &ctx, &mut user, &named, default.as_ref(), now).await
@@ -748,7 +798,9 @@ impl App {
         let named = named_successors(&input.successors);
         let default = input.default_successor_id.as_deref().map(UserId::from);
         let mut tx = self.db.write().await?;
-        let user = tx.user_for_update(id).await?.ok_or_else(|| AppError::not_found("user"))?;
+        let user = lock_people(&mut tx, id, &named, default.as_ref())
+            .await?
+            .ok_or_else(|| AppError::not_found("user"))?;
         require_manage(ctx, &user)?;
         if !user.active {
             return Err(AppError::conflict("user_inactive", "the user is already deactivated"));

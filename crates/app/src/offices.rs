@@ -1,7 +1,7 @@
 //! Offices/regions with their coordinator and backup coordinator.
 
 use crate::audit::record;
-use crate::users::active_company_user;
+use crate::users::{active_company_user, lock_users_first};
 use crate::{App, AppError, AppResult, Ctx, Listing, Page};
 use domain::audit::AuditAction;
 use domain::model::Office;
@@ -63,6 +63,9 @@ impl App {
         let name = input.name.as_deref().map(|n| ShortText::parse("name", n, 200)).transpose()?;
         let now = self.now();
         let mut tx = self.db.write().await?;
+        // Lock order: the users it names, then the office (as offboarding).
+        let named = [&input.coordinator_id, &input.backup_coordinator_id];
+        lock_users_first(&mut tx, named.into_iter().flatten().flatten().cloned().collect()).await?;
         let mut office = tx.office_for_update(id).await?.ok_or_else(|| AppError::not_found("office"))?;
         let before = office_json(&office);
         if let Some(name) = name {

@@ -3,7 +3,7 @@
 
 use crate::audit::record;
 use crate::offices::require_sysadmin;
-use crate::users::{active_company_user, active_user};
+use crate::users::{active_company_user, active_user, lock_users_first};
 use crate::{App, AppError, AppResult, Ctx, Listing, Page};
 use domain::audit::AuditAction;
 use domain::model::{ApprovalRoute, RouteLevel};
@@ -117,6 +117,13 @@ impl App {
         let name = input.name.as_deref().map(|n| ShortText::parse("name", n, 200)).transpose()?;
         let now = self.now();
         let mut tx = self.db.write().await?;
+        // Lock order: the users it names, then the route (as offboarding).
+        let mut named = Vec::new();
+        for l in input.levels.iter().flatten() {
+            named.push(l.primary_approver_id.clone());
+            named.extend(l.alternate_approver_id.iter().chain(&l.delegate_ids).cloned());
+        }
+        lock_users_first(&mut tx, named).await?;
         let mut route = tx
             .route_for_update(id)
             .await?

@@ -129,6 +129,19 @@ pub(crate) async fn active_company_user(tx: &mut Tx, field: &str, id: &str) -> A
     Ok(user)
 }
 
+/// Locks the named users' rows (those that exist) in id order, before a
+/// change locks the row it edits: an office or route edit takes its users
+/// first, as an offboarding does, so the two cannot deadlock on
+/// PostgreSQL (see `offboarding::lock_people`).
+pub(crate) async fn lock_users_first(tx: &mut Tx, mut ids: Vec<String>) -> AppResult<()> {
+    ids.sort_unstable();
+    ids.dedup();
+    for id in ids {
+        tx.user_for_update(&UserId::from(id)).await?;
+    }
+    Ok(())
+}
+
 /// An existing, active user (D2: `user_inactive` otherwise). The row stays
 /// locked until the transaction ends, so a concurrent deactivation cannot
 /// slip between this check and the change that relies on it.
@@ -290,6 +303,11 @@ pub(crate) async fn edit_user(
     let role = patch.role.as_deref().and_then(|s| p.check(Role::parse(s)));
     p.into_result()?;
 
+    if patch.active == Some(false) {
+        // Lock order: a stored plan, then the user (as the scheduler and
+        // offboarding take them); the deactivation below settles the plan.
+        tx.scheduled_deactivation_for_update(id).await?;
+    }
     let before = tx.user_for_update(id).await?.ok_or_else(|| AppError::not_found("user"))?;
     let actor = require_manage(ctx, &before)?.cloned();
     // DIR3: the directory owns the name, email and lifecycle of the
@@ -388,6 +406,9 @@ pub(crate) async fn edit_user(
     if let Some(active) = patch.active.filter(|a| *a != before.active) {
         let mut user = tx.user(&before.id).await?.ok_or_else(|| AppError::not_found("user"))?;
         let lifecycle = crate::lifecycle::set_active(app, tx, ctx, &mut user, active, now).await?;
+        if !active {
+            crate::offboarding::settle_plan_on_deactivation(tx, ctx, &user.id, now).await?;
+        }
         outcome.warnings = lifecycle.warnings;
     }
     Ok((outcome, queued))

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 /// What blocks (or, for a company-side administrator, warns about) a
 /// deactivation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BlockerKind {
     /// D3: lead company person of a matter open for editing or invoicing.
@@ -29,6 +29,36 @@ pub enum BlockerKind {
 }
 
 impl BlockerKind {
+    /// Every kind, D3's then D4's: the one list of what can block a
+    /// deactivation (an offboarding plan's blocking items wrap these).
+    pub const ALL: &'static [BlockerKind] = &[
+        BlockerKind::LeadCompanyPerson,
+        BlockerKind::OfficeCoordinator,
+        BlockerKind::OfficeBackupCoordinator,
+        BlockerKind::RoutePrimaryApprover,
+        BlockerKind::RouteAlternateApprover,
+        BlockerKind::OnlyFirmUserOnMatter,
+        BlockerKind::OnlyNotifiedFirmUserOnMatter,
+    ];
+
+    /// D4 (the firm's last lawyer on a matter) rather than D3 (a company
+    /// user's position).
+    pub fn is_d4(self) -> bool {
+        matches!(self, BlockerKind::OnlyFirmUserOnMatter | BlockerKind::OnlyNotifiedFirmUserOnMatter)
+    }
+
+    /// Whether a responsibility of this kind blocks deactivating a user
+    /// on `side` by an actor with `actor_role` (`None`: the operator or the
+    /// directory): D3 binds whoever deactivates a company user; D4 binds
+    /// only a firm administrator (a company-side administrator is warned).
+    pub fn binds(self, actor_role: Option<Role>, side: Side) -> bool {
+        if self.is_d4() {
+            side == Side::Firm && actor_role == Some(Role::FirmAdministrator)
+        } else {
+            side == Side::Company
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             BlockerKind::LeadCompanyPerson => "lead_company_person",
@@ -187,7 +217,7 @@ pub fn evaluate(actor_role: Option<Role>, target_side: Side, facts: &Facts) -> V
             let d4: Vec<Blocker> = tag(BlockerKind::OnlyFirmUserOnMatter, &facts.sole_firm_matters)
                 .chain(tag(BlockerKind::OnlyNotifiedFirmUserOnMatter, &facts.sole_notified_matters))
                 .collect();
-            if actor_role == Some(Role::FirmAdministrator) {
+            if BlockerKind::OnlyFirmUserOnMatter.binds(actor_role, target_side) {
                 v.blockers = d4;
             } else {
                 v.warnings = d4;

@@ -8,26 +8,18 @@
 //! where the facts came from, so the directory's offboarding items (DIR3)
 //! can be built from the same plan.
 
+use crate::deactivation::BlockerKind;
 use crate::{FirmId, MatterRole, Role, Side, UserId};
 use std::collections::HashMap;
 
-/// One kind of responsibility. The order is the order of a plan.
+/// One kind of responsibility. The order is the order of a plan: the
+/// kinds that can block a deactivation first, each a
+/// [`BlockerKind`] — D3/D4 are listed once, in [`crate::deactivation`] —
+/// then the ones that never block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ItemKind {
-    /// D3: lead company person of an open matter.
-    LeadCompanyPerson,
-    /// D3: coordinator of an office/region.
-    OfficeCoordinator,
-    /// D3: backup coordinator of an office/region (may be left empty).
-    OfficeBackupCoordinator,
-    /// D3: primary approver on a route level.
-    RoutePrimaryApprover,
-    /// D3: alternate approver on a route level (may be left empty).
-    RouteAlternateApprover,
-    /// D4: the only active user of their firm on an open matter.
-    OnlyFirmUserOnMatter,
-    /// D4: the only user of their firm notified for an open matter.
-    OnlyNotifiedFirmUserOnMatter,
+    /// A D3/D4 responsibility: it blocks when [`BlockerKind::binds`] says so.
+    Blocker(BlockerKind),
     /// Any other participation in an open matter.
     MatterParticipation,
     /// Someone the user named as delegate.
@@ -40,15 +32,11 @@ pub enum ItemKind {
     TrackerCoordinator,
 }
 
+use BlockerKind as B;
+
 impl ItemKind {
-    pub const ALL: &'static [ItemKind] = &[
-        ItemKind::LeadCompanyPerson,
-        ItemKind::OfficeCoordinator,
-        ItemKind::OfficeBackupCoordinator,
-        ItemKind::RoutePrimaryApprover,
-        ItemKind::RouteAlternateApprover,
-        ItemKind::OnlyFirmUserOnMatter,
-        ItemKind::OnlyNotifiedFirmUserOnMatter,
+    /// The kinds that never block, in plan order.
+    const OTHERS: &'static [ItemKind] = &[
         ItemKind::MatterParticipation,
         ItemKind::DelegationGiven,
         ItemKind::DelegationReceived,
@@ -56,16 +44,15 @@ impl ItemKind {
         ItemKind::TrackerCoordinator,
     ];
 
-    /// The stable code (the D3/D4 ones are the blocker kinds of D5).
+    /// Every kind, in plan order.
+    pub fn all() -> impl Iterator<Item = ItemKind> {
+        B::ALL.iter().map(|b| ItemKind::Blocker(*b)).chain(Self::OTHERS.iter().copied())
+    }
+
+    /// The stable code (a blocking kind's is its D5 blocker kind).
     pub fn as_str(self) -> &'static str {
         match self {
-            ItemKind::LeadCompanyPerson => "lead_company_person",
-            ItemKind::OfficeCoordinator => "office_coordinator",
-            ItemKind::OfficeBackupCoordinator => "office_backup_coordinator",
-            ItemKind::RoutePrimaryApprover => "route_primary_approver",
-            ItemKind::RouteAlternateApprover => "route_alternate_approver",
-            ItemKind::OnlyFirmUserOnMatter => "only_firm_user_on_matter",
-            ItemKind::OnlyNotifiedFirmUserOnMatter => "only_notified_firm_user_on_matter",
+            ItemKind::Blocker(b) => b.as_str(),
             ItemKind::MatterParticipation => "matter_participation",
             ItemKind::DelegationGiven => "delegation_given",
             ItemKind::DelegationReceived => "delegation_received",
@@ -75,20 +62,20 @@ impl ItemKind {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|k| k.as_str() == s)
+        Self::all().find(|k| k.as_str() == s)
     }
 
     /// A group of items as a person reads it ("Lead company person of 3 open matters").
     pub fn label(self, n: usize) -> String {
         let s = if n == 1 { "" } else { "s" };
         match self {
-            ItemKind::LeadCompanyPerson => format!("Lead company person of {n} open matter{s}"),
-            ItemKind::OfficeCoordinator => format!("Coordinator of {n} office{s}/region{s}"),
-            ItemKind::OfficeBackupCoordinator => format!("Backup coordinator of {n} office{s}/region{s}"),
-            ItemKind::RoutePrimaryApprover => format!("Primary approver on {n} route level{s}"),
-            ItemKind::RouteAlternateApprover => format!("Alternate approver on {n} route level{s}"),
-            ItemKind::OnlyFirmUserOnMatter => format!("Only active lawyer of the firm on {n} open matter{s}"),
-            ItemKind::OnlyNotifiedFirmUserOnMatter => format!("Only notified lawyer of the firm on {n} open matter{s}"),
+            ItemKind::Blocker(B::LeadCompanyPerson) => format!("Lead company person of {n} open matter{s}"),
+            ItemKind::Blocker(B::OfficeCoordinator) => format!("Coordinator of {n} office{s}/region{s}"),
+            ItemKind::Blocker(B::OfficeBackupCoordinator) => format!("Backup coordinator of {n} office{s}/region{s}"),
+            ItemKind::Blocker(B::RoutePrimaryApprover) => format!("Primary approver on {n} route level{s}"),
+            ItemKind::Blocker(B::RouteAlternateApprover) => format!("Alternate approver on {n} route level{s}"),
+            ItemKind::Blocker(B::OnlyFirmUserOnMatter) => format!("Only active lawyer of the firm on {n} open matter{s}"),
+            ItemKind::Blocker(B::OnlyNotifiedFirmUserOnMatter) => format!("Only notified lawyer of the firm on {n} open matter{s}"),
             ItemKind::MatterParticipation => format!("Participant in {n} other open matter{s}"),
             ItemKind::DelegationGiven => format!("{n} delegate{s} named by the user"),
             ItemKind::DelegationReceived => format!("Delegate of {n} user{s}"),
@@ -103,55 +90,50 @@ impl ItemKind {
     /// keeps its key.
     fn key_prefix(self) -> &'static str {
         match self {
-            ItemKind::OnlyFirmUserOnMatter | ItemKind::OnlyNotifiedFirmUserOnMatter | ItemKind::MatterParticipation => "participation",
+            ItemKind::Blocker(B::OnlyFirmUserOnMatter | B::OnlyNotifiedFirmUserOnMatter) | ItemKind::MatterParticipation => "participation",
             other => other.as_str(),
         }
     }
 
     /// The D3/D4 blocker this responsibility is, if it is one (DIR3: what
     /// becomes an open offboarding item when the directory deactivates).
-    pub fn blocker(self) -> Option<crate::deactivation::BlockerKind> {
-        use crate::deactivation::BlockerKind as B;
-        Some(match self {
-            ItemKind::LeadCompanyPerson => B::LeadCompanyPerson,
-            ItemKind::OfficeCoordinator => B::OfficeCoordinator,
-            ItemKind::OfficeBackupCoordinator => B::OfficeBackupCoordinator,
-            ItemKind::RoutePrimaryApprover => B::RoutePrimaryApprover,
-            ItemKind::RouteAlternateApprover => B::RouteAlternateApprover,
-            ItemKind::OnlyFirmUserOnMatter => B::OnlyFirmUserOnMatter,
-            ItemKind::OnlyNotifiedFirmUserOnMatter => B::OnlyNotifiedFirmUserOnMatter,
-            ItemKind::MatterParticipation
-            | ItemKind::DelegationGiven
-            | ItemKind::DelegationReceived
-            | ItemKind::RouteDelegate
-            | ItemKind::TrackerCoordinator => return None,
-        })
+    pub fn blocker(self) -> Option<B> {
+        match self {
+            ItemKind::Blocker(b) => Some(b),
+            _ => None,
+        }
     }
 
     /// A D3 responsibility that may simply be left empty (the office
     /// keeps no backup, the level no alternate).
     pub fn may_be_vacated(self) -> bool {
-        matches!(self, ItemKind::OfficeBackupCoordinator | ItemKind::RouteAlternateApprover)
+        matches!(self, ItemKind::Blocker(B::OfficeBackupCoordinator | B::RouteAlternateApprover))
     }
 
-    /// Only an active company user may hold it (SPEC §1).
+    /// Only an active company user may hold it (SPEC §1): every D3
+    /// position and the Tracker Coordinator.
     pub fn needs_company_user(self) -> bool {
-        matches!(
-            self,
-            ItemKind::LeadCompanyPerson
-                | ItemKind::OfficeCoordinator
-                | ItemKind::OfficeBackupCoordinator
-                | ItemKind::RoutePrimaryApprover
-                | ItemKind::RouteAlternateApprover
-                | ItemKind::TrackerCoordinator
-        )
+        match self {
+            ItemKind::Blocker(b) => !b.is_d4(),
+            other => other == ItemKind::TrackerCoordinator,
+        }
     }
 
-    fn is_participation(self) -> bool {
-        matches!(
-            self,
-            ItemKind::OnlyFirmUserOnMatter | ItemKind::OnlyNotifiedFirmUserOnMatter | ItemKind::MatterParticipation
-        )
+    /// Whether an item of this kind blocks deactivating a user on `side`
+    /// by an actor with `actor_role`: as D3/D4 decide, never otherwise.
+    pub fn blocks(self, actor_role: Option<Role>, side: Side) -> bool {
+        match self {
+            ItemKind::Blocker(b) => b.binds(actor_role, side),
+            _ => false,
+        }
+    }
+
+    /// A participation in an open matter (D4 or not).
+    pub fn is_participation(self) -> bool {
+        match self {
+            ItemKind::Blocker(b) => b.is_d4(),
+            other => other == ItemKind::MatterParticipation,
+        }
     }
 }
 
@@ -303,61 +285,59 @@ fn item(kind: ItemKind, target: Target, blocking: bool, suggested: Option<UserId
 }
 
 /// O1: the plan for deactivating a user on `side`, decided for an actor with
-/// `actor_role` (`None`: the operator or the directory). Blocking follows
-/// D3/D4 exactly as [`crate::deactivation::evaluate`] does: D3 binds
-/// company users; D4 binds only a firm administrator's deactivation.
+/// `actor_role` (`None`: the operator or the directory). Blocking is
+/// [`BlockerKind::binds`], the rule [`crate::deactivation::evaluate`] uses.
 pub fn plan(actor_role: Option<Role>, side: Side, facts: &PlanFacts) -> Vec<Item> {
-    let company = side == Side::Company;
-    let d4_blocks = side == Side::Firm && actor_role == Some(Role::FirmAdministrator);
+    let blocks = |kind: ItemKind| kind.blocks(actor_role, side);
     let mut items = Vec::new();
     let active_other = |p: &PlaceRef| p.other.clone().filter(|_| p.other_active);
     for m in &facts.led_open_matters {
-        items.push(item(ItemKind::LeadCompanyPerson, matter_target(m), company, None, None));
+        let kind = ItemKind::Blocker(B::LeadCompanyPerson);
+        items.push(item(kind, matter_target(m), blocks(kind), None, None));
     }
     for o in &facts.coordinated_offices {
         items.push(item(
-            ItemKind::OfficeCoordinator,
+            ItemKind::Blocker(B::OfficeCoordinator),
             place_target(TargetType::Office, o),
-            company,
+            blocks(ItemKind::Blocker(B::OfficeCoordinator)),
             active_other(o),
             o.other.clone(),
         ));
     }
     for o in &facts.backup_offices {
         items.push(item(
-            ItemKind::OfficeBackupCoordinator,
+            ItemKind::Blocker(B::OfficeBackupCoordinator),
             place_target(TargetType::Office, o),
-            company,
+            blocks(ItemKind::Blocker(B::OfficeBackupCoordinator)),
             None,
             o.other.clone(),
         ));
     }
     for l in &facts.primary_levels {
         items.push(item(
-            ItemKind::RoutePrimaryApprover,
+            ItemKind::Blocker(B::RoutePrimaryApprover),
             place_target(TargetType::Route, l),
-            company,
+            blocks(ItemKind::Blocker(B::RoutePrimaryApprover)),
             active_other(l),
             l.other.clone(),
         ));
     }
     for l in &facts.alternate_levels {
         items.push(item(
-            ItemKind::RouteAlternateApprover,
+            ItemKind::Blocker(B::RouteAlternateApprover),
             place_target(TargetType::Route, l),
-            company,
+            blocks(ItemKind::Blocker(B::RouteAlternateApprover)),
             None,
             l.other.clone(),
         ));
     }
     for p in &facts.participations {
         let kind = match (side, p.sole, p.sole_notified) {
-            (Side::Firm, true, _) => ItemKind::OnlyFirmUserOnMatter,
-            (Side::Firm, false, true) => ItemKind::OnlyNotifiedFirmUserOnMatter,
+            (Side::Firm, true, _) => ItemKind::Blocker(B::OnlyFirmUserOnMatter),
+            (Side::Firm, false, true) => ItemKind::Blocker(B::OnlyNotifiedFirmUserOnMatter),
             _ => ItemKind::MatterParticipation,
         };
-        let blocking = d4_blocks && kind != ItemKind::MatterParticipation;
-        let mut it = item(kind, matter_target(&p.matter), blocking, None, None);
+        let mut it = item(kind, matter_target(&p.matter), blocks(kind), None, None);
         it.matter_role = Some(p.role);
         it.receives_notifications = p.receives_notifications;
         items.push(it);
@@ -447,11 +427,11 @@ pub fn check(item: &Item, successor: Candidate<'_>, leaving: Candidate<'_>, sour
     }
     let same_org = successor.side == leaving.side && successor.firm_id == leaving.firm_id;
     match item.kind {
-        ItemKind::OfficeBackupCoordinator | ItemKind::RouteAlternateApprover if item.other.as_ref() == Some(successor.id) => {
+        ItemKind::Blocker(B::OfficeBackupCoordinator | B::RouteAlternateApprover) if item.other.as_ref() == Some(successor.id) => {
             if source == Source::Default {
                 return Fit::Nothing;
             }
-            let (code, what) = if item.kind == ItemKind::OfficeBackupCoordinator {
+            let (code, what) = if item.kind == ItemKind::Blocker(B::OfficeBackupCoordinator) {
                 ("same_as_coordinator", "the office's coordinator")
             } else {
                 ("same_as_primary", "the level's primary approver")
@@ -463,7 +443,7 @@ pub fn check(item: &Item, successor: Candidate<'_>, leaving: Candidate<'_>, sour
             "delegate_out_of_organisation",
             "delegations stay within one organisation: the successor must be of the user's side and firm".into(),
         ),
-        ItemKind::OnlyFirmUserOnMatter | ItemKind::OnlyNotifiedFirmUserOnMatter if !same_org => Fit::No(
+        ItemKind::Blocker(B::OnlyFirmUserOnMatter | B::OnlyNotifiedFirmUserOnMatter) if !same_org => Fit::No(
             "not_same_firm",
             "only another lawyer of the same firm keeps the firm on the matter".into(),
         ),
@@ -485,13 +465,13 @@ mod tests {
 
     #[test]
     fn d3_d4_kinds_are_their_blockers() {
-        for k in ItemKind::ALL {
+        for k in ItemKind::all() {
             match k.blocker() {
                 Some(b) => assert_eq!(b.as_str(), k.as_str()),
-                None => assert!(!k.needs_company_user() || *k == ItemKind::TrackerCoordinator, "{k:?}"),
+                None => assert!(!k.needs_company_user() || k == ItemKind::TrackerCoordinator, "{k:?}"),
             }
         }
-        assert_eq!(ItemKind::ALL.iter().filter(|k| k.blocker().is_some()).count(), 7);
+        assert_eq!(ItemKind::all().filter(|k| k.blocker().is_some()).count(), 7);
     }
     use crate::deactivation::{self, BlockingObject, Facts};
     use proptest::prelude::*;
@@ -572,7 +552,9 @@ mod tests {
         );
         let blocking: Vec<&str> = items.iter().filter(|i| i.blocking).map(|i| i.key.as_str()).collect();
         assert_eq!(blocking.len(), 7);
-        assert!(items[7..].iter().all(|i| i.kind != ItemKind::OnlyFirmUserOnMatter && !i.blocking));
+        assert!(items[7..]
+            .iter()
+            .all(|i| i.kind != ItemKind::Blocker(B::OnlyFirmUserOnMatter) && !i.blocking));
         // Suggestions: the backup for the coordinator, an active alternate for the primary.
         assert_eq!(items[2].suggested_successor_id, Some(UserId::from("backup")));
         assert_eq!(items[4].suggested_successor_id, None, "an inactive alternate is not suggested");
@@ -600,8 +582,8 @@ mod tests {
         assert_eq!(
             kinds,
             [
-                (ItemKind::OnlyFirmUserOnMatter, true),
-                (ItemKind::OnlyNotifiedFirmUserOnMatter, true),
+                (ItemKind::Blocker(B::OnlyFirmUserOnMatter), true),
+                (ItemKind::Blocker(B::OnlyNotifiedFirmUserOnMatter), true),
                 (ItemKind::MatterParticipation, false)
             ]
         );
@@ -747,6 +729,7 @@ mod tests {
             )),
             "not_same_firm"
         );
-        assert!(ItemKind::ALL.iter().all(|k| ItemKind::parse(k.as_str()) == Some(*k)));
+        assert!(ItemKind::all().all(|k| ItemKind::parse(k.as_str()) == Some(k)));
+        assert_eq!(ItemKind::all().count(), B::ALL.len() + 5);
     }
 }

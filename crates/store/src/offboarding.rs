@@ -268,6 +268,25 @@ impl Tx {
         Ok(n > 0)
     }
 
+    /// Lock order of an offboarding on PostgreSQL, after its users: the
+    /// offices and the routes where `user` holds a position, each in id
+    /// order, before any of them changes. An office or route edit locks
+    /// its users, then its one row, so the two cannot wait on each other
+    /// crosswise; two offboardings take shared rows in the same order.
+    pub async fn lock_positions_of(&mut self, user: &UserId) -> Result<()> {
+        if self.dialect() != Dialect::Postgres {
+            return Ok(());
+        }
+        on!(self, c => sqlx::query("SELECT id FROM offices WHERE id IN (SELECT id FROM offices WHERE coordinator_id = $1 \
+            UNION SELECT id FROM offices WHERE backup_coordinator_id = $1) ORDER BY id FOR NO KEY UPDATE")
+            .bind(user.as_str()).fetch_all(c).await.map(|_| ()))?;
+        on!(self, c => sqlx::query("SELECT id FROM approval_routes WHERE id IN (SELECT route_id FROM approval_route_levels WHERE primary_approver_id = $1 \
+            UNION SELECT route_id FROM approval_route_levels WHERE alternate_approver_id = $1 \
+            UNION SELECT route_id FROM approval_route_delegates WHERE user_id = $1) ORDER BY id FOR NO KEY UPDATE")
+            .bind(user.as_str()).fetch_all(c).await.map(|_| ()))?;
+        Ok(())
+    }
+
     /// O3: stores (or replaces) the plan of a scheduled deactivation.
     pub async fn schedule_deactivation(&mut self, s: &ScheduledDeactivation) -> Result<()> {
         on!(self, c => sqlx::query("INSERT INTO scheduled_deactivations (user_id, effective_at, successors_json, default_successor_id, status, failure, \

@@ -13,6 +13,7 @@ mod edge;
 mod exchange;
 mod matters;
 mod offboarding;
+mod offboarding_edges;
 mod onboarding;
 mod ops;
 mod orgs;

@@ -1,6 +1,7 @@
 //! The web pages over plain HTTP, for what a browser test cannot see well:
 //! redirects to sign-in, the CSRF check of every form (S5), 404 outside an
-//! administrator's scope (S7) and the pages' security headers.
+//! administrator's scope (S7), the pages' security headers, and the
+//! Offboard… page's paging of a large group (O4).
 
 use crate::helpers::{spawn_app, TestApp, PASSWORD};
 use reqwest::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
@@ -204,4 +205,114 @@ async fn only_the_servers_own_signed_notice_is_shown() {
         assert!(!html.contains("Nora Notice was added"), "nor a mangled one: {cookie}");
         assert!(html.contains("User list"), "the page itself answers");
     }
+}
+
+/// O4: a group of more items than a page shows pickers for every item,
+/// a page at a time; choices made on one page are kept on the others; an
+/// item past the first page gets its own successor.
+#[tokio::test]
+async fn offboard_page_every_item_has_a_picker_beyond_the_first_page() {
+    let app = spawn_app().await;
+    let leaving = app.company_user("many@company.example", "company_user", None).await;
+    let group_heir = app.company_user("group-heir@company.example", "company_user", None).await;
+    let item_heir = app.company_user("item-heir@company.example", "company_user", None).await;
+    for n in 0..30 {
+        app.matter(&format!("MANY-{n:02}"), &leaving).await;
+    }
+    let plan = app.get(&format!("/api/v1/users/{leaving}/offboarding-plan"), &app.admin).await.body;
+    let keys: Vec<String> = plan["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["key"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(keys.len(), 30);
+    let (first, late) = (&keys[0], &keys[27]);
+    let client = client();
+    let cookie = format!("tracker_session={}", app.admin);
+    let csrf = web::extract::csrf_token(&app.admin);
+    let picker = |key: &str| format!("name=\"s.{key}\"");
+
+    let html = client
+        .get(format!("{}/users/{leaving}/offboard", app.url))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(&picker(first)), "the first page has the first item's picker");
+    assert!(!html.contains(&picker(late)), "the 28th item is on the next page");
+    assert!(html.contains("Items 1–25 of 30"), "the group says what it shows");
+    assert_eq!(html.matches("name=\"s.lead_company_person:").count(), 25);
+
+    // Next page, with a choice for the first item made on page one.
+    let post =
+        |path: String, form: Vec<(String, String)>| client.post(format!("{}{path}", app.url)).header(COOKIE, &cookie).form(&form).send();
+    let choice = (format!("s.{first}"), item_heir.clone());
+    let r = post(
+        format!("/users/{leaving}/offboard/items"),
+        vec![
+            ("csrf".into(), csrf.clone()),
+            ("at.lead_company_person".into(), "0".into()),
+            ("show".into(), "lead_company_person:25".into()),
+            choice.clone(),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(&picker(late)), "the second page has the 28th item's picker");
+    assert!(
+        !html.contains(&format!("<select {}", picker(first))),
+        "the first item is not shown…"
+    );
+    assert!(
+        html.contains(&format!("type=\"hidden\" name=\"s.{first}\" value=\"{item_heir}\"")),
+        "…but its choice is kept"
+    );
+    assert!(html.contains("Items 26–30 of 30"));
+
+    // A refused choice for item 28 brings the form back at its page.
+    let r = post(
+        format!("/users/{leaving}/offboard"),
+        vec![
+            ("csrf".into(), csrf.clone()),
+            ("s.lead_company_person".into(), group_heir.clone()),
+            (format!("s.{late}"), leaving.clone()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(&picker(late)) && html.contains("Items 26–30 of 30"), "{html}");
+    assert!(
+        html.contains("someone else than the user who leaves"),
+        "the item's problem is shown"
+    );
+
+    // Confirm: the group's successor for all, another for item 28 alone.
+    let r = post(
+        format!("/users/{leaving}/offboard"),
+        vec![
+            ("csrf".into(), csrf.clone()),
+            ("s.lead_company_person".into(), group_heir.clone()),
+            (format!("s.{late}"), item_heir.clone()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+    assert_eq!(r.headers()[LOCATION], format!("/users/{leaving}").as_str());
+    let matter = |key: &str| key.trim_start_matches("lead_company_person:").to_owned();
+    let lead = |m: String| {
+        let app = &app;
+        async move { app.get(&format!("/api/v1/matters/{m}"), &app.admin).await.body["lead_company_person_id"].clone() }
+    };
+    assert_eq!(lead(matter(late)).await, item_heir.as_str(), "item 28 went to its own successor");
+    assert_eq!(lead(matter(first)).await, group_heir.as_str());
+    assert_eq!(lead(matter(&keys[29])).await, group_heir.as_str());
 }

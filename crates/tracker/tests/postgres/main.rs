@@ -285,11 +285,13 @@ async fn o3_two_processes_run_each_scheduled_deactivation_once() {
         |email: String| json!({"email": email, "first_name": "P", "last_name": "Lan", "role": "company_user", "hold_new_user_email": true});
     let (_, s) = post(format!("{}/api/v1/users", a.url), user("heir@company.example".into())).await;
     let successor = s["id"].as_str().unwrap().to_owned();
+    // Ten minutes ahead; both processes' clocks are moved past it below,
+    // so the plans are surely stored first and nobody waits in real time.
     let at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs()
-        + 4;
+        + 600;
     let at = time::OffsetDateTime::from_unix_timestamp(at as i64)
         .unwrap()
         .format(&time::format_description::well_known::Rfc3339)
@@ -311,7 +313,17 @@ async fn o3_two_processes_run_each_scheduled_deactivation_once() {
         )
         .await;
         assert_eq!(st, StatusCode::OK, "{body}");
+        assert_eq!(body["scheduled"]["status"], "scheduled", "{body}");
         leaving.push(id);
+    }
+    for server in [&a, &b] {
+        let r = client
+            .post(format!("{}/api/v1/_test/clock", server.url))
+            .json(&json!({"advance_ms": 660_000}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
     }
     let started = Instant::now();
     loop {

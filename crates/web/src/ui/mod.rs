@@ -65,6 +65,7 @@ pub fn router(app: App) -> Router<App> {
         .route("/users/{id}/deactivation-check", get(profile::check))
         .route("/users/{id}/offboard", get(offboarding::page).post(offboarding::confirm))
         .route("/users/{id}/offboard/preview", post(offboarding::preview))
+        .route("/users/{id}/offboard/items", post(offboarding::items))
         .route("/users/{id}/scheduled-deactivation/cancel", post(offboarding::cancel))
         .route("/scheduled-deactivations", get(offboarding::scheduled))
         .route("/matters", get(matters::list))

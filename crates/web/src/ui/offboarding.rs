@@ -18,11 +18,16 @@ use domain::offboarding::Item;
 use domain::UserId;
 use std::collections::{BTreeMap, HashMap};
 
-/// A group of items shows each item with its own picker up to this many.
-const ITEMS_WITH_PICKERS: usize = 25;
+/// A group shows this many items at a time, each with its own picker; the
+/// group's *Previous*/*Next* buttons post the form back to show others,
+/// keeping every choice made (so every item, however many, can be given
+/// its own successor).
+const ITEMS_PER_PAGE: usize = 25;
 
 /// The posted choices: `default_successor_id`, `effective_at`
-/// (`datetime-local`, read as UTC) and `s.<key or kind>` per picker.
+/// (`datetime-local`, read as UTC) and `s.<key or kind>` per picker; the
+/// page's own state: `at.<kind>`, the first item shown of a group, and
+/// `show` = `<kind>:<first>` from a group's paging button.
 type Fields = BTreeMap<String, String>;
 
 struct Row {
@@ -38,8 +43,18 @@ struct Group {
     blocking: bool,
     choices: Vec<Choice>,
     rows: Vec<Row>,
-    /// Items listed without a picker of their own.
-    hidden: usize,
+    /// The first item shown (from 0), and how many the group has.
+    from: usize,
+    total: usize,
+    prev: Option<usize>,
+    next: Option<usize>,
+}
+
+impl Group {
+    /// "26–50 of 120", as a person counts.
+    fn shown(&self) -> String {
+        format!("{}–{} of {}", self.from + 1, self.from + self.rows.len(), self.total)
+    }
 }
 
 #[derive(Template)]
@@ -53,6 +68,8 @@ struct OffboardPage {
     effective_at: String,
     search: PeopleSearch,
     errors: FormErrors,
+    /// Choices for items of other pages of a group, carried along.
+    kept: Vec<(String, String)>,
 }
 
 struct PreviewRow {
@@ -107,6 +124,21 @@ fn input(fields: &Fields) -> Result<OffboardInput, AppError> {
     })
 }
 
+/// The first item to show of the group `kind` with `total` items: the
+/// paging button just pressed, else where the group was, else the page
+/// holding the group's first refused item; always the start of a page.
+fn first_shown(fields: &Fields, kind: &str, total: usize, first_error: Option<usize>) -> usize {
+    let pressed = fields
+        .get("show")
+        .and_then(|v| v.rsplit_once(':'))
+        .filter(|(k, _)| *k == kind)
+        .and_then(|(_, n)| n.parse().ok());
+    let kept = fields.get(&format!("at.{kind}")).and_then(|n| n.parse().ok());
+    let at: usize = pressed.or(kept).or(first_error).unwrap_or(0);
+    let at = at.min(total.saturating_sub(1));
+    at - at % ITEMS_PER_PAGE
+}
+
 async fn form_page(
     app: &App,
     s: &Session,
@@ -119,39 +151,45 @@ async fn form_page(
     let mut search = PeopleSearch::new(format!("/users/{id}/offboard"), q);
     let people = search.require(app, &s.ctx, Purpose::Successor(id.clone())).await?;
     let mut groups: Vec<Group> = Vec::new();
-    for item in &plan.items {
-        let kind = item.kind.as_str();
-        if !groups.iter().any(|g| g.kind == kind) {
-            let count = plan.items.iter().filter(|i| i.kind == item.kind).count();
-            groups.push(Group {
-                kind: kind.to_owned(),
-                label: item.kind.label(count),
-                blocking: false,
-                choices: options(
-                    &people,
-                    fields.get(&format!("s.{kind}")).map(String::as_str),
-                    None,
-                    "— each below, or the default —",
-                ),
-                rows: Vec::new(),
-                hidden: 0,
+    let mut kept = Vec::new();
+    for kind in plan.items.iter().map(|i| i.kind).collect::<std::collections::BTreeSet<_>>() {
+        let of_kind: Vec<&Item> = plan.items.iter().filter(|i| i.kind == kind).collect();
+        let total = of_kind.len();
+        let refused = of_kind.iter().position(|i| errors.has(format!("successors.{}", i.key).as_str()));
+        let from = first_shown(fields, kind.as_str(), total, refused);
+        let mut rows = Vec::new();
+        for (n, item) in of_kind.iter().enumerate() {
+            let field = format!("s.{}", item.key);
+            if !(from..from + ITEMS_PER_PAGE).contains(&n) {
+                if let Some(v) = fields.get(&field).filter(|v| !v.is_empty()) {
+                    kept.push((field, v.clone()));
+                }
+                continue;
+            }
+            let suggested = item.suggested_successor_id.as_ref().map(|u| u.as_str());
+            let chosen = fields.get(&field).map(String::as_str).or(suggested);
+            rows.push(Row {
+                key: item.key.clone(),
+                label: item.target.name.clone(),
+                required: item.needs_successor(),
+                choices: options(&people, chosen, suggested, "— the group's or the default —"),
             });
         }
-        let Some(g) = groups.iter_mut().find(|g| g.kind == kind) else {
-            continue;
-        };
-        g.blocking |= item.blocking;
-        if g.rows.len() >= ITEMS_WITH_PICKERS {
-            g.hidden += 1;
-            continue;
-        }
-        let suggested = item.suggested_successor_id.as_ref().map(|u| u.as_str());
-        let chosen = fields.get(&format!("s.{}", item.key)).map(String::as_str).or(suggested);
-        g.rows.push(Row {
-            key: item.key.clone(),
-            label: item.target.name.clone(),
-            required: item.needs_successor(),
-            choices: options(&people, chosen, suggested, "— the group's or the default —"),
+        groups.push(Group {
+            kind: kind.as_str().to_owned(),
+            label: kind.label(total),
+            blocking: of_kind.iter().any(|i| i.blocking),
+            choices: options(
+                &people,
+                fields.get(&format!("s.{}", kind.as_str())).map(String::as_str),
+                None,
+                "— each below, or the default —",
+            ),
+            rows,
+            from,
+            total,
+            prev: from.checked_sub(ITEMS_PER_PAGE),
+            next: Some(from + ITEMS_PER_PAGE).filter(|n| *n < total),
         });
     }
     Ok(OffboardPage {
@@ -163,6 +201,7 @@ async fn form_page(
         groups,
         search,
         errors,
+        kept,
     })
 }
 
@@ -179,6 +218,13 @@ fn what_happens(item: &Item, to: Option<&domain::model::User>) -> String {
         None if item.kind.may_be_vacated() => "left empty".into(),
         None => "stays with the deactivated user".into(),
     }
+}
+
+/// O4: the form again with other items of a group shown (its *Previous*
+/// or *Next* button), every choice made so far kept.
+pub async fn items(State(app): State<App>, s: Session, Path(id): Path<String>, Posted(fields): Posted<Fields>) -> PageResult {
+    let page = form_page(&app, &s, &UserId::from(id), &PickerQuery::default(), &fields, FormErrors::none()).await?;
+    Ok(ok(&page))
 }
 
 /// O4: what will change, checked like the change itself; then confirm.
@@ -206,7 +252,10 @@ pub async fn preview(State(app): State<App>, s: Session, Path(id): Path<String>,
                         to: what_happens(item, to.as_ref()),
                     })
                     .collect(),
-                fields: fields.into_iter().filter(|(k, v)| k != "csrf" && !v.is_empty()).collect(),
+                fields: fields
+                    .into_iter()
+                    .filter(|(k, v)| k != "csrf" && k != "show" && !v.is_empty())
+                    .collect(),
             };
             Ok(ok(&page))
         }
