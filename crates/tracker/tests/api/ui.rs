@@ -216,6 +216,7 @@ async fn offboard_page_every_item_has_a_picker_beyond_the_first_page() {
     let leaving = app.company_user("many@company.example", "company_user", None).await;
     let group_heir = app.company_user("group-heir@company.example", "company_user", None).await;
     let item_heir = app.company_user("item-heir@company.example", "company_user", None).await;
+    app.company_user("bystander@company.example", "company_user", None).await;
     for n in 0..30 {
         app.matter(&format!("MANY-{n:02}"), &leaving).await;
     }
@@ -245,6 +246,7 @@ async fn offboard_page_every_item_has_a_picker_beyond_the_first_page() {
     assert!(html.contains(&picker(first)), "the first page has the first item's picker");
     assert!(!html.contains(&picker(late)), "the 28th item is on the next page");
     assert!(html.contains("Items 1–25 of 30"), "the group says what it shows");
+    assert!(html.contains("bystander@company.example"), "without a search, everyone is offered");
     assert_eq!(html.matches("name=\"s.lead_company_person:").count(), 25);
 
     // Next page, with a choice for the first item made on page one.
@@ -274,6 +276,32 @@ async fn offboard_page_every_item_has_a_picker_beyond_the_first_page() {
         "…but its choice is kept"
     );
     assert!(html.contains("Items 26–30 of 30"));
+
+    // A search from the form keeps what was chosen: the group's successor
+    // stays selected though the search for another person leaves them out.
+    let r = post(
+        format!("/users/{leaving}/offboard/items"),
+        vec![
+            ("csrf".into(), csrf.clone()),
+            ("q".into(), "item-heir".into()),
+            ("s.lead_company_person".into(), group_heir.clone()),
+            choice.clone(),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("value=\"item-heir\""), "the search is shown: {html}");
+    assert!(
+        html.contains(&format!("<option value=\"{group_heir}\" selected>")),
+        "the group's choice is kept though the search does not list them"
+    );
+    assert!(
+        html.contains(&format!("<option value=\"{item_heir}\" selected>")),
+        "the first item's choice is kept"
+    );
+    assert!(!html.contains("bystander@company.example"), "the search narrows the pickers");
 
     // A refused choice for item 28 brings the form back at its page.
     let r = post(

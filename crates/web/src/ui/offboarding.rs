@@ -149,7 +149,20 @@ async fn form_page(
 ) -> Result<OffboardPage, super::page::PageError> {
     let plan = app.offboarding_plan(&s.ctx, id).await?;
     let mut search = PeopleSearch::new(format!("/users/{id}/offboard"), q);
-    let people = search.require(app, &s.ctx, Purpose::Successor(id.clone())).await?;
+    let mut people = search.require(app, &s.ctx, Purpose::Successor(id.clone())).await?;
+    // A successor chosen before a search stays chosen when the search does
+    // not list them: their picker keeps them (if still in scope).
+    let chosen: std::collections::BTreeSet<&str> = fields
+        .iter()
+        .filter(|(k, v)| (k.starts_with("s.") || k.as_str() == "default_successor_id") && !v.is_empty())
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !people.iter().any(|p| p.id.as_str() == *v))
+        .collect();
+    for v in chosen {
+        if let Ok(d) = app.user_details(&s.ctx, &UserId::from(v)).await {
+            people.push(app::ui_support::Person::from(&d.user));
+        }
+    }
     let mut groups: Vec<Group> = Vec::new();
     let mut kept = Vec::new();
     for kind in plan.items.iter().map(|i| i.kind).collect::<std::collections::BTreeSet<_>>() {
@@ -222,8 +235,13 @@ fn what_happens(item: &Item, to: Option<&domain::model::User>) -> String {
 
 /// O4: the form again with other items of a group shown (its *Previous*
 /// or *Next* button), every choice made so far kept.
+/// Its *Find* button lands here too: the pickers then offer the people the
+/// search finds, and every choice made so far is kept.
 pub async fn items(State(app): State<App>, s: Session, Path(id): Path<String>, Posted(fields): Posted<Fields>) -> PageResult {
-    let page = form_page(&app, &s, &UserId::from(id), &PickerQuery::default(), &fields, FormErrors::none()).await?;
+    let q = PickerQuery {
+        q: fields.get("q").cloned(),
+    };
+    let page = form_page(&app, &s, &UserId::from(id), &q, &fields, FormErrors::none()).await?;
     Ok(ok(&page))
 }
 
