@@ -1,4 +1,5 @@
 //! Helpers for tests and benchmarks only; never a dependency of the product.
 
 pub mod message;
+pub mod oidc_idp;
 pub mod smtp_sink;

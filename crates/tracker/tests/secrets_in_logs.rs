@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tracker");
 const PASSWORD: &str = "Log-Secret-Passw0rd!";
+const SSO_CLIENT_SECRET: &str = "sso-client-secret-never-logged-0123456789";
+const IDP_PASSWORD: &str = "Idp-Secret-Passw0rd-for-logs";
 
 /// The token of the first `…/set-password?token=…` link in `text`.
 fn link_token(text: &str) -> String {
@@ -141,6 +143,7 @@ async fn no_secret_in(format: &str) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let _ = client.get(format!("{url}/api/v1/me")).bearer_auth(&token).send().await.unwrap();
+    let sso = sign_in_through_the_provider(&client, &url, &token).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     child.kill().unwrap();
     child.wait().unwrap();
@@ -166,8 +169,99 @@ async fn no_secret_in(format: &str) {
         ("the CSRF token", csrf.as_str()),
         ("the password", PASSWORD),
         ("a wrong password", "Wrong-Passw0rd-42"),
+        ("the SSO client secret", SSO_CLIENT_SECRET),
+        ("the password at the identity provider", IDP_PASSWORD),
+        ("the authorization code", sso.code.as_str()),
+        ("the SSO state", sso.state.as_str()),
+        ("the SSO session token", sso.session.as_str()),
     ] {
         assert!(secret.len() >= 16, "{what} is a real secret");
         assert!(!written.contains(secret), "{what} is in the log");
+    }
+}
+
+/// The secrets of a sign-in through the identity provider (SSO1).
+struct SsoSecrets {
+    code: String,
+    state: String,
+    session: String,
+}
+
+/// Registers a real OpenID provider (`testkit::oidc_idp`) with the client
+/// secret, signs the administrator in through its login form, and returns
+/// the secrets the sign-in carried.
+async fn sign_in_through_the_provider(api: &Client, url: &str, admin_token: &str) -> SsoSecrets {
+    let people = json!([{"sub": "sub-root", "email": "root@company.example", "email_verified": true, "password": IDP_PASSWORD}]);
+    let idp = testkit::oidc_idp::Idp::start(url, "tracker-logs", SSO_CLIENT_SECRET, &people.to_string()).await;
+    let r = api
+        .patch(format!("{url}/api/v1/settings"))
+        .bearer_auth(admin_token)
+        .json(&json!({"sso": {"issuer": idp.issuer, "client_id": "tracker-logs", "client_secret": SSO_CLIENT_SECRET}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+
+    let browser = Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let follow = |mut r: reqwest::Response| {
+        let browser = browser.clone();
+        async move {
+            let mut callback = None;
+            for _ in 0..20 {
+                let Some(next) = r.headers().get("location").map(|l| r.url().join(l.to_str().unwrap()).unwrap()) else {
+                    return (r, callback);
+                };
+                if next.path() == "/sso/callback" {
+                    callback = Some(next.clone());
+                }
+                if r.url().path() == "/sso/callback" {
+                    return (r, callback);
+                }
+                r = browser.get(next).send().await.unwrap();
+            }
+            panic!("too many redirects");
+        }
+    };
+    let start = browser.get(format!("{url}/sso/start")).send().await.unwrap();
+    let (form, _) = follow(start).await;
+    let html = form.text().await.unwrap();
+    let action = html
+        .split("action=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("the provider's login form");
+    let posted = browser
+        .post(format!("{}{action}", idp.issuer))
+        .form(&[("login", "root@company.example"), ("password", IDP_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let (landed, callback) = follow(posted).await;
+    let callback = callback.expect("sent back to Tracker's callback");
+    let session = landed
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("tracker_session="))
+        .and_then(|c| c.split(';').next())
+        .filter(|t| !t.is_empty())
+        .expect("the provider's sign-in opened a session")
+        .to_owned();
+    let param = |name: &str| {
+        callback
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_else(|| panic!("{name} in {callback}"))
+    };
+    SsoSecrets {
+        code: param("code"),
+        state: param("state"),
+        session,
     }
 }

@@ -1,5 +1,5 @@
 //! SSO1: OpenID Connect sign-in against a real identity provider — npm's
-//! `oidc-provider`, started per test by [`Idp::start`] from
+//! `oidc-provider`, started per test (`testkit::oidc_idp`) from
 //! `tests/oidc-idp/server.mjs` (installed by `scripts/lib/oidc-idp.sh`). A
 //! plain HTTP client with a cookie store plays the browser: it follows the
 //! redirects, fills the provider's login form, and comes back to Tracker's
@@ -11,88 +11,37 @@ use crate::helpers::{spawn_app, TestApp, PASSWORD};
 use reqwest::redirect::Policy;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
-use std::process::Stdio;
-use tokio::io::{AsyncBufReadExt, BufReader};
+use testkit::oidc_idp::Idp;
 
 const CLIENT_ID: &str = "tracker-test";
 const CLIENT_SECRET: &str = "idp-client-secret-never-shown-0123456789";
 const S2_MESSAGE: &str = "The email or password is not correct.";
 
-/// A running test identity provider.
-pub struct Idp {
-    pub issuer: String,
-    child: tokio::process::Child,
+/// Starts the provider for `app`'s callback, with these people:
+/// `(sub, email, email_verified)`, password [`PASSWORD`].
+async fn start_idp(app: &TestApp, users: &[(&str, &str, bool)]) -> Idp {
+    let users: Vec<Value> = users
+        .iter()
+        .map(|(sub, email, verified)| json!({"sub": sub, "email": email, "email_verified": verified, "password": PASSWORD}))
+        .collect();
+    start_idp_with(app, users).await
 }
 
-impl Idp {
-    /// Installs (once) and starts the provider for `app`'s callback, with
-    /// these people: `(sub, email, email_verified)`, password [`PASSWORD`].
-    pub async fn start(app: &TestApp, users: &[(&str, &str, bool)]) -> Idp {
-        let users: Vec<Value> = users
-            .iter()
-            .map(|(sub, email, verified)| json!({"sub": sub, "email": email, "email_verified": verified, "password": PASSWORD}))
-            .collect();
-        Self::start_with(app, users).await
-    }
+/// As [`start_idp`], with each person's claims as JSON (`sub`, `email`,
+/// `password`, and any of `email_verified`, `xms_edov`).
+async fn start_idp_with(app: &TestApp, users: Vec<Value>) -> Idp {
+    Idp::start(&app.url, CLIENT_ID, CLIENT_SECRET, &Value::Array(users).to_string()).await
+}
 
-    /// As [`Idp::start`], with each person's claims as JSON (`sub`,
-    /// `email`, `password`, and any of `email_verified`, `xms_edov`).
-    pub async fn start_with(app: &TestApp, users: Vec<Value>) -> Idp {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let setup = tokio::process::Command::new("bash")
-            .current_dir(&root)
-            .arg("scripts/lib/oidc-idp.sh")
-            .output()
-            .await
-            .expect("run bash");
-        assert!(
-            setup.status.success(),
-            "install oidc-provider: {}",
-            String::from_utf8_lossy(&setup.stderr)
-        );
-        let mut child = tokio::process::Command::new("node")
-            .current_dir(root.join("crates/tracker/tests/oidc-idp"))
-            .arg("server.mjs")
-            .env("IDP_CLIENT_ID", CLIENT_ID)
-            .env("IDP_CLIENT_SECRET", CLIENT_SECRET)
-            .env("IDP_REDIRECT_URI", format!("{}/sso/callback", app.url))
-            .env("IDP_POST_LOGOUT_REDIRECT_URI", format!("{}/sign-in", app.url))
-            .env("IDP_USERS", Value::Array(users).to_string())
-            .stdout(Stdio::piped())
-            // Its messages show with a failing test's output.
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start node");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let line = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line())
-            .await
-            .expect("the provider starts")
-            .unwrap()
-            .expect("a first line");
-        // Keep reading what it prints, so it never writes to a closed pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let port = line.strip_prefix("listening ").expect("listening <port>");
-        Idp {
-            issuer: format!("http://127.0.0.1:{port}"),
-            child,
-        }
-    }
-
-    /// Makes the provider answer differently from now on (see server.mjs).
-    pub async fn control(&self, mode: Value) {
-        let r = Client::new()
-            .post(format!("{}/_control", self.issuer))
-            .json(&mode)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    }
-
-    pub async fn stop(&mut self) {
-        self.child.kill().await.unwrap();
-    }
+/// Makes the provider answer differently from now on (see server.mjs).
+async fn control(idp: &Idp, mode: Value) {
+    let r = Client::new()
+        .post(format!("{}/_control", idp.issuer))
+        .json(&mode)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
 }
 
 /// Configures single sign-on with `idp` as the admin.
@@ -253,7 +202,7 @@ fn alert(body: &str) -> String {
 #[tokio::test]
 async fn sso_settings_run_discovery_and_never_show_the_secret() {
     let app = spawn_app().await;
-    let idp = Idp::start(&app, &[]).await;
+    let idp = start_idp(&app, &[]).await;
     let patch = |issuer: String, secret: Option<&str>| {
         let mut sso = json!({"issuer": issuer, "client_id": CLIENT_ID});
         if let Some(s) = secret {
@@ -324,7 +273,7 @@ async fn sso_sign_in_matches_by_subject_or_verified_email_and_creates_nobody() {
     let entra = app.company_user("entra@company.example", "company_user", None).await;
     let person =
         |sub: &str, email: &str, verified: bool| json!({"sub": sub, "email": email, "email_verified": verified, "password": PASSWORD});
-    let idp = Idp::start_with(
+    let idp = start_idp_with(
         &app,
         vec![
             person("sub-alice", "alice@company.example", true),
@@ -411,7 +360,7 @@ async fn sso_sign_in_matches_by_subject_or_verified_email_and_creates_nobody() {
 async fn sso_failures_give_a_page_no_session_and_an_audit_reason() {
     let app = spawn_app().await;
     app.company_user("bob@company.example", "company_user", None).await;
-    let mut idp = Idp::start(&app, &[("sub-bob", "bob@company.example", true)]).await;
+    let mut idp = start_idp(&app, &[("sub-bob", "bob@company.example", true)]).await;
     configure(&app, &idp, false).await;
     let email = "bob@company.example";
 
@@ -443,23 +392,23 @@ async fn sso_failures_give_a_page_no_session_and_an_audit_reason() {
         (json!({"claims": {"nonce": "not-the-one-we-sent"}}), "wrong_nonce"),
         (json!({"claims": {"exp": 1_000_000_000, "iat": 999_990_000}}), "token_expired"),
     ] {
-        idp.control(mode).await;
+        control(&idp, mode).await;
         let landed = Browser::new().sign_in(&app, &idp, email, PASSWORD).await;
         refused(&app, &landed, StatusCode::UNAUTHORIZED, reason, not_verified).await;
     }
     // The token endpoint refuses the code.
-    idp.control(json!({"token_error": "invalid_grant"})).await;
+    control(&idp, json!({"token_error": "invalid_grant"})).await;
     let landed = Browser::new().sign_in(&app, &idp, email, PASSWORD).await;
     refused(&app, &landed, StatusCode::UNAUTHORIZED, "idp_error", "(invalid_grant)").await;
 
     // Key rotation: a new key, published after our keys were cached, is
     // found by fetching the keys once more.
-    idp.control(json!({"sign_with": "rotated"})).await;
+    control(&idp, json!({"sign_with": "rotated"})).await;
     let mut browser = Browser::new();
     let landed = browser.sign_in(&app, &idp, email, PASSWORD).await;
     assert_eq!(landed.status, StatusCode::SEE_OTHER, "rotation: {}", landed.body);
     assert!(landed.session.is_some());
-    idp.control(json!({})).await;
+    control(&idp, json!({})).await;
 
     // The same callback again, with the state cookie put back: a replay.
     let callback = browser.callback.clone().expect("the callback URL");
@@ -510,7 +459,7 @@ async fn sso_only_for_company_users_and_sign_out_at_the_provider() {
     app.password_for(&carol, "carol@company.example").await;
     let (_, counsel) = app.firm("Outside LLP", "counsel@firm.example").await;
     app.password_for(&counsel, "counsel@firm.example").await;
-    let idp = Idp::start(&app, &[("sub-carol", "carol@company.example", true)]).await;
+    let idp = start_idp(&app, &[("sub-carol", "carol@company.example", true)]).await;
     configure(&app, &idp, true).await;
 
     let r = app.try_sign_in("carol@company.example", PASSWORD).await;

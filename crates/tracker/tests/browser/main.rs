@@ -422,7 +422,7 @@ async fn scenario(b: Browser, w: World, sink: SmtpSink) {
     // Single sign-on (SSO1): the administrator registers the company's
     // identity provider in Settings; Hannah then signs in through the
     // provider's own login page and is back in Tracker, signed in.
-    let idp = idp::Idp::start(&w.url, &[("sub-hannah", HELD_EMAIL)], NEW_PASSWORD).await;
+    let idp = idp::start(&w.url, &[("sub-hannah", HELD_EMAIL)], NEW_PASSWORD).await;
     b.goto(&url("/settings")).await;
     b.expect_text("Single sign-on").await;
     b.fill("input[name=sso_issuer]", &idp.issuer).await;
