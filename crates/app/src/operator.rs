@@ -78,6 +78,59 @@ impl App {
         Ok(CreatedAdmin { user, link })
     }
 
+    /// SSO1's way back in: `tracker users link EMAIL` makes a one-time link
+    /// for an active company system administrator to set a password, printed
+    /// for the operator, so that nobody is locked out when the identity
+    /// provider fails. The user's earlier links end; the link follows the
+    /// link lifetime setting (N6) and is audited as a password reset.
+    #[tracing::instrument(name = "operator_link", skip_all)]
+    pub async fn operator_link(&self, email: &str) -> AppResult<(User, String)> {
+        let ctx = Ctx::operator();
+        let now = self.now();
+        let mut tx = self.db.write().await?;
+        let found = tx.user_by_email(email).await?.ok_or_else(|| AppError::not_found("user"))?;
+        let user = tx.user_for_update(&found.id).await?.ok_or_else(|| AppError::not_found("user"))?;
+        if user.role != Role::CompanySystemAdministrator {
+            return Err(AppError::conflict(
+                "not_a_system_administrator",
+                format!(
+                    "{} is not a company system administrator: an administrator sends them a password reset from Tracker",
+                    user.email
+                ),
+            ));
+        }
+        if !user.active {
+            return Err(AppError::conflict(
+                "user_inactive",
+                format!("{} is deactivated: reactivate them first", user.email),
+            ));
+        }
+        let links = tx.invalidate_user_links(&user.id, now).await?;
+        let ttl_hours = tx.settings().await?.link_ttl_hours;
+        let (token, token_hash) = new_token();
+        tx.insert_link(
+            &token_hash,
+            &user.id,
+            &user.email,
+            "password_reset",
+            now,
+            now + ttl_hours * 3_600_000,
+        )
+        .await?;
+        record(
+            &mut tx,
+            &ctx,
+            now,
+            AuditAction::UserPasswordReset,
+            Some(user.id.as_str()),
+            None,
+            Some(serde_json::json!({"user": user_json(&user), "links_invalidated": links, "link": "printed for the operator"})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((user, format!("{}/set-password?token={token}", self.config.public_url)))
+    }
+
     /// D7: `tracker users purge EMAIL`.
     #[tracing::instrument(name = "purge_user", skip_all)]
     pub async fn purge_user(&self, email: &str) -> AppResult<User> {

@@ -84,6 +84,16 @@ enum Command {
 
 #[derive(Subcommand)]
 enum UsersCommand {
+    /// SSO1: print a one-time link for a company system administrator to
+    /// set a password (the way in when the identity provider fails).
+    Link {
+        email: String,
+        #[command(flatten)]
+        storage: Storage,
+        /// Base of the printed link.
+        #[arg(long, env = "TRACKER_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+        public_url: String,
+    },
     /// D7: remove an account created in error (never activated, not referred to).
     Purge {
         email: String,
@@ -189,6 +199,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("One-time sign-in link (set a password with it): {link}");
             }
             app.db.close().await;
+            Ok(())
+        }
+        Command::Users {
+            command: UsersCommand::Link {
+                email,
+                storage,
+                public_url,
+            },
+        } => {
+            let db = tracker::open_db(&storage.database_url()?).await?;
+            let app = offline_app(db, &public_url);
+            let result = app.operator_link(&email).await;
+            app.db.close().await;
+            let (user, link) = result.map_err(|e| anyhow::anyhow!("no link for {email}: {}", e.message()))?;
+            println!("One-time sign-in link for {} (set a password with it): {link}", user.email);
             Ok(())
         }
         Command::Users {

@@ -518,4 +518,43 @@ async fn sso_only_for_company_users_and_sign_out_at_the_provider() {
         .await
         .unwrap();
     assert_eq!(r.headers()["location"], "/sign-in");
+
+    // The way in when the provider fails: the operator prints a one-time
+    // link for a system administrator, who sets a new password with it.
+    let out = app.cli(&["users", "link", crate::helpers::ADMIN_EMAIL]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let token = printed
+        .split("set-password?token=")
+        .nth(1)
+        .map(|t| t.trim().to_owned())
+        .unwrap_or_else(|| panic!("a link: {printed}"));
+    let new_password = "Break-Glass-Passw0rd-2026";
+    let r = app
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/password/set",
+            None,
+            Some(json!({"token": token, "password": new_password})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // The new password ended the administrator's other sessions.
+    let admin = app.sign_in(crate::helpers::ADMIN_EMAIL, new_password).await;
+    let audit = app
+        .get(
+            &format!("/api/v1/audit?action=user.password_reset&target_id={}", app.admin_id),
+            &admin,
+        )
+        .await;
+    let reset = &audit.body["items"][0];
+    assert_eq!(reset["after"]["link"], "printed for the operator");
+    // Only for system administrators: Carol's way back is through an administrator.
+    let out = app.cli(&["users", "link", "carol@company.example"]).await;
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not a company system administrator"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
