@@ -71,7 +71,9 @@ struct WantedGroup {
 }
 
 /// DIR1: reads a Group body. Attributes outside the schema are ignored;
-/// an unknown schema URN is not; members are users (no nested groups).
+/// an unknown schema URN is not (Entra ID's ADSCIM Group schema, which it
+/// names beside the core one, is known and asks for nothing); members are
+/// users (no nested groups).
 fn read_group(body: &Value) -> AppResult<WantedGroup> {
     let Value::Object(obj) = body else {
         return Err(scim_error(ScimType::InvalidSyntax, "a Group is a JSON object"));
@@ -84,10 +86,11 @@ fn read_group(body: &Value) -> AppResult<WantedGroup> {
         let s = s
             .as_str()
             .ok_or_else(|| scim_error(ScimType::InvalidValue, "schemas holds strings"))?;
-        if !s.eq_ignore_ascii_case(scim::GROUP_SCHEMA) {
+        if s.eq_ignore_ascii_case(scim::GROUP_SCHEMA) {
+            named_group = true;
+        } else if !s.eq_ignore_ascii_case(scim::ENTRA_GROUP_SCHEMA) {
             return Err(scim_error(ScimType::InvalidValue, format!("unknown schema {s}")));
         }
-        named_group = true;
     }
     if !named_group {
         return Err(scim_error(
@@ -433,6 +436,18 @@ mod tests {
             "scim_invalid_value"
         );
         assert_eq!(code(json!({"schemas": [scim::GROUP_SCHEMA]})), "scim_invalid_value");
+        // Entra ID names its ADSCIM schema beside the core one; alone it
+        // is no Group.
+        let w = read_group(&json!({"schemas": [scim::GROUP_SCHEMA, scim::ENTRA_GROUP_SCHEMA], "displayName": "d"})).unwrap();
+        assert_eq!(w.display_name, "d");
+        assert_eq!(
+            code(json!({"schemas": [scim::ENTRA_GROUP_SCHEMA], "displayName": "x"})),
+            "scim_invalid_value"
+        );
+        assert_eq!(
+            code(json!({"schemas": [scim::GROUP_SCHEMA, "urn:example:other"], "displayName": "x"})),
+            "scim_invalid_value"
+        );
         assert_eq!(
             code(json!({"schemas": [scim::GROUP_SCHEMA], "displayName": 5})),
             "scim_invalid_value"

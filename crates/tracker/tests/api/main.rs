@@ -19,6 +19,7 @@ mod ops;
 mod orgs;
 mod races;
 mod scim;
+mod scim_fixtures;
 mod scopes;
 mod sessions;
 mod snapshots;

@@ -15,13 +15,13 @@ const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
 /// A SCIM token made through the API by the system administrator.
-async fn scim_token(app: &TestApp, name: &str) -> String {
+pub(crate) async fn scim_token(app: &TestApp, name: &str) -> String {
     let r = app.post("/api/v1/scim-tokens", &app.admin, json!({"name": name})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     r.body["token"].as_str().expect("the token, once").to_owned()
 }
 
-async fn scim(app: &TestApp, method: Method, path: &str, token: &str, body: Option<Value>) -> Reply {
+pub(crate) async fn scim(app: &TestApp, method: Method, path: &str, token: &str, body: Option<Value>) -> Reply {
     app.call(method, &format!("/scim/v2{path}"), Some(token), body).await
 }
 
@@ -71,7 +71,7 @@ fn scim_error(r: &Reply, status: StatusCode, scim_type: Option<&str>) {
     assert!(r.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{}", r.body);
 }
 
-async fn tracker_user(app: &TestApp, id: &str) -> Value {
+pub(crate) async fn tracker_user(app: &TestApp, id: &str) -> Value {
     let r = app.get(&format!("/api/v1/users/{id}"), &app.admin).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     r.body
@@ -935,7 +935,7 @@ async fn scim_directory_pages() {
 }
 
 /// A user of the directory, made over SCIM; their id.
-async fn provision(app: &TestApp, token: &str, user_name: &str, email: &str) -> String {
+pub(crate) async fn provision(app: &TestApp, token: &str, user_name: &str, email: &str) -> String {
     let body = json!({
         "schemas": [USER],
         "userName": user_name,
@@ -951,7 +951,7 @@ async fn role_of(app: &TestApp, id: &str) -> String {
     tracker_user(app, id).await["role"].as_str().unwrap().to_owned()
 }
 
-fn members(group: &Value) -> Vec<String> {
+pub(crate) fn members(group: &Value) -> Vec<String> {
     let mut ids: Vec<String> = group["members"]
         .as_array()
         .map(|m| m.iter().map(|m| m["value"].as_str().unwrap().to_owned()).collect())
