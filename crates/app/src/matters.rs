@@ -1,7 +1,7 @@
 //! Matters and their participants, with the notifications of SPEC §4a.
 
 use crate::audit::record;
-use crate::users::{active_company_user, active_user, queue_new_user_email};
+use crate::users::{active_company_user, active_user, lock_users_first, queue_new_user_email};
 use crate::{App, AppError, AppResult, Ctx, Listing, Page};
 use domain::access::Actor;
 use domain::audit::AuditAction;
@@ -227,6 +227,14 @@ impl App {
         p.into_result()?;
         let now = self.now();
         let mut tx = self.db.write().await?;
+        // Lock order (as offboarding, office and route edits): the people a
+        // change relies on — the lead now and the lead it names — then the
+        // matter. The other order deadlocks with an offboarding on PostgreSQL.
+        let mut named: Vec<String> = input.lead_company_person_id.iter().cloned().collect();
+        if let Some(peek) = tx.matter(id).await? {
+            named.push(peek.lead_company_person_id.to_string());
+        }
+        lock_users_first(&mut tx, named).await?;
         let mut matter = tx.matter_for_update(id).await?.ok_or_else(|| AppError::not_found("matter"))?;
         require_matter_admin(&mut tx, actor, &matter).await?;
         let before = matter.clone();
@@ -343,6 +351,8 @@ impl App {
         let role = MatterRole::parse(&input.role)?;
         let now = self.now();
         let mut tx = self.db.write().await?;
+        // Lock order: the person, then the matter (see update_matter).
+        lock_users_first(&mut tx, vec![input.user_id.clone()]).await?;
         let matter = tx.matter_for_update(id).await?.ok_or_else(|| AppError::not_found("matter"))?;
         require_matter_admin(&mut tx, actor, &matter).await?;
         let mut user = active_user(&mut tx, "user_id", &input.user_id).await?;
@@ -397,6 +407,8 @@ impl App {
         let actor = ctx.signed_in()?;
         let now = self.now();
         let mut tx = self.db.write().await?;
+        // Lock order: the person, then the matter (see update_matter).
+        lock_users_first(&mut tx, vec![user_id.to_string()]).await?;
         let matter = tx.matter_for_update(id).await?.ok_or_else(|| AppError::not_found("matter"))?;
         require_matter_admin(&mut tx, actor, &matter).await?;
         if &matter.lead_company_person_id == user_id {

@@ -312,3 +312,75 @@ async fn offboard_race_randomized_against_office_and_route_edits() {
     // Which way each race went: an edit naming the user after they left is refused.
     println!("{edits_refused} edits refused (the user had left) in {TRIALS} trials");
 }
+
+/// O2/S9 on PostgreSQL: an offboarding racing edits of the matters the
+/// leaving user leads — a new lead, a participant added — never deadlocks
+/// (matter changes lock the people they name before the matter, as
+/// offboarding does), and the leaving user ends up leading nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn offboard_race_randomized_against_matter_edits() {
+    const TRIALS: usize = 8;
+    let app = spawn_app().await;
+    let mut worlds = Vec::new();
+    for t in 0..TRIALS {
+        let leaving = app.company_user(&format!("leads-m{t}@company.example"), "company_user", None).await;
+        let successor = app.company_user(&format!("heir-m{t}@company.example"), "company_user", None).await;
+        let other = app.company_user(&format!("other-m{t}@company.example"), "company_user", None).await;
+        let matter = app.matter(&format!("RACE-{t}"), &leaving).await;
+        worlds.push((leaving, successor, other, matter));
+    }
+    let pick = |choices: &[&String]| choices[rand::random::<u32>() as usize % choices.len()].clone();
+    let mut calls = Vec::new();
+    for (leaving, successor, other, matter) in &worlds {
+        let mut trial = vec![
+            (
+                Method::POST,
+                format!("/api/v1/users/{leaving}/offboard"),
+                json!({"default_successor_id": successor}),
+            ),
+            (
+                Method::PATCH,
+                format!("/api/v1/matters/{matter}"),
+                json!({"lead_company_person_id": pick(&[successor, other])}),
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/matters/{matter}/participants"),
+                json!({"user_id": pick(&[successor, other]), "role": "matter_reader", "receives_notifications": false}),
+            ),
+        ];
+        trial.rotate_left(rand::random::<u32>() as usize % 3);
+        calls.push(trial);
+    }
+    let futures = calls.iter().flatten().map(|(method, path, body)| {
+        send(
+            app.client.clone(),
+            format!("{}{path}", app.url),
+            method.clone(),
+            app.admin.clone(),
+            body.clone(),
+        )
+    });
+    let answers = futures::future::join_all(futures).await;
+    for (trial, answers) in calls.iter().zip(answers.chunks(3)) {
+        for ((method, path, body_sent), (status, body)) in trial.iter().zip(answers) {
+            assert!(!status.is_server_error(), "{method} {path} {body_sent}: {status} {body}");
+            let code = body["error"]["code"].as_str().unwrap_or("");
+            if path.ends_with("/offboard") {
+                assert_eq!(*status, StatusCode::OK, "{path}: {body}");
+            } else {
+                // A lead already made a participant is refused a lesser role.
+                assert!(
+                    status.is_success() || code == "lead_must_be_administrator",
+                    "{method} {path} {body_sent}: {status} {body}"
+                );
+            }
+        }
+    }
+    for (leaving, _, _, matter) in &worlds {
+        let u = app.get(&format!("/api/v1/users/{leaving}"), &app.admin).await.body;
+        assert_eq!(u["active"], false, "{u}");
+        let m = app.get(&format!("/api/v1/matters/{matter}"), &app.admin).await.body;
+        assert_ne!(m["lead_company_person_id"], leaving.as_str(), "{m}");
+    }
+}
