@@ -238,6 +238,21 @@ async fn send(client: Client, url: String, method: Method, token: String, body: 
     (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
+/// Every request of every trial sent at once, as the administrator; the
+/// answers in the order of the calls.
+async fn fire(app: &TestApp, calls: &[Vec<(Method, String, Value)>]) -> Vec<(StatusCode, Value)> {
+    let futures = calls.iter().flatten().map(|(method, path, body)| {
+        send(
+            app.client.clone(),
+            format!("{}{path}", app.url),
+            method.clone(),
+            app.admin.clone(),
+            body.clone(),
+        )
+    });
+    futures::future::join_all(futures).await
+}
+
 /// Randomized: offboardings fired at once with edits of the same offices
 /// and routes naming, at random, the successor, the leaving user or
 /// someone else. No answer is a server error (a deadlock would be one), and
@@ -278,16 +293,7 @@ async fn offboard_race_randomized_against_office_and_route_edits() {
         trial.rotate_left(rand::random::<u32>() as usize % 3);
         calls.push(trial);
     }
-    let futures = calls.iter().flatten().map(|(method, path, body)| {
-        send(
-            app.client.clone(),
-            format!("{}{path}", app.url),
-            method.clone(),
-            app.admin.clone(),
-            body.clone(),
-        )
-    });
-    let answers = futures::future::join_all(futures).await;
+    let answers = fire(&app, &calls).await;
     for (trial, answers) in calls.iter().zip(answers.chunks(3)) {
         for ((method, path, _), (status, body)) in trial.iter().zip(answers) {
             assert!(!status.is_server_error(), "{method} {path}: {status} {body}");
@@ -352,16 +358,7 @@ async fn offboard_race_randomized_against_matter_edits() {
         trial.rotate_left(rand::random::<u32>() as usize % 3);
         calls.push(trial);
     }
-    let futures = calls.iter().flatten().map(|(method, path, body)| {
-        send(
-            app.client.clone(),
-            format!("{}{path}", app.url),
-            method.clone(),
-            app.admin.clone(),
-            body.clone(),
-        )
-    });
-    let answers = futures::future::join_all(futures).await;
+    let answers = fire(&app, &calls).await;
     for (trial, answers) in calls.iter().zip(answers.chunks(3)) {
         for ((method, path, body_sent), (status, body)) in trial.iter().zip(answers) {
             assert!(!status.is_server_error(), "{method} {path} {body_sent}: {status} {body}");
