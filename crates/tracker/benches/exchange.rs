@@ -18,8 +18,9 @@
 //! first as a dry run, then for real. Exits non-zero when a target is
 //! missed.
 
-use app::{App, AppConfig, SystemClock};
+mod common;
 use bytes::Bytes;
+use common::start_serve;
 use domain::model::{EmailStatus, NewUserEmail, User};
 use domain::{FirmId, OfficeId, Role, Side, UserId};
 use http_body_util::{BodyExt, Full};
@@ -66,94 +67,10 @@ fn seeded(i: usize, firms: &[FirmId], offices: &[OfficeId], now: i64) -> User {
     }
 }
 
-async fn seed(url: &str, n: usize) -> Db {
-    let db = tracker::open_db(url).await.expect("database");
-    let app = App::new(db.clone(), Arc::new(SystemClock), AppConfig::default());
-    let admin = app
-        .create_admin("root@company.example", "Root", "Admin", Some("Str0ng-Passw0rd!".into()))
-        .await
-        .expect("admin");
-    let ctx = app::Ctx::user(&admin.user, None);
-    let mut firms = Vec::new();
-    for f in 0..20 {
-        let firm = app
-            .create_firm(
-                &ctx,
-                app::firms::NewFirm {
-                    name: format!("Firm {f}"),
-                    administrator: app::firms::NewFirmAdministrator {
-                        email: format!("admin{f}@firm{f}.example"),
-                        first_name: "Firm".into(),
-                        last_name: "Admin".into(),
-                        hold_new_user_email: true,
-                    },
-                },
-            )
-            .await
-            .expect("firm");
-        firms.push(firm.0.id.clone());
-    }
-    let mut offices = Vec::new();
-    for o in 0..10 {
-        let input = app::offices::OfficeInput {
-            name: Some(format!("Office {o}")),
-            ..Default::default()
-        };
-        offices.push(app.create_office(&ctx, input).await.expect("office").id.clone());
-    }
-    let now = app.now();
-    let start = Instant::now();
-    for chunk in (0..n).collect::<Vec<_>>().chunks(10_000) {
-        let users: Vec<User> = chunk.iter().map(|&i| seeded(i, &firms, &offices, now)).collect();
-        let mut tx = db.write().await.unwrap();
-        tx.insert_users(&users).await.unwrap();
-        tx.commit().await.unwrap();
-    }
-    db.analyze().await.unwrap();
-    println!("  seeded {n} users in {:.1} s (not measured)", start.elapsed().as_secs_f64());
-    db
-}
-
 /// Every user, active or not, from the kept totals.
 async fn user_total(db: &Db) -> i64 {
     let f = db.ops_figures().await.expect("figures");
     f.users_active + f.users_inactive
-}
-
-struct Serve {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start_serve(data_dir: &std::path::Path, database_url: &str) -> Serve {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_tracker"))
-        .arg("serve")
-        .env("TRACKER_DATA_DIR", data_dir)
-        .env("TRACKER_DATABASE_URL", database_url)
-        .env("TRACKER_LISTEN", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "error")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("start tracker serve");
-    let serve = Serve {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return serve;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("tracker serve did not start");
 }
 
 /// The resident set of `pid` in KiB.
@@ -201,7 +118,7 @@ async fn run(label: &str, url: &str, dir: &std::path::Path, v: &mut Verdict) {
     let users = setting("BENCH_USERS", 100_000);
     let import_rows = setting("BENCH_IMPORT_ROWS", 10_000);
     println!("\n{label}");
-    let db = seed(url, users).await;
+    let (db, _) = common::seed(url, users, seeded).await;
     let total = user_total(&db).await;
     let serve = start_serve(dir, url).await;
     let client: Http = Client::builder(TokioExecutor::new()).build_http();

@@ -1,0 +1,104 @@
+//! What the HTTP benchmarks share: a database seeded straight through the
+//! store, and the real `tracker serve` started on it.
+
+use app::{App, AppConfig, SystemClock};
+use domain::model::User;
+use domain::{FirmId, OfficeId};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use store::Db;
+
+/// The user number `i` of a seeded database.
+pub type Seeded = fn(usize, &[FirmId], &[OfficeId], i64) -> User;
+
+/// A fresh, migrated database with `n` users, an administrator, firms and
+/// offices. Returns its URL and the administrator's email.
+pub async fn seed(url: &str, n: usize, seeded: Seeded) -> (Db, App) {
+    let db = tracker::open_db(url).await.expect("database");
+    let app = App::new(db.clone(), Arc::new(SystemClock), AppConfig::default());
+    let admin = app
+        .create_admin("root@company.example", "Root", "Admin", Some("Str0ng-Passw0rd!".into()))
+        .await
+        .expect("admin");
+    let ctx = app::Ctx::user(&admin.user, None);
+    let mut firms = Vec::new();
+    for f in 0..20 {
+        let firm = app
+            .create_firm(
+                &ctx,
+                app::firms::NewFirm {
+                    name: format!("Firm {f}"),
+                    administrator: app::firms::NewFirmAdministrator {
+                        email: format!("admin{f}@firm{f}.example"),
+                        first_name: "Firm".into(),
+                        last_name: "Admin".into(),
+                        hold_new_user_email: true,
+                    },
+                },
+            )
+            .await
+            .expect("firm");
+        firms.push(firm.0.id.clone());
+    }
+    let mut offices = Vec::new();
+    for o in 0..10 {
+        let input = app::offices::OfficeInput {
+            name: Some(format!("Office {o}")),
+            ..Default::default()
+        };
+        let office = app.create_office(&ctx, input).await.expect("office");
+        offices.push(office.id.clone());
+    }
+    let now = app.now();
+    let start = Instant::now();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(10_000) {
+        let users: Vec<User> = chunk.iter().map(|&i| seeded(i, &firms, &offices, now)).collect();
+        let mut tx = db.write().await.unwrap();
+        tx.insert_users(&users).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    db.analyze().await.unwrap();
+    println!("  seeded {n} users in {:.1} s (not measured)", start.elapsed().as_secs_f64());
+    (db, app)
+}
+
+pub struct Serve {
+    pub child: std::process::Child,
+    pub url: String,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+pub async fn start_serve(data_dir: &std::path::Path, database_url: &str) -> Serve {
+    let port = free_port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_tracker"))
+        .arg("serve")
+        .env("TRACKER_DATA_DIR", data_dir)
+        .env("TRACKER_DATABASE_URL", database_url)
+        .env("TRACKER_LISTEN", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start tracker serve");
+    // Dropping `Serve` kills and waits for the child, on every path.
+    let serve = Serve {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return serve;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("tracker serve did not start");
+}
