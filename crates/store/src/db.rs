@@ -145,12 +145,16 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
+            // A connection to a local file does not go stale: no ping (one
+            // more hand-over to the driver's thread) before each use.
             let writer = SqlitePoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(1)
                 .acquire_timeout(limits.acquire_timeout)
                 .connect_with(opts.clone())
                 .await?;
             let readers = SqlitePoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(8)
                 .acquire_timeout(limits.acquire_timeout)
                 .connect_with(opts.read_only(true))

@@ -11,7 +11,9 @@ pub(crate) const USER_COLUMNS: &str = "u.id, u.email, u.first_name, u.last_name,
     u.activated_at, u.last_sign_in_at, u.created_at, u.updated_at, u.deactivated_at, u.new_user_email_status, \
     u.new_user_email_sent_at, u.new_user_email_count, u.new_user_email_changed_at, u.locked_until, u.lock_reason";
 
-#[derive(sqlx::FromRow)]
+/// A `users` row. The list reads it also as a JSON array in this field
+/// order (see [`page_json`]).
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub(crate) struct UserRow {
     id: String,
     email: String,
@@ -21,6 +23,7 @@ pub(crate) struct UserRow {
     firm_id: Option<String>,
     office_id: Option<String>,
     role: String,
+    #[serde(deserialize_with = "bool_or_int")]
     active: bool,
     activated_at: Option<i64>,
     last_sign_in_at: Option<i64>,
@@ -33,6 +36,20 @@ pub(crate) struct UserRow {
     new_user_email_changed_at: Option<i64>,
     locked_until: Option<i64>,
     lock_reason: Option<String>,
+}
+
+/// SQLite's JSON has no booleans of its own: a stored `TRUE` is `1`.
+fn bool_or_int<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Bool(bool),
+        Int(i64),
+    }
+    Ok(match serde::Deserialize::deserialize(d)? {
+        Flag::Bool(b) => b,
+        Flag::Int(i) => i != 0,
+    })
 }
 
 impl TryFrom<UserRow> for User {
@@ -305,7 +322,7 @@ fn list_columns(descending: bool) -> String {
     )
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct ListRow {
     #[sqlx(flatten)]
     user: UserRow,
@@ -429,6 +446,12 @@ fn ordered_index(q: &UserQuery) -> Option<String> {
 /// does not merge a UNION ALL of them in order (it sorts the union). One
 /// row more than the page tells whether there is a next page.
 fn page_sql(dialect: crate::Dialect, q: &UserQuery, reading: Reading, status: Status, limit: i64, offset: i64) -> Sql {
+    let mut sql = Sql::default();
+    push_page(&mut sql, dialect, q, reading, status, limit, offset);
+    sql
+}
+
+fn push_page(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery, reading: Reading, status: Status, limit: i64, offset: i64) {
     let key = sort_key(q.sort, q.descending);
     let dir = if q.descending { " DESC" } else { " ASC" };
     let hint = match (dialect, reading) {
@@ -437,13 +460,12 @@ fn page_sql(dialect: crate::Dialect, q: &UserQuery, reading: Reading, status: St
         (crate::Dialect::Sqlite, Reading::MatchesFirst) => " INDEXED BY sqlite_autoindex_users_1".into(),
         _ => String::new(),
     };
-    let mut sql = Sql::new("SELECT ");
-    sql.push(&list_columns(q.descending)).push(" FROM users u").push(&hint);
-    push_scope_and_org(&mut sql, q);
-    push_status(&mut sql, status);
-    push_search(&mut sql, dialect, q, reading == Reading::InOrder);
+    sql.push("SELECT ").push(&list_columns(q.descending)).push(" FROM users u").push(&hint);
+    push_scope_and_org(sql, q);
+    push_status(sql, status);
+    push_search(sql, dialect, q, reading == Reading::InOrder);
     if let Some(c) = q.after.as_ref().filter(|c| c.sort == q.sort && c.descending == q.descending) {
-        push_after(&mut sql, key, c, q.descending);
+        push_after(sql, key, c, q.descending);
     }
     let order: Vec<String> = key.iter().map(|(expr, _)| format!("{expr}{dir}")).collect();
     sql.push(" ORDER BY ").push(&order.join(", "));
@@ -451,7 +473,33 @@ fn page_sql(dialect: crate::Dialect, q: &UserQuery, reading: Reading, status: St
     if offset > 0 {
         sql.push(" OFFSET ").int(offset);
     }
-    sql
+}
+
+/// SQLite: one page as a single JSON array of [`ListRow`]s (each the
+/// user's columns as an array, then the sort keys and organisation
+/// names). SQLite's driver hands each result row from its worker thread
+/// to the async task on its own; one value for the whole page spares
+/// 50 of those hand-overs, the largest cost of a page (issue 12). The
+/// aggregate's order is not promised: the caller sorts by key.
+fn push_page_json(sql: &mut Sql, q: &UserQuery, reading: Reading, status: Status, limit: i64, offset: i64) {
+    static ROW: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let row = ROW.get_or_init(|| {
+        let user: Vec<&str> = USER_COLUMNS.split(", ").map(|c| c.trim().trim_start_matches("u.")).collect();
+        format!(
+            "json_array(json_array({}), k_last, k_first, k_email, k_sign_in, firm_name, office_name)",
+            user.join(", ")
+        )
+    });
+    sql.push("(SELECT json_group_array(").push(row).push(") FROM (");
+    push_page(sql, crate::Dialect::Sqlite, q, reading, status, limit, offset);
+    sql.push("))");
+}
+
+fn rows_from_json(json: Option<String>) -> Result<Vec<ListRow>> {
+    match json {
+        None => Ok(Vec::new()),
+        Some(text) => serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("a page of users: {e}"))),
+    }
 }
 
 /// The one or two index ranges of a page: (status, limit, offset) each.
@@ -464,6 +512,63 @@ fn page_ranges(q: &UserQuery) -> Vec<(Status, i64, i64)> {
             (Status::Inactive, offset + q.limit + 1, 0),
         ],
         status => vec![(status, q.limit + 1, offset)],
+    }
+}
+
+/// The rows of a page read as one or more ranges (or as an unordered
+/// JSON aggregate): put in the list's order, the offset of a merged
+/// `page=` skipped, cut to the page, and the cursor of the next page.
+/// Keys compare byte-wise, as both dialects order the `_norm` columns;
+/// ids are UUIDs, ordered alike by every collation.
+fn finish_page(q: &UserQuery, mut rows: Vec<ListRow>, unordered: bool) -> (Vec<ListRow>, Option<Cursor>) {
+    if unordered {
+        rows.sort_by_cached_key(|r| r.cursor(q.sort, q.descending).key);
+        if q.descending {
+            rows.reverse();
+        }
+    }
+    if q.status == Status::All && q.after.is_none() {
+        // Both ranges were read from their start.
+        rows.drain(..(q.offset.max(0) as usize).min(rows.len()));
+    }
+    let more = rows.len() as i64 > q.limit;
+    rows.truncate(q.limit.max(0) as usize);
+    let next = if more {
+        rows.last().map(|r| r.cursor(q.sort, q.descending))
+    } else {
+        None
+    };
+    (rows, next)
+}
+
+/// `COUNT(*)` of the users matching every filter of `q`.
+fn push_count(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery) {
+    sql.push("SELECT COUNT(*) FROM users u");
+    push_user_filters(sql, dialect, q);
+}
+
+/// P1: the exact total of a list without counting its rows. Totals of the
+/// organisation and status selectors (and N3's never-emailed users) are
+/// the sum of the few matching cells of `user_counts`, which triggers keep
+/// in step with `users` in every transaction. Locked out depends on the
+/// time: those are counted through the `users_locked` index range
+/// `locked_until > now`, which holds only the accounts locked right now.
+/// Searches are counted over their matches.
+fn push_total(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery) {
+    if q.q.is_some() || matches!(q.status, Status::Locked(_)) {
+        return push_count(sql, dialect, q);
+    }
+    let column = if q.status == Status::NeverEmailed { "pending" } else { "n" };
+    sql.push(&format!("SELECT CAST(COALESCE(SUM(u.{column}), 0) AS BIGINT) FROM user_counts u"));
+    push_scope_and_org(sql, q);
+    match q.status {
+        Status::Active => {
+            sql.push(" AND u.active = TRUE");
+        }
+        Status::Inactive => {
+            sql.push(" AND u.active = FALSE");
+        }
+        _ => {}
     }
 }
 
@@ -631,16 +736,17 @@ impl Tx {
     /// R2: one page of the user list, the total matching the filters and
     /// the cursor of the next page (P1).
     pub async fn list_users(&mut self, q: &UserQuery) -> Result<UserPage> {
-        let total = self.user_total(q).await?;
-        if total == 0 {
-            return Ok(UserPage {
-                items: Vec::new(),
-                org_names: Vec::new(),
-                total,
-                next: None,
-            });
-        }
-        let (rows, next) = self.user_page(q, reading(q, total)).await?;
+        let (total, rows, next) = if self.dialect() == crate::Dialect::Sqlite && q.q.is_none() {
+            self.list_in_one_statement(q).await?
+        } else {
+            let total = self.user_total(q).await?;
+            if total == 0 {
+                (0, Vec::new(), None)
+            } else {
+                let (rows, next) = self.user_page(q, reading(q, total)).await?;
+                (total, rows, next)
+            }
+        };
         let org_names = rows
             .iter()
             .map(|r| OrgNames {
@@ -657,40 +763,54 @@ impl Tx {
         })
     }
 
+    /// SQLite without a search: the kept total and the page's ranges in
+    /// one statement, so one snapshot and one hand-over to the driver's
+    /// thread answer the request (a search's plan depends on its count).
+    async fn list_in_one_statement(&mut self, q: &UserQuery) -> Result<(i64, Vec<ListRow>, Option<Cursor>)> {
+        let reading = reading(q, 0);
+        let ranges = page_ranges(q);
+        let mut sql = Sql::new("SELECT (");
+        push_total(&mut sql, crate::Dialect::Sqlite, q);
+        sql.push(")");
+        for (status, limit, offset) in &ranges {
+            sql.push(", ");
+            push_page_json(&mut sql, q, reading, *status, *limit, *offset);
+        }
+        let (total, pages) = on!(self, c => {
+            use sqlx::Row;
+            bind_args!(sqlx::query(&sql.text), sql.args.clone()).fetch_one(c).await.and_then(|r| {
+                let pages = (1..=ranges.len()).map(|i| r.try_get::<Option<String>, _>(i)).collect::<std::result::Result<Vec<_>, _>>()?;
+                Ok((r.try_get::<i64, _>(0)?, pages))
+            })
+        })?;
+        let mut rows = Vec::new();
+        for page in pages {
+            rows.extend(rows_from_json(page)?);
+        }
+        let (rows, next) = finish_page(q, rows, true);
+        Ok((total, rows, next))
+    }
+
     /// The rows of one page, read in index order.
     async fn user_page(&mut self, q: &UserQuery, reading: Reading) -> Result<(Vec<ListRow>, Option<Cursor>)> {
         self.prefer_index_order(reading).await?;
         let mut rows: Vec<ListRow> = Vec::new();
         let ranges = page_ranges(q);
         for (status, limit, offset) in &ranges {
-            let sql = page_sql(self.dialect(), q, reading, *status, *limit, *offset);
-            let found: Vec<ListRow> = on!(self, c => bind_args!(sqlx::query_as(&sql.text), sql.args.clone()).fetch_all(c).await)?;
-            rows.extend(found);
+            if self.dialect() == crate::Dialect::Sqlite {
+                let mut sql = Sql::new("SELECT ");
+                push_page_json(&mut sql, q, reading, *status, *limit, *offset);
+                let page: Option<String> =
+                    on!(self, c => bind_args!(sqlx::query_scalar(&sql.text), sql.args.clone()).fetch_one(c).await)?;
+                rows.extend(rows_from_json(page)?);
+            } else {
+                let sql = page_sql(self.dialect(), q, reading, *status, *limit, *offset);
+                let found: Vec<ListRow> = on!(self, c => bind_args!(sqlx::query_as(&sql.text), sql.args.clone()).fetch_all(c).await)?;
+                rows.extend(found);
+            }
         }
-        if ranges.len() > 1 {
-            // Merge the ranges, each in order already, and skip the offset.
-            // Keys compare byte-wise, as both dialects order the `_norm`
-            // columns; ids are UUIDs, ordered alike by every collation.
-            let by_key = |r: &ListRow| r.cursor(q.sort, q.descending).key;
-            rows.sort_by(|a, b| {
-                let o = by_key(a).cmp(&by_key(b));
-                if q.descending {
-                    o.reverse()
-                } else {
-                    o
-                }
-            });
-            let skip = if q.after.is_some() { 0 } else { q.offset.max(0) as usize };
-            rows.drain(..skip.min(rows.len()));
-        }
-        let more = rows.len() as i64 > q.limit;
-        rows.truncate(q.limit.max(0) as usize);
-        let next = if more {
-            rows.last().map(|r| r.cursor(q.sort, q.descending))
-        } else {
-            None
-        };
-        Ok((rows, next))
+        let unordered = ranges.len() > 1 || self.dialect() == crate::Dialect::Sqlite;
+        Ok(finish_page(q, rows, unordered))
     }
 
     /// PostgreSQL's counterpart of SQLite's `INDEXED BY` in [`page_sql`]:
@@ -732,37 +852,18 @@ impl Tx {
         Ok(lines)
     }
 
-    /// P1: the exact total of a list without counting its rows. Totals of
-    /// the organisation and status selectors (and N3's never-emailed users)
-    /// are the sum of the few matching cells of `user_counts`, which
-    /// triggers keep in step with `users` in every transaction. Locked out
-    /// depends on the time: those are counted through the `users_locked`
-    /// index range `locked_until > now`, which holds only the accounts
-    /// locked right now. Searches are counted over their matches.
+    /// P1: the exact total of a list ([`push_total`]).
     pub async fn user_total(&mut self, q: &UserQuery) -> Result<i64> {
-        if q.q.is_some() || matches!(q.status, Status::Locked(_)) {
-            return self.count_matching_users(q).await;
-        }
-        let column = if q.status == Status::NeverEmailed { "pending" } else { "n" };
-        let mut sql = Sql::new(&format!("SELECT CAST(COALESCE(SUM(u.{column}), 0) AS BIGINT) FROM user_counts u"));
-        push_scope_and_org(&mut sql, q);
-        match q.status {
-            Status::Active => {
-                sql.push(" AND u.active = TRUE");
-            }
-            Status::Inactive => {
-                sql.push(" AND u.active = FALSE");
-            }
-            _ => {}
-        }
+        let mut sql = Sql::default();
+        push_total(&mut sql, self.dialect(), q);
         Ok(on!(self, c => bind_args!(sqlx::query_scalar(&sql.text), sql.args.clone()).fetch_one(c).await)?)
     }
 
     /// `COUNT(*)` of the users matching `q`: what the kept totals must
     /// equal (tests), the benchmark's floor, and the count of a search.
     pub async fn count_matching_users(&mut self, q: &UserQuery) -> Result<i64> {
-        let mut count = Sql::new("SELECT COUNT(*) FROM users u");
-        push_user_filters(&mut count, self.dialect(), q);
+        let mut count = Sql::default();
+        push_count(&mut count, self.dialect(), q);
         Ok(on!(self, c => bind_args!(sqlx::query_scalar(&count.text), count.args.clone()).fetch_one(c).await)?)
     }
 
