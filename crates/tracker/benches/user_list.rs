@@ -6,7 +6,8 @@
 //! `BENCH_SIZES` (default `10000,100000`; add `1000000` for P4),
 //! `BENCH_SECS` per variant (default 3), `BENCH_CONNECTIONS` (default 8),
 //! `TRACKER_BENCH_DATABASE_URL` (a PostgreSQL server URL without a database:
-//! the same run on PostgreSQL too).
+//! the same run on PostgreSQL too), `BENCH_ONLY` (run only the variants
+//! whose name contains it, e.g. `search`).
 //!
 //! For each database and size: a fresh database is migrated, seeded through
 //! the store's bulk insert (10% inactive, most signed in, 40% never sent the
@@ -382,7 +383,8 @@ async fn run_size(label: &str, url: &str, n: usize, dir: &std::path::Path, v: &m
         "variant", "req/s", "p50 ms", "p99 ms", "floor/s", "p50 ms", "p99 ms", "ratio"
     );
     let mut out = Vec::new();
-    for variant in variants(&cursor) {
+    let only = setting("BENCH_ONLY", "");
+    for variant in variants(&cursor).into_iter().filter(|v| v.name.contains(only.as_str())) {
         let mut q = variant.query.clone();
         if let Status::Locked(_) = q.status {
             q.status = Status::Locked(app.now());
