@@ -316,3 +316,17 @@ async fn audit_chain_head_contention_past_the_pool_timeout_answers_503() {
     assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
     assert_eq!(verify(&app).await["ok"], true);
 }
+
+/// N3's confirm writes its audit entries set-based and chains them as one
+/// batch at commit: each gets its place, in order, and the chain verifies.
+#[tokio::test]
+async fn audit_chain_takes_in_a_set_based_write_in_order() {
+    let (app, before) = app_with_entries().await;
+    let r = app.post("/api/v1/new-user-emails/send", &app.admin, json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = verify(&app).await;
+    assert_eq!(v["ok"], true, "{v}");
+    // The four held users were queued: four more entries, each in its
+    // place (verify walks the chain by seq and counts unchained rows).
+    assert_eq!(v["entries"].as_i64().unwrap(), before + 4, "{v}");
+}
