@@ -146,6 +146,79 @@ impl Actor {
     pub fn is_system_administrator(&self) -> bool {
         self.role == Role::CompanySystemAdministrator
     }
+
+    /// Whether the actor may add some user on `side`: some role of that
+    /// side it may assign within its own scope (`can_assign`), so that the
+    /// user list offers only the additions the use case accepts.
+    pub fn may_add_users(&self, side: Side) -> bool {
+        // Company administrators add users to their office (the system
+        // administrator to any or none); firm administrators to no office.
+        let office = if self.role.is_company_administrator() {
+            self.office_id.as_ref()
+        } else {
+            None
+        };
+        Role::ALL
+            .iter()
+            .filter(|r| r.side() == side)
+            .any(|r| self.can_assign(*r, self.firm_id.as_ref(), office).is_ok())
+    }
+}
+
+/// The parts of the service the pages link to. Each is open to the roles
+/// whose use cases answer it (SPEC §1): the navigation and the pages' links
+/// are derived from [`Area::open_to`] so that they offer exactly what the
+/// API allows the role, and nothing that leads to "not allowed".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Area {
+    /// The user list and what hangs off it: users' profiles, new users,
+    /// the import, scheduled deactivations (S7 narrows them to the scope).
+    Users,
+    /// The matters the user takes part in (everyone has this list).
+    Matters,
+    /// Creating a matter.
+    NewMatter,
+    /// D9: reassigning the lead company person of many matters at once.
+    BulkUpdate,
+    /// The office list (an office administrator sees their own office).
+    Offices,
+    NewOffice,
+    /// The firm list (a firm administrator sees their own firm).
+    Firms,
+    NewFirm,
+    ApprovalRoutes,
+    Settings,
+    Audit,
+}
+
+impl Area {
+    pub const ALL: [Area; 11] = [
+        Area::Users,
+        Area::Matters,
+        Area::NewMatter,
+        Area::BulkUpdate,
+        Area::Offices,
+        Area::NewOffice,
+        Area::Firms,
+        Area::NewFirm,
+        Area::ApprovalRoutes,
+        Area::Settings,
+        Area::Audit,
+    ];
+
+    /// Whether a holder of `role` may use this area at all; the scope
+    /// within it is the use case's (`Actor::user_scope`, `can_manage`).
+    pub fn open_to(self, role: Role) -> bool {
+        match self {
+            Area::Users | Area::Firms => role.is_user_administrator(),
+            Area::Matters => true,
+            Area::NewMatter => role.may_create_matters(),
+            Area::Offices => role.is_company_administrator(),
+            Area::BulkUpdate | Area::NewOffice | Area::NewFirm | Area::ApprovalRoutes | Area::Settings | Area::Audit => {
+                role == Role::CompanySystemAdministrator
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -248,6 +321,61 @@ mod tests {
                 office_id: None,
             };
             assert!(a.can_see(me));
+        }
+    }
+
+    /// SPEC §1's matrix, written out role by role: which areas each role
+    /// works in. Every (role, area) pair is checked.
+    #[test]
+    fn areas_follow_the_role_matrix() {
+        use Area::*;
+        let expected: [(Role, &[Area]); 6] = [
+            (
+                Role::CompanySystemAdministrator,
+                &[
+                    Users,
+                    Matters,
+                    NewMatter,
+                    BulkUpdate,
+                    Offices,
+                    NewOffice,
+                    Firms,
+                    NewFirm,
+                    ApprovalRoutes,
+                    Settings,
+                    Audit,
+                ],
+            ),
+            (Role::CompanyOfficeAdministrator, &[Users, Matters, Offices, Firms]),
+            (Role::CompanyMatterCreator, &[Matters, NewMatter]),
+            (Role::CompanyUser, &[Matters]),
+            (Role::FirmAdministrator, &[Users, Matters, Firms]),
+            (Role::FirmUser, &[Matters]),
+        ];
+        assert_eq!(expected.len(), Role::ALL.len());
+        for (role, open) in expected {
+            for area in Area::ALL {
+                assert_eq!(area.open_to(role), open.contains(&area), "{role:?} {area:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn who_may_add_users_of_each_side() {
+        let cases = [
+            (actor(Role::CompanySystemAdministrator, None, None), true, true),
+            (actor(Role::CompanyOfficeAdministrator, None, Some("o1")), true, true),
+            // An office administrator without an office administers nobody.
+            (actor(Role::CompanyOfficeAdministrator, None, None), false, false),
+            (actor(Role::FirmAdministrator, Some("f1"), None), false, true),
+            (actor(Role::FirmAdministrator, None, None), false, false),
+            (actor(Role::CompanyMatterCreator, None, Some("o1")), false, false),
+            (actor(Role::CompanyUser, None, Some("o1")), false, false),
+            (actor(Role::FirmUser, Some("f1"), None), false, false),
+        ];
+        for (a, company, firm) in cases {
+            assert_eq!(a.may_add_users(Side::Company), company, "{:?} company", a.role);
+            assert_eq!(a.may_add_users(Side::Firm), firm, "{:?} firm", a.role);
         }
     }
 

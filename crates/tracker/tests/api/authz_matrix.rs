@@ -5,7 +5,8 @@
 //! document and records which sentinels the API lets that caller see; then
 //! it fetches every page (and the error paths of the forms) and fails if a
 //! page shows a sentinel the API did not, or answers a page where the API
-//! answers 403/404.
+//! answers 403/404. The navigation of every role links exactly the areas
+//! whose API (and page) answer that role.
 
 use crate::helpers::*;
 use reqwest::header::{CONTENT_TYPE, COOKIE};
@@ -359,6 +360,35 @@ const FORMS: &[(&str, &str, Option<&str>)] = &[
     ("/account/preferences", "delegate=nobody", Some("/api/v1/me/delegates")),
 ];
 
+/// Every link the navigation can offer, with the API route that answers
+/// for the same area (`None`: the area has no `GET` of its own; the page
+/// answers for it).
+const NAV: &[(&str, Option<&str>)] = &[
+    ("/users", Some("/api/v1/users")),
+    ("/scheduled-deactivations", Some("/api/v1/scheduled-deactivations")),
+    ("/matters", Some("/api/v1/matters")),
+    ("/bulk-update/lead-company-person", None),
+    ("/offices", Some("/api/v1/offices")),
+    ("/firms", Some("/api/v1/firms")),
+    ("/approval-routes", Some("/api/v1/approval-routes")),
+    ("/settings", Some("/api/v1/settings")),
+    ("/audit", Some("/api/v1/audit")),
+    ("/account/preferences", Some("/api/v1/me/delegates")),
+];
+
+/// The links of a page's main navigation.
+fn nav_links(body: &str) -> BTreeSet<String> {
+    let Some(start) = body.find(r#"<nav class="sidenav""#) else {
+        return BTreeSet::new();
+    };
+    let nav = &body[start..start + body[start..].find("</nav>").unwrap_or(0)];
+    nav.split(r#"href=""#)
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .collect()
+}
+
 fn shown(status: StatusCode) -> bool {
     status == StatusCode::OK || status == StatusCode::UNPROCESSABLE_ENTITY
 }
@@ -392,7 +422,31 @@ async fn authz_matrix_pages_show_nothing_the_api_hides() {
             }
             api_status.insert(path.clone(), status);
         }
-        // (b) Every page and form error path.
+        // (b) The navigation offers exactly the areas the API (and the
+        // area's page) answers for this caller.
+        if let Some(token) = token {
+            let (status, body) = page(&app, "/matters", Some(token), None).await;
+            assert_eq!(status, StatusCode::OK, "{who}: /matters");
+            let links = nav_links(&body);
+            for (href, api) in NAV {
+                let api_allows = match api {
+                    Some(api) => api_get(&app, api, Some(token)).await.0.is_success(),
+                    None => true,
+                };
+                let (page_status, _) = page(&app, href, Some(token), None).await;
+                let allowed = api_allows && page_status == StatusCode::OK;
+                if links.contains(*href) != allowed {
+                    problems.push(format!(
+                        "{who}: the navigation {} {href}, but the API answers it {} and the page {page_status}",
+                        if links.contains(*href) { "links" } else { "does not link" },
+                        if api_allows { "(2xx)" } else { "with a refusal" }
+                    ));
+                }
+            }
+            let unknown: Vec<&String> = links.iter().filter(|l| !NAV.iter().any(|(h, _)| h == l) && *l != "/").collect();
+            assert!(unknown.is_empty(), "{who}: navigation links missing from NAV: {unknown:?}");
+        }
+        // (c) Every page and form error path.
         let requests = PAGES
             .iter()
             .map(|(t, a)| (*t, None, *a))

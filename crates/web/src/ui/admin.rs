@@ -1,11 +1,12 @@
 //! Company settings (Tracker Coordinator, Active Directory sync D6, password
 //! policy S3, lockout S4, link lifetime N6) and the audit log with filters.
 
+use super::page::page_number;
 use super::page::{
     form_problem, given, keep_chosen, ok, person_choices, query, redirect_with, render, ticked, when, Choice, Flash, FormErrors, Layout,
     PageError, PageResult, Pager, PeopleSearch, PickerQuery, Posted, Session,
 };
-use super::profile::{action_label, page_number, summarize};
+use super::profile::{action_label, summarize};
 use app::audit::AuditFilter;
 use app::settings::{SettingsPatch, SsoPatch};
 use app::ui_support::Purpose;

@@ -158,3 +158,74 @@ pub fn form_problem(e: AppError) -> Result<(StatusCode, FormErrors), PageError> 
         kind => Ok((status_of(kind), FormErrors::from_app(&e))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A form of the shapes `templates/macros.html` writes.
+    #[derive(Template)]
+    #[template(
+        ext = "html",
+        source = r#"{% import "macros.html" as form %}
+{% call form::input("email", "Email", errors.get("email"), "email", email, attrs = "required") %}{% endcall %}
+{% call form::select("role", "Role", errors.get("role"), roles, empty = "— None —", hint = "Pick one.") %}{% endcall %}
+{% call form::problem("levels", errors.get("levels")) %}{% endcall %}"#
+    )]
+    struct Form<'a> {
+        errors: FormErrors,
+        email: &'a str,
+        roles: Vec<Choice>,
+    }
+
+    fn render(errors: FormErrors) -> String {
+        let roles = vec![Choice::new("a", "A", false), Choice::new("b", "B", true)];
+        Form {
+            errors,
+            email: "pat@<x>.example",
+            roles,
+        }
+        .render()
+        .unwrap()
+    }
+
+    #[test]
+    fn a_field_with_a_problem_is_marked_and_tied_to_its_message() {
+        let html = render(FormErrors::field("email", "that is not an email address"));
+        assert!(html.contains(r#"<div class="field invalid">"#), "{html}");
+        assert!(
+            html.contains(r#"<input type="email" id="email" name="email" value="pat@&#60;x&#62;.example" aria-invalid="true" aria-describedby="email-error" required>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<p class="field-error" id="email-error">That is not an email address.</p>"#),
+            "{html}"
+        );
+        // The other fields stay as they were.
+        assert!(html.contains(r#"<select id="role" name="role">"#), "{html}");
+        assert_eq!(html.matches("aria-invalid").count(), 1, "{html}");
+    }
+
+    #[test]
+    fn fields_without_problems_keep_their_values_and_say_nothing() {
+        let html = render(FormErrors::none());
+        assert!(!html.contains("invalid"), "{html}");
+        assert!(!html.contains("field-error"), "{html}");
+        assert!(html.contains(r#"value="pat@&#60;x&#62;.example""#), "{html}");
+        assert!(html.contains(r#"<label for="role">Role</label>"#), "{html}");
+        assert!(html.contains(r#"<option value="">— None —</option>"#), "{html}");
+        assert!(html.contains(r#"<option value="b" selected>B</option>"#), "{html}");
+        assert!(html.contains(r#"<option value="a">A</option>"#), "{html}");
+        assert!(html.contains(r#"<p class="hint">Pick one.</p>"#), "{html}");
+    }
+
+    #[test]
+    fn a_groups_problem_is_shown_alone() {
+        let html = render(FormErrors::field("levels", "add a level"));
+        assert!(
+            html.contains(r#"<p class="field-error" id="levels-error">Add a level.</p>"#),
+            "{html}"
+        );
+        assert!(!html.contains("aria-invalid"), "{html}");
+    }
+}

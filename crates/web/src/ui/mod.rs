@@ -97,7 +97,7 @@ pub fn router(app: App) -> Router<App> {
 /// Administrators start at the user list, everyone else at their matters.
 async fn home(s: Result<Session, PageError>) -> Response {
     match s {
-        Ok(s) if s.user.role.is_user_administrator() => Redirect::to("/users").into_response(),
+        Ok(s) if s.may(page::Area::Users) => Redirect::to("/users").into_response(),
         Ok(_) => Redirect::to("/matters").into_response(),
         Err(e) => e.into_response(),
     }

@@ -2,8 +2,8 @@
 //! firms, created together with their Firm Administrator (N1 applies).
 
 use super::page::{
-    form_problem, given, ok, person_choices, redirect_with, render, ticked, Choice, Flash, FormErrors, Layout, PageResult, PeopleSearch,
-    PickerQuery, Posted, Session,
+    form_problem, given, ok, person_choices, redirect_with, render, ticked, Area, Choice, Flash, FormErrors, Layout, PageResult,
+    PeopleSearch, PickerQuery, Posted, Session,
 };
 use app::firms::{NewFirm, NewFirmAdministrator};
 use app::offices::OfficeInput;
@@ -12,7 +12,7 @@ use app::{App, Page};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use domain::model::Office;
-use domain::{OfficeId, Role, UserId};
+use domain::{OfficeId, UserId};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -73,7 +73,7 @@ pub async fn offices(State(app): State<App>, s: Session) -> PageResult {
     Ok(ok(&OfficesPage {
         layout: s.layout("Offices", "offices"),
         rows,
-        can_create: s.user.role == Role::CompanySystemAdministrator,
+        can_create: s.may(Area::NewOffice),
     }))
 }
 
@@ -268,7 +268,7 @@ pub async fn firms(State(app): State<App>, s: Session) -> PageResult {
     Ok(ok(&FirmsPage {
         layout: s.layout("Firms", "firms"),
         rows,
-        can_create: s.user.role == Role::CompanySystemAdministrator,
+        can_create: s.may(Area::NewFirm),
     }))
 }
 

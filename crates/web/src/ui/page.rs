@@ -12,11 +12,13 @@ pub use super::session::*;
 use askama::Template;
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
+pub use domain::access::Area;
 use domain::model::User;
 use domain::Role;
 
-/// What the navigation offers: only the areas the role can use (the use
-/// cases still decide; this only avoids links that lead to "not allowed").
+/// What the navigation offers: only the areas the role can use, as
+/// `domain::access::Area` says (the use cases still decide the scope; this
+/// only avoids links that lead to "not allowed").
 #[derive(Debug, Clone)]
 pub struct NavUser {
     pub name: String,
@@ -33,21 +35,18 @@ pub struct NavUser {
 
 impl NavUser {
     pub(crate) fn of(u: &User) -> Self {
-        let sysadmin = u.role == Role::CompanySystemAdministrator;
+        let open = |area: Area| area.open_to(u.role);
         Self {
             name: u.full_name(),
             email: u.email.clone(),
             role: role_label(u.role),
-            users: u.role.is_user_administrator(),
-            offices: matches!(u.role, Role::CompanySystemAdministrator | Role::CompanyOfficeAdministrator),
-            firms: matches!(
-                u.role,
-                Role::CompanySystemAdministrator | Role::CompanyOfficeAdministrator | Role::FirmAdministrator
-            ),
-            routes: sysadmin,
-            settings: sysadmin,
-            audit: sysadmin,
-            bulk: sysadmin,
+            users: open(Area::Users),
+            offices: open(Area::Offices),
+            firms: open(Area::Firms),
+            routes: open(Area::ApprovalRoutes),
+            settings: open(Area::Settings),
+            audit: open(Area::Audit),
+            bulk: open(Area::BulkUpdate),
         }
     }
 }
@@ -181,6 +180,21 @@ impl Pager {
     pub fn has_next(&self) -> bool {
         self.page < self.pages
     }
+}
+
+/// `?page=` of a paged list.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct PageParam {
+    pub page: Option<String>,
+}
+
+/// A page number from the query: anything but 1 to 1,000,000 is page 1,
+/// so that a hand-edited URL shows the list rather than an error.
+pub fn page_number(p: &Option<String>) -> i64 {
+    p.as_deref()
+        .and_then(|p| p.parse().ok())
+        .filter(|p| (1..=1_000_000).contains(p))
+        .unwrap_or(1)
 }
 
 /// Query-string pairs, percent-encoded, without empty values.

@@ -164,3 +164,73 @@ impl PeopleSearch {
         }
     }
 }
+
+/// An office or firm picker of a form: its options, or why it has none.
+/// Only roles that work with offices (firms) are asked for them
+/// (`domain::access::Area`); for them a refused list is shown as a
+/// problem, never as an empty picker.
+#[derive(Debug, Clone, Default)]
+pub struct OrgPicker {
+    pub choices: Vec<Choice>,
+    /// Why the options could not be listed, as a sentence for the page.
+    pub problem: Option<String>,
+}
+
+impl OrgPicker {
+    /// `(id, name)` pairs as options, `selected` marked; or the problem of
+    /// the list. `Err` only for errors no page can show (signed out, our
+    /// fault).
+    fn of(what: &str, listed: Result<Vec<(String, String)>, AppError>, selected: &str) -> Result<Self, PageError> {
+        match listed {
+            Ok(items) => Ok(Self {
+                choices: items
+                    .into_iter()
+                    .map(|(id, name)| {
+                        let on = id == selected;
+                        Choice::new(id, name, on)
+                    })
+                    .collect(),
+                problem: None,
+            }),
+            Err(e) if matches!(e.kind(), ErrorKind::Unauthorized | ErrorKind::Internal) => Err(PageError::App(e)),
+            Err(e) => Ok(Self {
+                choices: Vec::new(),
+                problem: Some(format!("{what} cannot be listed here: {}", sentence(&e.message()))),
+            }),
+        }
+    }
+
+    /// The offices the session may list (`GET /api/v1/offices`), if its
+    /// role works with offices.
+    pub async fn offices(app: &App, s: &Session, selected: &str) -> Result<Self, PageError> {
+        if !s.may(Area::Offices) {
+            return Ok(Self::default());
+        }
+        let listed = app
+            .list_offices(&s.ctx, all_at_once())
+            .await
+            .map(|l| l.items.into_iter().map(|o| (o.id.to_string(), o.name)).collect());
+        Self::of("Offices", listed, selected)
+    }
+
+    /// The firms the session may list (`GET /api/v1/firms`), if its role
+    /// works with firms.
+    pub async fn firms(app: &App, s: &Session, selected: &str) -> Result<Self, PageError> {
+        if !s.may(Area::Firms) {
+            return Ok(Self::default());
+        }
+        let listed = app
+            .list_firms(&s.ctx, all_at_once())
+            .await
+            .map(|l| l.items.into_iter().map(|f| (f.id.to_string(), f.name)).collect());
+        Self::of("Firms", listed, selected)
+    }
+}
+
+/// Offices and firms are few: a picker lists them on one page.
+fn all_at_once() -> app::Page {
+    app::Page {
+        page: 1,
+        per_page: app::Page::MAX_PER_PAGE,
+    }
+}

@@ -5,8 +5,8 @@
 
 use super::blockers::Blockers;
 use super::page::{
-    form_problem, given, ok, redirect_with, render, role_label, sentence, ticked, when, Choice, Flash, FormErrors, Layout, PageError,
-    PageResult, Pager, Posted, Session,
+    form_problem, given, ok, page_number, redirect_with, render, role_label, sentence, ticked, when, Choice, Flash, FormErrors, Layout,
+    OrgPicker, PageError, PageParam, PageResult, Pager, Posted, Session,
 };
 use super::users::email_title;
 use app::users::{UserDetails, UserPatch};
@@ -72,7 +72,7 @@ struct ProfilePage {
     is_active: bool,
     locked: bool,
     roles: Vec<Choice>,
-    offices: Vec<Choice>,
+    offices: OrgPicker,
     facts: Vec<Fact>,
     email_status: &'static str,
     email_title: String,
@@ -81,35 +81,26 @@ struct ProfilePage {
     blockers_intro: String,
 }
 
-async fn profile_page(app: &App, s: &Session, d: &UserDetails, f: ProfileForm, errors: FormErrors, blockers: Blockers) -> ProfilePage {
+async fn profile_page(
+    app: &App,
+    s: &Session,
+    d: &UserDetails,
+    f: ProfileForm,
+    errors: FormErrors,
+    blockers: Blockers,
+) -> Result<ProfilePage, PageError> {
     let u = &d.user;
     let now = app.now();
     let office_sel = f.office_id.clone().unwrap_or_default();
-    let offices = match app
-        .list_offices(
-            &s.ctx,
-            Page {
-                page: 1,
-                per_page: Page::MAX_PER_PAGE,
-            },
-        )
-        .await
-    {
-        Ok(l) => {
-            let mut v: Vec<Choice> = l
-                .items
-                .iter()
-                .map(|o| Choice::new(o.id.to_string(), o.name.clone(), o.id.as_str() == office_sel))
-                .collect();
-            if let Some(o) = &d.office {
-                if !v.iter().any(|c| c.value == o.id.as_str()) {
-                    v.insert(0, Choice::new(o.id.to_string(), o.name.clone(), office_sel == o.id.as_str()));
-                }
-            }
-            v
+    let mut offices = OrgPicker::offices(app, s, &office_sel).await?;
+    // The user's office stays visible even when the list no longer has it.
+    if let Some(o) = &d.office {
+        if offices.problem.is_none() && !offices.choices.iter().any(|c| c.value == o.id.as_str()) {
+            offices
+                .choices
+                .insert(0, Choice::new(o.id.to_string(), o.name.clone(), office_sel == o.id.as_str()));
         }
-        Err(_) => Vec::new(),
-    };
+    }
     let roles = Role::ALL
         .iter()
         .filter(|r| r.side() == u.side)
@@ -178,7 +169,7 @@ async fn profile_page(app: &App, s: &Session, d: &UserDetails, f: ProfileForm, e
         });
     }
     let n_blockers = blockers.items.len();
-    ProfilePage {
+    Ok(ProfilePage {
         layout: s.layout(format!("{} — User Administrative Profile", u.full_name()), "users"),
         errors,
         id: u.id.to_string(),
@@ -197,13 +188,13 @@ async fn profile_page(app: &App, s: &Session, d: &UserDetails, f: ProfileForm, e
         blockers,
         blockers_title: format!("{} cannot be deactivated yet", u.full_name()),
         blockers_intro: format!("Nothing was saved. Clear all {n_blockers} item(s) below, then clear Active and save again."),
-    }
+    })
 }
 
 pub async fn show(State(app): State<App>, s: Session, Path(id): Path<String>) -> PageResult {
     let d = app.user_details(&s.ctx, &UserId::from(id)).await?;
     let f = ProfileForm::of(&d);
-    Ok(ok(&profile_page(&app, &s, &d, f, FormErrors::none(), Blockers::default()).await))
+    Ok(ok(&profile_page(&app, &s, &d, f, FormErrors::none(), Blockers::default()).await?))
 }
 
 /// *Save & close*: names, email, role, office and *Active* in one use case
@@ -244,14 +235,14 @@ pub async fn save(State(app): State<App>, s: Session, Path(id): Path<String>, Po
             let blockers = Blockers::from_domain(id.as_str(), &blockers);
             Ok(render(
                 StatusCode::CONFLICT,
-                &profile_page(&app, &s, &before, f, FormErrors::none(), blockers).await,
+                &profile_page(&app, &s, &before, f, FormErrors::none(), blockers).await?,
             ))
         }
         Err(e) => {
             let (status, errors) = form_problem(e)?;
             Ok(render(
                 status,
-                &profile_page(&app, &s, &before, f, errors, Blockers::default()).await,
+                &profile_page(&app, &s, &before, f, errors, Blockers::default()).await?,
             ))
         }
     }
@@ -335,18 +326,6 @@ struct HistoryPage {
     name: String,
     rows: Vec<HistoryRow>,
     pager: Pager,
-}
-
-#[derive(Deserialize, Default)]
-pub struct PageParam {
-    pub page: Option<String>,
-}
-
-pub fn page_number(p: &Option<String>) -> i64 {
-    p.as_deref()
-        .and_then(|p| p.parse().ok())
-        .filter(|p| (1..=1_000_000).contains(p))
-        .unwrap_or(1)
 }
 
 /// Audit actions as a person reads them; a code this build does not know

@@ -30,6 +30,17 @@ pub struct Session {
 }
 
 impl Session {
+    /// Whether the signed-in user's role works in `area` (SPEC §1, as
+    /// `domain::access` has it): what a page links to.
+    pub fn may(&self, area: Area) -> bool {
+        area.open_to(self.user.role)
+    }
+
+    /// Whether the signed-in user may add users on `side` (`can_assign`).
+    pub fn may_add_users(&self, side: domain::Side) -> bool {
+        self.ctx.actor.as_ref().is_some_and(|a| a.may_add_users(side))
+    }
+
     pub fn layout(&self, title: impl Into<String>, section: &'static str) -> Layout {
         Layout {
             title: title.into(),
