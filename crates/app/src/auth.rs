@@ -13,7 +13,7 @@ use crate::views::user_json;
 use crate::{password, App, AppError, AppResult, Ctx};
 use domain::audit::AuditAction;
 use domain::links::{LinkProblem, LinkState};
-use domain::lockout::{decide, Account, Decision, REASON_INACTIVITY};
+use domain::lockout::{decide, Account, Decision, LockReason};
 use domain::model::User;
 use domain::secret::{hash_token, looks_like_token, new_token};
 use domain::{Invalid, Millis, UserId};
@@ -174,9 +174,9 @@ impl App {
         let mut tx = self.db.write().await?;
         let user = tx.user_for_update(id).await?.ok_or_else(|| AppError::not_found("user"))?;
         crate::users::require_manage(ctx, &user)?;
-        let was = user.lock_reason.clone();
+        let was = user.lock_reason;
         let was_locked = user.is_locked(now);
-        let unlocked_at = (was.as_deref() == Some(REASON_INACTIVITY) && was_locked).then_some(now);
+        let unlocked_at = (was == Some(LockReason::Inactivity) && was_locked).then_some(now);
         tx.unlock_user(&user.id, unlocked_at, now).await?;
         record(
             &mut tx,

@@ -664,8 +664,8 @@ async fn directory_set_active(tx: &mut Tx, ctx: &Ctx, mut user: User, active: bo
         let item = OffboardingItem {
             id: UserId::generate().to_string(),
             user_id: user.id.to_string(),
-            kind: i.kind.as_str().into(),
-            target_type: i.target.kind.as_str().into(),
+            kind: i.kind,
+            target_type: i.target.kind,
             target_id: i.target.id.clone(),
             target_name: i.target.name.clone(),
             fix: blocker.fix().into(),
@@ -677,7 +677,7 @@ async fn directory_set_active(tx: &mut Tx, ctx: &Ctx, mut user: User, active: bo
     }
     let open: Vec<Value> = items
         .iter()
-        .map(|i| json!({"kind": i.kind, "target": {"type": i.target_type, "id": i.target_id, "name": i.target_name}}))
+        .map(|i| json!({"kind": i.kind.as_str(), "target": {"type": i.target_type, "id": i.target_id, "name": i.target_name}}))
         .collect();
     crate::lifecycle::deactivate_now(
         tx,
@@ -696,7 +696,7 @@ async fn directory_set_active(tx: &mut Tx, ctx: &Ctx, mut user: User, active: bo
         user_email: user.email.clone(),
         items: items
             .iter()
-            .map(|i| format!("{}: {} — {}", i.kind.replace('_', " "), i.target_name, i.fix))
+            .map(|i| format!("{}: {} — {}", i.kind.as_str().replace('_', " "), i.target_name, i.fix))
             .collect(),
     });
     let mut queued = false;

@@ -13,7 +13,7 @@ use crate::{App, AppError, AppResult, Ctx};
 use domain::audit::AuditAction;
 use domain::deactivation::BlockerKind as B;
 use domain::model::User;
-use domain::offboarding::{check, chosen, plan, Candidate, Fit, Item, ItemKind, Source};
+use domain::offboarding::{check, chosen, plan, Candidate, Fit, Item, ItemKind, PlanStatus, Source};
 use domain::{Invalid, MatterId, MatterRole, Millis, Role, UserId};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
@@ -89,7 +89,7 @@ async fn lock_people(tx: &mut Tx, leaving: &UserId, named: &HashMap<String, User
 /// under the user's lock, which the caller now holds, so it is committed
 /// and found here. A plan that ran (`done`) stays as history.
 pub(crate) async fn settle_plan_on_deactivation(tx: &mut Tx, ctx: &Ctx, id: &UserId, now: Millis) -> AppResult<()> {
-    let Some(plan) = tx.scheduled_deactivation(id).await?.filter(|p| p.status != "done") else {
+    let Some(plan) = tx.scheduled_deactivation(id).await?.filter(|p| p.status != PlanStatus::Done) else {
         return Ok(());
     };
     tx.delete_scheduled_deactivation(id).await?;
@@ -501,7 +501,7 @@ impl App {
         let user = tx.user(id).await?.ok_or_else(|| AppError::not_found("user"))?;
         require_manage(ctx, &user)?;
         let items = plan_in(&mut tx, ctx.actor.as_ref().map(|a| a.role), &user).await?;
-        let scheduled = tx.scheduled_deactivation(id).await?.filter(|s| s.status != "done");
+        let scheduled = tx.scheduled_deactivation(id).await?.filter(|s| s.status != PlanStatus::Done);
         Ok(Plan { user, items, scheduled })
     }
 
@@ -551,7 +551,7 @@ impl App {
                     effective_at: at,
                     successors_json: serde_json::to_string(&input.successors).unwrap_or_else(|_| "{}".into()),
                     default_successor_id: default.map(|d| d.to_string()),
-                    status: "scheduled".into(),
+                    status: PlanStatus::Scheduled,
                     failure: None,
                     created_by_id: ctx.actor_id().map(|a| a.to_string()),
                     created_by_label: ctx.label.clone(),
@@ -665,7 +665,7 @@ impl App {
         let plan = tx.scheduled_deactivation_for_update(id).await?;
         let user = tx.user(id).await?.ok_or_else(|| AppError::not_found("user"))?;
         require_manage(ctx, &user)?;
-        let Some(plan) = plan.filter(|p| p.status != "done") else {
+        let Some(plan) = plan.filter(|p| p.status != PlanStatus::Done) else {
             return Err(AppError::not_found("scheduled deactivation"));
         };
         tx.delete_scheduled_deactivation(id).await?;

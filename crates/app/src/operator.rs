@@ -6,6 +6,7 @@ use crate::users::{insert_new_user, NewUser};
 use crate::views::user_json;
 use crate::{password, App, AppError, AppResult, Ctx};
 use domain::audit::AuditAction;
+use domain::links::LinkPurpose;
 use domain::model::User;
 use domain::secret::new_token;
 use domain::Role;
@@ -69,8 +70,15 @@ impl App {
             None => {
                 let ttl_hours = tx.settings().await?.link_ttl_hours;
                 let (token, token_hash) = new_token();
-                tx.insert_link(&token_hash, &user.id, &user.email, "admin_setup", now, now + ttl_hours * 3_600_000)
-                    .await?;
+                tx.insert_link(
+                    &token_hash,
+                    &user.id,
+                    &user.email,
+                    LinkPurpose::AdminSetup,
+                    now,
+                    now + ttl_hours * 3_600_000,
+                )
+                .await?;
                 Some(format!("{}/set-password?token={token}", self.config.public_url))
             }
         };
@@ -112,7 +120,7 @@ impl App {
             &token_hash,
             &user.id,
             &user.email,
-            "password_reset",
+            LinkPurpose::PasswordReset,
             now,
             now + ttl_hours * 3_600_000,
         )

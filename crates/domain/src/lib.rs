@@ -8,6 +8,7 @@
 pub mod access;
 pub mod audit;
 pub mod audit_chain;
+pub mod code;
 pub mod deactivation;
 pub mod email;
 pub mod error;
@@ -23,6 +24,10 @@ pub mod secret;
 pub mod sso;
 pub mod text;
 
+#[doc(hidden)]
+pub use serde as __serde;
+
+pub use code::{StoredCode, UnknownCode};
 pub use email::Email;
 pub use error::Invalid;
 pub use ids::{FirmId, MatterId, OfficeId, RouteId, UserId};

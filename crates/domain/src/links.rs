@@ -4,6 +4,18 @@
 
 use crate::Millis;
 
+crate::stored_enum! {
+    /// What a one-time link was made for (`sign_in_links.purpose`).
+    pub enum LinkPurpose("sign-in link purpose") {
+        /// `tracker create-admin` / `users link`: the first administrator's setup.
+        AdminSetup => "admin_setup",
+        /// N1–N4, N6: carried by the new user email.
+        NewUserEmail => "new_user_email",
+        /// N5: carried by a reset email.
+        PasswordReset => "password_reset",
+    }
+}
+
 /// What is stored about a link, and who it is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkState<'a> {
@@ -50,6 +62,11 @@ pub fn check(link: &LinkState<'_>, now: Millis) -> Result<(), LinkProblem> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn link_purpose_round_trips() {
+        crate::code::assert_round_trips::<LinkPurpose>();
+    }
 
     fn fresh() -> LinkState<'static> {
         LinkState {

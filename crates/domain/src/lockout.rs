@@ -10,8 +10,16 @@ pub const UNTIL_UNLOCKED: Millis = 253_402_300_799_000; // 9999-12-31T23:59:59Z
 /// within this time or the account locks again.
 pub const GRACE_AFTER_UNLOCK_MS: Millis = 72 * 3600 * 1000;
 
-pub const REASON_FAILURES: &str = "failed_sign_ins";
-pub const REASON_INACTIVITY: &str = "inactivity";
+crate::stored_enum! {
+    /// Why an account is locked (`users.lock_reason`, and the `reason` of
+    /// a `user.locked` audit entry).
+    pub enum LockReason("lock reason") {
+        /// Too many failed sign-ins within the window.
+        FailedSignIns => "failed_sign_ins",
+        /// No sign-in for too long; lasts until an administrator unlocks.
+        Inactivity => "inactivity",
+    }
+}
 
 /// What sign-in knows about an account.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -32,7 +40,7 @@ pub struct After {
     pub failed_sign_ins: i64,
     pub failed_window_start: Option<Millis>,
     /// `Some` when this attempt locks the account: (until, reason).
-    pub new_lock: Option<(Millis, &'static str)>,
+    pub new_lock: Option<(Millis, LockReason)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,7 +99,7 @@ pub fn decide(a: &Account, password_ok: bool, now: Millis, cfg: &Lockout) -> Dec
             after: After {
                 failed_sign_ins: 0,
                 failed_window_start: None,
-                new_lock: Some((UNTIL_UNLOCKED, REASON_INACTIVITY)),
+                new_lock: Some((UNTIL_UNLOCKED, LockReason::Inactivity)),
             },
         };
     }
@@ -109,7 +117,7 @@ pub fn decide(a: &Account, password_ok: bool, now: Millis, cfg: &Lockout) -> Dec
             after: After {
                 failed_sign_ins: 0,
                 failed_window_start: None,
-                new_lock: Some((now + cfg.duration_minutes * 60_000, REASON_FAILURES)),
+                new_lock: Some((now + cfg.duration_minutes * 60_000, LockReason::FailedSignIns)),
             },
         };
     }
@@ -126,6 +134,13 @@ pub fn decide(a: &Account, password_ok: bool, now: Millis, cfg: &Lockout) -> Dec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lock_reason_round_trips() {
+        crate::code::assert_round_trips::<LockReason>();
+        assert_eq!(LockReason::FailedSignIns.as_str(), "failed_sign_ins");
+        assert_eq!(LockReason::Inactivity.as_str(), "inactivity");
+    }
     use proptest::prelude::*;
 
     const MIN: i64 = 60_000;
@@ -177,7 +192,7 @@ mod tests {
                 after: After {
                     failed_sign_ins: 0,
                     failed_window_start: None,
-                    new_lock: Some((DAY + 34 * MIN, REASON_FAILURES))
+                    new_lock: Some((DAY + 34 * MIN, LockReason::FailedSignIns))
                 }
             }
         );
@@ -217,7 +232,7 @@ mod tests {
             Decision::Refused {
                 reason: "locked_for_inactivity",
                 after: After {
-                    new_lock: Some((UNTIL_UNLOCKED, REASON_INACTIVITY)),
+                    new_lock: Some((UNTIL_UNLOCKED, LockReason::Inactivity)),
                     ..
                 }
             }

@@ -1,40 +1,18 @@
 //! The entities of SPEC §1 as plain data, as the store reads them.
 
 use crate::{FirmId, MatterId, MatterRole, Millis, OfficeId, Role, RouteId, Side, UserId};
-use serde::{Deserialize, Serialize};
 
-/// Where a user's new user email stands (N1, N8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EmailStatus {
-    /// Created with *Hold user notification*; nothing was sent (N1).
-    Held,
-    /// In the outbox, waiting for the delivery worker (N8).
-    Queued,
-    /// Accepted by the mail server (or written to the outbox folder).
-    Sent,
-    /// The last attempt was refused for good, or gave up after retries.
-    Failed,
-}
-
-impl EmailStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EmailStatus::Held => "held",
-            EmailStatus::Queued => "queued",
-            EmailStatus::Sent => "sent",
-            EmailStatus::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "held" => EmailStatus::Held,
-            "queued" => EmailStatus::Queued,
-            "sent" => EmailStatus::Sent,
-            "failed" => EmailStatus::Failed,
-            _ => return None,
-        })
+crate::stored_enum! {
+    /// Where a user's new user email stands (N1, N8).
+    pub enum EmailStatus("new user email status") {
+        /// Created with *Hold user notification*; nothing was sent (N1).
+        Held => "held",
+        /// In the outbox, waiting for the delivery worker (N8).
+        Queued => "queued",
+        /// Accepted by the mail server (or written to the outbox folder).
+        Sent => "sent",
+        /// The last attempt was refused for good, or gave up after retries.
+        Failed => "failed",
     }
 }
 
@@ -65,7 +43,7 @@ pub struct User {
     pub deactivated_at: Option<Millis>,
     pub new_user_email: NewUserEmail,
     pub locked_until: Option<Millis>,
-    pub lock_reason: Option<String>,
+    pub lock_reason: Option<crate::lockout::LockReason>,
 }
 
 impl User {
@@ -218,3 +196,16 @@ impl Default for Lockout {
 
 /// N6: the default lifetime of an emailed sign-in link.
 pub const DEFAULT_LINK_TTL_HOURS: i64 = 7 * 24;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_status_round_trips() {
+        crate::code::assert_round_trips::<EmailStatus>();
+        let texts: Vec<_> = EmailStatus::ALL.iter().map(|s| s.as_str()).collect();
+        // The values of the `users.new_user_email_status` CHECK constraint.
+        assert_eq!(texts, ["held", "queued", "sent", "failed"]);
+    }
+}

@@ -34,6 +34,15 @@ pub enum ItemKind {
 
 use BlockerKind as B;
 
+/// A stored kind (`offboarding_items.kind`), or why it is none.
+impl TryFrom<String> for ItemKind {
+    type Error = crate::UnknownCode;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s).ok_or_else(|| crate::UnknownCode::new("offboarding item kind", &s))
+    }
+}
+
 impl ItemKind {
     /// The kinds that never block, in plan order.
     const OTHERS: &'static [ItemKind] = &[
@@ -137,25 +146,27 @@ impl ItemKind {
     }
 }
 
-/// What an item is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TargetType {
-    Matter,
-    Office,
-    Route,
-    User,
-    Settings,
+crate::stored_enum! {
+    /// What an item is about.
+    pub enum TargetType("offboarding target type") {
+        Matter => "matter",
+        Office => "office",
+        Route => "route",
+        User => "user",
+        Settings => "settings",
+    }
 }
 
-impl TargetType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TargetType::Matter => "matter",
-            TargetType::Office => "office",
-            TargetType::Route => "route",
-            TargetType::User => "user",
-            TargetType::Settings => "settings",
-        }
+crate::stored_enum! {
+    /// Where a stored plan of a scheduled deactivation stands (O3,
+    /// `scheduled_deactivations.status`).
+    pub enum PlanStatus("scheduled deactivation status") {
+        /// Waiting for its time.
+        Scheduled => "scheduled",
+        /// Carried out.
+        Done => "done",
+        /// Refused when it ran; it says why and can be run again.
+        Failed => "failed",
     }
 }
 
@@ -462,6 +473,26 @@ pub fn check(item: &Item, successor: Candidate<'_>, leaving: Candidate<'_>, sour
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_codes_round_trip() {
+        crate::code::assert_round_trips::<TargetType>();
+        crate::code::assert_round_trips::<PlanStatus>();
+        // The values of the `scheduled_deactivations.status` CHECK constraint.
+        assert_eq!(
+            PlanStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            ["scheduled", "done", "failed"]
+        );
+        let mut seen = std::collections::HashSet::new();
+        for k in ItemKind::all() {
+            assert!(seen.insert(k.as_str()), "{k:?}");
+            assert_eq!(ItemKind::try_from(k.as_str().to_owned()), Ok(k));
+        }
+        assert_eq!(
+            ItemKind::try_from("lead".to_owned()),
+            Err(crate::UnknownCode::new("offboarding item kind", "lead"))
+        );
+    }
 
     #[test]
     fn d3_d4_kinds_are_their_blockers() {

@@ -4,7 +4,7 @@
 //! checks. The protocol itself (discovery, PKCE, signatures) is the
 //! `openidconnect` crate's, driven by `app::sso`.
 
-use crate::lockout::{inactive_too_long, Account, After, Decision, REASON_INACTIVITY, UNTIL_UNLOCKED};
+use crate::lockout::{inactive_too_long, Account, After, Decision, LockReason, UNTIL_UNLOCKED};
 use crate::model::Lockout;
 use crate::{Millis, Role, Side, UserId};
 
@@ -108,7 +108,7 @@ pub fn decide(a: &Account, now: Millis, cfg: &Lockout) -> Decision {
         return Decision::Refused {
             reason: "locked_for_inactivity",
             after: After {
-                new_lock: Some((UNTIL_UNLOCKED, REASON_INACTIVITY)),
+                new_lock: Some((UNTIL_UNLOCKED, LockReason::Inactivity)),
                 ..unchanged
             },
         };
@@ -248,7 +248,7 @@ mod tests {
         match decide(&active(), now, &cfg()) {
             Decision::Refused { reason, after } => {
                 assert_eq!(reason, "locked_for_inactivity");
-                assert_eq!(after.new_lock, Some((UNTIL_UNLOCKED, REASON_INACTIVITY)));
+                assert_eq!(after.new_lock, Some((UNTIL_UNLOCKED, LockReason::Inactivity)));
             }
             other => panic!("{other:?}"),
         }

@@ -14,6 +14,7 @@ use crate::render::{
     SignInLetter, SignInPurpose,
 };
 use crate::transport::Transport;
+use domain::links::LinkPurpose;
 use domain::model::User;
 use domain::secret::new_token;
 use domain::{Millis, UserId};
@@ -75,7 +76,7 @@ impl Claim<'_> {
         let claimed_until = now + self.lease_ms;
         let company = company(tx).await?;
         for row in rows {
-            let kind = MailKind::parse(&row.kind);
+            let kind = MailKind::parse(&row.kind).ok();
             let user = match &row.to_user_id {
                 Some(id) => tx.user(&UserId::from(id.as_str())).await?,
                 None => None,
@@ -157,7 +158,12 @@ impl Claim<'_> {
                 let (token, hash) = new_token();
                 let expires_at = now + company.link_ttl_hours * 3_600_000;
                 // S10: the link works only while the user keeps this address.
-                tx.insert_link(&hash, &user.id, &user.email, kind.as_str(), now, expires_at).await?;
+                let link_purpose = if kind == MailKind::NewUserEmail {
+                    LinkPurpose::NewUserEmail
+                } else {
+                    LinkPurpose::PasswordReset
+                };
+                tx.insert_link(&hash, &user.id, &user.email, link_purpose, now, expires_at).await?;
                 let purpose = if kind == MailKind::NewUserEmail {
                     SignInPurpose::NewUser
                 } else {

@@ -22,7 +22,7 @@ async fn a_message_cancelled_while_claimed_is_not_brought_back_by_a_failed_attem
     assert!(!tx.fail_claimed_mail(id, START + 60_000, "550").await.unwrap());
     assert!(!tx.cancel_claimed_mail(id, START + 60_000, "inactive").await.unwrap());
     tx.commit().await.unwrap();
-    assert_eq!(env.outbox(id).await.status, "cancelled");
+    assert_eq!(env.outbox(id).await.status.as_str(), "cancelled");
 }
 
 #[tokio::test]

@@ -141,7 +141,7 @@ async fn password_reset_says_the_old_password_is_gone_and_counts_as_a_send() {
     let token = link_token(&reset.text);
     assert_ne!(token, first_token, "every message gets a fresh link");
     let link = env.db.read().await.unwrap().link(&hash_token(&token)).await.unwrap().unwrap();
-    assert_eq!(link.purpose, "password_reset");
+    assert_eq!(link.purpose.as_str(), "password_reset");
     let status = env.user(&ann).await.new_user_email;
     assert_eq!(
         (status.status, status.sent_at, status.send_count, status.last_change_at),
@@ -239,7 +239,7 @@ async fn inactive_users_are_never_emailed() {
     assert_eq!(sink.data_begun(), 0);
     for id in ids {
         let row = env.outbox(id).await;
-        assert_eq!(row.status, "cancelled");
+        assert_eq!(row.status.as_str(), "cancelled");
         assert!(row.last_error.as_deref().unwrap_or_default().contains("inactive (N7)"), "{row:?}");
     }
     assert_eq!(env.user(&later).await.new_user_email.status, EmailStatus::Queued);
@@ -283,7 +283,7 @@ async fn messages_that_cannot_be_built_fail_without_being_sent() {
         (no_user, "needs a recipient user"),
     ] {
         let row = env.outbox(id).await;
-        assert_eq!(row.status, "failed", "{row:?}");
+        assert_eq!(row.status.as_str(), "failed", "{row:?}");
         assert!(
             row.last_error.as_deref().unwrap_or_default().contains(why),
             "expected {why:?}: {row:?}"

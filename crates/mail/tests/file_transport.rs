@@ -50,7 +50,7 @@ async fn without_smtp_each_message_is_written_as_an_eml_file_named_by_its_row() 
     assert!(parse(&std::fs::read_to_string(outbox.join(&names[1])).unwrap())
         .text
         .contains("Your role: Matter reader"));
-    assert_eq!(env.outbox(welcome).await.status, "sent");
+    assert_eq!(env.outbox(welcome).await.status.as_str(), "sent");
     assert_eq!(env.user(&ann).await.new_user_email.send_count, 1);
 }
 
@@ -75,6 +75,6 @@ async fn an_unwritable_outbox_folder_is_a_transient_failure() {
     assert_eq!(worker.run_once().await.unwrap().retried, 1);
 
     let row = env.outbox(id).await;
-    assert_eq!(row.status, "queued");
+    assert_eq!(row.status.as_str(), "queued");
     assert!(row.last_error.unwrap_or_default().contains("cannot write"));
 }

@@ -107,7 +107,7 @@ async fn a_permanent_refusal_fails_the_message_and_the_users_email_status_only()
         (status.status, status.sent_at, status.send_count, status.last_change_at),
         (EmailStatus::Failed, None, 0, Some(START))
     );
-    assert_eq!(env.outbox(fine).await.status, "sent");
+    assert_eq!(env.outbox(fine).await.status.as_str(), "sent");
     assert_eq!(env.user(&bob).await.new_user_email.status, EmailStatus::Sent);
     assert_eq!(sink.messages().len(), 1);
     env.advance(3_600_000);

@@ -12,7 +12,7 @@ use support::{env, parse, WAIT};
 
 async fn wait_until_sent(env: &support::Env, id: i64) {
     let deadline = tokio::time::Instant::now() + WAIT;
-    while env.outbox(id).await.status != "sent" {
+    while env.outbox(id).await.status.as_str() != "sent" {
         assert!(tokio::time::Instant::now() < deadline, "message {id} not recorded as sent");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -52,14 +52,14 @@ async fn the_worker_wakes_when_mail_is_queued_and_finishes_in_flight_work_on_shu
 
     assert_eq!(sink.messages().len(), 2);
     assert_eq!(
-        env.outbox(second).await.status,
+        env.outbox(second).await.status.as_str(),
         "sent",
         "the in-flight delivery was finished and recorded"
     );
     let third = env.enqueue(MailKind::PasswordReset, Some(&ann), "ann@example.com", json!({})).await;
     env.wake.notify_one();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(env.outbox(third).await.status, "queued", "a stopped worker claims nothing");
+    assert_eq!(env.outbox(third).await.status.as_str(), "queued", "a stopped worker claims nothing");
 }
 
 #[tokio::test]
@@ -150,7 +150,7 @@ async fn op4_a_stop_past_its_grace_releases_the_claims_for_another_worker() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     assert_eq!(heartbeat.last_tick(), Some(env.now()), "the running worker ticks on the clock");
-    assert_eq!(env.outbox(id).await.status, "sending");
+    assert_eq!(env.outbox(id).await.status.as_str(), "sending");
 
     stop.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(5), running)
@@ -159,7 +159,7 @@ async fn op4_a_stop_past_its_grace_releases_the_claims_for_another_worker() {
         .unwrap();
     assert_eq!(heartbeat.last_tick(), None, "a stopped worker is not running");
     let row = env.outbox(id).await;
-    assert_eq!(row.status, "queued", "the claim was released");
+    assert_eq!(row.status.as_str(), "queued", "the claim was released");
     assert!(row.next_attempt_at <= env.now(), "due at once");
 
     // Same clock, lease not run out: only a released claim can be taken.
@@ -167,5 +167,5 @@ async fn op4_a_stop_past_its_grace_releases_the_claims_for_another_worker() {
     let other = env.worker(Some(&working.url()), |_| {});
     let tally = other.run_once().await.unwrap();
     assert_eq!(tally.sent, 1, "{tally:?}");
-    assert_eq!(env.outbox(id).await.status, "sent");
+    assert_eq!(env.outbox(id).await.status.as_str(), "sent");
 }

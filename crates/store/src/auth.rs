@@ -4,6 +4,8 @@
 use crate::db::{on, Tx};
 use crate::users::{UserRow, USER_COLUMNS};
 use crate::Result;
+use domain::links::LinkPurpose;
+use domain::lockout::LockReason;
 use domain::model::User;
 use domain::{Millis, UserId};
 
@@ -40,7 +42,8 @@ pub struct SessionRecord {
 pub struct SignInLink {
     pub token_hash: String,
     pub user_id: String,
-    pub purpose: String,
+    #[sqlx(try_from = "crate::code::Code<LinkPurpose>")]
+    pub purpose: LinkPurpose,
     pub created_at: i64,
     pub expires_at: i64,
     pub used_at: Option<i64>,
@@ -112,10 +115,10 @@ impl Tx {
 
     /// S4: locks the account until `until`, for `reason`; failures so far
     /// are forgotten.
-    pub async fn lock_user(&mut self, user_id: &UserId, until: Millis, reason: &str) -> Result<()> {
+    pub async fn lock_user(&mut self, user_id: &UserId, until: Millis, reason: LockReason) -> Result<()> {
         on!(self, c => sqlx::query(
             "UPDATE users SET locked_until = $2, lock_reason = $3, failed_sign_ins = 0, failed_window_start = NULL WHERE id = $1")
-            .bind(user_id.as_str()).bind(until).bind(reason).execute(c).await.map(|r| r.rows_affected()))?;
+            .bind(user_id.as_str()).bind(until).bind(reason.as_str()).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -236,13 +239,13 @@ impl Tx {
         token_hash: &str,
         user_id: &UserId,
         sent_to: &str,
-        purpose: &str,
+        purpose: LinkPurpose,
         now: Millis,
         expires_at: Millis,
     ) -> Result<()> {
         on!(self, c => sqlx::query(
             "INSERT INTO sign_in_links (token_hash, user_id, purpose, created_at, expires_at, sent_to) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(token_hash).bind(user_id.as_str()).bind(purpose).bind(now).bind(expires_at).bind(sent_to.trim().to_ascii_lowercase())
+            .bind(token_hash).bind(user_id.as_str()).bind(purpose.as_str()).bind(now).bind(expires_at).bind(sent_to.trim().to_ascii_lowercase())
             .execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
     }

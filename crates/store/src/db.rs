@@ -7,13 +7,27 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Sqlx(#[from] sqlx::Error),
+    Sqlx(sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
+}
+
+/// A column read into a stored code (`crate::code::Code`) that
+/// names no variant is corrupt data, like any other stored value that does
+/// not parse; every other database error stays what it is.
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::ColumnDecode { index, source } = &e {
+            if let Some(unknown) = source.downcast_ref::<domain::UnknownCode>() {
+                return StoreError::Corrupt(format!("column {index}: {unknown}"));
+            }
+        }
+        StoreError::Sqlx(e)
+    }
 }
 
 impl StoreError {

@@ -5,6 +5,7 @@ use crate::db::{on, Tx};
 use crate::users::{UserRow, USER_COLUMNS};
 use crate::Result;
 use domain::model::User;
+use domain::offboarding::{ItemKind, TargetType};
 use domain::{Millis, UserId};
 
 /// DIR2: a SCIM bearer token (its hash stays in the database).
@@ -35,8 +36,10 @@ pub struct DirectoryLink {
 pub struct OffboardingItem {
     pub id: String,
     pub user_id: String,
-    pub kind: String,
-    pub target_type: String,
+    #[sqlx(try_from = "crate::code::Code<ItemKind>")]
+    pub kind: ItemKind,
+    #[sqlx(try_from = "crate::code::Code<TargetType>")]
+    pub target_type: TargetType,
     pub target_id: String,
     pub target_name: String,
     pub fix: String,
@@ -311,7 +314,7 @@ impl Tx {
     pub async fn insert_offboarding_item(&mut self, i: &OffboardingItem) -> Result<()> {
         on!(self, c => sqlx::query("INSERT INTO offboarding_items (id, user_id, kind, target_type, target_id, target_name, fix, created_at, resolved_at) \
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-            .bind(&i.id).bind(&i.user_id).bind(&i.kind).bind(&i.target_type).bind(&i.target_id).bind(&i.target_name).bind(&i.fix)
+            .bind(&i.id).bind(&i.user_id).bind(i.kind.as_str()).bind(i.target_type.as_str()).bind(&i.target_id).bind(&i.target_name).bind(&i.fix)
             .bind(i.created_at).bind(i.resolved_at).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
     }

@@ -12,6 +12,7 @@
 mod audit;
 mod auth;
 mod blockers;
+mod code;
 mod cursor;
 mod db;
 mod delivery;
@@ -40,7 +41,7 @@ pub use offboarding::ScheduledDeactivation;
 pub use onboarding::Queuer;
 pub use ops::{newest_migration, OpsFigures, SchemaStatus};
 pub use outbox::{
-    DirectoryDigest, MailKind, MatterAdded, MatterClosed, OffboardingAlert, OffboardingDigest, OutboxMessage, OutboxPayload,
+    DirectoryDigest, MailKind, MailStatus, MatterAdded, MatterClosed, OffboardingAlert, OffboardingDigest, OutboxMessage, OutboxPayload,
     OutboxStatusCount,
 };
 pub use sso::{Claim as SsoClaim, SsoAttempt};

@@ -13,7 +13,7 @@ use crate::db::{on, Tx};
 use crate::sql::{bind_args, push_in_list, Sql};
 use crate::{Dialect, Result, StoreError};
 use domain::model::User;
-use domain::offboarding::{MatterRef, ParticipationRef, PersonRef, PlaceRef, PlanFacts};
+use domain::offboarding::{MatterRef, ParticipationRef, PersonRef, PlaceRef, PlanFacts, PlanStatus};
 use domain::{MatterRole, Millis, Side, UserId};
 
 #[derive(sqlx::FromRow)]
@@ -72,7 +72,8 @@ pub struct ScheduledDeactivation {
     pub effective_at: i64,
     pub successors_json: String,
     pub default_successor_id: Option<String>,
-    pub status: String,
+    #[sqlx(try_from = "crate::code::Code<PlanStatus>")]
+    pub status: PlanStatus,
     pub failure: Option<String>,
     pub created_by_id: Option<String>,
     pub created_by_label: String,
@@ -367,7 +368,7 @@ impl Tx {
 
     /// Records the outcome of a run: `done`, or `failed` with why.
     pub async fn finish_scheduled_deactivation(&mut self, user: &UserId, failure: Option<&str>, now: Millis) -> Result<()> {
-        let status = if failure.is_some() { "failed" } else { "done" };
+        let status = if failure.is_some() { PlanStatus::Failed } else { PlanStatus::Done }.as_str();
         on!(self, c => sqlx::query("UPDATE scheduled_deactivations SET status = $2, failure = $3, ran_at = $4 WHERE user_id = $1")
             .bind(user.as_str()).bind(status).bind(failure).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())

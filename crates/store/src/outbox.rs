@@ -7,49 +7,40 @@ use crate::db::{on, Tx};
 use crate::{Dialect, Result};
 use domain::{Millis, UserId};
 
-/// What a message is; the mail crate renders each kind from its payload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MailKind {
-    /// N1–N4, N6: the new user email with a fresh sign-in link.
-    NewUserEmail,
-    /// N5: a reset, with a fresh sign-in link.
-    PasswordReset,
-    /// M1: added to a matter.
-    MatterAdded,
-    /// M2: a matter closed for editing or invoicing.
-    MatterClosed,
-    /// O2: what a successor took over from a leaving user, in one message.
-    OffboardingDigest,
-    /// O3: to the system administrators, about a scheduled deactivation.
-    OffboardingAlert,
-    /// DIR3: to a system administrator, what a directory-deactivated user left.
-    DirectoryDigest,
+domain::stored_enum! {
+    /// What a message is (`mail_outbox.kind`); the mail crate renders each
+    /// kind from its payload.
+    pub enum MailKind("kind of message") {
+        /// N1–N4, N6: the new user email with a fresh sign-in link.
+        NewUserEmail => "new_user_email",
+        /// N5: a reset, with a fresh sign-in link.
+        PasswordReset => "password_reset",
+        /// M1: added to a matter.
+        MatterAdded => "matter_added",
+        /// M2: a matter closed for editing or invoicing.
+        MatterClosed => "matter_closed",
+        /// O2: what a successor took over from a leaving user, in one message.
+        OffboardingDigest => "offboarding_digest",
+        /// O3: to the system administrators, about a scheduled deactivation.
+        OffboardingAlert => "offboarding_alert",
+        /// DIR3: to a system administrator, what a directory-deactivated user left.
+        DirectoryDigest => "directory_digest",
+    }
 }
 
-impl MailKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MailKind::NewUserEmail => "new_user_email",
-            MailKind::PasswordReset => "password_reset",
-            MailKind::MatterAdded => "matter_added",
-            MailKind::MatterClosed => "matter_closed",
-            MailKind::OffboardingDigest => "offboarding_digest",
-            MailKind::OffboardingAlert => "offboarding_alert",
-            MailKind::DirectoryDigest => "directory_digest",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "new_user_email" => MailKind::NewUserEmail,
-            "password_reset" => MailKind::PasswordReset,
-            "matter_added" => MailKind::MatterAdded,
-            "matter_closed" => MailKind::MatterClosed,
-            "offboarding_digest" => MailKind::OffboardingDigest,
-            "offboarding_alert" => MailKind::OffboardingAlert,
-            "directory_digest" => MailKind::DirectoryDigest,
-            _ => return None,
-        })
+domain::stored_enum! {
+    /// Where a message stands (`mail_outbox.status`).
+    pub enum MailStatus("mail status") {
+        /// Waiting for its next attempt.
+        Queued => "queued",
+        /// Claimed by a worker, under a lease.
+        Sending => "sending",
+        /// Accepted by the mail server (or written to the outbox folder).
+        Sent => "sent",
+        /// Refused for good, or given up after retries.
+        Failed => "failed",
+        /// Withdrawn before delivery (superseded, or the user deactivated).
+        Cancelled => "cancelled",
     }
 }
 
@@ -160,7 +151,7 @@ impl OutboxPayload {
 
     /// A stored message's payload, or why it cannot be read.
     pub fn decode(kind: &str, json: &str) -> std::result::Result<Self, String> {
-        match MailKind::parse(kind) {
+        match MailKind::parse(kind).ok() {
             Some(MailKind::NewUserEmail) => Ok(OutboxPayload::NewUserEmail),
             Some(MailKind::PasswordReset) => Ok(OutboxPayload::PasswordReset),
             Some(MailKind::MatterAdded) => serde_json::from_str(json)
@@ -183,6 +174,10 @@ impl OutboxPayload {
     }
 }
 
+/// A stored message. Its `kind` stays the stored text: a row whose kind
+/// this build does not know is not corrupt data but a message the worker
+/// fails (with why) so the queue moves on; the worker parses it once
+/// ([`MailKind::parse`], [`OutboxPayload::decode`]).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct OutboxMessage {
     pub id: i64,
@@ -190,7 +185,8 @@ pub struct OutboxMessage {
     pub to_user_id: Option<String>,
     pub to_address: String,
     pub payload: String,
-    pub status: String,
+    #[sqlx(try_from = "crate::code::Code<MailStatus>")]
+    pub status: MailStatus,
     pub attempts: i64,
     pub next_attempt_at: i64,
     pub last_error: Option<String>,
@@ -200,7 +196,8 @@ pub struct OutboxMessage {
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct OutboxStatusCount {
-    pub status: String,
+    #[sqlx(try_from = "crate::code::Code<MailStatus>")]
+    pub status: MailStatus,
     pub count: i64,
 }
 
@@ -284,5 +281,50 @@ impl Tx {
         Ok(
             on!(self, c => sqlx::query_as("SELECT status, COUNT(*) AS count FROM mail_outbox GROUP BY status ORDER BY status").fetch_all(c).await)?,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Db, StoreError};
+
+    #[test]
+    fn mail_codes_round_trip() {
+        domain::code::assert_round_trips::<MailKind>();
+        domain::code::assert_round_trips::<MailStatus>();
+        // The values of the `mail_outbox.status` CHECK constraint.
+        let statuses: Vec<_> = MailStatus::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(statuses, ["queued", "sending", "sent", "failed", "cancelled"]);
+        for k in MailKind::ALL {
+            let payload = OutboxPayload::decode(k.as_str(), "{}");
+            // Every kind decodes (or names what its payload lacks), never "unknown kind".
+            assert!(!matches!(&payload, Err(e) if e.starts_with("unknown")), "{k}: {payload:?}");
+        }
+    }
+
+    /// A stored code that names no variant is `StoreError::Corrupt`, not a
+    /// panic and not a generic database error; a known one reads as usual.
+    #[tokio::test]
+    async fn an_unknown_stored_status_is_corrupt_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}/codes.db", dir.path().display())).await.unwrap();
+        let mut tx = db.read().await.unwrap();
+        let read = |status: &'static str| format!("SELECT '{status}' AS status, 3 AS count");
+        let sql = read("lost");
+        let bad: Result<Vec<OutboxStatusCount>> = on!(tx, c => sqlx::query_as(&sql).fetch_all(c).await).map_err(StoreError::from);
+        match bad {
+            Err(StoreError::Corrupt(m)) => assert!(m.contains("'lost' is not a known mail status"), "{m}"),
+            other => panic!("expected corrupt data, got {other:?}"),
+        }
+        let sql = read("sending");
+        let good: Vec<OutboxStatusCount> = on!(tx, c => sqlx::query_as(&sql).fetch_all(c).await).unwrap();
+        assert_eq!(
+            good,
+            [OutboxStatusCount {
+                status: MailStatus::Sending,
+                count: 3
+            }]
+        );
     }
 }

@@ -3,6 +3,7 @@ use crate::db::{on, Tx};
 use crate::sql::{bind_args, prefix_upper, push_in_list, Sql};
 use crate::{Result, StoreError};
 use domain::access::UserScope;
+use domain::lockout::LockReason;
 use domain::model::{EmailStatus, NewUserEmail, User};
 use domain::text::fold;
 use domain::{FirmId, Millis, OfficeId, Role, Side, UserId};
@@ -57,11 +58,15 @@ impl TryFrom<UserRow> for User {
 
     fn try_from(r: UserRow) -> Result<Self> {
         let corrupt = |what: &str, v: &str| StoreError::Corrupt(format!("user {}: {what} '{v}'", r.id));
+        let lock_reason = match &r.lock_reason {
+            Some(why) => Some(LockReason::parse(why).map_err(|e| corrupt(e.what, &e.value))?),
+            None => None,
+        };
         Ok(User {
             side: Side::parse(&r.side).map_err(|_| corrupt("side", &r.side))?,
             role: Role::parse(&r.role).map_err(|_| corrupt("role", &r.role))?,
             new_user_email: NewUserEmail {
-                status: EmailStatus::parse(&r.new_user_email_status).ok_or_else(|| corrupt("email status", &r.new_user_email_status))?,
+                status: EmailStatus::parse(&r.new_user_email_status).map_err(|e| corrupt(e.what, &e.value))?,
                 sent_at: r.new_user_email_sent_at,
                 send_count: r.new_user_email_count,
                 last_change_at: r.new_user_email_changed_at,
@@ -79,7 +84,7 @@ impl TryFrom<UserRow> for User {
             updated_at: r.updated_at,
             deactivated_at: r.deactivated_at,
             locked_until: r.locked_until,
-            lock_reason: r.lock_reason,
+            lock_reason,
         })
     }
 }
@@ -932,5 +937,52 @@ impl Tx {
             on!(self, c => sqlx::query(sql).bind(id.as_str()).execute(c).await.map(|r| r.rows_affected()))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row() -> UserRow {
+        UserRow {
+            id: "u1".into(),
+            email: "ann@company.example".into(),
+            first_name: "Ann".into(),
+            last_name: "Lee".into(),
+            side: "company".into(),
+            firm_id: None,
+            office_id: None,
+            role: "company_user".into(),
+            active: true,
+            activated_at: None,
+            last_sign_in_at: None,
+            created_at: 1,
+            updated_at: 1,
+            deactivated_at: None,
+            new_user_email_status: "held".into(),
+            new_user_email_sent_at: None,
+            new_user_email_count: 0,
+            new_user_email_changed_at: None,
+            locked_until: Some(5),
+            lock_reason: Some("inactivity".into()),
+        }
+    }
+
+    #[test]
+    fn stored_codes_become_enums_and_unknown_ones_are_corrupt() {
+        let u = User::try_from(row()).unwrap();
+        assert_eq!(u.lock_reason, Some(LockReason::Inactivity));
+        assert_eq!(u.new_user_email.status, EmailStatus::Held);
+        let bad = UserRow {
+            lock_reason: Some("bored".into()),
+            ..row()
+        };
+        assert!(matches!(User::try_from(bad), Err(StoreError::Corrupt(m)) if m.contains("lock reason 'bored'")));
+        let bad = UserRow {
+            new_user_email_status: "lost".into(),
+            ..row()
+        };
+        assert!(matches!(User::try_from(bad), Err(StoreError::Corrupt(m)) if m.contains("'lost'")));
     }
 }

@@ -145,7 +145,7 @@ fn seeded(i: usize, firms: &[FirmId], offices: &[OfficeId], now: i64) -> User {
             last_change_at: None,
         },
         locked_until: (i % 1_000 == 1).then_some(now + 3_600_000),
-        lock_reason: (i % 1_000 == 1).then(|| "failed_sign_ins".into()),
+        lock_reason: (i % 1_000 == 1).then_some(domain::lockout::LockReason::FailedSignIns),
     }
 }
 

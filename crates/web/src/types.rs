@@ -93,7 +93,7 @@ impl UserOut {
             directory_managed: directory_sync && u.side == domain::Side::Company,
             locked,
             locked_until: if locked { ots(u.locked_until) } else { None },
-            lock_reason: if locked { u.lock_reason.clone() } else { None },
+            lock_reason: if locked { u.lock_reason.map(|r| r.to_string()) } else { None },
         }
     }
 

@@ -583,7 +583,7 @@ async fn a_new_user_email_stopped_by_deactivation_can_be_sent_after_reactivation
         tx.mail_for_user(&domain::UserId::from(u.as_str()), 10).await.unwrap()
     };
     assert!(
-        outbox.iter().all(|m| m.status == "cancelled"),
+        outbox.iter().all(|m| m.status == store::MailStatus::Cancelled),
         "D2/N7: nothing stays queued for an inactive user: {outbox:?}"
     );
     let shown = app.get(&format!("/api/v1/users/{u}"), &app.admin).await.body;
@@ -1485,7 +1485,10 @@ async fn matter_notifications_skip_a_deactivated_participant_and_their_delegates
     let mut closed_for = Vec::new();
     for (name, id) in [("lead", &lead), ("p", &p), ("u", &u), ("pd", &p_delegate), ("ud", &u_delegate)] {
         let mail = tx.mail_for_user(&domain::UserId::from(id.as_str()), 50).await.unwrap();
-        if mail.iter().any(|m| m.kind == "matter_closed" && m.status != "cancelled") {
+        if mail
+            .iter()
+            .any(|m| m.kind == "matter_closed" && m.status != store::MailStatus::Cancelled)
+        {
             closed_for.push(name);
         }
     }

@@ -243,9 +243,16 @@ impl TestApp {
         let id = domain::UserId::from(user_id);
         let email = tx.user(&id).await.unwrap().expect("user").email;
         let (token, hash) = domain::secret::new_token();
-        tx.insert_link(&hash, &id, &email, "test", app.now(), app.now() + 3_600_000)
-            .await
-            .unwrap();
+        tx.insert_link(
+            &hash,
+            &id,
+            &email,
+            domain::links::LinkPurpose::PasswordReset,
+            app.now(),
+            app.now() + 3_600_000,
+        )
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
         token
     }

@@ -35,7 +35,7 @@ pub(crate) async fn settle(app: &TestApp) {
         };
         let busy = counts
             .iter()
-            .any(|c| (c.status == "queued" || c.status == "sending") && c.count > 0);
+            .any(|c| matches!(c.status, store::MailStatus::Queued | store::MailStatus::Sending) && c.count > 0);
         if !busy {
             return;
         }
@@ -851,7 +851,7 @@ async fn n8_mail_queued_while_the_smtp_server_is_down_arrives_exactly_once_when_
             .await
             .unwrap()
             .iter()
-            .any(|m| m.attempts >= 1 && m.status == "queued" && m.last_error.is_some());
+            .any(|m| m.attempts >= 1 && m.status == store::MailStatus::Queued && m.last_error.is_some());
         if tried {
             break;
         }

@@ -264,7 +264,7 @@ async fn s10_queued_mail_follows_the_address_change() {
     };
     let summary: Vec<(String, String, String)> = rows
         .iter()
-        .map(|m| (m.kind.clone(), m.to_address.clone(), m.status.clone()))
+        .map(|m| (m.kind.clone(), m.to_address.clone(), m.status.to_string()))
         .collect();
     let old: Vec<_> = summary.iter().filter(|(_, to, _)| to == "typo@company.exmaple").collect();
     assert_eq!(old.len(), 2, "{summary:?}");

@@ -94,9 +94,9 @@ pub fn item_out(i: &store::OffboardingItem) -> OffboardingItemOut {
     OffboardingItemOut {
         id: i.id.clone(),
         user_id: i.user_id.clone(),
-        kind: i.kind.clone(),
+        kind: i.kind.as_str().to_owned(),
         target: OffboardingTarget {
-            kind: i.target_type.clone(),
+            kind: i.target_type.to_string(),
             id: i.target_id.clone(),
             name: i.target_name.clone(),
         },

@@ -79,7 +79,7 @@ impl From<&ScheduledDeactivation> for ScheduleOut {
         Self {
             user_id: s.user_id.clone(),
             effective_at: ts(s.effective_at),
-            status: s.status.clone(),
+            status: s.status.to_string(),
             failure: s.failure.clone(),
             successors: serde_json::from_str(&s.successors_json).unwrap_or_default(),
             default_successor_id: s.default_successor_id.clone(),

@@ -203,7 +203,7 @@ pub async fn items(State(app): State<App>, s: Session, Query(q): Query<ItemsQuer
         .iter()
         .map(|i| ItemRow {
             user_href: format!("/users/{}", i.user_id),
-            kind: i.kind.replace('_', " "),
+            kind: i.kind.as_str().replace('_', " "),
             target: format!("{}: {}", i.target_type, i.target_name),
             target_href: match i.target_type.as_str() {
                 "matter" => format!("/matters/{}", i.target_id),

@@ -341,7 +341,7 @@ pub async fn scheduled(State(app): State<App>, s: Session) -> PageResult {
                 id: v.user.id.to_string(),
                 name: v.user.full_name(),
                 when: when(Some(v.plan.effective_at)),
-                status: v.plan.status.clone(),
+                status: v.plan.status.to_string(),
                 failure: v.plan.failure.clone().unwrap_or_default(),
                 by: v.plan.created_by_label.clone(),
             })
