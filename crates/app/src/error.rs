@@ -301,8 +301,14 @@ impl From<store::StoreError> for AppError {
             return AppError::conflict("conflict", "a concurrent change created the same record; reload and try again");
         }
         // Every database connection is taken (e.g. writers queued on the
-        // audit chain head): the server is busy, not broken.
-        if e.is_pool_timeout() {
+        // audit chain head), or the database gave the transaction up (a
+        // PostgreSQL deadlock or serialisation failure, SQLite busy past its
+        // timeout) after rolling it back: the server is busy, not broken,
+        // and the same request may simply be sent again.
+        if e.is_retryable() {
+            tracing::warn!(error = %e, "the database gave a transaction up; the client is told to retry");
+        }
+        if e.is_pool_timeout() || e.is_retryable() {
             return AppError::Unavailable {
                 code: "server_busy",
                 message: "the server is busy; try again in a moment".into(),

@@ -39,7 +39,7 @@ pub fn router(app: App) -> Router {
 /// The whole service.
 pub fn router_with(app: App, timeouts: Timeouts) -> Router {
     let (api, openapi) = api::router();
-    let openapi = Arc::new(openapi);
+    let openapi = Arc::new(api::served_document(&openapi));
     let edge = edge::Edge::new(&app, timeouts.request);
     Router::new()
         .merge(api)

@@ -38,6 +38,51 @@ impl Reply {
     }
 }
 
+/// One request; every argument owned, so that the future can be spawned on
+/// any worker thread (the race tests fire many at once). A body that is not
+/// JSON comes back as a JSON string, an empty one as `null`.
+pub async fn send(client: Client, url: String, method: Method, token: Option<String>, body: Option<Value>) -> Reply {
+    let mut req = client.request(method, url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.expect("request sent");
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let text = resp.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    Reply { status, body, headers }
+}
+
+/// A client that shows redirects instead of following them, as the page
+/// tests need.
+pub fn no_redirects() -> Client {
+    Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// The wall clock, in milliseconds since the epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// A moment in milliseconds since the epoch as RFC 3339 text.
+pub fn rfc3339(at_ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_ms) * 1_000_000)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
 /// With `TRACKER_TEST_DATABASE_URL` (a PostgreSQL server URL without a
 /// database, as `scripts/with-postgres.sh` exports) every test gets a fresh
 /// PostgreSQL database; without it, a fresh SQLite file.
@@ -123,23 +168,14 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut ServeConfig)) -> TestApp {
 
 impl TestApp {
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
-        let mut req = self.client.request(method, format!("{}{}", self.url, path));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("request sent");
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.unwrap();
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        Reply { status, body, headers }
+        send(
+            self.client.clone(),
+            format!("{}{}", self.url, path),
+            method,
+            token.map(str::to_owned),
+            body,
+        )
+        .await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {
@@ -160,15 +196,21 @@ impl TestApp {
 
     /// Sends a raw body with a content type, for malformed-input tests.
     pub async fn raw(&self, method: Method, path: &str, token: &str, content_type: &str, body: &str) -> Reply {
-        let resp = self
-            .client
-            .request(method, format!("{}{}", self.url, path))
-            .bearer_auth(token)
-            .header("content-type", content_type)
-            .body(body.to_owned())
-            .send()
+        self.raw_with(method, path, token, &[("content-type", content_type)], Some(body))
             .await
-            .unwrap();
+    }
+
+    /// Sends a raw body, if any, with the headers given (a content type,
+    /// `If-Match`, …). An answer that is not JSON reads as `null`.
+    pub async fn raw_with(&self, method: Method, path: &str, token: &str, headers: &[(&str, &str)], body: Option<&str>) -> Reply {
+        let mut req = self.client.request(method, format!("{}{}", self.url, path)).bearer_auth(token);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        if let Some(b) = body {
+            req = req.body(b.to_owned());
+        }
+        let resp = req.send().await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
         let body = resp.json().await.unwrap_or(Value::Null);
@@ -197,6 +239,14 @@ impl TestApp {
 
     pub async fn company_user(&self, email: &str, role: &str, office: Option<&str>) -> String {
         self.create_user(json!({"email": email, "first_name": "Test", "last_name": email.split('@').next().unwrap(), "side": "company", "role": role, "office_id": office, "hold_new_user_email": true})).await
+    }
+
+    /// A company user (plain role, no office) who has set a password and
+    /// signed in: their id and session token.
+    pub async fn signed_in_company_user(&self, email: &str) -> (String, String) {
+        let id = self.company_user(email, "company_user", None).await;
+        let token = self.password_for(&id, email).await;
+        (id, token)
     }
 
     pub async fn firm_user(&self, email: &str, role: &str, firm: &str) -> String {
@@ -295,6 +345,33 @@ impl TestApp {
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         r.id()
+    }
+
+    /// Adds a participant as the administrator, which must succeed.
+    pub async fn add_participant(&self, matter: &str, user: &str, role: &str, notified: bool) {
+        let body = json!({"user_id": user, "role": role, "receives_notifications": notified});
+        let r = self
+            .post(&format!("/api/v1/matters/{matter}/participants"), &self.admin, body)
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+
+    /// Opens or closes a matter for editing and invoicing alike, as the
+    /// administrator; it must succeed.
+    pub async fn set_matter_open(&self, matter: &str, open: bool) {
+        let body = json!({"open_for_editing": open, "open_for_invoicing": open});
+        let r = self.patch(&format!("/api/v1/matters/{matter}"), &self.admin, body).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+
+    /// A user's row in a matter's participant list, as the administrator sees it.
+    pub async fn participant_row(&self, matter: &str, user: &str) -> Value {
+        let parts = self.get(&format!("/api/v1/matters/{matter}/participants"), &self.admin).await.body;
+        let rows = parts["items"].as_array().unwrap_or_else(|| panic!("items: {parts}"));
+        rows.iter()
+            .find(|p| p["user_id"] == user)
+            .unwrap_or_else(|| panic!("{user} in {parts}"))
+            .clone()
     }
 
     pub async fn user_count(&self) -> i64 {

@@ -5,25 +5,11 @@
 
 use crate::helpers::*;
 use app::hooks::Point;
-use reqwest::{Client, Method, StatusCode};
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::time::Duration;
 
 const DAY_MS: i64 = 86_400_000;
-
-fn rfc3339(at_ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_ms) * 1_000_000)
-        .unwrap()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap()
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
 
 /// A deactivation through `PATCH /users/{id}` (or by the directory) while
 /// a plan is stored cancels the plan in the same transaction (audited,
@@ -225,30 +211,12 @@ async fn offboard_race_paused_offboarding_and_edits_of_its_office_and_route() {
     assert_eq!(held, [successor.clone(), other.clone(), successor.clone()]);
 }
 
-async fn send(client: Client, url: String, method: Method, token: String, body: Value) -> (StatusCode, Value) {
-    let resp = client
-        .request(method, url)
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .expect("request sent");
-    let status = resp.status();
-    let text = resp.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
 /// Every request of every trial sent at once, as the administrator; the
 /// answers in the order of the calls.
 async fn fire(app: &TestApp, calls: &[Vec<(Method, String, Value)>]) -> Vec<(StatusCode, Value)> {
-    let futures = calls.iter().flatten().map(|(method, path, body)| {
-        send(
-            app.client.clone(),
-            format!("{}{path}", app.url),
-            method.clone(),
-            app.admin.clone(),
-            body.clone(),
-        )
+    let futures = calls.iter().flatten().map(|(method, path, body)| async {
+        let r = app.call(method.clone(), path, Some(&app.admin), Some(body.clone())).await;
+        (r.status, r.body)
     });
     futures::future::join_all(futures).await
 }

@@ -9,7 +9,7 @@
 //! multi-threaded runtime, alternating which request is started first.
 
 use crate::helpers::*;
-use reqwest::{Client, Method, StatusCode};
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio::sync::Barrier;
@@ -40,21 +40,6 @@ struct Trial {
     body: Value,
 }
 
-/// One request, sent with its own client handle so that it can run on any
-/// worker thread.
-async fn send(client: Client, url: String, method: Method, token: String, body: Value) -> (StatusCode, Value) {
-    let resp = client
-        .request(method, url)
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .expect("request sent");
-    let status = resp.status();
-    let text = resp.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
 fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("")
 }
@@ -73,7 +58,8 @@ async fn fire(app: &TestApp, pairs: Vec<(Request, Request)>) -> Vec<((StatusCode
             let (client, url, barrier) = (app.client.clone(), format!("{}{}", app.url, path), barrier.clone());
             tasks.push(async move {
                 barrier.wait().await;
-                send(client, url, method, token, body).await
+                let r = send(client, url, method, Some(token), Some(body)).await;
+                (r.status, r.body)
             });
         }
         let second = tasks.pop().unwrap();
@@ -112,14 +98,7 @@ async fn setup(app: &TestApp, kind: Change, n: usize, other: &str) -> Trial {
         }
         Change::ReopenLedMatter => {
             let m = app.matter(&format!("REOPEN-{n}"), &user).await;
-            let r = app
-                .patch(
-                    &format!("/api/v1/matters/{m}"),
-                    &app.admin,
-                    json!({"open_for_editing": false, "open_for_invoicing": false}),
-                )
-                .await;
-            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            app.set_matter_open(&m, false).await;
             Trial {
                 user,
                 object: m.clone(),

@@ -7,9 +7,9 @@
 //! `application/scim+json` type the clients use.
 
 use crate::helpers::*;
-use crate::scim::{members, provision, scim, scim_token, tracker_user};
+use crate::scim::{members, provision, scim, scim_raw, scim_token, scim_total, tracker_user, OKTA_LOOKUP};
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// A fixture's text with the documentation's ids swapped for ours.
 fn fixture(text: &str, ids: &[(&str, &str)]) -> String {
@@ -23,23 +23,7 @@ fn fixture(text: &str, ids: &[(&str, &str)]) -> String {
 
 /// Sends a fixture body as the vendor would: raw bytes, SCIM media type.
 async fn send(app: &TestApp, method: Method, path: &str, token: &str, body: &str) -> Reply {
-    let resp = app
-        .client
-        .request(method, format!("{}/scim/v2{path}", app.url))
-        .bearer_auth(token)
-        .header("content-type", "application/scim+json")
-        .body(body.to_owned())
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let text = resp.text().await.unwrap();
-    Reply {
-        status,
-        body: serde_json::from_str(&text).unwrap_or(Value::Null),
-        headers,
-    }
+    scim_raw(app, method, path, token, None, Some(body)).await
 }
 
 /// A write succeeded: 2xx, and any body is a SCIM body.
@@ -126,15 +110,10 @@ async fn scim_fixtures_entra_id_documented_requests() {
         "{}",
         r.body
     );
-    let r = scim(
-        &app,
-        Method::GET,
-        "/Users?filter=userName%20eq%20%22non-existent%20user%22",
-        &token,
-        None,
-    )
-    .await;
-    assert_eq!(r.body["totalResults"], 0, "{}", r.body);
+    assert_eq!(
+        scim_total(&app, &token, "/Users?filter=userName%20eq%20%22non-existent%20user%22").await,
+        0
+    );
 
     // Update User [Multi-valued properties], then [Single-valued properties].
     let r = send(&app, Method::PATCH, &user, &token, entra!("update-user-multi-valued.json")).await;
@@ -281,15 +260,7 @@ async fn scim_fixtures_okta_documented_requests() {
     let token = scim_token(&app, "Okta").await;
 
     // Determine if the User already exists, then create it.
-    let r = scim(
-        &app,
-        Method::GET,
-        "/Users?filter=userName%20eq%20%22test.user%40okta.local%22&startIndex=1&count=100",
-        &token,
-        None,
-    )
-    .await;
-    assert_eq!(r.body["totalResults"], 0, "{}", r.body);
+    assert_eq!(scim_total(&app, &token, OKTA_LOOKUP).await, 0);
     let r = send(&app, Method::POST, "/Users", &token, okta!("create-user.json")).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     ok(&r, "create user");

@@ -117,3 +117,69 @@ pub fn router() -> (Router<App>, utoipa::openapi::OpenApi) {
     CommonResponses.modify(&mut openapi);
     (router, openapi)
 }
+
+/// The OpenAPI document as served, in JSON. utoipa 5.5 writes the fields of
+/// a Link object in snake case (`operation_id`, `operation_ref`,
+/// `request_body`) where OpenAPI names them in camel case; the links of
+/// every response are corrected here, once, when the router is built.
+pub fn served_document(openapi: &utoipa::openapi::OpenApi) -> serde_json::Value {
+    let mut doc = serde_json::to_value(openapi).expect("the OpenAPI document is JSON");
+    let links = doc["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|item| item.values_mut())
+        .filter_map(|op| op.get_mut("responses").and_then(|r| r.as_object_mut()))
+        .flat_map(|responses| responses.values_mut())
+        .filter_map(|response| response.get_mut("links").and_then(|l| l.as_object_mut()))
+        .flat_map(|links| links.values_mut())
+        .filter_map(|link| link.as_object_mut());
+    for link in links {
+        for (snake, camel) in [
+            ("operation_id", "operationId"),
+            ("operation_ref", "operationRef"),
+            ("request_body", "requestBody"),
+        ] {
+            if let Some(v) = link.remove(snake) {
+                link.insert(camel.to_owned(), v);
+            }
+        }
+    }
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every link names its operation as OpenAPI spells it, and the
+    /// operation exists.
+    #[test]
+    fn links_are_written_in_camel_case_and_name_real_operations() {
+        let (_, openapi) = super::router();
+        let doc = super::served_document(&openapi);
+        let operations: Vec<&str> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|item| item.as_object().unwrap().values())
+            .filter_map(|op| op["operationId"].as_str())
+            .collect();
+        let mut seen = 0;
+        for item in doc["paths"].as_object().unwrap().values() {
+            for op in item.as_object().unwrap().values() {
+                for response in op["responses"].as_object().into_iter().flat_map(|r| r.values()) {
+                    for link in response["links"].as_object().into_iter().flat_map(|l| l.values()) {
+                        let target = link["operationId"].as_str().unwrap_or_else(|| panic!("operationId: {link}"));
+                        assert!(operations.contains(&target), "{target} is an operation");
+                        assert!(link.get("operation_id").is_none(), "{link}");
+                        seen += 1;
+                    }
+                }
+            }
+        }
+        assert!(
+            seen >= 3,
+            "the links of POST /approval-routes and POST /users/{{id}}/offboard: {seen}"
+        );
+    }
+}

@@ -193,7 +193,12 @@ pub fn parse_moment(field: &'static str, s: &str) -> Result<i64, AppError> {
 /// O2/O3: hand every responsibility over and deactivate, now or on `effective_at`.
 /// 422 lists every invalid successor (`fields[].field` = `successors.<key>`) and changes nothing.
 #[utoipa::path(post, path = "/api/v1/users/{id}/offboard", tag = "users", request_body = OffboardIn,
-    responses((status = 200, body = OffboardedOut), (status = 403), (status = 404, body = super::ErrorBody), (status = 409), (status = 422)))]
+    responses(
+        (status = 200, body = OffboardedOut, links(
+            // A deactivation set for later can be cancelled.
+            ("CancelScheduledDeactivation" = (operation_id = "cancel", parameters(("id" = "$request.path.id")))),
+        )),
+        (status = 403), (status = 404, body = super::ErrorBody), (status = 409), (status = 422)))]
 pub async fn offboard(
     State(app): State<App>,
     caller: Caller,

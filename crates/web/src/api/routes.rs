@@ -82,7 +82,15 @@ pub async fn list_routes(State(app): State<App>, caller: Caller, ApiQuery(q): Ap
     Ok(Json(ListOut::of(&l, |x| RouteOut::from(x))))
 }
 
-#[utoipa::path(post, path = "/api/v1/approval-routes", tag = "approval routes", request_body = NewRouteIn, responses((status = 201, body = RouteOut), (status = 403), (status = 409), (status = 422)))]
+// The answer links to the new route's own operations (OpenAPI `links`), so
+// that clients and schemathesis' stateful phase can follow the new `id`.
+#[utoipa::path(post, path = "/api/v1/approval-routes", tag = "approval routes", request_body = NewRouteIn,
+    responses(
+        (status = 201, body = RouteOut, links(
+            ("GetRoute" = (operation_id = "get_route", parameters(("id" = "$response.body#/id")))),
+            ("PatchRoute" = (operation_id = "patch_route", parameters(("id" = "$response.body#/id")))),
+        )),
+        (status = 403), (status = 409), (status = 422)))]
 pub async fn create_route(
     State(app): State<App>,
     caller: Caller,

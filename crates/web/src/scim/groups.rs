@@ -2,8 +2,7 @@
 //! directory users through the mapping in settings; the rules are
 //! `app::directory_groups`'.
 
-use super::{filtered_page, if_match, json_body, list_params, one, search_query, selection, Directory, ScimError, ScimResult, Selection};
-use app::directory::scim_error;
+use super::{filtered_page, list_params, one, search_query, selection, Directory, ScimResult, Selection, Write, WriteWithBody};
 use app::directory_groups::GroupView;
 use app::App;
 use axum::body::Bytes;
@@ -65,9 +64,8 @@ pub async fn get(
     Ok(one(StatusCode::OK, group_json(&app, &g), &selection(&q)?))
 }
 
-pub async fn create(State(app): State<App>, Directory(ctx): Directory, headers: HeaderMap, body: Bytes) -> ScimResult<Response> {
-    let body = json_body(&headers, &body)?;
-    let g = app.directory_group_create(&ctx, &body).await?;
+pub async fn create(State(app): State<App>, Directory(ctx): Directory, WriteWithBody(w): WriteWithBody) -> ScimResult<Response> {
+    let g = app.directory_group_create(&ctx, w.body()).await?;
     Ok(one(StatusCode::CREATED, group_json(&app, &g), &Selection::default()))
 }
 
@@ -75,13 +73,9 @@ pub async fn replace(
     State(app): State<App>,
     Directory(ctx): Directory,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    WriteWithBody(w): WriteWithBody,
 ) -> ScimResult<Response> {
-    let body = json_body(&headers, &body)?;
-    let g = app
-        .directory_group_replace(&ctx, &id, &body, if_match(&headers)?.as_deref())
-        .await?;
+    let g = app.directory_group_replace(&ctx, &id, w.body(), w.version()?).await?;
     Ok(one(StatusCode::OK, group_json(&app, &g), &Selection::default()))
 }
 
@@ -91,21 +85,13 @@ pub async fn patch(
     State(app): State<App>,
     Directory(ctx): Directory,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    WriteWithBody(w): WriteWithBody,
 ) -> ScimResult<Response> {
-    let body = json_body(&headers, &body)?;
-    let ops = scim::patch::parse(&body).map_err(|p| ScimError(scim_error(p.scim_type, p.message)))?;
-    let g = app.directory_group_patch(&ctx, &id, &ops, if_match(&headers)?.as_deref()).await?;
+    let g = app.directory_group_patch(&ctx, &id, &w.ops()?, w.version()?).await?;
     Ok(one(StatusCode::OK, group_json(&app, &g), &Selection::default()))
 }
 
-pub async fn delete(
-    State(app): State<App>,
-    Directory(ctx): Directory,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> ScimResult<StatusCode> {
-    app.directory_group_delete(&ctx, &id, if_match(&headers)?.as_deref()).await?;
+pub async fn delete(State(app): State<App>, Directory(ctx): Directory, Path(id): Path<String>, w: Write) -> ScimResult<StatusCode> {
+    app.directory_group_delete(&ctx, &id, w.version()?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

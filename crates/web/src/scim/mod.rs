@@ -10,7 +10,7 @@ mod groups;
 use app::directory::{scim_error, DirectoryUser};
 use app::{App, AppError, Ctx, ErrorKind};
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -126,13 +126,65 @@ pub(crate) fn json_body(headers: &HeaderMap, body: &Bytes) -> ScimResult<Value> 
     serde_json::from_slice(body).map_err(|e| scim_error(ScimType::InvalidSyntax, format!("the body is not valid JSON: {e}")).into())
 }
 
-pub(crate) fn if_match(headers: &HeaderMap) -> ScimResult<Option<String>> {
-    match headers.get(header::IF_MATCH) {
-        None => Ok(None),
-        Some(v) => v
-            .to_str()
-            .map(|s| Some(s.to_owned()))
-            .map_err(|_| scim_error(ScimType::InvalidSyntax, "If-Match is not text").into()),
+/// A write of one resource, user or group alike: its JSON body (see
+/// [`json_body`]) and the `If-Match` version it expects (RFC 7644 §3.14),
+/// read in one place for every create, replace, patch and delete.
+pub(crate) struct Write {
+    body: Option<Value>,
+    if_match: Option<HeaderValue>,
+}
+
+impl Write {
+    /// The JSON body.
+    pub fn body(&self) -> &Value {
+        static NULL: Value = Value::Null;
+        self.body.as_ref().unwrap_or(&NULL)
+    }
+
+    /// The body as PATCH operations (RFC 7644 §3.5.2).
+    pub fn ops(&self) -> ScimResult<Vec<scim::PatchOp>> {
+        scim::patch::parse(self.body()).map_err(|p| scim_error(p.scim_type, p.message).into())
+    }
+
+    /// The version the client expects the resource to have, if it named one.
+    pub fn version(&self) -> ScimResult<Option<&str>> {
+        self.if_match
+            .as_ref()
+            .map(|v| {
+                v.to_str()
+                    .map_err(|_| scim_error(ScimType::InvalidSyntax, "If-Match is not text").into())
+            })
+            .transpose()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Write {
+    type Rejection = ScimError;
+
+    /// A body-less write (DELETE): only its version.
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Write {
+            body: None,
+            if_match: parts.headers.get(header::IF_MATCH).cloned(),
+        })
+    }
+}
+
+/// A write with a body, which must be JSON; a body axum cannot read at all
+/// keeps axum's own answer.
+pub(crate) struct WriteWithBody(pub Write);
+
+impl<S: Send + Sync> FromRequest<S> for WriteWithBody {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let headers = req.headers().clone();
+        let bytes = Bytes::from_request(req, state).await.map_err(IntoResponse::into_response)?;
+        let body = json_body(&headers, &bytes).map_err(IntoResponse::into_response)?;
+        Ok(WriteWithBody(Write {
+            body: Some(body),
+            if_match: headers.get(header::IF_MATCH).cloned(),
+        }))
     }
 }
 
@@ -403,9 +455,8 @@ async fn get_user(
     Ok(one(StatusCode::OK, user_json(&app, &u), &selection(&q)?))
 }
 
-async fn create_user(State(app): State<App>, Directory(ctx): Directory, headers: HeaderMap, body: Bytes) -> ScimResult<Response> {
-    let body = json_body(&headers, &body)?;
-    let u = app.directory_create(&ctx, &body).await?;
+async fn create_user(State(app): State<App>, Directory(ctx): Directory, WriteWithBody(w): WriteWithBody) -> ScimResult<Response> {
+    let u = app.directory_create(&ctx, w.body()).await?;
     Ok(one_user(&app, StatusCode::CREATED, &u))
 }
 
@@ -413,13 +464,9 @@ async fn replace_user(
     State(app): State<App>,
     Directory(ctx): Directory,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    WriteWithBody(w): WriteWithBody,
 ) -> ScimResult<Response> {
-    let body = json_body(&headers, &body)?;
-    let u = app
-        .directory_replace(&ctx, &UserId::from(id), &body, if_match(&headers)?.as_deref())
-        .await?;
+    let u = app.directory_replace(&ctx, &UserId::from(id), w.body(), w.version()?).await?;
     Ok(one_user(&app, StatusCode::OK, &u))
 }
 
@@ -427,24 +474,13 @@ async fn patch_user(
     State(app): State<App>,
     Directory(ctx): Directory,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    WriteWithBody(w): WriteWithBody,
 ) -> ScimResult<Response> {
-    let body = json_body(&headers, &body)?;
-    let ops = scim::patch::parse(&body).map_err(|p| scim_error(p.scim_type, p.message))?;
-    let u = app
-        .directory_patch(&ctx, &UserId::from(id), &ops, if_match(&headers)?.as_deref())
-        .await?;
+    let u = app.directory_patch(&ctx, &UserId::from(id), &w.ops()?, w.version()?).await?;
     Ok(one_user(&app, StatusCode::OK, &u))
 }
 
-async fn delete_user(
-    State(app): State<App>,
-    Directory(ctx): Directory,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> ScimResult<StatusCode> {
-    app.directory_delete(&ctx, &UserId::from(id), if_match(&headers)?.as_deref())
-        .await?;
+async fn delete_user(State(app): State<App>, Directory(ctx): Directory, Path(id): Path<String>, w: Write) -> ScimResult<StatusCode> {
+    app.directory_delete(&ctx, &UserId::from(id), w.version()?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
