@@ -465,7 +465,10 @@ fn push_page(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery, reading: Rea
         (crate::Dialect::Sqlite, Reading::MatchesFirst) => " INDEXED BY sqlite_autoindex_users_1".into(),
         _ => String::new(),
     };
-    sql.push("SELECT ").push(&list_columns(q.descending)).push(" FROM users u").push(&hint);
+    sql.push("SELECT ")
+        .push(&list_columns(q.descending))
+        .push(" FROM users u")
+        .push(&hint);
     push_scope_and_org(sql, q);
     push_status(sql, status);
     push_search(sql, dialect, q, reading == Reading::InOrder);
@@ -805,8 +808,7 @@ impl Tx {
             if self.dialect() == crate::Dialect::Sqlite {
                 let mut sql = Sql::new("SELECT ");
                 push_page_json(&mut sql, q, reading, *status, *limit, *offset);
-                let page: Option<String> =
-                    on!(self, c => bind_args!(sqlx::query_scalar(&sql.text), sql.args.clone()).fetch_one(c).await)?;
+                let page: Option<String> = on!(self, c => bind_args!(sqlx::query_scalar(&sql.text), sql.args.clone()).fetch_one(c).await)?;
                 rows.extend(rows_from_json(page)?);
             } else {
                 let sql = page_sql(self.dialect(), q, reading, *status, *limit, *offset);

@@ -418,7 +418,10 @@ async fn matter_notifications_skip_a_deactivated_participant_and_their_delegates
     let mut closed_for = Vec::new();
     for (name, id) in [("lead", &lead), ("p", &p), ("u", &u), ("pd", &p_delegate), ("ud", &u_delegate)] {
         let mail = tx.mail_for_user(&domain::UserId::from(id.as_str()), 50).await.unwrap();
-        if mail.iter().any(|m| m.kind == "matter_closed" && m.status != store::MailStatus::Cancelled) {
+        if mail
+            .iter()
+            .any(|m| m.kind == "matter_closed" && m.status != store::MailStatus::Cancelled)
+        {
             closed_for.push(name);
         }
     }
