@@ -5,15 +5,19 @@
 //! all created in one transaction or none.
 
 use crate::audit::{record, AuditFilter};
-use crate::users::{authorize_new_user, insert_valid_user, require_user_admin, validate_new_user, NewUser, StatusFilter, UserFilter};
-use crate::{App, AppError, AppResult, Ctx};
+use crate::users::{
+    authorize_new_user, created_json, mark_queued, new_user_row, require_user_admin, user_query, NewUser, StatusFilter, UserFilter,
+    ValidNewUser,
+};
+use crate::{App, AppError, AppResult, Ctx, Page};
 use domain::audit::AuditAction;
+use domain::model::{EmailStatus, User};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use store::{AuditQuery, AuditRecord};
+use store::{AuditQuery, AuditRecord, OrgNames, OutboxPayload, UserExport};
 
 impl App {
     /// A2: records that the caller exports the user list with these
@@ -36,6 +40,27 @@ impl App {
             "descending": f.descending,
         });
         self.audit_export(ctx, AuditAction::UsersExported, params).await
+    }
+
+    /// A2: the export of the list `f` as the caller sees it (S7), from its
+    /// first row whatever `f.cursor` says; read with
+    /// [`App::user_export_page`].
+    #[tracing::instrument(name = "start_user_export", skip_all)]
+    pub async fn start_user_export(&self, ctx: &Ctx, f: &UserFilter) -> AppResult<UserExport> {
+        let f = UserFilter { cursor: None, ..f.clone() };
+        let query = user_query(ctx, &f, self.now(), Page { page: 1, per_page: 1 })?;
+        let mut tx = self.db.read().await?;
+        Ok(UserExport::start(&mut tx, query).await?)
+    }
+
+    /// A2: the next rows of `export` (at most `limit`) with their firm
+    /// and office names, each page in a read transaction of its own;
+    /// `None` once done.
+    #[tracing::instrument(name = "user_export_page", skip_all)]
+    pub async fn user_export_page(&self, ctx: &Ctx, export: &mut UserExport, limit: i64) -> AppResult<Option<(Vec<User>, Vec<OrgNames>)>> {
+        require_user_admin(ctx)?;
+        let mut tx = self.db.read().await?;
+        Ok(export.next_page(&mut tx, limit).await?)
     }
 
     /// A2: records that the caller exports the audit log with this filter.
@@ -174,14 +199,14 @@ impl App {
         progress.total.store(rows.len(), Ordering::Relaxed);
         let now = self.now();
         let mut tx = self.db.write().await?;
-        let firms: std::collections::HashMap<String, String> = tx
+        let firms: HashMap<String, String> = tx
             .list_firms(None, i64::MAX / 2, 0)
             .await?
             .0
             .into_iter()
             .map(|f| (f.name.to_lowercase(), f.id.to_string()))
             .collect();
-        let offices: std::collections::HashMap<String, String> = tx
+        let offices: HashMap<String, String> = tx
             .list_offices(None, i64::MAX / 2, 0)
             .await?
             .0
@@ -189,76 +214,35 @@ impl App {
             .map(|o| (o.name.to_lowercase(), o.id.to_string()))
             .collect();
         let mut errors = Vec::new();
-        let mut seen = std::collections::HashMap::new();
-        let mut inputs = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let before = errors.len();
-            let lookup = |map: &std::collections::HashMap<String, String>, name: &str| {
-                let name = name.trim();
-                (!name.is_empty()).then(|| map.get(&name.to_lowercase()).cloned())
-            };
-            let firm_id = match lookup(&firms, &r.firm) {
-                Some(None) => {
-                    errors.push(problem(r.row, "firm", "unknown_firm", format!("no firm named '{}'", r.firm.trim())));
-                    None
-                }
-                other => other.flatten(),
-            };
-            let office_id = match lookup(&offices, &r.office) {
-                Some(None) => {
-                    errors.push(problem(
-                        r.row,
-                        "office",
-                        "unknown_office",
-                        format!("no office named '{}'", r.office.trim()),
-                    ));
-                    None
-                }
-                other => other.flatten(),
-            };
-            let hold_new_user_email = hold(&r.hold_new_user_email).unwrap_or_else(|| {
-                errors.push(problem(r.row, "hold_new_user_email", "invalid_boolean", "use true or false"));
-                false
-            });
-            let mut input = NewUser {
-                email: r.email.clone(),
-                first_name: r.first_name.clone(),
-                last_name: r.last_name.clone(),
-                side: Some(r.side.trim().to_owned()).filter(|s| !s.is_empty()),
-                firm_id,
-                office_id,
-                role: r.role.trim().to_owned(),
-                hold_new_user_email,
-            };
-            match authorize_new_user(ctx, &mut input) {
-                Err(e) => {
-                    for p in row_problems(r.row, e) {
-                        // An unknown firm or office is reported once, by name.
-                        if !errors[before..].iter().any(|q: &ImportProblem| q.field == p.field) {
-                            errors.push(p);
-                        }
+        let mut seen = HashMap::new();
+        let mut valid = Vec::with_capacity(rows.len());
+        // A chunk of rows at a time: each row checked on its own, then one
+        // statement finds which of the chunk's emails are taken.
+        for chunk in rows.chunks(IMPORT_CHUNK) {
+            let mut checked = Vec::with_capacity(chunk.len());
+            for r in chunk {
+                checked.push(check_row(ctx, r, &firms, &offices, &mut seen));
+            }
+            let emails: Vec<&str> = checked
+                .iter()
+                .filter_map(|c| c.candidate.as_ref().map(|(v, _)| v.email.as_str()))
+                .collect();
+            let taken = tx.taken_emails(&emails).await?;
+            for (r, mut c) in chunk.iter().zip(checked) {
+                if let Some((v, hold)) = c.candidate {
+                    let email = v.email.as_str();
+                    if taken.contains(&email.to_ascii_lowercase()) {
+                        c.problems
+                            .push(problem(r.row, "email", "email_taken", format!("{email} already has an account")));
+                    } else if c.problems.is_empty() {
+                        valid.push((v, hold));
                     }
                 }
-                Ok(v) => {
-                    let email = v.email.as_str().to_owned();
-                    if let Some(first) = seen.insert(email.to_lowercase(), r.row) {
-                        errors.push(problem(
-                            r.row,
-                            "email",
-                            "duplicate_in_file",
-                            format!("{email} is also on row {first}"),
-                        ));
-                    } else if tx.email_taken(&email, None).await? {
-                        errors.push(problem(r.row, "email", "email_taken", format!("{email} already has an account")));
-                    }
-                }
+                errors.extend(c.problems);
             }
-            if errors.len() == before {
-                inputs.push(input);
-            }
-            progress.checked.fetch_add(1, Ordering::Relaxed);
+            progress.checked.fetch_add(chunk.len(), Ordering::Relaxed);
         }
-        let valid_rows = inputs.len();
+        let valid_rows = valid.len();
         if dry_run || !errors.is_empty() {
             // Nothing written: dropping the transaction rolls it back.
             return Ok(ImportReport {
@@ -267,13 +251,45 @@ impl App {
                 errors,
             });
         }
-        let mut queued_any = false;
         // Firms, offices and emails were checked above in this transaction.
-        for input in inputs {
-            let valid = validate_new_user(&input)?;
-            let (_, queued) = insert_valid_user(&mut tx, ctx, valid, input.hold_new_user_email, now).await?;
-            queued_any |= queued;
-            progress.created.fetch_add(1, Ordering::Relaxed);
+        // A chunk at a time: its users in multi-row inserts, their audit
+        // entries in row order (created, then queued unless held: what
+        // `POST /users` records, chained at commit), then the N1 messages.
+        let mut queued_any = false;
+        let mut valid = valid.into_iter();
+        loop {
+            let chunk: Vec<(ValidNewUser, bool)> = valid.by_ref().take(IMPORT_CHUNK).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let mut users = Vec::with_capacity(chunk.len());
+            for (v, hold) in chunk {
+                let mut user = new_user_row(v, now);
+                record(
+                    &mut tx,
+                    ctx,
+                    now,
+                    AuditAction::UserCreated,
+                    Some(user.id.as_str()),
+                    None,
+                    Some(created_json(&user, hold)),
+                )
+                .await?;
+                // N1: sent at once unless held; the row is written queued.
+                if !hold {
+                    mark_queued(&mut tx, ctx, &mut user, now).await?;
+                }
+                users.push(user);
+            }
+            tx.insert_users(&users).await?;
+            let to: Vec<(&domain::UserId, &str)> = users
+                .iter()
+                .filter(|u| u.new_user_email.status == EmailStatus::Queued)
+                .map(|u| (&u.id, u.email.as_str()))
+                .collect();
+            tx.enqueue_mails(&OutboxPayload::NewUserEmail, &to, now).await?;
+            queued_any |= !to.is_empty();
+            progress.created.fetch_add(users.len(), Ordering::Relaxed);
         }
         self.commit(tx, queued_any).await?;
         Ok(ImportReport {
@@ -281,6 +297,96 @@ impl App {
             valid_rows,
             errors,
         })
+    }
+}
+
+/// Rows checked, and created, per step of an import: one statement finds
+/// the taken emails of a chunk, a few write its users and their messages.
+const IMPORT_CHUNK: usize = 500;
+
+/// One row as far as it can be checked on its own.
+struct CheckedRow {
+    problems: Vec<ImportProblem>,
+    /// The user, once authorized and not a repeat in the file: still to be
+    /// checked against the emails already taken.
+    candidate: Option<(ValidNewUser, bool)>,
+}
+
+/// Checks one row (fields, firm and office by name, S7 via
+/// `authorize_new_user`, repeats in the file), all but whether its email is
+/// taken.
+fn check_row(
+    ctx: &Ctx,
+    r: &ImportRow,
+    firms: &HashMap<String, String>,
+    offices: &HashMap<String, String>,
+    seen: &mut HashMap<String, usize>,
+) -> CheckedRow {
+    let mut errors = Vec::new();
+    let lookup = |map: &HashMap<String, String>, name: &str| {
+        let name = name.trim();
+        (!name.is_empty()).then(|| map.get(&name.to_lowercase()).cloned())
+    };
+    let firm_id = match lookup(firms, &r.firm) {
+        Some(None) => {
+            errors.push(problem(r.row, "firm", "unknown_firm", format!("no firm named '{}'", r.firm.trim())));
+            None
+        }
+        other => other.flatten(),
+    };
+    let office_id = match lookup(offices, &r.office) {
+        Some(None) => {
+            errors.push(problem(
+                r.row,
+                "office",
+                "unknown_office",
+                format!("no office named '{}'", r.office.trim()),
+            ));
+            None
+        }
+        other => other.flatten(),
+    };
+    let hold_new_user_email = hold(&r.hold_new_user_email).unwrap_or_else(|| {
+        errors.push(problem(r.row, "hold_new_user_email", "invalid_boolean", "use true or false"));
+        false
+    });
+    let mut input = NewUser {
+        email: r.email.clone(),
+        first_name: r.first_name.clone(),
+        last_name: r.last_name.clone(),
+        side: Some(r.side.trim().to_owned()).filter(|s| !s.is_empty()),
+        firm_id,
+        office_id,
+        role: r.role.trim().to_owned(),
+        hold_new_user_email,
+    };
+    let mut candidate = None;
+    match authorize_new_user(ctx, &mut input) {
+        Err(e) => {
+            for p in row_problems(r.row, e) {
+                // An unknown firm or office is reported once, by name.
+                if !errors.iter().any(|q: &ImportProblem| q.field == p.field) {
+                    errors.push(p);
+                }
+            }
+        }
+        Ok(v) => {
+            let email = v.email.as_str().to_owned();
+            if let Some(first) = seen.insert(email.to_lowercase(), r.row) {
+                errors.push(problem(
+                    r.row,
+                    "email",
+                    "duplicate_in_file",
+                    format!("{email} is also on row {first}"),
+                ));
+            } else {
+                candidate = Some((v, hold_new_user_email));
+            }
+        }
+    }
+    CheckedRow {
+        problems: errors,
+        candidate,
     }
 }
 

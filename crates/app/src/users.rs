@@ -164,8 +164,16 @@ pub(crate) async fn queue_new_user_email(tx: &mut Tx, ctx: &Ctx, user: &mut User
     }
     tx.enqueue_mail(&OutboxPayload::NewUserEmail, Some(&user.id), &user.email, now)
         .await?;
-    let before = user.new_user_email.status;
     tx.set_new_user_email_status(&user.id, EmailStatus::Queued, now).await?;
+    mark_queued(tx, ctx, user, now).await?;
+    Ok(true)
+}
+
+/// N1: `user` (its row already written so) has its new user email queued
+/// now: the value changes and the audit entry says so. The caller queued
+/// the message.
+pub(crate) async fn mark_queued(tx: &mut Tx, ctx: &Ctx, user: &mut User, now: domain::Millis) -> AppResult<()> {
+    let before = user.new_user_email.status;
     user.new_user_email.status = EmailStatus::Queued;
     user.new_user_email.last_change_at = Some(now);
     user.updated_at = now;
@@ -178,8 +186,7 @@ pub(crate) async fn queue_new_user_email(tx: &mut Tx, ctx: &Ctx, user: &mut User
         Some(serde_json::json!({"new_user_email_status": before.as_str()})),
         Some(serde_json::json!({"new_user_email_status": "queued"})),
     )
-    .await?;
-    Ok(true)
+    .await
 }
 
 impl App {
@@ -208,43 +215,9 @@ impl App {
 
     #[tracing::instrument(name = "list_users", skip_all)]
     pub async fn list_users(&self, ctx: &Ctx, f: UserFilter, page: Page) -> AppResult<UserList> {
-        let actor = require_user_admin(ctx)?;
-        let now = self.now();
-        let status = match f.status {
-            StatusFilter::Active => Status::Active,
-            StatusFilter::Inactive => Status::Inactive,
-            StatusFilter::All => Status::All,
-            StatusFilter::Locked => Status::Locked(now),
-        };
-        let q =
-            f.q.as_deref()
-                .map(str::trim)
-                .filter(|q| !q.is_empty())
-                .map(|q| q.chars().take(100).collect());
-        let after = match f.cursor.as_deref().filter(|c| !c.is_empty()) {
-            None => None,
-            Some(c) => Some(Cursor::decode(c, f.sort, f.descending).map_err(|_| {
-                AppError::from(domain::Invalid::new(
-                    "cursor",
-                    "invalid_cursor",
-                    "cursor: not a cursor of this list, sort and order; start again from the first page",
-                ))
-            })?),
-        };
+        let query = user_query(ctx, &f, self.now(), page)?;
         let mut tx = self.db.read().await?;
-        let found = tx
-            .list_users(&UserQuery {
-                scope: actor.user_scope(),
-                org: f.org,
-                status,
-                q,
-                sort: f.sort,
-                descending: f.descending,
-                limit: page.per_page,
-                offset: page.offset(),
-                after,
-            })
-            .await?;
+        let found = tx.list_users(&query).await?;
         Ok(UserList {
             items: found.items,
             org_names: found.org_names,
@@ -589,7 +562,32 @@ pub(crate) async fn insert_new_user(tx: &mut Tx, ctx: &Ctx, input: NewUser, now:
 /// checked in this transaction (`insert_new_user`, or A3's import, which
 /// checks every row first), with its audit entry and N1 email.
 pub(crate) async fn insert_valid_user(tx: &mut Tx, ctx: &Ctx, v: ValidNewUser, hold: bool, now: domain::Millis) -> AppResult<(User, bool)> {
-    let mut user = User {
+    let mut user = new_user_row(v, now);
+    tx.insert_user(&user).await?;
+    record(
+        tx,
+        ctx,
+        now,
+        AuditAction::UserCreated,
+        Some(user.id.as_str()),
+        None,
+        Some(created_json(&user, hold)),
+    )
+    .await?;
+    // N1: sent at once unless held.
+    let queued = !hold && queue_new_user_email(tx, ctx, &mut user, now).await?;
+    Ok((user, queued))
+}
+
+/// The audit entry's `after` of a created user (before any email).
+pub(crate) fn created_json(user: &User, hold: bool) -> serde_json::Value {
+    serde_json::json!({"user": user_json(user), "hold_new_user_email": hold})
+}
+
+/// The row of a user just created: active, never signed in, the new user
+/// email held until queued.
+pub(crate) fn new_user_row(v: ValidNewUser, now: domain::Millis) -> User {
+    User {
         id: UserId::generate(),
         email: v.email.as_str().to_owned(),
         first_name: v.first.into_string(),
@@ -612,21 +610,7 @@ pub(crate) async fn insert_valid_user(tx: &mut Tx, ctx: &Ctx, v: ValidNewUser, h
         },
         locked_until: None,
         lock_reason: None,
-    };
-    tx.insert_user(&user).await?;
-    record(
-        tx,
-        ctx,
-        now,
-        AuditAction::UserCreated,
-        Some(user.id.as_str()),
-        None,
-        Some(serde_json::json!({"user": user_json(&user), "hold_new_user_email": hold})),
-    )
-    .await?;
-    // N1: sent at once unless held.
-    let queued = !hold && queue_new_user_email(tx, ctx, &mut user, now).await?;
-    Ok((user, queued))
+    }
 }
 
 /// D6/DIR3: the directory manages a user it created or linked (until it
@@ -682,4 +666,42 @@ pub(crate) fn email_taken(email: &Email) -> AppError {
         ),
     )
     .on_field("email")
+}
+
+/// The store's query for the list `f` of the caller (S7 scope), `page` of
+/// it: what `GET /users` and its CSV export read.
+pub(crate) fn user_query(ctx: &Ctx, f: &UserFilter, now: domain::Millis, page: Page) -> AppResult<UserQuery> {
+    let actor = require_user_admin(ctx)?;
+    let status = match f.status {
+        StatusFilter::Active => Status::Active,
+        StatusFilter::Inactive => Status::Inactive,
+        StatusFilter::All => Status::All,
+        StatusFilter::Locked => Status::Locked(now),
+    };
+    let q =
+        f.q.as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(|q| q.chars().take(100).collect());
+    let after = match f.cursor.as_deref().filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => Some(Cursor::decode(c, f.sort, f.descending).map_err(|_| {
+            AppError::from(domain::Invalid::new(
+                "cursor",
+                "invalid_cursor",
+                "cursor: not a cursor of this list, sort and order; start again from the first page",
+            ))
+        })?),
+    };
+    Ok(UserQuery {
+        scope: actor.user_scope(),
+        org: f.org.clone(),
+        status,
+        q,
+        sort: f.sort,
+        descending: f.descending,
+        limit: page.per_page,
+        offset: page.offset(),
+        after,
+    })
 }

@@ -46,7 +46,7 @@ pub use outbox::{
 };
 pub use sso::{Claim as SsoClaim, SsoAttempt};
 pub use transfer::Copied;
-pub use users::{Org, OrgNames, SortKey, Status, UserChange, UserPage, UserQuery};
+pub use users::{Org, OrgNames, SortKey, Status, UserChange, UserExport, UserPage, UserQuery};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

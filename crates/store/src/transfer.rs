@@ -174,3 +174,56 @@ impl Db {
         Ok(copied)
     }
 }
+
+/// Rows per statement of the import's batched writes (a few thousand bound
+/// values each, well under either database's limit).
+const IMPORT_BATCH: usize = 500;
+
+impl Tx {
+    /// A3: which of `emails` (compared lower-cased, like
+    /// [`Tx::email_taken`]) an account already has, lower-cased: one
+    /// statement per few hundred emails instead of one per row.
+    pub async fn taken_emails(&mut self, emails: &[&str]) -> Result<std::collections::HashSet<String>> {
+        let mut taken = std::collections::HashSet::new();
+        for chunk in emails.chunks(IMPORT_BATCH) {
+            let mut sql = crate::sql::Sql::new("SELECT email_norm FROM users WHERE");
+            let norm: Vec<String> = chunk.iter().map(|e| e.to_ascii_lowercase()).collect();
+            crate::sql::push_in_list(&mut sql, " email_norm", norm.iter().map(String::as_str));
+            let found: Vec<String> =
+                on!(self, c => crate::sql::bind_args!(sqlx::query_scalar(&sql.text), sql.args.clone()).fetch_all(c).await)?;
+            taken.extend(found);
+        }
+        Ok(taken)
+    }
+
+    /// A3: queues `payload` for each `(user, address)`, in that order (ids
+    /// ascend with it), in multi-row inserts: what [`Tx::enqueue_mail`]
+    /// writes for one.
+    pub async fn enqueue_mails(
+        &mut self,
+        payload: &crate::OutboxPayload,
+        to: &[(&domain::UserId, &str)],
+        now: domain::Millis,
+    ) -> Result<()> {
+        let kind = payload.kind().as_str();
+        let json = payload.to_json();
+        for chunk in to.chunks(IMPORT_BATCH) {
+            let mut sql = crate::sql::Sql::new(
+                "INSERT INTO mail_outbox (kind, to_user_id, to_address, payload, status, next_attempt_at, created_at) VALUES ",
+            );
+            for (i, (user, address)) in chunk.iter().enumerate() {
+                sql.push(if i == 0 { "(" } else { ", (" });
+                sql.text(kind).push(", ").text(user.as_str()).push(", ").text(*address);
+                sql.push(", ")
+                    .text(json.as_str())
+                    .push(", 'queued', ")
+                    .int(now)
+                    .push(", ")
+                    .int(now)
+                    .push(")");
+            }
+            on!(self, c => crate::sql::bind_args!(sqlx::query(&sql.text), sql.args.clone()).execute(c).await.map(|r| r.rows_affected()))?;
+        }
+        Ok(())
+    }
+}

@@ -103,7 +103,9 @@ async fn csv_users_export_takes_every_selector_and_streams_past_a_page() {
     let app = spawn_app().await;
     app.office("Many").await;
     let (firm, _) = app.firm("Csv LLP", "admin@csv.example").await;
-    // More than one export page (500 rows), through the import.
+    // More than one chunk of the import (500 rows); the export's paging
+    // is walked with small pages in the test below, and past its page of
+    // 2,000 over HTTP in the several-chunk import test.
     let mut file = String::from("email,first_name,last_name,side,firm,office,role\r\n");
     for i in 0..520 {
         file.push_str(&format!("many{i:03}@company.example,Many,M{i:03},company,,Many,company_user\r\n"));
@@ -133,6 +135,81 @@ async fn csv_users_export_takes_every_selector_and_streams_past_a_page() {
     let bad = app.get("/api/v1/users.csv?sort=age", &app.admin).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
     assert_eq!(bad.body["error"]["code"], "invalid_query");
+}
+
+/// A2: the export reads the list page by page, each range of it (active,
+/// inactive) on its own cursor, merged: in every sort and order, with
+/// small pages, it gives the list's rows in the list's order, each once.
+#[tokio::test]
+async fn csv_users_export_pages_merge_active_and_inactive_in_list_order() {
+    use store::{Org, SortKey, Status, UserExport, UserQuery};
+    let app = spawn_app().await;
+    app.office("Merge").await;
+    let mut file = String::from(HEADER);
+    for i in 0..60 {
+        // Repeated names, so that ties fall to the id.
+        file.push_str(&format!(
+            "m{i:02}@company.example,F{},L{},company,,Merge,company_user,true\r\n",
+            i % 4,
+            i % 5
+        ));
+    }
+    let r = import(&app, &app.admin, false, "text/csv", file).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    // Every third inactive, some signed in at different times.
+    let inactive: Vec<String> = (0..60).step_by(3).map(|i| format!("'m{i:02}@company.example'")).collect();
+    let signed_in: Vec<String> = (0..60).step_by(4).map(|i| format!("'m{i:02}@company.example'")).collect();
+    app.sql(&[
+        &format!(
+            "UPDATE users SET active = FALSE, deactivated_at = 1 WHERE email_norm IN ({})",
+            inactive.join(", ")
+        ),
+        &format!(
+            "UPDATE users SET last_sign_in_at = 1000 + LENGTH(last_name) * 7 WHERE email_norm IN ({})",
+            signed_in.join(", ")
+        ),
+    ])
+    .await
+    .unwrap();
+    let running = app.running.as_ref().unwrap();
+    for sort in [SortKey::Name, SortKey::Email, SortKey::LastSignIn] {
+        for descending in [false, true] {
+            for (status, org, q) in [
+                (Status::All, Org::All, None),
+                (Status::Inactive, Org::Company, None),
+                (Status::All, Org::All, Some("L3".to_owned())),
+            ] {
+                let query = UserQuery {
+                    scope: domain::access::UserScope::All,
+                    org,
+                    status,
+                    q,
+                    sort,
+                    descending,
+                    limit: 1_000,
+                    offset: 0,
+                    after: None,
+                };
+                let mut tx = running.app.db.read().await.unwrap();
+                let list: Vec<String> = tx
+                    .list_users(&query)
+                    .await
+                    .unwrap()
+                    .items
+                    .iter()
+                    .map(|u| u.id.to_string())
+                    .collect();
+                let mut export = UserExport::start(&mut tx, query.clone()).await.unwrap();
+                let mut exported = Vec::new();
+                while let Some((users, names)) = export.next_page(&mut tx, 7).await.unwrap() {
+                    assert!(!users.is_empty() && users.len() <= 7 && names.len() == users.len());
+                    exported.extend(users.iter().map(|u| u.id.to_string()));
+                }
+                assert!(list.len() > 7, "more than a page: {query:?}");
+                assert_eq!(exported, list, "{query:?}");
+            }
+        }
+    }
 }
 
 #[tokio::test]
@@ -349,6 +426,171 @@ async fn csv_import_reports_every_row_error_and_creates_nothing() {
     has(11, "hold_new_user_email", "invalid_boolean");
     has(12, "role", "role_not_allowed");
     assert!(!errors.iter().any(|e| e.0 == 2 || e.0 == 4), "valid rows have no error: {errors:?}");
+}
+
+/// A3 past one chunk of the batched import (500 rows): problems in later
+/// chunks still stop everything, and a clean file of 2,100 rows creates
+/// every user, with its audit entries chained in row order (created, then
+/// queued unless held), one N1 message per queued row, and kept totals
+/// that still equal a count.
+#[tokio::test]
+async fn csv_import_of_several_chunks_is_all_or_nothing_chained_and_counted() {
+    use store::{Org, SortKey, Status, UserQuery};
+    const ROWS: usize = 2_100;
+    let app = spawn_app().await;
+    let office = app.office("Paris").await;
+    let (firm, _) = app.firm("Smith & Co", "admin@smith.example").await;
+    app.company_user("taken@company.example", "company_user", None).await;
+    // Row i is on line i + 2; every 100th row has its email queued.
+    let line = |i: usize, email: &str| {
+        let hold = !i.is_multiple_of(100);
+        match i % 3 {
+            0 => format!("{email},Firm,Person {i},firm,Smith & Co,,firm_user,{hold}\r\n"),
+            1 => format!("{email},Office,Person {i},company,,Paris,company_user,{hold}\r\n"),
+            _ => format!("{email},Plain,Person {i},company,,,company_user,{hold}\r\n"),
+        }
+    };
+    let email = |i: usize| format!("bulk{i:05}@company.example");
+    let mut bad = String::from(HEADER);
+    for i in 0..ROWS {
+        let e = match i {
+            1_900 => email(3),
+            2_050 => "TAKEN@company.example".to_owned(),
+            _ => email(i),
+        };
+        bad.push_str(&line(i, &e));
+    }
+    let users_before = app.user_count().await;
+    let verify_before = app.get("/api/v1/audit/verify", &app.admin).await.body;
+    let refused = import(&app, &app.admin, false, "text/csv", bad).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    let fields: Vec<(String, String)> = refused.body["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["field"].as_str().unwrap().to_owned(), f["code"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("rows[1902].email".to_owned(), "duplicate_in_file".to_owned()),
+            ("rows[2052].email".to_owned(), "email_taken".to_owned())
+        ],
+        "a repeat across chunks and a taken email in the last chunk"
+    );
+    assert_eq!(app.user_count().await, users_before, "all or nothing");
+    assert_eq!(app.get("/api/v1/audit/verify", &app.admin).await.body, verify_before);
+
+    let mut good = String::from(HEADER);
+    for i in 0..ROWS {
+        good.push_str(&line(i, &email(i)));
+    }
+    let done = import(&app, &app.admin, false, "text/csv", good).await;
+    assert_eq!(done.status, StatusCode::CREATED, "{}", done.body);
+    assert_eq!(done.body["created"], ROWS);
+    assert_eq!(app.user_count().await, users_before + ROWS as i64);
+    let queued_rows = ROWS.div_ceil(100);
+    let verify = app.get("/api/v1/audit/verify", &app.admin).await.body;
+    assert_eq!(verify["ok"], true, "{verify}");
+    assert_eq!(
+        verify["entries"].as_i64().unwrap() - verify_before["entries"].as_i64().unwrap(),
+        (ROWS + queued_rows) as i64,
+        "one created entry per row and one queued entry per queued row"
+    );
+
+    let running = app.running.as_ref().unwrap();
+    let mut tx = running.app.db.read().await.unwrap();
+    // The import's entries, oldest first: row by row, each user created
+    // and then, unless held, its email queued.
+    let mut entries = tx
+        .audit_page(&store::AuditQuery {
+            limit: (ROWS + queued_rows) as i64,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    entries.reverse();
+    let mut at = 0;
+    let mut ids = Vec::new();
+    for i in 0..ROWS {
+        let created = &entries[at];
+        assert_eq!(created.action, "user.created", "row {i}");
+        let after: serde_json::Value = serde_json::from_str(created.after_json.as_deref().unwrap()).unwrap();
+        assert_eq!(after["user"]["email"], email(i), "entries follow the rows");
+        assert_eq!(after["hold_new_user_email"], i % 100 != 0);
+        let id = created.target_id.clone().unwrap();
+        at += 1;
+        if i % 100 == 0 {
+            assert_eq!(entries[at].action, "user.new_user_email_queued", "row {i}");
+            assert_eq!(entries[at].target_id.as_deref(), Some(id.as_str()));
+            at += 1;
+        }
+        ids.push(id);
+    }
+    // N1: one message for each queued row, none for a held one.
+    for i in [0, 1, 500, 1_000, 1_999, 2_000, 2_099] {
+        let mail = tx.mail_for_user(&domain::UserId::from(ids[i].as_str()), 10).await.unwrap();
+        let sent: Vec<(&str, &str)> = mail.iter().map(|m| (m.kind.as_str(), m.to_address.as_str())).collect();
+        if i % 100 == 0 {
+            assert_eq!(sent, [("new_user_email", email(i).as_str())], "row {i}");
+        } else {
+            assert!(sent.is_empty(), "row {i} is held: {sent:?}");
+        }
+    }
+    // The kept totals (triggers) still equal a count, for every
+    // organisation and status the import touched.
+    let now = running.app.now();
+    for org in [Org::All, Org::Company, Org::Firms, Org::Firm(domain::FirmId::from(firm.as_str()))] {
+        for status in [
+            Status::Active,
+            Status::Inactive,
+            Status::All,
+            Status::Locked(now),
+            Status::NeverEmailed,
+        ] {
+            for scope in [
+                domain::access::UserScope::All,
+                domain::access::UserScope::Office(domain::OfficeId::from(office.as_str())),
+            ] {
+                let q = UserQuery {
+                    scope: scope.clone(),
+                    org: org.clone(),
+                    status,
+                    q: None,
+                    sort: SortKey::Name,
+                    descending: false,
+                    limit: 50,
+                    offset: 0,
+                    after: None,
+                };
+                let kept = tx.user_total(&q).await.unwrap();
+                assert_eq!(kept, tx.count_matching_users(&q).await.unwrap(), "{scope:?} {org:?} {status:?}");
+            }
+        }
+    }
+    let all = tx
+        .user_total(&UserQuery {
+            scope: domain::access::UserScope::All,
+            org: Org::All,
+            status: Status::All,
+            q: None,
+            sort: SortKey::Name,
+            descending: false,
+            limit: 50,
+            offset: 0,
+            after: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(all, users_before + ROWS as i64);
+    drop(tx);
+    // Exported over HTTP past one page (2,000 rows): every user once.
+    let exported = records(&get_csv(&app, "/api/v1/users.csv?status=all&sort=name", &app.admin).await.text);
+    assert_eq!(exported.len() as i64 - 1, users_before + ROWS as i64);
+    let at = column(&exported, "email");
+    let distinct: std::collections::HashSet<&str> = exported[1..].iter().map(|r| r[at].as_str()).collect();
+    assert_eq!(distinct.len(), exported.len() - 1);
+    assert!((0..ROWS).all(|i| distinct.contains(email(i).as_str())));
 }
 
 #[tokio::test]

@@ -9,19 +9,21 @@ use super::audit::{audit_filter, AuditExportQuery, AuditQuery};
 use super::users::{user_filter, UserListQuery};
 use crate::error::ApiResult;
 use crate::extract::{ApiQuery, Caller};
-use crate::types::{ts, UserOut};
+use crate::types::ts;
 use app::audit::AuditFilter;
 use app::exchange::ImportRow;
 use app::users::UserFilter;
-use app::{App, AppError, Page};
+use app::{App, AppError};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use domain::model::User;
 use futures_util::stream::{self, Stream, StreamExt};
 use serde::{Deserialize, Serialize};
+use store::OrgNames;
 use utoipa::{IntoParams, ToSchema};
 
 /// Rows read per page (and so per chunk of the body).
@@ -36,11 +38,18 @@ pub fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// RFC 4180: CRLF after each record, quotes where needed. The writer's
+/// own buffer is copied into the chunk in a few large pieces.
+fn csv_writer(out: Vec<u8>) -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .buffer_capacity(64 * 1024)
+        .from_writer(out)
+}
+
 /// One CSV chunk: the rows, each already turned into cells.
 fn chunk(rows: &[Vec<String>]) -> Result<Bytes, AppError> {
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::with_capacity(64 * 1024));
+    let mut w = csv_writer(Vec::with_capacity(64 * 1024));
     for r in rows {
         w.write_record(r.iter().map(|c| csv_cell(c).into_owned()))
             .map_err(|e| AppError::internal(format!("csv: {e}")))?;
@@ -76,23 +85,40 @@ const USER_COLUMNS: &[&str] = &[
     "created_at",
 ];
 
-fn user_row(u: &UserOut) -> Vec<String> {
-    let opt = |o: &Option<String>| o.clone().unwrap_or_default();
-    vec![
-        u.id.clone(),
-        u.email.clone(),
-        u.first_name.clone(),
-        u.last_name.clone(),
-        u.side.clone(),
-        opt(&u.firm_name),
-        opt(&u.office_name),
-        u.role.clone(),
-        u.active.to_string(),
-        opt(&u.activated_at),
-        opt(&u.last_sign_in_at),
-        u.new_user_email.status.clone(),
-        u.created_at.clone(),
-    ]
+/// Users read per page of an export (and so per chunk of the body): big
+/// enough that statements and chunks are few, small enough that memory
+/// stays a few megabytes.
+const USER_PAGE: i64 = 2_000;
+
+/// One chunk of the users export: each user's cells written straight into
+/// the CSV buffer, as `GET /users` shows them.
+fn user_chunk(users: &[User], names: &[OrgNames]) -> Result<Bytes, AppError> {
+    let mut w = csv_writer(Vec::with_capacity(users.len() * 256));
+    let csv_err = |e: csv::Error| AppError::internal(format!("csv: {e}"));
+    let time = |t: Option<i64>| t.map(ts).unwrap_or_default();
+    for (u, n) in users.iter().zip(names) {
+        let cells: [&str; 13] = [
+            u.id.as_str(),
+            &u.email,
+            &u.first_name,
+            &u.last_name,
+            u.side.as_str(),
+            n.firm.as_deref().unwrap_or(""),
+            n.office.as_deref().unwrap_or(""),
+            u.role.as_str(),
+            if u.active { "true" } else { "false" },
+            &time(u.activated_at),
+            &time(u.last_sign_in_at),
+            u.new_user_email.status.as_str(),
+            &ts(u.created_at),
+        ];
+        for c in cells {
+            w.write_field(csv_cell(c).as_bytes()).map_err(csv_err)?;
+        }
+        w.write_record(None::<&[u8]>).map_err(csv_err)?;
+    }
+    let bytes = w.into_inner().map_err(|e| AppError::internal(format!("csv: {e}")))?;
+    Ok(Bytes::from(bytes))
 }
 
 /// A2: the user list as CSV, with every selector and sort of `GET /users`
@@ -103,30 +129,18 @@ pub async fn users_csv(State(app): State<App>, caller: Caller, ApiQuery(q): ApiQ
     let (filter, _) = user_filter(&q)?;
     let filter = UserFilter { cursor: None, ..filter };
     app.begin_user_export(&caller.ctx, &filter).await?;
-    let sync = app.directory_sync().await?;
+    let export = app.start_user_export(&caller.ctx, &filter).await?;
     let header = chunk(&[USER_COLUMNS.iter().map(|c| c.to_string()).collect()])?;
     let ctx = caller.ctx;
-    // State: the cursor of the next page, or None once the list is done.
-    let pages = stream::try_unfold(Some(None::<String>), move |state| {
-        let (app, ctx, filter) = (app.clone(), ctx.clone(), filter.clone());
+    // State: the export, None once it is done.
+    let pages = stream::try_unfold(Some(export), move |state| {
+        let (app, ctx) = (app.clone(), ctx.clone());
         async move {
-            let Some(cursor) = state else { return Ok(None) };
-            let page = Page { page: 1, per_page: PAGE };
-            let l = app.list_users(&ctx, UserFilter { cursor, ..filter }, page).await?;
-            let now = app.now();
-            let rows: Vec<Vec<String>> = l
-                .items
-                .iter()
-                .zip(&l.org_names)
-                .map(|(u, names)| {
-                    let mut out = UserOut::new(u, now, sync);
-                    out.firm_name = names.firm.clone();
-                    out.office_name = names.office.clone();
-                    user_row(&out)
-                })
-                .collect();
-            let next = l.next.map(Some);
-            Ok(Some((chunk(&rows)?, next)))
+            let Some(mut export) = state else { return Ok(None) };
+            match app.user_export_page(&ctx, &mut export, USER_PAGE).await? {
+                Some((users, names)) => Ok(Some((user_chunk(&users, &names)?, Some(export)))),
+                None => Ok(None),
+            }
         }
     });
     let body = with_header(header, pages);
