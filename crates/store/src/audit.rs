@@ -232,7 +232,8 @@ impl Tx {
                 sql.push(", ").text(to_hex(&prev)).push(", ").text(to_hex(&hash)).push(")");
                 prev = hash;
             }
-            on!(self, c => bind_args!(sqlx::query(&sql.text), sql.args.clone()).execute(c).await.map(|r| r.rows_affected()))?;
+            let text = sql.text_for(self.dialect());
+            on!(self, c => bind_args!(sqlx::query(&text), sql.args.clone()).execute(c).await.map(|r| r.rows_affected()))?;
         }
         on!(self, c => sqlx::query("UPDATE audit_chain SET seq = $1, hash = $2 WHERE id = 1")
             .bind(seq).bind(to_hex(&prev)).execute(c).await.map(|r| r.rows_affected()))?;

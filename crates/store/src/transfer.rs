@@ -189,8 +189,9 @@ impl Tx {
             let mut sql = crate::sql::Sql::new("SELECT email_norm FROM users WHERE");
             let norm: Vec<String> = chunk.iter().map(|e| e.to_ascii_lowercase()).collect();
             crate::sql::push_in_list(&mut sql, " email_norm", norm.iter().map(String::as_str));
+            let text = sql.text_for(self.dialect());
             let found: Vec<String> =
-                on!(self, c => crate::sql::bind_args!(sqlx::query_scalar(&sql.text), sql.args.clone()).fetch_all(c).await)?;
+                on!(self, c => crate::sql::bind_args!(sqlx::query_scalar(&text), sql.args.clone()).fetch_all(c).await)?;
             taken.extend(found);
         }
         Ok(taken)
@@ -222,7 +223,8 @@ impl Tx {
                     .int(now)
                     .push(")");
             }
-            on!(self, c => crate::sql::bind_args!(sqlx::query(&sql.text), sql.args.clone()).execute(c).await.map(|r| r.rows_affected()))?;
+            let text = sql.text_for(self.dialect());
+            on!(self, c => crate::sql::bind_args!(sqlx::query(&text), sql.args.clone()).execute(c).await.map(|r| r.rows_affected()))?;
         }
         Ok(())
     }

@@ -628,7 +628,8 @@ impl Tx {
                     .opt_int(u.locked_until);
                 sql.push(")");
             }
-            on!(self, c => bind_args!(sqlx::query(&sql.text), sql.args.clone()).execute(c).await.map(|r| r.rows_affected()))?;
+            let text = sql.text_for(self.dialect());
+            on!(self, c => bind_args!(sqlx::query(&text), sql.args.clone()).execute(c).await.map(|r| r.rows_affected()))?;
         }
         Ok(())
     }
