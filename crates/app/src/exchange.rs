@@ -6,7 +6,7 @@
 
 use crate::audit::{record, AuditFilter};
 use crate::users::{
-    authorize_new_user, created_json, mark_queued, new_user_row, require_user_admin, user_query, NewUser, StatusFilter, UserFilter,
+    authorize_new_user, mark_queued, new_user_row, record_created, require_user_admin, user_query, NewUser, StatusFilter, UserFilter,
     ValidNewUser,
 };
 use crate::{App, AppError, AppResult, Ctx, Page};
@@ -265,16 +265,7 @@ impl App {
             let mut users = Vec::with_capacity(chunk.len());
             for (v, hold) in chunk {
                 let mut user = new_user_row(v, now);
-                record(
-                    &mut tx,
-                    ctx,
-                    now,
-                    AuditAction::UserCreated,
-                    Some(user.id.as_str()),
-                    None,
-                    Some(created_json(&user, hold)),
-                )
-                .await?;
+                record_created(&mut tx, ctx, &user, hold, now).await?;
                 // N1: sent at once unless held; the row is written queued.
                 if !hold {
                     mark_queued(&mut tx, ctx, &mut user, now).await?;

@@ -564,24 +564,17 @@ pub(crate) async fn insert_new_user(tx: &mut Tx, ctx: &Ctx, input: NewUser, now:
 pub(crate) async fn insert_valid_user(tx: &mut Tx, ctx: &Ctx, v: ValidNewUser, hold: bool, now: domain::Millis) -> AppResult<(User, bool)> {
     let mut user = new_user_row(v, now);
     tx.insert_user(&user).await?;
-    record(
-        tx,
-        ctx,
-        now,
-        AuditAction::UserCreated,
-        Some(user.id.as_str()),
-        None,
-        Some(created_json(&user, hold)),
-    )
-    .await?;
+    record_created(tx, ctx, &user, hold, now).await?;
     // N1: sent at once unless held.
     let queued = !hold && queue_new_user_email(tx, ctx, &mut user, now).await?;
     Ok((user, queued))
 }
 
 /// The audit entry's `after` of a created user (before any email).
-pub(crate) fn created_json(user: &User, hold: bool) -> serde_json::Value {
-    serde_json::json!({"user": user_json(user), "hold_new_user_email": hold})
+/// The audit entry of a user just created (`POST /users` and A3's import).
+pub(crate) async fn record_created(tx: &mut Tx, ctx: &Ctx, user: &User, hold: bool, now: domain::Millis) -> AppResult<()> {
+    let after = serde_json::json!({"user": user_json(user), "hold_new_user_email": hold});
+    record(tx, ctx, now, AuditAction::UserCreated, Some(user.id.as_str()), None, Some(after)).await
 }
 
 /// The row of a user just created: active, never signed in, the new user
