@@ -7,7 +7,7 @@
 //! administrators.
 
 use crate::audit::record;
-use crate::users::{edit_user, insert_new_user, NewUser, UserPatch};
+use crate::users::{edit_user, insert_valid_user, validate_new_user, NewUser, UserPatch};
 use crate::views::user_json;
 use crate::{App, AppError, AppResult, Ctx, Listing, Page};
 use domain::audit::AuditAction;
@@ -268,7 +268,7 @@ impl App {
             return Err(refused());
         }
         let hash = domain::secret::hash_token(token);
-        let mut tx = self.db.read().await?;
+        let mut tx = self.db.read_one().await?;
         let found = tx.scim_token_by_hash(&hash).await?.ok_or_else(refused)?;
         drop(tx);
         let now = self.now();
@@ -369,62 +369,39 @@ impl App {
         let w = read_user(body)?;
         let now = self.now();
         let mut tx = self.db.write().await?;
-        if let Some(l) = tx.directory_link_by_user_name(&w.user_name).await? {
+        let by_name = tx.directory_link_by_user_name(&w.user_name).await?;
+        if let Some(l) = &by_name {
             if l.deprovisioned_at.is_none() {
                 return Err(uniqueness(format!("a user with userName {} exists", w.user_name)));
             }
         }
-        let mut queued = false;
-        let existing = tx.user_by_email(&w.email).await?;
-        let user_id = match existing {
-            Some(u) => {
-                if u.side != Side::Company {
-                    return Err(uniqueness(format!(
-                        "{} is a firm user's address; the directory manages company users",
-                        w.email
-                    )));
-                }
-                if let Some(l) = tx.directory_link(&u.id).await? {
-                    if l.deprovisioned_at.is_none() {
-                        return Err(uniqueness(format!("{} belongs to the directory user {}", w.email, l.user_name)));
-                    }
-                }
-                u.id
-            }
-            None => {
-                let office = office_named(&mut tx, w.department.as_deref()).await?;
-                let input = NewUser {
-                    email: w.email.clone(),
-                    first_name: w.first_name.clone(),
-                    last_name: w.last_name.clone(),
-                    side: Some(Side::Company.as_str().into()),
-                    firm_id: None,
-                    office_id: office.map(|o| o.to_string()),
-                    role: Role::CompanyUser.as_str().into(),
-                    hold_new_user_email: !w.active,
-                };
-                let (details, q) = insert_new_user(&mut tx, ctx, input, now).await?;
-                queued = q;
-                details.user.id
-            }
+        let Some(u) = tx.user_by_email(&w.email).await? else {
+            // The first sync's common case: a new user, created and linked
+            // as the directory sent it, in the fewest statements.
+            let (out, queued) = create_linked(&mut tx, ctx, &w, by_name, now).await?;
+            self.commit(tx, queued).await?;
+            return Ok(out);
         };
+        if u.side != Side::Company {
+            return Err(uniqueness(format!(
+                "{} is a firm user's address; the directory manages company users",
+                w.email
+            )));
+        }
         // A deprovisioned link of this user, or of this userName, is reused.
-        let previous = match tx.directory_link(&user_id).await? {
+        let previous = match tx.directory_link(&u.id).await? {
+            Some(l) if l.deprovisioned_at.is_none() => {
+                return Err(uniqueness(format!("{} belongs to the directory user {}", w.email, l.user_name)));
+            }
             Some(l) => Some(l),
-            None => tx
-                .directory_link_by_user_name(&w.user_name)
-                .await?
-                .filter(|l| l.user_id == user_id.as_str()),
+            None => by_name.clone().filter(|l| l.user_id == u.id.as_str()),
         };
         if previous.is_none() {
-            if let Some(stale) = tx.directory_link_by_user_name(&w.user_name).await? {
-                // The name was another user's, deleted in the directory since.
-                let mut freed = stale.clone();
-                freed.user_name = format!("{}#deprovisioned-{}", stale.user_name, stale.user_id);
-                tx.update_directory_link(&freed).await?;
+            if let Some(stale) = by_name {
+                free_user_name(&mut tx, stale).await?;
             }
             tx.insert_directory_link(&DirectoryLink {
-                user_id: user_id.to_string(),
+                user_id: u.id.to_string(),
                 user_name: w.user_name.clone(),
                 external_id: None,
                 department: None,
@@ -439,13 +416,13 @@ impl App {
             ctx,
             now,
             AuditAction::UserDirectoryLinked,
-            Some(user_id.as_str()),
+            Some(u.id.as_str()),
             None,
             Some(json!({"userName": w.user_name})),
         )
         .await?;
-        queued |= self.apply_wanted(&mut tx, ctx, &user_id, &w, now).await?;
-        let out = linked(&mut tx, &user_id, false).await?;
+        let queued = self.apply_wanted(&mut tx, ctx, &u.id, &w, now).await?;
+        let out = linked(&mut tx, &u.id, false).await?;
         self.commit(tx, queued).await?;
         Ok(out)
     }
@@ -641,6 +618,74 @@ async fn linked(tx: &mut Tx, id: &UserId, lock: bool) -> AppResult<DirectoryUser
         None => None,
     };
     Ok(DirectoryUser { link, user, office_name })
+}
+
+/// A userName that was another user's, deprovisioned since, is freed for
+/// a new link: the old link keeps a name no directory sends.
+async fn free_user_name(tx: &mut Tx, stale: DirectoryLink) -> AppResult<()> {
+    let freed = DirectoryLink {
+        user_name: format!("{}#deprovisioned-{}", stale.user_name, stale.user_id),
+        ..stale
+    };
+    tx.update_directory_link(&freed).await?;
+    Ok(())
+}
+
+/// DIR1 `POST /Users` for an address no user has (the caller looked it up
+/// in this transaction): a company user created through the API's own
+/// rules (N1's email held while the directory says inactive), linked with
+/// everything the directory sent, and deactivated at once if it said so.
+async fn create_linked(tx: &mut Tx, ctx: &Ctx, w: &Wanted, stale: Option<DirectoryLink>, now: Millis) -> AppResult<(DirectoryUser, bool)> {
+    let office = match w.department.as_deref() {
+        Some(name) => tx.office_by_name(name).await?,
+        None => None,
+    };
+    let input = NewUser {
+        email: w.email.clone(),
+        first_name: w.first_name.clone(),
+        last_name: w.last_name.clone(),
+        side: Some(Side::Company.as_str().into()),
+        firm_id: None,
+        office_id: office.as_ref().map(|o| o.id.to_string()),
+        role: Role::CompanyUser.as_str().into(),
+        hold_new_user_email: !w.active,
+    };
+    let v = validate_new_user(&input)?;
+    let (user, mut queued) = insert_valid_user(tx, ctx, v, input.hold_new_user_email, now).await?;
+    if let Some(stale) = stale {
+        free_user_name(tx, stale).await?;
+    }
+    let link = DirectoryLink {
+        user_id: user.id.to_string(),
+        user_name: w.user_name.clone(),
+        external_id: w.external_id.clone(),
+        department: w.department.clone(),
+        deprovisioned_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    tx.insert_directory_link(&link).await?;
+    record(
+        tx,
+        ctx,
+        now,
+        AuditAction::UserDirectoryLinked,
+        Some(user.id.as_str()),
+        None,
+        Some(json!({"userName": link.user_name, "externalId": link.external_id, "department": link.department})),
+    )
+    .await?;
+    let id = user.id.clone();
+    let mut out = DirectoryUser {
+        link,
+        user,
+        office_name: office.map(|o| o.name),
+    };
+    if !w.active {
+        queued |= directory_set_active(tx, ctx, out.user.clone(), false, now).await?;
+        out.user = tx.user(&id).await?.ok_or_else(|| AppError::not_found("user"))?;
+    }
+    Ok((out, queued))
 }
 
 /// DIR3: the directory (de)activates a user at once. Responsibilities that
