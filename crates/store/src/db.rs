@@ -179,6 +179,32 @@ fn create_private_file(path: &std::path::Path) -> Result<(), StoreError> {
     }
 }
 
+/// A PostgreSQL transaction, begun where a dropped caller cannot cut it
+/// short. sqlx's `begin` on PostgreSQL is not cancel-safe (sqlx issue
+/// #4393, unfixed in 0.9.0): a future dropped while BEGIN is in flight
+/// hands the connection back to the pool inside a transaction that nothing
+/// ends, and the next borrower's statements run in it — a one-statement
+/// read ([`Db::read_one`]) leaves a query there, and the next snapshot's
+/// `SET TRANSACTION` fails. Requests are such futures whenever a client
+/// goes away or the request timeout stops one. Begun in a task of its own,
+/// the transaction always exists once BEGIN is sent; if its caller is gone
+/// it is dropped there, which rolls it back.
+async fn begin_postgres(pool: &PgPool, read_only: bool) -> Result<Transaction<'static, Postgres>, StoreError> {
+    let pool = pool.clone();
+    let begun = tokio::spawn(async move {
+        let mut tx = pool.begin().await?;
+        if read_only {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok::<_, sqlx::Error>(tx)
+    })
+    .await
+    .map_err(|e| StoreError::Sqlx(sqlx::Error::Io(std::io::Error::other(e))))?;
+    Ok(begun?)
+}
+
 impl Db {
     /// Opens the database named by `url`; the scheme decides the dialect.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
@@ -282,7 +308,7 @@ impl Db {
             // running server) waits for the busy timeout instead of failing
             // when a read turns into a write.
             Pools::Sqlite { writer, .. } => TxInner::Sqlite(Handle::Tx(writer.begin_with("BEGIN IMMEDIATE").await?)),
-            Pools::Postgres(pool) => TxInner::Postgres(Handle::Tx(pool.begin().await?)),
+            Pools::Postgres(pool) => TxInner::Postgres(Handle::Tx(begin_postgres(pool, false).await?)),
         };
         let dialect = match self.dialect() {
             Dialect::Sqlite => "sqlite",
@@ -296,13 +322,7 @@ impl Db {
     pub async fn read(&self) -> Result<Tx, StoreError> {
         let inner = match &self.pools {
             Pools::Sqlite { readers, .. } => TxInner::Sqlite(Handle::Tx(readers.begin().await?)),
-            Pools::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                    .execute(&mut *tx)
-                    .await?;
-                TxInner::Postgres(Handle::Tx(tx))
-            }
+            Pools::Postgres(pool) => TxInner::Postgres(Handle::Tx(begin_postgres(pool, true).await?)),
         };
         Ok(Tx::new(inner))
     }
