@@ -179,30 +179,40 @@ fn create_private_file(path: &std::path::Path) -> Result<(), StoreError> {
     }
 }
 
-/// A PostgreSQL transaction, begun where a dropped caller cannot cut it
-/// short. sqlx's `begin` on PostgreSQL is not cancel-safe (sqlx issue
-/// #4393, unfixed in 0.9.0): a future dropped while BEGIN is in flight
-/// hands the connection back to the pool inside a transaction that nothing
-/// ends, and the next borrower's statements run in it — a one-statement
-/// read ([`Db::read_one`]) leaves a query there, and the next snapshot's
-/// `SET TRANSACTION` fails. Requests are such futures whenever a client
-/// goes away or the request timeout stops one. Begun in a task of its own,
-/// the transaction always exists once BEGIN is sent; if its caller is gone
-/// it is dropped there, which rolls it back.
+/// Runs a transaction's begin in a task of its own, where a dropped caller
+/// cannot cut it short, and hands the transaction over. sqlx's `begin` is
+/// not cancel-safe (sqlx issue #4393, unfixed in 0.9.0; see
+/// `store/tests/support/dropped.rs`): a future dropped while BEGIN is in
+/// flight leaves the connection inside a transaction that nothing ends.
+/// On PostgreSQL the next borrower's statements run in it — a
+/// one-statement read ([`Db::read_one`]) leaves a query there, and the
+/// next snapshot's `SET TRANSACTION` fails; on SQLite the one writer
+/// connection refuses every later BEGIN. Requests are such futures
+/// whenever a client goes away or the request timeout stops one. Begun in
+/// its own task, the transaction exists once BEGIN is sent; if its caller
+/// is gone it is dropped there, which rolls it back.
+async fn begin_whole<DB: Database>(
+    begin: impl std::future::Future<Output = Result<Transaction<'static, DB>, sqlx::Error>> + Send + 'static,
+) -> Result<Transaction<'static, DB>, StoreError> {
+    let begun = tokio::spawn(begin)
+        .await
+        .map_err(|e| StoreError::Sqlx(sqlx::Error::Io(std::io::Error::other(e))))?;
+    Ok(begun?)
+}
+
+/// A PostgreSQL transaction; a read snapshot is REPEATABLE READ, READ ONLY.
 async fn begin_postgres(pool: &PgPool, read_only: bool) -> Result<Transaction<'static, Postgres>, StoreError> {
     let pool = pool.clone();
-    let begun = tokio::spawn(async move {
+    begin_whole(async move {
         let mut tx = pool.begin().await?;
         if read_only {
             sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 .execute(&mut *tx)
                 .await?;
         }
-        Ok::<_, sqlx::Error>(tx)
+        Ok(tx)
     })
     .await
-    .map_err(|e| StoreError::Sqlx(sqlx::Error::Io(std::io::Error::other(e))))?;
-    Ok(begun?)
 }
 
 impl Db {
@@ -307,7 +317,12 @@ impl Db {
             // process writing the same file (the command line beside a
             // running server) waits for the busy timeout instead of failing
             // when a read turns into a write.
-            Pools::Sqlite { writer, .. } => TxInner::Sqlite(Handle::Tx(writer.begin_with("BEGIN IMMEDIATE").await?)),
+            Pools::Sqlite { writer, .. } => {
+                let writer = writer.clone();
+                TxInner::Sqlite(Handle::Tx(
+                    begin_whole(async move { writer.begin_with("BEGIN IMMEDIATE").await }).await?,
+                ))
+            }
             Pools::Postgres(pool) => TxInner::Postgres(Handle::Tx(begin_postgres(pool, false).await?)),
         };
         let dialect = match self.dialect() {
@@ -321,7 +336,10 @@ impl Db {
     /// A read-only snapshot: lists and their totals agree with each other.
     pub async fn read(&self) -> Result<Tx, StoreError> {
         let inner = match &self.pools {
-            Pools::Sqlite { readers, .. } => TxInner::Sqlite(Handle::Tx(readers.begin().await?)),
+            Pools::Sqlite { readers, .. } => {
+                let readers = readers.clone();
+                TxInner::Sqlite(Handle::Tx(begin_whole(async move { readers.begin().await }).await?))
+            }
             Pools::Postgres(pool) => TxInner::Postgres(Handle::Tx(begin_postgres(pool, true).await?)),
         };
         Ok(Tx::new(inner))
