@@ -28,6 +28,7 @@ mod routes;
 mod settings;
 mod sql;
 mod sso;
+mod statements;
 mod transfer;
 mod users;
 
@@ -45,6 +46,7 @@ pub use outbox::{
     OutboxStatusCount,
 };
 pub use sso::{Claim as SsoClaim, SsoAttempt};
+pub use statements::StatementCheck;
 pub use transfer::Copied;
 pub use users::{Org, OrgNames, SortKey, Status, UserChange, UserExport, UserPage, UserQuery};
 
