@@ -172,10 +172,6 @@ macro_rules! on {
             }
         }
     };
-    // The former shape, while the call sites move to the one above.
-    ($tx:expr, $c:ident => $body:expr) => {
-        $crate::db::on!($tx, |$c| $body)
-    };
 }
 pub(crate) use on;
 

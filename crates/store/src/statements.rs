@@ -60,7 +60,7 @@ mod tests {
     #[test]
     fn statements_are_registered_under_unique_names() {
         assert!(
-            !STATEMENTS.is_empty(),
+            STATEMENTS.len() > 150,
             "the registry holds the store's statements: {}",
             STATEMENTS.len()
         );
@@ -84,7 +84,7 @@ mod tests {
     async fn check(db: &Db, dialect: &str) {
         db.migrate().await.unwrap();
         let check = db.check_statements().await.unwrap();
-        assert!(check.prepared > 0, "{dialect}: {} statements prepared", check.prepared);
+        assert!(check.prepared > 150, "{dialect}: {} statements prepared", check.prepared);
         assert!(
             check.failures.is_empty(),
             "{} of {} statements do not prepare on {dialect}:\n{}",
