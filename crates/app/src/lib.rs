@@ -12,7 +12,6 @@ pub mod ctx;
 pub mod delegates;
 pub mod demo;
 pub mod directory;
-pub mod directory_groups;
 pub mod error;
 pub mod exchange;
 pub mod firms;

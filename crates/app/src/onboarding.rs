@@ -50,8 +50,8 @@ impl App {
     #[tracing::instrument(name = "pending_new_user_emails", skip_all)]
     pub async fn pending_new_user_emails(&self, ctx: &Ctx, page: Page) -> AppResult<Listing<User>> {
         let scope = sending_scope(ctx)?;
-        let mut tx = self.db.read().await?;
-        let found = tx
+        let found = self
+            .db
             .list_users(&UserQuery {
                 scope,
                 org: Org::All,

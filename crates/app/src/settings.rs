@@ -268,7 +268,7 @@ impl App {
         )
         .await?;
         // DIR1: the members of each group whose role changed get it now.
-        let queued = crate::directory_groups::remap_roles(self, &mut tx, ctx, &old_mapping, &s.directory_group_roles, now).await?;
+        let queued = crate::directory::groups::remap_roles(self, &mut tx, ctx, &old_mapping, &s.directory_group_roles, now).await?;
         self.commit(tx, queued).await?;
         Ok(s)
     }

@@ -1,6 +1,7 @@
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use sqlx::{Database, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -94,8 +95,44 @@ pub struct Db {
 }
 
 pub(crate) enum TxInner {
-    Sqlite(Transaction<'static, Sqlite>),
-    Postgres(Transaction<'static, Postgres>),
+    Sqlite(Handle<Sqlite>),
+    Postgres(Handle<Postgres>),
+}
+
+/// A transaction, or a bare pool connection for a read of one statement
+/// ([`Db::read_one`]); either derefs to the dialect's connection, so every
+/// query method runs on both.
+pub(crate) enum Handle<DB: Database> {
+    Tx(Transaction<'static, DB>),
+    Conn(PoolConnection<DB>),
+}
+
+impl<DB: Database> std::ops::Deref for Handle<DB> {
+    type Target = DB::Connection;
+    fn deref(&self) -> &DB::Connection {
+        match self {
+            Handle::Tx(t) => t,
+            Handle::Conn(c) => c,
+        }
+    }
+}
+
+impl<DB: Database> std::ops::DerefMut for Handle<DB> {
+    fn deref_mut(&mut self) -> &mut DB::Connection {
+        match self {
+            Handle::Tx(t) => t,
+            Handle::Conn(c) => c,
+        }
+    }
+}
+
+impl<DB: Database> Handle<DB> {
+    async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Handle::Tx(t) => t.commit().await,
+            Handle::Conn(_) => Ok(()),
+        }
+    }
 }
 
 /// A transaction. Dropping it without [`Tx::commit`] rolls it back, so an
@@ -353,8 +390,8 @@ impl Db {
             // process writing the same file (the command line beside a
             // running server) waits for the busy timeout instead of failing
             // when a read turns into a write.
-            Pools::Sqlite { writer, .. } => TxInner::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
-            Pools::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
+            Pools::Sqlite { writer, .. } => TxInner::Sqlite(Handle::Tx(writer.begin_with("BEGIN IMMEDIATE").await?)),
+            Pools::Postgres(pool) => TxInner::Postgres(Handle::Tx(pool.begin().await?)),
         };
         let dialect = match self.dialect() {
             Dialect::Sqlite => "sqlite",
@@ -368,14 +405,39 @@ impl Db {
     pub async fn read(&self) -> Result<Tx, StoreError> {
         statement!(postgres READ_ONLY_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
         let inner = match &self.pools {
-            Pools::Sqlite { readers, .. } => TxInner::Sqlite(readers.begin().await?),
+            Pools::Sqlite { readers, .. } => TxInner::Sqlite(Handle::Tx(readers.begin().await?)),
             Pools::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
                 sqlx::query(READ_ONLY_SNAPSHOT.sql).execute(&mut *tx).await?;
-                TxInner::Postgres(tx)
+                TxInner::Postgres(Handle::Tx(tx))
             }
         };
         Ok(Tx::new(inner))
+    }
+
+    /// A reader for ONE statement, outside any transaction: a single
+    /// statement is its own consistent snapshot, and the BEGIN and ROLLBACK
+    /// around it would be two more round trips (on SQLite, hand-overs to
+    /// the driver's thread) on every authenticated request. For reads that
+    /// must agree with each other, use [`Db::read`]. Never write through it:
+    /// [`Tx::commit`] has nothing to commit.
+    pub async fn read_one(&self) -> Result<Tx, StoreError> {
+        let inner = match &self.pools {
+            Pools::Sqlite { readers, .. } => TxInner::Sqlite(Handle::Conn(readers.acquire().await?)),
+            Pools::Postgres(pool) => TxInner::Postgres(Handle::Conn(pool.acquire().await?)),
+        };
+        Ok(Tx::new(inner))
+    }
+
+    /// R2: a page of the user list, read in the snapshot it needs: one
+    /// statement is its own, so it runs without a transaction around it.
+    pub async fn list_users(&self, q: &crate::UserQuery) -> Result<crate::UserPage, StoreError> {
+        let mut tx = if crate::users::list_in_one_statement(self.dialect(), q) {
+            self.read_one().await?
+        } else {
+            self.read().await?
+        };
+        tx.list_users(q).await
     }
 
     /// Refreshes the planner's statistics (`ANALYZE`), as after a bulk load.

@@ -582,6 +582,12 @@ fn push_total(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery) {
     }
 }
 
+/// Whether a user list is answered by one statement (SQLite without a
+/// search), which needs no transaction around it ([`crate::Db::list_users`]).
+pub(crate) fn list_in_one_statement(dialect: crate::Dialect, q: &UserQuery) -> bool {
+    dialect == crate::Dialect::Sqlite && q.q.is_none()
+}
+
 impl Tx {
     pub async fn insert_user(&mut self, u: &User) -> Result<()> {
         self.insert_users(std::slice::from_ref(u)).await
@@ -761,7 +767,7 @@ impl Tx {
     /// R2: one page of the user list, the total matching the filters and
     /// the cursor of the next page (P1).
     pub async fn list_users(&mut self, q: &UserQuery) -> Result<UserPage> {
-        let (total, rows, next) = if self.dialect() == crate::Dialect::Sqlite && q.q.is_none() {
+        let (total, rows, next) = if list_in_one_statement(self.dialect(), q) {
             self.list_in_one_statement(q).await?
         } else {
             let total = self.user_total(q).await?;
@@ -788,7 +794,7 @@ impl Tx {
         })
     }
 
-    /// SQLite without a search: the kept total and the page's ranges in
+    /// SQLite without a search (see [`list_in_one_statement`]): the kept total and the page's ranges in
     /// one statement, so one snapshot and one hand-over to the driver's
     /// thread answer the request (a search's plan depends on its count).
     async fn list_in_one_statement(&mut self, q: &UserQuery) -> Result<(i64, Vec<ListRow>, Option<Cursor>)> {

@@ -7,18 +7,22 @@
 //! `BENCH_SECS` per variant (default 3), `BENCH_CONNECTIONS` (default 8),
 //! `TRACKER_BENCH_DATABASE_URL` (a PostgreSQL server URL without a database:
 //! the same run on PostgreSQL too), `BENCH_ONLY` (run only the variants
-//! whose name contains it, e.g. `search`).
+//! whose name contains it, e.g. `search`), `BENCH_LOADGEN` (`wrk`, the
+//! default when installed, as SPEC §5e measures; or `hyper`, in process).
 //!
 //! For each database and size: a fresh database is migrated, seeded through
 //! the store's bulk insert (10% inactive, most signed in, 40% never sent the
 //! new user email, 20 firms, 10 offices; not measured), and `tracker serve`
 //! is started as a child process. Each variant is driven for a fixed time by
-//! 8 keep-alive connections of a hyper client, and the same query is run by
+//! 8 keep-alive connections (of `wrk -t1`, else of a hyper client in this
+//! process), and the same query is run by
 //! 8 tasks through the store. It prints req/s, p50, p99 and the ratio to the
 //! floor per variant, the RSS of `serve`, and N3's confirm over HTTP, and
 //! exits non-zero when a target of the issue is missed.
 
 mod common;
+#[path = "user_list_support/wrk.rs"]
+mod wrk;
 use bytes::Bytes;
 use common::start_serve;
 use domain::access::UserScope;
@@ -202,6 +206,25 @@ async fn drive_http(base: &str, path: &str, token: &str, conns: usize, secs: f64
     figures(lat, start.elapsed().as_secs_f64())
 }
 
+/// Drives `path` with `wrk -t1 -c{conns}` for `secs` (after one checked
+/// request); any answer that is not 2xx, or a socket error, fails the run.
+async fn drive_wrk(base: &str, path: &str, token: &str, conns: usize, secs: f64) -> Figures {
+    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    let url = format!("{base}{path}");
+    let (status, body) = get(&client, &url, token).await;
+    assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
+    let token = token.to_owned();
+    let run = tokio::task::spawn_blocking(move || wrk::run(&url, &token, conns, secs))
+        .await
+        .expect("wrk");
+    assert!(run.failures.is_empty(), "{path}: {}", run.failures);
+    Figures {
+        rps: run.rps,
+        p50_ms: run.p50_ms,
+        p99_ms: run.p99_ms,
+    }
+}
+
 /// The floor: the same query through the store alone, 8 tasks at once.
 async fn drive_store(db: &Db, q: &UserQuery, conns: usize, secs: f64) -> Figures {
     let deadline = Instant::now() + Duration::from_secs_f64(secs);
@@ -212,9 +235,7 @@ async fn drive_store(db: &Db, q: &UserQuery, conns: usize, secs: f64) -> Figures
             let mut lat = Vec::new();
             while Instant::now() < deadline {
                 let t = Instant::now();
-                let mut tx = db.read().await.unwrap();
-                let page = tx.list_users(&q).await.unwrap();
-                drop(tx);
+                let page = db.list_users(&q).await.unwrap();
                 std::hint::black_box(page);
                 lat.push(t.elapsed());
             }
@@ -378,18 +399,35 @@ async fn run_size(label: &str, url: &str, n: usize, dir: &std::path::Path, v: &m
     drop(client);
     let cursor = cursor_of_page_100(&serve.url, &token).await;
 
+    let mut out = Vec::new();
+    let only = setting("BENCH_ONLY", "");
+    let use_wrk = match setting("BENCH_LOADGEN", "").as_str() {
+        "hyper" => false,
+        "wrk" => true,
+        _ => wrk::available(),
+    };
+    println!(
+        "  load: {}",
+        if use_wrk {
+            "wrk -t1 (its own process, as SPEC §5e measures)"
+        } else {
+            "the in-process hyper client (wrk is not installed; BENCH_LOADGEN=hyper)"
+        }
+    );
     println!(
         "  {:<20} {:>9} {:>8} {:>8} | {:>9} {:>8} {:>8} | {:>6}  p99<10ms",
         "variant", "req/s", "p50 ms", "p99 ms", "floor/s", "p50 ms", "p99 ms", "ratio"
     );
-    let mut out = Vec::new();
-    let only = setting("BENCH_ONLY", "");
     for variant in variants(&cursor).into_iter().filter(|v| v.name.contains(only.as_str())) {
         let mut q = variant.query.clone();
         if let Status::Locked(_) = q.status {
             q.status = Status::Locked(app.now());
         }
-        let http = drive_http(&serve.url, &variant.path, &token, conns, secs).await;
+        let http = if use_wrk {
+            drive_wrk(&serve.url, &variant.path, &token, conns, secs).await
+        } else {
+            drive_http(&serve.url, &variant.path, &token, conns, secs).await
+        };
         let floor = drive_store(&db, &q, conns, secs).await;
         let ratio = http.rps / floor.rps;
         let p99 = v.check(

@@ -15,9 +15,8 @@ use domain::{Role, Side, UserId};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 use testkit::message::parse;
 use testkit::smtp_sink::SmtpSink;
@@ -92,27 +91,9 @@ impl Drop for Server {
 }
 
 fn create_admin(data_dir: &Path) {
-    let mut child = Command::new(BIN)
-        .args([
-            "create-admin",
-            "--email",
-            ADMIN,
-            "--first-name",
-            "Root",
-            "--last-name",
-            "Admin",
-            "--password-stdin",
-        ])
-        .env("TRACKER_DATA_DIR", data_dir)
-        .env_remove("TRACKER_DATABASE_URL")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run tracker create-admin");
-    child.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "create-admin: {}", String::from_utf8_lossy(&out.stderr));
+    let mut tracker = Command::new(BIN);
+    tracker.env("TRACKER_DATA_DIR", data_dir).env_remove("TRACKER_DATABASE_URL");
+    testkit::cli::create_admin(tracker, ADMIN, PASSWORD);
 }
 
 /// `USERS` held company users, written straight into the database before

@@ -85,8 +85,13 @@ pub async fn start_serve(data_dir: &std::path::Path, database_url: &str) -> Serv
         .env("TRACKER_DATA_DIR", data_dir)
         .env("TRACKER_DATABASE_URL", database_url)
         .env("TRACKER_LISTEN", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "error")
-        .stdout(std::process::Stdio::null())
+        // BENCH_SERVE_LOG=sqlx=debug shows each statement and its time.
+        .env("RUST_LOG", std::env::var("BENCH_SERVE_LOG").unwrap_or_else(|_| "error".into()))
+        .stdout(if std::env::var_os("BENCH_SERVE_LOG").is_some() {
+            std::process::Stdio::inherit()
+        } else {
+            std::process::Stdio::null()
+        })
         .spawn()
         .expect("start tracker serve");
     // Dropping `Serve` kills and waits for the child, on every path.

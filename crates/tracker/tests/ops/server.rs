@@ -2,7 +2,6 @@
 
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -34,26 +33,12 @@ pub async fn start(env: &[(&str, String)]) -> Server {
 
 pub async fn start_in(dir: TempDir, env: &[(&str, String)]) -> Server {
     if !dir.path().join("tracker.db").exists() {
-        let mut admin = Command::new(BIN)
-            .args([
-                "create-admin",
-                "--email",
-                ADMIN,
-                "--first-name",
-                "Root",
-                "--last-name",
-                "Admin",
-                "--password-stdin",
-            ])
+        let mut tracker = Command::new(BIN);
+        tracker
             .env("TRACKER_DATA_DIR", dir.path())
             .env_remove("TRACKER_DATABASE_URL")
-            .env("RUST_LOG", "error")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        admin.stdin.take().unwrap().write_all(PASSWORD.as_bytes()).unwrap();
-        assert!(admin.wait().unwrap().success(), "create-admin");
+            .env("RUST_LOG", "error");
+        testkit::cli::create_admin(tracker, ADMIN, PASSWORD);
     }
     let port = free_port();
     let stdout = dir.path().join("serve.out");

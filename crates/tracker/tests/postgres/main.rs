@@ -5,7 +5,6 @@
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use testkit::smtp_sink::SmtpSink;
@@ -92,23 +91,7 @@ async fn two_processes_share_one_postgresql_database() {
     let db = fresh_database().await;
     let dir = tempfile::tempdir().unwrap();
     let sink = SmtpSink::start().await;
-    let mut create = tracker(&db, dir.path())
-        .args([
-            "create-admin",
-            "--email",
-            ADMIN,
-            "--first-name",
-            "Root",
-            "--last-name",
-            "Admin",
-            "--password-stdin",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    create.stdin.take().unwrap().write_all(PASSWORD.as_bytes()).unwrap();
-    assert!(create.wait().unwrap().success());
+    testkit::cli::create_admin(tracker(&db, dir.path()), ADMIN, PASSWORD);
     let a = serve(&db, dir.path(), &sink.url()).await;
     let b = serve(&db, dir.path(), &sink.url()).await;
     let client = reqwest::Client::new();
@@ -246,23 +229,7 @@ async fn o3_two_processes_run_each_scheduled_deactivation_once() {
     let db = fresh_database().await;
     let dir = tempfile::tempdir().unwrap();
     let sink = SmtpSink::start().await;
-    let mut create = tracker(&db, dir.path())
-        .args([
-            "create-admin",
-            "--email",
-            ADMIN,
-            "--first-name",
-            "Root",
-            "--last-name",
-            "Admin",
-            "--password-stdin",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    create.stdin.take().unwrap().write_all(PASSWORD.as_bytes()).unwrap();
-    assert!(create.wait().unwrap().success());
+    testkit::cli::create_admin(tracker(&db, dir.path()), ADMIN, PASSWORD);
     // The test clock makes both schedulers tick every second.
     let a = serve_with(&db, dir.path(), &sink.url(), &[("TRACKER_TEST_CLOCK", "true")]).await;
     let b = serve_with(&db, dir.path(), &sink.url(), &[("TRACKER_TEST_CLOCK", "true")]).await;

@@ -1,9 +1,9 @@
 //! DIR1: `/Groups` (RFC 7643 §4.2). Group membership sets the role of
 //! directory users through the mapping in settings; the rules are
-//! `app::directory_groups`'.
+//! `app::directory::groups`'.
 
 use super::{filtered_page, list_params, one, search_query, selection, Directory, ScimResult, Selection, Write, WriteWithBody};
-use app::directory_groups::GroupView;
+use app::directory::groups::GroupView;
 use app::App;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};

@@ -6,8 +6,8 @@
 //! (`users::edit_user`), audited with the caller as actor — `scim:<token>`
 //! for the directory.
 
+use super::{check_version, get_ci, opt_string, rfc3339, scim_error, uniqueness, version_of};
 use crate::audit::record;
-use crate::directory::{check_version, get_ci, opt_string, rfc3339, scim_error, uniqueness, version_of};
 use crate::users::{edit_user, UserPatch};
 use crate::{App, AppError, AppResult, Ctx};
 use domain::audit::AuditAction;
@@ -150,7 +150,7 @@ async fn group_view(tx: &mut Tx, id: &str, lock: bool) -> AppResult<GroupView> {
 fn role_refused(e: AppError) -> AppError {
     match e {
         AppError::Conflict { message, .. } => scim_error(ScimType::InvalidValue, message),
-        other => crate::directory::as_scim(other),
+        other => super::as_scim(other),
     }
 }
 
