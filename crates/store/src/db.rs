@@ -288,6 +288,41 @@ fn create_private_file(path: &std::path::Path) -> Result<(), StoreError> {
     }
 }
 
+/// Runs a transaction's begin in a task of its own, where a dropped caller
+/// cannot cut it short, and hands the transaction over. sqlx's `begin` is
+/// not cancel-safe (sqlx issue #4393, unfixed in 0.9.0; see
+/// `store/tests/support/dropped.rs`): a future dropped while BEGIN is in
+/// flight leaves the connection inside a transaction that nothing ends.
+/// On PostgreSQL the next borrower's statements run in it — a
+/// one-statement read ([`Db::read_one`]) leaves a query there, and the
+/// next snapshot's `SET TRANSACTION` fails; on SQLite the one writer
+/// connection refuses every later BEGIN. Requests are such futures
+/// whenever a client goes away or the request timeout stops one. Begun in
+/// its own task, the transaction exists once BEGIN is sent; if its caller
+/// is gone it is dropped there, which rolls it back.
+async fn begin_whole<DB: Database>(
+    begin: impl std::future::Future<Output = Result<Transaction<'static, DB>, sqlx::Error>> + Send + 'static,
+) -> Result<Transaction<'static, DB>, StoreError> {
+    let begun = tokio::spawn(begin)
+        .await
+        .map_err(|e| StoreError::Sqlx(sqlx::Error::Io(std::io::Error::other(e))))?;
+    Ok(begun?)
+}
+
+/// A PostgreSQL transaction; a read snapshot is REPEATABLE READ, READ ONLY.
+async fn begin_postgres(pool: &PgPool, read_only: bool) -> Result<Transaction<'static, Postgres>, StoreError> {
+    statement!(postgres READ_ONLY_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    let pool = pool.clone();
+    begin_whole(async move {
+        let mut tx = pool.begin().await?;
+        if read_only {
+            sqlx::query(READ_ONLY_SNAPSHOT.sql).execute(&mut *tx).await?;
+        }
+        Ok(tx)
+    })
+    .await
+}
+
 impl Db {
     /// Opens the database named by `url`; the scheme decides the dialect.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
@@ -390,8 +425,13 @@ impl Db {
             // process writing the same file (the command line beside a
             // running server) waits for the busy timeout instead of failing
             // when a read turns into a write.
-            Pools::Sqlite { writer, .. } => TxInner::Sqlite(Handle::Tx(writer.begin_with("BEGIN IMMEDIATE").await?)),
-            Pools::Postgres(pool) => TxInner::Postgres(Handle::Tx(pool.begin().await?)),
+            Pools::Sqlite { writer, .. } => {
+                let writer = writer.clone();
+                TxInner::Sqlite(Handle::Tx(
+                    begin_whole(async move { writer.begin_with("BEGIN IMMEDIATE").await }).await?,
+                ))
+            }
+            Pools::Postgres(pool) => TxInner::Postgres(Handle::Tx(begin_postgres(pool, false).await?)),
         };
         let dialect = match self.dialect() {
             Dialect::Sqlite => "sqlite",
@@ -403,14 +443,12 @@ impl Db {
 
     /// A read-only snapshot: lists and their totals agree with each other.
     pub async fn read(&self) -> Result<Tx, StoreError> {
-        statement!(postgres READ_ONLY_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
         let inner = match &self.pools {
-            Pools::Sqlite { readers, .. } => TxInner::Sqlite(Handle::Tx(readers.begin().await?)),
-            Pools::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query(READ_ONLY_SNAPSHOT.sql).execute(&mut *tx).await?;
-                TxInner::Postgres(Handle::Tx(tx))
+            Pools::Sqlite { readers, .. } => {
+                let readers = readers.clone();
+                TxInner::Sqlite(Handle::Tx(begin_whole(async move { readers.begin().await }).await?))
             }
+            Pools::Postgres(pool) => TxInner::Postgres(Handle::Tx(begin_postgres(pool, true).await?)),
         };
         Ok(Tx::new(inner))
     }

@@ -1,0 +1,36 @@
+//! The store on PostgreSQL, where its driver differs from SQLite's. Run by
+//! the PostgreSQL pass of `scripts/test.sh` (this binary is named
+//! `postgres`), which sets `TRACKER_TEST_DATABASE_URL` to a server.
+
+use std::time::Duration;
+use store::{Db, PoolLimits};
+
+async fn fresh(name: &str, limits: PoolLimits) -> Db {
+    let server = std::env::var("TRACKER_TEST_DATABASE_URL")
+        .expect("TRACKER_TEST_DATABASE_URL: a PostgreSQL server URL (bash scripts/with-postgres.sh cargo nextest run …)");
+    let url = Db::create_postgres_database(&server, &format!("{name}_{}", std::process::id()))
+        .await
+        .expect("a test database");
+    let db = Db::connect_with(&url, limits).await.expect("connect");
+    db.migrate().await.expect("migrate");
+    db
+}
+
+#[path = "support/dropped.rs"]
+mod dropped;
+
+/// sqlx's PostgreSQL driver hands a connection back to the pool inside a
+/// transaction nothing ends when BEGIN is dropped in flight (sqlx #4393):
+/// see `Db`'s `begin_postgres`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_dropped_while_it_begins_leaves_the_connection_clean() {
+    let db = fresh(
+        "dropped_begin",
+        PoolLimits {
+            max_connections: 1,
+            acquire_timeout: Duration::from_secs(10),
+        },
+    )
+    .await;
+    dropped::dropped_begins_leave_the_connection_clean(&db).await;
+}

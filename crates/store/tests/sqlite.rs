@@ -1,0 +1,21 @@
+//! The store on SQLite, where every write goes through one connection: a
+//! writer left inside a transaction would refuse every later write.
+
+#[path = "support/dropped.rs"]
+mod dropped;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_dropped_while_it_begins_leaves_the_connection_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = store::Db::connect_with(
+        &format!("sqlite://{}/t.db", dir.path().display()),
+        store::PoolLimits {
+            max_connections: 1,
+            acquire_timeout: std::time::Duration::from_secs(10),
+        },
+    )
+    .await
+    .expect("connect");
+    db.migrate().await.expect("migrate");
+    dropped::dropped_begins_leave_the_connection_clean(&db).await;
+}
