@@ -11,7 +11,7 @@
 //! rolls back never took a `seq`. The head is the last row a change locks,
 //! so it adds no lock-order cycle.
 
-use crate::db::{on, Tx};
+use crate::db::{exec, fetch_all, fetch_one, on, scalar_one, statement, Tx};
 use crate::sql::{bind_args, Sql};
 use crate::{Dialect, Result, StoreError};
 use domain::audit_chain::{entry_hash, from_hex, to_hex, ChainedFields, GENESIS};
@@ -162,7 +162,8 @@ impl Tx {
     /// `seq`): they are chained at commit, in id order, before the entries
     /// recorded with [`Tx::audit`].
     pub(crate) async fn audit_bulk_insert_begins(&mut self) -> Result<()> {
-        let max: i64 = on!(self, c => sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM audit_log").fetch_one(c).await)?;
+        statement!(AUDIT_BULK_INSERT_BEGINS = "SELECT COALESCE(MAX(id), 0) FROM audit_log");
+        let max: i64 = scalar_one!(self, AUDIT_BULK_INSERT_BEGINS)?;
         self.audit.chain_unchained_after(max);
         Ok(())
     }
@@ -170,9 +171,11 @@ impl Tx {
     /// Whether the entries older than migration 0004 still wait for their
     /// place in the chain.
     pub(crate) async fn audit_backfill_pending(&mut self) -> Result<bool> {
-        let done: bool = on!(self, c => sqlx::query_scalar("SELECT backfilled FROM audit_chain WHERE id = 1").fetch_one(c).await)?;
+        statement!(BACKFILLED = "SELECT backfilled FROM audit_chain WHERE id = 1");
+        let done: bool = scalar_one!(self, BACKFILLED)?;
         if !done {
-            on!(self, c => sqlx::query("UPDATE audit_chain SET backfilled = TRUE WHERE id = 1").execute(c).await.map(|r| r.rows_affected()))?;
+            statement!(MARK_BACKFILLED = "UPDATE audit_chain SET backfilled = TRUE WHERE id = 1");
+            exec!(self, MARK_BACKFILLED)?;
         }
         Ok(!done)
     }
@@ -182,11 +185,13 @@ impl Tx {
         if self.audit.entries.is_empty() && self.audit.unchained_after.is_none() {
             return Ok(());
         }
-        let head_sql = match self.dialect() {
-            Dialect::Sqlite => "SELECT seq, hash FROM audit_chain WHERE id = 1",
-            Dialect::Postgres => "SELECT seq, hash FROM audit_chain WHERE id = 1 FOR UPDATE",
+        statement!(sqlite CHAIN_HEAD = "SELECT seq, hash FROM audit_chain WHERE id = 1");
+        statement!(postgres CHAIN_HEAD_FOR_UPDATE = "SELECT seq, hash FROM audit_chain WHERE id = 1 FOR UPDATE");
+        let head = match self.dialect() {
+            Dialect::Sqlite => &CHAIN_HEAD,
+            Dialect::Postgres => &CHAIN_HEAD_FOR_UPDATE,
         };
-        let (mut seq, head): (i64, String) = on!(self, c => sqlx::query_as(head_sql).fetch_one(c).await)?;
+        let (mut seq, head): (i64, String) = fetch_one!(self, head)?;
         let mut prev = from_hex(&head).ok_or_else(|| StoreError::Corrupt("the audit chain head is not a hash".into()))?;
         if let Some(after) = self.audit.unchained_after.take() {
             self.chain_unchained(after, &mut seq, &mut prev).await?;
@@ -233,10 +238,13 @@ impl Tx {
                 prev = hash;
             }
             let text = sql.text_for(self.dialect());
-            on!(self, c => bind_args!(sqlx::query(&text), sql.args.clone()).execute(c).await.map(|r| r.rows_affected()))?;
+            on!(self, |c| bind_args!(sqlx::query(&text), sql.args.clone())
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))?;
         }
-        on!(self, c => sqlx::query("UPDATE audit_chain SET seq = $1, hash = $2 WHERE id = 1")
-            .bind(seq).bind(to_hex(&prev)).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(APPEND_AUDIT = "UPDATE audit_chain SET seq = $1, hash = $2 WHERE id = 1");
+        exec!(self, APPEND_AUDIT, seq, to_hex(&prev))?;
         Ok(())
     }
 
@@ -244,10 +252,9 @@ impl Tx {
     async fn chain_unchained(&mut self, after: i64, seq: &mut i64, prev: &mut [u8; 32]) -> Result<()> {
         let mut from = after;
         loop {
-            let rows: Vec<ChainRow> = on!(self, c => sqlx::query_as(
-                "SELECT id, seq, at, actor_id, actor_label, action, target_kind, target_id, before_json, after_json, source_ip, prev_hash, hash \
-                 FROM audit_log WHERE id > $1 AND seq IS NULL ORDER BY id LIMIT 5000")
-                .bind(from).fetch_all(c).await)?;
+            statement!(CHAIN_UNCHAINED = "SELECT id, seq, at, actor_id, actor_label, action, target_kind, target_id, before_json, after_json, source_ip, prev_hash, hash \
+                 FROM audit_log WHERE id > $1 AND seq IS NULL ORDER BY id LIMIT 5000");
+            let rows: Vec<ChainRow> = fetch_all!(self, CHAIN_UNCHAINED, from)?;
             let Some(last) = rows.last() else { return Ok(()) };
             from = last.id;
             let mut ids = Vec::with_capacity(rows.len());
@@ -263,18 +270,22 @@ impl Tx {
                 hashes.push(to_hex(&hash));
                 *prev = hash;
             }
+            statement!(postgres CHAIN_BATCH = "UPDATE audit_log AS a SET seq = v.seq, prev_hash = v.prev, hash = v.hash \
+                FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[]) AS v(id, seq, prev, hash) WHERE a.id = v.id");
+            // Materialised, so that whichever side the planner loops over,
+            // the other is an index (the primary key, or an automatic one on
+            // `v`), never a rescan of the JSON per row.
+            statement!(sqlite CHAIN_BATCH_JSON = "WITH v AS MATERIALIZED (SELECT value ->> 0 AS id, value ->> 1 AS seq, value ->> 2 AS prev, value ->> 3 AS hash FROM json_each($1)) \
+                UPDATE audit_log SET seq = v.seq, prev_hash = v.prev, hash = v.hash FROM v WHERE audit_log.id = v.id");
             match &mut self.inner {
                 crate::db::TxInner::Postgres(t) => {
-                    sqlx::query(
-                        "UPDATE audit_log AS a SET seq = v.seq, prev_hash = v.prev, hash = v.hash \
-                         FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[]) AS v(id, seq, prev, hash) WHERE a.id = v.id",
-                    )
-                    .bind(&ids)
-                    .bind(&seqs)
-                    .bind(&prevs)
-                    .bind(&hashes)
-                    .execute(&mut **t)
-                    .await?;
+                    sqlx::query(CHAIN_BATCH.sql)
+                        .bind(&ids)
+                        .bind(&seqs)
+                        .bind(&prevs)
+                        .bind(&hashes)
+                        .execute(&mut **t)
+                        .await?;
                 }
                 crate::db::TxInner::Sqlite(t) => {
                     // One statement for the whole batch, its rows as one
@@ -285,17 +296,7 @@ impl Tx {
                         .map(|i| (ids[i], seqs[i], prevs[i].as_str(), hashes[i].as_str()))
                         .collect();
                     let batch = serde_json::to_string(&batch).map_err(|e| StoreError::Corrupt(format!("an audit batch: {e}")))?;
-                    let done = sqlx::query(
-                        // Materialised, so that whichever side the planner
-                        // loops over, the other is an index (the primary
-                        // key, or an automatic one on `v`), never a rescan
-                        // of the JSON per row.
-                        "WITH v AS MATERIALIZED (SELECT value ->> 0 AS id, value ->> 1 AS seq, value ->> 2 AS prev, value ->> 3 AS hash FROM json_each($1)) \
-                         UPDATE audit_log SET seq = v.seq, prev_hash = v.prev, hash = v.hash FROM v WHERE audit_log.id = v.id",
-                    )
-                    .bind(batch)
-                    .execute(&mut **t)
-                    .await?;
+                    let done = sqlx::query(CHAIN_BATCH_JSON.sql).bind(batch).execute(&mut **t).await?;
                     if done.rows_affected() != ids.len() as u64 {
                         return Err(StoreError::Corrupt("an audit entry changed while it was chained".into()));
                     }
@@ -307,19 +308,19 @@ impl Tx {
     /// A1: walks the whole chain in `seq` order, a page at a time, and
     /// reports the first entry that is missing, out of place or altered.
     pub async fn verify_audit_chain(&mut self) -> Result<ChainReport> {
-        let (head_seq, head_hash): (i64, String) =
-            on!(self, c => sqlx::query_as("SELECT seq, hash FROM audit_chain WHERE id = 1").fetch_one(c).await)?;
-        let unchained: i64 = on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE seq IS NULL").fetch_one(c).await)?;
+        statement!(CHAIN_HEAD_TO_VERIFY = "SELECT seq, hash FROM audit_chain WHERE id = 1");
+        let (head_seq, head_hash): (i64, String) = fetch_one!(self, CHAIN_HEAD_TO_VERIFY)?;
+        statement!(UNCHAINED_ENTRIES = "SELECT COUNT(*) FROM audit_log WHERE seq IS NULL");
+        let unchained: i64 = scalar_one!(self, UNCHAINED_ENTRIES)?;
         let mut expected = 1i64;
         let mut prev = GENESIS;
         let mut entries = 0i64;
         let mut first_bad = None;
         let mut after = i64::MIN;
         'pages: loop {
-            let rows: Vec<ChainRow> = on!(self, c => sqlx::query_as(
-                "SELECT id, seq, at, actor_id, actor_label, action, target_kind, target_id, before_json, after_json, source_ip, prev_hash, hash \
-                 FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 5000")
-                .bind(after).fetch_all(c).await)?;
+            statement!(CHAINED_ENTRIES_AFTER = "SELECT id, seq, at, actor_id, actor_label, action, target_kind, target_id, before_json, after_json, source_ip, prev_hash, hash \
+                 FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 5000");
+            let rows: Vec<ChainRow> = fetch_all!(self, CHAINED_ENTRIES_AFTER, after)?;
             let Some(last) = rows.last() else { break };
             after = last.seq.unwrap_or(i64::MAX);
             for r in &rows {
@@ -363,7 +364,8 @@ impl Tx {
 
     /// The chain head: the last entry's seq and hash (shown as an anchor).
     pub async fn audit_head(&mut self) -> Result<(i64, String)> {
-        Ok(on!(self, c => sqlx::query_as("SELECT seq, hash FROM audit_chain WHERE id = 1").fetch_one(c).await)?)
+        statement!(AUDIT_HEAD = "SELECT seq, hash FROM audit_chain WHERE id = 1");
+        Ok(fetch_one!(self, AUDIT_HEAD)?)
     }
 
     /// A page of entries, newest first, without a total: for exports, which
@@ -374,20 +376,26 @@ impl Tx {
         );
         filters(&mut page, q);
         page.push(" ORDER BY id DESC LIMIT ").int(q.limit);
-        Ok(on!(self, c => bind_args!(sqlx::query_as(&page.text), page.args.clone()).fetch_all(c).await)?)
+        Ok(on!(self, |c| bind_args!(sqlx::query_as(&page.text), page.args.clone())
+            .fetch_all(c)
+            .await)?)
     }
 
     /// Newest first.
     pub async fn list_audit(&mut self, q: &AuditQuery) -> Result<(Vec<AuditRecord>, i64)> {
         let mut count = Sql::new("SELECT COUNT(*) FROM audit_log");
         filters(&mut count, q);
-        let total: i64 = on!(self, c => bind_args!(sqlx::query_scalar(&count.text), count.args.clone()).fetch_one(c).await)?;
+        let total: i64 = on!(self, |c| bind_args!(sqlx::query_scalar(&count.text), count.args.clone())
+            .fetch_one(c)
+            .await)?;
         let mut page = Sql::new(
             "SELECT id, at, actor_id, actor_label, action, target_kind, target_id, before_json, after_json, source_ip FROM audit_log",
         );
         filters(&mut page, q);
         page.push(" ORDER BY id DESC LIMIT ").int(q.limit).push(" OFFSET ").int(q.offset);
-        let rows: Vec<AuditRecord> = on!(self, c => bind_args!(sqlx::query_as(&page.text), page.args.clone()).fetch_all(c).await)?;
+        let rows: Vec<AuditRecord> = on!(self, |c| bind_args!(sqlx::query_as(&page.text), page.args.clone())
+            .fetch_all(c)
+            .await)?;
         Ok((rows, total))
     }
 }

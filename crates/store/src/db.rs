@@ -143,10 +143,61 @@ pub struct Tx {
     pub(crate) audit: crate::audit::Pending,
 }
 
-/// Runs `$body` with `$c` bound to the transaction's connection, compiled
-/// once per dialect.
+/// A fixed SQL statement of this crate, named so that a failure can say
+/// which one: `crate::users::SET_PASSWORD_HASH`. Declared with
+/// [`statement!`] and run with the call macros below ([`exec!`],
+/// [`fetch_one!`], …). Every statement is registered in [`STATEMENTS`], and a
+/// test prepares each against a freshly migrated database of each dialect it
+/// is written for.
+#[derive(Debug)]
+pub(crate) struct Stmt {
+    /// `module::path::NAME`, unique across the crate (the test checks).
+    pub name: &'static str,
+    pub sql: &'static str,
+    /// The dialects the text is written for: both, unless the statement is
+    /// one arm of a dialect `match`.
+    pub dialects: &'static [Dialect],
+}
+
+/// Every [`Stmt`] declared with [`statement!`], collected at link time.
+#[linkme::distributed_slice]
+pub(crate) static STATEMENTS: [Stmt];
+
+/// Declares a named, registered statement:
+/// `statement!(SET_PASSWORD = "UPDATE users SET … WHERE id = $1");`, or
+/// `statement!(sqlite NAME = "…")` / `statement!(postgres NAME = "…")` for
+/// SQL that only one dialect runs. The text is a constant expression: a
+/// literal, a `const`, or `formatcp!` over constants (column lists).
+macro_rules! statement {
+    ($(#[$m:meta])* $vis:vis sqlite $name:ident = $sql:expr) => {
+        $crate::db::statement!(@ $(#[$m])* $vis $name, $sql, &[$crate::db::Dialect::Sqlite]);
+    };
+    ($(#[$m:meta])* $vis:vis postgres $name:ident = $sql:expr) => {
+        $crate::db::statement!(@ $(#[$m])* $vis $name, $sql, &[$crate::db::Dialect::Postgres]);
+    };
+    ($(#[$m:meta])* $vis:vis $name:ident = $sql:expr) => {
+        $crate::db::statement!(@ $(#[$m])* $vis $name, $sql, &[$crate::db::Dialect::Sqlite, $crate::db::Dialect::Postgres]);
+    };
+    (@ $(#[$m:meta])* $vis:vis $name:ident, $sql:expr, $dialects:expr) => {
+        $(#[$m])*
+        #[linkme::distributed_slice($crate::db::STATEMENTS)]
+        $vis static $name: $crate::db::Stmt = $crate::db::Stmt {
+            name: concat!(module_path!(), "::", stringify!($name)),
+            sql: $sql,
+            dialects: $dialects,
+        };
+    };
+}
+pub(crate) use statement;
+
+/// Runs the closure-shaped `|c| body` with `c` bound to the transaction's
+/// connection, compiled once per dialect. The escape hatch for statements
+/// built at run time ([`crate::sql::Sql`]) and for bodies that need more
+/// than one call; fixed statements use [`exec!`] and the `fetch_*!` /
+/// `scalar_*!` macros. The closure shape keeps the call a plain expression,
+/// which rustfmt formats.
 macro_rules! on {
-    ($tx:expr, $c:ident => $body:expr) => {
+    ($tx:expr, |$c:ident| $body:expr) => {
         match &mut $tx.inner {
             $crate::db::TxInner::Sqlite(t) => {
                 let $c: &mut sqlx::SqliteConnection = &mut *t;
@@ -160,6 +211,64 @@ macro_rules! on {
     };
 }
 pub(crate) use on;
+
+/// `exec!(tx, STMT, arg…)`: runs a statement with its arguments bound in
+/// order; the rows it changed, as `u64` on both dialects.
+macro_rules! exec {
+    ($tx:expr, $stmt:expr $(, $arg:expr)* $(,)?) => {
+        $crate::db::on!($tx, |c| sqlx::query($stmt.sql)$(.bind($arg))*.execute(c).await.map(|r| r.rows_affected()))
+    };
+}
+pub(crate) use exec;
+
+/// `fetch_one!(tx, STMT, arg…)`: the one row, decoded by `FromRow` into the
+/// type the caller names (`let row: UserRow = …`).
+macro_rules! fetch_one {
+    ($tx:expr, $stmt:expr $(, $arg:expr)* $(,)?) => {
+        $crate::db::on!($tx, |c| sqlx::query_as($stmt.sql)$(.bind($arg))*.fetch_one(c).await)
+    };
+}
+pub(crate) use fetch_one;
+
+/// `fetch_optional!(tx, STMT, arg…)`: the row if there is one.
+macro_rules! fetch_optional {
+    ($tx:expr, $stmt:expr $(, $arg:expr)* $(,)?) => {
+        $crate::db::on!($tx, |c| sqlx::query_as($stmt.sql)$(.bind($arg))*.fetch_optional(c).await)
+    };
+}
+pub(crate) use fetch_optional;
+
+/// `fetch_all!(tx, STMT, arg…)`: every row.
+macro_rules! fetch_all {
+    ($tx:expr, $stmt:expr $(, $arg:expr)* $(,)?) => {
+        $crate::db::on!($tx, |c| sqlx::query_as($stmt.sql)$(.bind($arg))*.fetch_all(c).await)
+    };
+}
+pub(crate) use fetch_all;
+
+/// `scalar_one!(tx, STMT, arg…)`: the first column of the one row.
+macro_rules! scalar_one {
+    ($tx:expr, $stmt:expr $(, $arg:expr)* $(,)?) => {
+        $crate::db::on!($tx, |c| sqlx::query_scalar($stmt.sql)$(.bind($arg))*.fetch_one(c).await)
+    };
+}
+pub(crate) use scalar_one;
+
+/// `scalar_optional!(tx, STMT, arg…)`: the first column of the row if any.
+macro_rules! scalar_optional {
+    ($tx:expr, $stmt:expr $(, $arg:expr)* $(,)?) => {
+        $crate::db::on!($tx, |c| sqlx::query_scalar($stmt.sql)$(.bind($arg))*.fetch_optional(c).await)
+    };
+}
+pub(crate) use scalar_optional;
+
+/// `scalar_all!(tx, STMT, arg…)`: the first column of every row.
+macro_rules! scalar_all {
+    ($tx:expr, $stmt:expr $(, $arg:expr)* $(,)?) => {
+        $crate::db::on!($tx, |c| sqlx::query_scalar($stmt.sql)$(.bind($arg))*.fetch_all(c).await)
+    };
+}
+pub(crate) use scalar_all;
 
 /// The SQLite file holds password hashes and personal data: it is created
 /// readable by the service's own user only (SQLite gives its `-wal` and
@@ -202,13 +311,12 @@ async fn begin_whole<DB: Database>(
 
 /// A PostgreSQL transaction; a read snapshot is REPEATABLE READ, READ ONLY.
 async fn begin_postgres(pool: &PgPool, read_only: bool) -> Result<Transaction<'static, Postgres>, StoreError> {
+    statement!(postgres READ_ONLY_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
     let pool = pool.clone();
     begin_whole(async move {
         let mut tx = pool.begin().await?;
         if read_only {
-            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(READ_ONLY_SNAPSHOT.sql).execute(&mut *tx).await?;
         }
         Ok(tx)
     })
@@ -372,9 +480,10 @@ impl Db {
 
     /// Refreshes the planner's statistics (`ANALYZE`), as after a bulk load.
     pub async fn analyze(&self) -> Result<(), StoreError> {
+        statement!(ANALYZE = "ANALYZE");
         match &self.pools {
-            Pools::Sqlite { writer, .. } => sqlx::query("ANALYZE").execute(writer).await.map(|_| ()),
-            Pools::Postgres(pool) => sqlx::query("ANALYZE").execute(pool).await.map(|_| ()),
+            Pools::Sqlite { writer, .. } => sqlx::query(ANALYZE.sql).execute(writer).await.map(|_| ()),
+            Pools::Postgres(pool) => sqlx::query(ANALYZE.sql).execute(pool).await.map(|_| ()),
         }?;
         Ok(())
     }
@@ -414,13 +523,13 @@ impl Tx {
     /// stays. `name` is a fixed identifier, never input.
     pub async fn savepoint(&mut self, name: &'static str) -> Result<(), StoreError> {
         let sql = format!("SAVEPOINT {name}");
-        on!(self, c => sqlx::query(&sql).execute(c).await.map(|r| r.rows_affected()))?;
+        on!(self, |c| sqlx::query(&sql).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     pub async fn rollback_to(&mut self, name: &'static str) -> Result<(), StoreError> {
         let sql = format!("ROLLBACK TO SAVEPOINT {name}");
-        on!(self, c => sqlx::query(&sql).execute(c).await.map(|r| r.rows_affected()))?;
+        on!(self, |c| sqlx::query(&sql).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 

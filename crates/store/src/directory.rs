@@ -1,9 +1,10 @@
 //! DIR1–DIR3: SCIM tokens, the directory's link to each user it manages,
 //! and the offboarding items a directory deactivation leaves.
 
-use crate::db::{on, Tx};
+use crate::db::{exec, fetch_all, fetch_optional, scalar_all, scalar_one, statement, Tx};
 use crate::users::{UserRow, USER_COLUMNS};
 use crate::Result;
+use const_format::formatcp;
 use domain::model::User;
 use domain::offboarding::{ItemKind, TargetType};
 use domain::{Millis, UserId};
@@ -122,83 +123,104 @@ const LINKED_COLUMNS: &str = "d.user_name AS d_user_name, d.external_id AS d_ext
 
 impl Tx {
     pub async fn insert_scim_token(&mut self, t: &ScimToken, token_hash: &str) -> Result<()> {
-        on!(self, c => sqlx::query("INSERT INTO scim_tokens (id, name, token_hash, created_at, created_by) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&t.id).bind(&t.name).bind(token_hash).bind(t.created_at).bind(&t.created_by).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(
+            INSERT_SCIM_TOKEN = "INSERT INTO scim_tokens (id, name, token_hash, created_at, created_by) VALUES ($1, $2, $3, $4, $5)"
+        );
+        exec!(self, INSERT_SCIM_TOKEN, &t.id, &t.name, token_hash, t.created_at, &t.created_by)?;
         Ok(())
     }
 
     /// Every token, revoked ones last, newest first.
     pub async fn scim_tokens(&mut self) -> Result<Vec<ScimToken>> {
-        let sql = format!("SELECT {TOKEN_COLUMNS} FROM scim_tokens ORDER BY revoked_at IS NOT NULL, created_at DESC, id");
-        Ok(on!(self, c => sqlx::query_as(&sql).fetch_all(c).await)?)
+        statement!(SCIM_TOKENS = formatcp!("SELECT {TOKEN_COLUMNS} FROM scim_tokens ORDER BY revoked_at IS NOT NULL, created_at DESC, id"));
+        Ok(fetch_all!(self, SCIM_TOKENS)?)
     }
 
     /// Revokes a live token; whether there was one.
     pub async fn revoke_scim_token(&mut self, id: &str, now: Millis) -> Result<bool> {
-        let n = on!(self, c => sqlx::query("UPDATE scim_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(now).bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(REVOKE_SCIM_TOKEN = "UPDATE scim_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL");
+        let n = exec!(self, REVOKE_SCIM_TOKEN, now, id)?;
         Ok(n > 0)
     }
 
     /// The live token with this hash.
     pub async fn scim_token_by_hash(&mut self, token_hash: &str) -> Result<Option<ScimToken>> {
-        let sql = format!("SELECT {TOKEN_COLUMNS} FROM scim_tokens WHERE token_hash = $1 AND revoked_at IS NULL");
-        Ok(on!(self, c => sqlx::query_as(&sql).bind(token_hash).fetch_optional(c).await)?)
+        statement!(SCIM_TOKEN_BY_HASH = formatcp!("SELECT {TOKEN_COLUMNS} FROM scim_tokens WHERE token_hash = $1 AND revoked_at IS NULL"));
+        Ok(fetch_optional!(self, SCIM_TOKEN_BY_HASH, token_hash)?)
     }
 
     /// DIR2: records a use, at most once a minute per token so that a
     /// provisioning run does not write the token row on every request.
     pub async fn touch_scim_token(&mut self, id: &str, now: Millis) -> Result<()> {
-        on!(self, c => sqlx::query("UPDATE scim_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)")
-            .bind(now).bind(id).bind(now - 60_000).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(
+            TOUCH_SCIM_TOKEN = "UPDATE scim_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)"
+        );
+        exec!(self, TOUCH_SCIM_TOKEN, now, id, now - 60_000)?;
         Ok(())
     }
 
     pub async fn directory_link(&mut self, user: &UserId) -> Result<Option<DirectoryLink>> {
-        let sql = format!("SELECT {LINK_COLUMNS} FROM directory_users d WHERE d.user_id = $1");
-        Ok(on!(self, c => sqlx::query_as(&sql).bind(user.as_str()).fetch_optional(c).await)?)
+        statement!(DIRECTORY_LINK = formatcp!("SELECT {LINK_COLUMNS} FROM directory_users d WHERE d.user_id = $1"));
+        Ok(fetch_optional!(self, DIRECTORY_LINK, user.as_str())?)
     }
 
     /// The link with this userName (without regard to case), deprovisioned or not.
     pub async fn directory_link_by_user_name(&mut self, user_name: &str) -> Result<Option<DirectoryLink>> {
-        let sql = format!("SELECT {LINK_COLUMNS} FROM directory_users d WHERE d.user_name_norm = $1");
-        Ok(on!(self, c => sqlx::query_as(&sql).bind(domain::text::fold(user_name)).fetch_optional(c).await)?)
+        statement!(DIRECTORY_LINK_BY_USER_NAME = formatcp!("SELECT {LINK_COLUMNS} FROM directory_users d WHERE d.user_name_norm = $1"));
+        Ok(fetch_optional!(self, DIRECTORY_LINK_BY_USER_NAME, domain::text::fold(user_name))?)
     }
 
     pub async fn insert_directory_link(&mut self, l: &DirectoryLink) -> Result<()> {
-        on!(self, c => sqlx::query("INSERT INTO directory_users (user_id, user_name, user_name_norm, external_id, department, deprovisioned_at, created_at, updated_at) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-            .bind(&l.user_id).bind(&l.user_name).bind(domain::text::fold(&l.user_name)).bind(&l.external_id).bind(&l.department)
-            .bind(l.deprovisioned_at).bind(l.created_at).bind(l.updated_at).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(INSERT_DIRECTORY_LINK = "INSERT INTO directory_users (user_id, user_name, user_name_norm, external_id, department, deprovisioned_at, created_at, updated_at) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
+        exec!(
+            self,
+            INSERT_DIRECTORY_LINK,
+            &l.user_id,
+            &l.user_name,
+            domain::text::fold(&l.user_name),
+            &l.external_id,
+            &l.department,
+            l.deprovisioned_at,
+            l.created_at,
+            l.updated_at
+        )?;
         Ok(())
     }
 
     /// Sets the directory's own fields of a link (the caller holds the user row).
     pub async fn update_directory_link(&mut self, l: &DirectoryLink) -> Result<()> {
-        on!(self, c => sqlx::query("UPDATE directory_users SET user_name = $1, user_name_norm = $2, external_id = $3, department = $4, \
-            deprovisioned_at = $5, updated_at = $6 WHERE user_id = $7")
-            .bind(&l.user_name).bind(domain::text::fold(&l.user_name)).bind(&l.external_id).bind(&l.department)
-            .bind(l.deprovisioned_at).bind(l.updated_at).bind(&l.user_id).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(
+            UPDATE_DIRECTORY_LINK = "UPDATE directory_users SET user_name = $1, user_name_norm = $2, external_id = $3, department = $4, \
+            deprovisioned_at = $5, updated_at = $6 WHERE user_id = $7"
+        );
+        exec!(
+            self,
+            UPDATE_DIRECTORY_LINK,
+            &l.user_name,
+            domain::text::fold(&l.user_name),
+            &l.external_id,
+            &l.department,
+            l.deprovisioned_at,
+            l.updated_at,
+            &l.user_id
+        )?;
         Ok(())
     }
 
     /// Linked, not deprovisioned users with their links, starting from an
     /// index: one probe for `UserName`/`ExternalId`, creation order for `All`.
     pub async fn directory_users(&mut self, lookup: &DirectoryLookup) -> Result<Vec<(DirectoryLink, User)>> {
-        let base = format!("SELECT {LINKED_COLUMNS}, {USER_COLUMNS} FROM directory_users d JOIN users u ON u.id = d.user_id WHERE d.deprovisioned_at IS NULL");
+        const BASE: &str = formatcp!(
+            "SELECT {LINKED_COLUMNS}, {USER_COLUMNS} FROM directory_users d JOIN users u ON u.id = d.user_id WHERE d.deprovisioned_at IS NULL"
+        );
+        statement!(DIRECTORY_USERS_ALL = formatcp!("{BASE} ORDER BY d.created_at, d.user_id"));
+        statement!(DIRECTORY_USERS_BY_USER_NAME = formatcp!("{BASE} AND d.user_name_norm = $1"));
+        statement!(DIRECTORY_USERS_BY_EXTERNAL_ID = formatcp!("{BASE} AND d.external_id = $1 ORDER BY d.created_at, d.user_id"));
         let rows: Vec<LinkedRow> = match lookup {
-            DirectoryLookup::All => {
-                let sql = format!("{base} ORDER BY d.created_at, d.user_id");
-                on!(self, c => sqlx::query_as(&sql).fetch_all(c).await)?
-            }
-            DirectoryLookup::UserName(v) => {
-                let sql = format!("{base} AND d.user_name_norm = $1");
-                on!(self, c => sqlx::query_as(&sql).bind(domain::text::fold(v)).fetch_all(c).await)?
-            }
-            DirectoryLookup::ExternalId(v) => {
-                let sql = format!("{base} AND d.external_id = $1 ORDER BY d.created_at, d.user_id");
-                on!(self, c => sqlx::query_as(&sql).bind(v).fetch_all(c).await)?
-            }
+            DirectoryLookup::All => fetch_all!(self, DIRECTORY_USERS_ALL)?,
+            DirectoryLookup::UserName(v) => fetch_all!(self, DIRECTORY_USERS_BY_USER_NAME, domain::text::fold(v))?,
+            DirectoryLookup::ExternalId(v) => fetch_all!(self, DIRECTORY_USERS_BY_EXTERNAL_ID, v)?,
         };
         rows.into_iter().map(LinkedRow::into_pair).collect()
     }
@@ -206,134 +228,183 @@ impl Tx {
     /// DIR1 without a filter: one page of linked users in creation order
     /// (the `directory_users_by_created` index) and how many there are.
     pub async fn directory_users_page(&mut self, offset: i64, limit: i64) -> Result<(Vec<(DirectoryLink, User)>, i64)> {
-        let sql = format!(
-            "SELECT {LINKED_COLUMNS}, {USER_COLUMNS} FROM directory_users d JOIN users u ON u.id = d.user_id \
+        statement!(
+            DIRECTORY_USERS_PAGE = formatcp!(
+                "SELECT {LINKED_COLUMNS}, {USER_COLUMNS} FROM directory_users d JOIN users u ON u.id = d.user_id \
              WHERE d.deprovisioned_at IS NULL ORDER BY d.created_at, d.user_id LIMIT $1 OFFSET $2"
+            )
         );
-        let rows: Vec<LinkedRow> = on!(self, c => sqlx::query_as(&sql).bind(limit).bind(offset).fetch_all(c).await)?;
-        let total: i64 =
-            on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM directory_users WHERE deprovisioned_at IS NULL").fetch_one(c).await)?;
+        let rows: Vec<LinkedRow> = fetch_all!(self, DIRECTORY_USERS_PAGE, limit, offset)?;
+        statement!(COUNT_DIRECTORY_USERS = "SELECT COUNT(*) FROM directory_users WHERE deprovisioned_at IS NULL");
+        let total: i64 = scalar_one!(self, COUNT_DIRECTORY_USERS)?;
         Ok((rows.into_iter().map(LinkedRow::into_pair).collect::<Result<_>>()?, total))
     }
 
     pub async fn insert_directory_group(&mut self, g: &DirectoryGroup) -> Result<()> {
-        on!(self, c => sqlx::query("INSERT INTO directory_groups (id, display_name, display_name_norm, external_id, created_at, updated_at) \
-            VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(&g.id).bind(&g.display_name).bind(domain::text::fold(&g.display_name)).bind(&g.external_id)
-            .bind(g.created_at).bind(g.updated_at).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(
+            INSERT_DIRECTORY_GROUP =
+                "INSERT INTO directory_groups (id, display_name, display_name_norm, external_id, created_at, updated_at) \
+            VALUES ($1, $2, $3, $4, $5, $6)"
+        );
+        exec!(
+            self,
+            INSERT_DIRECTORY_GROUP,
+            &g.id,
+            &g.display_name,
+            domain::text::fold(&g.display_name),
+            &g.external_id,
+            g.created_at,
+            g.updated_at
+        )?;
         Ok(())
     }
 
     /// The group `id`, locked on PostgreSQL when `lock` (SQLite serialises writers).
     pub async fn directory_group(&mut self, id: &str, lock: bool) -> Result<Option<DirectoryGroup>> {
-        let lock = if lock && self.dialect() == crate::Dialect::Postgres {
-            " FOR UPDATE"
+        statement!(DIRECTORY_GROUP = formatcp!("SELECT {GROUP_COLUMNS} FROM directory_groups WHERE id = $1"));
+        statement!(postgres DIRECTORY_GROUP_FOR_UPDATE = formatcp!("SELECT {GROUP_COLUMNS} FROM directory_groups WHERE id = $1 FOR UPDATE"));
+        let stmt = if lock && self.dialect() == crate::Dialect::Postgres {
+            &DIRECTORY_GROUP_FOR_UPDATE
         } else {
-            ""
+            &DIRECTORY_GROUP
         };
-        let sql = format!("SELECT {GROUP_COLUMNS} FROM directory_groups WHERE id = $1{lock}");
-        Ok(on!(self, c => sqlx::query_as(&sql).bind(id).fetch_optional(c).await)?)
+        Ok(fetch_optional!(self, stmt, id)?)
     }
 
     /// Groups from an index probe, or all of them in creation order.
     pub async fn directory_groups(&mut self, lookup: &GroupLookup) -> Result<Vec<DirectoryGroup>> {
         Ok(match lookup {
             GroupLookup::All => {
-                let sql = format!("SELECT {GROUP_COLUMNS} FROM directory_groups ORDER BY created_at, id");
-                on!(self, c => sqlx::query_as(&sql).fetch_all(c).await)?
+                statement!(DIRECTORY_GROUPS_ALL = formatcp!("SELECT {GROUP_COLUMNS} FROM directory_groups ORDER BY created_at, id"));
+                fetch_all!(self, DIRECTORY_GROUPS_ALL)?
             }
             GroupLookup::DisplayName(v) => {
-                let sql = format!("SELECT {GROUP_COLUMNS} FROM directory_groups WHERE display_name_norm = $1");
-                on!(self, c => sqlx::query_as(&sql).bind(domain::text::fold(v)).fetch_all(c).await)?
+                statement!(
+                    DIRECTORY_GROUPS_BY_NAME = formatcp!("SELECT {GROUP_COLUMNS} FROM directory_groups WHERE display_name_norm = $1")
+                );
+                fetch_all!(self, DIRECTORY_GROUPS_BY_NAME, domain::text::fold(v))?
             }
             GroupLookup::ExternalId(v) => {
-                let sql = format!("SELECT {GROUP_COLUMNS} FROM directory_groups WHERE external_id = $1 ORDER BY created_at, id");
-                on!(self, c => sqlx::query_as(&sql).bind(v).fetch_all(c).await)?
+                statement!(
+                    DIRECTORY_GROUPS_BY_EXTERNAL_ID =
+                        formatcp!("SELECT {GROUP_COLUMNS} FROM directory_groups WHERE external_id = $1 ORDER BY created_at, id")
+                );
+                fetch_all!(self, DIRECTORY_GROUPS_BY_EXTERNAL_ID, v)?
             }
         })
     }
 
     /// Sets a group's own fields (the caller holds its row).
     pub async fn update_directory_group(&mut self, g: &DirectoryGroup) -> Result<()> {
-        on!(self, c => sqlx::query("UPDATE directory_groups SET display_name = $1, display_name_norm = $2, external_id = $3, updated_at = $4 WHERE id = $5")
-            .bind(&g.display_name).bind(domain::text::fold(&g.display_name)).bind(&g.external_id).bind(g.updated_at).bind(&g.id)
-            .execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(
+            UPDATE_DIRECTORY_GROUP =
+                "UPDATE directory_groups SET display_name = $1, display_name_norm = $2, external_id = $3, updated_at = $4 WHERE id = $5"
+        );
+        exec!(
+            self,
+            UPDATE_DIRECTORY_GROUP,
+            &g.display_name,
+            domain::text::fold(&g.display_name),
+            &g.external_id,
+            g.updated_at,
+            &g.id
+        )?;
         Ok(())
     }
 
     /// Deletes a group and its memberships; whether there was one.
     pub async fn delete_directory_group(&mut self, id: &str) -> Result<bool> {
-        on!(self, c => sqlx::query("DELETE FROM directory_group_members WHERE group_id = $1").bind(id).execute(c).await.map(|r| r.rows_affected()))?;
-        let n =
-            on!(self, c => sqlx::query("DELETE FROM directory_groups WHERE id = $1").bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(DELETE_DIRECTORY_GROUP_MEMBERS = "DELETE FROM directory_group_members WHERE group_id = $1");
+        exec!(self, DELETE_DIRECTORY_GROUP_MEMBERS, id)?;
+        statement!(DELETE_DIRECTORY_GROUP = "DELETE FROM directory_groups WHERE id = $1");
+        let n = exec!(self, DELETE_DIRECTORY_GROUP, id)?;
         Ok(n > 0)
     }
 
     /// A group's members who are linked, not deprovisioned users, by id.
     pub async fn directory_group_members(&mut self, group: &str) -> Result<Vec<GroupMember>> {
-        Ok(on!(self, c => sqlx::query_as(
-            "SELECT m.user_id, u.first_name, u.last_name FROM directory_group_members m \
+        statement!(
+            DIRECTORY_GROUP_MEMBERS = "SELECT m.user_id, u.first_name, u.last_name FROM directory_group_members m \
              JOIN directory_users d ON d.user_id = m.user_id AND d.deprovisioned_at IS NULL \
-             JOIN users u ON u.id = m.user_id WHERE m.group_id = $1 ORDER BY m.user_id")
-            .bind(group).fetch_all(c).await)?)
+             JOIN users u ON u.id = m.user_id WHERE m.group_id = $1 ORDER BY m.user_id"
+        );
+        Ok(fetch_all!(self, DIRECTORY_GROUP_MEMBERS, group)?)
     }
 
     /// Adds a member; whether they were not one already.
     pub async fn add_directory_group_member(&mut self, group: &str, user: &str) -> Result<bool> {
-        let n = on!(self, c => sqlx::query("INSERT INTO directory_group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(group).bind(user).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(
+            ADD_DIRECTORY_GROUP_MEMBER = "INSERT INTO directory_group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+        );
+        let n = exec!(self, ADD_DIRECTORY_GROUP_MEMBER, group, user)?;
         Ok(n > 0)
     }
 
     /// Removes a member; whether they were one.
     pub async fn remove_directory_group_member(&mut self, group: &str, user: &str) -> Result<bool> {
-        let n = on!(self, c => sqlx::query("DELETE FROM directory_group_members WHERE group_id = $1 AND user_id = $2")
-            .bind(group).bind(user).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(REMOVE_DIRECTORY_GROUP_MEMBER = "DELETE FROM directory_group_members WHERE group_id = $1 AND user_id = $2");
+        let n = exec!(self, REMOVE_DIRECTORY_GROUP_MEMBER, group, user)?;
         Ok(n > 0)
     }
 
     /// The display names of the groups a user is in (through the member index).
     pub async fn directory_group_names_of(&mut self, user: &UserId) -> Result<Vec<String>> {
-        Ok(on!(self, c => sqlx::query_scalar(
-            "SELECT g.display_name FROM directory_group_members m JOIN directory_groups g ON g.id = m.group_id WHERE m.user_id = $1 ORDER BY g.id")
-            .bind(user.as_str()).fetch_all(c).await)?)
+        statement!(DIRECTORY_GROUP_NAMES_OF = "SELECT g.display_name FROM directory_group_members m JOIN directory_groups g ON g.id = m.group_id WHERE m.user_id = $1 ORDER BY g.id");
+        Ok(scalar_all!(self, DIRECTORY_GROUP_NAMES_OF, user.as_str())?)
     }
 
     /// Takes a deprovisioned user out of every group; the groups they left,
     /// with `updated_at` moved to `now`.
     pub async fn leave_directory_groups(&mut self, user: &UserId, now: Millis) -> Result<Vec<String>> {
-        let groups: Vec<String> = on!(self, c => sqlx::query_scalar("SELECT group_id FROM directory_group_members WHERE user_id = $1 ORDER BY group_id")
-            .bind(user.as_str()).fetch_all(c).await)?;
+        statement!(GROUPS_OF_MEMBER = "SELECT group_id FROM directory_group_members WHERE user_id = $1 ORDER BY group_id");
+        let groups: Vec<String> = scalar_all!(self, GROUPS_OF_MEMBER, user.as_str())?;
         for g in &groups {
-            on!(self, c => sqlx::query("UPDATE directory_groups SET updated_at = $1 WHERE id = $2").bind(now).bind(g).execute(c).await.map(|r| r.rows_affected()))?;
+            statement!(TOUCH_DIRECTORY_GROUP = "UPDATE directory_groups SET updated_at = $1 WHERE id = $2");
+            exec!(self, TOUCH_DIRECTORY_GROUP, now, g)?;
         }
-        on!(self, c => sqlx::query("DELETE FROM directory_group_members WHERE user_id = $1").bind(user.as_str()).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(LEAVE_DIRECTORY_GROUPS = "DELETE FROM directory_group_members WHERE user_id = $1");
+        exec!(self, LEAVE_DIRECTORY_GROUPS, user.as_str())?;
         Ok(groups)
     }
 
     pub async fn insert_offboarding_item(&mut self, i: &OffboardingItem) -> Result<()> {
-        on!(self, c => sqlx::query("INSERT INTO offboarding_items (id, user_id, kind, target_type, target_id, target_name, fix, created_at, resolved_at) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-            .bind(&i.id).bind(&i.user_id).bind(i.kind.as_str()).bind(i.target_type.as_str()).bind(&i.target_id).bind(&i.target_name).bind(&i.fix)
-            .bind(i.created_at).bind(i.resolved_at).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(
+            INSERT_OFFBOARDING_ITEM =
+                "INSERT INTO offboarding_items (id, user_id, kind, target_type, target_id, target_name, fix, created_at, resolved_at) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        );
+        exec!(
+            self,
+            INSERT_OFFBOARDING_ITEM,
+            &i.id,
+            &i.user_id,
+            i.kind.as_str(),
+            i.target_type.as_str(),
+            &i.target_id,
+            &i.target_name,
+            &i.fix,
+            i.created_at,
+            i.resolved_at
+        )?;
         Ok(())
     }
 
     /// Open items, oldest first, at most `limit`, and how many are open.
     pub async fn open_offboarding_items(&mut self, limit: i64, offset: i64) -> Result<(Vec<OffboardingItem>, i64)> {
-        let sql =
-            format!("SELECT {ITEM_COLUMNS} FROM offboarding_items WHERE resolved_at IS NULL ORDER BY created_at, id LIMIT $1 OFFSET $2");
-        let items = on!(self, c => sqlx::query_as(&sql).bind(limit).bind(offset).fetch_all(c).await)?;
-        let total: i64 =
-            on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM offboarding_items WHERE resolved_at IS NULL").fetch_one(c).await)?;
+        statement!(
+            OPEN_OFFBOARDING_ITEMS = formatcp!(
+                "SELECT {ITEM_COLUMNS} FROM offboarding_items WHERE resolved_at IS NULL ORDER BY created_at, id LIMIT $1 OFFSET $2"
+            )
+        );
+        let items = fetch_all!(self, OPEN_OFFBOARDING_ITEMS, limit, offset)?;
+        statement!(COUNT_OPEN_OFFBOARDING_ITEMS = "SELECT COUNT(*) FROM offboarding_items WHERE resolved_at IS NULL");
+        let total: i64 = scalar_one!(self, COUNT_OPEN_OFFBOARDING_ITEMS)?;
         Ok((items, total))
     }
 
     /// R1: a reactivated user's open items are settled.
     pub async fn resolve_offboarding_items(&mut self, user: &UserId, now: Millis) -> Result<u64> {
-        Ok(
-            on!(self, c => sqlx::query("UPDATE offboarding_items SET resolved_at = $1 WHERE user_id = $2 AND resolved_at IS NULL")
-            .bind(now).bind(user.as_str()).execute(c).await.map(|r| r.rows_affected()))?,
-        )
+        statement!(RESOLVE_OFFBOARDING_ITEMS = "UPDATE offboarding_items SET resolved_at = $1 WHERE user_id = $2 AND resolved_at IS NULL");
+        Ok(exec!(self, RESOLVE_OFFBOARDING_ITEMS, now, user.as_str())?)
     }
 }

@@ -5,9 +5,12 @@
 //! inside one sees a stable world; several readers under WAL) and
 //! PostgreSQL (one pool; rule checks lock the rows they depend on). All work
 //! happens inside a [`Tx`]: a write transaction from [`Db::write`] or a
-//! consistent read snapshot from [`Db::read`]. The query methods are written
-//! once and compiled for each dialect by the [`on!`] macro; where the SQL
-//! itself differs, the method says so with an explicit `match`.
+//! consistent read snapshot from [`Db::read`]. Every fixed SQL text is a
+//! named statement (`statement!`), run by call macros (`exec!`,
+//! `fetch_one!`, …) compiled once per dialect; where the SQL itself
+//! differs, the method says so with an explicit `match` between two
+//! dialect-only statements. `on!` remains for statements built at run time.
+//! A test prepares every named statement against both dialects' schemas.
 
 mod audit;
 mod auth;
@@ -28,6 +31,7 @@ mod routes;
 mod settings;
 mod sql;
 mod sso;
+mod statements;
 mod transfer;
 mod users;
 
@@ -45,6 +49,7 @@ pub use outbox::{
     OutboxStatusCount,
 };
 pub use sso::{Claim as SsoClaim, SsoAttempt};
+pub use statements::StatementCheck;
 pub use transfer::Copied;
 pub use users::{Org, OrgNames, SortKey, Status, UserChange, UserExport, UserPage, UserQuery};
 

@@ -1,14 +1,16 @@
 //! Matters, participants and delegations.
 
-use crate::db::{on, Tx};
+use crate::db::{exec, fetch_all, fetch_optional, on, scalar_one, statement, Tx};
 use crate::sql::{bind_args, push_in_list, Sql};
 use crate::users::{users_from, UserRow, USER_COLUMNS};
 use crate::{Result, StoreError};
+use const_format::formatcp;
 use domain::model::{Matter, Participant, User};
 use domain::{MatterId, MatterRole, Millis, UserId};
 
 const MATTER_COLUMNS: &str =
     "m.id, m.name, m.number, m.lead_company_person_id, m.open_for_editing, m.open_for_invoicing, m.created_at, m.updated_at";
+statement!(MATTER = formatcp!("SELECT {MATTER_COLUMNS} FROM matters m WHERE m.id = $1"));
 
 #[derive(sqlx::FromRow)]
 struct MatterRow {
@@ -61,62 +63,89 @@ const REACHABLE: &str = "SELECT p.matter_id FROM participants p WHERE p.user_id 
 
 impl Tx {
     pub async fn insert_matter(&mut self, m: &Matter) -> Result<()> {
-        on!(self, c => sqlx::query("INSERT INTO matters (id, name, number, number_norm, lead_company_person_id, open_for_editing, open_for_invoicing, created_at, updated_at) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-            .bind(m.id.as_str()).bind(&m.name).bind(&m.number).bind(m.number.to_lowercase()).bind(m.lead_company_person_id.as_str())
-            .bind(m.open_for_editing).bind(m.open_for_invoicing).bind(m.created_at).bind(m.updated_at).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(INSERT_MATTER = "INSERT INTO matters (id, name, number, number_norm, lead_company_person_id, open_for_editing, open_for_invoicing, created_at, updated_at) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)");
+        exec!(
+            self,
+            INSERT_MATTER,
+            m.id.as_str(),
+            &m.name,
+            &m.number,
+            m.number.to_lowercase(),
+            m.lead_company_person_id.as_str(),
+            m.open_for_editing,
+            m.open_for_invoicing,
+            m.created_at,
+            m.updated_at
+        )?;
         Ok(())
     }
 
     pub async fn update_matter(&mut self, m: &Matter) -> Result<()> {
-        on!(self, c => sqlx::query("UPDATE matters SET name = $2, number = $3, number_norm = $4, lead_company_person_id = $5, open_for_editing = $6, \
-            open_for_invoicing = $7, updated_at = $8 WHERE id = $1")
-            .bind(m.id.as_str()).bind(&m.name).bind(&m.number).bind(m.number.to_lowercase()).bind(m.lead_company_person_id.as_str())
-            .bind(m.open_for_editing).bind(m.open_for_invoicing).bind(m.updated_at).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(
+            UPDATE_MATTER =
+                "UPDATE matters SET name = $2, number = $3, number_norm = $4, lead_company_person_id = $5, open_for_editing = $6, \
+            open_for_invoicing = $7, updated_at = $8 WHERE id = $1"
+        );
+        exec!(
+            self,
+            UPDATE_MATTER,
+            m.id.as_str(),
+            &m.name,
+            &m.number,
+            m.number.to_lowercase(),
+            m.lead_company_person_id.as_str(),
+            m.open_for_editing,
+            m.open_for_invoicing,
+            m.updated_at
+        )?;
         Ok(())
     }
 
     pub async fn matter(&mut self, id: &MatterId) -> Result<Option<Matter>> {
-        let sql = format!("SELECT {MATTER_COLUMNS} FROM matters m WHERE m.id = $1");
-        let row: Option<MatterRow> = on!(self, c => sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(c).await)?;
+        let row: Option<MatterRow> = fetch_optional!(self, MATTER, id.as_str())?;
         Ok(row.map(Matter::from))
     }
 
     /// Reads a matter and on PostgreSQL locks it for the transaction.
     pub async fn matter_for_update(&mut self, id: &MatterId) -> Result<Option<Matter>> {
-        let sql = match self.dialect() {
-            crate::Dialect::Sqlite => format!("SELECT {MATTER_COLUMNS} FROM matters m WHERE m.id = $1"),
-            crate::Dialect::Postgres => format!("SELECT {MATTER_COLUMNS} FROM matters m WHERE m.id = $1 FOR NO KEY UPDATE"),
+        statement!(postgres MATTER_FOR_UPDATE = formatcp!("SELECT {MATTER_COLUMNS} FROM matters m WHERE m.id = $1 FOR NO KEY UPDATE"));
+        let stmt = match self.dialect() {
+            crate::Dialect::Sqlite => &MATTER,
+            crate::Dialect::Postgres => &MATTER_FOR_UPDATE,
         };
-        let row: Option<MatterRow> = on!(self, c => sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(c).await)?;
+        let row: Option<MatterRow> = fetch_optional!(self, stmt, id.as_str())?;
         Ok(row.map(Matter::from))
     }
 
     pub async fn matter_number_taken(&mut self, number: &str, except: Option<&MatterId>) -> Result<bool> {
-        let n: i64 = on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM matters WHERE number_norm = $1 AND id <> $2")
-            .bind(number.to_lowercase()).bind(except.map(|m| m.as_str()).unwrap_or("")).fetch_one(c).await)?;
+        statement!(MATTER_NUMBER_TAKEN = "SELECT COUNT(*) FROM matters WHERE number_norm = $1 AND id <> $2");
+        let n: i64 = scalar_one!(
+            self,
+            MATTER_NUMBER_TAKEN,
+            number.to_lowercase(),
+            except.map(|m| m.as_str()).unwrap_or("")
+        )?;
         Ok(n > 0)
     }
 
     pub async fn list_matters(&mut self, q: &MatterQuery) -> Result<(Vec<Matter>, i64)> {
         let (rows, total): (Vec<MatterRow>, i64) = match &q.reachable_by {
             None => {
-                let total = on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM matters").fetch_one(c).await)?;
-                let sql = format!("SELECT {MATTER_COLUMNS} FROM matters m ORDER BY m.name, m.id LIMIT $1 OFFSET $2");
-                (
-                    on!(self, c => sqlx::query_as(&sql).bind(q.limit).bind(q.offset).fetch_all(c).await)?,
-                    total,
-                )
+                statement!(COUNT_MATTERS = "SELECT COUNT(*) FROM matters");
+                let total = scalar_one!(self, COUNT_MATTERS)?;
+                statement!(MATTERS_PAGE = formatcp!("SELECT {MATTER_COLUMNS} FROM matters m ORDER BY m.name, m.id LIMIT $1 OFFSET $2"));
+                (fetch_all!(self, MATTERS_PAGE, q.limit, q.offset)?, total)
             }
             Some(user) => {
-                let count = format!("SELECT COUNT(*) FROM ({REACHABLE}) r");
-                let total = on!(self, c => sqlx::query_scalar(&count).bind(user.as_str()).fetch_one(c).await)?;
-                let sql =
-                    format!("SELECT {MATTER_COLUMNS} FROM matters m WHERE m.id IN ({REACHABLE}) ORDER BY m.name, m.id LIMIT $2 OFFSET $3");
-                (
-                    on!(self, c => sqlx::query_as(&sql).bind(user.as_str()).bind(q.limit).bind(q.offset).fetch_all(c).await)?,
-                    total,
-                )
+                statement!(LIST_MATTERS_COUNT_ = formatcp!("SELECT COUNT(*) FROM ({REACHABLE}) r"));
+                let total = scalar_one!(self, LIST_MATTERS_COUNT_, user.as_str())?;
+                statement!(
+                    REACHABLE_MATTERS_PAGE = formatcp!(
+                        "SELECT {MATTER_COLUMNS} FROM matters m WHERE m.id IN ({REACHABLE}) ORDER BY m.name, m.id LIMIT $2 OFFSET $3"
+                    )
+                );
+                (fetch_all!(self, REACHABLE_MATTERS_PAGE, user.as_str(), q.limit, q.offset)?, total)
             }
         };
         Ok((rows.into_iter().map(Matter::from).collect(), total))
@@ -124,8 +153,8 @@ impl Tx {
 
     /// Whether `user` reaches `matter` directly or through an active delegator.
     pub async fn reaches_matter(&mut self, user: &UserId, matter: &MatterId) -> Result<bool> {
-        let sql = format!("SELECT COUNT(*) FROM ({REACHABLE}) r WHERE r.matter_id = $2");
-        let n: i64 = on!(self, c => sqlx::query_scalar(&sql).bind(user.as_str()).bind(matter.as_str()).fetch_one(c).await)?;
+        statement!(REACHES_MATTER = formatcp!("SELECT COUNT(*) FROM ({REACHABLE}) r WHERE r.matter_id = $2"));
+        let n: i64 = scalar_one!(self, REACHES_MATTER, user.as_str(), matter.as_str())?;
         Ok(n > 0)
     }
 
@@ -136,8 +165,8 @@ impl Tx {
             receives_notifications: bool,
             added_at: i64,
         }
-        let row: Option<Row> = on!(self, c => sqlx::query_as("SELECT role, receives_notifications, added_at FROM participants WHERE matter_id = $1 AND user_id = $2")
-            .bind(matter.as_str()).bind(user.as_str()).fetch_optional(c).await)?;
+        statement!(PARTICIPANT = "SELECT role, receives_notifications, added_at FROM participants WHERE matter_id = $1 AND user_id = $2");
+        let row: Option<Row> = fetch_optional!(self, PARTICIPANT, matter.as_str(), user.as_str())?;
         row.map(|r| {
             Ok(Participant {
                 matter_id: matter.clone(),
@@ -152,16 +181,26 @@ impl Tx {
 
     /// Adds a participant or changes their role and notification flag.
     pub async fn upsert_participant(&mut self, p: &Participant) -> Result<()> {
-        on!(self, c => sqlx::query("INSERT INTO participants (matter_id, user_id, role, receives_notifications, added_at) VALUES ($1, $2, $3, $4, $5) \
-            ON CONFLICT (matter_id, user_id) DO UPDATE SET role = excluded.role, receives_notifications = excluded.receives_notifications")
-            .bind(p.matter_id.as_str()).bind(p.user_id.as_str()).bind(p.role.as_str()).bind(p.receives_notifications).bind(p.added_at)
-            .execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(
+            UPSERT_PARTICIPANT =
+                "INSERT INTO participants (matter_id, user_id, role, receives_notifications, added_at) VALUES ($1, $2, $3, $4, $5) \
+            ON CONFLICT (matter_id, user_id) DO UPDATE SET role = excluded.role, receives_notifications = excluded.receives_notifications"
+        );
+        exec!(
+            self,
+            UPSERT_PARTICIPANT,
+            p.matter_id.as_str(),
+            p.user_id.as_str(),
+            p.role.as_str(),
+            p.receives_notifications,
+            p.added_at
+        )?;
         Ok(())
     }
 
     pub async fn delete_participant(&mut self, matter: &MatterId, user: &UserId) -> Result<bool> {
-        let n = on!(self, c => sqlx::query("DELETE FROM participants WHERE matter_id = $1 AND user_id = $2")
-            .bind(matter.as_str()).bind(user.as_str()).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(DELETE_PARTICIPANT = "DELETE FROM participants WHERE matter_id = $1 AND user_id = $2");
+        let n = exec!(self, DELETE_PARTICIPANT, matter.as_str(), user.as_str())?;
         Ok(n > 0)
     }
 
@@ -175,14 +214,16 @@ impl Tx {
             p_receives_notifications: bool,
             p_added_at: i64,
         }
-        let total: i64 = on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM participants WHERE matter_id = $1")
-            .bind(matter.as_str()).fetch_one(c).await)?;
-        let sql = format!(
-            "SELECT {USER_COLUMNS}, p.role AS p_role, p.receives_notifications AS p_receives_notifications, p.added_at AS p_added_at \
+        statement!(COUNT_PARTICIPANTS = "SELECT COUNT(*) FROM participants WHERE matter_id = $1");
+        let total: i64 = scalar_one!(self, COUNT_PARTICIPANTS, matter.as_str())?;
+        statement!(
+            PARTICIPANTS_PAGE = formatcp!(
+                "SELECT {USER_COLUMNS}, p.role AS p_role, p.receives_notifications AS p_receives_notifications, p.added_at AS p_added_at \
              FROM participants p JOIN users u ON u.id = p.user_id WHERE p.matter_id = $1 \
              ORDER BY u.last_name_norm, u.first_name_norm, u.id LIMIT $2 OFFSET $3"
+            )
         );
-        let rows: Vec<Row> = on!(self, c => sqlx::query_as(&sql).bind(matter.as_str()).bind(limit).bind(offset).fetch_all(c).await)?;
+        let rows: Vec<Row> = fetch_all!(self, PARTICIPANTS_PAGE, matter.as_str(), limit, offset)?;
         let views = rows
             .into_iter()
             .map(|r| {
@@ -218,7 +259,9 @@ impl Tx {
             push_in_list(&mut sql, " AND id", ids.iter().map(|m| m.as_str()));
         }
         sql.push(" RETURNING id");
-        let mut ids: Vec<String> = on!(self, c => bind_args!(sqlx::query_scalar(&sql.text), sql.args.clone()).fetch_all(c).await)?;
+        let mut ids: Vec<String> = on!(self, |c| bind_args!(sqlx::query_scalar(&sql.text), sql.args.clone())
+            .fetch_all(c)
+            .await)?;
         ids.sort();
         for chunk in ids.chunks(1000) {
             let mut ins = Sql::new("INSERT INTO participants (matter_id, user_id, role, receives_notifications, added_at) SELECT id, ");
@@ -228,7 +271,10 @@ impl Tx {
                 .push(" FROM matters");
             push_in_list(&mut ins, " WHERE id", chunk.iter().map(String::as_str));
             ins.push(" ON CONFLICT (matter_id, user_id) DO UPDATE SET role = 'matter_administrator'");
-            on!(self, c => bind_args!(sqlx::query(&ins.text), ins.args.clone()).execute(c).await.map(|r| r.rows_affected()))?;
+            on!(self, |c| bind_args!(sqlx::query(&ins.text), ins.args.clone())
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))?;
         }
         Ok(ids.into_iter().map(MatterId::from).collect())
     }
@@ -241,7 +287,9 @@ impl Tx {
         let mut sql = Sql::new("SELECT id FROM matters WHERE lead_company_person_id = ");
         sql.text(lead.as_str()).push(" AND (open_for_editing OR open_for_invoicing)");
         push_in_list(&mut sql, " AND id", ids.iter().map(|m| m.as_str()));
-        let found: Vec<String> = on!(self, c => bind_args!(sqlx::query_scalar(&sql.text), sql.args.clone()).fetch_all(c).await)?;
+        let found: Vec<String> = on!(self, |c| bind_args!(sqlx::query_scalar(&sql.text), sql.args.clone())
+            .fetch_all(c)
+            .await)?;
         Ok(found.into_iter().map(MatterId::from).collect())
     }
 
@@ -249,38 +297,41 @@ impl Tx {
     /// and the active delegates of each of them (through active delegators
     /// only), each person once.
     pub async fn matter_notification_recipients(&mut self, matter: &MatterId) -> Result<Vec<User>> {
-        let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users u WHERE u.active = TRUE AND u.id IN (\
+        statement!(
+            MATTER_NOTIFICATION_RECIPIENTS = formatcp!(
+                "SELECT {USER_COLUMNS} FROM users u WHERE u.active = TRUE AND u.id IN (\
              SELECT p.user_id FROM participants p WHERE p.matter_id = $1 AND p.receives_notifications = TRUE \
              UNION SELECT d.delegate_id FROM participants p JOIN users pu ON pu.id = p.user_id AND pu.active = TRUE \
              JOIN delegations d ON d.delegator_id = p.user_id WHERE p.matter_id = $1 AND p.receives_notifications = TRUE) \
              ORDER BY u.id"
+            )
         );
-        let rows: Vec<UserRow> = on!(self, c => sqlx::query_as(&sql).bind(matter.as_str()).fetch_all(c).await)?;
+        let rows: Vec<UserRow> = fetch_all!(self, MATTER_NOTIFICATION_RECIPIENTS, matter.as_str())?;
         users_from(rows)
     }
 
     /// Replaces the delegates of `delegator`.
     pub async fn set_delegates(&mut self, delegator: &UserId, delegates: &[UserId], now: Millis) -> Result<()> {
-        on!(self, c => sqlx::query("DELETE FROM delegations WHERE delegator_id = $1").bind(delegator.as_str()).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(CLEAR_DELEGATES = "DELETE FROM delegations WHERE delegator_id = $1");
+        exec!(self, CLEAR_DELEGATES, delegator.as_str())?;
         for d in delegates {
-            on!(self, c => sqlx::query("INSERT INTO delegations (delegator_id, delegate_id, created_at) VALUES ($1, $2, $3)")
-                .bind(delegator.as_str()).bind(d.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+            statement!(ADD_DELEGATE = "INSERT INTO delegations (delegator_id, delegate_id, created_at) VALUES ($1, $2, $3)");
+            exec!(self, ADD_DELEGATE, delegator.as_str(), d.as_str(), now)?;
         }
         Ok(())
     }
 
     /// The users `delegator` has named as delegates, active or not.
     pub async fn delegates_of(&mut self, delegator: &UserId) -> Result<Vec<User>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM delegations d JOIN users u ON u.id = d.delegate_id WHERE d.delegator_id = $1 ORDER BY u.last_name_norm, u.first_name_norm, u.id");
-        let rows: Vec<UserRow> = on!(self, c => sqlx::query_as(&sql).bind(delegator.as_str()).fetch_all(c).await)?;
+        statement!(DELEGATES_OF = formatcp!("SELECT {USER_COLUMNS} FROM delegations d JOIN users u ON u.id = d.delegate_id WHERE d.delegator_id = $1 ORDER BY u.last_name_norm, u.first_name_norm, u.id"));
+        let rows: Vec<UserRow> = fetch_all!(self, DELEGATES_OF, delegator.as_str())?;
         users_from(rows)
     }
 
     /// The users who have named `delegate` as their delegate, active or not.
     pub async fn delegators_of(&mut self, delegate: &UserId) -> Result<Vec<User>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM delegations d JOIN users u ON u.id = d.delegator_id WHERE d.delegate_id = $1 ORDER BY u.last_name_norm, u.first_name_norm, u.id");
-        let rows: Vec<UserRow> = on!(self, c => sqlx::query_as(&sql).bind(delegate.as_str()).fetch_all(c).await)?;
+        statement!(DELEGATORS_OF = formatcp!("SELECT {USER_COLUMNS} FROM delegations d JOIN users u ON u.id = d.delegator_id WHERE d.delegate_id = $1 ORDER BY u.last_name_norm, u.first_name_norm, u.id"));
+        let rows: Vec<UserRow> = fetch_all!(self, DELEGATORS_OF, delegate.as_str())?;
         users_from(rows)
     }
 }

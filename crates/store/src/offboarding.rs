@@ -9,9 +9,10 @@
 //! number.
 
 use crate::blockers::{FIRM_MATTERS, LED_OPEN};
-use crate::db::{on, Tx};
+use crate::db::{exec, fetch_all, fetch_optional, on, scalar_one, statement, Stmt, Tx};
 use crate::sql::{bind_args, push_in_list, Sql};
 use crate::{Dialect, Result, StoreError};
+use const_format::formatcp;
 use domain::model::User;
 use domain::offboarding::{MatterRef, ParticipationRef, PersonRef, PlaceRef, PlanFacts, PlanStatus};
 use domain::{MatterRole, Millis, Side, UserId};
@@ -43,27 +44,35 @@ struct ParticipationRow {
     sole_notified: bool,
 }
 
-const COORDINATED: &str =
-    "SELECT o.id, o.name, NULL AS level, o.backup_coordinator_id AS other, COALESCE(u.active, FALSE) AS other_active \
-    FROM offices o LEFT JOIN users u ON u.id = o.backup_coordinator_id WHERE o.coordinator_id = $1 ORDER BY o.name, o.id";
-const BACKED_UP: &str = "SELECT o.id, o.name, NULL AS level, o.coordinator_id AS other, COALESCE(u.active, FALSE) AS other_active \
-    FROM offices o LEFT JOIN users u ON u.id = o.coordinator_id WHERE o.backup_coordinator_id = $1 ORDER BY o.name, o.id";
-const PRIMARY: &str =
-    "SELECT r.id, r.name, l.position AS level, l.alternate_approver_id AS other, COALESCE(u.active, FALSE) AS other_active \
+statement!(
+    COORDINATED = "SELECT o.id, o.name, NULL AS level, o.backup_coordinator_id AS other, COALESCE(u.active, FALSE) AS other_active \
+    FROM offices o LEFT JOIN users u ON u.id = o.backup_coordinator_id WHERE o.coordinator_id = $1 ORDER BY o.name, o.id"
+);
+statement!(
+    BACKED_UP = "SELECT o.id, o.name, NULL AS level, o.coordinator_id AS other, COALESCE(u.active, FALSE) AS other_active \
+    FROM offices o LEFT JOIN users u ON u.id = o.coordinator_id WHERE o.backup_coordinator_id = $1 ORDER BY o.name, o.id"
+);
+statement!(
+    PRIMARY = "SELECT r.id, r.name, l.position AS level, l.alternate_approver_id AS other, COALESCE(u.active, FALSE) AS other_active \
     FROM approval_route_levels l JOIN approval_routes r ON r.id = l.route_id LEFT JOIN users u ON u.id = l.alternate_approver_id \
-    WHERE l.primary_approver_id = $1 ORDER BY r.name, r.id, l.position";
-const ALTERNATE: &str =
-    "SELECT r.id, r.name, l.position AS level, l.primary_approver_id AS other, COALESCE(u.active, FALSE) AS other_active \
+    WHERE l.primary_approver_id = $1 ORDER BY r.name, r.id, l.position"
+);
+statement!(
+    ALTERNATE = "SELECT r.id, r.name, l.position AS level, l.primary_approver_id AS other, COALESCE(u.active, FALSE) AS other_active \
     FROM approval_route_levels l JOIN approval_routes r ON r.id = l.route_id LEFT JOIN users u ON u.id = l.primary_approver_id \
-    WHERE l.alternate_approver_id = $1 ORDER BY r.name, r.id, l.position";
-const ROUTE_DELEGATE: &str = "SELECT r.id, r.name, d.position AS level, NULL AS other, FALSE AS other_active \
-    FROM approval_route_delegates d JOIN approval_routes r ON r.id = d.route_id WHERE d.user_id = $1 ORDER BY r.name, r.id, d.position";
-/// A company user's participations in open matters they do not lead (those
-/// they lead are the lead items, whose successor becomes administrator).
-const COMPANY_PARTICIPATIONS: &str =
-    "SELECT m.id, m.name, m.number, p.role, p.receives_notifications, FALSE AS sole, FALSE AS sole_notified \
+    WHERE l.alternate_approver_id = $1 ORDER BY r.name, r.id, l.position"
+);
+statement!(
+    ROUTE_DELEGATE = "SELECT r.id, r.name, d.position AS level, NULL AS other, FALSE AS other_active \
+    FROM approval_route_delegates d JOIN approval_routes r ON r.id = d.route_id WHERE d.user_id = $1 ORDER BY r.name, r.id, d.position"
+);
+// A company user's participations in open matters they do not lead (those
+// they lead are the lead items, whose successor becomes administrator).
+statement!(
+    COMPANY_PARTICIPATIONS = "SELECT m.id, m.name, m.number, p.role, p.receives_notifications, FALSE AS sole, FALSE AS sole_notified \
     FROM participants p JOIN matters m ON m.id = p.matter_id \
-    WHERE p.user_id = $1 AND (m.open_for_editing OR m.open_for_invoicing) AND m.lead_company_person_id <> $1 ORDER BY m.name, m.id";
+    WHERE p.user_id = $1 AND (m.open_for_editing OR m.open_for_invoicing) AND m.lead_company_person_id <> $1 ORDER BY m.name, m.id"
+);
 
 /// A stored plan of a scheduled deactivation (O3).
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -85,6 +94,9 @@ pub struct ScheduledDeactivation {
 const SCHEDULE_COLUMNS: &str =
     "user_id, effective_at, successors_json, default_successor_id, status, failure, created_by_id, created_by_label, \
     created_at, reminded_at, ran_at";
+/// The start of a claim of one due plan (`claim_scheduled`).
+const CLAIM: &str = formatcp!("SELECT {SCHEDULE_COLUMNS} FROM scheduled_deactivations WHERE status = 'scheduled' AND");
+statement!(SCHEDULED_DEACTIVATION = formatcp!("SELECT {SCHEDULE_COLUMNS} FROM scheduled_deactivations WHERE user_id = $1"));
 
 fn places(rows: Vec<PlaceRow>) -> Vec<PlaceRef> {
     rows.into_iter()
@@ -115,7 +127,7 @@ impl Tx {
         let id = user.id.as_str();
         let mut f = PlanFacts::default();
         if user.side == Side::Company {
-            let rows: Vec<MatterRow> = on!(self, c => sqlx::query_as(LED_OPEN).bind(id).fetch_all(c).await)?;
+            let rows: Vec<MatterRow> = fetch_all!(self, LED_OPEN, id)?;
             f.led_open_matters = rows
                 .into_iter()
                 .map(|r| MatterRef {
@@ -124,23 +136,23 @@ impl Tx {
                     number: r.number,
                 })
                 .collect();
-            for (sql, into) in [
-                (COORDINATED, &mut f.coordinated_offices),
-                (BACKED_UP, &mut f.backup_offices),
-                (PRIMARY, &mut f.primary_levels),
-                (ALTERNATE, &mut f.alternate_levels),
+            for (stmt, into) in [
+                (&COORDINATED, &mut f.coordinated_offices),
+                (&BACKED_UP, &mut f.backup_offices),
+                (&PRIMARY, &mut f.primary_levels),
+                (&ALTERNATE, &mut f.alternate_levels),
             ] {
-                let rows: Vec<PlaceRow> = on!(self, c => sqlx::query_as(sql).bind(id).fetch_all(c).await)?;
+                let rows: Vec<PlaceRow> = fetch_all!(self, stmt, id)?;
                 *into = places(rows);
             }
         }
-        let rows: Vec<PlaceRow> = on!(self, c => sqlx::query_as(ROUTE_DELEGATE).bind(id).fetch_all(c).await)?;
+        let rows: Vec<PlaceRow> = fetch_all!(self, ROUTE_DELEGATE, id)?;
         f.route_delegate_levels = places(rows);
         let rows: Vec<ParticipationRow> = match user.side {
-            Side::Company => on!(self, c => sqlx::query_as(COMPANY_PARTICIPATIONS).bind(id).fetch_all(c).await)?,
+            Side::Company => fetch_all!(self, COMPANY_PARTICIPATIONS, id)?,
             Side::Firm => {
                 let firm = user.firm_id.as_ref().map(|f| f.as_str()).unwrap_or("");
-                on!(self, c => sqlx::query_as(FIRM_MATTERS).bind(id).bind(firm).fetch_all(c).await)?
+                fetch_all!(self, FIRM_MATTERS, id, firm)?
             }
         };
         f.participations = rows
@@ -168,55 +180,66 @@ impl Tx {
     /// Makes `to` coordinator of `office` if `from` still is; `to` leaves
     /// the backup position if they held it. Whether it changed.
     pub async fn hand_over_coordinator(&mut self, office: &str, from: &UserId, to: &UserId, now: Millis) -> Result<bool> {
-        let n = on!(self, c => sqlx::query("UPDATE offices SET coordinator_id = $3, \
+        statement!(
+            HAND_OVER_COORDINATOR = "UPDATE offices SET coordinator_id = $3, \
             backup_coordinator_id = CASE WHEN backup_coordinator_id = $3 THEN NULL ELSE backup_coordinator_id END, updated_at = $4 \
-            WHERE id = $1 AND coordinator_id = $2")
-            .bind(office).bind(from.as_str()).bind(to.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+            WHERE id = $1 AND coordinator_id = $2"
+        );
+        let n = exec!(self, HAND_OVER_COORDINATOR, office, from.as_str(), to.as_str(), now)?;
         Ok(n > 0)
     }
 
     /// Gives `office`'s backup position to `to`, or leaves it empty, if
     /// `from` still holds it and `to` is not the coordinator.
     pub async fn hand_over_backup(&mut self, office: &str, from: &UserId, to: Option<&UserId>, now: Millis) -> Result<bool> {
-        let n = on!(self, c => sqlx::query("UPDATE offices SET backup_coordinator_id = $3, updated_at = $4 \
-            WHERE id = $1 AND backup_coordinator_id = $2 AND ($3 IS NULL OR coordinator_id IS NULL OR coordinator_id <> $3)")
-            .bind(office).bind(from.as_str()).bind(to.map(|u| u.as_str())).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(
+            HAND_OVER_BACKUP = "UPDATE offices SET backup_coordinator_id = $3, updated_at = $4 \
+            WHERE id = $1 AND backup_coordinator_id = $2 AND (CAST($3 AS TEXT) IS NULL OR coordinator_id IS NULL OR coordinator_id <> $3)"
+        );
+        let n = exec!(self, HAND_OVER_BACKUP, office, from.as_str(), to.map(|u| u.as_str()), now)?;
         Ok(n > 0)
     }
 
     /// Makes `to` primary approver of a level `from` still holds; `to`
     /// leaves the alternate position of that level if they held it.
     pub async fn hand_over_primary(&mut self, route: &str, level: i64, from: &UserId, to: &UserId, now: Millis) -> Result<bool> {
-        let n = on!(self, c => sqlx::query("UPDATE approval_route_levels SET primary_approver_id = $4, \
+        statement!(
+            HAND_OVER_PRIMARY = "UPDATE approval_route_levels SET primary_approver_id = $4, \
             alternate_approver_id = CASE WHEN alternate_approver_id = $4 THEN NULL ELSE alternate_approver_id END \
-            WHERE route_id = $1 AND position = $2 AND primary_approver_id = $3")
-            .bind(route).bind(level).bind(from.as_str()).bind(to.as_str()).execute(c).await.map(|r| r.rows_affected()))?;
+            WHERE route_id = $1 AND position = $2 AND primary_approver_id = $3"
+        );
+        let n = exec!(self, HAND_OVER_PRIMARY, route, level, from.as_str(), to.as_str())?;
         self.touch_route(route, n, now).await
     }
 
     /// Gives a level's alternate position to `to`, or leaves it empty.
     pub async fn hand_over_alternate(&mut self, route: &str, level: i64, from: &UserId, to: Option<&UserId>, now: Millis) -> Result<bool> {
-        let n = on!(self, c => sqlx::query("UPDATE approval_route_levels SET alternate_approver_id = $4 \
-            WHERE route_id = $1 AND position = $2 AND alternate_approver_id = $3 AND ($4 IS NULL OR primary_approver_id <> $4)")
-            .bind(route).bind(level).bind(from.as_str()).bind(to.map(|u| u.as_str())).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(
+            HAND_OVER_ALTERNATE = "UPDATE approval_route_levels SET alternate_approver_id = $4 \
+            WHERE route_id = $1 AND position = $2 AND alternate_approver_id = $3 AND (CAST($4 AS TEXT) IS NULL OR primary_approver_id <> $4)"
+        );
+        let n = exec!(self, HAND_OVER_ALTERNATE, route, level, from.as_str(), to.map(|u| u.as_str()))?;
         self.touch_route(route, n, now).await
     }
 
     /// Replaces `from` by `to` among a level's delegates.
     pub async fn hand_over_route_delegate(&mut self, route: &str, level: i64, from: &UserId, to: &UserId, now: Millis) -> Result<bool> {
-        let n = on!(self, c => sqlx::query("DELETE FROM approval_route_delegates WHERE route_id = $1 AND position = $2 AND user_id = $3")
-            .bind(route).bind(level).bind(from.as_str()).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(REMOVE_ROUTE_DELEGATE = "DELETE FROM approval_route_delegates WHERE route_id = $1 AND position = $2 AND user_id = $3");
+        let n = exec!(self, REMOVE_ROUTE_DELEGATE, route, level, from.as_str())?;
         if n > 0 {
-            on!(self, c => sqlx::query("INSERT INTO approval_route_delegates (route_id, position, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                .bind(route).bind(level).bind(to.as_str()).execute(c).await.map(|r| r.rows_affected()))?;
+            statement!(
+                ADD_ROUTE_DELEGATE =
+                    "INSERT INTO approval_route_delegates (route_id, position, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+            );
+            exec!(self, ADD_ROUTE_DELEGATE, route, level, to.as_str())?;
         }
         self.touch_route(route, n, now).await
     }
 
     async fn touch_route(&mut self, route: &str, changed: u64, now: Millis) -> Result<bool> {
         if changed > 0 {
-            on!(self, c => sqlx::query("UPDATE approval_routes SET updated_at = $2 WHERE id = $1")
-                .bind(route).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+            statement!(TOUCH_ROUTE = "UPDATE approval_routes SET updated_at = $2 WHERE id = $1");
+            exec!(self, TOUCH_ROUTE, route, now)?;
         }
         Ok(changed > 0)
     }
@@ -243,7 +266,9 @@ impl Tx {
                 .text(from.as_str());
             push_in_list(&mut sql, " AND matter_id", chunk.iter().map(String::as_str));
             sql.push(" ON CONFLICT (matter_id, user_id) DO NOTHING RETURNING matter_id");
-            let ids: Vec<String> = on!(self, c => bind_args!(sqlx::query_scalar(&sql.text), sql.args.clone()).fetch_all(c).await)?;
+            let ids: Vec<String> = on!(self, |c| bind_args!(sqlx::query_scalar(&sql.text), sql.args.clone())
+                .fetch_all(c)
+                .await)?;
             added.extend(ids);
         }
         Ok(added)
@@ -251,21 +276,25 @@ impl Tx {
 
     /// Adds one delegation unless it exists. Whether it was added.
     pub async fn add_delegation(&mut self, delegator: &UserId, delegate: &UserId, now: Millis) -> Result<bool> {
-        let n = on!(self, c => sqlx::query("INSERT INTO delegations (delegator_id, delegate_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-            .bind(delegator.as_str()).bind(delegate.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(
+            ADD_DELEGATION = "INSERT INTO delegations (delegator_id, delegate_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+        );
+        let n = exec!(self, ADD_DELEGATION, delegator.as_str(), delegate.as_str(), now)?;
         Ok(n > 0)
     }
 
     pub async fn count_delegates(&mut self, delegator: &UserId) -> Result<i64> {
-        Ok(
-            on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM delegations WHERE delegator_id = $1").bind(delegator.as_str()).fetch_one(c).await)?,
-        )
+        statement!(COUNT_DELEGATES = "SELECT COUNT(*) FROM delegations WHERE delegator_id = $1");
+        Ok(scalar_one!(self, COUNT_DELEGATES, delegator.as_str())?)
     }
 
     /// Makes `to` the Tracker Coordinator if `from` still is.
     pub async fn hand_over_tracker_coordinator(&mut self, from: &UserId, to: &UserId, now: Millis) -> Result<bool> {
-        let n = on!(self, c => sqlx::query("UPDATE settings SET tracker_coordinator_id = $2, updated_at = $3 WHERE id = 1 AND tracker_coordinator_id = $1")
-            .bind(from.as_str()).bind(to.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(
+            HAND_OVER_TRACKER_COORDINATOR =
+                "UPDATE settings SET tracker_coordinator_id = $2, updated_at = $3 WHERE id = 1 AND tracker_coordinator_id = $1"
+        );
+        let n = exec!(self, HAND_OVER_TRACKER_COORDINATOR, from.as_str(), to.as_str(), now)?;
         Ok(n > 0)
     }
 
@@ -278,56 +307,71 @@ impl Tx {
         if self.dialect() != Dialect::Postgres {
             return Ok(());
         }
-        on!(self, c => sqlx::query("SELECT id FROM offices WHERE id IN (SELECT id FROM offices WHERE coordinator_id = $1 \
-            UNION SELECT id FROM offices WHERE backup_coordinator_id = $1) ORDER BY id FOR NO KEY UPDATE")
-            .bind(user.as_str()).fetch_all(c).await.map(|_| ()))?;
-        on!(self, c => sqlx::query("SELECT id FROM approval_routes WHERE id IN (SELECT route_id FROM approval_route_levels WHERE primary_approver_id = $1 \
+        statement!(postgres LOCK_OFFICES_OF = "SELECT id FROM offices WHERE id IN (SELECT id FROM offices WHERE coordinator_id = $1 \
+            UNION SELECT id FROM offices WHERE backup_coordinator_id = $1) ORDER BY id FOR NO KEY UPDATE");
+        statement!(postgres LOCK_ROUTES_OF = "SELECT id FROM approval_routes WHERE id IN (SELECT route_id FROM approval_route_levels WHERE primary_approver_id = $1 \
             UNION SELECT route_id FROM approval_route_levels WHERE alternate_approver_id = $1 \
-            UNION SELECT route_id FROM approval_route_delegates WHERE user_id = $1) ORDER BY id FOR NO KEY UPDATE")
-            .bind(user.as_str()).fetch_all(c).await.map(|_| ()))?;
+            UNION SELECT route_id FROM approval_route_delegates WHERE user_id = $1) ORDER BY id FOR NO KEY UPDATE");
+        // Every row is read (not only the first), so every one is locked.
+        on!(self, |c| sqlx::query(LOCK_OFFICES_OF.sql)
+            .bind(user.as_str())
+            .fetch_all(c)
+            .await
+            .map(|_| ()))?;
+        on!(self, |c| sqlx::query(LOCK_ROUTES_OF.sql)
+            .bind(user.as_str())
+            .fetch_all(c)
+            .await
+            .map(|_| ()))?;
         Ok(())
     }
 
     /// O3: stores (or replaces) the plan of a scheduled deactivation.
     pub async fn schedule_deactivation(&mut self, s: &ScheduledDeactivation) -> Result<()> {
-        on!(self, c => sqlx::query("INSERT INTO scheduled_deactivations (user_id, effective_at, successors_json, default_successor_id, status, failure, \
+        statement!(SCHEDULE_DEACTIVATION = "INSERT INTO scheduled_deactivations (user_id, effective_at, successors_json, default_successor_id, status, failure, \
             created_by_id, created_by_label, created_at, reminded_at, ran_at) VALUES ($1, $2, $3, $4, 'scheduled', NULL, $5, $6, $7, NULL, NULL) \
             ON CONFLICT (user_id) DO UPDATE SET effective_at = excluded.effective_at, successors_json = excluded.successors_json, \
             default_successor_id = excluded.default_successor_id, status = 'scheduled', failure = NULL, created_by_id = excluded.created_by_id, \
-            created_by_label = excluded.created_by_label, created_at = excluded.created_at, reminded_at = NULL, ran_at = NULL")
-            .bind(&s.user_id).bind(s.effective_at).bind(&s.successors_json).bind(s.default_successor_id.as_deref())
-            .bind(s.created_by_id.as_deref()).bind(&s.created_by_label).bind(s.created_at).execute(c).await.map(|r| r.rows_affected()))?;
+            created_by_label = excluded.created_by_label, created_at = excluded.created_at, reminded_at = NULL, ran_at = NULL");
+        exec!(
+            self,
+            SCHEDULE_DEACTIVATION,
+            &s.user_id,
+            s.effective_at,
+            &s.successors_json,
+            s.default_successor_id.as_deref(),
+            s.created_by_id.as_deref(),
+            &s.created_by_label,
+            s.created_at
+        )?;
         Ok(())
     }
 
     /// The stored plan of `user`, locked on PostgreSQL until the
     /// transaction ends. Lock order: the plan, then the user.
     pub async fn scheduled_deactivation_for_update(&mut self, user: &UserId) -> Result<Option<ScheduledDeactivation>> {
-        let lock = match self.dialect() {
-            Dialect::Sqlite => "",
-            Dialect::Postgres => " FOR UPDATE",
+        statement!(postgres SCHEDULED_DEACTIVATION_FOR_UPDATE = formatcp!("SELECT {SCHEDULE_COLUMNS} FROM scheduled_deactivations WHERE user_id = $1 FOR UPDATE"));
+        let stmt = match self.dialect() {
+            Dialect::Sqlite => &SCHEDULED_DEACTIVATION,
+            Dialect::Postgres => &SCHEDULED_DEACTIVATION_FOR_UPDATE,
         };
-        let sql = format!("SELECT {SCHEDULE_COLUMNS} FROM scheduled_deactivations WHERE user_id = $1{lock}");
-        Ok(on!(self, c => sqlx::query_as(&sql).bind(user.as_str()).fetch_optional(c).await)?)
+        Ok(fetch_optional!(self, stmt, user.as_str())?)
     }
 
     pub async fn scheduled_deactivation(&mut self, user: &UserId) -> Result<Option<ScheduledDeactivation>> {
-        let sql = format!("SELECT {SCHEDULE_COLUMNS} FROM scheduled_deactivations WHERE user_id = $1");
-        Ok(on!(self, c => sqlx::query_as(&sql).bind(user.as_str()).fetch_optional(c).await)?)
+        Ok(fetch_optional!(self, SCHEDULED_DEACTIVATION, user.as_str())?)
     }
 
     pub async fn delete_scheduled_deactivation(&mut self, user: &UserId) -> Result<bool> {
-        let n = on!(self, c => sqlx::query("DELETE FROM scheduled_deactivations WHERE user_id = $1")
-            .bind(user.as_str()).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(DELETE_SCHEDULED_DEACTIVATION = "DELETE FROM scheduled_deactivations WHERE user_id = $1");
+        let n = exec!(self, DELETE_SCHEDULED_DEACTIVATION, user.as_str())?;
         Ok(n > 0)
     }
 
     /// Every stored plan, still scheduled or not carried out, soonest first.
     pub async fn list_scheduled_deactivations(&mut self) -> Result<Vec<ScheduledDeactivation>> {
-        let sql = format!(
-            "SELECT {SCHEDULE_COLUMNS} FROM scheduled_deactivations WHERE status IN ('scheduled', 'failed') ORDER BY effective_at, user_id"
-        );
-        Ok(on!(self, c => sqlx::query_as(&sql).fetch_all(c).await)?)
+        statement!(LIST_SCHEDULED_DEACTIVATIONS = formatcp!("SELECT {SCHEDULE_COLUMNS} FROM scheduled_deactivations WHERE status IN ('scheduled', 'failed') ORDER BY effective_at, user_id"));
+        Ok(fetch_all!(self, LIST_SCHEDULED_DEACTIVATIONS)?)
     }
 
     /// The leaving dates of those of `users` with a scheduled deactivation.
@@ -337,7 +381,9 @@ impl Tx {
         }
         let mut sql = Sql::new("SELECT user_id, effective_at FROM scheduled_deactivations WHERE status = 'scheduled' AND");
         push_in_list(&mut sql, " user_id", users.iter().map(|u| u.as_str()));
-        Ok(on!(self, c => bind_args!(sqlx::query_as(&sql.text), sql.args.clone()).fetch_all(c).await)?)
+        Ok(on!(self, |c| bind_args!(sqlx::query_as(&sql.text), sql.args.clone())
+            .fetch_all(c)
+            .await)?)
     }
 
     /// O3: claims one plan due at `now` (its row stays locked until the
@@ -345,54 +391,62 @@ impl Tx {
     /// a plan another process is running, and a run that commits leaves it
     /// `done` or `failed`; SQLite serialises writers.
     pub async fn claim_due_deactivation(&mut self, now: Millis) -> Result<Option<ScheduledDeactivation>> {
-        self.claim_scheduled("effective_at <= $1", now).await
+        statement!(sqlite CLAIM_DUE = formatcp!("{CLAIM} effective_at <= $1 ORDER BY effective_at LIMIT 1"));
+        statement!(postgres CLAIM_DUE_SKIP_LOCKED = formatcp!("{CLAIM} effective_at <= $1 ORDER BY effective_at LIMIT 1 FOR UPDATE SKIP LOCKED"));
+        self.claim_scheduled([&CLAIM_DUE, &CLAIM_DUE_SKIP_LOCKED], now).await
     }
 
     /// O3: claims one plan whose reminder is due (`effective_at` within
     /// `ahead_ms` of `now`, not reminded yet).
     pub async fn claim_reminder(&mut self, now: Millis, ahead_ms: i64) -> Result<Option<ScheduledDeactivation>> {
-        self.claim_scheduled("reminded_at IS NULL AND effective_at <= $1", now.saturating_add(ahead_ms))
+        statement!(sqlite CLAIM_REMINDER = formatcp!("{CLAIM} reminded_at IS NULL AND effective_at <= $1 ORDER BY effective_at LIMIT 1"));
+        statement!(postgres CLAIM_REMINDER_SKIP_LOCKED = formatcp!(
+            "{CLAIM} reminded_at IS NULL AND effective_at <= $1 ORDER BY effective_at LIMIT 1 FOR UPDATE SKIP LOCKED"
+        ));
+        self.claim_scheduled([&CLAIM_REMINDER, &CLAIM_REMINDER_SKIP_LOCKED], now.saturating_add(ahead_ms))
             .await
     }
 
-    async fn claim_scheduled(&mut self, condition: &str, bound: Millis) -> Result<Option<ScheduledDeactivation>> {
-        let lock = match self.dialect() {
-            Dialect::Sqlite => "",
-            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+    /// Runs the SQLite or the PostgreSQL form of a claim (the latter skips
+    /// plans another process holds).
+    async fn claim_scheduled(&mut self, [sqlite, postgres]: [&Stmt; 2], bound: Millis) -> Result<Option<ScheduledDeactivation>> {
+        let stmt = match self.dialect() {
+            Dialect::Sqlite => sqlite,
+            Dialect::Postgres => postgres,
         };
-        let sql = format!(
-            "SELECT {SCHEDULE_COLUMNS} FROM scheduled_deactivations WHERE status = 'scheduled' AND {condition} ORDER BY effective_at LIMIT 1{lock}"
-        );
-        Ok(on!(self, c => sqlx::query_as(&sql).bind(bound).fetch_optional(c).await)?)
+        Ok(fetch_optional!(self, stmt, bound)?)
     }
 
     /// Records the outcome of a run: `done`, or `failed` with why.
     pub async fn finish_scheduled_deactivation(&mut self, user: &UserId, failure: Option<&str>, now: Millis) -> Result<()> {
         let status = if failure.is_some() { PlanStatus::Failed } else { PlanStatus::Done }.as_str();
-        on!(self, c => sqlx::query("UPDATE scheduled_deactivations SET status = $2, failure = $3, ran_at = $4 WHERE user_id = $1")
-            .bind(user.as_str()).bind(status).bind(failure).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(
+            FINISH_SCHEDULED_DEACTIVATION = "UPDATE scheduled_deactivations SET status = $2, failure = $3, ran_at = $4 WHERE user_id = $1"
+        );
+        exec!(self, FINISH_SCHEDULED_DEACTIVATION, user.as_str(), status, failure, now)?;
         Ok(())
     }
 
     pub async fn mark_reminded(&mut self, user: &UserId, now: Millis) -> Result<()> {
-        on!(self, c => sqlx::query("UPDATE scheduled_deactivations SET reminded_at = $2 WHERE user_id = $1")
-            .bind(user.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(MARK_REMINDED = "UPDATE scheduled_deactivations SET reminded_at = $2 WHERE user_id = $1");
+        exec!(self, MARK_REMINDED, user.as_str(), now)?;
         Ok(())
     }
 
     /// O3: how many days before a scheduled deactivation the
     /// administrators are reminded of blocking items without a successor.
     pub async fn offboarding_reminder_days(&mut self) -> Result<i64> {
-        Ok(on!(self, c => sqlx::query_scalar("SELECT offboarding_reminder_days FROM settings WHERE id = 1").fetch_one(c).await)?)
+        statement!(OFFBOARDING_REMINDER_DAYS = "SELECT offboarding_reminder_days FROM settings WHERE id = 1");
+        Ok(scalar_one!(self, OFFBOARDING_REMINDER_DAYS)?)
     }
 
     /// The active company system administrators, to tell about a plan.
     pub async fn active_system_administrators(&mut self) -> Result<Vec<User>> {
-        let sql = format!(
+        statement!(ACTIVE_SYSTEM_ADMINISTRATORS = formatcp!(
             "SELECT {} FROM users u WHERE u.side = 'company' AND u.active = TRUE AND u.role = 'company_system_administrator' ORDER BY u.id LIMIT 100",
             crate::users::USER_COLUMNS
-        );
-        let rows: Vec<crate::users::UserRow> = on!(self, c => sqlx::query_as(&sql).fetch_all(c).await)?;
+        ));
+        let rows: Vec<crate::users::UserRow> = fetch_all!(self, ACTIVE_SYSTEM_ADMINISTRATORS)?;
         crate::users::users_from(rows)
     }
 }

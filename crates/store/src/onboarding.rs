@@ -68,9 +68,13 @@ impl Tx {
                 let mut counts = Vec::new();
                 for (i, sql) in stmts.iter().enumerate() {
                     let with_who = i == 1;
-                    let n = on!(self, c => {
+                    let n = on!(self, |c| {
                         let q = bind_args!(sqlx::query(sql), args.clone());
-                        let q = if with_who { q.bind(who_args.0.clone()).bind(who_args.1.clone()).bind(who_args.2.clone()) } else { q };
+                        let q = if with_who {
+                            q.bind(who_args.0.clone()).bind(who_args.1.clone()).bind(who_args.2.clone())
+                        } else {
+                            q
+                        };
                         q.execute(c).await.map(|r| r.rows_affected())
                     })?;
                     counts.push(n);
@@ -87,9 +91,13 @@ impl Tx {
                      audited AS (INSERT INTO audit_log ({audit_cols}) SELECT {audit_vals} FROM picked u) \
                      INSERT INTO mail_outbox ({outbox_cols}) SELECT {outbox_vals} FROM picked u"
                 );
-                let n = on!(self, c => bind_args!(sqlx::query(&sql), args.clone())
-                    .bind(who_args.0.clone()).bind(who_args.1.clone()).bind(who_args.2.clone())
-                    .execute(c).await.map(|r| r.rows_affected()))?;
+                let n = on!(self, |c| bind_args!(sqlx::query(&sql), args.clone())
+                    .bind(who_args.0.clone())
+                    .bind(who_args.1.clone())
+                    .bind(who_args.2.clone())
+                    .execute(c)
+                    .await
+                    .map(|r| r.rows_affected()))?;
                 n as i64
             }
         };

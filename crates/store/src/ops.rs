@@ -3,7 +3,7 @@
 //! (OP1), the figures the metrics port shows (OP2), and a consistent copy
 //! of the SQLite file while the server writes to it (OP5).
 
-use crate::db::{Db, Pools};
+use crate::db::{fetch_all, statement, Db, Pools};
 use crate::{Result, StoreError};
 use sqlx::migrate::Migrator;
 use std::borrow::Cow;
@@ -66,9 +66,10 @@ pub fn newest_migration(dialect: crate::Dialect) -> i64 {
 impl Db {
     /// OP1: the database answers a trivial query.
     pub async fn ping(&self) -> Result<()> {
+        statement!(PING = "SELECT 1");
         match &self.pools {
-            Pools::Sqlite { readers, .. } => sqlx::query("SELECT 1").execute(readers).await.map(|_| ()),
-            Pools::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()),
+            Pools::Sqlite { readers, .. } => sqlx::query(PING.sql).execute(readers).await.map(|_| ()),
+            Pools::Postgres(pool) => sqlx::query(PING.sql).execute(pool).await.map(|_| ()),
         }?;
         Ok(())
     }
@@ -76,10 +77,10 @@ impl Db {
     /// OP1: the migrations the database has applied against the ones this
     /// binary knows. A database without the migrations table has none.
     pub async fn schema_status(&self) -> Result<SchemaStatus> {
-        const SQL: &str = "SELECT version, success, checksum FROM _sqlx_migrations";
+        statement!(APPLIED_MIGRATIONS = "SELECT version, success, checksum FROM _sqlx_migrations");
         let rows: Vec<(i64, bool, Vec<u8>)> = match &self.pools {
-            Pools::Sqlite { readers, .. } => sqlx::query_as(SQL).fetch_all(readers).await,
-            Pools::Postgres(pool) => sqlx::query_as(SQL).fetch_all(pool).await,
+            Pools::Sqlite { readers, .. } => sqlx::query_as(APPLIED_MIGRATIONS.sql).fetch_all(readers).await,
+            Pools::Postgres(pool) => sqlx::query_as(APPLIED_MIGRATIONS.sql).fetch_all(pool).await,
         }
         .or_else(|e| match &e {
             sqlx::Error::Database(d) if d.message().contains("_sqlx_migrations") => Ok(Vec::new()),
@@ -119,12 +120,13 @@ impl Db {
     /// queued and sending rows) and users by status from the kept totals.
     pub async fn ops_figures(&self) -> Result<OpsFigures> {
         let mut tx = self.read().await?;
-        let outbox: Vec<(String, i64, Option<i64>)> = crate::db::on!(tx, c => sqlx::query_as(
-            "SELECT status, COUNT(*), MIN(created_at) FROM mail_outbox WHERE status IN ('queued', 'sending') GROUP BY status")
-            .fetch_all(c).await)?;
-        let users: Vec<(bool, i64)> = crate::db::on!(tx, c => sqlx::query_as(
-            "SELECT active, CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM user_counts GROUP BY active")
-            .fetch_all(c).await)?;
+        statement!(
+            OUTBOX_FIGURES =
+                "SELECT status, COUNT(*), MIN(created_at) FROM mail_outbox WHERE status IN ('queued', 'sending') GROUP BY status"
+        );
+        let outbox: Vec<(String, i64, Option<i64>)> = fetch_all!(tx, OUTBOX_FIGURES)?;
+        statement!(USER_FIGURES = "SELECT active, CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM user_counts GROUP BY active");
+        let users: Vec<(bool, i64)> = fetch_all!(tx, USER_FIGURES)?;
         let mut out = OpsFigures::default();
         for (status, n, oldest) in outbox {
             match status.as_str() {
@@ -160,7 +162,8 @@ impl Db {
         let target = path
             .to_str()
             .ok_or_else(|| StoreError::Corrupt(format!("{} is not a UTF-8 path", path.display())))?;
-        sqlx::query("VACUUM INTO $1").bind(target).execute(writer).await?;
+        statement!(sqlite BACKUP_INTO = "VACUUM INTO $1");
+        sqlx::query(BACKUP_INTO.sql).bind(target).execute(writer).await?;
         Ok(())
     }
 }

@@ -3,8 +3,9 @@
 //! delivers them and records the outcome. A claim whose lease runs out (the
 //! process died mid-delivery) becomes due again, so nothing is lost.
 
-use crate::db::{on, Tx};
+use crate::db::{exec, fetch_all, fetch_optional, scalar_one, statement, Tx};
 use crate::{Dialect, Result};
+use const_format::formatcp;
 use domain::{Millis, UserId};
 
 domain::stored_enum! {
@@ -222,10 +223,11 @@ impl Tx {
         payload: &str,
         now: Millis,
     ) -> Result<i64> {
-        let id: i64 = on!(self, c => sqlx::query_scalar("INSERT INTO mail_outbox (kind, to_user_id, to_address, payload, status, next_attempt_at, created_at) \
-            VALUES ($1, $2, $3, $4, 'queued', $5, $5) RETURNING id")
-            .bind(kind).bind(to_user.map(|u| u.as_str())).bind(to_address).bind(payload).bind(now)
-            .fetch_one(c).await)?;
+        statement!(
+            ENQUEUE_RAW_MAIL = "INSERT INTO mail_outbox (kind, to_user_id, to_address, payload, status, next_attempt_at, created_at) \
+            VALUES ($1, $2, $3, $4, 'queued', $5, $5) RETURNING id"
+        );
+        let id: i64 = scalar_one!(self, ENQUEUE_RAW_MAIL, kind, to_user.map(|u| u.as_str()), to_address, payload, now)?;
         Ok(id)
     }
 
@@ -233,23 +235,25 @@ impl Tx {
     /// workers and processes: SQLite serialises writers, PostgreSQL skips
     /// rows another worker holds.
     pub async fn claim_mail(&mut self, now: Millis, lease_ms: i64, limit: i64) -> Result<Vec<OutboxMessage>> {
-        let lock = match self.dialect() {
-            Dialect::Sqlite => "",
-            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
-        };
-        let sql = format!(
-            "UPDATE mail_outbox SET status = 'sending', claimed_until = $1 + $2, attempts = attempts + 1 WHERE id IN (\
+        const CLAIM: &str = "UPDATE mail_outbox SET status = 'sending', claimed_until = $1 + $2, attempts = attempts + 1 WHERE id IN (\
              SELECT id FROM mail_outbox WHERE status IN ('queued', 'sending') AND next_attempt_at <= $1 \
-             AND (claimed_until IS NULL OR claimed_until <= $1) ORDER BY next_attempt_at, id LIMIT $3{lock}) RETURNING {COLUMNS}"
-        );
-        let mut rows: Vec<OutboxMessage> = on!(self, c => sqlx::query_as(&sql).bind(now).bind(lease_ms).bind(limit).fetch_all(c).await)?;
+             AND (claimed_until IS NULL OR claimed_until <= $1) ORDER BY next_attempt_at, id LIMIT $3";
+        statement!(sqlite CLAIM_MAIL = formatcp!("{CLAIM}) RETURNING {COLUMNS}"));
+        statement!(postgres CLAIM_MAIL_SKIP_LOCKED = formatcp!("{CLAIM} FOR UPDATE SKIP LOCKED) RETURNING {COLUMNS}"));
+        let stmt = match self.dialect() {
+            Dialect::Sqlite => &CLAIM_MAIL,
+            Dialect::Postgres => &CLAIM_MAIL_SKIP_LOCKED,
+        };
+        let mut rows: Vec<OutboxMessage> = fetch_all!(self, stmt, now, lease_ms, limit)?;
         rows.sort_by_key(|m| m.id);
         Ok(rows)
     }
 
     pub async fn mark_mail_sent(&mut self, id: i64, now: Millis) -> Result<()> {
-        on!(self, c => sqlx::query("UPDATE mail_outbox SET status = 'sent', sent_at = $2, claimed_until = NULL, last_error = NULL WHERE id = $1")
-            .bind(id).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(
+            MARK_MAIL_SENT = "UPDATE mail_outbox SET status = 'sent', sent_at = $2, claimed_until = NULL, last_error = NULL WHERE id = $1"
+        );
+        exec!(self, MARK_MAIL_SENT, id, now)?;
         Ok(())
     }
 
@@ -261,32 +265,32 @@ impl Tx {
     pub async fn cancel_user_mail(&mut self, user: &UserId, kinds: &[MailKind]) -> Result<u64> {
         let mut n = 0;
         for k in kinds {
-            n += on!(self, c => sqlx::query("UPDATE mail_outbox SET status = 'cancelled', claimed_until = NULL WHERE to_user_id = $1 AND kind = $2 AND status IN ('queued', 'sending')")
-                .bind(user.as_str()).bind(k.as_str()).execute(c).await.map(|r| r.rows_affected()))?;
+            statement!(CANCEL_USER_MAIL = "UPDATE mail_outbox SET status = 'cancelled', claimed_until = NULL WHERE to_user_id = $1 AND kind = $2 AND status IN ('queued', 'sending')");
+            n += exec!(self, CANCEL_USER_MAIL, user.as_str(), k.as_str())?;
         }
         Ok(n)
     }
 
     pub async fn mail_message(&mut self, id: i64) -> Result<Option<OutboxMessage>> {
-        let sql = format!("SELECT {COLUMNS} FROM mail_outbox WHERE id = $1");
-        Ok(on!(self, c => sqlx::query_as(&sql).bind(id).fetch_optional(c).await)?)
+        statement!(MAIL_MESSAGE = formatcp!("SELECT {COLUMNS} FROM mail_outbox WHERE id = $1"));
+        Ok(fetch_optional!(self, MAIL_MESSAGE, id)?)
     }
 
     pub async fn mail_for_user(&mut self, user: &UserId, limit: i64) -> Result<Vec<OutboxMessage>> {
-        let sql = format!("SELECT {COLUMNS} FROM mail_outbox WHERE to_user_id = $1 ORDER BY id DESC LIMIT $2");
-        Ok(on!(self, c => sqlx::query_as(&sql).bind(user.as_str()).bind(limit).fetch_all(c).await)?)
+        statement!(MAIL_FOR_USER = formatcp!("SELECT {COLUMNS} FROM mail_outbox WHERE to_user_id = $1 ORDER BY id DESC LIMIT $2"));
+        Ok(fetch_all!(self, MAIL_FOR_USER, user.as_str(), limit)?)
     }
 
     pub async fn outbox_counts(&mut self) -> Result<Vec<OutboxStatusCount>> {
-        Ok(
-            on!(self, c => sqlx::query_as("SELECT status, COUNT(*) AS count FROM mail_outbox GROUP BY status ORDER BY status").fetch_all(c).await)?,
-        )
+        statement!(OUTBOX_COUNTS = "SELECT status, COUNT(*) AS count FROM mail_outbox GROUP BY status ORDER BY status");
+        Ok(fetch_all!(self, OUTBOX_COUNTS)?)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::on;
     use crate::{Db, StoreError};
 
     #[test]
@@ -312,13 +316,13 @@ mod tests {
         let mut tx = db.read().await.unwrap();
         let read = |status: &'static str| format!("SELECT '{status}' AS status, 3 AS count");
         let sql = read("lost");
-        let bad: Result<Vec<OutboxStatusCount>> = on!(tx, c => sqlx::query_as(&sql).fetch_all(c).await).map_err(StoreError::from);
+        let bad: Result<Vec<OutboxStatusCount>> = on!(tx, |c| sqlx::query_as(&sql).fetch_all(c).await).map_err(StoreError::from);
         match bad {
             Err(StoreError::Corrupt(m)) => assert!(m.contains("'lost' is not a known mail status"), "{m}"),
             other => panic!("expected corrupt data, got {other:?}"),
         }
         let sql = read("sending");
-        let good: Vec<OutboxStatusCount> = on!(tx, c => sqlx::query_as(&sql).fetch_all(c).await).unwrap();
+        let good: Vec<OutboxStatusCount> = on!(tx, |c| sqlx::query_as(&sql).fetch_all(c).await).unwrap();
         assert_eq!(
             good,
             [OutboxStatusCount {

@@ -1,4 +1,4 @@
-use crate::db::{on, Tx};
+use crate::db::{exec, fetch_one, statement, Tx};
 use crate::Result;
 use domain::model::{Lockout, SessionLimits, Settings};
 use domain::password::PasswordPolicy;
@@ -30,11 +30,10 @@ struct Row {
 
 impl Tx {
     pub async fn settings(&mut self) -> Result<Settings> {
-        let r: Row = on!(self, c => sqlx::query_as(
-            "SELECT company_name, active_directory_sync, tracker_coordinator_id, password_min_length, password_min_classes, password_history, \
+        statement!(SETTINGS = "SELECT company_name, active_directory_sync, tracker_coordinator_id, password_min_length, password_min_classes, password_history, \
              lockout_max_failures, lockout_window_minutes, lockout_duration_minutes, inactivity_days, link_ttl_hours, session_idle_minutes, session_lifetime_hours, offboarding_reminder_days, directory_group_roles, \
-             sso_issuer, sso_client_id, sso_client_secret, sso_only_for_company_users FROM settings WHERE id = 1")
-            .fetch_one(c).await)?;
+             sso_issuer, sso_client_id, sso_client_secret, sso_only_for_company_users FROM settings WHERE id = 1");
+        let r: Row = fetch_one!(self, SETTINGS)?;
         Ok(Settings {
             company_name: r.company_name,
             active_directory_sync: r.active_directory_sync,
@@ -74,33 +73,54 @@ impl Tx {
     /// until the transaction ends, for a change that writes them back.
     pub async fn settings_for_update(&mut self) -> Result<Settings> {
         if self.dialect() == crate::Dialect::Postgres {
-            on!(self, c => sqlx::query("SELECT id FROM settings WHERE id = 1 FOR UPDATE").execute(c).await.map(|r| r.rows_affected()))?;
+            statement!(postgres LOCK_SETTINGS = "SELECT id FROM settings WHERE id = 1 FOR UPDATE");
+            exec!(self, LOCK_SETTINGS)?;
         }
         self.settings().await
     }
 
     pub async fn save_settings(&mut self, s: &Settings, now: Millis) -> Result<()> {
         let group_roles = serde_json::to_string(&s.directory_group_roles).unwrap_or_else(|_| "[]".into());
-        on!(self, c => sqlx::query(
-            "UPDATE settings SET company_name = $1, active_directory_sync = $2, tracker_coordinator_id = $3, password_min_length = $4, \
+        statement!(SAVE_SETTINGS = "UPDATE settings SET company_name = $1, active_directory_sync = $2, tracker_coordinator_id = $3, password_min_length = $4, \
              password_min_classes = $5, password_history = $6, lockout_max_failures = $7, lockout_window_minutes = $8, \
              lockout_duration_minutes = $9, inactivity_days = $10, link_ttl_hours = $11, updated_at = $12, \
-             session_idle_minutes = $13, session_lifetime_hours = $14, offboarding_reminder_days = $15, directory_group_roles = $16 WHERE id = 1")
-            .bind(&s.company_name).bind(s.active_directory_sync).bind(s.tracker_coordinator_id.as_ref().map(|u| u.as_str()))
-            .bind(s.password_policy.min_length).bind(s.password_policy.min_classes).bind(s.password_policy.history)
-            .bind(s.lockout.max_failures).bind(s.lockout.window_minutes).bind(s.lockout.duration_minutes).bind(s.lockout.inactivity_days)
-            .bind(s.link_ttl_hours).bind(now).bind(s.sessions.idle_minutes).bind(s.sessions.lifetime_hours).bind(s.offboarding_reminder_days)
-            .bind(&group_roles).execute(c).await.map(|r| r.rows_affected()))?;
+             session_idle_minutes = $13, session_lifetime_hours = $14, offboarding_reminder_days = $15, directory_group_roles = $16 WHERE id = 1");
+        exec!(
+            self,
+            SAVE_SETTINGS,
+            &s.company_name,
+            s.active_directory_sync,
+            s.tracker_coordinator_id.as_ref().map(|u| u.as_str()),
+            s.password_policy.min_length,
+            s.password_policy.min_classes,
+            s.password_policy.history,
+            s.lockout.max_failures,
+            s.lockout.window_minutes,
+            s.lockout.duration_minutes,
+            s.lockout.inactivity_days,
+            s.link_ttl_hours,
+            now,
+            s.sessions.idle_minutes,
+            s.sessions.lifetime_hours,
+            s.offboarding_reminder_days,
+            &group_roles
+        )?;
         Ok(())
     }
 
     /// SSO1: sets or clears (`None`) the identity provider registration;
     /// only these columns, so nothing else of the settings is written back.
     pub async fn save_sso_settings(&mut self, sso: Option<&SsoSettings>, now: Millis) -> Result<()> {
-        on!(self, c => sqlx::query(
-            "UPDATE settings SET sso_issuer = $1, sso_client_id = $2, sso_client_secret = $3, sso_only_for_company_users = $4, updated_at = $5 WHERE id = 1")
-            .bind(sso.map(|s| s.issuer.as_str())).bind(sso.map(|s| s.client_id.as_str())).bind(sso.map(|s| s.client_secret.as_str()))
-            .bind(sso.is_some_and(|s| s.only_sso_for_company_users)).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(SAVE_SSO_SETTINGS = "UPDATE settings SET sso_issuer = $1, sso_client_id = $2, sso_client_secret = $3, sso_only_for_company_users = $4, updated_at = $5 WHERE id = 1");
+        exec!(
+            self,
+            SAVE_SSO_SETTINGS,
+            sso.map(|s| s.issuer.as_str()),
+            sso.map(|s| s.client_id.as_str()),
+            sso.map(|s| s.client_secret.as_str()),
+            sso.is_some_and(|s| s.only_sso_for_company_users),
+            now
+        )?;
         Ok(())
     }
 }

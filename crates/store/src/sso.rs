@@ -1,7 +1,7 @@
 //! SSO1: subjects bound to users, and sign-ins under way between
 //! `/sso/start` and the callback.
 
-use crate::db::{on, Tx};
+use crate::db::{exec, fetch_optional, scalar_one, scalar_optional, statement, Tx};
 use crate::Result;
 use domain::{Millis, UserId};
 
@@ -29,21 +29,21 @@ pub enum Claim {
 impl Tx {
     /// The user bound to `subject` at `issuer`.
     pub async fn sso_subject_user(&mut self, issuer: &str, subject: &str) -> Result<Option<UserId>> {
-        let id: Option<String> = on!(self, c => sqlx::query_scalar("SELECT user_id FROM sso_identities WHERE issuer = $1 AND subject = $2")
-            .bind(issuer).bind(subject).fetch_optional(c).await)?;
+        statement!(SSO_SUBJECT_USER = "SELECT user_id FROM sso_identities WHERE issuer = $1 AND subject = $2");
+        let id: Option<String> = scalar_optional!(self, SSO_SUBJECT_USER, issuer, subject)?;
         Ok(id.map(UserId::from))
     }
 
     /// Whether the user has a subject bound at `issuer` already.
     pub async fn sso_user_bound(&mut self, user_id: &UserId, issuer: &str) -> Result<bool> {
-        let n: i64 = on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM sso_identities WHERE user_id = $1 AND issuer = $2")
-            .bind(user_id.as_str()).bind(issuer).fetch_one(c).await)?;
+        statement!(SSO_USER_BOUND = "SELECT COUNT(*) FROM sso_identities WHERE user_id = $1 AND issuer = $2");
+        let n: i64 = scalar_one!(self, SSO_USER_BOUND, user_id.as_str(), issuer)?;
         Ok(n > 0)
     }
 
     pub async fn bind_sso_subject(&mut self, issuer: &str, subject: &str, user_id: &UserId, now: Millis) -> Result<()> {
-        on!(self, c => sqlx::query("INSERT INTO sso_identities (issuer, subject, user_id, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(issuer).bind(subject).bind(user_id.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(BIND_SSO_SUBJECT = "INSERT INTO sso_identities (issuer, subject, user_id, created_at) VALUES ($1, $2, $3, $4)");
+        exec!(self, BIND_SSO_SUBJECT, issuer, subject, user_id.as_str(), now)?;
         Ok(())
     }
 
@@ -51,25 +51,29 @@ impl Tx {
     /// `forget_before` (used or not: a replay of one that old is refused as
     /// unknown all the same).
     pub async fn insert_sso_attempt(&mut self, state_hash: &str, a: &SsoAttempt, now: Millis, forget_before: Millis) -> Result<()> {
-        on!(self, c => sqlx::query("DELETE FROM sso_attempts WHERE created_at < $1")
-            .bind(forget_before).execute(c).await.map(|r| r.rows_affected()))?;
-        on!(self, c => sqlx::query("INSERT INTO sso_attempts (state_hash, nonce, pkce_verifier, next_path, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(state_hash).bind(&a.nonce).bind(&a.pkce_verifier).bind(&a.next_path).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(FORGET_OLD_SSO_ATTEMPTS = "DELETE FROM sso_attempts WHERE created_at < $1");
+        exec!(self, FORGET_OLD_SSO_ATTEMPTS, forget_before)?;
+        statement!(
+            INSERT_SSO_ATTEMPT =
+                "INSERT INTO sso_attempts (state_hash, nonce, pkce_verifier, next_path, created_at) VALUES ($1, $2, $3, $4, $5)"
+        );
+        exec!(self, INSERT_SSO_ATTEMPT, state_hash, &a.nonce, &a.pkce_verifier, &a.next_path, now)?;
         Ok(())
     }
 
     /// Uses the state once: one conditional UPDATE, so of two concurrent
     /// callbacks with the same state exactly one gets the attempt.
     pub async fn claim_sso_attempt(&mut self, state_hash: &str, now: Millis, ttl_ms: Millis) -> Result<Claim> {
-        let claimed: Option<SsoAttempt> = on!(self, c => sqlx::query_as(
-            "UPDATE sso_attempts SET used_at = $2 WHERE state_hash = $1 AND used_at IS NULL AND created_at >= $3 \
-             RETURNING nonce, pkce_verifier, next_path")
-            .bind(state_hash).bind(now).bind(now - ttl_ms).fetch_optional(c).await)?;
+        statement!(
+            CLAIM_SSO_ATTEMPT = "UPDATE sso_attempts SET used_at = $2 WHERE state_hash = $1 AND used_at IS NULL AND created_at >= $3 \
+             RETURNING nonce, pkce_verifier, next_path"
+        );
+        let claimed: Option<SsoAttempt> = fetch_optional!(self, CLAIM_SSO_ATTEMPT, state_hash, now, now - ttl_ms)?;
         if let Some(a) = claimed {
             return Ok(Claim::Claimed(a));
         }
-        let seen: Option<(Option<i64>, i64)> = on!(self, c => sqlx::query_as("SELECT used_at, created_at FROM sso_attempts WHERE state_hash = $1")
-            .bind(state_hash).fetch_optional(c).await)?;
+        statement!(SSO_ATTEMPT = "SELECT used_at, created_at FROM sso_attempts WHERE state_hash = $1");
+        let seen: Option<(Option<i64>, i64)> = fetch_optional!(self, SSO_ATTEMPT, state_hash)?;
         Ok(match seen {
             Some((Some(_), _)) => Claim::Replayed,
             Some((None, _)) => Claim::Expired,
@@ -79,14 +83,14 @@ impl Tx {
 
     /// How a session was made (`password` or `oidc`).
     pub async fn set_session_method(&mut self, token_hash: &str, method: &str) -> Result<()> {
-        on!(self, c => sqlx::query("UPDATE sessions SET method = $2 WHERE token_hash = $1")
-            .bind(token_hash).bind(method).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(SET_SESSION_METHOD = "UPDATE sessions SET method = $2 WHERE token_hash = $1");
+        exec!(self, SET_SESSION_METHOD, token_hash, method)?;
         Ok(())
     }
 
     pub async fn session_method(&mut self, token_hash: &str) -> Result<Option<String>> {
-        let m: Option<String> = on!(self, c => sqlx::query_scalar("SELECT method FROM sessions WHERE token_hash = $1")
-            .bind(token_hash).fetch_optional(c).await)?;
+        statement!(SESSION_METHOD = "SELECT method FROM sessions WHERE token_hash = $1");
+        let m: Option<String> = scalar_optional!(self, SESSION_METHOD, token_hash)?;
         Ok(m)
     }
 }

@@ -3,7 +3,7 @@
 //! copied in foreign-key order, in batches, with every value kept as it is
 //! (ids, timestamps, hashes, the audit log).
 
-use crate::db::{on, Tx};
+use crate::db::{exec, on, statement, Tx};
 use crate::{Db, Dialect, Result, StoreError};
 use sqlx::{Column, Row, TypeInfo};
 
@@ -90,7 +90,7 @@ macro_rules! read_rows {
 impl Tx {
     async fn read_batch(&mut self, table: &str, order: &str, offset: i64) -> Result<Vec<(Vec<String>, Vec<Value>)>> {
         let sql = format!("SELECT * FROM {table} ORDER BY {order} LIMIT {BATCH} OFFSET {offset}");
-        Ok(on!(self, c => {
+        Ok(on!(self, |c| {
             let rows = sqlx::query(&sql).fetch_all(c).await?;
             Ok::<_, StoreError>(read_rows!(rows))
         })?)
@@ -111,7 +111,7 @@ impl Tx {
             let params: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
             format!("INSERT INTO {table} ({cols}) VALUES ({})", params.join(", "))
         };
-        on!(self, c => {
+        on!(self, |c| {
             let mut q = sqlx::query(&sql);
             for v in values {
                 q = match v {
@@ -130,11 +130,10 @@ impl Tx {
 
     async fn restart_identities(&mut self) -> Result<()> {
         if self.dialect() == Dialect::Postgres {
-            for table in ["mail_outbox", "audit_log"] {
-                let sql = format!(
-                    "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
-                );
-                on!(self, c => sqlx::query(&sql).execute(c).await.map(|r| r.rows_affected()))?;
+            statement!(postgres RESTART_MAIL_IDS = "SELECT setval(pg_get_serial_sequence('mail_outbox', 'id'), COALESCE((SELECT MAX(id) FROM mail_outbox), 0) + 1, false)");
+            statement!(postgres RESTART_AUDIT_IDS = "SELECT setval(pg_get_serial_sequence('audit_log', 'id'), COALESCE((SELECT MAX(id) FROM audit_log), 0) + 1, false)");
+            for stmt in [&RESTART_MAIL_IDS, &RESTART_AUDIT_IDS] {
+                exec!(self, stmt)?;
             }
         }
         Ok(())
@@ -190,8 +189,9 @@ impl Tx {
             let norm: Vec<String> = chunk.iter().map(|e| e.to_ascii_lowercase()).collect();
             crate::sql::push_in_list(&mut sql, " email_norm", norm.iter().map(String::as_str));
             let text = sql.text_for(self.dialect());
-            let found: Vec<String> =
-                on!(self, c => crate::sql::bind_args!(sqlx::query_scalar(&text), sql.args.clone()).fetch_all(c).await)?;
+            let found: Vec<String> = on!(self, |c| crate::sql::bind_args!(sqlx::query_scalar(&text), sql.args.clone())
+                .fetch_all(c)
+                .await)?;
             taken.extend(found);
         }
         Ok(taken)
@@ -224,7 +224,10 @@ impl Tx {
                     .push(")");
             }
             let text = sql.text_for(self.dialect());
-            on!(self, c => crate::sql::bind_args!(sqlx::query(&text), sql.args.clone()).execute(c).await.map(|r| r.rows_affected()))?;
+            on!(self, |c| crate::sql::bind_args!(sqlx::query(&text), sql.args.clone())
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))?;
         }
         Ok(())
     }

@@ -1,7 +1,8 @@
 use crate::cursor::{Cursor, KeyValue};
-use crate::db::{on, Tx};
+use crate::db::{exec, fetch_optional, on, scalar_one, statement, Stmt, Tx};
 use crate::sql::{bind_args, prefix_upper, push_in_list, Sql};
 use crate::{Result, StoreError};
+use const_format::formatcp;
 use domain::access::UserScope;
 use domain::lockout::LockReason;
 use domain::model::{EmailStatus, NewUserEmail, User};
@@ -11,6 +12,7 @@ use domain::{FirmId, Millis, OfficeId, Role, Side, UserId};
 pub(crate) const USER_COLUMNS: &str = "u.id, u.email, u.first_name, u.last_name, u.side, u.firm_id, u.office_id, u.role, u.active, \
     u.activated_at, u.last_sign_in_at, u.created_at, u.updated_at, u.deactivated_at, u.new_user_email_status, \
     u.new_user_email_sent_at, u.new_user_email_count, u.new_user_email_changed_at, u.locked_until, u.lock_reason";
+statement!(USER = formatcp!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"));
 
 /// A `users` row. The list reads it also as a JSON array in this field
 /// order (see [`page_json`]).
@@ -635,7 +637,10 @@ impl Tx {
                 sql.push(")");
             }
             let text = sql.text_for(self.dialect());
-            on!(self, c => bind_args!(sqlx::query(&text), sql.args.clone()).execute(c).await.map(|r| r.rows_affected()))?;
+            on!(self, |c| bind_args!(sqlx::query(&text), sql.args.clone())
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))?;
         }
         Ok(())
     }
@@ -664,23 +669,28 @@ impl Tx {
             sql.push(", office_id = ").opt_text(office.as_ref().map(|o| o.to_string()));
         }
         sql.push(" WHERE id = ").text(id.as_str());
-        on!(self, c => bind_args!(sqlx::query(&sql.text), sql.args.clone()).execute(c).await.map(|r| r.rows_affected()))?;
+        on!(self, |c| bind_args!(sqlx::query(&sql.text), sql.args.clone())
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// D1/D2/R1: sets the Active flag (and when it was cleared).
     pub async fn set_user_active(&mut self, id: &UserId, active: bool, now: Millis) -> Result<()> {
         let deactivated_at = (!active).then_some(now);
-        on!(self, c => sqlx::query("UPDATE users SET active = $2, deactivated_at = $3, updated_at = $4 WHERE id = $1")
-            .bind(id.as_str()).bind(active).bind(deactivated_at).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(SET_USER_ACTIVE = "UPDATE users SET active = $2, deactivated_at = $3, updated_at = $4 WHERE id = $1");
+        exec!(self, SET_USER_ACTIVE, id.as_str(), active, deactivated_at, now)?;
         Ok(())
     }
 
     /// N8: the new user email's status moves to `status` at `now`.
     pub async fn set_new_user_email_status(&mut self, id: &UserId, status: EmailStatus, now: Millis) -> Result<()> {
-        on!(self, c => sqlx::query(
-            "UPDATE users SET new_user_email_status = $2, new_user_email_changed_at = $3, updated_at = $3 WHERE id = $1")
-            .bind(id.as_str()).bind(status.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(
+            SET_NEW_USER_EMAIL_STATUS =
+                "UPDATE users SET new_user_email_status = $2, new_user_email_changed_at = $3, updated_at = $3 WHERE id = $1"
+        );
+        exec!(self, SET_NEW_USER_EMAIL_STATUS, id.as_str(), status.as_str(), now)?;
         Ok(())
     }
 
@@ -688,24 +698,24 @@ impl Tx {
     /// back to what was last true, sent once or never sent, so N3/N4 still
     /// see a user who never received it.
     pub async fn unqueue_new_user_email(&mut self, id: &UserId, now: Millis) -> Result<()> {
-        on!(self, c => sqlx::query(
-            "UPDATE users SET new_user_email_status = CASE WHEN new_user_email_sent_at IS NULL THEN 'held' ELSE 'sent' END, \
-             new_user_email_changed_at = $2, updated_at = $2 WHERE id = $1 AND new_user_email_status = 'queued'")
-            .bind(id.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(
+            UNQUEUE_NEW_USER_EMAIL =
+                "UPDATE users SET new_user_email_status = CASE WHEN new_user_email_sent_at IS NULL THEN 'held' ELSE 'sent' END, \
+             new_user_email_changed_at = $2, updated_at = $2 WHERE id = $1 AND new_user_email_status = 'queued'"
+        );
+        exec!(self, UNQUEUE_NEW_USER_EMAIL, id.as_str(), now)?;
         Ok(())
     }
 
     /// N6: the account is activated the first time a password is set.
     pub async fn mark_activated(&mut self, id: &UserId, now: Millis) -> Result<()> {
-        on!(self, c => sqlx::query(
-            "UPDATE users SET activated_at = COALESCE(activated_at, $2), updated_at = $2 WHERE id = $1")
-            .bind(id.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        statement!(MARK_ACTIVATED = "UPDATE users SET activated_at = COALESCE(activated_at, $2), updated_at = $2 WHERE id = $1");
+        exec!(self, MARK_ACTIVATED, id.as_str(), now)?;
         Ok(())
     }
 
     pub async fn user(&mut self, id: &UserId) -> Result<Option<User>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1");
-        let row: Option<UserRow> = on!(self, c => sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(c).await)?;
+        let row: Option<UserRow> = fetch_optional!(self, USER, id.as_str())?;
         row.map(User::try_from).transpose()
     }
 
@@ -717,24 +727,30 @@ impl Tx {
     /// locks that foreign-key inserts (links, outbox rows) take on the user,
     /// which would otherwise deadlock with the mail worker.
     pub async fn user_for_update(&mut self, id: &UserId) -> Result<Option<User>> {
-        let sql = match self.dialect() {
-            crate::Dialect::Sqlite => format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"),
-            crate::Dialect::Postgres => format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1 FOR NO KEY UPDATE"),
+        statement!(postgres USER_FOR_UPDATE = formatcp!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1 FOR NO KEY UPDATE"));
+        let stmt = match self.dialect() {
+            crate::Dialect::Sqlite => &USER,
+            crate::Dialect::Postgres => &USER_FOR_UPDATE,
         };
-        let row: Option<UserRow> = on!(self, c => sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(c).await)?;
+        let row: Option<UserRow> = fetch_optional!(self, stmt, id.as_str())?;
         row.map(User::try_from).transpose()
     }
 
     pub async fn user_by_email(&mut self, email: &str) -> Result<Option<User>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.email_norm = $1");
-        let row: Option<UserRow> = on!(self, c => sqlx::query_as(&sql).bind(email.trim().to_ascii_lowercase()).fetch_optional(c).await)?;
+        statement!(USER_BY_EMAIL = formatcp!("SELECT {USER_COLUMNS} FROM users u WHERE u.email_norm = $1"));
+        let row: Option<UserRow> = fetch_optional!(self, USER_BY_EMAIL, email.trim().to_ascii_lowercase())?;
         row.map(User::try_from).transpose()
     }
 
     /// Whether another user already has this sign-in id (case-insensitive).
     pub async fn email_taken(&mut self, email: &str, except: Option<&UserId>) -> Result<bool> {
-        let n: i64 = on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email_norm = $1 AND id <> $2")
-            .bind(email.to_ascii_lowercase()).bind(except.map(|u| u.as_str()).unwrap_or("")).fetch_one(c).await)?;
+        statement!(EMAIL_TAKEN = "SELECT COUNT(*) FROM users WHERE email_norm = $1 AND id <> $2");
+        let n: i64 = scalar_one!(
+            self,
+            EMAIL_TAKEN,
+            email.to_ascii_lowercase(),
+            except.map(|u| u.as_str()).unwrap_or("")
+        )?;
         Ok(n > 0)
     }
 
@@ -744,7 +760,7 @@ impl Tx {
         }
         let mut sql = Sql::new(&format!("SELECT {USER_COLUMNS} FROM users u WHERE"));
         push_in_list(&mut sql, " u.id", ids.iter().map(|u| u.as_str()));
-        let rows: Vec<UserRow> = on!(self, c => bind_args!(sqlx::query_as(&sql.text), sql.args.clone()).fetch_all(c).await)?;
+        let rows: Vec<UserRow> = on!(self, |c| bind_args!(sqlx::query_as(&sql.text), sql.args.clone()).fetch_all(c).await)?;
         users_from(rows)
     }
 
@@ -791,12 +807,17 @@ impl Tx {
             sql.push(", ");
             push_page_json(&mut sql, q, reading, *status, *limit, *offset);
         }
-        let (total, pages) = on!(self, c => {
+        let (total, pages) = on!(self, |c| {
             use sqlx::Row;
-            bind_args!(sqlx::query(&sql.text), sql.args.clone()).fetch_one(c).await.and_then(|r| {
-                let pages = (1..=ranges.len()).map(|i| r.try_get::<Option<String>, _>(i)).collect::<std::result::Result<Vec<_>, _>>()?;
-                Ok((r.try_get::<i64, _>(0)?, pages))
-            })
+            bind_args!(sqlx::query(&sql.text), sql.args.clone())
+                .fetch_one(c)
+                .await
+                .and_then(|r| {
+                    let pages = (1..=ranges.len())
+                        .map(|i| r.try_get::<Option<String>, _>(i))
+                        .collect::<std::result::Result<Vec<_>, _>>()?;
+                    Ok((r.try_get::<i64, _>(0)?, pages))
+                })
         })?;
         let mut rows = Vec::new();
         for page in pages {
@@ -815,11 +836,13 @@ impl Tx {
             if self.dialect() == crate::Dialect::Sqlite {
                 let mut sql = Sql::new("SELECT ");
                 push_page_json(&mut sql, q, reading, *status, *limit, *offset);
-                let page: Option<String> = on!(self, c => bind_args!(sqlx::query_scalar(&sql.text), sql.args.clone()).fetch_one(c).await)?;
+                let page: Option<String> = on!(self, |c| bind_args!(sqlx::query_scalar(&sql.text), sql.args.clone())
+                    .fetch_one(c)
+                    .await)?;
                 rows.extend(rows_from_json(page)?);
             } else {
                 let sql = page_sql(self.dialect(), q, reading, *status, *limit, *offset);
-                let found: Vec<ListRow> = on!(self, c => bind_args!(sqlx::query_as(&sql.text), sql.args.clone()).fetch_all(c).await)?;
+                let found: Vec<ListRow> = on!(self, |c| bind_args!(sqlx::query_as(&sql.text), sql.args.clone()).fetch_all(c).await)?;
                 rows.extend(found);
             }
         }
@@ -834,7 +857,8 @@ impl Tx {
     /// For this read transaction only.
     async fn prefer_index_order(&mut self, reading: Reading) -> Result<()> {
         if self.dialect() == crate::Dialect::Postgres && reading == Reading::InOrder {
-            on!(self, c => sqlx::query("SET LOCAL enable_sort = off").execute(c).await.map(|_| ()))?;
+            statement!(postgres NO_SORT = "SET LOCAL enable_sort = off");
+            exec!(self, NO_SORT)?;
         }
         Ok(())
     }
@@ -853,12 +877,12 @@ impl Tx {
                 crate::Dialect::Sqlite => {
                     let text = format!("EXPLAIN QUERY PLAN {}", sql.text);
                     let rows: Vec<(i64, i64, i64, String)> =
-                        on!(self, c => bind_args!(sqlx::query_as(&text), sql.args.clone()).fetch_all(c).await)?;
+                        on!(self, |c| bind_args!(sqlx::query_as(&text), sql.args.clone()).fetch_all(c).await)?;
                     lines.extend(rows.into_iter().map(|r| r.3));
                 }
                 crate::Dialect::Postgres => {
                     let text = format!("EXPLAIN {}", sql.text);
-                    let plan: Vec<String> = on!(self, c => bind_args!(sqlx::query_scalar(&text), sql.args.clone()).fetch_all(c).await)?;
+                    let plan: Vec<String> = on!(self, |c| bind_args!(sqlx::query_scalar(&text), sql.args.clone()).fetch_all(c).await)?;
                     lines.extend(plan);
                 }
             }
@@ -870,7 +894,9 @@ impl Tx {
     pub async fn user_total(&mut self, q: &UserQuery) -> Result<i64> {
         let mut sql = Sql::default();
         push_total(&mut sql, self.dialect(), q);
-        Ok(on!(self, c => bind_args!(sqlx::query_scalar(&sql.text), sql.args.clone()).fetch_one(c).await)?)
+        Ok(on!(self, |c| bind_args!(sqlx::query_scalar(&sql.text), sql.args.clone())
+            .fetch_one(c)
+            .await)?)
     }
 
     /// `COUNT(*)` of the users matching `q`: what the kept totals must
@@ -878,19 +904,20 @@ impl Tx {
     pub async fn count_matching_users(&mut self, q: &UserQuery) -> Result<i64> {
         let mut count = Sql::default();
         push_count(&mut count, self.dialect(), q);
-        Ok(on!(self, c => bind_args!(sqlx::query_scalar(&count.text), count.args.clone()).fetch_one(c).await)?)
+        Ok(on!(self, |c| bind_args!(sqlx::query_scalar(&count.text), count.args.clone())
+            .fetch_one(c)
+            .await)?)
     }
 
     /// Active users with `role`, other than `except`.
     pub async fn count_active_role(&mut self, role: Role, except: &UserId) -> Result<i64> {
-        Ok(
-            on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = $1 AND active = TRUE AND id <> $2")
-            .bind(role.as_str()).bind(except.as_str()).fetch_one(c).await)?,
-        )
+        statement!(COUNT_ACTIVE_ROLE = "SELECT COUNT(*) FROM users WHERE role = $1 AND active = TRUE AND id <> $2");
+        Ok(scalar_one!(self, COUNT_ACTIVE_ROLE, role.as_str(), except.as_str())?)
     }
 
     pub async fn count_users(&mut self) -> Result<i64> {
-        Ok(on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(c).await)?)
+        statement!(COUNT_USERS = "SELECT COUNT(*) FROM users");
+        Ok(scalar_one!(self, COUNT_USERS)?)
     }
 }
 
@@ -898,36 +925,31 @@ impl Tx {
     /// D7: what other records point at a user (kind and count), ignoring
     /// the user's own links, sessions, password history and mail.
     pub async fn user_references(&mut self, id: &UserId) -> Result<Vec<(&'static str, i64)>> {
-        const CHECKS: &[(&str, &str)] = &[
-            ("matter participant", "SELECT COUNT(*) FROM participants WHERE user_id = $1"),
-            (
-                "lead company person",
-                "SELECT COUNT(*) FROM matters WHERE lead_company_person_id = $1",
-            ),
-            (
-                "office coordinator",
-                "SELECT COUNT(*) FROM offices WHERE coordinator_id = $1 OR backup_coordinator_id = $1",
-            ),
-            (
-                "approver",
-                "SELECT COUNT(*) FROM approval_route_levels WHERE primary_approver_id = $1 OR alternate_approver_id = $1",
-            ),
-            ("route delegate", "SELECT COUNT(*) FROM approval_route_delegates WHERE user_id = $1"),
-            (
-                "delegation",
-                "SELECT COUNT(*) FROM delegations WHERE delegator_id = $1 OR delegate_id = $1",
-            ),
-            (
-                "tracker coordinator",
-                "SELECT COUNT(*) FROM settings WHERE tracker_coordinator_id = $1",
-            ),
-            ("audit actor", "SELECT COUNT(*) FROM audit_log WHERE actor_id = $1"),
+        statement!(PARTICIPANT_REFERENCES = "SELECT COUNT(*) FROM participants WHERE user_id = $1");
+        statement!(LEAD_REFERENCES = "SELECT COUNT(*) FROM matters WHERE lead_company_person_id = $1");
+        statement!(COORDINATOR_REFERENCES = "SELECT COUNT(*) FROM offices WHERE coordinator_id = $1 OR backup_coordinator_id = $1");
+        statement!(
+            APPROVER_REFERENCES = "SELECT COUNT(*) FROM approval_route_levels WHERE primary_approver_id = $1 OR alternate_approver_id = $1"
+        );
+        statement!(ROUTE_DELEGATE_REFERENCES = "SELECT COUNT(*) FROM approval_route_delegates WHERE user_id = $1");
+        statement!(DELEGATION_REFERENCES = "SELECT COUNT(*) FROM delegations WHERE delegator_id = $1 OR delegate_id = $1");
+        statement!(TRACKER_COORDINATOR_REFERENCES = "SELECT COUNT(*) FROM settings WHERE tracker_coordinator_id = $1");
+        statement!(AUDIT_ACTOR_REFERENCES = "SELECT COUNT(*) FROM audit_log WHERE actor_id = $1");
+        let checks: [(&str, &Stmt); 8] = [
+            ("matter participant", &PARTICIPANT_REFERENCES),
+            ("lead company person", &LEAD_REFERENCES),
+            ("office coordinator", &COORDINATOR_REFERENCES),
+            ("approver", &APPROVER_REFERENCES),
+            ("route delegate", &ROUTE_DELEGATE_REFERENCES),
+            ("delegation", &DELEGATION_REFERENCES),
+            ("tracker coordinator", &TRACKER_COORDINATOR_REFERENCES),
+            ("audit actor", &AUDIT_ACTOR_REFERENCES),
         ];
         let mut found = Vec::new();
-        for (kind, sql) in CHECKS {
-            let n: i64 = on!(self, c => sqlx::query_scalar(sql).bind(id.as_str()).fetch_one(c).await)?;
+        for (kind, stmt) in checks {
+            let n: i64 = scalar_one!(self, stmt, id.as_str())?;
             if n > 0 {
-                found.push((*kind, n));
+                found.push((kind, n));
             }
         }
         Ok(found)
@@ -936,14 +958,19 @@ impl Tx {
     /// D7: removes a never-activated, unreferenced account and its own
     /// links, sessions, password history and mail. The caller checked.
     pub async fn purge_user(&mut self, id: &UserId) -> Result<()> {
-        for sql in [
-            "DELETE FROM sign_in_links WHERE user_id = $1",
-            "DELETE FROM sessions WHERE user_id = $1",
-            "DELETE FROM password_history WHERE user_id = $1",
-            "DELETE FROM mail_outbox WHERE to_user_id = $1",
-            "DELETE FROM users WHERE id = $1",
+        statement!(PURGE_SIGN_IN_LINKS = "DELETE FROM sign_in_links WHERE user_id = $1");
+        statement!(PURGE_SESSIONS = "DELETE FROM sessions WHERE user_id = $1");
+        statement!(PURGE_PASSWORD_HISTORY = "DELETE FROM password_history WHERE user_id = $1");
+        statement!(PURGE_MAIL = "DELETE FROM mail_outbox WHERE to_user_id = $1");
+        statement!(PURGE_USER = "DELETE FROM users WHERE id = $1");
+        for stmt in [
+            &PURGE_SIGN_IN_LINKS,
+            &PURGE_SESSIONS,
+            &PURGE_PASSWORD_HISTORY,
+            &PURGE_MAIL,
+            &PURGE_USER,
         ] {
-            on!(self, c => sqlx::query(sql).bind(id.as_str()).execute(c).await.map(|r| r.rows_affected()))?;
+            exec!(self, stmt, id.as_str())?;
         }
         Ok(())
     }
@@ -1004,7 +1031,7 @@ impl UserExport {
                     ..self.query.clone()
                 };
                 let sql = page_sql(tx.dialect(), &q, self.reading, range.status, limit, 0);
-                let found: Vec<ListRow> = on!(tx, c => bind_args!(sqlx::query_as(&sql.text), sql.args.clone()).fetch_all(c).await)?;
+                let found: Vec<ListRow> = on!(tx, |c| bind_args!(sqlx::query_as(&sql.text), sql.args.clone()).fetch_all(c).await)?;
                 range.done = (found.len() as i64) < limit;
                 if let Some(last) = found.last() {
                     range.after = Some(last.cursor(sort, descending));
