@@ -100,7 +100,7 @@ impl App {
             },
         };
         // What changed while the password was being checked decides first.
-        let decision = if !c.user.email.eq_ignore_ascii_case(email.trim()) {
+        let decision = if !c.user.email.is_same_address(email) {
             refuse("email_changed")
         } else if password_ok && c.password_hash != verified_hash {
             refuse("password_changed")
@@ -295,7 +295,7 @@ impl App {
         let sessions = tx.delete_user_sessions(&user.id).await?;
         let after = tx.user(&user.id).await?.ok_or_else(|| AppError::not_found("user"))?;
         let ctx = Ctx {
-            label: after.email.clone(),
+            label: after.email.to_string(),
             ..Ctx::user(&after, source_ip)
         };
         let action = if before.activated_at.is_none() {

@@ -24,7 +24,7 @@ impl Ctx {
                 firm_id: user.firm_id.clone(),
                 office_id: user.office_id.clone(),
             }),
-            label: user.email.clone(),
+            label: user.email.to_string(),
             source_ip,
         }
     }

@@ -230,8 +230,8 @@ impl App {
             let taken = tx.taken_emails(&emails).await?;
             for (r, mut c) in chunk.iter().zip(checked) {
                 if let Some((v, hold)) = c.candidate {
-                    let email = v.email.as_str();
-                    if taken.contains(&email.to_ascii_lowercase()) {
+                    let email = &v.email;
+                    if taken.contains(&email.normalized()) {
                         c.problems
                             .push(problem(r.row, "email", "email_taken", format!("{email} already has an account")));
                     } else if c.problems.is_empty() {
@@ -362,13 +362,12 @@ fn check_row(
             }
         }
         Ok(v) => {
-            let email = v.email.as_str().to_owned();
-            if let Some(first) = seen.insert(email.to_lowercase(), r.row) {
+            if let Some(first) = seen.insert(v.email.normalized(), r.row) {
                 errors.push(problem(
                     r.row,
                     "email",
                     "duplicate_in_file",
-                    format!("{email} is also on row {first}"),
+                    format!("{} is also on row {first}", v.email),
                 ));
             } else {
                 candidate = Some((v, hold_new_user_email));

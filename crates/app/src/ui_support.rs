@@ -40,7 +40,7 @@ impl From<&User> for Person {
         Self {
             id: u.id.clone(),
             name: u.full_name(),
-            email: u.email.clone(),
+            email: u.email.to_string(),
             active: u.active,
             side: u.side,
         }

@@ -286,9 +286,9 @@ pub(crate) async fn edit_user(
     // users it manages; only it (through SCIM) changes them.
     let owned_change = first.is_some() || last.is_some() || email.is_some() || patch.active.is_some();
     if owned_change && !ctx.is_directory() && tx.directory_link(&before.id).await?.is_some() && tx.settings().await?.active_directory_sync {
-        let unchanged = first.as_ref().is_none_or(|f| f.as_str() == before.first_name)
-            && last.as_ref().is_none_or(|l| l.as_str() == before.last_name)
-            && email.as_ref().is_none_or(|e| e.as_str() == before.email)
+        let unchanged = first.as_ref().is_none_or(|f| *f == before.first_name)
+            && last.as_ref().is_none_or(|l| *l == before.last_name)
+            && email.as_ref().is_none_or(|e| *e == before.email)
             && patch.active.is_none_or(|a| a == before.active);
         if !unchanged {
             return Err(AppError::ManagedByDirectory);
@@ -297,10 +297,10 @@ pub(crate) async fn edit_user(
     let mut change = UserChange::default();
     let mut queued = false;
 
-    if let Some(first) = first.filter(|f| f.as_str() != before.first_name) {
+    if let Some(first) = first.filter(|f| *f != before.first_name) {
         change.first_name = Some(first.into_string());
     }
-    if let Some(last) = last.filter(|l| l.as_str() != before.last_name) {
+    if let Some(last) = last.filter(|l| *l != before.last_name) {
         change.last_name = Some(last.into_string());
     }
     if let Some(office) = &patch.office_id {
@@ -340,8 +340,8 @@ pub(crate) async fn edit_user(
         }
     }
     let mut readdressed = None;
-    if let Some(email) = email.filter(|e| e.as_str() != before.email) {
-        if email.normalized() != before.email.to_ascii_lowercase() {
+    if let Some(email) = email.filter(|e| *e != before.email) {
+        if !email.is_same_address(&before.email) {
             if tx.email_taken(email.as_str(), Some(&before.id)).await? {
                 return Err(email_taken(&email));
             }
@@ -589,9 +589,9 @@ pub(crate) async fn record_created(tx: &mut Tx, ctx: &Ctx, user: &User, hold: bo
 pub(crate) fn new_user_row(v: ValidNewUser, now: domain::Millis) -> User {
     User {
         id: UserId::generate(),
-        email: v.email.as_str().to_owned(),
-        first_name: v.first.into_string(),
-        last_name: v.last.into_string(),
+        email: v.email,
+        first_name: v.first,
+        last_name: v.last,
         side: v.side,
         firm_id: v.firm_id,
         office_id: v.office_id,

@@ -1,7 +1,6 @@
 //! A user's email address, which is also their sign-in id (SPEC §1).
 
 use crate::Invalid;
-use std::fmt;
 
 /// A syntactically valid email address, as typed (trimmed), with a
 /// case-insensitive identity: two addresses that differ only in case are the
@@ -21,6 +20,22 @@ impl Email {
 
     pub fn parse(input: &str) -> Result<Self, Invalid> {
         let s = input.trim();
+        Self::check(s)?;
+        Ok(Self(s.to_owned()))
+    }
+
+    /// [`Email::parse`] of an owned text (a row read back): the same rule,
+    /// keeping the text's buffer when there is nothing to trim.
+    pub fn parse_owned(input: String) -> Result<Self, Invalid> {
+        if input.trim().len() != input.len() {
+            return Self::parse(&input);
+        }
+        Self::check(&input)?;
+        Ok(Self(input))
+    }
+
+    /// The rule, over a trimmed text.
+    fn check(s: &str) -> Result<(), Invalid> {
         let bad = |msg: &str| {
             Err(Invalid::new(
                 "email",
@@ -73,25 +88,28 @@ impl Email {
         if labels.last().is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit())) {
             return bad("the domain is not a valid host name");
         }
-        Ok(Self(s.to_owned()))
+        Ok(())
     }
 
-    /// The address as the user typed it.
-    pub fn as_str(&self) -> &str {
-        &self.0
+    pub fn into_string(self) -> String {
+        self.0
     }
 
     /// The case-folded form that identifies the sign-in id.
     pub fn normalized(&self) -> String {
         self.0.to_ascii_lowercase()
     }
-}
 
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+    /// Whether `other` — another address, or one as a person typed it,
+    /// surrounding spaces included — is this sign-in id: the same address
+    /// up to case.
+    pub fn is_same_address(&self, other: &str) -> bool {
+        self.0.eq_ignore_ascii_case(other.trim())
     }
 }
+
+// The address as the user typed it (`as_str`, `Display`, serde).
+crate::text::text_value!(Email, |s| Email::parse(&s));
 
 fn truncate(s: &str) -> String {
     s.chars().take(80).collect()
@@ -152,11 +170,30 @@ mod tests {
         let e = Email::parse("  Jane.DOE@Firm.Example ").unwrap();
         assert_eq!(e.as_str(), "Jane.DOE@Firm.Example");
         assert_eq!(e.normalized(), "jane.doe@firm.example");
+        assert!(e.is_same_address(" jane.doe@FIRM.example"));
+        assert!(e.is_same_address(&Email::parse("jane.doe@firm.example").unwrap()));
+        assert!(!e.is_same_address("jane.do@firm.example"));
+    }
+
+    #[test]
+    fn reads_as_text_and_serializes_as_a_plain_string() {
+        let e = Email::parse(" Ann.Lee@Firm.example ").unwrap();
+        assert_eq!(e.to_string(), "Ann.Lee@Firm.example");
+        assert_eq!(e, "Ann.Lee@Firm.example");
+        assert_eq!(AsRef::<str>::as_ref(&e), "Ann.Lee@Firm.example");
+        assert_eq!(serde_json::to_string(&e).unwrap(), r#""Ann.Lee@Firm.example""#);
+        // Deserializing is parsing: trimmed, and refused when the rule refuses.
+        let back: Email = serde_json::from_str(r#"" Ann.Lee@Firm.example""#).unwrap();
+        assert_eq!(back, e);
+        let err = serde_json::from_str::<Email>(r#""ann""#).unwrap_err();
+        assert!(err.to_string().contains("'ann' is not a valid email address"), "{err}");
+        assert!(serde_json::from_str::<Email>("7").is_err());
     }
 
     proptest! {
         #[test]
         fn never_panics_and_valid_ones_round_trip(s in "\\PC{0,300}") {
+            prop_assert_eq!(Email::parse_owned(s.clone()), Email::parse(&s));
             if let Ok(e) = Email::parse(&s) {
                 prop_assert_eq!(Email::parse(e.as_str()).unwrap(), e.clone());
                 prop_assert!(e.as_str().len() <= Email::MAX_LEN);

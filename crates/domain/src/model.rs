@@ -1,6 +1,6 @@
 //! The entities of SPEC §1 as plain data, as the store reads them.
 
-use crate::{FirmId, MatterId, MatterRole, Millis, OfficeId, Role, RouteId, Side, UserId};
+use crate::{Email, FirmId, MatterId, MatterRole, Millis, OfficeId, PersonName, Role, RouteId, Side, UserId};
 
 crate::stored_enum! {
     /// Where a user's new user email stands (N1, N8).
@@ -28,9 +28,9 @@ pub struct NewUserEmail {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub id: UserId,
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
+    pub email: Email,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
     pub side: Side,
     pub firm_id: Option<FirmId>,
     pub office_id: Option<OfficeId>,

@@ -19,15 +19,101 @@ pub fn is_invisible_or_spoofing(c: char) -> bool {
     }
 }
 
+/// What a validated text value offers besides its constructor, which stays
+/// the one place its rule lives: a read-only view of the text (`as_str`,
+/// `AsRef<str>`, `Deref<Target = str>` — there is no `DerefMut`, so the
+/// text cannot change under the rule), `Display`, comparison with plain
+/// text, and serde as a plain string. Deserializing goes through `$parse`,
+/// so a text the rule refuses is a serde error, never a value.
+macro_rules! text_value {
+    ($ty:ty, |$s:ident| $parse:expr) => {
+        impl $ty {
+            pub fn as_str(&self) -> &str {
+                self.0.as_ref()
+            }
+        }
+
+        impl AsRef<str> for $ty {
+            fn as_ref(&self) -> &str {
+                self.as_str()
+            }
+        }
+
+        impl std::ops::Deref for $ty {
+            type Target = str;
+
+            fn deref(&self) -> &str {
+                self.as_str()
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl PartialEq<str> for $ty {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+
+        impl PartialEq<&str> for $ty {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
+        impl PartialEq<String> for $ty {
+            fn eq(&self, other: &String) -> bool {
+                self.as_str() == other.as_str()
+            }
+        }
+
+        impl $crate::__serde::Serialize for $ty {
+            fn serialize<S: $crate::__serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> $crate::__serde::Deserialize<'de> for $ty {
+            fn deserialize<D: $crate::__serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let $s = <std::borrow::Cow<'de, str> as $crate::__serde::Deserialize>::deserialize(d)?;
+                $parse.map_err(<D::Error as $crate::__serde::de::Error>::custom)
+            }
+        }
+    };
+}
+pub(crate) use text_value;
+
 /// A trimmed, non-empty, single-line text of bounded length without control,
 /// format or invisible characters (S8). `max` is in characters, not bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ShortText(String);
 
 impl ShortText {
+    /// The widest bound any field uses.
+    pub const MAX_CHARS: usize = 200;
+
     pub fn parse(field: impl Into<Cow<'static, str>>, input: &str, max: usize) -> Result<Self, Invalid> {
-        let field = field.into();
         let s = input.trim();
+        Self::check(field.into(), s, max)?;
+        Ok(Self(s.to_owned()))
+    }
+
+    /// [`ShortText::parse`] of an owned text (a row read back): the same
+    /// rule, keeping the text's buffer when there is nothing to trim.
+    pub fn parse_owned(field: impl Into<Cow<'static, str>>, input: String, max: usize) -> Result<Self, Invalid> {
+        if input.trim().len() != input.len() {
+            return Self::parse(field, &input, max);
+        }
+        Self::check(field.into(), &input, max)?;
+        Ok(Self(input))
+    }
+
+    /// The rule, over a trimmed text.
+    fn check(field: Cow<'static, str>, s: &str, max: usize) -> Result<(), Invalid> {
         if s.is_empty() {
             return Err(Invalid::new(field.clone(), "required", format!("{field} must not be empty")));
         }
@@ -48,17 +134,17 @@ impl ShortText {
                 ),
             ));
         }
-        Ok(Self(s.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
+        Ok(())
     }
 
     pub fn into_string(self) -> String {
         self.0
     }
 }
+
+// A `ShortText`'s bound is the caller's: read back, the text is checked
+// against the widest one (`ShortText::MAX_CHARS`).
+text_value!(ShortText, |s| ShortText::parse("text", &s, ShortText::MAX_CHARS));
 
 /// A person's first or last name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -71,14 +157,17 @@ impl PersonName {
         ShortText::parse(field, input, Self::MAX_CHARS).map(Self)
     }
 
-    pub fn as_str(&self) -> &str {
-        self.0.as_str()
+    /// [`PersonName::parse`] of an owned text (a row read back).
+    pub fn parse_owned(field: &'static str, input: String) -> Result<Self, Invalid> {
+        ShortText::parse_owned(field, input, Self::MAX_CHARS).map(Self)
     }
 
     pub fn into_string(self) -> String {
         self.0.into_string()
     }
 }
+
+text_value!(PersonName, |s| PersonName::parse("name", &s));
 
 /// The lower-cased form used for case-insensitive sorting, searching and
 /// uniqueness of names.
@@ -136,9 +225,26 @@ mod tests {
         }
     }
 
+    #[test]
+    fn names_read_as_text_and_serialize_as_plain_strings() {
+        let n = PersonName::parse("first_name", " Zoë ").unwrap();
+        assert_eq!(n.to_string(), "Zoë");
+        assert_eq!(n, "Zoë");
+        assert_eq!(format!("{n} Lee"), "Zoë Lee");
+        assert_eq!(serde_json::to_string(&n).unwrap(), r#""Zoë""#);
+        assert_eq!(serde_json::from_str::<PersonName>(r#""Zoë ""#).unwrap(), n);
+        assert!(serde_json::from_str::<PersonName>(r#""""#).is_err());
+        assert!(serde_json::from_str::<PersonName>(r#""Ann\u202e""#).is_err());
+        let t = ShortText::parse("name", "Firm", 10).unwrap();
+        assert_eq!(serde_json::to_string(&t).unwrap(), r#""Firm""#);
+        assert!(serde_json::from_str::<ShortText>(&format!("{:?}", "x".repeat(ShortText::MAX_CHARS + 1))).is_err());
+    }
+
     proptest! {
         #[test]
         fn accepted_text_is_trimmed_bounded_and_clean(s in "\\PC{0,150}", max in 1usize..120) {
+            prop_assert_eq!(ShortText::parse_owned("name", s.clone(), max), ShortText::parse("name", &s, max));
+            prop_assert_eq!(ShortText::parse_owned("name", format!("{s} "), max), ShortText::parse("name", &s, max));
             if let Ok(t) = ShortText::parse("name", &s, max) {
                 prop_assert!(!t.as_str().is_empty());
                 prop_assert_eq!(t.as_str(), t.as_str().trim());

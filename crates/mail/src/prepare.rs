@@ -172,7 +172,7 @@ impl Claim<'_> {
                 SignInLetter {
                     purpose,
                     greeting: hello,
-                    sign_in_id: user.email.clone(),
+                    sign_in_id: user.email.to_string(),
                     company_name: company.name.clone(),
                     link: format!("{}/set-password?token={token}", self.public_url),
                     valid_for: valid_for(company.link_ttl_hours),
@@ -301,7 +301,7 @@ async fn company(tx: &mut Tx) -> Result<Company, StoreError> {
     let coordinator = match &settings.tracker_coordinator_id {
         Some(id) => tx.user(id).await?.filter(|u| u.active).map(|u| Contact {
             name: one_line(&u.full_name()),
-            email: u.email,
+            email: u.email.into_string(),
         }),
         None => None,
     };

@@ -7,7 +7,7 @@ use domain::access::UserScope;
 use domain::lockout::LockReason;
 use domain::model::{EmailStatus, NewUserEmail, User};
 use domain::text::fold;
-use domain::{FirmId, Millis, OfficeId, Role, Side, UserId};
+use domain::{Email, FirmId, Millis, OfficeId, PersonName, Role, Side, UserId};
 
 pub(crate) const USER_COLUMNS: &str = "u.id, u.email, u.first_name, u.last_name, u.side, u.firm_id, u.office_id, u.role, u.active, \
     u.activated_at, u.last_sign_in_at, u.created_at, u.updated_at, u.deactivated_at, u.new_user_email_status, \
@@ -60,6 +60,8 @@ impl TryFrom<UserRow> for User {
 
     fn try_from(r: UserRow) -> Result<Self> {
         let corrupt = |what: &str, v: &str| StoreError::Corrupt(format!("user {}: {what} '{v}'", r.id));
+        // `Invalid` names the column (its field) and why the rule refuses it.
+        let corrupt_text = |e: domain::Invalid| StoreError::Corrupt(format!("user {}: {e}", r.id));
         let lock_reason = match &r.lock_reason {
             Some(why) => Some(LockReason::parse(why).map_err(|e| corrupt(e.what, &e.value))?),
             None => None,
@@ -73,10 +75,12 @@ impl TryFrom<UserRow> for User {
                 send_count: r.new_user_email_count,
                 last_change_at: r.new_user_email_changed_at,
             },
+            // A stored text the rule refuses (written around the app, or
+            // before a rule tightened) is corrupt data, named by its column.
+            email: Email::parse_owned(r.email).map_err(corrupt_text)?,
+            first_name: PersonName::parse_owned("first_name", r.first_name).map_err(corrupt_text)?,
+            last_name: PersonName::parse_owned("last_name", r.last_name).map_err(corrupt_text)?,
             id: UserId::from(r.id),
-            email: r.email,
-            first_name: r.first_name,
-            last_name: r.last_name,
             firm_id: r.firm_id.map(FirmId::from),
             office_id: r.office_id.map(OfficeId::from),
             active: r.active,
@@ -1133,5 +1137,45 @@ mod tests {
             ..row()
         };
         assert!(matches!(User::try_from(bad), Err(StoreError::Corrupt(m)) if m.contains("'lost'")));
+    }
+
+    /// The validated texts are parsed on the way in: a stored value the
+    /// rule refuses is `Corrupt`, naming the user and the column.
+    #[test]
+    fn stored_texts_become_validated_values_and_refused_ones_are_corrupt() {
+        let u = User::try_from(row()).unwrap();
+        assert_eq!(u.email, Email::parse("ann@company.example").unwrap());
+        assert_eq!(u.first_name, PersonName::parse("first_name", "Ann").unwrap());
+        assert_eq!(u.last_name.as_str(), "Lee");
+        let cases = [
+            (
+                UserRow {
+                    email: "not an address".into(),
+                    ..row()
+                },
+                "user u1: email: 'not an address' is not a valid email address: it has no '@'",
+            ),
+            (
+                UserRow {
+                    first_name: "  ".into(),
+                    ..row()
+                },
+                "user u1: first_name: first_name must not be empty",
+            ),
+            (
+                UserRow {
+                    last_name: "Lee\u{202E}".into(),
+                    ..row()
+                },
+                "user u1: last_name: last_name must be a single line of visible characters \
+                 (U+202E is a control, format or invisible character)",
+            ),
+        ];
+        for (bad, want) in cases {
+            match User::try_from(bad) {
+                Err(StoreError::Corrupt(m)) => assert_eq!(m, want),
+                other => panic!("{want}: {other:?}"),
+            }
+        }
     }
 }

@@ -30,9 +30,9 @@ fn setting(name: &str, default: usize) -> usize {
 fn held_user(i: usize, now: i64) -> User {
     User {
         id: UserId::generate(),
-        email: format!("user{i:06}@company.example"),
-        first_name: "Bulk".into(),
-        last_name: format!("User {i}"),
+        email: domain::Email::parse(&format!("user{i:06}@company.example")).unwrap(),
+        first_name: domain::PersonName::parse("first_name", "Bulk").unwrap(),
+        last_name: domain::PersonName::parse("last_name", &format!("User {i}")).unwrap(),
         side: Side::Company,
         firm_id: None,
         office_id: None,

@@ -49,9 +49,9 @@ fn seeded(i: usize, firms: &[FirmId], offices: &[OfficeId], now: i64) -> User {
     let firm = i.is_multiple_of(5).then(|| firms[i % firms.len()].clone());
     User {
         id: UserId::generate(),
-        email: format!("user{i:07}@example.com"),
-        first_name: ["Ana", "Zoë", "Jean-Luc", "=Formula", "李"][i % 5].into(),
-        last_name: format!("O'Name, {i}"),
+        email: domain::Email::parse(&format!("user{i:07}@example.com")).unwrap(),
+        first_name: domain::PersonName::parse("first_name", ["Ana", "Zoë", "Jean-Luc", "=Formula", "李"][i % 5]).unwrap(),
+        last_name: domain::PersonName::parse("last_name", &format!("O'Name, {i}")).unwrap(),
         side: if firm.is_some() { Side::Firm } else { Side::Company },
         office_id: (firm.is_none() && i.is_multiple_of(2)).then(|| offices[i % offices.len()].clone()),
         role: if firm.is_some() { Role::FirmUser } else { Role::CompanyUser },

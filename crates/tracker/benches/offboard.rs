@@ -21,9 +21,9 @@ use std::time::Instant;
 fn person(name: &str, now: i64) -> User {
     User {
         id: UserId::generate(),
-        email: format!("{name}@company.example"),
-        first_name: "Bench".into(),
-        last_name: name.into(),
+        email: domain::Email::parse(&format!("{name}@company.example")).unwrap(),
+        first_name: domain::PersonName::parse("first_name", "Bench").unwrap(),
+        last_name: domain::PersonName::parse("last_name", name).unwrap(),
         side: Side::Company,
         firm_id: None,
         office_id: None,

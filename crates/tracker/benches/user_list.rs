@@ -125,13 +125,17 @@ fn seeded(i: usize, firms: &[FirmId], offices: &[OfficeId], now: i64) -> User {
     let signed_in = i % 10 >= 4;
     User {
         id: UserId::generate(),
-        email: format!("user{i:07}@example.com"),
-        first_name: FIRST_NAMES[i % FIRST_NAMES.len()].into(),
-        last_name: format!(
-            "{}{}",
-            LAST_NAMES[(i / 7) % LAST_NAMES.len()],
-            if i.is_multiple_of(3) { "-Lee" } else { "" }
-        ),
+        email: domain::Email::parse(&format!("user{i:07}@example.com")).unwrap(),
+        first_name: domain::PersonName::parse("first_name", FIRST_NAMES[i % FIRST_NAMES.len()]).unwrap(),
+        last_name: domain::PersonName::parse(
+            "last_name",
+            &format!(
+                "{}{}",
+                LAST_NAMES[(i / 7) % LAST_NAMES.len()],
+                if i.is_multiple_of(3) { "-Lee" } else { "" }
+            ),
+        )
+        .unwrap(),
         side: if firm.is_some() { Side::Firm } else { Side::Company },
         office_id: (firm.is_none() && i.is_multiple_of(2)).then(|| offices[i % offices.len()].clone()),
         role: if firm.is_some() { Role::FirmUser } else { Role::CompanyUser },

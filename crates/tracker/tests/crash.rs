@@ -111,9 +111,9 @@ async fn seed_held_users(data_dir: &Path) {
     for i in 0..USERS {
         let user = User {
             id: UserId::generate(),
-            email: format!("user{i:05}@company.example"),
-            first_name: "Bulk".into(),
-            last_name: format!("User {i}"),
+            email: domain::Email::parse(&format!("user{i:05}@company.example")).unwrap(),
+            first_name: domain::PersonName::parse("first_name", "Bulk").unwrap(),
+            last_name: domain::PersonName::parse("last_name", &format!("User {i}")).unwrap(),
             side: Side::Company,
             firm_id: None,
             office_id: None,

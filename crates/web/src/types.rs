@@ -69,9 +69,9 @@ impl UserOut {
         let locked = u.is_locked(now);
         Self {
             id: u.id.to_string(),
-            email: u.email.clone(),
-            first_name: u.first_name.clone(),
-            last_name: u.last_name.clone(),
+            email: u.email.to_string(),
+            first_name: u.first_name.to_string(),
+            last_name: u.last_name.to_string(),
             side: u.side.as_str().into(),
             firm_id: u.firm_id.as_ref().map(|f| f.to_string()),
             firm_name: None,
@@ -120,9 +120,9 @@ impl From<&User> for UserRef {
     fn from(u: &User) -> Self {
         Self {
             id: u.id.to_string(),
-            email: u.email.clone(),
-            first_name: u.first_name.clone(),
-            last_name: u.last_name.clone(),
+            email: u.email.to_string(),
+            first_name: u.first_name.to_string(),
+            last_name: u.last_name.to_string(),
             active: u.active,
         }
     }
@@ -225,9 +225,9 @@ impl From<&store::ParticipantView> for ParticipantOut {
     fn from(p: &store::ParticipantView) -> Self {
         Self {
             user_id: p.user.id.to_string(),
-            email: p.user.email.clone(),
-            first_name: p.user.first_name.clone(),
-            last_name: p.user.last_name.clone(),
+            email: p.user.email.to_string(),
+            first_name: p.user.first_name.to_string(),
+            last_name: p.user.last_name.to_string(),
             side: p.user.side.as_str().into(),
             role: p.participant.role.as_str().into(),
             receives_notifications: p.participant.receives_notifications,

@@ -77,9 +77,9 @@ impl Env {
         let now = self.now();
         let user = User {
             id: UserId::generate(),
-            email: email.into(),
-            first_name: first.into(),
-            last_name: last.into(),
+            email: domain::Email::parse(email).unwrap(),
+            first_name: domain::PersonName::parse("first_name", first).unwrap(),
+            last_name: domain::PersonName::parse("last_name", last).unwrap(),
             side: Side::Company,
             firm_id: None,
             office_id: None,

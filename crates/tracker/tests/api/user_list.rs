@@ -347,9 +347,9 @@ fn seeded_user(i: usize, firms: &[String], offices: &[String], now: i64) -> doma
     let firm = i.is_multiple_of(3).then(|| FirmId::from(firms[i % firms.len()].as_str()));
     User {
         id: UserId::generate(),
-        email: format!("seed{i:05}@example.com"),
-        first_name: format!("First{}", i % 97),
-        last_name: format!("Last{}", i % 113),
+        email: domain::Email::parse(&format!("seed{i:05}@example.com")).unwrap(),
+        first_name: domain::PersonName::parse("first_name", &format!("First{}", i % 97)).unwrap(),
+        last_name: domain::PersonName::parse("last_name", &format!("Last{}", i % 113)).unwrap(),
         side: if firm.is_some() { Side::Firm } else { Side::Company },
         office_id: (firm.is_none() && i.is_multiple_of(2)).then(|| OfficeId::from(offices[i % offices.len()].as_str())),
         role: if firm.is_some() { Role::FirmUser } else { Role::CompanyUser },

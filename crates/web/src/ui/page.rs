@@ -38,7 +38,7 @@ impl NavUser {
         let open = |area: Area| area.open_to(u.role);
         Self {
             name: u.full_name(),
-            email: u.email.clone(),
+            email: u.email.to_string(),
             role: role_label(u.role),
             users: open(Area::Users),
             offices: open(Area::Offices),

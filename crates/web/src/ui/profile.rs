@@ -41,9 +41,9 @@ impl ProfileForm {
     fn of(d: &UserDetails) -> Self {
         let u = &d.user;
         Self {
-            first_name: u.first_name.clone(),
-            last_name: u.last_name.clone(),
-            email: u.email.clone(),
+            first_name: u.first_name.to_string(),
+            last_name: u.last_name.to_string(),
+            email: u.email.to_string(),
             role: u.role.as_str().into(),
             office_id: u.office_id.as_ref().map(|o| o.to_string()),
             office_shown: None,
@@ -264,7 +264,7 @@ pub async fn reset_page(State(app): State<App>, s: Session, Path(id): Path<Strin
         layout: s.layout("Reset password", "users"),
         id: d.user.id.to_string(),
         name: d.user.full_name(),
-        email: d.user.email.clone(),
+        email: d.user.email.to_string(),
     };
     Ok(ok(&page))
 }

@@ -64,7 +64,7 @@ pub async fn show(State(app): State<App>, s: Session, Path(id): Path<String>, Qu
         .map(|p| ParticipantRow {
             user_id: p.user.id.to_string(),
             name: p.user.full_name(),
-            email: p.user.email.clone(),
+            email: p.user.email.to_string(),
             side: if p.user.side == domain::Side::Firm { "Firm" } else { "Company" },
             role: matter_role_label(p.participant.role),
             notified: p.participant.receives_notifications,

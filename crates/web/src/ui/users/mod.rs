@@ -55,7 +55,7 @@ fn row(u: &User, firm: Option<&str>, now: i64) -> Row {
     Row {
         id: u.id.to_string(),
         name: format!("{}, {}", u.last_name, u.first_name),
-        email: u.email.clone(),
+        email: u.email.to_string(),
         organisation,
         role: role_label(u.role),
         last_sign_in: if u.last_sign_in_at.is_some() {
