@@ -22,22 +22,21 @@ async fn csv_users_export_round_trips_quotes_commas_non_ascii_and_defuses_formul
     assert!(c.content_type.starts_with("text/csv"), "{}", c.content_type);
     assert!(c.text.contains("\r\n"), "RFC 4180 lines end with CRLF");
     let rows = records(&c.text);
-    let (email, first, last, office_col) = (
-        column(&rows, "email"),
-        column(&rows, "first_name"),
-        column(&rows, "last_name"),
-        column(&rows, "office"),
+    assert_cells(
+        &rows,
+        &[
+            ("quote@company.example", "first_name", "Bob \"The Builder\""),
+            ("quote@company.example", "last_name", "O'Brien, Jr."),
+            ("quote@company.example", "office", "Zürich, \"HQ\""),
+            ("utf@company.example", "first_name", "Zoë Ñandú"),
+            ("utf@company.example", "last_name", "李 小龍"),
+            ("formula@company.example", "first_name", "'=HYPERLINK(\"http://x\")"),
+            ("formula@company.example", "last_name", "'+1 Minus"),
+            ("at@company.example", "first_name", "'@SUM(A1)"),
+            ("at@company.example", "last_name", "'-Dash"),
+        ],
     );
-    let by_email = |e: &str| rows.iter().find(|r| r[email] == e).unwrap_or_else(|| panic!("{e} in {rows:?}"));
-    assert_eq!(by_email("quote@company.example")[first], "Bob \"The Builder\"");
-    assert_eq!(by_email("quote@company.example")[last], "O'Brien, Jr.");
-    assert_eq!(by_email("quote@company.example")[office_col], "Zürich, \"HQ\"");
-    assert_eq!(by_email("utf@company.example")[first], "Zoë Ñandú");
-    assert_eq!(by_email("utf@company.example")[last], "李 小龍");
-    assert_eq!(by_email("formula@company.example")[first], "'=HYPERLINK(\"http://x\")");
-    assert_eq!(by_email("formula@company.example")[last], "'+1 Minus");
-    assert_eq!(by_email("at@company.example")[first], "'@SUM(A1)");
-    assert_eq!(by_email("at@company.example")[last], "'-Dash");
+    let email = column(&rows, "email");
     // The same rows as the JSON list, in its order.
     let json_list = app.get("/api/v1/users?sort=email&per_page=500", &app.admin).await;
     let emails: Vec<&str> = json_list.body["items"]
@@ -132,15 +131,11 @@ async fn csv_users_export_pages_merge_active_and_inactive_in_list_order() {
                 (Status::All, Org::All, Some("L3".to_owned())),
             ] {
                 let query = UserQuery {
-                    scope: domain::access::UserScope::All,
-                    org,
-                    status,
                     q,
                     sort,
                     descending,
                     limit: 1_000,
-                    offset: 0,
-                    after: None,
+                    ..user_query(domain::access::UserScope::All, org, status)
                 };
                 let mut tx = running.app.db.read().await.unwrap();
                 let list: Vec<String> = tx

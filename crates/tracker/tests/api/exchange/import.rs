@@ -29,21 +29,18 @@ async fn csv_import_dry_runs_then_creates_all_with_audit_and_n1_mail() {
     assert_eq!(app.audit("action=user.created").await.len(), created_before + 3);
     // Round trip: the export gives back what was imported, formulas defused.
     let rows = records(&get_csv(&app, "/api/v1/users.csv?sort=email", &app.admin).await.text);
-    let (email, first, last, office, firm) = (
-        column(&rows, "email"),
-        column(&rows, "first_name"),
-        column(&rows, "last_name"),
-        column(&rows, "office"),
-        column(&rows, "firm"),
+    assert_cells(
+        &rows,
+        &[
+            ("new1@company.example", "first_name", "Bob \"The Builder\""),
+            ("new1@company.example", "last_name", "O'Brien, Jr."),
+            ("new1@company.example", "office", "Zürich, \"HQ\""),
+            ("new2@smith.example", "last_name", "李 小龍"),
+            ("new2@smith.example", "firm", "Smith & Co"),
+            ("new3@company.example", "first_name", "'=cmd"),
+            ("new3@company.example", "last_name", "'-Minus"),
+        ],
     );
-    let by = |e: &str| rows.iter().find(|r| r[email] == e).unwrap().clone();
-    assert_eq!(by("new1@company.example")[first], "Bob \"The Builder\"");
-    assert_eq!(by("new1@company.example")[last], "O'Brien, Jr.");
-    assert_eq!(by("new1@company.example")[office], "Zürich, \"HQ\"");
-    assert_eq!(by("new2@smith.example")[last], "李 小龍");
-    assert_eq!(by("new2@smith.example")[firm], "Smith & Co");
-    assert_eq!(by("new3@company.example")[first], "'=cmd");
-    assert_eq!(by("new3@company.example")[last], "'-Minus");
     // N1 per row: held where the row says so, queued otherwise.
     let statuses: std::collections::HashMap<String, String> = app.get("/api/v1/users?status=all&per_page=500", &app.admin).await.body
         ["items"]
@@ -92,12 +89,7 @@ async fn csv_import_reports_every_row_error_and_creates_nothing() {
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
     assert_eq!(refused.code(), "invalid_rows");
     assert_eq!(app.user_count().await, before, "all or nothing");
-    let refused_fields: Vec<(String, String)> = refused.body["error"]["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| (f["field"].as_str().unwrap().to_owned(), f["code"].as_str().unwrap().to_owned()))
-        .collect();
+    let refused_fields = error_fields(&refused.body);
     assert!(
         refused_fields.contains(&("rows[3].email".into(), "email_taken".into())),
         "{refused_fields:?}"
@@ -146,7 +138,7 @@ async fn csv_import_reports_every_row_error_and_creates_nothing() {
 /// that still equal a count.
 #[tokio::test]
 async fn csv_import_of_several_chunks_is_all_or_nothing_chained_and_counted() {
-    use store::{Org, SortKey, Status, UserQuery};
+    use store::{Org, Status};
     const ROWS: usize = 2_100;
     let app = spawn_app().await;
     let office = app.office("Paris").await;
@@ -175,14 +167,8 @@ async fn csv_import_of_several_chunks_is_all_or_nothing_chained_and_counted() {
     let verify_before = app.get("/api/v1/audit/verify", &app.admin).await.body;
     let refused = import(&app, &app.admin, false, "text/csv", bad).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
-    let fields: Vec<(String, String)> = refused.body["error"]["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| (f["field"].as_str().unwrap().to_owned(), f["code"].as_str().unwrap().to_owned()))
-        .collect();
     assert_eq!(
-        fields,
+        error_fields(&refused.body),
         [
             ("rows[1902].email".to_owned(), "duplicate_in_file".to_owned()),
             ("rows[2052].email".to_owned(), "email_taken".to_owned())
@@ -263,34 +249,14 @@ async fn csv_import_of_several_chunks_is_all_or_nothing_chained_and_counted() {
                 domain::access::UserScope::All,
                 domain::access::UserScope::Office(domain::OfficeId::from(office.as_str())),
             ] {
-                let q = UserQuery {
-                    scope: scope.clone(),
-                    org: org.clone(),
-                    status,
-                    q: None,
-                    sort: SortKey::Name,
-                    descending: false,
-                    limit: 50,
-                    offset: 0,
-                    after: None,
-                };
+                let q = user_query(scope.clone(), org.clone(), status);
                 let kept = tx.user_total(&q).await.unwrap();
                 assert_eq!(kept, tx.count_matching_users(&q).await.unwrap(), "{scope:?} {org:?} {status:?}");
             }
         }
     }
     let all = tx
-        .user_total(&UserQuery {
-            scope: domain::access::UserScope::All,
-            org: Org::All,
-            status: Status::All,
-            q: None,
-            sort: SortKey::Name,
-            descending: false,
-            limit: 50,
-            offset: 0,
-            after: None,
-        })
+        .user_total(&user_query(domain::access::UserScope::All, Org::All, Status::All))
         .await
         .unwrap();
     assert_eq!(all, users_before + ROWS as i64);

@@ -55,6 +55,33 @@ fn column(rows: &[Vec<String>], name: &str) -> usize {
         .unwrap_or_else(|| panic!("no column {name}: {:?}", rows[0]))
 }
 
+/// The `name` column of the record whose `email` is `email`.
+fn cell<'r>(rows: &'r [Vec<String>], email: &str, name: &str) -> &'r str {
+    let (at, of) = (column(rows, "email"), column(rows, name));
+    let row = rows
+        .iter()
+        .find(|r| r[at] == email)
+        .unwrap_or_else(|| panic!("{email} in {rows:?}"));
+    &row[of]
+}
+
+/// Each `(email, column, value)`: that record's cell holds the value.
+fn assert_cells(rows: &[Vec<String>], expected: &[(&str, &str, &str)]) {
+    for (email, name, value) in expected {
+        assert_eq!(cell(rows, email, name), *value, "{email} {name}");
+    }
+}
+
+/// `(field, code)` of each problem an error answer lists.
+fn error_fields(body: &serde_json::Value) -> Vec<(String, String)> {
+    body["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["field"].as_str().unwrap().to_owned(), f["code"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
 async fn import(app: &TestApp, token: &str, dry_run: bool, content_type: &str, body: impl Into<reqwest::Body>) -> Reply {
     let r = app
         .client

@@ -7,11 +7,15 @@ use super::*;
 #[tokio::test]
 async fn csv_import_page_checks_then_imports_and_pages_offer_downloads() {
     let app = spawn_app().await;
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let client = no_redirects();
     let cookie = format!("tracker_session={}", app.admin);
+    // A page as the session `token` sees it.
+    let get = |path: String, token: &str| {
+        client
+            .get(format!("{}{path}", app.url))
+            .header("cookie", format!("tracker_session={token}"))
+            .send()
+    };
     let csrf = web::extract::csrf_token(&app.admin);
     // The page's forms are multipart: a chosen file to check, the checked
     // text carried back to apply.
@@ -38,12 +42,7 @@ async fn csv_import_page_checks_then_imports_and_pages_offer_downloads() {
             .multipart(form)
             .send()
     };
-    let page = client
-        .get(format!("{}/users/import", app.url))
-        .header("cookie", cookie.clone())
-        .send()
-        .await
-        .unwrap();
+    let page = get("/users/import".into(), &app.admin).await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(
@@ -90,45 +89,23 @@ async fn csv_import_page_checks_then_imports_and_pages_offer_downloads() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.user_count().await, before + 1);
     // The script's progress source: the rows this import created.
-    let progress: serde_json::Value = client
-        .get(format!("{}/users/import/progress?upload=key-of-this-page", app.url))
-        .header("cookie", cookie.clone())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(progress, json!({"state": "creating", "total": 1, "done": 1}));
+    let progress = |token: String| async move {
+        let r = get("/users/import/progress?upload=key-of-this-page".into(), &token).await.unwrap();
+        r.json::<serde_json::Value>().await.unwrap()
+    };
+    let progress_of_mine = progress(app.admin.clone()).await;
+    assert_eq!(progress_of_mine, json!({"state": "creating", "total": 1, "done": 1}));
     let other = app.fresh_admin("other.admin@company.example").await;
-    let theirs: serde_json::Value = client
-        .get(format!("{}/users/import/progress?upload=key-of-this-page", app.url))
-        .header("cookie", format!("tracker_session={other}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let theirs = progress(other).await;
     assert_eq!(theirs["state"], "unknown", "another administrator's import is not shown");
 
-    let list = client
-        .get(format!("{}/users?sort=email&order=desc", app.url))
-        .header("cookie", cookie.clone())
-        .send()
-        .await
-        .unwrap();
+    let list = get("/users?sort=email&order=desc".into(), &app.admin).await.unwrap();
     let html = list.text().await.unwrap();
     assert!(
         html.contains("href=\"/api/v1/users.csv?org=all&#38;status=active&#38;sort=email&#38;order=desc\" download>Download CSV"),
         "{html}"
     );
     assert!(html.contains("href=\"/users/import\""));
-    let audit = client
-        .get(format!("{}/audit", app.url))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
+    let audit = get("/audit".into(), &app.admin).await.unwrap();
     assert!(audit.text().await.unwrap().contains("/api/v1/audit.csv"));
 }
