@@ -17,10 +17,22 @@ The run's own sign-ins come from a documentation address (TEST-NET-3) through
 `X-Forwarded-For` (the server trusts 127.0.0.1 as its proxy, S12), so the
 per-address sign-in limit the fuzzed `POST /sessions` requests exhaust never
 applies to them.
+
+The stateful phase follows links (declared and inferred) from one answer to
+the next, but a chain starts only when its first request succeeds, and a
+generated body names records by random ids (`office_id`, `lead_*_id`,
+approvers, successors, `delegate_ids`, …) that exist nowhere, so most
+creations were refused with 404/422 and the chains stopped there. In that
+phase only, `before_call` swaps each string id in a JSON body that names no
+known record for a real one of the same kind: the demo company's, read once
+at start, and every record the run itself creates (`after_call`). Path ids
+are left alone: they come from the links. The other phases keep their
+generated ids, so refusals of unknown ids are still tested there.
 """
 
 import json
 import os
+import random
 import time
 import urllib.error
 import urllib.request
@@ -59,6 +71,68 @@ def sign_in():
 STATE["token"] = sign_in()
 
 
+def api_get(path):
+    req = urllib.request.Request(f"{BASE}/api/v1{path}", headers={"Authorization": f"Bearer {STATE['token']}"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.load(resp)
+
+
+# Known records by kind: ids that name something, for the stateful phase.
+KNOWN = {
+    "user": [u["id"] for u in api_get("/users?status=active&per_page=500")["items"] if u["id"] != STATE["user_id"]],
+    "office": [o["id"] for o in api_get("/offices?per_page=500")["items"]],
+    "firm": [f["id"] for f in api_get("/firms?per_page=500")["items"]],
+    "matter": [m["id"] for m in api_get("/matters?per_page=500")["items"]],
+    "route": [r["id"] for r in api_get("/approval-routes?per_page=500")["items"]],
+}
+ALL_KNOWN = {i for ids in KNOWN.values() for i in ids}
+# Which kind a POST's 201 answer creates, by the collection it was sent to.
+CREATES = {"/users": "user", "/offices": "office", "/firms": "firm", "/matters": "matter", "/approval-routes": "route"}
+PICK = random.Random(20261122)
+
+
+def kind_of(key):
+    """The kind of record a body field names, or None when it names none."""
+    key = key.lower()
+    for kind in ("office", "firm", "matter", "route"):
+        if key.startswith(kind):
+            return kind
+    if key.endswith(("_id", "_ids")) or key in ("successors", "delegates"):
+        return "user"
+    return None
+
+
+def real_ids(value, kind):
+    """`value` with every string that names no known record replaced by a known id of `kind`."""
+    if isinstance(value, str):
+        return value if value in ALL_KNOWN or not KNOWN[kind] else PICK.choice(KNOWN[kind])
+    if isinstance(value, list):
+        return [real_ids(v, kind) for v in value]
+    if isinstance(value, dict):
+        return {k: real_ids(v, kind) for k, v in value.items()}
+    return value
+
+
+def with_real_ids(body):
+    if isinstance(body, list):
+        return [with_real_ids(v) for v in body]
+    if not isinstance(body, dict):
+        return body
+    out = {}
+    for key, value in body.items():
+        kind = kind_of(key)
+        out[key] = real_ids(value, kind) if kind else with_real_ids(value)
+    return out
+
+
+@schemathesis.hook
+def before_call(context, case, kwargs):
+    if case.meta is None or case.meta.phase.name != "stateful":
+        return
+    if isinstance(case.body, (dict, list)):
+        case.body = with_real_ids(case.body)
+
+
 @schemathesis.auth(refresh_interval=None, retry_on=[])
 class DemoAdministrator:
     """The run's session, signed in again only after the API ended it."""
@@ -78,6 +152,17 @@ def after_call(context, case, response):
     sent = (case.headers or {}).get("Authorization")
     if response.status_code == 401 and STATE["token"] and sent == f"Bearer {STATE['token']}":
         STATE["token"] = None
+    kind = CREATES.get(case.operation.path.removeprefix("/api/v1"))
+    if response.status_code == 201 and case.operation.method.upper() == "POST" and kind:
+        try:
+            created = response.json()
+        except ValueError:
+            return
+        # POST /firms answers the firm and its administrator.
+        record = created.get("firm", created) if isinstance(created, dict) else None
+        if isinstance(record, dict) and isinstance(record.get("id"), str):
+            KNOWN[kind].append(record["id"])
+            ALL_KNOWN.add(record["id"])
 
 
 @schemathesis.hook

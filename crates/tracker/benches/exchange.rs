@@ -26,7 +26,7 @@
 
 mod common;
 use bytes::Bytes;
-use common::start_serve;
+use common::{start_serve, Verdict};
 use domain::model::{EmailStatus, NewUserEmail, User};
 use domain::{FirmId, OfficeId, Role, Side, UserId};
 use http_body_util::{BodyExt, Full};
@@ -113,22 +113,6 @@ async fn request(client: &Http, method: &str, url: &str, token: &str, content_ty
     (status, resp.into_body().collect().await.expect("body").to_bytes())
 }
 
-#[derive(Default)]
-struct Verdict {
-    missed: Vec<String>,
-}
-
-impl Verdict {
-    fn check(&mut self, ok: bool, what: String) -> &'static str {
-        if ok {
-            "ok"
-        } else {
-            self.missed.push(what);
-            "MISSED"
-        }
-    }
-}
-
 async fn run(label: &str, url: &str, dir: &std::path::Path, v: &mut Verdict) {
     let users = setting("BENCH_USERS", 100_000);
     let small_users = setting("BENCH_SMALL_USERS", 10_000).min(users);
@@ -138,20 +122,7 @@ async fn run(label: &str, url: &str, dir: &std::path::Path, v: &mut Verdict) {
     let total = user_total(&db).await;
     let serve = start_serve(dir, url).await;
     let client: Http = Client::builder(TokioExecutor::new()).build_http();
-    let (status, body) = request(
-        &client,
-        "POST",
-        &format!("{}/api/v1/sessions", serve.url),
-        "",
-        "application/json",
-        Bytes::from(r#"{"email":"root@company.example","password":"Str0ng-Passw0rd!"}"#),
-    )
-    .await;
-    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
-    let token = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let token = serve.sign_in().await;
 
     let csv_url = format!("{}/api/v1/users.csv?status=all&sort=email", serve.url);
     // Warm-up: one small export, so that the pools and the allocator have
@@ -350,13 +321,5 @@ async fn main() {
         };
         run(label, &url, dir.path(), &mut verdict).await;
     }
-    if verdict.missed.is_empty() {
-        println!("\nall targets met");
-    } else {
-        println!("\ntargets missed:");
-        for m in &verdict.missed {
-            println!("  {m}");
-        }
-        std::process::exit(1);
-    }
+    verdict.finish();
 }

@@ -24,7 +24,7 @@ mod common;
 #[path = "user_list_support/wrk.rs"]
 mod wrk;
 use bytes::Bytes;
-use common::start_serve;
+use common::{start_serve, Verdict};
 use domain::access::UserScope;
 use domain::model::{EmailStatus, NewUserEmail, User};
 use domain::{FirmId, OfficeId, Role, Side, UserId};
@@ -363,22 +363,6 @@ fn variants(cursor_100: &str) -> Vec<Variant> {
     all
 }
 
-#[derive(Default)]
-struct Verdict {
-    missed: Vec<String>,
-}
-
-impl Verdict {
-    fn check(&mut self, ok: bool, what: String) -> &'static str {
-        if ok {
-            "ok"
-        } else {
-            self.missed.push(what);
-            "MISSED"
-        }
-    }
-}
-
 /// One database at one size; returns page 1's req/s per variant for P4.
 async fn run_size(label: &str, url: &str, n: usize, dir: &std::path::Path, v: &mut Verdict) -> Vec<(&'static str, Figures)> {
     let secs: f64 = setting("BENCH_SECS", "3").parse().unwrap();
@@ -386,21 +370,7 @@ async fn run_size(label: &str, url: &str, n: usize, dir: &std::path::Path, v: &m
     println!("\n{label}, {n} users");
     let (db, app) = common::seed(url, n, seeded).await;
     let serve = start_serve(dir, url).await;
-    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
-    let sign_in = hyper::Request::post(format!("{}/api/v1/sessions", serve.url))
-        .header("content-type", "application/json")
-        .body(http_body_util::Full::new(Bytes::from(
-            r#"{"email":"root@company.example","password":"Str0ng-Passw0rd!"}"#,
-        )))
-        .unwrap();
-    let signed: Client<_, http_body_util::Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    let resp = signed.request(sign_in).await.expect("sign in");
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    let token = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
-    drop(client);
+    let token = serve.sign_in().await;
     let cursor = cursor_of_page_100(&serve.url, &token).await;
 
     let mut out = Vec::new();
@@ -472,6 +442,7 @@ async fn run_size(label: &str, url: &str, n: usize, dir: &std::path::Path, v: &m
         let mut tx = db.read().await.unwrap();
         tx.user_total(&query(Status::NeverEmailed, SortKey::Name, false)).await.unwrap()
     };
+    let signed: Client<_, http_body_util::Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let send = hyper::Request::post(format!("{}/api/v1/new-user-emails/send", serve.url))
         .header("authorization", format!("Bearer {token}"))
         .body(http_body_util::Full::new(Bytes::new()))
@@ -526,13 +497,5 @@ async fn main() {
             }
         }
     }
-    if verdict.missed.is_empty() {
-        println!("\nall targets met");
-    } else {
-        println!("\ntargets missed:");
-        for m in &verdict.missed {
-            println!("  {m}");
-        }
-        std::process::exit(1);
-    }
+    verdict.finish();
 }

@@ -1,12 +1,21 @@
 //! What the HTTP benchmarks share: a database seeded straight through the
-//! store, and the real `tracker serve` started on it.
+//! store, the real `tracker serve` started on it, the seeded administrator
+//! signed in to it, and the verdict on the targets.
 
 use app::{App, AppConfig, SystemClock};
+use bytes::Bytes;
 use domain::model::User;
 use domain::{FirmId, OfficeId};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use store::Db;
+
+/// The seeded administrator, who signs in over HTTP.
+const ADMIN_EMAIL: &str = "root@company.example";
+const ADMIN_PASSWORD: &str = "Str0ng-Passw0rd!";
 
 /// The user number `i` of a seeded database.
 pub type Seeded = fn(usize, &[FirmId], &[OfficeId], i64) -> User;
@@ -17,7 +26,7 @@ pub async fn seed(url: &str, n: usize, seeded: Seeded) -> (Db, App) {
     let db = tracker::open_db(url).await.expect("database");
     let app = App::new(db.clone(), Arc::new(SystemClock), AppConfig::default());
     let admin = app
-        .create_admin("root@company.example", "Root", "Admin", Some("Str0ng-Passw0rd!".into()))
+        .create_admin(ADMIN_EMAIL, "Root", "Admin", Some(ADMIN_PASSWORD.into()))
         .await
         .expect("admin");
     let ctx = app::Ctx::user(&admin.user, None);
@@ -67,6 +76,27 @@ pub struct Serve {
     pub url: String,
 }
 
+impl Serve {
+    /// Signs the seeded administrator in (`POST /api/v1/sessions`, not
+    /// measured); returns the session's token.
+    pub async fn sign_in(&self) -> String {
+        let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+        let body = serde_json::json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}).to_string();
+        let req = hyper::Request::post(format!("{}/api/v1/sessions", self.url))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap();
+        let resp = client.request(req).await.expect("sign in");
+        let status = resp.status().as_u16();
+        let body = resp.into_body().collect().await.expect("body").to_bytes();
+        assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap()["token"]
+            .as_str()
+            .expect("token")
+            .to_owned()
+    }
+}
+
 impl Drop for Serve {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -106,4 +136,34 @@ pub async fn start_serve(data_dir: &std::path::Path, database_url: &str) -> Serv
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("tracker serve did not start");
+}
+
+/// The targets a run missed; [`Verdict::finish`] exits non-zero when any was.
+#[derive(Default)]
+pub struct Verdict {
+    missed: Vec<String>,
+}
+
+impl Verdict {
+    pub fn check(&mut self, ok: bool, what: String) -> &'static str {
+        if ok {
+            "ok"
+        } else {
+            self.missed.push(what);
+            "MISSED"
+        }
+    }
+
+    /// Prints the verdict; exits with 1 when a target was missed.
+    pub fn finish(self) {
+        if self.missed.is_empty() {
+            println!("\nall targets met");
+        } else {
+            println!("\ntargets missed:");
+            for m in &self.missed {
+                println!("  {m}");
+            }
+            std::process::exit(1);
+        }
+    }
 }

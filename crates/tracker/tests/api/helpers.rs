@@ -68,6 +68,22 @@ pub fn no_redirects() -> Client {
 }
 
 /// The wall clock, in milliseconds since the epoch.
+/// A user list query of the first 50 by name: a test sets what it varies
+/// on it (`UserQuery { sort, ..user_query(…) }`).
+pub fn user_query(scope: domain::access::UserScope, org: store::Org, status: store::Status) -> store::UserQuery {
+    store::UserQuery {
+        scope,
+        org,
+        status,
+        q: None,
+        sort: store::SortKey::Name,
+        descending: false,
+        limit: 50,
+        offset: 0,
+        after: None,
+    }
+}
+
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

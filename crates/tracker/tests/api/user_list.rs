@@ -2,7 +2,7 @@
 //! after random changes, and cursor pages walk the same order as a single
 //! page, never-signed-in users last in both orders.
 
-use crate::helpers::{spawn_app, TestApp, PASSWORD};
+use crate::helpers::{spawn_app, user_query, TestApp, PASSWORD};
 use domain::access::UserScope;
 use domain::{FirmId, OfficeId};
 use rand::rngs::StdRng;
@@ -20,20 +20,6 @@ struct World {
     users: Vec<(String, String, &'static str)>,
     with_password: Vec<(String, String)>,
     made: usize,
-}
-
-fn query(scope: UserScope, org: Org, status: Status) -> UserQuery {
-    UserQuery {
-        scope,
-        org,
-        status,
-        q: None,
-        sort: SortKey::Name,
-        descending: false,
-        limit: 50,
-        offset: 0,
-        after: None,
-    }
 }
 
 /// Every kept total (scope × organisation × status, N3's never-emailed
@@ -58,7 +44,7 @@ async fn check_totals(app: &TestApp, w: &World, step: &str) {
     for scope in &scopes {
         for org in &orgs {
             for status in statuses {
-                let q = query(scope.clone(), org.clone(), status);
+                let q = user_query(scope.clone(), org.clone(), status);
                 let kept = tx.user_total(&q).await.unwrap();
                 let counted = tx.count_matching_users(&q).await.unwrap();
                 assert_eq!(kept, counted, "{step}: {scope:?} {org:?} {status:?}");
@@ -83,13 +69,13 @@ async fn check_totals(app: &TestApp, w: &World, step: &str) {
             "firms" => Org::Firms,
             _ => Org::All,
         };
-        let counted = tx.count_matching_users(&query(UserScope::All, o, s)).await.unwrap();
+        let counted = tx.count_matching_users(&user_query(UserScope::All, o, s)).await.unwrap();
         assert_eq!(r.body["total"], counted, "{step}: API total of {org}/{status}");
     }
     let pending = app.get("/api/v1/new-user-emails/pending", &app.admin).await;
     let mut tx = running.app.db.read().await.unwrap();
     let counted = tx
-        .count_matching_users(&query(UserScope::All, Org::All, Status::NeverEmailed))
+        .count_matching_users(&user_query(UserScope::All, Org::All, Status::NeverEmailed))
         .await
         .unwrap();
     assert_eq!(pending.body["total"], counted, "{step}: N3 total");
@@ -532,7 +518,7 @@ async fn search_finds_any_part_of_names_and_emails() {
     tx.commit().await.unwrap();
     running.app.db.analyze().await.unwrap();
     let mut tx = running.app.db.read().await.unwrap();
-    let mut q = query(UserScope::All, Org::All, Status::Active);
+    let mut q = user_query(UserScope::All, Org::All, Status::Active);
     q.q = Some("mith".into());
     let plan = tx.explain_user_page(&q).await.unwrap().join("\n");
     assert!(plan.contains("VIRTUAL TABLE") || plan.contains("users_search_trgm"), "{plan}");
