@@ -94,6 +94,7 @@ mod tests {
         );
     }
 
+    /// PostgreSQL: `store/tests/postgres.rs`, run by the PostgreSQL pass.
     #[tokio::test]
     async fn every_statement_prepares_on_sqlite() {
         let dir = tempfile::tempdir().unwrap();
@@ -101,29 +102,5 @@ mod tests {
             .await
             .unwrap();
         check(&db, "SQLite").await;
-    }
-
-    /// With `TRACKER_TEST_DATABASE_URL` (as `scripts/with-postgres.sh`
-    /// exports); the PostgreSQL suite of `tracker` runs the same check
-    /// (`every_store_statement_prepares`), where the variable is required.
-    #[tokio::test]
-    async fn every_statement_prepares_on_postgres() {
-        let Some(server) = std::env::var("TRACKER_TEST_DATABASE_URL").ok().filter(|s| !s.is_empty()) else {
-            eprintln!("TRACKER_TEST_DATABASE_URL is not set: PostgreSQL is checked by the tracker postgres suite");
-            return;
-        };
-        let (token, _) = domain::secret::new_token();
-        let name: String = format!(
-            "stmt_{}",
-            token
-                .to_ascii_lowercase()
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric())
-                .take(16)
-                .collect::<String>()
-        );
-        let url = Db::create_postgres_database(&server, &name).await.unwrap();
-        let db = Db::connect(&url).await.unwrap();
-        check(&db, "PostgreSQL").await;
     }
 }

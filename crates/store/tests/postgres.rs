@@ -34,3 +34,19 @@ async fn a_transaction_dropped_while_it_begins_leaves_the_connection_clean() {
     .await;
     dropped::dropped_begins_leave_the_connection_clean(&db).await;
 }
+
+/// Every named statement of the store prepares against the migrated
+/// PostgreSQL schema (SQLite: the `statements` unit test).
+#[tokio::test]
+async fn every_statement_prepares() {
+    let db = fresh("statements", PoolLimits::default()).await;
+    let check = db.check_statements().await.expect("prepare");
+    assert!(check.prepared > 150, "{} statements prepared", check.prepared);
+    assert!(
+        check.failures.is_empty(),
+        "{} of {} statements do not prepare on PostgreSQL:\n{}",
+        check.failures.len(),
+        check.prepared,
+        check.failures.join("\n")
+    );
+}

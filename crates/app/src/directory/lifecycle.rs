@@ -69,7 +69,7 @@ pub(super) async fn directory_set_active(tx: &mut Tx, ctx: &Ctx, mut user: User,
     }
     let digest = OutboxPayload::DirectoryDigest(store::DirectoryDigest {
         user_name: format!("{} {}", user.first_name, user.last_name),
-        user_email: user.email.clone(),
+        user_email: user.email.to_string(),
         items: items
             .iter()
             .map(|i| format!("{}: {} — {}", i.kind.as_str().replace('_', " "), i.target_name, i.fix))

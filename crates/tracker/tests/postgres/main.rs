@@ -346,21 +346,3 @@ async fn o3_two_processes_run_each_scheduled_deactivation_once() {
     let digests = got.iter().filter(|m| m.rcpt_to.iter().any(|r| r == "heir@company.example")).count();
     assert_eq!(digests, 6);
 }
-
-/// Every named statement of the store prepares against a freshly migrated
-/// PostgreSQL database (the store's own test checks SQLite, and PostgreSQL
-/// only where this variable is set).
-#[tokio::test]
-async fn every_store_statement_prepares() {
-    let db = store::Db::connect(&fresh_database().await).await.unwrap();
-    db.migrate().await.unwrap();
-    let check = db.check_statements().await.unwrap();
-    assert!(check.prepared > 150, "{} statements prepared", check.prepared);
-    assert!(
-        check.failures.is_empty(),
-        "{} of {} statements do not prepare on PostgreSQL:\n{}",
-        check.failures.len(),
-        check.prepared,
-        check.failures.join("\n")
-    );
-}

@@ -1,0 +1,418 @@
+//! SPEC §5e: a page of the user list read from an index in order, its
+//! cursor, and its kept total.
+
+use super::query::*;
+use super::*;
+use crate::cursor::{Cursor, KeyValue};
+use crate::db::{exec, on, statement, Tx};
+use crate::sql::{bind_args, Sql};
+use crate::{Result, StoreError};
+use domain::access::UserScope;
+use domain::model::User;
+use domain::text::fold;
+
+#[derive(sqlx::FromRow, serde::Deserialize)]
+pub(super) struct ListRow {
+    #[sqlx(flatten)]
+    pub(super) user: UserRow,
+    pub(super) k_last: String,
+    pub(super) k_first: String,
+    pub(super) k_email: String,
+    pub(super) k_sign_in: i64,
+    pub(super) firm_name: Option<String>,
+    pub(super) office_name: Option<String>,
+}
+
+impl ListRow {
+    pub(super) fn cursor(&self, sort: SortKey, descending: bool) -> Cursor {
+        let id = KeyValue::Text(self.user.id.clone());
+        let key = match sort {
+            SortKey::Name => vec![KeyValue::Text(self.k_last.clone()), KeyValue::Text(self.k_first.clone()), id],
+            SortKey::Email => vec![KeyValue::Text(self.k_email.clone())],
+            SortKey::LastSignIn => vec![KeyValue::Int(self.k_sign_in), id],
+        };
+        Cursor { sort, descending, key }
+    }
+}
+
+/// ` AND` rows strictly after `cursor` in the order of `key`, written so
+/// that its first column is an index range in both dialects:
+/// `k1 >= a AND (k1 > a OR (k1 = a AND (k2 > b OR …)))`.
+pub(super) fn push_after(sql: &mut Sql, key: &[(&str, &str)], cursor: &Cursor, descending: bool) {
+    let (gt, ge) = if descending { (" < ", " <= ") } else { (" > ", " >= ") };
+    let bind = |sql: &mut Sql, v: &KeyValue| match v {
+        KeyValue::Text(s) => {
+            sql.text(s.clone());
+        }
+        KeyValue::Int(i) => {
+            sql.int(*i);
+        }
+    };
+    sql.push(" AND ").push(key[0].0).push(ge);
+    bind(sql, &cursor.key[0]);
+    sql.push(" AND (");
+    for (i, ((expr, _), value)) in key.iter().zip(&cursor.key).enumerate() {
+        if i > 0 {
+            sql.push(" OR (");
+            for ((e, _), v) in key.iter().zip(&cursor.key).take(i) {
+                sql.push(e).push(" = ");
+                bind(sql, v);
+                sql.push(" AND ");
+            }
+        }
+        sql.push(expr).push(gt);
+        bind(sql, value);
+        if i > 0 {
+            sql.push(")");
+        }
+    }
+    sql.push(")");
+}
+
+/// How a page is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Reading {
+    /// An index in the list's order, stopping after the page; a search
+    /// only filters. The rule, and for a search with many matches (they
+    /// fill a page after a short stretch of the index).
+    InOrder,
+    /// A search with few matches: its matches from the search index,
+    /// looked up by id and sorted (at most [`SEARCH_FIRST_LIMIT`] rows).
+    MatchesFirst,
+    /// The planner's choice: locked out (the `users_locked` range, which
+    /// holds only the accounts locked now, sorted) and searches of words
+    /// under 3 characters (prefix ranges).
+    Planner,
+}
+
+/// Up to this many matches a search sorts its matches; beyond, it reads
+/// the list's index in order and filters by the matches.
+pub(super) const SEARCH_FIRST_LIMIT: i64 = 2_000;
+
+pub(super) fn has_long_word(q: &str) -> bool {
+    fold(q).split_whitespace().take(4).any(|w| w.chars().count() >= 3)
+}
+
+/// `total` is the exact number of rows of the list (searches: matches).
+pub(super) fn reading(q: &UserQuery, total: i64) -> Reading {
+    match &q.q {
+        _ if matches!(q.status, Status::Locked(_)) => Reading::Planner,
+        None => Reading::InOrder,
+        Some(text) if !has_long_word(text) => Reading::Planner,
+        Some(_) if total <= SEARCH_FIRST_LIMIT => Reading::MatchesFirst,
+        Some(_) => Reading::InOrder,
+    }
+}
+
+/// The index of migration 0003 that holds `q`'s rows in its order: the
+/// narrowest equality prefix of the filters (office, firm, side, or only
+/// active), then the sort key. SQLite is told to use it (`INDEXED BY`):
+/// with statistics of a skewed column it may otherwise pick a skip-scan of
+/// another index and sort the result.
+pub(super) fn ordered_index(q: &UserQuery) -> Option<String> {
+    if matches!(q.status, Status::Locked(_)) {
+        return None;
+    }
+    let prefix = match (&q.scope, &q.org) {
+        (UserScope::Office(_), _) => "office",
+        (UserScope::Firm(_), _) | (_, Org::Firm(_)) => "firm",
+        (_, Org::Company | Org::Firms) => "side",
+        _ if q.status == Status::NeverEmailed => return Some("users_never_emailed_by_name".into()),
+        _ => "status",
+    };
+    let sort = match (q.sort, q.descending) {
+        (SortKey::Name, _) => "name",
+        (SortKey::Email, _) => "email",
+        (SortKey::LastSignIn, false) => "sign_in_asc",
+        (SortKey::LastSignIn, true) => "sign_in_desc",
+    };
+    Some(format!("users_by_{prefix}_{sort}"))
+}
+
+/// One page of the list in index order: one index range, read forwards
+/// or backwards, never a sort of the matching rows. `status=all` is two
+/// such ranges (active, inactive) that [`Tx::user_page`] merges: PostgreSQL
+/// does not merge a UNION ALL of them in order (it sorts the union). One
+/// row more than the page tells whether there is a next page.
+pub(super) fn page_sql(dialect: crate::Dialect, q: &UserQuery, reading: Reading, status: Status, limit: i64, offset: i64) -> Sql {
+    let mut sql = Sql::default();
+    push_page(&mut sql, dialect, q, reading, status, limit, offset);
+    sql
+}
+
+pub(super) fn push_page(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery, reading: Reading, status: Status, limit: i64, offset: i64) {
+    let key = sort_key(q.sort, q.descending);
+    let dir = if q.descending { " DESC" } else { " ASC" };
+    let hint = match (dialect, reading) {
+        (crate::Dialect::Sqlite, Reading::InOrder) => ordered_index(q).map(|i| format!(" INDEXED BY {i}")).unwrap_or_default(),
+        // The matches' ids, looked up through the primary key.
+        (crate::Dialect::Sqlite, Reading::MatchesFirst) => " INDEXED BY sqlite_autoindex_users_1".into(),
+        _ => String::new(),
+    };
+    sql.push("SELECT ")
+        .push(&list_columns(q.descending))
+        .push(" FROM users u")
+        .push(&hint);
+    push_scope_and_org(sql, q);
+    push_status(sql, status);
+    push_search(sql, dialect, q, reading == Reading::InOrder);
+    if let Some(c) = q.after.as_ref().filter(|c| c.sort == q.sort && c.descending == q.descending) {
+        push_after(sql, key, c, q.descending);
+    }
+    let order: Vec<String> = key.iter().map(|(expr, _)| format!("{expr}{dir}")).collect();
+    sql.push(" ORDER BY ").push(&order.join(", "));
+    sql.push(" LIMIT ").int(limit);
+    if offset > 0 {
+        sql.push(" OFFSET ").int(offset);
+    }
+}
+
+/// SQLite: one page as a single JSON array of [`ListRow`]s (each the
+/// user's columns as an array, then the sort keys and organisation
+/// names). SQLite's driver hands each result row from its worker thread
+/// to the async task on its own; one value for the whole page spares
+/// 50 of those hand-overs, the largest cost of a page (issue 12). The
+/// aggregate's order is not promised: the caller sorts by key.
+pub(super) fn push_page_json(sql: &mut Sql, q: &UserQuery, reading: Reading, status: Status, limit: i64, offset: i64) {
+    static ROW: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let row = ROW.get_or_init(|| {
+        let user: Vec<&str> = USER_COLUMNS.split(", ").map(|c| c.trim().trim_start_matches("u.")).collect();
+        format!(
+            "json_array(json_array({}), k_last, k_first, k_email, k_sign_in, firm_name, office_name)",
+            user.join(", ")
+        )
+    });
+    sql.push("(SELECT json_group_array(").push(row).push(") FROM (");
+    push_page(sql, crate::Dialect::Sqlite, q, reading, status, limit, offset);
+    sql.push("))");
+}
+
+pub(super) fn rows_from_json(json: Option<String>) -> Result<Vec<ListRow>> {
+    match json {
+        None => Ok(Vec::new()),
+        Some(text) => serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("a page of users: {e}"))),
+    }
+}
+
+/// The one or two index ranges of a page: (status, limit, offset) each.
+pub(super) fn page_ranges(q: &UserQuery) -> Vec<(Status, i64, i64)> {
+    let offset = if q.after.is_some() { 0 } else { q.offset.max(0) };
+    match q.status {
+        // Both ranges from their start to the end of the page.
+        Status::All => vec![
+            (Status::Active, offset + q.limit + 1, 0),
+            (Status::Inactive, offset + q.limit + 1, 0),
+        ],
+        status => vec![(status, q.limit + 1, offset)],
+    }
+}
+
+/// The rows of a page read as one or more ranges (or as an unordered
+/// JSON aggregate): put in the list's order, the offset of a merged
+/// `page=` skipped, cut to the page, and the cursor of the next page.
+/// Keys compare byte-wise, as both dialects order the `_norm` columns;
+/// ids are UUIDs, ordered alike by every collation.
+pub(super) fn finish_page(q: &UserQuery, mut rows: Vec<ListRow>, unordered: bool) -> (Vec<ListRow>, Option<Cursor>) {
+    if unordered {
+        rows.sort_by_cached_key(|r| r.cursor(q.sort, q.descending).key);
+        if q.descending {
+            rows.reverse();
+        }
+    }
+    if q.status == Status::All && q.after.is_none() {
+        // Both ranges were read from their start.
+        rows.drain(..(q.offset.max(0) as usize).min(rows.len()));
+    }
+    let more = rows.len() as i64 > q.limit;
+    rows.truncate(q.limit.max(0) as usize);
+    let next = if more {
+        rows.last().map(|r| r.cursor(q.sort, q.descending))
+    } else {
+        None
+    };
+    (rows, next)
+}
+
+/// `COUNT(*)` of the users matching every filter of `q`.
+pub(super) fn push_count(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery) {
+    sql.push("SELECT COUNT(*) FROM users u");
+    push_user_filters(sql, dialect, q);
+}
+
+/// P1: the exact total of a list without counting its rows. Totals of the
+/// organisation and status selectors (and N3's never-emailed users) are
+/// the sum of the few matching cells of `user_counts`, which triggers keep
+/// in step with `users` in every transaction. Locked out depends on the
+/// time: those are counted through the `users_locked` index range
+/// `locked_until > now`, which holds only the accounts locked right now.
+/// Searches are counted over their matches.
+pub(super) fn push_total(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery) {
+    if q.q.is_some() || matches!(q.status, Status::Locked(_)) {
+        return push_count(sql, dialect, q);
+    }
+    let column = if q.status == Status::NeverEmailed { "pending" } else { "n" };
+    sql.push(&format!("SELECT CAST(COALESCE(SUM(u.{column}), 0) AS BIGINT) FROM user_counts u"));
+    push_scope_and_org(sql, q);
+    match q.status {
+        Status::Active => {
+            sql.push(" AND u.active = TRUE");
+        }
+        Status::Inactive => {
+            sql.push(" AND u.active = FALSE");
+        }
+        _ => {}
+    }
+}
+
+/// Whether a user list is answered by one statement (SQLite without a
+/// search), which needs no transaction around it ([`crate::Db::list_users`]).
+pub(crate) fn list_in_one_statement(dialect: crate::Dialect, q: &UserQuery) -> bool {
+    dialect == crate::Dialect::Sqlite && q.q.is_none()
+}
+
+impl Tx {
+    /// R2: one page of the user list, the total matching the filters and
+    /// the cursor of the next page (P1).
+    pub async fn list_users(&mut self, q: &UserQuery) -> Result<UserPage> {
+        let (total, rows, next) = if list_in_one_statement(self.dialect(), q) {
+            self.list_in_one_statement(q).await?
+        } else {
+            let total = self.user_total(q).await?;
+            if total == 0 {
+                (0, Vec::new(), None)
+            } else {
+                let (rows, next) = self.user_page(q, reading(q, total)).await?;
+                (total, rows, next)
+            }
+        };
+        let org_names = rows
+            .iter()
+            .map(|r| OrgNames {
+                firm: r.firm_name.clone(),
+                office: r.office_name.clone(),
+            })
+            .collect();
+        let items = rows.into_iter().map(|r| User::try_from(r.user)).collect::<Result<_>>()?;
+        Ok(UserPage {
+            items,
+            org_names,
+            total,
+            next,
+        })
+    }
+
+    /// SQLite without a search (see [`list_in_one_statement`]): the kept total and the page's ranges in
+    /// one statement, so one snapshot and one hand-over to the driver's
+    /// thread answer the request (a search's plan depends on its count).
+    async fn list_in_one_statement(&mut self, q: &UserQuery) -> Result<(i64, Vec<ListRow>, Option<Cursor>)> {
+        let reading = reading(q, 0);
+        let ranges = page_ranges(q);
+        let mut sql = Sql::new("SELECT (");
+        push_total(&mut sql, crate::Dialect::Sqlite, q);
+        sql.push(")");
+        for (status, limit, offset) in &ranges {
+            sql.push(", ");
+            push_page_json(&mut sql, q, reading, *status, *limit, *offset);
+        }
+        let (total, pages) = on!(self, |c| {
+            use sqlx::Row;
+            bind_args!(sqlx::query(&sql.text), sql.args.clone())
+                .fetch_one(c)
+                .await
+                .and_then(|r| {
+                    let pages = (1..=ranges.len())
+                        .map(|i| r.try_get::<Option<String>, _>(i))
+                        .collect::<std::result::Result<Vec<_>, _>>()?;
+                    Ok((r.try_get::<i64, _>(0)?, pages))
+                })
+        })?;
+        let mut rows = Vec::new();
+        for page in pages {
+            rows.extend(rows_from_json(page)?);
+        }
+        let (rows, next) = finish_page(q, rows, true);
+        Ok((total, rows, next))
+    }
+
+    /// The rows of one page, read in index order.
+    async fn user_page(&mut self, q: &UserQuery, reading: Reading) -> Result<(Vec<ListRow>, Option<Cursor>)> {
+        self.prefer_index_order(reading).await?;
+        let mut rows: Vec<ListRow> = Vec::new();
+        let ranges = page_ranges(q);
+        for (status, limit, offset) in &ranges {
+            if self.dialect() == crate::Dialect::Sqlite {
+                let mut sql = Sql::new("SELECT ");
+                push_page_json(&mut sql, q, reading, *status, *limit, *offset);
+                let page: Option<String> = on!(self, |c| bind_args!(sqlx::query_scalar(&sql.text), sql.args.clone())
+                    .fetch_one(c)
+                    .await)?;
+                rows.extend(rows_from_json(page)?);
+            } else {
+                let sql = page_sql(self.dialect(), q, reading, *status, *limit, *offset);
+                let found: Vec<ListRow> = on!(self, |c| bind_args!(sqlx::query_as(&sql.text), sql.args.clone()).fetch_all(c).await)?;
+                rows.extend(found);
+            }
+        }
+        let unordered = ranges.len() > 1 || self.dialect() == crate::Dialect::Sqlite;
+        Ok(finish_page(q, rows, unordered))
+    }
+
+    /// PostgreSQL's counterpart of SQLite's `INDEXED BY` in [`page_sql`]:
+    /// where an index holds the rows in order, the planner must not pick a
+    /// bitmap scan and a sort instead because the range looks small (the
+    /// ordered scan stops after one page; a sort reads the whole range).
+    /// For this read transaction only.
+    pub(super) async fn prefer_index_order(&mut self, reading: Reading) -> Result<()> {
+        if self.dialect() == crate::Dialect::Postgres && reading == Reading::InOrder {
+            statement!(postgres NO_SORT = "SET LOCAL enable_sort = off");
+            exec!(self, NO_SORT)?;
+        }
+        Ok(())
+    }
+
+    /// The query plans of a page of `q`, one line per step (SQLite's
+    /// `EXPLAIN QUERY PLAN`, PostgreSQL's `EXPLAIN`), each range's in turn:
+    /// the test that every sort and filter reads an index in order, with no
+    /// sort step, reads them.
+    pub async fn explain_user_page(&mut self, q: &UserQuery) -> Result<Vec<String>> {
+        let reading = reading(q, self.user_total(q).await?);
+        self.prefer_index_order(reading).await?;
+        let mut lines = Vec::new();
+        for (status, limit, offset) in page_ranges(q) {
+            let sql = page_sql(self.dialect(), q, reading, status, limit, offset);
+            match self.dialect() {
+                crate::Dialect::Sqlite => {
+                    let text = format!("EXPLAIN QUERY PLAN {}", sql.text);
+                    let rows: Vec<(i64, i64, i64, String)> =
+                        on!(self, |c| bind_args!(sqlx::query_as(&text), sql.args.clone()).fetch_all(c).await)?;
+                    lines.extend(rows.into_iter().map(|r| r.3));
+                }
+                crate::Dialect::Postgres => {
+                    let text = format!("EXPLAIN {}", sql.text);
+                    let plan: Vec<String> = on!(self, |c| bind_args!(sqlx::query_scalar(&text), sql.args.clone()).fetch_all(c).await)?;
+                    lines.extend(plan);
+                }
+            }
+        }
+        Ok(lines)
+    }
+
+    /// P1: the exact total of a list ([`push_total`]).
+    pub async fn user_total(&mut self, q: &UserQuery) -> Result<i64> {
+        let mut sql = Sql::default();
+        push_total(&mut sql, self.dialect(), q);
+        Ok(on!(self, |c| bind_args!(sqlx::query_scalar(&sql.text), sql.args.clone())
+            .fetch_one(c)
+            .await)?)
+    }
+
+    /// `COUNT(*)` of the users matching `q`: what the kept totals must
+    /// equal (tests), the benchmark's floor, and the count of a search.
+    pub async fn count_matching_users(&mut self, q: &UserQuery) -> Result<i64> {
+        let mut count = Sql::default();
+        push_count(&mut count, self.dialect(), q);
+        Ok(on!(self, |c| bind_args!(sqlx::query_scalar(&count.text), count.args.clone())
+            .fetch_one(c)
+            .await)?)
+    }
+}

@@ -1,0 +1,226 @@
+//! R2's selectors — scope, organisation, status, search — and sorts, as
+//! SQL the list, the totals, the export and N3 share.
+
+use super::USER_COLUMNS;
+use crate::cursor::Cursor;
+use crate::sql::{prefix_upper, Sql};
+use domain::access::UserScope;
+use domain::model::User;
+use domain::text::fold;
+use domain::{FirmId, Millis};
+
+/// R2's organisation selector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Org {
+    All,
+    Company,
+    Firms,
+    Firm(FirmId),
+}
+
+/// R2's status selector. `Locked` needs the current time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Active,
+    Inactive,
+    All,
+    Locked(Millis),
+    /// N3: active users never sent the new user email and never activated,
+    /// and not waiting in the outbox.
+    NeverEmailed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Name,
+    Email,
+    LastSignIn,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserQuery {
+    /// The administrator's scope (S7); applied before every other filter.
+    pub scope: UserScope,
+    pub org: Org,
+    pub status: Status,
+    pub q: Option<String>,
+    pub sort: SortKey,
+    pub descending: bool,
+    pub limit: i64,
+    /// Shallow pages (`page=`); ignored when `after` is set.
+    pub offset: i64,
+    /// P1's keyset page: the rows after this one in the query's order.
+    pub after: Option<Cursor>,
+}
+
+/// One page of users, the exact number matching the filters, and where the
+/// next page starts if there is one.
+#[derive(Debug, Clone)]
+pub struct UserPage {
+    pub items: Vec<User>,
+    /// The firm and office names of each item, in the same order: read
+    /// with the page, not looked up per row.
+    pub org_names: Vec<OrgNames>,
+    pub total: i64,
+    pub next: Option<Cursor>,
+}
+
+/// The names of a listed user's firm and office.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrgNames {
+    pub firm: Option<String>,
+    pub office: Option<String>,
+}
+
+pub(crate) const NEVER_EMAILED: &str = " AND u.new_user_email_sent_at IS NULL AND u.active = TRUE AND u.activated_at IS NULL \
+    AND u.new_user_email_status IN ('held', 'failed')";
+
+pub(super) const OFFICE_MANAGEABLE: &str = " AND u.role <> 'company_system_administrator' AND (u.side = 'company' OR u.role = 'firm_user')";
+
+/// Every filter of `q` (scope, organisation, status, search).
+pub(crate) fn push_user_filters(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery) {
+    push_scope_and_org(sql, q);
+    push_status(sql, q.status);
+    push_search(sql, dialect, q, false);
+}
+
+/// The scope and organisation filters. They name only `side`, `firm_id`,
+/// `office_id` and `role`, which `users` and the kept `user_counts` share,
+/// so the same text filters both (P1).
+pub(super) fn push_scope_and_org(sql: &mut Sql, q: &UserQuery) {
+    sql.push(" WHERE 1 = 1");
+    match &q.scope {
+        UserScope::All => {}
+        UserScope::Office(o) => {
+            sql.push(" AND u.office_id = ").text(o.as_str());
+            if q.status == Status::NeverEmailed {
+                // N9: an office administrator sends only to the users they
+                // may manage one by one (Actor::can_manage): never a system
+                // administrator, and of firm users only `firm_user`s.
+                sql.push(OFFICE_MANAGEABLE);
+            }
+        }
+        UserScope::Firm(f) => {
+            sql.push(" AND u.firm_id = ").text(f.as_str());
+        }
+        UserScope::Nothing => {
+            sql.push(" AND 1 = 0");
+        }
+    }
+    match &q.org {
+        Org::All => {}
+        Org::Company => {
+            sql.push(" AND u.side = 'company'");
+        }
+        Org::Firms => {
+            sql.push(" AND u.side = 'firm'");
+        }
+        Org::Firm(f) => {
+            sql.push(" AND u.firm_id = ").text(f.as_str());
+        }
+    }
+}
+
+pub(super) fn push_status(sql: &mut Sql, status: Status) {
+    match status {
+        Status::Active => {
+            sql.push(" AND u.active = TRUE");
+        }
+        Status::Inactive => {
+            sql.push(" AND u.active = FALSE");
+        }
+        Status::All => {}
+        Status::Locked(now) => {
+            sql.push(" AND u.locked_until > ").int(now);
+        }
+        Status::NeverEmailed => {
+            sql.push(NEVER_EMAILED);
+        }
+    }
+}
+
+/// P2: each word of `q` (at most 4) must occur in the first name, last
+/// name or email. A word of 3 characters or more is looked up anywhere in
+/// them through the trigram index (SQLite: the FTS5 table `user_search`;
+/// PostgreSQL: `pg_trgm` on the three columns joined); a shorter word
+/// matches their starts, as ranges of the name and email indexes.
+///
+/// `filter_only`: the matches must not drive the query (SQLite would read
+/// the list index once per match and sort: a page that reads the index in
+/// order checks each row against them instead).
+pub(super) fn push_search(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery, filter_only: bool) {
+    let Some(q) = &q.q else { return };
+    let words: Vec<String> = fold(q).split_whitespace().take(4).map(str::to_owned).collect();
+    let (long, short): (Vec<&String>, Vec<&String>) = words.iter().partition(|w| w.chars().count() >= 3);
+    if !long.is_empty() {
+        match dialect {
+            crate::Dialect::Sqlite => {
+                // Each word one FTS5 phrase ("" escapes a quote).
+                let phrases: Vec<String> = long.iter().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect();
+                // CROSS JOIN keeps this order: the index's matches, then their
+                // documents (not every document probing the index).
+                sql.push(if filter_only { " AND +u.id IN" } else { " AND u.id IN" })
+                    .push(" (SELECT d.user_id FROM user_search s CROSS JOIN user_search_docs d ON d.doc = s.rowid WHERE user_search MATCH ")
+                    .text(phrases.join(" AND "))
+                    .push(")");
+            }
+            crate::Dialect::Postgres => {
+                for w in long {
+                    let escaped = w.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                    sql.push(" AND ").push(SEARCH_TEXT).push(" LIKE ").text(format!("%{escaped}%"));
+                }
+            }
+        }
+    }
+    for word in short {
+        let upper = prefix_upper(word);
+        sql.push(" AND (");
+        for (i, col) in ["u.last_name_norm", "u.first_name_norm", "u.email_norm"].iter().enumerate() {
+            if i > 0 {
+                sql.push(" OR ");
+            }
+            sql.push("(")
+                .push(col)
+                .push(" >= ")
+                .text(word.as_str())
+                .push(" AND ")
+                .push(col)
+                .push(" < ")
+                .text(upper.clone())
+                .push(")");
+        }
+        sql.push(")");
+    }
+}
+
+/// What PostgreSQL's trigram index `users_search_trgm` holds (migration
+/// 0003); a query word has no space, so it never matches across fields.
+pub(super) const SEARCH_TEXT: &str = "(u.last_name_norm || ' ' || u.first_name_norm || ' ' || u.email_norm)";
+
+/// Never signed in sorts after everyone in both orders (R2): the key is
+/// the largest value ascending and the smallest descending, each with its
+/// own expression index (migration 0003).
+pub(super) const SIGN_IN_ASC: &str = "COALESCE(u.last_sign_in_at, 9223372036854775807)";
+pub(super) const SIGN_IN_DESC: &str = "COALESCE(u.last_sign_in_at, -1)";
+
+/// The sort key of the list, as (expression, result column) pairs, the id
+/// last; each order is an index of migration 0003 read forwards or
+/// backwards.
+pub(super) fn sort_key(sort: SortKey, descending: bool) -> &'static [(&'static str, &'static str)] {
+    match (sort, descending) {
+        (SortKey::Name, _) => &[("u.last_name_norm", "k_last"), ("u.first_name_norm", "k_first"), ("u.id", "id")],
+        // Unique: no tie to break.
+        (SortKey::Email, _) => &[("u.email_norm", "k_email")],
+        (SortKey::LastSignIn, false) => &[(SIGN_IN_ASC, "k_sign_in"), ("u.id", "id")],
+        (SortKey::LastSignIn, true) => &[(SIGN_IN_DESC, "k_sign_in"), ("u.id", "id")],
+    }
+}
+
+/// The columns of a list row: the user and its sort key values.
+pub(super) fn list_columns(descending: bool) -> String {
+    let sign_in = if descending { SIGN_IN_DESC } else { SIGN_IN_ASC };
+    format!(
+        "{USER_COLUMNS}, u.last_name_norm AS k_last, u.first_name_norm AS k_first, u.email_norm AS k_email, {sign_in} AS k_sign_in, \
+         (SELECT f.name FROM firms f WHERE f.id = u.firm_id) AS firm_name, (SELECT o.name FROM offices o WHERE o.id = u.office_id) AS office_name"
+    )
+}
