@@ -328,7 +328,7 @@ fn count_sign_in(outcome: &'static str) {
     metrics::counter!("tracker_sign_ins_total", "outcome" => outcome).increment(1);
 }
 
-fn account(c: &Credentials) -> Account {
+pub(crate) fn account(c: &Credentials) -> Account {
     Account {
         active: c.user.active,
         has_password: c.password_hash.is_some(),

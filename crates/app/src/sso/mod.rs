@@ -21,7 +21,7 @@ use crate::audit::record;
 use crate::auth::NewSession;
 use crate::{App, AppError, AppResult, Ctx};
 use domain::audit::AuditAction;
-use domain::lockout::{Account, Decision};
+use domain::lockout::Decision;
 use domain::secret::{hash_token, new_token};
 use domain::sso::{SsoSettings, ATTEMPT_TTL_MS};
 use domain::UserId;
@@ -298,16 +298,7 @@ impl App {
             return Err(crate::auth::invalid_credentials());
         };
         let lockout = tx.settings().await?.lockout;
-        let account = Account {
-            active: c.user.active,
-            has_password: c.password_hash.is_some(),
-            locked_until: c.user.locked_until,
-            failed_sign_ins: c.failed_sign_ins,
-            failed_window_start: c.failed_window_start,
-            last_sign_in_at: c.user.last_sign_in_at,
-            activated_at: c.user.activated_at,
-            unlocked_at: c.unlocked_at,
-        };
+        let account = crate::auth::account(&c);
         match domain::sso::decide(&account, now, &lockout) {
             Decision::Refused { reason, after } => {
                 let uid = id.to_string();
