@@ -8,7 +8,9 @@
 //! `TRACKER_BENCH_DATABASE_URL` (a PostgreSQL server URL without a database:
 //! the same run on PostgreSQL too), `BENCH_ONLY` (run only the variants
 //! whose name contains it, e.g. `search`), `BENCH_LOADGEN` (`wrk`, the
-//! default when installed, as SPEC §5e measures; or `hyper`, in process).
+//! default when installed, as SPEC §5e measures; or `hyper`, in process),
+//! `BENCH_KEEP_DIR` (SQLite: seed into `DIR/users-N/tracker.db` and keep it,
+//! to look at its plans with `sqlite3` afterwards).
 //!
 //! For each database and size: a fresh database is migrated, seeded through
 //! the store's bulk insert (10% inactive, most signed in, 40% never sent the
@@ -475,14 +477,23 @@ async fn main() {
     for (label, server) in databases {
         let mut by_size = Vec::new();
         for &n in &sizes {
-            let dir = tempfile::tempdir().unwrap();
+            let temp = tempfile::tempdir().unwrap();
+            let keep = std::env::var_os("BENCH_KEEP_DIR").map(|d| std::path::PathBuf::from(d).join(format!("users-{n}")));
+            let dir = match &keep {
+                Some(d) => {
+                    let _ = std::fs::remove_dir_all(d);
+                    std::fs::create_dir_all(d).expect("BENCH_KEEP_DIR");
+                    d.clone()
+                }
+                None => temp.path().to_owned(),
+            };
             let url = match &server {
-                None => format!("sqlite://{}/tracker.db", dir.path().display()),
+                None => format!("sqlite://{}/tracker.db", dir.display()),
                 Some(server) => Db::create_postgres_database(server, &format!("bench_{n}_{}", std::process::id()))
                     .await
                     .expect("a benchmark database"),
             };
-            by_size.push((n, run_size(label, &url, n, dir.path(), &mut verdict).await));
+            by_size.push((n, run_size(label, &url, n, &dir, &mut verdict).await));
         }
         // P4: 1,000,000 users cost at most 1.5x what 100,000 cost.
         if let (Some((_, small)), Some((_, large))) = (

@@ -35,35 +35,28 @@ impl ListRow {
     }
 }
 
-/// ` AND` rows strictly after `cursor` in the order of `key`, written so
-/// that its first column is an index range in both dialects:
-/// `k1 >= a AND (k1 > a OR (k1 = a AND (k2 > b OR …)))`.
+/// ` AND` rows strictly after `cursor` in the order of `key`, as one row
+/// value comparison `(k1, k2, …) > (a, b, …)` (`<` descending): both
+/// dialects start the index range at the cursor's whole key, so a deep
+/// page reads what page 1 reads. (The expanded form
+/// `k1 >= a AND (k1 > a OR (k1 = a AND …))` ranges on `k1` alone and reads
+/// every row that shares it: twice page 1's cost at 100,000 users.)
 pub(super) fn push_after(sql: &mut Sql, key: &[(&str, &str)], cursor: &Cursor, descending: bool) {
-    let (gt, ge) = if descending { (" < ", " <= ") } else { (" > ", " >= ") };
-    let bind = |sql: &mut Sql, v: &KeyValue| match v {
-        KeyValue::Text(s) => {
-            sql.text(s.clone());
-        }
-        KeyValue::Int(i) => {
-            sql.int(*i);
-        }
-    };
-    sql.push(" AND ").push(key[0].0).push(ge);
-    bind(sql, &cursor.key[0]);
-    sql.push(" AND (");
-    for (i, ((expr, _), value)) in key.iter().zip(&cursor.key).enumerate() {
+    let exprs: Vec<&str> = key.iter().map(|(expr, _)| *expr).collect();
+    sql.push(" AND (")
+        .push(&exprs.join(", "))
+        .push(if descending { ") < (" } else { ") > (" });
+    for (i, value) in cursor.key.iter().enumerate() {
         if i > 0 {
-            sql.push(" OR (");
-            for ((e, _), v) in key.iter().zip(&cursor.key).take(i) {
-                sql.push(e).push(" = ");
-                bind(sql, v);
-                sql.push(" AND ");
+            sql.push(", ");
+        }
+        match value {
+            KeyValue::Text(s) => {
+                sql.text(s.clone());
             }
-        }
-        sql.push(expr).push(gt);
-        bind(sql, value);
-        if i > 0 {
-            sql.push(")");
+            KeyValue::Int(v) => {
+                sql.int(*v);
+            }
         }
     }
     sql.push(")");
