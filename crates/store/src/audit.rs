@@ -2,10 +2,11 @@
 //! inserted, in the transaction of the change they describe.
 //!
 //! Appending is done in one place, [`Tx::commit`]: entries written during a
-//! transaction ([`Tx::audit`], or set-based SQL that announced itself with
-//! [`Tx::audit_bulk_insert_begins`]) are given consecutive `seq`s after the
-//! chain head, their `prev_hash` and `hash` (`domain::audit_chain`), and the
-//! head moves, just before the commit. The head row is read under
+//! transaction ([`Tx::audit`], [`Tx::audit_many`]) are given consecutive
+//! `seq`s after the chain head, their `prev_hash` and `hash`
+//! (`domain::audit_chain`), and are inserted, already chained, as one array
+//! statement; the head moves, just before the commit. (Rows that predate
+//! the chain, migration 0004, are chained in place once.) The head row is read under
 //! `FOR UPDATE` on PostgreSQL (SQLite has one writer), so appends are
 //! serialised in commit order and the chain has no gap: a transaction that
 //! rolls back never took a `seq`. The head is the last row a change locks,
@@ -21,8 +22,8 @@ use domain::Millis;
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
     entries: Vec<AuditEntry>,
-    /// Rows already inserted without a chain place (set-based writes):
-    /// every unchained row with an id above this one is this transaction's.
+    /// Rows already inserted without a chain place (those older than
+    /// migration 0004): every unchained row with an id above this one.
     unchained_after: Option<i64>,
 }
 
@@ -30,6 +31,19 @@ impl Pending {
     pub(crate) fn chain_unchained_after(&mut self, id: i64) {
         self.unchained_after = Some(self.unchained_after.map_or(id, |a| a.min(id)));
     }
+}
+
+/// Entries appended per statement: bounds the arrays of one statement.
+const APPEND_BATCH: usize = 10_000;
+
+/// An entry with its place in the chain, ready to insert.
+struct ChainedRow<'a> {
+    entry: &'a AuditEntry,
+    before: Option<String>,
+    after: Option<String>,
+    seq: i64,
+    prev_hash: String,
+    hash: String,
 }
 
 /// An entry to append.
@@ -158,16 +172,6 @@ impl Tx {
         Ok(())
     }
 
-    /// Set-based SQL is about to insert audit rows itself (with NULL
-    /// `seq`): they are chained at commit, in id order, before the entries
-    /// recorded with [`Tx::audit`].
-    pub(crate) async fn audit_bulk_insert_begins(&mut self) -> Result<()> {
-        statement!(AUDIT_BULK_INSERT_BEGINS = "SELECT COALESCE(MAX(id), 0) FROM audit_log");
-        let max: i64 = scalar_one!(self, AUDIT_BULK_INSERT_BEGINS)?;
-        self.audit.chain_unchained_after(max);
-        Ok(())
-    }
-
     /// Whether the entries older than migration 0004 still wait for their
     /// place in the chain.
     pub(crate) async fn audit_backfill_pending(&mut self) -> Result<bool> {
@@ -197,54 +201,106 @@ impl Tx {
             self.chain_unchained(after, &mut seq, &mut prev).await?;
         }
         let entries = std::mem::take(&mut self.audit.entries);
-        for chunk in entries.chunks(400) {
-            let mut sql = Sql::new(
-                "INSERT INTO audit_log (at, actor_id, actor_label, action, target_kind, target_id, before_json, after_json, source_ip, seq, prev_hash, hash) VALUES ",
+        let mut rows = Vec::with_capacity(entries.len());
+        for e in &entries {
+            let before = e.before.as_ref().map(|v| v.to_string());
+            let after = e.after.as_ref().map(|v| v.to_string());
+            seq += 1;
+            let hash = entry_hash(
+                &prev,
+                &ChainedFields {
+                    seq,
+                    at: e.at,
+                    actor_id: e.actor_id.as_deref(),
+                    actor_label: &e.actor_label,
+                    action: &e.action,
+                    target_kind: e.target_kind,
+                    target_id: e.target_id.as_deref(),
+                    before_json: before.as_deref(),
+                    after_json: after.as_deref(),
+                    source_ip: e.source_ip.as_deref(),
+                },
             );
-            for (i, e) in chunk.iter().enumerate() {
-                let before = e.before.as_ref().map(|v| v.to_string());
-                let after = e.after.as_ref().map(|v| v.to_string());
-                seq += 1;
-                let hash = entry_hash(
-                    &prev,
-                    &ChainedFields {
-                        seq,
-                        at: e.at,
-                        actor_id: e.actor_id.as_deref(),
-                        actor_label: &e.actor_label,
-                        action: &e.action,
-                        target_kind: e.target_kind,
-                        target_id: e.target_id.as_deref(),
-                        before_json: before.as_deref(),
-                        after_json: after.as_deref(),
-                        source_ip: e.source_ip.as_deref(),
-                    },
-                );
-                sql.push(if i == 0 { "(" } else { ", (" });
-                sql.int(e.at)
-                    .push(", ")
-                    .opt_text(e.actor_id.clone())
-                    .push(", ")
-                    .text(e.actor_label.clone());
-                sql.push(", ").text(e.action.clone()).push(", ").text(e.target_kind);
-                sql.push(", ")
-                    .opt_text(e.target_id.clone())
-                    .push(", ")
-                    .opt_text(before)
-                    .push(", ")
-                    .opt_text(after);
-                sql.push(", ").opt_text(e.source_ip.clone()).push(", ").int(seq);
-                sql.push(", ").text(to_hex(&prev)).push(", ").text(to_hex(&hash)).push(")");
-                prev = hash;
-            }
-            let text = sql.text_for(self.dialect());
-            on!(self, |c| bind_args!(sqlx::query(&text), sql.args.clone())
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected()))?;
+            rows.push(ChainedRow {
+                entry: e,
+                before,
+                after,
+                seq,
+                prev_hash: to_hex(&prev),
+                hash: to_hex(&hash),
+            });
+            prev = hash;
+        }
+        for chunk in rows.chunks(APPEND_BATCH) {
+            self.insert_chained(chunk).await?;
         }
         statement!(APPEND_AUDIT = "UPDATE audit_chain SET seq = $1, hash = $2 WHERE id = 1");
         exec!(self, APPEND_AUDIT, seq, to_hex(&prev))?;
+        Ok(())
+    }
+
+    /// Inserts entries that already have their chain place, as one
+    /// statement whatever their number: the rows travel as arrays
+    /// (PostgreSQL `UNNEST`) or as one JSON array (SQLite `json_each`). A
+    /// multi-row `VALUES` took a dozen parameters a row and a statement per
+    /// few hundred rows (N3's confirm writes one entry per user, issue 12).
+    async fn insert_chained(&mut self, rows: &[ChainedRow<'_>]) -> Result<()> {
+        statement!(postgres INSERT_CHAINED = "INSERT INTO audit_log (at, actor_id, actor_label, action, target_kind, target_id, before_json, after_json, source_ip, seq, prev_hash, hash) \
+             SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::BIGINT[], $11::TEXT[], $12::TEXT[])");
+        statement!(sqlite INSERT_CHAINED_JSON = "INSERT INTO audit_log (at, actor_id, actor_label, action, target_kind, target_id, before_json, after_json, source_ip, seq, prev_hash, hash) \
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11 \
+             FROM json_each($1) ORDER BY key");
+        let done = match &mut self.inner {
+            crate::db::TxInner::Postgres(t) => {
+                let column = |f: fn(&ChainedRow<'_>) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
+                sqlx::query(INSERT_CHAINED.sql)
+                    .bind(rows.iter().map(|r| r.entry.at).collect::<Vec<_>>())
+                    .bind(column(|r| r.entry.actor_id.clone()))
+                    .bind(column(|r| Some(r.entry.actor_label.clone())))
+                    .bind(column(|r| Some(r.entry.action.clone())))
+                    .bind(column(|r| Some(r.entry.target_kind.to_owned())))
+                    .bind(column(|r| r.entry.target_id.clone()))
+                    .bind(column(|r| r.before.clone()))
+                    .bind(column(|r| r.after.clone()))
+                    .bind(column(|r| r.entry.source_ip.clone()))
+                    .bind(rows.iter().map(|r| r.seq).collect::<Vec<_>>())
+                    .bind(column(|r| Some(r.prev_hash.clone())))
+                    .bind(column(|r| Some(r.hash.clone())))
+                    .execute(&mut **t)
+                    .await?
+                    .rows_affected()
+            }
+            crate::db::TxInner::Sqlite(t) => {
+                let batch: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|r| {
+                        serde_json::json!([
+                            r.entry.at,
+                            r.entry.actor_id,
+                            r.entry.actor_label,
+                            r.entry.action,
+                            r.entry.target_kind,
+                            r.entry.target_id,
+                            r.before,
+                            r.after,
+                            r.entry.source_ip,
+                            r.seq,
+                            r.prev_hash,
+                            r.hash
+                        ])
+                    })
+                    .collect();
+                let batch = serde_json::Value::Array(batch).to_string();
+                sqlx::query(INSERT_CHAINED_JSON.sql)
+                    .bind(batch)
+                    .execute(&mut **t)
+                    .await?
+                    .rows_affected()
+            }
+        };
+        if done != rows.len() as u64 {
+            return Err(StoreError::Corrupt(format!("{done} of {} audit entries were written", rows.len())));
+        }
         Ok(())
     }
 
