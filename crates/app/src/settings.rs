@@ -160,7 +160,15 @@ impl App {
     #[tracing::instrument(name = "settings", skip_all)]
     pub async fn settings(&self, ctx: &Ctx) -> AppResult<Settings> {
         require_sysadmin(ctx)?;
-        let mut tx = self.db.read().await?;
+        self.current_settings().await
+    }
+
+    /// The settings row, read by one statement outside any transaction
+    /// (`Db::read_one`): pages and lists read a flag or a name from it on
+    /// every request, and a transaction around it was two more round trips
+    /// to the database (issue 12).
+    pub(crate) async fn current_settings(&self) -> AppResult<Settings> {
+        let mut tx = self.db.read_one().await?;
         Ok(tx.settings().await?)
     }
 

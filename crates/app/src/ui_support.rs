@@ -114,15 +114,13 @@ impl App {
     /// before sign-in.
     #[tracing::instrument(name = "password_policy", skip_all)]
     pub async fn password_policy(&self) -> AppResult<PasswordPolicy> {
-        let mut tx = self.db.read().await?;
-        Ok(tx.settings().await?.password_policy)
+        Ok(self.current_settings().await?.password_policy)
     }
 
     /// The company's name, for page headers.
     #[tracing::instrument(name = "company_name", skip_all)]
     pub async fn company_name(&self) -> AppResult<String> {
-        let mut tx = self.db.read().await?;
-        Ok(tx.settings().await?.company_name)
+        Ok(self.current_settings().await?.company_name)
     }
 
     /// N6: whether an emailed link can still set a password, answered with

@@ -133,15 +133,13 @@ impl App {
 
     /// The configured identity provider, if any (the sign-in page's button).
     pub async fn sso_configured(&self) -> AppResult<Option<SsoSettings>> {
-        let mut tx = self.db.read().await?;
-        Ok(tx.settings().await?.sso)
+        Ok(self.current_settings().await?.sso)
     }
 
     /// What the sign-in page offers: the company's name for the *Sign in
     /// with* button, and whether company users must use it.
     pub async fn sso_offer(&self) -> AppResult<Option<(String, bool)>> {
-        let mut tx = self.db.read().await?;
-        let s = tx.settings().await?;
+        let s = self.current_settings().await?;
         Ok(s.sso.map(|sso| (s.company_name, sso.only_sso_for_company_users)))
     }
 

@@ -220,8 +220,7 @@ impl App {
     /// D6: whether Active Directory sync is on.
     #[tracing::instrument(name = "directory_sync", skip_all)]
     pub async fn directory_sync(&self) -> AppResult<bool> {
-        let mut tx = self.db.read().await?;
-        Ok(tx.settings().await?.active_directory_sync)
+        Ok(self.current_settings().await?.active_directory_sync)
     }
 
     /// D6/DIR3: whether the directory manages `user`.
