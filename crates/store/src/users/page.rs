@@ -167,33 +167,39 @@ pub(super) fn push_page(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery, r
 /// 50 of those hand-overs, the largest cost of a page (issue 12). The
 /// aggregate's order is not promised: the caller sorts by key.
 pub(super) fn push_page_json(sql: &mut Sql, q: &UserQuery, reading: Reading, status: Status, limit: i64, offset: i64) {
-    sql.push("(SELECT json_group_array(").push(json_row()).push(") FROM (");
+    sql.push("(SELECT json_group_array(")
+        .push(json_row(crate::Dialect::Sqlite))
+        .push(") FROM (");
     push_page(sql, crate::Dialect::Sqlite, q, reading, status, limit, offset);
     sql.push("))");
 }
 
-/// SQLite: one [`ListRow`] as a JSON array, over the columns of
-/// [`list_columns`].
-fn json_row() -> &'static str {
-    static ROW: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    ROW.get_or_init(|| {
+/// One [`ListRow`] as a JSON array, over the columns of [`list_columns`].
+fn json_row(dialect: crate::Dialect) -> &'static str {
+    static ROWS: [std::sync::OnceLock<String>; 2] = [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
+    let (slot, array) = match dialect {
+        crate::Dialect::Sqlite => (&ROWS[0], "json_array"),
+        crate::Dialect::Postgres => (&ROWS[1], "json_build_array"),
+    };
+    slot.get_or_init(|| {
         let user: Vec<&str> = USER_COLUMNS.split(", ").map(|c| c.trim().trim_start_matches("u.")).collect();
         format!(
-            "json_array(json_array({}), k_last, k_first, k_email, k_sign_in, firm_name, office_name)",
+            "{array}({array}({}), k_last, k_first, k_email, k_sign_in, firm_name, office_name)",
             user.join(", ")
         )
     })
 }
 
-/// SQLite, a search with a word of 3 characters or more: its matches
-/// are found once (the search index, then each match's row by id) into a
-/// materialised table of their sort keys, which gives both the count and
-/// the page (sorted, keeping only the page: SQLite's sorter with a LIMIT),
-/// and only the page's rows are read in full. A search costs in proportion
-/// to its matches whatever the way; counting and paging them in one pass
-/// took a third of the two passes it replaces (issue 12, `q=wil` at
-/// 100,000 users: 4,004 matches).
-pub(super) fn search_sql(q: &UserQuery) -> Sql {
+/// A search with a word of 3 characters or more: its matches are found
+/// once (the trigram index, then each match's row) into a materialised
+/// table of their sort keys, which gives both the count and the page
+/// (sorted keeping only the page: SQLite's sorter with a LIMIT,
+/// PostgreSQL's top-N heapsort), and only the page's rows are read in
+/// full, as one JSON value. A search costs in proportion to its matches
+/// whatever the way; counting and paging them in one pass took a third of
+/// the two passes it replaces (issue 12, `q=wil` at 100,000 users: 4,004
+/// matches, SQLite).
+pub(super) fn search_sql(dialect: crate::Dialect, q: &UserQuery) -> Sql {
     // The sort key over the matches `m` instead of `users u`.
     let owned: Vec<(String, &str)> = sort_key(q.sort, q.descending)
         .iter()
@@ -201,14 +207,28 @@ pub(super) fn search_sql(q: &UserQuery) -> Sql {
         .collect();
     let key: Vec<(&str, &str)> = owned.iter().map(|(expr, column)| (expr.as_str(), *column)).collect();
     let dir = if q.descending { " DESC" } else { " ASC" };
-    let mut sql = Sql::new(
-        "WITH f AS MATERIALIZED (SELECT u.rowid AS r, u.id, u.last_name_norm, u.first_name_norm, u.email_norm, u.last_sign_in_at \
-         FROM users u INDEXED BY sqlite_autoindex_users_1",
-    );
-    push_user_filters(&mut sql, crate::Dialect::Sqlite, q);
-    sql.push(") SELECT (SELECT COUNT(*) FROM f), (SELECT json_group_array(")
-        .push(json_row())
-        .push(") FROM (SELECT ")
+    // How a match finds its row again: SQLite's rowid (stable within the
+    // statement), through the primary key from the search's ids.
+    // (SQLite's CROSS JOIN keeps the page first.)
+    let (row, from, aggregate, text, join) = match dialect {
+        crate::Dialect::Sqlite => (
+            "u.rowid",
+            " FROM users u INDEXED BY sqlite_autoindex_users_1",
+            "json_group_array(",
+            ")",
+            "CROSS JOIN",
+        ),
+        crate::Dialect::Postgres => ("u.id", " FROM users u", "json_agg(", ")::text", "JOIN"),
+    };
+    let mut sql = Sql::new(&format!(
+        "WITH f AS MATERIALIZED (SELECT {row} AS r, u.id, u.last_name_norm, u.first_name_norm, u.email_norm, u.last_sign_in_at{from}"
+    ));
+    push_user_filters(&mut sql, dialect, q);
+    sql.push(") SELECT (SELECT COUNT(*) FROM f), (SELECT ")
+        .push(aggregate)
+        .push(json_row(dialect))
+        .push(text)
+        .push(" FROM (SELECT ")
         .push(&list_columns(q.descending))
         .push(" FROM (SELECT m.r FROM f m WHERE 1 = 1");
     if let Some(c) = q.after.as_ref().filter(|c| c.sort == q.sort && c.descending == q.descending) {
@@ -220,13 +240,13 @@ pub(super) fn search_sql(q: &UserQuery) -> Sql {
     if q.after.is_none() && q.offset > 0 {
         sql.push(" OFFSET ").int(q.offset);
     }
-    sql.push(") p CROSS JOIN users u ON u.rowid = p.r))");
+    sql.push(&format!(") p {join} users u ON {row} = p.r) x)"));
     sql
 }
 
 /// Whether a user list is a search answered by [`search_sql`].
-pub(crate) fn search_in_one_statement(dialect: crate::Dialect, q: &UserQuery) -> bool {
-    dialect == crate::Dialect::Sqlite && q.q.as_deref().is_some_and(has_long_word)
+pub(crate) fn search_in_one_statement(q: &UserQuery) -> bool {
+    q.q.as_deref().is_some_and(has_long_word)
 }
 
 pub(super) fn rows_from_json(json: Option<String>) -> Result<Vec<ListRow>> {
@@ -325,7 +345,7 @@ impl Tx {
     pub async fn list_users(&mut self, q: &UserQuery) -> Result<UserPage> {
         let (total, rows, next) = if list_in_one_statement(self.dialect(), q) {
             self.list_in_one_statement(q).await?
-        } else if search_in_one_statement(self.dialect(), q) {
+        } else if search_in_one_statement(q) {
             self.search_in_one_statement(q).await?
         } else {
             let total = self.user_total(q).await?;
@@ -385,10 +405,10 @@ impl Tx {
         Ok((total, rows, next))
     }
 
-    /// SQLite, a search with a long word: its count and page in one
-    /// statement ([`search_sql`]).
+    /// A search with a long word: its count and page in one statement
+    /// ([`search_sql`]).
     async fn search_in_one_statement(&mut self, q: &UserQuery) -> Result<(i64, Vec<ListRow>, Option<Cursor>)> {
-        let sql = search_sql(q);
+        let sql = search_sql(self.dialect(), q);
         let (total, page): (i64, Option<String>) =
             on!(self, |c| bind_args!(sqlx::query_as(&sql.text), sql.args.clone()).fetch_one(c).await)?;
         let (rows, next) = finish_page(q, rows_from_json(page)?, true, 0);
@@ -436,32 +456,34 @@ impl Tx {
     /// the test that every sort and filter reads an index in order, with no
     /// sort step, reads them.
     pub async fn explain_user_page(&mut self, q: &UserQuery) -> Result<Vec<String>> {
-        if search_in_one_statement(self.dialect(), q) {
-            let sql = search_sql(q);
-            let text = format!("EXPLAIN QUERY PLAN {}", sql.text);
-            let rows: Vec<(i64, i64, i64, String)> = on!(self, |c| bind_args!(sqlx::query_as(&text), sql.args.clone()).fetch_all(c).await)?;
-            return Ok(rows.into_iter().map(|r| r.3).collect());
+        if search_in_one_statement(q) {
+            let sql = search_sql(self.dialect(), q);
+            return self.explain(&sql).await;
         }
         let reading = reading(q, self.user_total(q).await?);
         self.prefer_index_order(reading).await?;
         let mut lines = Vec::new();
         for (status, limit, offset) in page_ranges(q) {
-            let sql = page_sql(self.dialect(), q, reading, status, limit, offset);
-            match self.dialect() {
-                crate::Dialect::Sqlite => {
-                    let text = format!("EXPLAIN QUERY PLAN {}", sql.text);
-                    let rows: Vec<(i64, i64, i64, String)> =
-                        on!(self, |c| bind_args!(sqlx::query_as(&text), sql.args.clone()).fetch_all(c).await)?;
-                    lines.extend(rows.into_iter().map(|r| r.3));
-                }
-                crate::Dialect::Postgres => {
-                    let text = format!("EXPLAIN {}", sql.text);
-                    let plan: Vec<String> = on!(self, |c| bind_args!(sqlx::query_scalar(&text), sql.args.clone()).fetch_all(c).await)?;
-                    lines.extend(plan);
-                }
-            }
+            lines.extend(self.explain(&page_sql(self.dialect(), q, reading, status, limit, offset)).await?);
         }
         Ok(lines)
+    }
+
+    /// The plan of one statement, a line per step (SQLite's `EXPLAIN
+    /// QUERY PLAN`, PostgreSQL's `EXPLAIN`).
+    async fn explain(&mut self, sql: &Sql) -> Result<Vec<String>> {
+        Ok(match self.dialect() {
+            crate::Dialect::Sqlite => {
+                let text = format!("EXPLAIN QUERY PLAN {}", sql.text);
+                let rows: Vec<(i64, i64, i64, String)> =
+                    on!(self, |c| bind_args!(sqlx::query_as(&text), sql.args.clone()).fetch_all(c).await)?;
+                rows.into_iter().map(|r| r.3).collect()
+            }
+            crate::Dialect::Postgres => {
+                let text = format!("EXPLAIN {}", sql.text);
+                on!(self, |c| bind_args!(sqlx::query_scalar(&text), sql.args.clone()).fetch_all(c).await)?
+            }
+        })
     }
 
     /// P1: the exact total of a list ([`push_total`]).

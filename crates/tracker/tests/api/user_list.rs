@@ -528,23 +528,22 @@ async fn search_finds_any_part_of_names_and_emails() {
     );
     assert_eq!(tx.user_total(&q).await.unwrap(), 1);
     q.q = Some("last".into());
+    // Many matches (here: nearly every user): one pass over the matches
+    // gives the count and the page (sorted keeping only the page), never a
+    // list index. SQLite finds them through the search index; PostgreSQL's
+    // planner rightly reads the table when nearly every row matches.
     let plan = tx.explain_user_page(&q).await.unwrap();
+    let text = plan.join("\n");
     if tx.dialect() == store::Dialect::Sqlite {
-        // One pass over the matches, looked up by id, gives the count and
-        // the page (sorted keeping only the page); never a list index.
-        let text = plan.join("\n");
         assert!(
             text.contains("VIRTUAL TABLE") && text.contains("SEARCH u USING INDEX sqlite_autoindex_users_1"),
             "{text}"
         );
-        assert!(
-            !text.contains("users_by_") && !plan.iter().any(|l| l.starts_with("SCAN u")),
-            "{text}"
-        );
+        assert!(!plan.iter().any(|l| l.starts_with("SCAN u")), "{text}");
     } else {
-        // A search with many matches reads the list's index in order.
-        assert_plan_is_index_ordered(&plan, false, &format!("q=last:\n{}", plan.join("\n")));
+        assert!(text.contains("CTE f") && text.contains("CTE Scan on f"), "{text}");
     }
+    assert!(!text.contains("users_by_"), "{text}");
     let page = tx.list_users(&q).await.unwrap();
     assert_eq!(page.total, tx.count_matching_users(&q).await.unwrap());
     assert!(page.total > 2_000 && page.items.len() == 50 && page.next.is_some());
