@@ -122,7 +122,7 @@ impl App {
     #[tracing::instrument(name = "company_name", skip_all)]
     pub async fn company_name(&self) -> AppResult<String> {
         let mut tx = self.db.read().await?;
-        Ok(tx.settings().await?.company_name)
+        Ok(tx.settings().await?.company_name.into_string())
     }
 
     /// N6: whether an emailed link can still set a password, answered with
@@ -332,7 +332,11 @@ impl App {
             .led_open_matters
             .into_iter()
             .filter_map(|m| match m {
-                BlockingObject::Matter { id, name, number } => Some(LedMatter { id, name, number }),
+                BlockingObject::Matter { id, name, number } => Some(LedMatter {
+                    id,
+                    name: name.into_string(),
+                    number,
+                }),
                 _ => None,
             })
             .collect();

@@ -142,7 +142,7 @@ impl App {
     pub async fn sso_offer(&self) -> AppResult<Option<(String, bool)>> {
         let mut tx = self.db.read().await?;
         let s = tx.settings().await?;
-        Ok(s.sso.map(|sso| (s.company_name, sso.only_sso_for_company_users)))
+        Ok(s.sso.map(|sso| (s.company_name.into_string(), sso.only_sso_for_company_users)))
     }
 
     /// Starts a sign-in: PKCE, `state` and `nonce` made fresh; the state is
