@@ -223,10 +223,7 @@ impl App {
             for r in chunk {
                 checked.push(check_row(ctx, r, &firms, &offices, &mut seen));
             }
-            let emails: Vec<&str> = checked
-                .iter()
-                .filter_map(|c| c.candidate.as_ref().map(|(v, _)| v.email.as_str()))
-                .collect();
+            let emails: Vec<&domain::Email> = checked.iter().filter_map(|c| c.candidate.as_ref().map(|(v, _)| &v.email)).collect();
             let taken = tx.taken_emails(&emails).await?;
             for (r, mut c) in chunk.iter().zip(checked) {
                 if let Some((v, hold)) = c.candidate {

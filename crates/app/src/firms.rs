@@ -6,7 +6,7 @@ use crate::users::{NewUser, UserDetails};
 use crate::{App, AppError, AppResult, Ctx, Listing, Page};
 use domain::audit::AuditAction;
 use domain::model::Firm;
-use domain::{FirmId, Role, ShortText};
+use domain::{EntityName, FirmId, Role};
 
 #[derive(Debug, Clone, Default)]
 pub struct NewFirm {
@@ -29,11 +29,11 @@ impl App {
         if !actor.is_system_administrator() {
             return Err(AppError::forbidden("only company system administrators add firms"));
         }
-        let name = ShortText::parse("name", &input.name, 200)?;
+        let name = EntityName::parse("name", &input.name)?;
         let now = self.now();
         let firm = Firm {
             id: FirmId::generate(),
-            name: name.into_string(),
+            name,
             active: true,
             created_at: now,
         };

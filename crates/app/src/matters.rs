@@ -6,7 +6,7 @@ use crate::{App, AppError, AppResult, Ctx, Listing, Page};
 use domain::access::Actor;
 use domain::audit::AuditAction;
 use domain::model::{EmailStatus, Matter, Participant, User};
-use domain::{Invalid, MatterId, MatterRole, Millis, ShortText, UserId};
+use domain::{EntityName, Invalid, MatterId, MatterRole, Millis, ShortText, UserId};
 use serde_json::json;
 use store::{MatterAdded, MatterClosed, MatterQuery, OutboxPayload, ParticipantView, Tx};
 
@@ -83,7 +83,7 @@ async fn notify_added(tx: &mut Tx, ctx: &Ctx, user: &mut User, matter: &Matter, 
     }
     let payload = OutboxPayload::MatterAdded(MatterAdded {
         matter_id: matter.id.to_string(),
-        matter_name: matter.name.clone(),
+        matter_name: matter.name.to_string(),
         matter_number: matter.number.clone(),
         role: role.as_str().to_owned(),
     });
@@ -131,7 +131,7 @@ async fn notify_closed(tx: &mut Tx, matter: &Matter, closed_for: &str, now: Mill
         };
         let payload = OutboxPayload::MatterClosed(MatterClosed {
             matter_id: matter.id.to_string(),
-            matter_name: matter.name.clone(),
+            matter_name: matter.name.to_string(),
             matter_number: matter.number.clone(),
             closed_for: closed_for.to_owned(),
             on_behalf_of,
@@ -149,7 +149,7 @@ impl App {
             return Err(AppError::forbidden("your role does not create matters"));
         }
         let mut p = crate::error::Problems::new();
-        let name = p.check(ShortText::parse("name", input.name.as_deref().unwrap_or(""), 200));
+        let name = p.check(EntityName::parse("name", input.name.as_deref().unwrap_or("")));
         let number = p.check(ShortText::parse("number", input.number.as_deref().unwrap_or(""), 50));
         if input.lead_company_person_id.is_none() {
             p.push(Invalid::new(
@@ -179,7 +179,7 @@ impl App {
         }
         let matter = Matter {
             id: MatterId::generate(),
-            name: name.into_string(),
+            name,
             number: number.into_string(),
             lead_company_person_id: lead.id.clone(),
             open_for_editing: input.open_for_editing.unwrap_or(true),
@@ -222,7 +222,7 @@ impl App {
     pub async fn update_matter(&self, ctx: &Ctx, id: &MatterId, input: MatterInput) -> AppResult<Matter> {
         let actor = ctx.signed_in()?;
         let mut p = crate::error::Problems::new();
-        let name = input.name.as_deref().and_then(|n| p.check(ShortText::parse("name", n, 200)));
+        let name = input.name.as_deref().and_then(|n| p.check(EntityName::parse("name", n)));
         let number = input.number.as_deref().and_then(|n| p.check(ShortText::parse("number", n, 50)));
         p.into_result()?;
         let now = self.now();
@@ -239,7 +239,7 @@ impl App {
         require_matter_admin(&mut tx, actor, &matter).await?;
         let before = matter.clone();
         if let Some(name) = name {
-            matter.name = name.into_string();
+            matter.name = name;
         }
         if let Some(number) = number {
             if tx.matter_number_taken(number.as_str(), Some(id)).await? {

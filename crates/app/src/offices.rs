@@ -5,7 +5,7 @@ use crate::users::{active_company_user, lock_users_first};
 use crate::{App, AppError, AppResult, Ctx, Listing, Page};
 use domain::audit::AuditAction;
 use domain::model::Office;
-use domain::{OfficeId, Role, ShortText, UserId};
+use domain::{EntityName, OfficeId, Role, UserId};
 use serde_json::json;
 
 #[derive(Debug, Clone, Default)]
@@ -25,11 +25,11 @@ impl App {
     #[tracing::instrument(name = "create_office", skip_all)]
     pub async fn create_office(&self, ctx: &Ctx, input: OfficeInput) -> AppResult<Office> {
         require_sysadmin(ctx)?;
-        let name = ShortText::parse("name", input.name.as_deref().unwrap_or(""), 200)?;
+        let name = EntityName::parse("name", input.name.as_deref().unwrap_or(""))?;
         let now = self.now();
         let mut office = Office {
             id: OfficeId::generate(),
-            name: name.into_string(),
+            name,
             active: input.active.unwrap_or(true),
             coordinator_id: None,
             backup_coordinator_id: None,
@@ -60,7 +60,7 @@ impl App {
     #[tracing::instrument(name = "update_office", skip_all)]
     pub async fn update_office(&self, ctx: &Ctx, id: &OfficeId, input: OfficeInput) -> AppResult<Office> {
         require_sysadmin(ctx)?;
-        let name = input.name.as_deref().map(|n| ShortText::parse("name", n, 200)).transpose()?;
+        let name = input.name.as_deref().map(|n| EntityName::parse("name", n)).transpose()?;
         let now = self.now();
         let mut tx = self.db.write().await?;
         // Lock order: the users it names, then the office (as offboarding).
@@ -74,7 +74,7 @@ impl App {
                     AppError::conflict("office_name_taken", format!("an office named {} already exists", name.as_str())).on_field("name"),
                 );
             }
-            office.name = name.into_string();
+            office.name = name;
         }
         if let Some(active) = input.active {
             office.active = active;

@@ -7,7 +7,7 @@ use crate::users::{active_company_user, active_user, lock_users_first};
 use crate::{App, AppError, AppResult, Ctx, Listing, Page};
 use domain::audit::AuditAction;
 use domain::model::{ApprovalRoute, RouteLevel};
-use domain::{Invalid, RouteId, ShortText};
+use domain::{EntityName, Invalid, RouteId};
 use serde_json::json;
 
 #[derive(Debug, Clone, Default)]
@@ -81,7 +81,7 @@ impl App {
     #[tracing::instrument(name = "create_route", skip_all)]
     pub async fn create_route(&self, ctx: &Ctx, input: RouteInput) -> AppResult<ApprovalRoute> {
         require_sysadmin(ctx)?;
-        let name = ShortText::parse("name", input.name.as_deref().unwrap_or(""), 200)?;
+        let name = EntityName::parse("name", input.name.as_deref().unwrap_or(""))?;
         let now = self.now();
         let mut tx = self.db.write().await?;
         if tx.route_name_taken(name.as_str(), None).await? {
@@ -90,7 +90,7 @@ impl App {
         let levels = resolve_levels(&mut tx, input.levels.as_deref().unwrap_or(&[])).await?;
         let route = ApprovalRoute {
             id: RouteId::generate(),
-            name: name.into_string(),
+            name,
             active: input.active.unwrap_or(true),
             levels,
             created_at: now,
@@ -114,7 +114,7 @@ impl App {
     #[tracing::instrument(name = "update_route", skip_all)]
     pub async fn update_route(&self, ctx: &Ctx, id: &RouteId, input: RouteInput) -> AppResult<ApprovalRoute> {
         require_sysadmin(ctx)?;
-        let name = input.name.as_deref().map(|n| ShortText::parse("name", n, 200)).transpose()?;
+        let name = input.name.as_deref().map(|n| EntityName::parse("name", n)).transpose()?;
         let now = self.now();
         let mut tx = self.db.write().await?;
         // Lock order: the users it names, then the route (as offboarding).
@@ -135,7 +135,7 @@ impl App {
                     AppError::conflict("route_name_taken", format!("a route named {} already exists", name.as_str())).on_field("name"),
                 );
             }
-            route.name = name.into_string();
+            route.name = name;
         }
         if let Some(active) = input.active {
             route.active = active;

@@ -8,7 +8,7 @@ use domain::audit::AuditAction;
 use domain::model::{Lockout, SessionLimits, Settings};
 use domain::password::PasswordPolicy;
 use domain::sso::SsoSettings;
-use domain::{Invalid, ShortText};
+use domain::{EntityName, Invalid};
 use serde_json::json;
 use std::ops::RangeInclusive;
 
@@ -196,7 +196,7 @@ impl App {
         let mut s = tx.settings_for_update().await?;
         let before = settings_json(&s);
         if let Some(name) = &patch.company_name {
-            s.company_name = ShortText::parse("company_name", name, 200)?.into_string();
+            s.company_name = EntityName::parse("company_name", name)?;
         }
         if let Some(ad) = patch.active_directory_sync {
             s.active_directory_sync = ad;

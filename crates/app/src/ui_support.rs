@@ -120,7 +120,7 @@ impl App {
     /// The company's name, for page headers.
     #[tracing::instrument(name = "company_name", skip_all)]
     pub async fn company_name(&self) -> AppResult<String> {
-        Ok(self.current_settings().await?.company_name)
+        Ok(self.current_settings().await?.company_name.into_string())
     }
 
     /// N6: whether an emailed link can still set a password, answered with
@@ -330,7 +330,11 @@ impl App {
             .led_open_matters
             .into_iter()
             .filter_map(|m| match m {
-                BlockingObject::Matter { id, name, number } => Some(LedMatter { id, name, number }),
+                BlockingObject::Matter { id, name, number } => Some(LedMatter {
+                    id,
+                    name: name.into_string(),
+                    number,
+                }),
                 _ => None,
             })
             .collect();

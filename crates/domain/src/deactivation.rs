@@ -91,17 +91,17 @@ impl BlockerKind {
 pub enum BlockingObject {
     Matter {
         id: String,
-        name: String,
+        name: crate::EntityName,
         number: String,
     },
     Office {
         id: String,
-        name: String,
+        name: crate::EntityName,
         active: bool,
     },
     Route {
         id: String,
-        name: String,
+        name: crate::EntityName,
         active: bool,
         level: i64,
     },
@@ -235,21 +235,21 @@ mod tests {
     fn matter(n: u8) -> BlockingObject {
         BlockingObject::Matter {
             id: format!("m{n}"),
-            name: format!("Matter {n}"),
+            name: crate::EntityName::parse("name", &format!("Matter {n}")).unwrap(),
             number: format!("N-{n}"),
         }
     }
     fn office(n: u8, active: bool) -> BlockingObject {
         BlockingObject::Office {
             id: format!("o{n}"),
-            name: format!("Office {n}"),
+            name: crate::EntityName::parse("name", &format!("Office {n}")).unwrap(),
             active,
         }
     }
     fn level(n: u8, active: bool) -> BlockingObject {
         BlockingObject::Route {
             id: format!("r{n}"),
-            name: format!("Route {n}"),
+            name: crate::EntityName::parse("name", &format!("Route {n}")).unwrap(),
             active,
             level: 1,
         }

@@ -95,9 +95,17 @@ impl Email {
         self.0
     }
 
-    /// The case-folded form that identifies the sign-in id.
+    /// The case-folded form that identifies the sign-in id (what the
+    /// store keeps as `email_norm` and looks addresses up by).
     pub fn normalized(&self) -> String {
-        self.0.to_ascii_lowercase()
+        Self::normalize(&self.0)
+    }
+
+    /// [`Email::normalized`] of a text not parsed (yet): an address as a
+    /// person typed it, trimmed and case-folded, to look an account up by.
+    /// A text that is no address gives a key no stored address has.
+    pub fn normalize(text: &str) -> String {
+        text.trim().to_ascii_lowercase()
     }
 
     /// Whether `other` — another address, or one as a person typed it,
@@ -173,6 +181,10 @@ mod tests {
         assert!(e.is_same_address(" jane.doe@FIRM.example"));
         assert!(e.is_same_address(&Email::parse("jane.doe@firm.example").unwrap()));
         assert!(!e.is_same_address("jane.do@firm.example"));
+        // A typed text folds to the key of the address it would parse to.
+        assert_eq!(Email::normalize("  Jane.DOE@Firm.Example "), e.normalized());
+        assert_eq!(Email::normalize("ÄNN@Firm.Example"), "Änn@firm.example", "only ASCII is folded");
+        assert_eq!(Email::normalize(" not an address "), "not an address");
     }
 
     #[test]
@@ -198,6 +210,8 @@ mod tests {
                 prop_assert_eq!(Email::parse(e.as_str()).unwrap(), e.clone());
                 prop_assert!(e.as_str().len() <= Email::MAX_LEN);
                 prop_assert!(!e.as_str().contains(char::is_whitespace));
+                prop_assert_eq!(Email::normalize(&s), e.normalized());
+                prop_assert!(e.is_same_address(&e.normalized()));
             }
         }
 

@@ -32,7 +32,7 @@ pub use email::Email;
 pub use error::Invalid;
 pub use ids::{FirmId, MatterId, OfficeId, RouteId, UserId};
 pub use role::{MatterRole, Role, Side};
-pub use text::{PersonName, ShortText};
+pub use text::{EntityName, PersonName, ShortText};
 
 /// Milliseconds since the Unix epoch. Every timestamp in Tracker is one of
 /// these, so that both databases compare and index them the same way.

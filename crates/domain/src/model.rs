@@ -1,6 +1,6 @@
 //! The entities of SPEC §1 as plain data, as the store reads them.
 
-use crate::{Email, FirmId, MatterId, MatterRole, Millis, OfficeId, PersonName, Role, RouteId, Side, UserId};
+use crate::{Email, EntityName, FirmId, MatterId, MatterRole, Millis, OfficeId, PersonName, Role, RouteId, Side, UserId};
 
 crate::stored_enum! {
     /// Where a user's new user email stands (N1, N8).
@@ -59,7 +59,7 @@ impl User {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Firm {
     pub id: FirmId,
-    pub name: String,
+    pub name: EntityName,
     pub active: bool,
     pub created_at: Millis,
 }
@@ -67,7 +67,7 @@ pub struct Firm {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Office {
     pub id: OfficeId,
-    pub name: String,
+    pub name: EntityName,
     pub active: bool,
     pub coordinator_id: Option<UserId>,
     pub backup_coordinator_id: Option<UserId>,
@@ -77,7 +77,7 @@ pub struct Office {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Matter {
     pub id: MatterId,
-    pub name: String,
+    pub name: EntityName,
     pub number: String,
     pub lead_company_person_id: UserId,
     pub open_for_editing: bool,
@@ -112,7 +112,7 @@ pub struct RouteLevel {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApprovalRoute {
     pub id: RouteId,
-    pub name: String,
+    pub name: EntityName,
     pub active: bool,
     pub levels: Vec<RouteLevel>,
     pub created_at: Millis,
@@ -122,7 +122,7 @@ pub struct ApprovalRoute {
 /// Company-wide settings (SPEC §8 `/settings`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
-    pub company_name: String,
+    pub company_name: EntityName,
     pub active_directory_sync: bool,
     pub tracker_coordinator_id: Option<UserId>,
     pub password_policy: crate::password::PasswordPolicy,

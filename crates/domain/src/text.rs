@@ -169,6 +169,32 @@ impl PersonName {
 
 text_value!(PersonName, |s| PersonName::parse("name", &s));
 
+/// The name of a firm, office, matter or approval route, or the company's
+/// name in the settings: one rule for all five (the `ShortText` rule, at
+/// most [`EntityName::MAX_CHARS`] characters). `field` names the input it
+/// came from in the error (`name`, `company_name`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EntityName(ShortText);
+
+impl EntityName {
+    pub const MAX_CHARS: usize = 200;
+
+    pub fn parse(field: &'static str, input: &str) -> Result<Self, Invalid> {
+        ShortText::parse(field, input, Self::MAX_CHARS).map(Self)
+    }
+
+    /// [`EntityName::parse`] of an owned text (a row read back).
+    pub fn parse_owned(field: &'static str, input: String) -> Result<Self, Invalid> {
+        ShortText::parse_owned(field, input, Self::MAX_CHARS).map(Self)
+    }
+
+    pub fn into_string(self) -> String {
+        self.0.into_string()
+    }
+}
+
+text_value!(EntityName, |s| EntityName::parse("name", &s));
+
 /// The lower-cased form used for case-insensitive sorting, searching and
 /// uniqueness of names.
 pub fn fold(s: &str) -> String {
@@ -240,6 +266,64 @@ mod tests {
         assert!(serde_json::from_str::<ShortText>(&format!("{:?}", "x".repeat(ShortText::MAX_CHARS + 1))).is_err());
     }
 
+    /// Firm, office, matter and route names and the company name share
+    /// one rule; the field in the error is the one the caller names, and
+    /// the codes and messages are the `ShortText` ones the API has always
+    /// answered.
+    #[test]
+    fn entity_names_follow_the_short_text_rule_at_200_characters() {
+        assert_eq!(EntityName::MAX_CHARS, 200);
+        let n = EntityName::parse("name", "  Smith & Partners LLP ").unwrap();
+        assert_eq!(n.as_str(), "Smith & Partners LLP");
+        assert!(EntityName::parse("name", &"é".repeat(200)).is_ok());
+
+        let e = EntityName::parse("name", " \t ").unwrap_err();
+        assert_eq!((e.field.as_ref(), e.code), ("name", "required"));
+        assert_eq!(e.message, "name must not be empty");
+
+        let e = EntityName::parse("company_name", &"é".repeat(201)).unwrap_err();
+        assert_eq!((e.field.as_ref(), e.code), ("company_name", "too_long"));
+        assert_eq!(e.message, "company_name has at most 200 characters");
+
+        let e = EntityName::parse("name", "North\u{202E}South").unwrap_err();
+        assert_eq!((e.field.as_ref(), e.code), ("name", "invalid_characters"));
+        assert!(e.message.contains("U+202E"), "{}", e.message);
+        for bad in ["Office\nB", "Office\u{200B}", "Firm\u{00A0}LLP", "\u{2066}Route"] {
+            assert_eq!(EntityName::parse("name", bad).unwrap_err().code, "invalid_characters", "{bad:?}");
+        }
+        for good in [
+            "Head Office",
+            "Müller & Söhne",
+            "東京オフィス",
+            "Matter 2026/14 – Smith v. Jones",
+            "R",
+        ] {
+            assert!(EntityName::parse("name", good).is_ok(), "{good:?}");
+        }
+
+        // Read back: the same rule, the buffer kept when nothing is trimmed.
+        assert_eq!(EntityName::parse_owned("name", " Firm ".into()), EntityName::parse("name", "Firm"));
+        assert_eq!(EntityName::parse_owned("name", String::new()).unwrap_err().code, "required");
+        assert_eq!(EntityName::parse("name", "Firm").unwrap().into_string(), "Firm");
+    }
+
+    #[test]
+    fn entity_names_read_as_text_and_serialize_as_plain_strings() {
+        let n = EntityName::parse("name", " Head Office ").unwrap();
+        assert_eq!(n.to_string(), "Head Office");
+        assert_eq!(n, "Head Office");
+        assert_eq!(n, String::from("Head Office"));
+        assert_eq!(format!("{n}, level 2"), "Head Office, level 2");
+        assert_eq!(&n[..4], "Head");
+        assert_eq!(fold(&n), "head office");
+        assert_eq!(serde_json::to_string(&n).unwrap(), r#""Head Office""#);
+        assert_eq!(serde_json::from_str::<EntityName>(r#"" Head Office""#).unwrap(), n);
+        assert!(serde_json::from_str::<EntityName>(r#""  ""#).is_err());
+        assert!(serde_json::from_str::<EntityName>(&format!("{:?}", "x".repeat(201))).is_err());
+        assert!(serde_json::from_str::<EntityName>(r#""A\u200bB""#).is_err());
+        assert!(serde_json::from_str::<EntityName>("3").is_err());
+    }
+
     proptest! {
         #[test]
         fn accepted_text_is_trimmed_bounded_and_clean(s in "\\PC{0,150}", max in 1usize..120) {
@@ -251,6 +335,16 @@ mod tests {
                 prop_assert!(t.as_str().chars().count() <= max);
                 prop_assert!(!t.as_str().chars().any(is_invisible_or_spoofing));
             }
+        }
+
+        /// An entity name is exactly a `ShortText` of at most 200
+        /// characters: the same texts accepted, the same errors otherwise.
+        #[test]
+        fn entity_name_is_the_short_text_rule(s in "\\PC{0,210}|[ a\\u{200b}]{0,4}|.{195,205}") {
+            let as_text = ShortText::parse("name", &s, EntityName::MAX_CHARS);
+            let named = EntityName::parse("name", &s);
+            prop_assert_eq!(named.clone().map(EntityName::into_string), as_text.map(ShortText::into_string));
+            prop_assert_eq!(EntityName::parse_owned("name", s.clone()), named);
         }
     }
 }

@@ -195,7 +195,7 @@ async fn the_users_current_address_is_used_not_the_one_at_queueing() {
     let ann = env.add_user("ann@exmaple.com", "Ann", "Lee", true).await;
     env.enqueue(MailKind::NewUserEmail, Some(&ann), "ann@exmaple.com", json!({})).await;
     let change = store::UserChange {
-        email: Some("ann@example.com".into()),
+        email: Some(domain::Email::parse("ann@example.com").unwrap()),
         ..Default::default()
     };
     let mut tx = env.db.write().await.unwrap();

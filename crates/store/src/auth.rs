@@ -49,7 +49,7 @@ pub struct SignInLink {
     pub expires_at: i64,
     pub used_at: Option<i64>,
     pub invalidated_at: Option<i64>,
-    /// S10: the address (lower-cased) the link was made for; it works only
+    /// S10: the address the link was made for (`Email::normalize`d); it works only
     /// while the user still has that address.
     pub sent_to: String,
 }
@@ -256,7 +256,7 @@ impl Tx {
             purpose.as_str(),
             now,
             expires_at,
-            sent_to.trim().to_ascii_lowercase()
+            domain::Email::normalize(sent_to)
         )?;
         Ok(())
     }

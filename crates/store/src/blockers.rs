@@ -3,7 +3,7 @@
 //! participations by user), so its cost follows what involves the user, not
 //! the size of the tables.
 
-use crate::db::{fetch_all, on, statement, Tx};
+use crate::db::{fetch_all, on, statement, stored_name, Tx};
 use crate::{Dialect, Result};
 use domain::deactivation::{BlockingObject, Facts};
 use domain::model::User;
@@ -40,31 +40,36 @@ struct LevelRef {
     position: i64,
 }
 
-fn matters(rows: Vec<MatterRef>) -> Vec<BlockingObject> {
+fn matter(id: String, name: String, number: String) -> Result<BlockingObject> {
+    Ok(BlockingObject::Matter {
+        name: stored_name(format_args!("matter {id}"), "name", name)?,
+        id,
+        number,
+    })
+}
+fn matters(rows: Vec<MatterRef>) -> Result<Vec<BlockingObject>> {
+    rows.into_iter().map(|r| matter(r.id, r.name, r.number)).collect()
+}
+fn offices(rows: Vec<OfficeRef>) -> Result<Vec<BlockingObject>> {
     rows.into_iter()
-        .map(|r| BlockingObject::Matter {
-            id: r.id,
-            name: r.name,
-            number: r.number,
+        .map(|r| {
+            Ok(BlockingObject::Office {
+                name: stored_name(format_args!("office {}", r.id), "name", r.name)?,
+                id: r.id,
+                active: r.active,
+            })
         })
         .collect()
 }
-fn offices(rows: Vec<OfficeRef>) -> Vec<BlockingObject> {
+fn levels(rows: Vec<LevelRef>) -> Result<Vec<BlockingObject>> {
     rows.into_iter()
-        .map(|r| BlockingObject::Office {
-            id: r.id,
-            name: r.name,
-            active: r.active,
-        })
-        .collect()
-}
-fn levels(rows: Vec<LevelRef>) -> Vec<BlockingObject> {
-    rows.into_iter()
-        .map(|r| BlockingObject::Route {
-            id: r.id,
-            name: r.name,
-            active: r.active,
-            level: r.position,
+        .map(|r| {
+            Ok(BlockingObject::Route {
+                name: stored_name(format_args!("route {}", r.id), "name", r.name)?,
+                id: r.id,
+                active: r.active,
+                level: r.position,
+            })
         })
         .collect()
 }
@@ -148,25 +153,21 @@ impl Tx {
         match user.side {
             Side::Company => {
                 let rows: Vec<MatterRef> = fetch_all!(self, LED_OPEN, id)?;
-                f.led_open_matters = matters(rows);
+                f.led_open_matters = matters(rows)?;
                 let rows: Vec<OfficeRef> = fetch_all!(self, COORDINATED, id)?;
-                f.coordinated_offices = offices(rows);
+                f.coordinated_offices = offices(rows)?;
                 let rows: Vec<OfficeRef> = fetch_all!(self, BACKED_UP, id)?;
-                f.backup_offices = offices(rows);
+                f.backup_offices = offices(rows)?;
                 let rows: Vec<LevelRef> = fetch_all!(self, PRIMARY, id)?;
-                f.primary_levels = levels(rows);
+                f.primary_levels = levels(rows)?;
                 let rows: Vec<LevelRef> = fetch_all!(self, ALTERNATE, id)?;
-                f.alternate_levels = levels(rows);
+                f.alternate_levels = levels(rows)?;
             }
             Side::Firm => {
                 let firm = user.firm_id.as_ref().map(|f| f.as_str()).unwrap_or("");
                 let rows: Vec<FirmMatterRef> = fetch_all!(self, FIRM_MATTERS, id, firm)?;
                 for r in rows {
-                    let on = BlockingObject::Matter {
-                        id: r.id,
-                        name: r.name,
-                        number: r.number,
-                    };
+                    let on = matter(r.id, r.name, r.number)?;
                     if r.sole_notified {
                         f.sole_notified_matters.push(on.clone());
                     }

@@ -31,6 +31,14 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// A stored name (of a firm, office, matter or route, or the company's)
+/// parsed by its domain rule on the way in. One the rule refuses (written
+/// around the app, or before a rule tightened) is corrupt data, named by
+/// its row and column: `firm f1: name: name must not be empty`.
+pub(crate) fn stored_name(row: impl std::fmt::Display, column: &'static str, text: String) -> Result<domain::EntityName, StoreError> {
+    domain::EntityName::parse_owned(column, text).map_err(|e| StoreError::Corrupt(format!("{row}: {e}")))
+}
+
 impl StoreError {
     /// A unique constraint refused the write: a concurrent request created
     /// the same email, number or name first.

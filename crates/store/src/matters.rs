@@ -24,18 +24,20 @@ struct MatterRow {
     updated_at: i64,
 }
 
-impl From<MatterRow> for Matter {
-    fn from(r: MatterRow) -> Self {
-        Matter {
+impl TryFrom<MatterRow> for Matter {
+    type Error = StoreError;
+
+    fn try_from(r: MatterRow) -> Result<Self> {
+        Ok(Matter {
+            name: crate::db::stored_name(format_args!("matter {}", r.id), "name", r.name)?,
             id: r.id.into(),
-            name: r.name,
             number: r.number,
             lead_company_person_id: r.lead_company_person_id.into(),
             open_for_editing: r.open_for_editing,
             open_for_invoicing: r.open_for_invoicing,
             created_at: r.created_at,
             updated_at: r.updated_at,
-        }
+        })
     }
 }
 
@@ -69,7 +71,7 @@ impl Tx {
             self,
             INSERT_MATTER,
             m.id.as_str(),
-            &m.name,
+            m.name.as_str(),
             &m.number,
             m.number.to_lowercase(),
             m.lead_company_person_id.as_str(),
@@ -91,7 +93,7 @@ impl Tx {
             self,
             UPDATE_MATTER,
             m.id.as_str(),
-            &m.name,
+            m.name.as_str(),
             &m.number,
             m.number.to_lowercase(),
             m.lead_company_person_id.as_str(),
@@ -104,7 +106,7 @@ impl Tx {
 
     pub async fn matter(&mut self, id: &MatterId) -> Result<Option<Matter>> {
         let row: Option<MatterRow> = fetch_optional!(self, MATTER, id.as_str())?;
-        Ok(row.map(Matter::from))
+        row.map(Matter::try_from).transpose()
     }
 
     /// Reads a matter and on PostgreSQL locks it for the transaction.
@@ -115,7 +117,7 @@ impl Tx {
             crate::Dialect::Postgres => &MATTER_FOR_UPDATE,
         };
         let row: Option<MatterRow> = fetch_optional!(self, stmt, id.as_str())?;
-        Ok(row.map(Matter::from))
+        row.map(Matter::try_from).transpose()
     }
 
     pub async fn matter_number_taken(&mut self, number: &str, except: Option<&MatterId>) -> Result<bool> {
@@ -148,7 +150,7 @@ impl Tx {
                 (fetch_all!(self, REACHABLE_MATTERS_PAGE, user.as_str(), q.limit, q.offset)?, total)
             }
         };
-        Ok((rows.into_iter().map(Matter::from).collect(), total))
+        Ok((rows.into_iter().map(Matter::try_from).collect::<Result<_>>()?, total))
     }
 
     /// Whether `user` reaches `matter` directly or through an active delegator.
@@ -333,5 +335,34 @@ impl Tx {
         statement!(DELEGATORS_OF = formatcp!("SELECT {USER_COLUMNS} FROM delegations d JOIN users u ON u.id = d.delegator_id WHERE d.delegate_id = $1 ORDER BY u.last_name_norm, u.first_name_norm, u.id"));
         let rows: Vec<UserRow> = fetch_all!(self, DELEGATORS_OF, delegate.as_str())?;
         users_from(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(name: &str) -> MatterRow {
+        MatterRow {
+            id: "m1".into(),
+            name: name.into(),
+            number: "2026-1".into(),
+            lead_company_person_id: "u1".into(),
+            open_for_editing: true,
+            open_for_invoicing: false,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    /// A matter's stored name is a `domain::EntityName`; one the rule
+    /// refuses is `Corrupt`, naming the matter and the column.
+    #[test]
+    fn a_stored_matter_name_is_parsed() {
+        assert_eq!(Matter::try_from(row(" Smith v. Jones ")).unwrap().name, "Smith v. Jones");
+        match Matter::try_from(row(&"x".repeat(201))) {
+            Err(StoreError::Corrupt(m)) => assert_eq!(m, "matter m1: name: name has at most 200 characters"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -9,7 +9,7 @@
 //! number.
 
 use crate::blockers::{FIRM_MATTERS, LED_OPEN};
-use crate::db::{exec, fetch_all, fetch_optional, on, scalar_one, statement, Stmt, Tx};
+use crate::db::{exec, fetch_all, fetch_optional, on, scalar_one, statement, stored_name, Stmt, Tx};
 use crate::sql::{bind_args, push_in_list, Sql};
 use crate::{Dialect, Result, StoreError};
 use const_format::formatcp;
@@ -98,14 +98,18 @@ const SCHEDULE_COLUMNS: &str =
 const CLAIM: &str = formatcp!("SELECT {SCHEDULE_COLUMNS} FROM scheduled_deactivations WHERE status = 'scheduled' AND");
 statement!(SCHEDULED_DEACTIVATION = formatcp!("SELECT {SCHEDULE_COLUMNS} FROM scheduled_deactivations WHERE user_id = $1"));
 
-fn places(rows: Vec<PlaceRow>) -> Vec<PlaceRef> {
+/// `what` is the kind of place the rows are (`office`, `route`), to name
+/// a stored name the rule refuses.
+fn places(what: &str, rows: Vec<PlaceRow>) -> Result<Vec<PlaceRef>> {
     rows.into_iter()
-        .map(|r| PlaceRef {
-            id: r.id,
-            name: r.name,
-            level: r.level,
-            other: r.other.map(UserId::from),
-            other_active: r.other_active,
+        .map(|r| {
+            Ok(PlaceRef {
+                name: stored_name(format_args!("{what} {}", r.id), "name", r.name)?,
+                id: r.id,
+                level: r.level,
+                other: r.other.map(UserId::from),
+                other_active: r.other_active,
+            })
         })
         .collect()
 }
@@ -130,24 +134,26 @@ impl Tx {
             let rows: Vec<MatterRow> = fetch_all!(self, LED_OPEN, id)?;
             f.led_open_matters = rows
                 .into_iter()
-                .map(|r| MatterRef {
-                    id: r.id,
-                    name: r.name,
-                    number: r.number,
+                .map(|r| {
+                    Ok(MatterRef {
+                        name: stored_name(format_args!("matter {}", r.id), "name", r.name)?,
+                        id: r.id,
+                        number: r.number,
+                    })
                 })
-                .collect();
-            for (stmt, into) in [
-                (&COORDINATED, &mut f.coordinated_offices),
-                (&BACKED_UP, &mut f.backup_offices),
-                (&PRIMARY, &mut f.primary_levels),
-                (&ALTERNATE, &mut f.alternate_levels),
+                .collect::<Result<_>>()?;
+            for (stmt, what, into) in [
+                (&COORDINATED, "office", &mut f.coordinated_offices),
+                (&BACKED_UP, "office", &mut f.backup_offices),
+                (&PRIMARY, "route", &mut f.primary_levels),
+                (&ALTERNATE, "route", &mut f.alternate_levels),
             ] {
                 let rows: Vec<PlaceRow> = fetch_all!(self, stmt, id)?;
-                *into = places(rows);
+                *into = places(what, rows)?;
             }
         }
         let rows: Vec<PlaceRow> = fetch_all!(self, ROUTE_DELEGATE, id)?;
-        f.route_delegate_levels = places(rows);
+        f.route_delegate_levels = places("route", rows)?;
         let rows: Vec<ParticipationRow> = match user.side {
             Side::Company => fetch_all!(self, COMPANY_PARTICIPATIONS, id)?,
             Side::Firm => {
@@ -161,8 +167,8 @@ impl Tx {
                 Ok(ParticipationRef {
                     role: MatterRole::parse(&r.role).map_err(|e| StoreError::Corrupt(e.message))?,
                     matter: MatterRef {
+                        name: stored_name(format_args!("matter {}", r.id), "name", r.name)?,
                         id: r.id,
-                        name: r.name,
                         number: r.number,
                     },
                     receives_notifications: r.receives_notifications,

@@ -1,7 +1,8 @@
 //! Firms and offices/regions.
 
+use crate::db::stored_name;
 use crate::db::{exec, fetch_all, fetch_optional, scalar_one, statement, Tx};
-use crate::Result;
+use crate::{Result, StoreError};
 use const_format::formatcp;
 use domain::model::{Firm, Office};
 use domain::text::fold;
@@ -15,14 +16,16 @@ struct FirmRow {
     created_at: i64,
 }
 
-impl From<FirmRow> for Firm {
-    fn from(r: FirmRow) -> Self {
-        Firm {
+impl TryFrom<FirmRow> for Firm {
+    type Error = StoreError;
+
+    fn try_from(r: FirmRow) -> Result<Self> {
+        Ok(Firm {
+            name: stored_name(format_args!("firm {}", r.id), "name", r.name)?,
             id: r.id.into(),
-            name: r.name,
             active: r.active,
             created_at: r.created_at,
-        }
+        })
     }
 }
 
@@ -36,16 +39,18 @@ struct OfficeRow {
     created_at: i64,
 }
 
-impl From<OfficeRow> for Office {
-    fn from(r: OfficeRow) -> Self {
-        Office {
+impl TryFrom<OfficeRow> for Office {
+    type Error = StoreError;
+
+    fn try_from(r: OfficeRow) -> Result<Self> {
+        Ok(Office {
+            name: stored_name(format_args!("office {}", r.id), "name", r.name)?,
             id: r.id.into(),
-            name: r.name,
             active: r.active,
             coordinator_id: r.coordinator_id.map(UserId::from),
             backup_coordinator_id: r.backup_coordinator_id.map(UserId::from),
             created_at: r.created_at,
-        }
+        })
     }
 }
 
@@ -55,20 +60,28 @@ statement!(OFFICE = formatcp!("SELECT {OFFICE_COLUMNS} FROM offices WHERE id = $
 impl Tx {
     pub async fn insert_firm(&mut self, f: &Firm) -> Result<()> {
         statement!(INSERT_FIRM = "INSERT INTO firms (id, name, name_norm, active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)");
-        exec!(self, INSERT_FIRM, f.id.as_str(), &f.name, fold(&f.name), f.active, f.created_at)?;
+        exec!(
+            self,
+            INSERT_FIRM,
+            f.id.as_str(),
+            f.name.as_str(),
+            fold(&f.name),
+            f.active,
+            f.created_at
+        )?;
         Ok(())
     }
 
     pub async fn update_firm(&mut self, f: &Firm, now: i64) -> Result<()> {
         statement!(UPDATE_FIRM = "UPDATE firms SET name = $2, name_norm = $3, active = $4, updated_at = $5 WHERE id = $1");
-        exec!(self, UPDATE_FIRM, f.id.as_str(), &f.name, fold(&f.name), f.active, now)?;
+        exec!(self, UPDATE_FIRM, f.id.as_str(), f.name.as_str(), fold(&f.name), f.active, now)?;
         Ok(())
     }
 
     pub async fn firm(&mut self, id: &FirmId) -> Result<Option<Firm>> {
         statement!(FIRM = "SELECT id, name, active, created_at FROM firms WHERE id = $1");
         let row: Option<FirmRow> = fetch_optional!(self, FIRM, id.as_str())?;
-        Ok(row.map(Firm::from))
+        row.map(Firm::try_from).transpose()
     }
 
     pub async fn firm_name_taken(&mut self, name: &str, except: Option<&FirmId>) -> Result<bool> {
@@ -87,7 +100,7 @@ impl Tx {
                 "SELECT id, name, active, created_at FROM firms WHERE (CAST($1 AS TEXT) IS NULL OR id = $1) ORDER BY name_norm, id LIMIT $2 OFFSET $3"
         );
         let rows: Vec<FirmRow> = fetch_all!(self, FIRMS_PAGE, only.clone(), limit, offset)?;
-        Ok((rows.into_iter().map(Firm::from).collect(), total))
+        Ok((rows.into_iter().map(Firm::try_from).collect::<Result<_>>()?, total))
     }
 
     pub async fn insert_office(&mut self, o: &Office) -> Result<()> {
@@ -100,7 +113,7 @@ impl Tx {
             self,
             INSERT_OFFICE,
             o.id.as_str(),
-            &o.name,
+            o.name.as_str(),
             fold(&o.name),
             o.active,
             o.coordinator_id.as_ref().map(|u| u.as_str()),
@@ -116,7 +129,7 @@ impl Tx {
             self,
             UPDATE_OFFICE,
             o.id.as_str(),
-            &o.name,
+            o.name.as_str(),
             fold(&o.name),
             o.active,
             o.coordinator_id.as_ref().map(|u| u.as_str()),
@@ -128,7 +141,7 @@ impl Tx {
 
     pub async fn office(&mut self, id: &OfficeId) -> Result<Option<Office>> {
         let row: Option<OfficeRow> = fetch_optional!(self, OFFICE, id.as_str())?;
-        Ok(row.map(Office::from))
+        row.map(Office::try_from).transpose()
     }
 
     /// The office with this name (without regard to case), for SCIM's
@@ -136,7 +149,7 @@ impl Tx {
     pub async fn office_by_name(&mut self, name: &str) -> Result<Option<Office>> {
         statement!(OFFICE_BY_NAME = formatcp!("SELECT {OFFICE_COLUMNS} FROM offices WHERE name_norm = $1"));
         let row: Option<OfficeRow> = fetch_optional!(self, OFFICE_BY_NAME, fold(name))?;
-        Ok(row.map(Office::from))
+        row.map(Office::try_from).transpose()
     }
 
     /// [`Tx::office`] with the row locked on PostgreSQL until the
@@ -148,7 +161,7 @@ impl Tx {
             crate::Dialect::Postgres => &OFFICE_FOR_UPDATE,
         };
         let row: Option<OfficeRow> = fetch_optional!(self, stmt, id.as_str())?;
-        Ok(row.map(Office::from))
+        row.map(Office::try_from).transpose()
     }
 
     pub async fn office_name_taken(&mut self, name: &str, except: Option<&OfficeId>) -> Result<bool> {
@@ -166,13 +179,57 @@ impl Tx {
                 formatcp!("SELECT {OFFICE_COLUMNS} FROM offices WHERE (CAST($1 AS TEXT) IS NULL OR id = $1) ORDER BY name_norm, id LIMIT $2 OFFSET $3")
         );
         let rows: Vec<OfficeRow> = fetch_all!(self, OFFICES_PAGE, only.clone(), limit, offset)?;
-        Ok((rows.into_iter().map(Office::from).collect(), total))
+        Ok((rows.into_iter().map(Office::try_from).collect::<Result<_>>()?, total))
     }
 
     /// D3: offices, active or inactive, where the user is coordinator or backup.
     pub async fn offices_coordinated_by(&mut self, user: &UserId) -> Result<Vec<Office>> {
         statement!(OFFICES_COORDINATED_BY = formatcp!("SELECT {OFFICE_COLUMNS} FROM offices WHERE coordinator_id = $1 UNION SELECT {OFFICE_COLUMNS} FROM offices WHERE backup_coordinator_id = $1 ORDER BY name"));
         let rows: Vec<OfficeRow> = fetch_all!(self, OFFICES_COORDINATED_BY, user.as_str())?;
-        Ok(rows.into_iter().map(Office::from).collect())
+        rows.into_iter().map(Office::try_from).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::db::on;
+    use crate::{Db, StoreError};
+    use domain::{FirmId, OfficeId, RouteId};
+
+    /// A stored name is parsed by `domain::EntityName` on the way in: a
+    /// good one reads as it was written, one the rule refuses (written
+    /// around the app) is `Corrupt`, naming the row and the column.
+    #[tokio::test]
+    async fn stored_names_become_entity_names_and_refused_ones_are_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}/names.db", dir.path().display())).await.unwrap();
+        db.migrate().await.unwrap();
+        let mut tx = db.write().await.unwrap();
+        let seed = "INSERT INTO firms (id, name, name_norm, created_at, updated_at) VALUES ('f1', 'Smith LLP', 'smith llp', 0, 0), ('f2', 'Smith\u{202E}PLL', 'x', 0, 0); \
+            INSERT INTO offices (id, name, name_norm, created_at, updated_at) VALUES ('o1', 'Head Office', 'head office', 0, 0), ('o2', '   ', 'y', 0, 0); \
+            INSERT INTO approval_routes (id, name, name_norm, created_at, updated_at) VALUES ('r1', 'Route\nTwo', 'z', 0, 0); \
+            UPDATE settings SET company_name = '' WHERE id = 1";
+        on!(tx, |c| sqlx::raw_sql(seed).execute(c).await.map(|_| ())).unwrap();
+
+        assert_eq!(tx.firm(&FirmId::from("f1")).await.unwrap().unwrap().name, "Smith LLP");
+        assert_eq!(tx.office(&OfficeId::from("o1")).await.unwrap().unwrap().name, "Head Office");
+        let corrupt = |r: Result<_, StoreError>| match r {
+            Err(StoreError::Corrupt(m)) => m,
+            other => panic!("expected corrupt data, got {:?}", other.map(|_: ()| ())),
+        };
+        assert_eq!(
+            corrupt(tx.firm(&FirmId::from("f2")).await.map(drop)),
+            "firm f2: name: name must be a single line of visible characters (U+202E is a control, format or invisible character)"
+        );
+        assert_eq!(
+            corrupt(tx.office(&OfficeId::from("o2")).await.map(drop)),
+            "office o2: name: name must not be empty"
+        );
+        assert!(corrupt(tx.list_offices(None, 10, 0).await.map(drop)).starts_with("office o2: name:"));
+        assert!(corrupt(tx.route(&RouteId::from("r1")).await.map(drop)).starts_with("route r1: name: name must be a single line"));
+        assert_eq!(
+            corrupt(tx.settings().await.map(drop)),
+            "settings: company_name: company_name must not be empty"
+        );
     }
 }

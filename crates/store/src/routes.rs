@@ -27,7 +27,7 @@ impl Tx {
                 self,
                 INSERT_ROUTE,
                 r.id.as_str(),
-                &r.name,
+                r.name.as_str(),
                 fold(&r.name),
                 r.active,
                 r.created_at,
@@ -35,7 +35,15 @@ impl Tx {
             )?;
         } else {
             statement!(UPDATE_ROUTE = "UPDATE approval_routes SET name = $2, name_norm = $3, active = $4, updated_at = $5 WHERE id = $1");
-            exec!(self, UPDATE_ROUTE, r.id.as_str(), &r.name, fold(&r.name), r.active, r.updated_at)?;
+            exec!(
+                self,
+                UPDATE_ROUTE,
+                r.id.as_str(),
+                r.name.as_str(),
+                fold(&r.name),
+                r.active,
+                r.updated_at
+            )?;
             statement!(CLEAR_ROUTE_DELEGATES = "DELETE FROM approval_route_delegates WHERE route_id = $1");
             exec!(self, CLEAR_ROUTE_DELEGATES, r.id.as_str())?;
             statement!(CLEAR_ROUTE_LEVELS = "DELETE FROM approval_route_levels WHERE route_id = $1");
@@ -115,6 +123,7 @@ impl Tx {
         );
         let delegates: Vec<(i64, String)> = fetch_all!(self, ROUTE_DELEGATES, &row.id)?;
         Ok(ApprovalRoute {
+            name: crate::db::stored_name(format_args!("route {}", row.id), "name", row.name)?,
             levels: levels
                 .into_iter()
                 .map(|l| RouteLevel {
@@ -128,7 +137,6 @@ impl Tx {
                 })
                 .collect(),
             id: row.id.into(),
-            name: row.name,
             active: row.active,
             created_at: row.created_at,
             updated_at: row.updated_at,

@@ -35,7 +35,7 @@ impl Tx {
              sso_issuer, sso_client_id, sso_client_secret, sso_only_for_company_users FROM settings WHERE id = 1");
         let r: Row = fetch_one!(self, SETTINGS)?;
         Ok(Settings {
-            company_name: r.company_name,
+            company_name: crate::db::stored_name("settings", "company_name", r.company_name)?,
             active_directory_sync: r.active_directory_sync,
             tracker_coordinator_id: r.tracker_coordinator_id.map(UserId::from),
             password_policy: PasswordPolicy {
@@ -88,7 +88,7 @@ impl Tx {
         exec!(
             self,
             SAVE_SETTINGS,
-            &s.company_name,
+            s.company_name.as_str(),
             s.active_directory_sync,
             s.tracker_coordinator_id.as_ref().map(|u| u.as_str()),
             s.password_policy.min_length,

@@ -179,14 +179,14 @@ impl Db {
 const IMPORT_BATCH: usize = 500;
 
 impl Tx {
-    /// A3: which of `emails` (compared lower-cased, like
-    /// [`Tx::email_taken`]) an account already has, lower-cased: one
-    /// statement per few hundred emails instead of one per row.
-    pub async fn taken_emails(&mut self, emails: &[&str]) -> Result<std::collections::HashSet<String>> {
+    /// A3: which of `emails` (compared by `Email::normalized`, like
+    /// [`Tx::email_taken`]) an account already has, as their normalized
+    /// forms: one statement per few hundred emails instead of one per row.
+    pub async fn taken_emails(&mut self, emails: &[&domain::Email]) -> Result<std::collections::HashSet<String>> {
         let mut taken = std::collections::HashSet::new();
         for chunk in emails.chunks(IMPORT_BATCH) {
             let mut sql = crate::sql::Sql::new("SELECT email_norm FROM users WHERE");
-            let norm: Vec<String> = chunk.iter().map(|e| e.to_ascii_lowercase()).collect();
+            let norm: Vec<String> = chunk.iter().map(|e| e.normalized()).collect();
             crate::sql::push_in_list(&mut sql, " email_norm", norm.iter().map(String::as_str));
             let text = sql.text_for(self.dialect());
             let found: Vec<String> = on!(self, |c| crate::sql::bind_args!(sqlx::query_scalar(&text), sql.args.clone())

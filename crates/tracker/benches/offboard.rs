@@ -14,7 +14,7 @@
 use app::offboarding::OffboardInput;
 use app::{App, AppConfig, Ctx, SystemClock};
 use domain::model::{EmailStatus, Matter, NewUserEmail, Participant, User};
-use domain::{MatterId, MatterRole, Role, Side, UserId};
+use domain::{EntityName, MatterId, MatterRole, Role, Side, UserId};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -77,7 +77,7 @@ async fn main() {
         for i in chunk {
             let m = Matter {
                 id: MatterId::generate(),
-                name: format!("Matter {i}"),
+                name: EntityName::parse("name", &format!("Matter {i}")).unwrap(),
                 number: format!("B-{i:06}"),
                 lead_company_person_id: leaving.id.clone(),
                 open_for_editing: true,

@@ -100,8 +100,8 @@ impl UserOut {
     pub fn details(d: &UserDetails, now: i64) -> Self {
         let mut out = Self::new(&d.user, now, d.directory_managed);
         out.directory_managed = d.directory_managed;
-        out.firm_name = d.firm.as_ref().map(|f| f.name.clone());
-        out.office_name = d.office.as_ref().map(|o| o.name.clone());
+        out.firm_name = d.firm.as_ref().map(|f| f.name.to_string());
+        out.office_name = d.office.as_ref().map(|o| o.name.to_string());
         out
     }
 }
@@ -141,7 +141,7 @@ impl From<&Firm> for FirmOut {
     fn from(f: &Firm) -> Self {
         Self {
             id: f.id.to_string(),
-            name: f.name.clone(),
+            name: f.name.to_string(),
             active: f.active,
             created_at: ts(f.created_at),
         }
@@ -163,7 +163,7 @@ impl From<&Office> for OfficeOut {
     fn from(o: &Office) -> Self {
         Self {
             id: o.id.to_string(),
-            name: o.name.clone(),
+            name: o.name.to_string(),
             active: o.active,
             coordinator_id: o.coordinator_id.as_ref().map(|u| u.to_string()),
             backup_coordinator_id: o.backup_coordinator_id.as_ref().map(|u| u.to_string()),
@@ -192,7 +192,7 @@ impl From<&Matter> for MatterOut {
     fn from(m: &Matter) -> Self {
         Self {
             id: m.id.to_string(),
-            name: m.name.clone(),
+            name: m.name.to_string(),
             number: m.number.clone(),
             lead_company_person_id: m.lead_company_person_id.to_string(),
             open_for_editing: m.open_for_editing,
@@ -260,7 +260,7 @@ impl From<&ApprovalRoute> for RouteOut {
     fn from(r: &ApprovalRoute) -> Self {
         Self {
             id: r.id.to_string(),
-            name: r.name.clone(),
+            name: r.name.to_string(),
             active: r.active,
             levels: r
                 .levels

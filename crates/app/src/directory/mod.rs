@@ -253,7 +253,7 @@ impl App {
             active: None,
             first_name: Some(w.first_name.clone()),
             last_name: Some(w.last_name.clone()),
-            email: Some(w.email.clone()),
+            email: Some(w.email.to_string()),
             role: None,
             office_id: office_change,
         };
@@ -361,7 +361,7 @@ async fn create_linked(tx: &mut Tx, ctx: &Ctx, w: &Wanted, stale: Option<Directo
         None => None,
     };
     let input = NewUser {
-        email: w.email.clone(),
+        email: w.email.to_string(),
         first_name: w.first_name.clone(),
         last_name: w.last_name.clone(),
         side: Some(Side::Company.as_str().into()),

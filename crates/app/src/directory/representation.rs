@@ -14,7 +14,7 @@ use store::DirectoryLink;
 pub struct DirectoryUser {
     pub link: DirectoryLink,
     pub user: User,
-    pub office_name: Option<String>,
+    pub office_name: Option<domain::EntityName>,
 }
 
 impl DirectoryUser {
@@ -34,7 +34,11 @@ impl DirectoryUser {
         if let Some(e) = &self.link.external_id {
             v["externalId"] = json!(e);
         }
-        let department = self.link.department.clone().or_else(|| self.office_name.clone());
+        let department = self
+            .link
+            .department
+            .clone()
+            .or_else(|| self.office_name.as_ref().map(|n| n.to_string()));
         v[scim::ENTERPRISE_SCHEMA] = match department {
             Some(d) => json!({"department": d}),
             None => json!({}),
@@ -73,7 +77,7 @@ pub(super) struct Wanted {
     pub(super) user_name: String,
     pub(super) first_name: String,
     pub(super) last_name: String,
-    pub(super) email: String,
+    pub(super) email: Email,
     pub(super) active: bool,
     pub(super) external_id: Option<String>,
     pub(super) department: Option<String>,
@@ -163,7 +167,7 @@ pub(super) fn read_user(body: &Value) -> AppResult<Wanted> {
 
 /// DIR1: the Tracker email is the primary address, else the `work` one,
 /// else the first, else `userName` when it is an address.
-fn pick_email(emails: Option<&Value>, user_name: &str) -> AppResult<String> {
+fn pick_email(emails: Option<&Value>, user_name: &str) -> AppResult<Email> {
     let list = match emails {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items.clone(),
@@ -200,9 +204,7 @@ fn pick_email(emails: Option<&Value>, user_name: &str) -> AppResult<String> {
             ))
         }
     };
-    Email::parse(&address)
-        .map(|e| e.as_str().to_owned())
-        .map_err(|_| scim_error(ScimType::InvalidValue, format!("'{address}' is not an email address")))
+    Email::parse(&address).map_err(|_| scim_error(ScimType::InvalidValue, format!("'{address}' is not an email address")))
 }
 
 #[cfg(test)]

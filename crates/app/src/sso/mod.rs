@@ -140,7 +140,7 @@ impl App {
     /// with* button, and whether company users must use it.
     pub async fn sso_offer(&self) -> AppResult<Option<(String, bool)>> {
         let s = self.current_settings().await?;
-        Ok(s.sso.map(|sso| (s.company_name, sso.only_sso_for_company_users)))
+        Ok(s.sso.map(|sso| (s.company_name.into_string(), sso.only_sso_for_company_users)))
     }
 
     /// Starts a sign-in: PKCE, `state` and `nonce` made fresh; the state is

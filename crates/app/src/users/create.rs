@@ -128,7 +128,7 @@ pub(crate) async fn insert_new_user(tx: &mut Tx, ctx: &Ctx, input: NewUser, now:
         Some(id) => Some(existing_office(tx, id).await?),
         None => None,
     };
-    if tx.email_taken(v.email.as_str(), None).await? {
+    if tx.email_taken(&v.email, None).await? {
         return Err(email_taken(&v.email));
     }
     let (user, queued) = insert_valid_user(tx, ctx, v, input.hold_new_user_email, now).await?;

@@ -48,10 +48,10 @@ pub(crate) async fn edit_user(
     let mut queued = false;
 
     if let Some(first) = first.filter(|f| *f != before.first_name) {
-        change.first_name = Some(first.into_string());
+        change.first_name = Some(first);
     }
     if let Some(last) = last.filter(|l| *l != before.last_name) {
-        change.last_name = Some(last.into_string());
+        change.last_name = Some(last);
     }
     if let Some(office) = &patch.office_id {
         let office_id = office.as_deref().map(OfficeId::from);
@@ -92,12 +92,12 @@ pub(crate) async fn edit_user(
     let mut readdressed = None;
     if let Some(email) = email.filter(|e| *e != before.email) {
         if !email.is_same_address(&before.email) {
-            if tx.email_taken(email.as_str(), Some(&before.id)).await? {
+            if tx.email_taken(&email, Some(&before.id)).await? {
                 return Err(email_taken(&email));
             }
             readdressed = Some(email.as_str().to_owned());
         }
-        change.email = Some(email.as_str().to_owned());
+        change.email = Some(email);
     }
 
     let mut outcome = UpdateOutcome { warnings: Vec::new() };

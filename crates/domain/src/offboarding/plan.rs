@@ -2,7 +2,7 @@
 
 use super::{ItemKind, TargetType};
 use crate::deactivation::BlockerKind as B;
-use crate::{MatterRole, Role, Side, UserId};
+use crate::{EntityName, MatterRole, Role, Side, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
@@ -18,7 +18,7 @@ pub struct Target {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MatterRef {
     pub id: String,
-    pub name: String,
+    pub name: EntityName,
     pub number: String,
 }
 
@@ -27,7 +27,7 @@ pub struct MatterRef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlaceRef {
     pub id: String,
-    pub name: String,
+    pub name: EntityName,
     pub level: Option<i64>,
     pub other: Option<UserId>,
     pub other_active: bool,
@@ -105,7 +105,7 @@ fn place_target(kind: TargetType, p: &PlaceRef) -> Target {
         id: p.id.clone(),
         name: match p.level {
             Some(l) => format!("{}, level {l}", p.name),
-            None => p.name.clone(),
+            None => p.name.to_string(),
         },
         level: p.level,
     }

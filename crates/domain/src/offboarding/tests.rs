@@ -38,14 +38,14 @@ use proptest::prelude::*;
 fn matter(n: u8) -> MatterRef {
     MatterRef {
         id: format!("m{n}"),
-        name: format!("Matter {n}"),
+        name: crate::EntityName::parse("name", &format!("Matter {n}")).unwrap(),
         number: format!("N-{n}"),
     }
 }
 fn place(n: u8, level: Option<i64>, other: Option<&str>, other_active: bool) -> PlaceRef {
     PlaceRef {
         id: format!("p{n}"),
-        name: format!("Place {n}"),
+        name: crate::EntityName::parse("name", &format!("Place {n}")).unwrap(),
         level,
         other: other.map(UserId::from),
         other_active,

@@ -108,7 +108,7 @@ impl Env {
     pub async fn set_company(&self, name: &str, coordinator: Option<&UserId>, link_ttl_hours: i64) {
         let mut tx = self.db.write().await.unwrap();
         let mut s = tx.settings().await.unwrap();
-        s.company_name = name.into();
+        s.company_name = domain::EntityName::parse("company_name", name).unwrap();
         s.tracker_coordinator_id = coordinator.cloned();
         s.link_ttl_hours = link_ttl_hours;
         tx.save_settings(&s, self.now()).await.unwrap();

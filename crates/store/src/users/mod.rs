@@ -106,13 +106,13 @@ impl TryFrom<UserRow> for User {
     }
 }
 
-/// The fields an administrator's edit changes (`PATCH /users/{id}`); the
-/// others stay as they are in the database.
+/// The fields an administrator's edit changes (`PATCH /users/{id}`), as
+/// validated values; the others stay as they are in the database.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserChange {
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub email: Option<String>,
+    pub first_name: Option<PersonName>,
+    pub last_name: Option<PersonName>,
+    pub email: Option<Email>,
     pub role: Option<Role>,
     /// `Some(None)` removes the office.
     pub office_id: Option<Option<OfficeId>>,
@@ -149,7 +149,7 @@ impl Tx {
                     .push(", ")
                     .text(u.email.as_str())
                     .push(", ")
-                    .text(u.email.to_ascii_lowercase());
+                    .text(u.email.normalized());
                 sql.push(", ").text(u.first_name.as_str()).push(", ").text(u.last_name.as_str());
                 sql.push(", ")
                     .text(fold(&u.first_name))
@@ -200,7 +200,7 @@ impl Tx {
         }
         if let Some(email) = &change.email {
             sql.push(", email = ").text(email.as_str());
-            sql.push(", email_norm = ").text(email.to_ascii_lowercase());
+            sql.push(", email_norm = ").text(email.normalized());
         }
         if let Some(role) = change.role {
             sql.push(", role = ").text(role.as_str());
@@ -278,19 +278,14 @@ impl Tx {
 
     pub async fn user_by_email(&mut self, email: &str) -> Result<Option<User>> {
         statement!(USER_BY_EMAIL = formatcp!("SELECT {USER_COLUMNS} FROM users u WHERE u.email_norm = $1"));
-        let row: Option<UserRow> = fetch_optional!(self, USER_BY_EMAIL, email.trim().to_ascii_lowercase())?;
+        let row: Option<UserRow> = fetch_optional!(self, USER_BY_EMAIL, Email::normalize(email))?;
         row.map(User::try_from).transpose()
     }
 
     /// Whether another user already has this sign-in id (case-insensitive).
-    pub async fn email_taken(&mut self, email: &str, except: Option<&UserId>) -> Result<bool> {
+    pub async fn email_taken(&mut self, email: &Email, except: Option<&UserId>) -> Result<bool> {
         statement!(EMAIL_TAKEN = "SELECT COUNT(*) FROM users WHERE email_norm = $1 AND id <> $2");
-        let n: i64 = scalar_one!(
-            self,
-            EMAIL_TAKEN,
-            email.to_ascii_lowercase(),
-            except.map(|u| u.as_str()).unwrap_or("")
-        )?;
+        let n: i64 = scalar_one!(self, EMAIL_TAKEN, email.normalized(), except.map(|u| u.as_str()).unwrap_or(""))?;
         Ok(n > 0)
     }
 

@@ -57,7 +57,7 @@ pub async fn dropped_begins_leave_the_connection_clean(db: &Db) {
         drop(read);
         let mut write = db.write().await.expect("a write transaction");
         let mut s = write.settings_for_update().await.expect("settings");
-        s.company_name = format!("Company {round}");
+        s.company_name = domain::EntityName::parse("company_name", &format!("Company {round}")).expect("a name");
         write
             .save_settings(&s, round)
             .await

@@ -305,7 +305,7 @@ text!(PersonNameText, "A first or last name.", domain::PersonName::MAX_CHARS);
 text!(
     NameText,
     "The name of an office, firm, matter or approval route, or the company.",
-    200
+    domain::EntityName::MAX_CHARS
 );
 text!(MatterNumberText, "A matter's number.", 50);
 

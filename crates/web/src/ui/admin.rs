@@ -65,7 +65,7 @@ pub struct SettingsForm {
 impl SettingsForm {
     fn of(s: &Settings) -> Self {
         Self {
-            company_name: s.company_name.clone(),
+            company_name: s.company_name.to_string(),
             tracker_coordinator_id: s.tracker_coordinator_id.as_ref().map(|u| u.to_string()),
             active_directory_sync: s.active_directory_sync.then(|| "1".into()),
             min_length: s.password_policy.min_length.to_string(),

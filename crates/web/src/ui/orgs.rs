@@ -64,7 +64,7 @@ pub async fn offices(State(app): State<App>, s: Session) -> PageResult {
         .iter()
         .map(|o| OfficeRow {
             id: o.id.to_string(),
-            name: o.name.clone(),
+            name: o.name.to_string(),
             active: o.active,
             coordinator: name_of(&people, &o.coordinator_id),
             backup: name_of(&people, &o.backup_coordinator_id),
@@ -194,7 +194,7 @@ pub async fn create_office(State(app): State<App>, s: Session, Query(q): Query<P
 pub async fn office(State(app): State<App>, s: Session, Path(id): Path<String>, Query(q): Query<PickerQuery>) -> PageResult {
     let o = app.office(&s.ctx, &OfficeId::from(id)).await?;
     let f = OfficeForm {
-        name: o.name.clone(),
+        name: o.name.to_string(),
         active: o.active.then(|| "1".into()),
         coordinator_id: o.coordinator_id.as_ref().map(|u| u.to_string()),
         backup_coordinator_id: o.backup_coordinator_id.as_ref().map(|u| u.to_string()),
@@ -261,7 +261,7 @@ pub async fn firms(State(app): State<App>, s: Session) -> PageResult {
         .iter()
         .map(|f| FirmRow {
             id: f.id.to_string(),
-            name: f.name.clone(),
+            name: f.name.to_string(),
             active: f.active,
         })
         .collect();

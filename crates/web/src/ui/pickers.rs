@@ -209,7 +209,7 @@ impl OrgPicker {
         let listed = app
             .list_offices(&s.ctx, all_at_once())
             .await
-            .map(|l| l.items.into_iter().map(|o| (o.id.to_string(), o.name)).collect());
+            .map(|l| l.items.into_iter().map(|o| (o.id.to_string(), o.name.into_string())).collect());
         Self::of("Offices", listed, selected)
     }
 
@@ -222,7 +222,7 @@ impl OrgPicker {
         let listed = app
             .list_firms(&s.ctx, all_at_once())
             .await
-            .map(|l| l.items.into_iter().map(|f| (f.id.to_string(), f.name)).collect());
+            .map(|l| l.items.into_iter().map(|f| (f.id.to_string(), f.name.into_string())).collect());
         Self::of("Firms", listed, selected)
     }
 }

@@ -98,7 +98,7 @@ async fn profile_page(
         if offices.problem.is_none() && !offices.choices.iter().any(|c| c.value == o.id.as_str()) {
             offices
                 .choices
-                .insert(0, Choice::new(o.id.to_string(), o.name.clone(), office_sel == o.id.as_str()));
+                .insert(0, Choice::new(o.id.to_string(), o.name.to_string(), office_sel == o.id.as_str()));
         }
     }
     let roles = Role::ALL

@@ -53,7 +53,7 @@ pub async fn list(State(app): State<App>, s: Session) -> PageResult {
         .iter()
         .map(|r| RouteRow {
             id: r.id.to_string(),
-            name: r.name.clone(),
+            name: r.name.to_string(),
             active: r.active,
             levels: r.levels.len(),
             approvers: r
@@ -91,7 +91,7 @@ pub struct RouteForm {
 impl RouteForm {
     fn of(r: &ApprovalRoute) -> Self {
         Self {
-            name: r.name.clone(),
+            name: r.name.to_string(),
             active: r.active,
             levels: r
                 .levels

@@ -69,7 +69,7 @@ pub async fn list(State(app): State<App>, s: Session, Query(q): Query<PageParam>
             let lead = people.get(&m.id);
             MatterRow {
                 id: m.id.to_string(),
-                name: m.name.clone(),
+                name: m.name.to_string(),
                 number: m.number.clone(),
                 lead: lead.map(|p| p.name.clone()).unwrap_or_default(),
                 lead_inactive: lead.is_some_and(|p| !p.active),
@@ -207,7 +207,7 @@ pub async fn edit_page(State(app): State<App>, s: Session, Path(id): Path<String
     let m = app.matter_to_edit(&s.ctx, &MatterId::from(id)).await?;
     let lead = leads(&app, &s, vec![m.id.clone()]).await?.remove(&m.id);
     let f = MatterForm {
-        name: m.name.clone(),
+        name: m.name.to_string(),
         number: m.number.clone(),
         lead_company_person_id: m.lead_company_person_id.to_string(),
         open_for_editing: m.open_for_editing.then(|| "1".into()),

@@ -90,9 +90,9 @@ pub async fn show(State(app): State<App>, s: Session, Path(id): Path<String>, Qu
     };
     let candidates: Vec<Person> = everyone.into_iter().filter(|p| !already.contains(&p.id.as_str())).collect();
     let page = ShowPage {
-        layout: s.layout(m.name.clone(), "matters"),
+        layout: s.layout(m.name.to_string(), "matters"),
         id: m.id.to_string(),
-        name: m.name.clone(),
+        name: m.name.to_string(),
         number: m.number.clone(),
         state: state(&m),
         lead,
