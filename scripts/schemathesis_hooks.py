@@ -22,12 +22,17 @@ The stateful phase follows links (declared and inferred) from one answer to
 the next, but a chain starts only when its first request succeeds, and a
 generated body names records by random ids (`office_id`, `lead_*_id`,
 approvers, successors, `delegate_ids`, …) that exist nowhere, so most
-creations were refused with 404/422 and the chains stopped there. In that
-phase only, `before_call` swaps each string id in a JSON body that names no
-known record for a real one of the same kind: the demo company's, read once
-at start, and every record the run itself creates (`after_call`). Path ids
-are left alone: they come from the links. The other phases keep their
-generated ids, so refusals of unknown ids are still tested there.
+creations were refused with 404/422 and the chains stopped there.
+`before_call` swaps each string id in a JSON body that names no known
+record for a real one of the same kind: the demo company's, read once at
+start, and every record the run itself creates (`after_call`). It does so
+for every request of the stateful phase, and for every other positive
+case of the other phases (a seeded coin): an operation whose body names
+people (`POST /approval-routes`, the bulk lead update, `/offboard`) was
+otherwise refused for every positive case there, so what lies behind the
+ids went untested; the other half keep their generated ids, so refusals
+of unknown ids are still tested. Negative cases are never changed. Path
+ids are left alone: the stateful phase takes them from the links.
 """
 
 import json
@@ -89,6 +94,8 @@ ALL_KNOWN = {i for ids in KNOWN.values() for i in ids}
 # Which kind a POST's 201 answer creates, by the collection it was sent to.
 CREATES = {"/users": "user", "/offices": "office", "/firms": "firm", "/matters": "matter", "/approval-routes": "route"}
 PICK = random.Random(20261122)
+# Which positive cases outside the stateful phase get real ids.
+COIN = random.Random(20261123)
 
 
 def kind_of(key):
@@ -125,11 +132,17 @@ def with_real_ids(body):
     return out
 
 
+def wants_real_ids(case):
+    if case.meta is None:
+        return False
+    if case.meta.phase.name == "stateful":
+        return True
+    return case.meta.generation.mode.value == "positive" and COIN.random() < 0.5
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
-    if case.meta is None or case.meta.phase.name != "stateful":
-        return
-    if isinstance(case.body, (dict, list)):
+    if isinstance(case.body, (dict, list)) and wants_real_ids(case):
         case.body = with_real_ids(case.body)
 
 

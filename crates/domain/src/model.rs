@@ -47,6 +47,44 @@ pub struct User {
 }
 
 impl User {
+    /// A user as created (N1), with a new id: on the side of their role,
+    /// active, never activated or signed in, not locked, the new user email
+    /// held until it is queued.
+    pub fn created(
+        email: Email,
+        first_name: PersonName,
+        last_name: PersonName,
+        role: Role,
+        firm_id: Option<FirmId>,
+        office_id: Option<OfficeId>,
+        now: Millis,
+    ) -> User {
+        User {
+            id: UserId::generate(),
+            email,
+            first_name,
+            last_name,
+            side: role.side(),
+            firm_id,
+            office_id,
+            role,
+            active: true,
+            activated_at: None,
+            last_sign_in_at: None,
+            created_at: now,
+            updated_at: now,
+            deactivated_at: None,
+            new_user_email: NewUserEmail {
+                status: EmailStatus::Held,
+                sent_at: None,
+                send_count: 0,
+                last_change_at: Some(now),
+            },
+            locked_until: None,
+            lock_reason: None,
+        }
+    }
+
     pub fn full_name(&self) -> String {
         format!("{} {}", self.first_name, self.last_name)
     }

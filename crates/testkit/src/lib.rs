@@ -4,3 +4,4 @@ pub mod cli;
 pub mod message;
 pub mod oidc_idp;
 pub mod smtp_sink;
+pub mod users;

@@ -15,8 +15,7 @@
 //! in one transaction.
 
 use app::{App, AppConfig, Ctx, Page, SystemClock};
-use domain::model::{EmailStatus, NewUserEmail, User};
-use domain::{Role, Side, UserId};
+use domain::model::User;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use testkit::smtp_sink::SmtpSink;
@@ -28,30 +27,7 @@ fn setting(name: &str, default: usize) -> usize {
 }
 
 fn held_user(i: usize, now: i64) -> User {
-    User {
-        id: UserId::generate(),
-        email: domain::Email::parse(&format!("user{i:06}@company.example")).unwrap(),
-        first_name: domain::PersonName::parse("first_name", "Bulk").unwrap(),
-        last_name: domain::PersonName::parse("last_name", &format!("User {i}")).unwrap(),
-        side: Side::Company,
-        firm_id: None,
-        office_id: None,
-        role: Role::CompanyUser,
-        active: true,
-        activated_at: None,
-        last_sign_in_at: None,
-        created_at: now,
-        updated_at: now,
-        deactivated_at: None,
-        new_user_email: NewUserEmail {
-            status: EmailStatus::Held,
-            sent_at: None,
-            send_count: 0,
-            last_change_at: Some(now),
-        },
-        locked_until: None,
-        lock_reason: None,
-    }
+    testkit::users::held_company_user(&format!("user{i:06}@company.example"), "Bulk", &format!("User {i}"), now)
 }
 
 #[tokio::main]

@@ -10,8 +10,6 @@
 //! the claim lease of the dead process, as the wall clock would a minute
 //! later.
 
-use domain::model::{EmailStatus, NewUserEmail, User};
-use domain::{Role, Side, UserId};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -109,30 +107,7 @@ async fn seed_held_users(data_dir: &Path) {
         .as_millis() as i64;
     let mut tx = db.write().await.unwrap();
     for i in 0..USERS {
-        let user = User {
-            id: UserId::generate(),
-            email: domain::Email::parse(&format!("user{i:05}@company.example")).unwrap(),
-            first_name: domain::PersonName::parse("first_name", "Bulk").unwrap(),
-            last_name: domain::PersonName::parse("last_name", &format!("User {i}")).unwrap(),
-            side: Side::Company,
-            firm_id: None,
-            office_id: None,
-            role: Role::CompanyUser,
-            active: true,
-            activated_at: None,
-            last_sign_in_at: None,
-            created_at: now,
-            updated_at: now,
-            deactivated_at: None,
-            new_user_email: NewUserEmail {
-                status: EmailStatus::Held,
-                sent_at: None,
-                send_count: 0,
-                last_change_at: Some(now),
-            },
-            locked_until: None,
-            lock_reason: None,
-        };
+        let user = testkit::users::held_company_user(&format!("user{i:05}@company.example"), "Bulk", &format!("User {i}"), now);
         tx.insert_user(&user).await.unwrap();
     }
     tx.commit().await.unwrap();

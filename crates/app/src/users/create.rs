@@ -41,8 +41,8 @@ pub(crate) struct ValidNewUser {
     pub(crate) email: Email,
     first: PersonName,
     last: PersonName,
+    /// The side is the role's (a mismatch is refused).
     role: Role,
-    side: Side,
     firm_id: Option<FirmId>,
     office_id: Option<OfficeId>,
 }
@@ -102,12 +102,11 @@ pub(crate) fn validate_new_user(input: &NewUser) -> AppResult<ValidNewUser> {
     }
     p.into_result()?;
     match (email, first, last, role, side) {
-        (Some(email), Some(first), Some(last), Some(role), Some(side)) => Ok(ValidNewUser {
+        (Some(email), Some(first), Some(last), Some(role), Some(_)) => Ok(ValidNewUser {
             email,
             first,
             last,
             role,
-            side,
             firm_id,
             office_id,
         }),
@@ -174,28 +173,5 @@ pub(crate) async fn record_created(tx: &mut Tx, ctx: &Ctx, user: &User, hold: bo
 /// The row of a user just created: active, never signed in, the new user
 /// email held until queued.
 pub(crate) fn new_user_row(v: ValidNewUser, now: domain::Millis) -> User {
-    User {
-        id: UserId::generate(),
-        email: v.email,
-        first_name: v.first,
-        last_name: v.last,
-        side: v.side,
-        firm_id: v.firm_id,
-        office_id: v.office_id,
-        role: v.role,
-        active: true,
-        activated_at: None,
-        last_sign_in_at: None,
-        created_at: now,
-        updated_at: now,
-        deactivated_at: None,
-        new_user_email: NewUserEmail {
-            status: EmailStatus::Held,
-            sent_at: None,
-            send_count: 0,
-            last_change_at: Some(now),
-        },
-        locked_until: None,
-        lock_reason: None,
-    }
+    User::created(v.email, v.first, v.last, v.role, v.firm_id, v.office_id, now)
 }

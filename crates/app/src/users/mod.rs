@@ -18,7 +18,7 @@ use crate::views::user_json;
 use crate::{App, AppError, AppResult, Ctx, Page};
 use domain::access::{Actor, Denied, Subject};
 use domain::audit::AuditAction;
-use domain::model::{EmailStatus, Firm, NewUserEmail, Office, User};
+use domain::model::{EmailStatus, Firm, Office, User};
 use domain::{Email, FirmId, Invalid, OfficeId, PersonName, Role, Side, UserId};
 use store::{Cursor, MailKind, Org, OutboxPayload, SortKey, Status, Tx, UserChange, UserQuery};
 

@@ -70,6 +70,16 @@ pub fn no_redirects() -> Client {
 /// The wall clock, in milliseconds since the epoch.
 /// A user list query of the first 50 by name: a test sets what it varies
 /// on it (`UserQuery { sort, ..user_query(…) }`).
+/// The `key` text of each of a list answer's `items`, in order.
+pub fn item_texts(list: &Value, key: &str) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item[key].as_str().unwrap().to_owned())
+        .collect()
+}
+
 pub fn user_query(scope: domain::access::UserScope, org: store::Org, status: store::Status) -> store::UserQuery {
     store::UserQuery {
         scope,

@@ -5,12 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 fn emails(r: &Value) -> Vec<String> {
-    r["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["email"].as_str().unwrap().to_owned())
-        .collect()
+    crate::helpers::item_texts(r, "email")
 }
 
 #[tokio::test]

@@ -114,6 +114,8 @@ pub fn router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(exchange::import_users))
         .split_for_parts();
     // After the routes: only now does the document hold their operations.
+    // The query first: the shared responses add 400 where there is one.
+    people::document_query(&mut openapi);
     CommonResponses.modify(&mut openapi);
     (router, openapi)
 }

@@ -195,8 +195,10 @@ pub fn parse_moment(field: &'static str, s: &str) -> Result<i64, AppError> {
 #[utoipa::path(post, path = "/api/v1/users/{id}/offboard", tag = "users", request_body = OffboardIn,
     responses(
         (status = 200, body = OffboardedOut, links(
-            // A deactivation set for later can be cancelled.
-            ("CancelScheduledDeactivation" = (operation_id = "cancel", parameters(("id" = "$request.path.id")))),
+            // A deactivation set for later can be cancelled. The id is the
+            // scheduled one's: an offboarding done at once (no `scheduled`)
+            // leaves nothing to cancel, and then the link gives no value.
+            ("CancelScheduledDeactivation" = (operation_id = "cancel", parameters(("id" = "$response.body#/scheduled/user_id")))),
         )),
         (status = 403), (status = 404, body = super::ErrorBody), (status = 409), (status = 422)))]
 pub async fn offboard(

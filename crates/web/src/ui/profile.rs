@@ -8,7 +8,7 @@ use super::page::{
     form_problem, given, ok, page_number, redirect_with, render, role_label, sentence, ticked, when, Choice, Flash, FormErrors, Layout,
     OrgPicker, PageError, PageParam, PageResult, Pager, Posted, Session,
 };
-use super::users::email_title;
+use super::users::{email_title, PersonFields};
 use app::users::{UserDetails, UserPatch};
 use app::{App, AppError, ErrorKind, Page};
 use askama::Template;
@@ -21,14 +21,8 @@ use serde_json::Value;
 /// The profile form's values, kept when it comes back refused.
 #[derive(Deserialize, Default, Clone)]
 pub struct ProfileForm {
-    #[serde(default)]
-    first_name: String,
-    #[serde(default)]
-    last_name: String,
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    role: String,
+    #[serde(flatten)]
+    person: PersonFields,
     office_id: Option<String>,
     /// The office picker was on the form (absent for roles that cannot list offices).
     office_shown: Option<String>,
@@ -41,10 +35,12 @@ impl ProfileForm {
     fn of(d: &UserDetails) -> Self {
         let u = &d.user;
         Self {
-            first_name: u.first_name.to_string(),
-            last_name: u.last_name.to_string(),
-            email: u.email.to_string(),
-            role: u.role.as_str().into(),
+            person: PersonFields {
+                first_name: u.first_name.to_string(),
+                last_name: u.last_name.to_string(),
+                email: u.email.to_string(),
+                role: u.role.as_str().into(),
+            },
             office_id: u.office_id.as_ref().map(|o| o.to_string()),
             office_shown: None,
             active: u.active.then(|| "1".into()),
@@ -104,7 +100,7 @@ async fn profile_page(
     let roles = Role::ALL
         .iter()
         .filter(|r| r.side() == u.side)
-        .map(|r| Choice::new(r.as_str(), role_label(*r), r.as_str() == f.role))
+        .map(|r| Choice::new(r.as_str(), role_label(*r), r.as_str() == f.person.role))
         .collect();
     let n = &u.new_user_email;
     let mut facts = vec![
@@ -205,15 +201,15 @@ pub async fn save(State(app): State<App>, s: Session, Path(id): Path<String>, Po
     let active = ticked(&f.active_shown).then(|| ticked(&f.active));
     let patch = UserPatch {
         active,
-        first_name: Some(f.first_name.clone()),
-        last_name: Some(f.last_name.clone()),
-        email: Some(f.email.trim().to_owned()),
-        role: Some(f.role.clone()).filter(|r| !r.is_empty()),
+        first_name: Some(f.person.first_name.clone()),
+        last_name: Some(f.person.last_name.clone()),
+        email: Some(f.person.email.trim().to_owned()),
+        role: Some(f.person.role.clone()).filter(|r| !r.is_empty()),
         office_id: ticked(&f.office_shown).then(|| given(&f.office_id)),
     };
     match app.update_user(&s.ctx, &id, patch).await {
         Ok(outcome) => {
-            let name = format!("{} {}", f.first_name.trim(), f.last_name.trim());
+            let name = format!("{} {}", f.person.first_name.trim(), f.person.last_name.trim());
             let mut flash = vec![match active {
                 Some(false) if before.user.active => Flash::ok(format!(
                     "{name} is deactivated: they can no longer sign in, and stay listed as User Deactivated on their matters."

@@ -16,6 +16,19 @@ use domain::Side;
 
 pub const PER_PAGE: i64 = 50;
 
+/// The fields the add-user form and the profile form share, as typed.
+#[derive(serde::Deserialize, Default, Clone)]
+pub struct PersonFields {
+    #[serde(default)]
+    pub first_name: String,
+    #[serde(default)]
+    pub last_name: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub role: String,
+}
+
 /// One row of the list.
 pub struct Row {
     pub id: String,

@@ -17,14 +17,8 @@ use serde::Deserialize;
 pub struct NewUserForm {
     #[serde(default)]
     side: String,
-    #[serde(default)]
-    first_name: String,
-    #[serde(default)]
-    last_name: String,
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    role: String,
+    #[serde(flatten)]
+    person: super::PersonFields,
     firm_id: Option<String>,
     office_id: Option<String>,
     hold_new_user_email: Option<String>,
@@ -60,10 +54,10 @@ async fn new_user_page(app: &App, s: &Session, f: NewUserForm, errors: FormError
     let firm_side = f.side == "firm";
     let side = if firm_side { Side::Firm } else { Side::Company };
     let default_role = if firm_side { Role::FirmUser } else { Role::CompanyUser };
-    let role = if f.role.is_empty() {
+    let role = if f.person.role.is_empty() {
         default_role.as_str().to_owned()
     } else {
-        f.role.clone()
+        f.person.role.clone()
     };
     let firm_sel = f.firm_id.clone().unwrap_or_default();
     let office_sel = f.office_id.clone().unwrap_or_default();
@@ -102,13 +96,13 @@ pub async fn new_page(State(app): State<App>, s: Session, Query(q): Query<SideQu
 pub async fn create(State(app): State<App>, s: Session, Posted(f): Posted<NewUserForm>) -> PageResult {
     let side = if f.side == "firm" { "firm" } else { "company" };
     let input = NewUser {
-        email: f.email.trim().to_owned(),
-        first_name: f.first_name.clone(),
-        last_name: f.last_name.clone(),
+        email: f.person.email.trim().to_owned(),
+        first_name: f.person.first_name.clone(),
+        last_name: f.person.last_name.clone(),
         side: Some(side.into()),
         firm_id: if side == "firm" { given(&f.firm_id) } else { None },
         office_id: given(&f.office_id),
-        role: f.role.clone(),
+        role: f.person.role.clone(),
         hold_new_user_email: ticked(&f.hold_new_user_email),
     };
     match app.create_user(&s.ctx, input).await {
@@ -129,5 +123,30 @@ pub async fn create(State(app): State<App>, s: Session, Posted(f): Posted<NewUse
             app.require_user_administrator(&s.ctx)?;
             Ok(render(status, &new_user_page(&app, &s, f, errors).await?))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The shared person fields are read through `flatten` beside the form's own.
+    #[test]
+    fn the_form_reads_its_person_fields_and_its_own() {
+        let body = b"side=firm&first_name=Ann&last_name=Lee&email=ann%40firm.example&role=firm_user&firm_id=f1&hold_new_user_email=1";
+        let f: super::NewUserForm = serde_html_form::from_bytes(body).unwrap();
+        assert_eq!(
+            (
+                f.person.first_name.as_str(),
+                f.person.last_name.as_str(),
+                f.person.email.as_str(),
+                f.person.role.as_str()
+            ),
+            ("Ann", "Lee", "ann@firm.example", "firm_user")
+        );
+        assert_eq!(
+            (f.side.as_str(), f.firm_id.as_deref(), f.hold_new_user_email.as_deref()),
+            ("firm", Some("f1"), Some("1"))
+        );
+        let empty: super::NewUserForm = serde_html_form::from_bytes(b"side=company").unwrap();
+        assert!(empty.person.first_name.is_empty() && empty.person.role.is_empty() && empty.office_id.is_none());
     }
 }
