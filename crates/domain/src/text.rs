@@ -146,54 +146,52 @@ impl ShortText {
 // against the widest one (`ShortText::MAX_CHARS`).
 text_value!(ShortText, |s| ShortText::parse("text", &s, ShortText::MAX_CHARS));
 
-/// A person's first or last name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct PersonName(ShortText);
+/// A `ShortText` with a bound of its own: the type, its `parse` and
+/// `parse_owned` at that bound, and its text value (read back under
+/// `field`).
+macro_rules! bounded_text {
+    ($(#[$m:meta])* $name:ident, $max:expr, $field:literal) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub struct $name(ShortText);
 
-impl PersonName {
-    pub const MAX_CHARS: usize = 100;
+        impl $name {
+            pub const MAX_CHARS: usize = $max;
 
-    pub fn parse(field: &'static str, input: &str) -> Result<Self, Invalid> {
-        ShortText::parse(field, input, Self::MAX_CHARS).map(Self)
-    }
+            pub fn parse(field: &'static str, input: &str) -> Result<Self, Invalid> {
+                ShortText::parse(field, input, Self::MAX_CHARS).map(Self)
+            }
 
-    /// [`PersonName::parse`] of an owned text (a row read back).
-    pub fn parse_owned(field: &'static str, input: String) -> Result<Self, Invalid> {
-        ShortText::parse_owned(field, input, Self::MAX_CHARS).map(Self)
-    }
+            /// `parse` of an owned text (a row read back).
+            pub fn parse_owned(field: &'static str, input: String) -> Result<Self, Invalid> {
+                ShortText::parse_owned(field, input, Self::MAX_CHARS).map(Self)
+            }
 
-    pub fn into_string(self) -> String {
-        self.0.into_string()
-    }
+            pub fn into_string(self) -> String {
+                self.0.into_string()
+            }
+        }
+
+        text_value!($name, |s| $name::parse($field, &s));
+    };
 }
 
-text_value!(PersonName, |s| PersonName::parse("name", &s));
+bounded_text!(
+    /// A person's first or last name.
+    PersonName,
+    100,
+    "name"
+);
 
-/// The name of a firm, office, matter or approval route, or the company's
-/// name in the settings: one rule for all five (the `ShortText` rule, at
-/// most [`EntityName::MAX_CHARS`] characters). `field` names the input it
-/// came from in the error (`name`, `company_name`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct EntityName(ShortText);
-
-impl EntityName {
-    pub const MAX_CHARS: usize = 200;
-
-    pub fn parse(field: &'static str, input: &str) -> Result<Self, Invalid> {
-        ShortText::parse(field, input, Self::MAX_CHARS).map(Self)
-    }
-
-    /// [`EntityName::parse`] of an owned text (a row read back).
-    pub fn parse_owned(field: &'static str, input: String) -> Result<Self, Invalid> {
-        ShortText::parse_owned(field, input, Self::MAX_CHARS).map(Self)
-    }
-
-    pub fn into_string(self) -> String {
-        self.0.into_string()
-    }
-}
-
-text_value!(EntityName, |s| EntityName::parse("name", &s));
+bounded_text!(
+    /// The name of a firm, office, matter or approval route, or the company's
+    /// name in the settings: one rule for all five (the `ShortText` rule, at
+    /// most [`EntityName::MAX_CHARS`] characters). `field` names the input it
+    /// came from in the error (`name`, `company_name`).
+    EntityName,
+    200,
+    "name"
+);
 
 /// The lower-cased form used for case-insensitive sorting, searching and
 /// uniqueness of names.
