@@ -40,8 +40,14 @@ pub struct ChainedFields<'a> {
 /// The canonical encoding described in the module documentation.
 pub fn encode(e: &ChainedFields<'_>) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 + e.before_json.map_or(0, str::len) + e.after_json.map_or(0, str::len));
-    out.extend_from_slice(&e.seq.to_be_bytes());
-    out.extend_from_slice(&e.at.to_be_bytes());
+    write_encoding(e, |bytes| out.extend_from_slice(bytes));
+    out
+}
+
+/// Hands the canonical encoding of `e` to `sink`, piece by piece.
+fn write_encoding(e: &ChainedFields<'_>, mut sink: impl FnMut(&[u8])) {
+    sink(&e.seq.to_be_bytes());
+    sink(&e.at.to_be_bytes());
     for field in [
         e.actor_id,
         Some(e.actor_label),
@@ -53,28 +59,35 @@ pub fn encode(e: &ChainedFields<'_>) -> Vec<u8> {
         e.source_ip,
     ] {
         match field {
-            None => out.push(0),
+            None => sink(&[0]),
             Some(s) => {
-                out.push(1);
-                out.extend_from_slice(&(s.len() as u32).to_be_bytes());
-                out.extend_from_slice(s.as_bytes());
+                sink(&[1]);
+                sink(&(s.len() as u32).to_be_bytes());
+                sink(s.as_bytes());
             }
         }
     }
-    out
 }
 
-/// The hash of an entry that follows `prev`.
+/// The hash of an entry that follows `prev` (the encoding is fed to the
+/// hash as it is written, never held: N3's confirm hashes one entry per
+/// user).
 pub fn entry_hash(prev: &[u8; 32], e: &ChainedFields<'_>) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(prev);
-    h.update(encode(e));
+    write_encoding(e, |bytes| h.update(bytes));
     h.finalize().into()
 }
 
 /// 64 lowercase hex digits.
 pub fn to_hex(hash: &[u8; 32]) -> String {
-    hash.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(64);
+    for b in hash {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 /// The 32 bytes of a stored hash, or `None` if it is not 64 hex digits.
@@ -208,9 +221,36 @@ mod tests {
         assert_ne!(entry_hash(&GENESIS, &a), entry_hash(&GENESIS, &b));
     }
 
+    /// The hash streams the encoding; [`encode`] writes it out. Same bytes.
+    #[test]
+    fn the_hash_covers_exactly_the_encoding() {
+        for e in [
+            entry(1),
+            ChainedFields {
+                actor_id: None,
+                target_id: None,
+                after_json: None,
+                ..entry(7)
+            },
+        ] {
+            let mut h = Sha256::new();
+            h.update([9u8; 32]);
+            h.update(encode(&e));
+            let expected: [u8; 32] = h.finalize().into();
+            assert_eq!(entry_hash(&[9; 32], &e), expected);
+        }
+    }
+
     #[test]
     fn hex_round_trips_and_rejects_garbage() {
         assert_eq!(from_hex(&to_hex(&[0xab; 32])), Some([0xab; 32]));
+        // Every byte value, against the formatter: lowercase, two digits.
+        for start in (0..=255u8).step_by(32) {
+            let bytes: [u8; 32] = std::array::from_fn(|i| start.wrapping_add(i as u8));
+            let expected: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(to_hex(&bytes), expected);
+            assert_eq!(from_hex(&expected), Some(bytes));
+        }
         assert_eq!(from_hex("zz"), None);
         assert_eq!(from_hex(&"g".repeat(64)), None);
     }

@@ -164,11 +164,11 @@ impl Tx {
         Ok(())
     }
 
-    /// Records many entries (an offboarding writes one per matter); at
-    /// commit they join the chain in multi-row inserts, a few hundred per
-    /// statement, like every entry.
-    pub async fn audit_many(&mut self, entries: &[AuditEntry]) -> Result<()> {
-        self.audit.entries.extend_from_slice(entries);
+    /// Records many entries (an offboarding writes one per matter, N3's
+    /// confirm one per user); at commit they join the chain like every
+    /// entry, up to 10,000 an insert.
+    pub async fn audit_many(&mut self, entries: impl IntoIterator<Item = AuditEntry>) -> Result<()> {
+        self.audit.entries.extend(entries);
         Ok(())
     }
 
@@ -202,6 +202,8 @@ impl Tx {
         }
         let entries = std::mem::take(&mut self.audit.entries);
         let mut rows = Vec::with_capacity(entries.len());
+        // Each entry's `prev_hash` is the hex of the hash before it.
+        let mut prev_hex = to_hex(&prev);
         for e in &entries {
             let before = e.before.as_ref().map(|v| v.to_string());
             let after = e.after.as_ref().map(|v| v.to_string());
@@ -221,13 +223,14 @@ impl Tx {
                     source_ip: e.source_ip.as_deref(),
                 },
             );
+            let hash_hex = to_hex(&hash);
             rows.push(ChainedRow {
                 entry: e,
                 before,
                 after,
                 seq,
-                prev_hash: to_hex(&prev),
-                hash: to_hex(&hash),
+                prev_hash: std::mem::replace(&mut prev_hex, hash_hex.clone()),
+                hash: hash_hex,
             });
             prev = hash;
         }
@@ -235,7 +238,7 @@ impl Tx {
             self.insert_chained(chunk).await?;
         }
         statement!(APPEND_AUDIT = "UPDATE audit_chain SET seq = $1, hash = $2 WHERE id = 1");
-        exec!(self, APPEND_AUDIT, seq, to_hex(&prev))?;
+        exec!(self, APPEND_AUDIT, seq, prev_hex)?;
         Ok(())
     }
 
@@ -271,26 +274,29 @@ impl Tx {
                     .rows_affected()
             }
             crate::db::TxInner::Sqlite(t) => {
-                let batch: Vec<serde_json::Value> = rows
+                // Each row an array of borrowed fields, written straight
+                // into the JSON text (no value tree, no copies).
+                let batch: Vec<_> = rows
                     .iter()
                     .map(|r| {
-                        serde_json::json!([
-                            r.entry.at,
-                            r.entry.actor_id,
-                            r.entry.actor_label,
-                            r.entry.action,
-                            r.entry.target_kind,
-                            r.entry.target_id,
-                            r.before,
-                            r.after,
-                            r.entry.source_ip,
+                        let e = r.entry;
+                        (
+                            e.at,
+                            &e.actor_id,
+                            &e.actor_label,
+                            &e.action,
+                            e.target_kind,
+                            &e.target_id,
+                            &r.before,
+                            &r.after,
+                            &e.source_ip,
                             r.seq,
-                            r.prev_hash,
-                            r.hash
-                        ])
+                            &r.prev_hash,
+                            &r.hash,
+                        )
                     })
                     .collect();
-                let batch = serde_json::Value::Array(batch).to_string();
+                let batch = serde_json::to_string(&batch).map_err(|e| StoreError::Corrupt(format!("an audit batch: {e}")))?;
                 sqlx::query(INSERT_CHAINED_JSON.sql)
                     .bind(batch)
                     .execute(&mut **t)

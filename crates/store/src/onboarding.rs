@@ -82,22 +82,19 @@ impl Tx {
             }
         };
         // Chained with the transaction's other entries at commit.
-        let entries: Vec<AuditEntry> = picked
-            .iter()
-            .map(|(id, status)| AuditEntry {
-                at: now,
-                actor_id: who.actor_id.map(str::to_owned),
-                actor_label: who.actor_label.to_owned(),
-                action: AuditAction::UserNewUserEmailQueued.as_str().to_owned(),
-                target_kind: "user",
-                target_id: Some(id.clone()),
-                before: Some(serde_json::json!({ "new_user_email_status": status })),
-                after: Some(serde_json::json!({ "new_user_email_status": "queued" })),
-                source_ip: who.source_ip.map(str::to_owned),
-            })
-            .collect();
-        self.audit_many(&entries).await?;
         let count = picked.len() as i64;
+        let entries = picked.iter().map(|(id, status)| AuditEntry {
+            at: now,
+            actor_id: who.actor_id.map(str::to_owned),
+            actor_label: who.actor_label.to_owned(),
+            action: AuditAction::UserNewUserEmailQueued.as_str().to_owned(),
+            target_kind: "user",
+            target_id: Some(id.clone()),
+            before: Some(serde_json::json!({ "new_user_email_status": status })),
+            after: Some(serde_json::json!({ "new_user_email_status": "queued" })),
+            source_ip: who.source_ip.map(str::to_owned),
+        });
+        self.audit_many(entries).await?;
         Ok(count)
     }
 }

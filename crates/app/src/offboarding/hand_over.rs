@@ -223,7 +223,7 @@ pub(crate) async fn hand_over_and_deactivate(
         }
     }
     let reassigned = audit.len();
-    tx.audit_many(&audit).await?;
+    tx.audit_many(audit).await?;
     set_active(app, tx, ctx, user, false, now).await?;
     let successors: BTreeMap<String, usize> = taken.iter().map(|(k, v)| (k.to_string(), v.len())).collect();
     record(
