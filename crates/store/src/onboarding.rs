@@ -70,13 +70,29 @@ impl Tx {
                 }
                 picked
             }
-            // One statement, one snapshot, rows locked as they are picked.
+            // One statement: an UPDATE per status the users may have
+            // (N3: held or failed), so each returns the status it replaced
+            // without a SELECT … FOR UPDATE joined back to the table (a
+            // third of the statement's time at 30,000 users, issue 12).
+            // Each UPDATE locks and re-checks its rows as it marks them.
             Dialect::Postgres => {
+                let statuses = crate::users::NEVER_EMAILED_STATUSES;
+                let marked: Vec<String> = statuses
+                    .iter()
+                    .map(|was| {
+                        format!(
+                            "marked_{was} AS (UPDATE users AS u SET {mark}{filter_text} AND u.new_user_email_status = '{was}' \
+                             RETURNING u.id, u.email, '{was}'::TEXT AS was)"
+                        )
+                    })
+                    .collect();
+                let all: Vec<String> = statuses.iter().map(|was| format!("SELECT * FROM marked_{was}")).collect();
                 let sql = format!(
-                    "WITH picked AS (SELECT u.id, u.email, u.new_user_email_status FROM users u{filter_text} FOR UPDATE), \
-                     marked AS (UPDATE users SET {mark} FROM picked WHERE users.id = picked.id), \
+                    "WITH {}, picked AS ({}), \
                      queued AS (INSERT INTO mail_outbox ({outbox_cols}) SELECT {outbox_vals} FROM picked u) \
-                     SELECT id, new_user_email_status FROM picked"
+                     SELECT id, was FROM picked",
+                    marked.join(", "),
+                    all.join(" UNION ALL ")
                 );
                 on!(self, |c| bind_args!(sqlx::query_as(&sql), args.clone()).fetch_all(c).await)?
             }

@@ -8,7 +8,7 @@ mod query;
 
 pub use export::UserExport;
 pub(crate) use page::{list_in_one_statement, search_in_one_statement};
-pub(crate) use query::push_user_filters;
+pub(crate) use query::{push_user_filters, NEVER_EMAILED_STATUSES};
 pub use query::{Org, OrgNames, SortKey, Status, UserPage, UserQuery};
 
 use crate::db::{exec, fetch_optional, on, scalar_one, statement, Stmt, Tx};

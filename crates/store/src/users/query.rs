@@ -72,6 +72,11 @@ pub struct OrgNames {
     pub office: Option<String>,
 }
 
+/// The new user email statuses of N3's never-emailed users, as
+/// [`NEVER_EMAILED`] spells them (a test keeps the two in step).
+pub(crate) const NEVER_EMAILED_STATUSES: [domain::model::EmailStatus; 2] =
+    [domain::model::EmailStatus::Held, domain::model::EmailStatus::Failed];
+
 pub(crate) const NEVER_EMAILED: &str = " AND u.new_user_email_sent_at IS NULL AND u.active = TRUE AND u.activated_at IS NULL \
     AND u.new_user_email_status IN ('held', 'failed')";
 
@@ -223,4 +228,13 @@ pub(super) fn list_columns(descending: bool) -> String {
         "{USER_COLUMNS}, u.last_name_norm AS k_last, u.first_name_norm AS k_first, u.email_norm AS k_email, {sign_in} AS k_sign_in, \
          (SELECT f.name FROM firms f WHERE f.id = u.firm_id) AS firm_name, (SELECT o.name FROM offices o WHERE o.id = u.office_id) AS office_name"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn never_emailed_names_exactly_its_statuses() {
+        let listed: Vec<String> = super::NEVER_EMAILED_STATUSES.iter().map(|s| format!("'{s}'")).collect();
+        assert!(super::NEVER_EMAILED.ends_with(&format!("u.new_user_email_status IN ({})", listed.join(", "))));
+    }
 }

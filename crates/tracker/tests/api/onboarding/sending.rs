@@ -154,3 +154,36 @@ async fn n4_an_administrator_sends_the_email_to_one_user_and_again_later() {
     assert_eq!(state["send_count"], 2);
     assert_eq!(state["sent_at"], sent_at, "the first-sent time stays");
 }
+
+/// N3: a user whose new user email was refused for good counts as never
+/// emailed; confirm queues them with the held ones, and each audit entry
+/// records the status it replaced (the statement that marks them reads it
+/// per status on PostgreSQL, in one pass on SQLite).
+#[tokio::test]
+async fn n3_confirm_queues_refused_users_again_and_audits_the_status_each_had() {
+    let (app, sink) = app_with_sink().await;
+    sink.set_rcpt_rule(|address| (address == "bounced@company.example").then(|| "550 5.1.1 no such mailbox".to_owned()));
+    let bounced = user_with(&app, "bounced@company.example", "Bou", false).await;
+    let held = user_with(&app, "held@company.example", "Hel", true).await;
+    settle(&app).await;
+    assert_eq!(email_state(&app, &bounced).await["status"], "failed");
+    assert_eq!(email_state(&app, &held).await["status"], "held");
+    assert_eq!(pending(&app, &app.admin).await, ["bounced@company.example", "held@company.example"]);
+
+    sink.set_rcpt_rule(|_| None);
+    let before = sink.messages().len();
+    let (sent, message) = send_all(&app, &app.admin).await;
+    assert_eq!(sent, 2, "{message}");
+    sink.wait_for(before + 2, WAIT).await;
+    settle(&app).await;
+    assert_eq!(pending(&app, &app.admin).await, Vec::<String>::new());
+    // Newest first: the confirm's entry, after the first send's (the user
+    // created without hold was queued once already).
+    for (id, was, times) in [(&bounced, "failed", 2), (&held, "held", 1)] {
+        let entries = app.audit(&format!("target_id={id}&action=user.new_user_email_queued")).await;
+        assert_eq!(entries.len(), times, "{entries:?}");
+        assert_eq!(entries[0]["before"]["new_user_email_status"], was, "{}", entries[0]);
+        assert_eq!(entries[0]["after"]["new_user_email_status"], "queued", "{}", entries[0]);
+        assert_eq!(email_state(&app, id).await["status"], "sent");
+    }
+}
