@@ -236,6 +236,18 @@ impl App {
         Ok(n)
     }
 
+    /// S4: clears the locks that have run out (see
+    /// [`store::Tx::clear_expired_locks`]); `tracker serve` runs it every
+    /// minute. Time ending a lock is no one's action: no audit entry.
+    #[tracing::instrument(name = "clear_expired_locks", skip_all)]
+    pub async fn clear_expired_locks(&self) -> AppResult<u64> {
+        let now = self.now();
+        let mut tx = self.db.write().await?;
+        let n = tx.clear_expired_locks(now).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
     #[tracing::instrument(name = "sign_out", skip_all)]
     pub async fn sign_out(&self, ctx: &Ctx, token_hash: &str) -> AppResult<()> {
         let now = self.now();

@@ -135,6 +135,16 @@ impl Tx {
         Ok(())
     }
 
+    /// S4: clears every lock whose time has passed. An expired lock
+    /// already lets its user sign in; clearing it keeps the locked-out
+    /// list's indexes (migration 0011) to the accounts locked now. Only the
+    /// lock's two fields change: the failure count and its window, the
+    /// unlock time and `updated_at` stay. Returns how many were cleared.
+    pub async fn clear_expired_locks(&mut self, now: Millis) -> Result<u64> {
+        statement!(CLEAR_EXPIRED_LOCKS = "UPDATE users SET locked_until = NULL, lock_reason = NULL WHERE locked_until <= $1");
+        Ok(exec!(self, CLEAR_EXPIRED_LOCKS, now)?)
+    }
+
     /// A successful sign-in: the time, and no lock or failures left.
     pub async fn record_sign_in(&mut self, user_id: &UserId, now: Millis) -> Result<()> {
         statement!(

@@ -142,7 +142,7 @@ pub async fn start(cfg: &ServeConfig) -> anyhow::Result<Running> {
         Some(at) => Some(metrics::serve(at, app.clone(), stopped.clone()).await?),
         None => None,
     };
-    tokio::spawn(sweep_sessions(app.clone(), stopped.clone()));
+    tokio::spawn(sweep_every_minute(app.clone(), stopped.clone()));
     tokio::spawn(scheduler::run(app.clone(), scheduler::period(cfg), stopped.clone()));
     let (mail_stop, mail_stopped) = watch::channel(false);
     let mail = tokio::spawn(worker.run(async move {
@@ -164,9 +164,9 @@ pub async fn start(cfg: &ServeConfig) -> anyhow::Result<Running> {
     })
 }
 
-/// S11: deletes expired and idle sessions every minute until the server
-/// stops.
-async fn sweep_sessions(app: App, stop: watch::Receiver<bool>) {
+/// Every minute until the server stops: S11, deletes expired and idle
+/// sessions; S4, clears locks that have run out.
+async fn sweep_every_minute(app: App, stop: watch::Receiver<bool>) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -177,6 +177,11 @@ async fn sweep_sessions(app: App, stop: watch::Receiver<bool>) {
                 Ok(n) => tracing::debug!(sessions = n, "expired sessions deleted"),
                 Err(e) => tracing::warn!(error = %e, "cannot delete expired sessions yet"),
             },
+        }
+        match app.clear_expired_locks().await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(accounts = n, "expired locks cleared"),
+            Err(e) => tracing::warn!(error = %e, "cannot clear expired locks yet"),
         }
     }
 }

@@ -72,9 +72,8 @@ pub(super) enum Reading {
     /// A search with few matches: its matches from the search index,
     /// looked up by id and sorted (at most [`SEARCH_FIRST_LIMIT`] rows).
     MatchesFirst,
-    /// The planner's choice: locked out (the `users_locked` range, which
-    /// holds only the accounts locked now, sorted) and searches of words
-    /// under 3 characters (prefix ranges).
+    /// The planner's choice: searches of words under 3 characters (prefix
+    /// ranges), and searches among the locked out.
     Planner,
 }
 
@@ -89,8 +88,8 @@ pub(super) fn has_long_word(q: &str) -> bool {
 /// `total` is the exact number of rows of the list (searches: matches).
 pub(super) fn reading(q: &UserQuery, total: i64) -> Reading {
     match &q.q {
-        _ if matches!(q.status, Status::Locked(_)) => Reading::Planner,
         None => Reading::InOrder,
+        Some(_) if matches!(q.status, Status::Locked(_)) => Reading::Planner,
         Some(text) if !has_long_word(text) => Reading::Planner,
         Some(_) if total <= SEARCH_FIRST_LIMIT => Reading::MatchesFirst,
         Some(_) => Reading::InOrder,
@@ -99,12 +98,20 @@ pub(super) fn reading(q: &UserQuery, total: i64) -> Reading {
 
 /// The index of migration 0003 that holds `q`'s rows in its order: the
 /// narrowest equality prefix of the filters (office, firm, side, or only
-/// active), then the sort key. SQLite is told to use it (`INDEXED BY`):
+/// active), then the sort key. Locked out reads migration 0011's index of
+/// the accounts with a lock on record, in the sort's order (few rows: the
+/// other filters only skip). SQLite is told to use it (`INDEXED BY`):
 /// with statistics of a skewed column it may otherwise pick a skip-scan of
 /// another index and sort the result.
 pub(super) fn ordered_index(q: &UserQuery) -> Option<String> {
+    let sort = match (q.sort, q.descending) {
+        (SortKey::Name, _) => "name",
+        (SortKey::Email, _) => "email",
+        (SortKey::LastSignIn, false) => "sign_in_asc",
+        (SortKey::LastSignIn, true) => "sign_in_desc",
+    };
     if matches!(q.status, Status::Locked(_)) {
-        return None;
+        return Some(format!("users_locked_by_{sort}"));
     }
     let prefix = match (&q.scope, &q.org) {
         (UserScope::Office(_), _) => "office",
@@ -112,12 +119,6 @@ pub(super) fn ordered_index(q: &UserQuery) -> Option<String> {
         (_, Org::Company | Org::Firms) => "side",
         _ if q.status == Status::NeverEmailed => return Some("users_never_emailed_by_name".into()),
         _ => "status",
-    };
-    let sort = match (q.sort, q.descending) {
-        (SortKey::Name, _) => "name",
-        (SortKey::Email, _) => "email",
-        (SortKey::LastSignIn, false) => "sign_in_asc",
-        (SortKey::LastSignIn, true) => "sign_in_desc",
     };
     Some(format!("users_by_{prefix}_{sort}"))
 }

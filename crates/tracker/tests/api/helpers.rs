@@ -466,3 +466,9 @@ impl TestApp {
         assert_eq!(r.status, StatusCode::OK);
     }
 }
+
+/// The running server's application, for what a test calls directly (the
+/// minute sweeps, the store).
+pub fn app_of(app: &TestApp) -> &app::App {
+    &app.running.as_ref().unwrap().app
+}

@@ -57,6 +57,60 @@ async fn five_failures_lock_the_account_with_the_same_answer_as_a_wrong_password
     assert_eq!(app.get("/api/v1/users?status=locked", &admin).await.body["total"], 0);
 }
 
+/// S4 and migration 0011: the minute sweep clears locks that have run
+/// out, and only their two fields; a lock still running, and an
+/// inactivity lock (until an administrator unlocks it), stay. The
+/// locked-out list answers the same before and after.
+#[tokio::test]
+async fn the_sweep_clears_only_locks_that_have_run_out() {
+    let app = spawn_app().await;
+    let expired = user_with_password(&app, "expired@company.example").await;
+    let running = user_with_password(&app, "running@company.example").await;
+    for _ in 0..5 {
+        attempt(&app, "expired@company.example", "Wrong-password-1").await;
+    }
+    app.advance_clock(20 * MIN).await;
+    for _ in 0..5 {
+        attempt(&app, "running@company.example", "Wrong-password-1").await;
+    }
+    app.advance_clock(15 * MIN).await; // the first lock (30 minutes) is over, the second is not
+    let admin = app.sign_in(ADMIN_EMAIL, PASSWORD).await;
+    let listed = |body: &Value| -> Vec<String> {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["email"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let before = app.get("/api/v1/users?status=locked", &admin).await.body;
+    assert_eq!(listed(&before), ["running@company.example"]);
+    assert_eq!(before["total"], 1);
+    let stored = |id: &str| {
+        let db = app_of(&app).db.clone();
+        let id = domain::UserId::from(id);
+        async move { db.read().await.unwrap().user(&id).await.unwrap().unwrap() }
+    };
+    assert!(
+        stored(&expired).await.locked_until.is_some(),
+        "an expired lock stays on record until the sweep"
+    );
+    let updated = stored(&expired).await.updated_at;
+
+    assert_eq!(app_of(&app).clear_expired_locks().await.unwrap(), 1);
+    let cleared = stored(&expired).await;
+    assert_eq!((cleared.locked_until, cleared.lock_reason), (None, None));
+    assert_eq!(cleared.updated_at, updated);
+    let kept = stored(&running).await;
+    assert!(kept.locked_until.is_some() && kept.lock_reason.is_some());
+    let after = app.get("/api/v1/users?status=locked", &admin).await.body;
+    assert_eq!(listed(&after), ["running@company.example"]);
+    assert_eq!(after["total"], 1);
+    assert_eq!(app_of(&app).clear_expired_locks().await.unwrap(), 0, "nothing left to clear");
+    assert_eq!(attempt(&app, "expired@company.example", PASSWORD).await.0, StatusCode::CREATED);
+    assert_eq!(attempt(&app, "running@company.example", PASSWORD).await.0, StatusCode::UNAUTHORIZED);
+}
+
 #[tokio::test]
 async fn failures_spread_beyond_the_window_do_not_lock() {
     let app = spawn_app().await;

@@ -12,10 +12,6 @@ use serde_json::{json, Value};
 
 const MIN: i64 = 60_000;
 
-fn app_of(app: &TestApp) -> &app::App {
-    &app.running.as_ref().unwrap().app
-}
-
 async fn sessions_of(app: &TestApp, id: &str) -> i64 {
     let mut tx = app_of(app).db.read().await.unwrap();
     tx.count_user_sessions(&domain::UserId::from(id)).await.unwrap()

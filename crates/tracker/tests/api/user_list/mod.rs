@@ -61,14 +61,20 @@ fn seeded_user(i: usize, firms: &[String], offices: &[String], now: i64) -> doma
             send_count: 0,
             last_change_at: None,
         },
-        locked_until: i.is_multiple_of(50).then_some(now + 60 * MIN),
+        // Locked now, or a lock on record that has run out (the sweep has
+        // not cleared it yet): the locked-out list must skip those.
+        locked_until: match i % 50 {
+            0 => Some(now + 60 * MIN),
+            25 => Some(now - 60 * MIN),
+            _ => None,
+        },
         lock_reason: None,
     }
 }
 
 /// A list plan reads an index in order: no scan of `users` without an
-/// index, no sort step (locked out: its bounded range, sorted).
-fn assert_plan_is_index_ordered(plan: &[String], locked: bool, what: &str) {
+/// index, no sort step.
+fn assert_plan_is_index_ordered(plan: &[String], what: &str) {
     for line in plan {
         let l = line.trim().trim_start_matches("->").trim();
         // SQLite
@@ -80,13 +86,6 @@ fn assert_plan_is_index_ordered(plan: &[String], locked: bool, what: &str) {
         }
         // PostgreSQL
         assert!(!l.starts_with("Seq Scan on users"), "a sequential scan of users: {what}");
-        if locked {
-            assert!(
-                !l.contains("users_by_") || !l.starts_with("SCAN"),
-                "locked out reads users_locked: {what}"
-            );
-            continue;
-        }
         assert!(!l.contains("TEMP B-TREE"), "a sort step: {what}");
         assert!(!l.starts_with("Sort") && !l.starts_with("Incremental Sort"), "a sort step: {what}");
         assert!(!l.starts_with("Bitmap Heap Scan on users"), "an unordered read of users: {what}");
