@@ -125,9 +125,12 @@ pub(super) fn ordered_index(q: &UserQuery) -> Option<String> {
 
 /// One page of the list in index order: one index range, read forwards
 /// or backwards, never a sort of the matching rows. `status=all` is two
-/// such ranges (active, inactive) that [`Tx::user_page`] merges: PostgreSQL
-/// does not merge a UNION ALL of them in order (it sorts the union). One
-/// row more than the page tells whether there is a next page.
+/// such ranges (active, inactive). SQLite merges them in the statement
+/// (a UNION ALL ordered by the sort's columns is a merge of its two
+/// ordered arms, read lazily: the page's rows and one more are read);
+/// PostgreSQL would sort the union, so there they are two statements that
+/// [`Tx::user_page`] merges. One row more than the page tells whether
+/// there is a next page.
 pub(super) fn page_sql(dialect: crate::Dialect, q: &UserQuery, reading: Reading, status: Status, limit: i64, offset: i64) -> Sql {
     let mut sql = Sql::default();
     push_page(&mut sql, dialect, q, reading, status, limit, offset);
@@ -137,6 +140,30 @@ pub(super) fn page_sql(dialect: crate::Dialect, q: &UserQuery, reading: Reading,
 pub(super) fn push_page(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery, reading: Reading, status: Status, limit: i64, offset: i64) {
     let key = sort_key(q.sort, q.descending);
     let dir = if q.descending { " DESC" } else { " ASC" };
+    if dialect == crate::Dialect::Sqlite && status == Status::All {
+        for (i, arm) in [Status::Active, Status::Inactive].into_iter().enumerate() {
+            sql.push(if i == 0 { "SELECT * FROM (" } else { " UNION ALL SELECT * FROM (" });
+            push_range(sql, dialect, q, reading, arm);
+            sql.push(")");
+        }
+        // A compound's ORDER BY names the columns of its result.
+        let order: Vec<String> = key.iter().map(|(_, column)| format!("{column}{dir}")).collect();
+        sql.push(" ORDER BY ").push(&order.join(", "));
+    } else {
+        push_range(sql, dialect, q, reading, status);
+        let order: Vec<String> = key.iter().map(|(expr, _)| format!("{expr}{dir}")).collect();
+        sql.push(" ORDER BY ").push(&order.join(", "));
+    }
+    sql.push(" LIMIT ").int(limit);
+    if offset > 0 {
+        sql.push(" OFFSET ").int(offset);
+    }
+}
+
+/// The rows of one status of a page, from its index, after the cursor;
+/// unordered until the caller's ORDER BY.
+fn push_range(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery, reading: Reading, status: Status) {
+    let key = sort_key(q.sort, q.descending);
     let hint = match (dialect, reading) {
         (crate::Dialect::Sqlite, Reading::InOrder) => ordered_index(q).map(|i| format!(" INDEXED BY {i}")).unwrap_or_default(),
         // The matches' ids, looked up through the primary key.
@@ -152,12 +179,6 @@ pub(super) fn push_page(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery, r
     push_search(sql, dialect, q, reading == Reading::InOrder);
     if let Some(c) = q.after.as_ref().filter(|c| c.sort == q.sort && c.descending == q.descending) {
         push_after(sql, key, c, q.descending);
-    }
-    let order: Vec<String> = key.iter().map(|(expr, _)| format!("{expr}{dir}")).collect();
-    sql.push(" ORDER BY ").push(&order.join(", "));
-    sql.push(" LIMIT ").int(limit);
-    if offset > 0 {
-        sql.push(" OFFSET ").int(offset);
     }
 }
 
@@ -257,22 +278,24 @@ pub(super) fn rows_from_json(json: Option<String>) -> Result<Vec<ListRow>> {
     }
 }
 
-/// The rows [`finish_page`] skips: a `page=` offset of `status=all`, whose
-/// two ranges were both read from their start ([`page_ranges`]).
-pub(super) fn merged_offset(q: &UserQuery) -> usize {
-    if q.status == Status::All && q.after.is_none() {
+/// The rows [`finish_page`] skips: a `page=` offset of `status=all` on
+/// PostgreSQL, whose two ranges were both read from their start
+/// ([`page_ranges`]).
+pub(super) fn merged_offset(dialect: crate::Dialect, q: &UserQuery) -> usize {
+    if dialect == crate::Dialect::Postgres && q.status == Status::All && q.after.is_none() {
         q.offset.max(0) as usize
     } else {
         0
     }
 }
 
-/// The one or two index ranges of a page: (status, limit, offset) each.
-pub(super) fn page_ranges(q: &UserQuery) -> Vec<(Status, i64, i64)> {
+/// The statements of a page: (status, limit, offset) each. One, but two
+/// for `status=all` on PostgreSQL (see [`page_sql`]).
+pub(super) fn page_ranges(dialect: crate::Dialect, q: &UserQuery) -> Vec<(Status, i64, i64)> {
     let offset = if q.after.is_some() { 0 } else { q.offset.max(0) };
     match q.status {
         // Both ranges from their start to the end of the page.
-        Status::All => vec![
+        Status::All if dialect == crate::Dialect::Postgres => vec![
             (Status::Active, offset + q.limit + 1, 0),
             (Status::Inactive, offset + q.limit + 1, 0),
         ],
@@ -378,7 +401,7 @@ impl Tx {
     /// thread answer the request (a search's plan depends on its count).
     async fn list_in_one_statement(&mut self, q: &UserQuery) -> Result<(i64, Vec<ListRow>, Option<Cursor>)> {
         let reading = reading(q, 0);
-        let ranges = page_ranges(q);
+        let ranges = page_ranges(self.dialect(), q);
         let mut sql = Sql::new("SELECT (");
         push_total(&mut sql, crate::Dialect::Sqlite, q);
         sql.push(")");
@@ -402,7 +425,7 @@ impl Tx {
         for page in pages {
             rows.extend(rows_from_json(page)?);
         }
-        let (rows, next) = finish_page(q, rows, true, merged_offset(q));
+        let (rows, next) = finish_page(q, rows, true, merged_offset(self.dialect(), q));
         Ok((total, rows, next))
     }
 
@@ -420,7 +443,7 @@ impl Tx {
     async fn user_page(&mut self, q: &UserQuery, reading: Reading) -> Result<(Vec<ListRow>, Option<Cursor>)> {
         self.prefer_index_order(reading).await?;
         let mut rows: Vec<ListRow> = Vec::new();
-        let ranges = page_ranges(q);
+        let ranges = page_ranges(self.dialect(), q);
         for (status, limit, offset) in &ranges {
             if self.dialect() == crate::Dialect::Sqlite {
                 let mut sql = Sql::new("SELECT ");
@@ -436,7 +459,7 @@ impl Tx {
             }
         }
         let unordered = ranges.len() > 1 || self.dialect() == crate::Dialect::Sqlite;
-        Ok(finish_page(q, rows, unordered, merged_offset(q)))
+        Ok(finish_page(q, rows, unordered, merged_offset(self.dialect(), q)))
     }
 
     /// PostgreSQL's counterpart of SQLite's `INDEXED BY` in [`page_sql`]:
@@ -464,7 +487,7 @@ impl Tx {
         let reading = reading(q, self.user_total(q).await?);
         self.prefer_index_order(reading).await?;
         let mut lines = Vec::new();
-        for (status, limit, offset) in page_ranges(q) {
+        for (status, limit, offset) in page_ranges(self.dialect(), q) {
             lines.extend(self.explain(&page_sql(self.dialect(), q, reading, status, limit, offset)).await?);
         }
         Ok(lines)
