@@ -180,7 +180,7 @@ fn create_private_file(path: &std::path::Path) -> Result<(), StoreError> {
 /// flight leaves the connection inside a transaction that nothing ends.
 /// On PostgreSQL the next borrower's statements run in it — a
 /// one-statement read ([`Db::read_one`]) leaves a query there, and the
-/// next snapshot's `SET TRANSACTION` fails; on SQLite the one writer
+/// next snapshot begins inside it, not as the snapshot it asked for; on SQLite the one writer
 /// connection refuses every later BEGIN. Requests are such futures
 /// whenever a client goes away or the request timeout stops one. Begun in
 /// its own task, the transaction exists once BEGIN is sent; if its caller
@@ -194,16 +194,18 @@ async fn begin_whole<DB: Database>(
     Ok(begun?)
 }
 
-/// A PostgreSQL transaction; a read snapshot is REPEATABLE READ, READ ONLY.
+/// A PostgreSQL transaction; a read snapshot is REPEATABLE READ, READ ONLY,
+/// said in its BEGIN (a separate `SET TRANSACTION` was one more round trip
+/// on every snapshot).
 async fn begin_postgres(pool: &PgPool, read_only: bool) -> Result<Transaction<'static, Postgres>, StoreError> {
-    statement!(postgres READ_ONLY_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    statement!(postgres BEGIN_READ_ONLY_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
     let pool = pool.clone();
     begin_whole(async move {
-        let mut tx = pool.begin().await?;
         if read_only {
-            sqlx::query(READ_ONLY_SNAPSHOT.sql).execute(&mut *tx).await?;
+            pool.begin_with(BEGIN_READ_ONLY_SNAPSHOT.sql).await
+        } else {
+            pool.begin().await
         }
-        Ok(tx)
     })
     .await
 }

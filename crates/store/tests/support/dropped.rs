@@ -35,7 +35,7 @@ pub async fn dropped_begins_leave_the_connection_clean(db: &Db) {
     let mut drops = 0;
     for round in 0..300 {
         // Random points in the begin's round trips: some before the
-        // connection is ours, some with BEGIN (or SET TRANSACTION) in
+        // connection is ours, some with BEGIN in
         // flight, some after.
         let cut = Duration::from_micros(rng.gen_range(0..350));
         let dropped = if round % 2 == 0 {
