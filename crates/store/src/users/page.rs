@@ -182,18 +182,20 @@ fn push_range(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery, reading: Re
     }
 }
 
-/// SQLite: one page as a single JSON array of [`ListRow`]s (each the
-/// user's columns as an array, then the sort keys and organisation
-/// names). SQLite's driver hands each result row from its worker thread
-/// to the async task on its own; one value for the whole page spares
-/// 50 of those hand-overs, the largest cost of a page (issue 12). The
-/// aggregate's order is not promised: the caller sorts by key.
-pub(super) fn push_page_json(sql: &mut Sql, q: &UserQuery, reading: Reading, status: Status, limit: i64, offset: i64) {
-    sql.push("(SELECT json_group_array(")
-        .push(json_row(crate::Dialect::Sqlite))
-        .push(") FROM (");
-    push_page(sql, crate::Dialect::Sqlite, q, reading, status, limit, offset);
-    sql.push("))");
+/// One page as a single JSON array of [`ListRow`]s (each the user's
+/// columns as an array, then the sort keys and organisation names), so
+/// that it can share a statement with the total. On SQLite it also spares
+/// the hand-overs: its driver hands each result row from its worker thread
+/// to the async task on its own, the largest cost of a page (issue 12).
+/// The aggregate's order is not promised: the caller sorts by key.
+pub(super) fn push_page_json(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery, reading: Reading, status: Status, limit: i64, offset: i64) {
+    let (aggregate, close) = match dialect {
+        crate::Dialect::Sqlite => ("json_group_array(", ")"),
+        crate::Dialect::Postgres => ("json_agg(", ")::TEXT"),
+    };
+    sql.push("(SELECT ").push(aggregate).push(json_row(dialect)).push(close).push(" FROM (");
+    push_page(sql, dialect, q, reading, status, limit, offset);
+    sql.push(") p)");
 }
 
 /// One [`ListRow`] as a JSON array, over the columns of [`list_columns`].
@@ -357,8 +359,10 @@ pub(super) fn push_total(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery) 
     }
 }
 
-/// Whether a user list is answered by one statement (SQLite without a
-/// search), which needs no transaction around it ([`crate::Db::list_users`]).
+/// Whether a user list is answered by one statement and needs no
+/// transaction around it ([`crate::Db::list_users`]): SQLite without a
+/// search. (PostgreSQL reads the same statement in a snapshot that first
+/// forbids sorts: [`Tx::prefer_index_order`].)
 pub(crate) fn list_in_one_statement(dialect: crate::Dialect, q: &UserQuery) -> bool {
     dialect == crate::Dialect::Sqlite && q.q.is_none()
 }
@@ -367,7 +371,7 @@ impl Tx {
     /// R2: one page of the user list, the total matching the filters and
     /// the cursor of the next page (P1).
     pub async fn list_users(&mut self, q: &UserQuery) -> Result<UserPage> {
-        let (total, rows, next) = if list_in_one_statement(self.dialect(), q) {
+        let (total, rows, next) = if q.q.is_none() {
             self.list_in_one_statement(q).await?
         } else if search_in_one_statement(q) {
             self.search_in_one_statement(q).await?
@@ -396,18 +400,21 @@ impl Tx {
         })
     }
 
-    /// SQLite without a search (see [`list_in_one_statement`]): the kept total and the page's ranges in
-    /// one statement, so one snapshot and one hand-over to the driver's
-    /// thread answer the request (a search's plan depends on its count).
+    /// A list without a search: the kept total and the page's ranges in
+    /// one statement, so one snapshot and one round trip (on SQLite one
+    /// hand-over to the driver's thread) answer the request. A search's
+    /// plan depends on its count, so it cannot be read this way.
     async fn list_in_one_statement(&mut self, q: &UserQuery) -> Result<(i64, Vec<ListRow>, Option<Cursor>)> {
+        let dialect = self.dialect();
         let reading = reading(q, 0);
-        let ranges = page_ranges(self.dialect(), q);
+        self.prefer_index_order(reading).await?;
+        let ranges = page_ranges(dialect, q);
         let mut sql = Sql::new("SELECT (");
-        push_total(&mut sql, crate::Dialect::Sqlite, q);
+        push_total(&mut sql, dialect, q);
         sql.push(")");
         for (status, limit, offset) in &ranges {
             sql.push(", ");
-            push_page_json(&mut sql, q, reading, *status, *limit, *offset);
+            push_page_json(&mut sql, dialect, q, reading, *status, *limit, *offset);
         }
         let (total, pages) = on!(self, |c| {
             use sqlx::Row;
@@ -447,7 +454,7 @@ impl Tx {
         for (status, limit, offset) in &ranges {
             if self.dialect() == crate::Dialect::Sqlite {
                 let mut sql = Sql::new("SELECT ");
-                push_page_json(&mut sql, q, reading, *status, *limit, *offset);
+                push_page_json(&mut sql, crate::Dialect::Sqlite, q, reading, *status, *limit, *offset);
                 let page: Option<String> = on!(self, |c| bind_args!(sqlx::query_scalar(&sql.text), sql.args.clone())
                     .fetch_one(c)
                     .await)?;
