@@ -188,12 +188,24 @@ fn push_range(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery, reading: Re
 /// the hand-overs: its driver hands each result row from its worker thread
 /// to the async task on its own, the largest cost of a page (issue 12).
 /// The aggregate's order is not promised: the caller sorts by key.
-pub(super) fn push_page_json(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery, reading: Reading, status: Status, limit: i64, offset: i64) {
+pub(super) fn push_page_json(
+    sql: &mut Sql,
+    dialect: crate::Dialect,
+    q: &UserQuery,
+    reading: Reading,
+    status: Status,
+    limit: i64,
+    offset: i64,
+) {
     let (aggregate, close) = match dialect {
         crate::Dialect::Sqlite => ("json_group_array(", ")"),
         crate::Dialect::Postgres => ("json_agg(", ")::TEXT"),
     };
-    sql.push("(SELECT ").push(aggregate).push(json_row(dialect)).push(close).push(" FROM (");
+    sql.push("(SELECT ")
+        .push(aggregate)
+        .push(json_row(dialect))
+        .push(close)
+        .push(" FROM (");
     push_page(sql, dialect, q, reading, status, limit, offset);
     sql.push(") p)");
 }
