@@ -357,7 +357,7 @@ impl Db {
     /// R2: a page of the user list, read in the snapshot it needs: one
     /// statement is its own, so it runs without a transaction around it.
     pub async fn list_users(&self, q: &crate::UserQuery) -> Result<crate::UserPage, StoreError> {
-        let one = crate::users::list_in_one_statement(self.dialect(), q) || crate::users::search_in_one_statement(q);
+        let one = crate::users::list_needs_no_transaction(self.dialect(), q) || crate::users::search_in_one_statement(q);
         let mut tx = if one { self.read_one().await? } else { self.read().await? };
         tx.list_users(q).await
     }

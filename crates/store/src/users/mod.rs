@@ -7,7 +7,7 @@ mod page;
 mod query;
 
 pub use export::UserExport;
-pub(crate) use page::{list_in_one_statement, search_in_one_statement};
+pub(crate) use page::{list_needs_no_transaction, search_in_one_statement};
 pub(crate) use query::{push_user_filters, NEVER_EMAILED_STATUSES};
 pub use query::{Org, OrgNames, SortKey, Status, UserPage, UserQuery};
 

@@ -292,11 +292,10 @@ pub(super) fn rows_from_json(json: Option<String>) -> Result<Vec<ListRow>> {
     }
 }
 
-/// The rows [`finish_page`] skips: a `page=` offset of `status=all` on
-/// PostgreSQL, whose two ranges were both read from their start
-/// ([`page_ranges`]).
-pub(super) fn merged_offset(dialect: crate::Dialect, q: &UserQuery) -> usize {
-    if dialect == crate::Dialect::Postgres && q.status == Status::All && q.after.is_none() {
+/// The rows [`finish_page`] skips: the `page=` offset of a page read as
+/// several ranges, each from its start ([`page_ranges`]).
+pub(super) fn merged_offset(q: &UserQuery, ranges: &[(Status, i64, i64)]) -> usize {
+    if ranges.len() > 1 && q.after.is_none() {
         q.offset.max(0) as usize
     } else {
         0
@@ -371,11 +370,11 @@ pub(super) fn push_total(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery) 
     }
 }
 
-/// Whether a user list is answered by one statement and needs no
-/// transaction around it ([`crate::Db::list_users`]): SQLite without a
-/// search. (PostgreSQL reads the same statement in a snapshot that first
-/// forbids sorts: [`Tx::prefer_index_order`].)
-pub(crate) fn list_in_one_statement(dialect: crate::Dialect, q: &UserQuery) -> bool {
+/// Whether a user list needs no transaction around it
+/// ([`crate::Db::list_users`]): SQLite without a search, one statement
+/// ([`Tx::list_in_one_statement`]). PostgreSQL reads that statement in a
+/// snapshot that first forbids sorts ([`Tx::prefer_index_order`]).
+pub(crate) fn list_needs_no_transaction(dialect: crate::Dialect, q: &UserQuery) -> bool {
     dialect == crate::Dialect::Sqlite && q.q.is_none()
 }
 
@@ -444,7 +443,7 @@ impl Tx {
         for page in pages {
             rows.extend(rows_from_json(page)?);
         }
-        let (rows, next) = finish_page(q, rows, true, merged_offset(self.dialect(), q));
+        let (rows, next) = finish_page(q, rows, true, merged_offset(q, &ranges));
         Ok((total, rows, next))
     }
 
@@ -478,7 +477,7 @@ impl Tx {
             }
         }
         let unordered = ranges.len() > 1 || self.dialect() == crate::Dialect::Sqlite;
-        Ok(finish_page(q, rows, unordered, merged_offset(self.dialect(), q)))
+        Ok(finish_page(q, rows, unordered, merged_offset(q, &ranges)))
     }
 
     /// PostgreSQL's counterpart of SQLite's `INDEXED BY` in [`page_sql`]:
