@@ -92,7 +92,12 @@ pub enum Dialect {
 
 #[derive(Clone)]
 pub(crate) enum Pools {
-    Sqlite { writer: SqlitePool, readers: SqlitePool },
+    Sqlite {
+        writer: SqlitePool,
+        readers: SqlitePool,
+        /// None for a database in memory, which has no log.
+        checkpoints: Option<crate::checkpoint::Checkpoints>,
+    },
     Postgres(PgPool),
 }
 
@@ -227,6 +232,15 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
+            let in_memory = opts.get_filename().to_str().is_none_or(|f| f.is_empty() || f == ":memory:");
+            // The checkpoint task folds the log back, not the commit that
+            // grows it (crate::checkpoint).
+            let checkpoints = if in_memory {
+                None
+            } else {
+                Some(crate::checkpoint::Checkpoints::start(&opts).await?)
+            };
+            let opts = opts.pragma("wal_autocheckpoint", if in_memory { "1000" } else { "0" });
             // A connection to a local file does not go stale: no ping (one
             // more hand-over to the driver's thread) before each use.
             let writer = SqlitePoolOptions::new()
@@ -242,7 +256,11 @@ impl Db {
                 .connect_with(opts.read_only(true))
                 .await?;
             Ok(Self {
-                pools: Pools::Sqlite { writer, readers },
+                pools: Pools::Sqlite {
+                    writer,
+                    readers,
+                    checkpoints,
+                },
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url)?;
@@ -374,9 +392,16 @@ impl Db {
 
     pub async fn close(&self) {
         match &self.pools {
-            Pools::Sqlite { writer, readers } => {
+            Pools::Sqlite {
+                writer,
+                readers,
+                checkpoints,
+            } => {
                 writer.close().await;
                 readers.close().await;
+                if let Some(c) = checkpoints {
+                    c.stop().await;
+                }
             }
             Pools::Postgres(pool) => pool.close().await,
         }

@@ -15,6 +15,7 @@
 mod audit;
 mod auth;
 mod blockers;
+mod checkpoint;
 mod code;
 mod cursor;
 mod db;
