@@ -24,8 +24,8 @@ pub(crate) async fn record(
         action: action.as_str().to_owned(),
         target_kind: action.target_kind(),
         target_id: target_id.map(str::to_owned),
-        before,
-        after,
+        before: before.map(|v| v.to_string()),
+        after: after.map(|v| v.to_string()),
         source_ip: ctx.source_ip.clone(),
     })
     .await?;

@@ -20,8 +20,8 @@ fn entry(i: usize) -> AuditEntry {
         action: "user.updated".into(),
         target_kind: "user",
         target_id: Some(format!("u{i:06}")),
-        before: Some(serde_json::json!({"first_name": "Ada"})),
-        after: Some(serde_json::json!({"first_name": "Grace"})),
+        before: Some(serde_json::json!({"first_name": "Ada"}).to_string()),
+        after: Some(serde_json::json!({"first_name": "Grace"}).to_string()),
         source_ip: Some("127.0.0.1".into()),
     }
 }

@@ -57,8 +57,6 @@ fn sqlite_insert_chained(rows: usize) -> String {
 /// An entry with its place in the chain, ready to insert.
 struct ChainedRow<'a> {
     entry: &'a AuditEntry,
-    before: Option<String>,
-    after: Option<String>,
     seq: i64,
     prev_hash: String,
     hash: String,
@@ -74,8 +72,11 @@ pub struct AuditEntry {
     pub action: String,
     pub target_kind: &'static str,
     pub target_id: Option<String>,
-    pub before: Option<serde_json::Value>,
-    pub after: Option<serde_json::Value>,
+    /// The JSON text stored as `before_json`: written once by the caller
+    /// (N3's confirm shares two texts among 100,000 entries).
+    pub before: Option<String>,
+    /// The JSON text stored as `after_json`.
+    pub after: Option<String>,
     pub source_ip: Option<String>,
 }
 
@@ -223,8 +224,6 @@ impl Tx {
         // Each entry's `prev_hash` is the hex of the hash before it.
         let mut prev_hex = to_hex(&prev);
         for e in &entries {
-            let before = e.before.as_ref().map(|v| v.to_string());
-            let after = e.after.as_ref().map(|v| v.to_string());
             seq += 1;
             let hash = entry_hash(
                 &prev,
@@ -236,16 +235,14 @@ impl Tx {
                     action: &e.action,
                     target_kind: e.target_kind,
                     target_id: e.target_id.as_deref(),
-                    before_json: before.as_deref(),
-                    after_json: after.as_deref(),
+                    before_json: e.before.as_deref(),
+                    after_json: e.after.as_deref(),
                     source_ip: e.source_ip.as_deref(),
                 },
             );
             let hash_hex = to_hex(&hash);
             rows.push(ChainedRow {
                 entry: e,
-                before,
-                after,
                 seq,
                 prev_hash: std::mem::replace(&mut prev_hex, hash_hex.clone()),
                 hash: hash_hex,
@@ -280,8 +277,8 @@ impl Tx {
                         .bind(column(|r| Some(r.entry.action.clone())))
                         .bind(column(|r| Some(r.entry.target_kind.to_owned())))
                         .bind(column(|r| r.entry.target_id.clone()))
-                        .bind(column(|r| r.before.clone()))
-                        .bind(column(|r| r.after.clone()))
+                        .bind(column(|r| r.entry.before.clone()))
+                        .bind(column(|r| r.entry.after.clone()))
                         .bind(column(|r| r.entry.source_ip.clone()))
                         .bind(rows.iter().map(|r| r.seq).collect::<Vec<_>>())
                         .bind(column(|r| Some(r.prev_hash.clone())))
@@ -306,8 +303,8 @@ impl Tx {
                             .bind(e.action.as_str())
                             .bind(e.target_kind)
                             .bind(e.target_id.as_deref())
-                            .bind(r.before.as_deref())
-                            .bind(r.after.as_deref())
+                            .bind(e.before.as_deref())
+                            .bind(e.after.as_deref())
                             .bind(e.source_ip.as_deref())
                             .bind(r.seq)
                             .bind(r.prev_hash.as_str())

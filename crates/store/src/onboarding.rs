@@ -99,17 +99,40 @@ impl Tx {
         };
         // Chained with the transaction's other entries at commit.
         let count = picked.len() as i64;
-        let entries = picked.iter().map(|(id, status)| AuditEntry {
-            at: now,
-            actor_id: who.actor_id.map(str::to_owned),
-            actor_label: who.actor_label.to_owned(),
-            action: AuditAction::UserNewUserEmailQueued.as_str().to_owned(),
-            target_kind: "user",
-            target_id: Some(id.clone()),
-            before: Some(serde_json::json!({ "new_user_email_status": status })),
-            after: Some(serde_json::json!({ "new_user_email_status": "queued" })),
-            source_ip: who.source_ip.map(str::to_owned),
-        });
+        // The same few texts for every entry, written once.
+        let before_texts: Vec<(String, String)> = crate::users::NEVER_EMAILED_STATUSES
+            .iter()
+            .map(|s| {
+                (
+                    s.to_string(),
+                    serde_json::json!({ "new_user_email_status": s.to_string() }).to_string(),
+                )
+            })
+            .collect();
+        let after_text = serde_json::json!({ "new_user_email_status": "queued" }).to_string();
+        let before_text = |status: &str| {
+            before_texts
+                .iter()
+                .find(|(s, _)| s == status)
+                .map(|(_, text)| text.clone())
+                .ok_or_else(|| crate::StoreError::Corrupt(format!("a user queued from status '{status}'")))
+        };
+        let entries = picked
+            .iter()
+            .map(|(id, status)| {
+                Ok(AuditEntry {
+                    at: now,
+                    actor_id: who.actor_id.map(str::to_owned),
+                    actor_label: who.actor_label.to_owned(),
+                    action: AuditAction::UserNewUserEmailQueued.as_str().to_owned(),
+                    target_kind: "user",
+                    target_id: Some(id.clone()),
+                    before: Some(before_text(status)?),
+                    after: Some(after_text.clone()),
+                    source_ip: who.source_ip.map(str::to_owned),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         self.audit_many(entries).await?;
         Ok(count)
     }

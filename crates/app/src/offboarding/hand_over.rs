@@ -21,8 +21,8 @@ fn entry(ctx: &Ctx, now: Millis, action: AuditAction, target: &str, before: serd
         action: action.as_str().to_owned(),
         target_kind: action.target_kind(),
         target_id: Some(target.to_owned()),
-        before: Some(before),
-        after: Some(after),
+        before: Some(before.to_string()),
+        after: Some(after.to_string()),
         source_ip: ctx.source_ip.clone(),
     }
 }
