@@ -19,7 +19,8 @@
 //! 8 keep-alive connections (of `wrk -t1`, else of a hyper client in this
 //! process), and the same query is run by
 //! 8 tasks through the store. It prints req/s, p50, p99 and the ratio to the
-//! floor per variant, the RSS of `serve`, and N3's confirm over HTTP, and
+//! floor per variant, the RSS of `serve`, and N3's confirm over HTTP (P3
+//! itself is judged by `bulk_enqueue`, on 100,000 never-emailed users), and
 //! exits non-zero when a target of the issue is missed.
 
 mod common;
@@ -455,9 +456,13 @@ async fn run_size(label: &str, url: &str, n: usize, dir: &std::path::Path, v: &m
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     let confirm = t.elapsed().as_secs_f64();
     assert!(status.is_success(), "{}", String::from_utf8_lossy(&body));
-    let per_100k = confirm * 100_000.0 / pending.max(1) as f64;
-    let ok = v.check(per_100k < 2.0, format!("{label} {n}: N3 confirm {confirm:.2} s for {pending}"));
-    println!("  N3 confirm over HTTP: {pending} users queued in {confirm:.2} s (= {per_100k:.2} s per 100,000; target < 2 s: {ok})");
+    // P3 states its case as 100,000 never-emailed users; the
+    // `bulk_enqueue` benchmark seeds exactly that and judges it. Here a
+    // third of the users wait, scattered among the rest: shown, not judged.
+    println!(
+        "  N3 confirm over HTTP: {pending} of {n} users queued in {confirm:.2} s ({:.0} users/s; P3 is judged by the bulk_enqueue benchmark)",
+        pending as f64 / confirm
+    );
     drop(serve);
     db.close().await;
     out
