@@ -39,7 +39,7 @@ impl Checkpoints {
     /// Opens the checkpoint connection (read-write: a checkpoint writes the
     /// database file) and starts the task.
     pub(crate) async fn start(opts: &SqliteConnectOptions) -> Result<Self, sqlx::Error> {
-        let mut conn = opts.clone().connect().await?;
+        let mut conn = opts.clone().busy_timeout(EMPTYING_WAIT).connect().await?;
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
             let mut every = tokio::time::interval(PERIOD);
@@ -80,8 +80,8 @@ impl Checkpoints {
 /// and until then every page a reader looks up is searched for in every
 /// 4,096-frame segment of it (after a 100,000-user seed and no writes, the
 /// list pages ran at half speed). All being copied already, TRUNCATE only
-/// waits for the readers of the moment and the writer, within the busy
-/// timeout. A failure is logged and tried again next period.
+/// waits for the readers of the moment and the writer, for at most
+/// [`EMPTYING_WAIT`]. A failure is logged and tried again next period.
 async fn checkpoint(conn: &mut SqliteConnection) {
     crate::db::statement!(sqlite WAL_CHECKPOINT = "PRAGMA wal_checkpoint(PASSIVE)");
     crate::db::statement!(sqlite WAL_TRUNCATE = "PRAGMA wal_checkpoint(TRUNCATE)");
@@ -99,6 +99,12 @@ async fn checkpoint(conn: &mut SqliteConnection) {
         Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; trying again"),
     }
 }
+
+/// How long emptying the log may wait for the readers of the moment. It
+/// holds the write lock while it waits, so this is also the longest a
+/// write can be held up by it; a reader still busy then (a long export)
+/// leaves the log for the next period.
+const EMPTYING_WAIT: Duration = Duration::from_millis(10);
 
 /// Frames from which a fully copied log is emptied (SQLite's own
 /// checkpoint threshold): the log stays within about 4 MB.
