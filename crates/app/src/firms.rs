@@ -79,7 +79,8 @@ impl App {
             Role::FirmAdministrator => Some(actor.firm_id.clone().ok_or_else(|| AppError::forbidden("no firm"))?),
             _ => return Err(AppError::forbidden("your role does not manage firms")),
         };
-        let mut tx = self.db.read().await?;
+        // The page and its total are one statement (its own snapshot).
+        let mut tx = self.db.read_one().await?;
         let (items, total) = tx.list_firms(only.as_ref(), page.per_page, page.offset()).await?;
         Ok(Listing { items, total, page })
     }

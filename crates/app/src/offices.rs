@@ -103,7 +103,8 @@ impl App {
             Role::CompanyOfficeAdministrator => Some(actor.office_id.clone().ok_or_else(|| AppError::forbidden("no office"))?),
             _ => return Err(AppError::forbidden("your role does not manage offices")),
         };
-        let mut tx = self.db.read().await?;
+        // The page and its total are one statement (its own snapshot).
+        let mut tx = self.db.read_one().await?;
         let (items, total) = tx.list_offices(only.as_ref(), page.per_page, page.offset()).await?;
         Ok(Listing { items, total, page })
     }

@@ -29,6 +29,36 @@ impl TryFrom<FirmRow> for Firm {
     }
 }
 
+/// A row of a page and the number of rows of the whole list
+/// (`COUNT(*) OVER ()`), so that a page and its total are one statement:
+/// its own snapshot, read without a transaction around it.
+#[derive(sqlx::FromRow)]
+struct Counted<T> {
+    #[sqlx(flatten)]
+    row: T,
+    total: i64,
+}
+
+/// The rows of a page of [`Counted`] rows, and the total. A page past the
+/// end has no row to carry the total: it is then counted on its own.
+async fn split_counted<R, T>(
+    tx: &mut Tx,
+    rows: Vec<Counted<R>>,
+    offset: i64,
+    count: &'static crate::db::Stmt,
+    only: Option<String>,
+) -> Result<(Vec<T>, i64)>
+where
+    T: TryFrom<R, Error = StoreError>,
+{
+    let total = match rows.first() {
+        Some(r) => r.total,
+        None if offset <= 0 => 0,
+        None => scalar_one!(tx, count, only)?,
+    };
+    Ok((rows.into_iter().map(|r| T::try_from(r.row)).collect::<Result<_>>()?, total))
+}
+
 #[derive(sqlx::FromRow)]
 struct OfficeRow {
     id: String,
@@ -94,13 +124,12 @@ impl Tx {
     pub async fn list_firms(&mut self, only: Option<&FirmId>, limit: i64, offset: i64) -> Result<(Vec<Firm>, i64)> {
         let only = only.map(|f| f.as_str().to_owned());
         statement!(COUNT_FIRMS = "SELECT COUNT(*) FROM firms WHERE (CAST($1 AS TEXT) IS NULL OR id = $1)");
-        let total: i64 = scalar_one!(self, COUNT_FIRMS, only.clone())?;
         statement!(
-            FIRMS_PAGE =
-                "SELECT id, name, active, created_at FROM firms WHERE (CAST($1 AS TEXT) IS NULL OR id = $1) ORDER BY name_norm, id LIMIT $2 OFFSET $3"
+            FIRMS_PAGE = "SELECT id, name, active, created_at, COUNT(*) OVER () AS total FROM firms \
+             WHERE (CAST($1 AS TEXT) IS NULL OR id = $1) ORDER BY name_norm, id LIMIT $2 OFFSET $3"
         );
-        let rows: Vec<FirmRow> = fetch_all!(self, FIRMS_PAGE, only.clone(), limit, offset)?;
-        Ok((rows.into_iter().map(Firm::try_from).collect::<Result<_>>()?, total))
+        let rows: Vec<Counted<FirmRow>> = fetch_all!(self, FIRMS_PAGE, only.clone(), limit, offset)?;
+        split_counted(self, rows, offset, &COUNT_FIRMS, only).await
     }
 
     pub async fn insert_office(&mut self, o: &Office) -> Result<()> {
@@ -173,13 +202,14 @@ impl Tx {
     pub async fn list_offices(&mut self, only: Option<&OfficeId>, limit: i64, offset: i64) -> Result<(Vec<Office>, i64)> {
         let only = only.map(|o| o.as_str().to_owned());
         statement!(COUNT_OFFICES = "SELECT COUNT(*) FROM offices WHERE (CAST($1 AS TEXT) IS NULL OR id = $1)");
-        let total: i64 = scalar_one!(self, COUNT_OFFICES, only.clone())?;
         statement!(
-            OFFICES_PAGE =
-                formatcp!("SELECT {OFFICE_COLUMNS} FROM offices WHERE (CAST($1 AS TEXT) IS NULL OR id = $1) ORDER BY name_norm, id LIMIT $2 OFFSET $3")
+            OFFICES_PAGE = formatcp!(
+                "SELECT {OFFICE_COLUMNS}, COUNT(*) OVER () AS total FROM offices \
+                 WHERE (CAST($1 AS TEXT) IS NULL OR id = $1) ORDER BY name_norm, id LIMIT $2 OFFSET $3"
+            )
         );
-        let rows: Vec<OfficeRow> = fetch_all!(self, OFFICES_PAGE, only.clone(), limit, offset)?;
-        Ok((rows.into_iter().map(Office::try_from).collect::<Result<_>>()?, total))
+        let rows: Vec<Counted<OfficeRow>> = fetch_all!(self, OFFICES_PAGE, only.clone(), limit, offset)?;
+        split_counted(self, rows, offset, &COUNT_OFFICES, only).await
     }
 
     /// D3: offices, active or inactive, where the user is coordinator or backup.

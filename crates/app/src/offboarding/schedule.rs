@@ -219,7 +219,8 @@ impl App {
         if !actor.role.is_user_administrator() || users.is_empty() {
             return Ok(HashMap::new());
         }
-        let mut tx = self.db.read().await?;
+        // One statement: no transaction around it.
+        let mut tx = self.db.read_one().await?;
         Ok(tx
             .leaving_dates(users)
             .await?

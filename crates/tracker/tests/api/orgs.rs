@@ -226,3 +226,31 @@ async fn delegates_are_at_most_five_active_colleagues() {
     let r = app.put("/api/v1/me/delegates", &token, json!({"delegate_ids": []})).await;
     assert_eq!(r.body["delegates"].as_array().unwrap().len(), 0);
 }
+
+/// A page of firms or offices and its total are read in one statement;
+/// a page past the end has no row to carry the total and counts it alone.
+#[tokio::test]
+async fn firm_and_office_pages_carry_the_whole_total() {
+    let app = spawn_app().await;
+    for (i, name) in ["Gamma LLP", "Alpha LLP", "Beta LLP"].iter().enumerate() {
+        app.firm(name, &format!("boss{i}@firm{i}.example")).await;
+    }
+    for name in ["Oslo", "Lima", "Kyiv"] {
+        app.office(name).await;
+    }
+    for (list, names) in [
+        ("firms", ["Alpha LLP", "Beta LLP", "Gamma LLP"]),
+        ("offices", ["Kyiv", "Lima", "Oslo"]),
+    ] {
+        let mut seen = Vec::new();
+        for page in 1..=3 {
+            let r = app.get(&format!("/api/v1/{list}?per_page=2&page={page}"), &app.admin).await;
+            assert_eq!(r.status, StatusCode::OK, "{list} page {page}: {:?}", r.body);
+            assert_eq!(r.body["total"], 3, "{list} page {page}");
+            let items = r.body["items"].as_array().unwrap();
+            assert_eq!(items.len(), [2, 1, 0][page - 1], "{list} page {page}");
+            seen.extend(items.iter().map(|f| f["name"].as_str().unwrap().to_owned()));
+        }
+        assert_eq!(seen, names, "{list} in name order, each once");
+    }
+}
