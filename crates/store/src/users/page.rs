@@ -484,10 +484,17 @@ impl Tx {
     /// where an index holds the rows in order, the planner must not pick a
     /// bitmap scan and a sort instead because the range looks small (the
     /// ordered scan stops after one page; a sort reads the whole range).
-    /// For this read transaction only.
+    /// With sorts off the plan no longer depends on the bound values, so
+    /// the page's statement keeps its generic plan (`plan_cache_mode`):
+    /// PostgreSQL otherwise planned every page afresh, since a generic
+    /// `LIMIT $n` looks dearer than the custom plans (0.25-0.3 ms of
+    /// planning beside 0.5 ms of execution at 100,000 users).
+    /// Both for this read transaction only, in one round trip.
     pub(super) async fn prefer_index_order(&mut self, reading: Reading) -> Result<()> {
         if self.dialect() == crate::Dialect::Postgres && reading == Reading::InOrder {
-            statement!(postgres NO_SORT = "SET LOCAL enable_sort = off");
+            statement!(
+                postgres NO_SORT = "SELECT set_config('enable_sort', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true)"
+            );
             exec!(self, NO_SORT)?;
         }
         Ok(())
