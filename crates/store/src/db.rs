@@ -254,7 +254,7 @@ impl Db {
                 // All readers are opened up front, not on a burst's first
                 // requests: at 1,000,000 users the lists' p99 had stalls of
                 // 0.3-0.5 s while new reader connections were being opened
-                // (user_list; 33-37 ms with them open from the start).
+                // (user_list; 32-37 ms with them open from the start).
                 .min_connections(8)
                 .max_connections(8)
                 .acquire_timeout(limits.acquire_timeout)
