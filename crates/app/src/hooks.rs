@@ -28,6 +28,10 @@ pub enum Point {
     /// users and the offices and routes it will change, and is about to
     /// hand them over (O2, lock order).
     OffboardLocked,
+    /// An edit has written a user's new email (on PostgreSQL a key update:
+    /// the row is locked even against foreign-key checks) and is about to
+    /// void their links and cancel their mail (S10).
+    EmailWritten,
 }
 
 /// The use case's side of an armed point: say "reached", wait for "go on".

@@ -3,7 +3,8 @@
 //! delivers them and records the outcome. A claim whose lease runs out (the
 //! process died mid-delivery) becomes due again, so nothing is lost.
 
-use crate::db::{exec, fetch_all, fetch_optional, scalar_one, statement, Tx};
+use crate::db::{exec, fetch_all, fetch_optional, on, scalar_one, statement, Tx};
+use crate::sql::{bind_args, push_in_list, Sql};
 use crate::{Dialect, Result};
 use const_format::formatcp;
 use domain::{Millis, UserId};
@@ -234,17 +235,62 @@ impl Tx {
     /// Claims up to `limit` due messages for `lease_ms`. Safe with several
     /// workers and processes: SQLite serialises writers, PostgreSQL skips
     /// rows another worker holds.
+    ///
+    /// On PostgreSQL the claim also holds each recipient's user row
+    /// (`FOR NO KEY UPDATE`), taken with `SKIP LOCKED` like the rows: a
+    /// change to a user locks the user, then cancels their mail, so a
+    /// worker that held mail and then waited for the user (the link it
+    /// inserts checks its foreign key; a second update of a row this
+    /// transaction already changed checks it too) could deadlock with it.
+    /// Holding both before it writes anything, the worker never waits in
+    /// its claim; a message whose recipient is being changed is left due,
+    /// for the next round.
     pub async fn claim_mail(&mut self, now: Millis, lease_ms: i64, limit: i64) -> Result<Vec<OutboxMessage>> {
-        const CLAIM: &str = "UPDATE mail_outbox SET status = 'sending', claimed_until = $1 + $2, attempts = attempts + 1 WHERE id IN (\
-             SELECT id FROM mail_outbox WHERE status IN ('queued', 'sending') AND next_attempt_at <= $1 \
-             AND (claimed_until IS NULL OR claimed_until <= $1) ORDER BY next_attempt_at, id LIMIT $3";
-        statement!(sqlite CLAIM_MAIL = formatcp!("{CLAIM}) RETURNING {COLUMNS}"));
-        statement!(postgres CLAIM_MAIL_SKIP_LOCKED = formatcp!("{CLAIM} FOR UPDATE SKIP LOCKED) RETURNING {COLUMNS}"));
-        let stmt = match self.dialect() {
-            Dialect::Sqlite => &CLAIM_MAIL,
-            Dialect::Postgres => &CLAIM_MAIL_SKIP_LOCKED,
+        const DUE: &str = "status IN ('queued', 'sending') AND next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $1)";
+        statement!(
+            sqlite CLAIM_MAIL = formatcp!(
+                "UPDATE mail_outbox SET status = 'sending', claimed_until = $1 + $2, attempts = attempts + 1 WHERE id IN (\
+                 SELECT id FROM mail_outbox WHERE {DUE} ORDER BY next_attempt_at, id LIMIT $3) RETURNING {COLUMNS}"
+            )
+        );
+        statement!(
+            postgres LOCK_DUE_MAIL = formatcp!(
+                "SELECT id, to_user_id FROM mail_outbox WHERE {DUE} ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED"
+            )
+        );
+        let mut rows: Vec<OutboxMessage> = match self.dialect() {
+            Dialect::Sqlite => fetch_all!(self, CLAIM_MAIL, now, lease_ms, limit)?,
+            Dialect::Postgres => {
+                let due: Vec<(i64, Option<String>)> = fetch_all!(self, LOCK_DUE_MAIL, now, limit)?;
+                let mut users: Vec<&str> = due.iter().filter_map(|(_, u)| u.as_deref()).collect();
+                users.sort_unstable();
+                users.dedup();
+                let held: std::collections::HashSet<String> = if users.is_empty() {
+                    Default::default()
+                } else {
+                    let mut sql = Sql::new("SELECT id FROM users WHERE");
+                    push_in_list(&mut sql, " id", users);
+                    sql.push(" FOR NO KEY UPDATE SKIP LOCKED");
+                    let ids: Vec<(String,)> = on!(self, |c| bind_args!(sqlx::query_as(&sql.text), sql.args.clone()).fetch_all(c).await)?;
+                    ids.into_iter().map(|(id,)| id).collect()
+                };
+                let ready: Vec<i64> = due
+                    .iter()
+                    .filter(|(_, u)| u.as_ref().is_none_or(|u| held.contains(u)))
+                    .map(|(id, _)| *id)
+                    .collect();
+                if ready.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut sql = Sql::new("UPDATE mail_outbox SET status = 'sending', claimed_until = ");
+                sql.int(now + lease_ms).push(", attempts = attempts + 1 WHERE id IN (");
+                for (i, id) in ready.iter().enumerate() {
+                    sql.push(if i == 0 { "" } else { ", " }).int(*id);
+                }
+                sql.push(&format!(") RETURNING {COLUMNS}"));
+                on!(self, |c| bind_args!(sqlx::query_as(&sql.text), sql.args.clone()).fetch_all(c).await)?
+            }
         };
-        let mut rows: Vec<OutboxMessage> = fetch_all!(self, stmt, now, lease_ms, limit)?;
         rows.sort_by_key(|m| m.id);
         Ok(rows)
     }
@@ -260,7 +306,8 @@ impl Tx {
     /// Cancels a user's undelivered messages of `kinds` (a reset supersedes
     /// a queued new user email; deactivation stops everything, N7). The
     /// caller holds the user's row; the mail worker takes the same order
-    /// (user, then outbox row) when it records an outcome, so this cannot
+    /// (user, then outbox row) when it records an outcome, and never waits
+    /// for a user in its claim (see [`Tx::claim_mail`]), so this cannot
     /// deadlock with it.
     pub async fn cancel_user_mail(&mut self, user: &UserId, kinds: &[MailKind]) -> Result<u64> {
         let mut n = 0;

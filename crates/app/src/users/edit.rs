@@ -105,6 +105,7 @@ pub(crate) async fn edit_user(
         tx.update_user_fields(&before.id, &change, now).await?;
         let mut mail = serde_json::Map::new();
         if let Some(address) = &readdressed {
+            app.hooks.pause(crate::hooks::Point::EmailWritten).await;
             let moved = move_to_new_address(tx, &before, address, now).await?;
             queued = moved.requeued.is_some();
             mail.insert("email_change".into(), serde_json::to_value(moved).unwrap_or_default());

@@ -276,6 +276,88 @@ async fn s10_queued_mail_follows_the_address_change() {
 /// S11: a session ends after 30 idle minutes (the default), a request
 /// restarts the idle time, the absolute lifetime ends it in any case, and
 /// the sweep deletes what has ended.
+/// S10 under a race with the mail worker. An email change writes the new
+/// address (on PostgreSQL a key update, which locks the user even against
+/// the foreign-key check of a new link) and then cancels the user's mail;
+/// the worker claims that mail and then makes a link for the user. Each
+/// would wait for the other: a deadlock, and one of them failed. Now the
+/// worker holds the recipient before it writes anything, skipping one that
+/// is locked: it leaves the message due, and the edit cancels it. On
+/// SQLite the single writer orders the two instead, and the worker finds
+/// the message cancelled.
+#[tokio::test]
+async fn s10_an_email_change_and_the_mail_worker_never_wait_for_each_other() {
+    let app = spawn_app().await;
+    let running = app_of(&app);
+    let id = app.company_user("moving@company.example", "company_user", None).await;
+    let user_id = domain::UserId::from(id.as_str());
+    // Queued for later, so that only the worker below claims it.
+    let later = running.now() + 3_600_000;
+    let queued = {
+        let mut tx = running.db.write().await.unwrap();
+        let queued = tx
+            .enqueue_mail(&store::OutboxPayload::NewUserEmail, Some(&user_id), "moving@company.example", later)
+            .await
+            .unwrap();
+        tx.set_new_user_email_status(&user_id, domain::model::EmailStatus::Queued, later)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        queued
+    };
+    let mut config = mail::WorkerConfig::new(app.url.clone());
+    config.clock = std::sync::Arc::new(move || later + 60_000);
+    let outbox = app.dir.path().join("race-outbox");
+    let transport = mail::Transport::files(&outbox, "Tracker <tracker@test.example>").unwrap();
+    let worker = mail::Worker::new(running.db.clone(), transport, config, Default::default());
+
+    let mut paused = running.hooks.arm(Point::EmailWritten);
+    let path = format!("/api/v1/users/{id}");
+    let edit = app.patch(&path, &app.admin, json!({"email": "moved@company.example"}));
+    let race = async {
+        paused.reached().await;
+        let run = tokio::spawn(async move { worker.run_once().await });
+        if app.database_url.is_some() {
+            let held = tokio::time::timeout(std::time::Duration::from_secs(20), run)
+                .await
+                .expect("the worker waited for the user the edit holds")
+                .unwrap()
+                .unwrap();
+            assert_eq!(held.handled(), 0, "the message waits for the edit: {held:?}");
+            paused.release();
+        } else {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            assert!(!run.is_finished(), "SQLite: the worker's transaction waits for the edit's");
+            paused.release();
+            run.await.unwrap().unwrap();
+        }
+    };
+    let (r, ()) = tokio::join!(edit, race);
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["email"], "moved@company.example");
+    settle(&app).await;
+    let mut tx = running.db.read().await.unwrap();
+    let old = tx.mail_message(queued).await.unwrap().unwrap();
+    assert_eq!(old.status, store::MailStatus::Cancelled, "{old:?}");
+    assert_eq!((old.attempts, old.sent_at), (0, None), "never attempted: {old:?}");
+    let mail = tx.mail_for_user(&user_id, 10).await.unwrap();
+    let resent: Vec<_> = mail.iter().filter(|m| m.id != queued).collect();
+    assert_eq!(resent.len(), 1, "{mail:?}");
+    assert_eq!(resent[0].to_address, "moved@company.example");
+    assert_eq!(resent[0].status, store::MailStatus::Sent, "{mail:?}");
+    let to_old = std::fs::read_dir(&outbox)
+        .map(|d| {
+            d.filter(|f| {
+                std::fs::read_to_string(f.as_ref().unwrap().path())
+                    .unwrap_or_default()
+                    .contains("moving@company.example")
+            })
+            .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(to_old, 0, "nothing went to the old address");
+}
+
 #[tokio::test]
 async fn s11_sessions_end_when_idle_and_at_their_lifetime_and_are_swept() {
     let app = spawn_app().await;
