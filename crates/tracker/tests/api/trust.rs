@@ -358,6 +358,88 @@ async fn s10_an_email_change_and_the_mail_worker_never_wait_for_each_other() {
     assert_eq!(to_old, 0, "nothing went to the old address");
 }
 
+/// S10, randomized: email changes land at random moments while the mail
+/// worker is sending those very users their new user email. Every change
+/// succeeds (no deadlock answered as 503), the outbox settles with each
+/// message sent or cancelled, and mail reaches only addresses the user had.
+/// Rounds go on until both orders were seen: a message cancelled before it
+/// reached the old address, and one that reached it first.
+#[tokio::test]
+async fn s10_randomized_email_changes_racing_the_mail_worker_all_succeed() {
+    use rand::Rng;
+    let (app, sink) = app_with_sink().await;
+    // A slower server keeps claims open longer, so that changes meet them.
+    sink.set_data_delay(std::time::Duration::from_millis(5));
+    let mut users = Vec::new();
+    let (mut stopped_in_time, mut reached_old) = (0, 0);
+    for round in 0..12 {
+        if round >= 3 && stopped_in_time > 0 && reached_old > 0 {
+            break;
+        }
+        let mut changes = Vec::new();
+        let mut these = Vec::new();
+        for i in 0..8 {
+            let old = format!("r{round}u{i}@company.example");
+            let new = format!("r{round}u{i}-moved@company.example");
+            let id = app
+                .create_user(json!({"email": old, "first_name": "Race", "last_name": "Mover", "side": "company",
+                    "role": "company_user", "hold_new_user_email": false}))
+                .await;
+            let delay = rand::thread_rng().gen_range(0..8);
+            let (client, url, token) = (app.client.clone(), format!("{}/api/v1/users/{id}", app.url), app.admin.clone());
+            let body = json!({"email": new});
+            changes.push(tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+                send(client, url, reqwest::Method::PATCH, Some(token), Some(body)).await
+            }));
+            these.push((id, old, new));
+        }
+        for change in changes {
+            let r = change.await.unwrap();
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        }
+        settle(&app).await;
+        for (_, old, _) in &these {
+            if to(&sink, old).is_empty() {
+                stopped_in_time += 1;
+            } else {
+                reached_old += 1;
+            }
+        }
+        users.extend(these);
+    }
+    assert!(
+        stopped_in_time > 0 && reached_old > 0,
+        "both orders: {stopped_in_time} stopped in time, {reached_old} reached the old address"
+    );
+    let mut sent = 0;
+    let mut tx = app_of(&app).db.read().await.unwrap();
+    for (id, _, new) in &users {
+        let mail = tx.mail_for_user(&domain::UserId::from(id.as_str()), 10).await.unwrap();
+        assert!(!mail.is_empty(), "{id}");
+        for m in &mail {
+            assert!(matches!(m.status, store::MailStatus::Sent | store::MailStatus::Cancelled), "{m:?}");
+            sent += usize::from(m.status == store::MailStatus::Sent);
+        }
+        assert_eq!(user(&app, id).await["email"], new.as_str());
+        assert!(
+            !to(&sink, new).is_empty() || mail.iter().all(|m| m.to_address != *new),
+            "{id}: {mail:?}"
+        );
+    }
+    let received = sink.messages();
+    assert_eq!(received.len(), sent, "one message per row recorded as sent");
+    for r in &received {
+        assert!(
+            users
+                .iter()
+                .any(|(_, old, new)| r.rcpt_to == [old.clone()] || r.rcpt_to == [new.clone()]),
+            "{:?}",
+            r.rcpt_to
+        );
+    }
+}
+
 #[tokio::test]
 async fn s11_sessions_end_when_idle_and_at_their_lifetime_and_are_swept() {
     let app = spawn_app().await;
