@@ -176,7 +176,12 @@ fn push_range(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery, reading: Re
         .push(&hint);
     push_scope_and_org(sql, q);
     push_status(sql, status);
-    push_search(sql, dialect, q, reading == Reading::InOrder);
+    let matches = if reading == Reading::InOrder {
+        Matches::FilterOnly
+    } else {
+        Matches::Drive
+    };
+    push_search(sql, dialect, q, matches);
     if let Some(c) = q.after.as_ref().filter(|c| c.sort == q.sort && c.descending == q.descending) {
         push_after(sql, key, c, q.descending);
     }
@@ -245,21 +250,23 @@ pub(super) fn search_sql(dialect: crate::Dialect, q: &UserQuery) -> Sql {
     let dir = if q.descending { " DESC" } else { " ASC" };
     // How a match finds its row again: SQLite's rowid (stable within the
     // statement), through the primary key from the search's ids.
-    // (SQLite's CROSS JOIN keeps the page first.)
+    // (SQLite's CROSS JOIN keeps the page first.) SQLite reaches each
+    // match's user by joining from the trigram index (SEARCH_JOIN).
     let (row, from, aggregate, text, join) = match dialect {
-        crate::Dialect::Sqlite => (
-            "u.rowid",
-            " FROM users u INDEXED BY sqlite_autoindex_users_1",
-            "json_group_array(",
-            ")",
-            "CROSS JOIN",
-        ),
+        crate::Dialect::Sqlite => ("u.rowid", SEARCH_JOIN, "json_group_array(", ")", "CROSS JOIN"),
         crate::Dialect::Postgres => ("u.id", " FROM users u", "json_agg(", ")::text", "JOIN"),
     };
     let mut sql = Sql::new(&format!(
         "WITH f AS MATERIALIZED (SELECT {row} AS r, u.id, u.last_name_norm, u.first_name_norm, u.email_norm, u.last_sign_in_at{from}"
     ));
-    push_user_filters(&mut sql, dialect, q);
+    match dialect {
+        crate::Dialect::Sqlite => {
+            push_scope_and_org(&mut sql, q);
+            push_status(&mut sql, q.status);
+            push_search(&mut sql, dialect, q, Matches::Joined);
+        }
+        crate::Dialect::Postgres => push_user_filters(&mut sql, dialect, q),
+    }
     sql.push(") SELECT (SELECT COUNT(*) FROM f), (SELECT ")
         .push(aggregate)
         .push(json_row(dialect))

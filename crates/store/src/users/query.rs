@@ -86,7 +86,7 @@ pub(super) const OFFICE_MANAGEABLE: &str = " AND u.role <> 'company_system_admin
 pub(crate) fn push_user_filters(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery) {
     push_scope_and_org(sql, q);
     push_status(sql, q.status);
-    push_search(sql, dialect, q, false);
+    push_search(sql, dialect, q, Matches::Drive);
 }
 
 /// The scope and organisation filters. They name only `side`, `firm_id`,
@@ -150,10 +150,27 @@ pub(super) fn push_status(sql: &mut Sql, status: Status) {
 /// PostgreSQL: `pg_trgm` on the three columns joined); a shorter word
 /// matches their starts, as ranges of the name and email indexes.
 ///
-/// `filter_only`: the matches must not drive the query (SQLite would read
-/// the list index once per match and sort: a page that reads the index in
-/// order checks each row against them instead).
-pub(super) fn push_search(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery, filter_only: bool) {
+/// How SQLite's statement uses the trigram matches of a long word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Matches {
+    /// `u.id IN (matches)`, which the planner may drive the query with.
+    Drive,
+    /// The matches must not drive the query (SQLite would read the list
+    /// index once per match and sort: a page that reads the index in order
+    /// checks each row against them instead).
+    FilterOnly,
+    /// The statement already joins `user_search s` to its documents and
+    /// users ([`SEARCH_JOIN`]): only the MATCH is added.
+    Joined,
+}
+
+/// The FROM of a SQLite statement driven by the trigram matches: each
+/// match's document, then its user, with no list of ids built in between
+/// (`u.id IN (…)` built a temporary index of every match's id first).
+pub(super) const SEARCH_JOIN: &str = " FROM user_search s CROSS JOIN user_search_docs d ON d.doc = s.rowid \
+    CROSS JOIN users u INDEXED BY sqlite_autoindex_users_1 ON u.id = d.user_id";
+
+pub(super) fn push_search(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery, matches: Matches) {
     let Some(q) = &q.q else { return };
     let words: Vec<String> = fold(q).split_whitespace().take(4).map(str::to_owned).collect();
     let (long, short): (Vec<&String>, Vec<&String>) = words.iter().partition(|w| w.chars().count() >= 3);
@@ -164,10 +181,17 @@ pub(super) fn push_search(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery,
                 let phrases: Vec<String> = long.iter().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect();
                 // CROSS JOIN keeps this order: the index's matches, then their
                 // documents (not every document probing the index).
-                sql.push(if filter_only { " AND +u.id IN" } else { " AND u.id IN" })
-                    .push(" (SELECT d.user_id FROM user_search s CROSS JOIN user_search_docs d ON d.doc = s.rowid WHERE user_search MATCH ")
-                    .text(phrases.join(" AND "))
-                    .push(")");
+                match matches {
+                    Matches::Joined => {
+                        sql.push(" AND user_search MATCH ").text(phrases.join(" AND "));
+                    }
+                    Matches::Drive | Matches::FilterOnly => {
+                        sql.push(if matches == Matches::FilterOnly { " AND +u.id IN" } else { " AND u.id IN" })
+                            .push(" (SELECT d.user_id FROM user_search s CROSS JOIN user_search_docs d ON d.doc = s.rowid WHERE user_search MATCH ")
+                            .text(phrases.join(" AND "))
+                            .push(")");
+                    }
+                }
             }
             crate::Dialect::Postgres => {
                 for w in long {
