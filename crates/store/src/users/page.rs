@@ -259,14 +259,8 @@ pub(super) fn search_sql(dialect: crate::Dialect, q: &UserQuery) -> Sql {
     let mut sql = Sql::new(&format!(
         "WITH f AS MATERIALIZED (SELECT {row} AS r, u.id, u.last_name_norm, u.first_name_norm, u.email_norm, u.last_sign_in_at{from}"
     ));
-    match dialect {
-        crate::Dialect::Sqlite => {
-            push_scope_and_org(&mut sql, q);
-            push_status(&mut sql, q.status);
-            push_search(&mut sql, dialect, q, Matches::Joined);
-        }
-        crate::Dialect::Postgres => push_user_filters(&mut sql, dialect, q),
-    }
+    // (PostgreSQL's search is a filter on the row either way.)
+    push_filters(&mut sql, dialect, q, Matches::Joined);
     sql.push(") SELECT (SELECT COUNT(*) FROM f), (SELECT ")
         .push(aggregate)
         .push(json_row(dialect))

@@ -84,9 +84,14 @@ pub(super) const OFFICE_MANAGEABLE: &str = " AND u.role <> 'company_system_admin
 
 /// Every filter of `q` (scope, organisation, status, search).
 pub(crate) fn push_user_filters(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery) {
+    push_filters(sql, dialect, q, Matches::Drive);
+}
+
+/// [`push_user_filters`], with the trigram matches used as `matches` says.
+pub(super) fn push_filters(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery, matches: Matches) {
     push_scope_and_org(sql, q);
     push_status(sql, q.status);
-    push_search(sql, dialect, q, Matches::Drive);
+    push_search(sql, dialect, q, matches);
 }
 
 /// The scope and organisation filters. They name only `side`, `firm_id`,
