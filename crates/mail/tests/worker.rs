@@ -99,7 +99,11 @@ async fn two_workers_on_one_database_never_deliver_the_same_message_twice() {
     let sink = SmtpSink::start().await;
     // Slow enough that neither worker can deliver all 60 before the other
     // has claimed some: delivery itself takes well under a millisecond.
-    sink.set_data_delay(std::time::Duration::from_millis(10));
+    // At 8 deliveries at a time, one worker alone needs about 0.4 s, time
+    // for a dozen tries of SQLite's busy handler (it backs off to 100 ms)
+    // on the other's first claim. With 10 ms (under 0.1 s alone), a busy
+    // CI machine once let one worker take all 60.
+    sink.set_data_delay(std::time::Duration::from_millis(50));
     // The second worker has its own connections, like another process.
     let other_db = Db::connect(&env.db_url).await.unwrap();
     let a = env.worker(Some(&sink.url()), |c| c.batch = 3);
