@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use store::{AuditQuery, AuditRecord, OrgNames, OutboxPayload, UserExport};
+use store::{AuditQuery, AuditRecord, OutboxPayload, RowExtras, UserExport};
 
 impl App {
     /// A2: records that the caller exports the user list with these
@@ -57,7 +57,7 @@ impl App {
     /// and office names, each page in a read transaction of its own;
     /// `None` once done.
     #[tracing::instrument(name = "user_export_page", skip_all)]
-    pub async fn user_export_page(&self, ctx: &Ctx, export: &mut UserExport, limit: i64) -> AppResult<Option<(Vec<User>, Vec<OrgNames>)>> {
+    pub async fn user_export_page(&self, ctx: &Ctx, export: &mut UserExport, limit: i64) -> AppResult<Option<(Vec<User>, Vec<RowExtras>)>> {
         require_user_admin(ctx)?;
         let mut tx = self.db.read().await?;
         Ok(export.next_page(&mut tx, limit).await?)

@@ -166,7 +166,7 @@ impl App {
         let mut tx = self.db.read().await?;
         let user = tx.user(id).await?.ok_or_else(|| AppError::not_found("user"))?;
         require_manage(ctx, &user)?;
-        let directory_managed = user.side == Side::Company && tx.settings().await?.active_directory_sync;
+        let directory_managed = crate::users::directory_managed(&mut tx, &user).await?;
         let v = verdict(&mut tx, ctx, &user).await?;
         Ok(Check {
             can_deactivate: v.can_deactivate() && !directory_managed && ctx.actor_id() != Some(&user.id),

@@ -2,9 +2,10 @@
 //! one user (N4), and the reset that re-sends access (N5).
 
 use crate::audit::record;
+use crate::users::UserList;
 use crate::users::{queue_new_user_email, require_manage};
 use crate::views::user_json;
-use crate::{App, AppError, AppResult, Ctx, Listing, Page};
+use crate::{App, AppError, AppResult, Ctx, Page};
 use domain::access::{Actor, UserScope};
 use domain::audit::AuditAction;
 use domain::model::{EmailStatus, User};
@@ -48,7 +49,7 @@ fn require_active(user: &User) -> AppResult<()> {
 impl App {
     /// N3's report: every active user in scope never sent the new user email.
     #[tracing::instrument(name = "pending_new_user_emails", skip_all)]
-    pub async fn pending_new_user_emails(&self, ctx: &Ctx, page: Page) -> AppResult<Listing<User>> {
+    pub async fn pending_new_user_emails(&self, ctx: &Ctx, page: Page) -> AppResult<UserList> {
         let scope = sending_scope(ctx)?;
         let found = self
             .db
@@ -64,10 +65,12 @@ impl App {
                 after: None,
             })
             .await?;
-        Ok(Listing {
+        Ok(UserList {
             items: found.items,
+            extras: found.extras,
             total: found.total,
             page,
+            next: found.next.map(|c| c.encode()),
         })
     }
 

@@ -92,6 +92,15 @@ impl User {
     pub fn is_locked(&self, now: Millis) -> bool {
         self.locked_until.is_some_and(|until| until > now)
     }
+
+    /// D6/DIR3: whether the directory owns this user's lifecycle: a user
+    /// the directory created or linked (`linked`: a SCIM link not
+    /// deprovisioned), and every company user while Active Directory sync
+    /// is on (`sync`). The one place of the rule: single users, lists and
+    /// the deactivation check all report it from here.
+    pub fn directory_managed(&self, linked: bool, sync: bool) -> bool {
+        linked || (sync && self.side == Side::Company)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -245,5 +254,33 @@ mod tests {
         let texts: Vec<_> = EmailStatus::ALL.iter().map(|s| s.as_str()).collect();
         // The values of the `users.new_user_email_status` CHECK constraint.
         assert_eq!(texts, ["held", "queued", "sent", "failed"]);
+    }
+
+    /// D6/DIR3, every side, link and sync setting spelled out.
+    #[test]
+    fn the_directory_manages_linked_users_and_company_users_under_sync() {
+        let email = Email::parse("a@example.com").unwrap();
+        let name = PersonName::parse("first_name", "A").unwrap();
+        let user = |role| User::created(email.clone(), name.clone(), name.clone(), role, None, None, 0);
+        let (company, firm) = (user(Role::CompanyUser), user(Role::FirmUser));
+        // (user, linked, sync, managed)
+        let cases = [
+            (&company, false, false, false),
+            (&company, false, true, true),
+            (&company, true, false, true),
+            (&company, true, true, true),
+            (&firm, false, false, false),
+            (&firm, false, true, false),
+            (&firm, true, false, true),
+            (&firm, true, true, true),
+        ];
+        for (u, linked, sync, managed) in cases {
+            assert_eq!(
+                u.directory_managed(linked, sync),
+                managed,
+                "{:?} linked {linked} sync {sync}",
+                u.side
+            );
+        }
     }
 }

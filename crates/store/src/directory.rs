@@ -1,7 +1,8 @@
 //! DIR1–DIR3: SCIM tokens, the directory's link to each user it manages,
 //! and the offboarding items a directory deactivation leaves.
 
-use crate::db::{exec, fetch_all, fetch_optional, scalar_all, scalar_one, statement, Tx};
+use crate::db::{exec, fetch_all, fetch_optional, on, scalar_all, scalar_one, statement, Tx};
+use crate::sql::{bind_args, push_in_list, Sql};
 use crate::users::{UserRow, USER_COLUMNS};
 use crate::Result;
 use const_format::formatcp;
@@ -162,6 +163,20 @@ impl Tx {
     pub async fn directory_link(&mut self, user: &UserId) -> Result<Option<DirectoryLink>> {
         statement!(DIRECTORY_LINK = formatcp!("SELECT {LINK_COLUMNS} FROM directory_users d WHERE d.user_id = $1"));
         Ok(fetch_optional!(self, DIRECTORY_LINK, user.as_str())?)
+    }
+
+    /// Which of `users` the directory links (not deprovisioned), in one
+    /// statement: DIR3's `directory_managed` of a list of users.
+    pub async fn directory_linked_among(&mut self, users: &[UserId]) -> Result<std::collections::HashSet<UserId>> {
+        if users.is_empty() {
+            return Ok(Default::default());
+        }
+        let mut sql = Sql::new("SELECT d.user_id FROM directory_users d WHERE d.deprovisioned_at IS NULL AND");
+        push_in_list(&mut sql, " d.user_id", users.iter().map(|u| u.as_str()));
+        let ids: Vec<String> = on!(self, |c| bind_args!(sqlx::query_scalar(&sql.text), sql.args.clone())
+            .fetch_all(c)
+            .await)?;
+        Ok(ids.into_iter().map(UserId::from).collect())
     }
 
     /// The link with this userName (without regard to case), deprovisioned or not.

@@ -52,7 +52,7 @@ pub use outbox::{
 pub use sso::{Claim as SsoClaim, SsoAttempt};
 pub use statements::StatementCheck;
 pub use transfer::Copied;
-pub use users::{Org, OrgNames, SortKey, Status, UserChange, UserExport, UserPage, UserQuery};
+pub use users::{Org, RowExtras, SortKey, Status, UserChange, UserExport, UserPage, UserQuery};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

@@ -65,7 +65,8 @@ pub struct UserOut {
 }
 
 impl UserOut {
-    pub fn new(u: &User, now: i64, directory_sync: bool) -> Self {
+    /// `directory_managed`: D6/DIR3's answer for `u` ([`User::directory_managed`]).
+    pub fn new(u: &User, now: i64, directory_managed: bool) -> Self {
         let locked = u.is_locked(now);
         Self {
             id: u.id.to_string(),
@@ -90,16 +91,23 @@ impl UserOut {
                 send_count: u.new_user_email.send_count,
                 last_change_at: ots(u.new_user_email.last_change_at),
             },
-            directory_managed: directory_sync && u.side == domain::Side::Company,
+            directory_managed,
             locked,
             locked_until: if locked { ots(u.locked_until) } else { None },
             lock_reason: if locked { u.lock_reason.map(|r| r.to_string()) } else { None },
         }
     }
 
+    /// A user of a list, with what its row carries.
+    pub fn listed(u: &User, extras: &store::RowExtras, now: i64) -> Self {
+        let mut out = Self::new(u, now, extras.directory_managed);
+        out.firm_name = extras.firm.clone();
+        out.office_name = extras.office.clone();
+        out
+    }
+
     pub fn details(d: &UserDetails, now: i64) -> Self {
         let mut out = Self::new(&d.user, now, d.directory_managed);
-        out.directory_managed = d.directory_managed;
         out.firm_name = d.firm.as_ref().map(|f| f.name.to_string());
         out.office_name = d.office.as_ref().map(|o| o.name.to_string());
         out

@@ -58,6 +58,8 @@ pub struct Offboarded {
 pub struct ScheduledView {
     pub plan: ScheduledDeactivation,
     pub user: User,
+    /// D6/DIR3.
+    pub directory_managed: bool,
 }
 
 /// The responsibilities of `user`, blocking as D3/D4 decide for `actor_role`.

@@ -79,12 +79,19 @@ impl App {
         let plans = tx.list_scheduled_deactivations().await?;
         let ids: Vec<UserId> = plans.iter().map(|p| UserId::from(p.user_id.as_str())).collect();
         let users: HashMap<UserId, User> = tx.users_by_ids(&ids).await?.into_iter().map(|u| (u.id.clone(), u)).collect();
+        let linked = tx.directory_linked_among(&ids).await?;
+        let sync = tx.settings().await?.active_directory_sync;
         Ok(plans
             .into_iter()
             .filter_map(|plan| {
                 let user = users.get(&UserId::from(plan.user_id.as_str()))?.clone();
                 require_manage(ctx, &user).ok()?;
-                Some(ScheduledView { plan, user })
+                let directory_managed = user.directory_managed(linked.contains(&user.id), sync);
+                Some(ScheduledView {
+                    plan,
+                    user,
+                    directory_managed,
+                })
             })
             .collect())
     }

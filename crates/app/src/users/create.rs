@@ -131,7 +131,7 @@ pub(crate) async fn insert_new_user(tx: &mut Tx, ctx: &Ctx, input: NewUser, now:
         return Err(email_taken(&v.email));
     }
     let (user, queued) = insert_valid_user(tx, ctx, v, input.hold_new_user_email, now).await?;
-    let directory_managed = user.side == Side::Company && tx.settings().await?.active_directory_sync;
+    let directory_managed = crate::users::directory_managed(tx, &user).await?;
     Ok((
         UserDetails {
             user,

@@ -74,7 +74,7 @@ pub struct UserFilter {
 pub struct UserList {
     pub items: Vec<User>,
     /// Each item's firm and office names, read with the page (P1).
-    pub org_names: Vec<store::OrgNames>,
+    pub extras: Vec<store::RowExtras>,
     /// Exact, from the kept totals.
     pub total: i64,
     pub page: Page,
@@ -198,7 +198,7 @@ impl App {
         let found = self.db.list_users(&query).await?;
         Ok(UserList {
             items: found.items,
-            org_names: found.org_names,
+            extras: found.extras,
             total: found.total,
             page,
             next: found.next.map(|c| c.encode()),
@@ -217,12 +217,6 @@ impl App {
         Ok(outcome)
     }
 
-    /// D6: whether Active Directory sync is on.
-    #[tracing::instrument(name = "directory_sync", skip_all)]
-    pub async fn directory_sync(&self) -> AppResult<bool> {
-        Ok(self.current_settings().await?.active_directory_sync)
-    }
-
     /// D6/DIR3: whether the directory manages `user`.
     #[tracing::instrument(name = "directory_managed", skip_all)]
     pub async fn directory_managed(&self, user: &User) -> AppResult<bool> {
@@ -231,13 +225,12 @@ impl App {
     }
 }
 
-/// D6/DIR3: the directory manages a user it created or linked (until it
-/// deletes them), and every company user while directory sync is on.
+/// D6/DIR3 ([`User::directory_managed`]): the directory manages a user it
+/// created or linked (until it deletes them), and every company user while
+/// directory sync is on.
 pub(crate) async fn directory_managed(tx: &mut Tx, user: &User) -> AppResult<bool> {
-    if tx.directory_link(&user.id).await?.is_some_and(|l| l.deprovisioned_at.is_none()) {
-        return Ok(true);
-    }
-    Ok(user.side == Side::Company && tx.settings().await?.active_directory_sync)
+    let linked = tx.directory_link(&user.id).await?.is_some_and(|l| l.deprovisioned_at.is_none());
+    Ok(user.directory_managed(linked, tx.settings().await?.active_directory_sync))
 }
 
 pub(crate) async fn details(tx: &mut Tx, user: User) -> AppResult<UserDetails> {

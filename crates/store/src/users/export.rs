@@ -51,7 +51,7 @@ impl UserExport {
 
     /// The next rows, at most `limit`, with their firm and office names;
     /// `None` once every row has been given.
-    pub async fn next_page(&mut self, tx: &mut Tx, limit: i64) -> Result<Option<(Vec<User>, Vec<OrgNames>)>> {
+    pub async fn next_page(&mut self, tx: &mut Tx, limit: i64) -> Result<Option<(Vec<User>, Vec<RowExtras>)>> {
         let limit = limit.max(1);
         tx.prefer_index_order(self.reading).await?;
         let (sort, descending) = (self.query.sort, self.query.descending);
@@ -94,15 +94,7 @@ impl UserExport {
                 }
                 continue;
             }
-            let names = rows
-                .iter()
-                .map(|r| OrgNames {
-                    firm: r.firm_name.clone(),
-                    office: r.office_name.clone(),
-                })
-                .collect();
-            let users = rows.into_iter().map(|r| User::try_from(r.user)).collect::<Result<_>>()?;
-            return Ok(Some((users, names)));
+            return listed(rows).map(Some);
         }
     }
 }

@@ -21,6 +21,26 @@ pub(super) struct ListRow {
     pub(super) k_sign_in: i64,
     pub(super) firm_name: Option<String>,
     pub(super) office_name: Option<String>,
+    #[serde(deserialize_with = "super::bool_or_int")]
+    pub(super) linked: bool,
+    #[serde(deserialize_with = "super::bool_or_int")]
+    pub(super) sync: bool,
+}
+
+/// Rows of a list as users and what each row carries beside its user.
+pub(super) fn listed(rows: Vec<ListRow>) -> Result<(Vec<User>, Vec<RowExtras>)> {
+    let mut users = Vec::with_capacity(rows.len());
+    let mut extras = Vec::with_capacity(rows.len());
+    for r in rows {
+        let user = User::try_from(r.user)?;
+        extras.push(RowExtras {
+            firm: r.firm_name,
+            office: r.office_name,
+            directory_managed: user.directory_managed(r.linked, r.sync),
+        });
+        users.push(user);
+    }
+    Ok((users, extras))
 }
 
 impl ListRow {
@@ -225,7 +245,7 @@ fn json_row(dialect: crate::Dialect) -> &'static str {
     slot.get_or_init(|| {
         let user: Vec<&str> = USER_COLUMNS.split(", ").map(|c| c.trim().trim_start_matches("u.")).collect();
         format!(
-            "{array}({array}({}), k_last, k_first, k_email, k_sign_in, firm_name, office_name)",
+            "{array}({array}({}), k_last, k_first, k_email, k_sign_in, firm_name, office_name, linked, sync)",
             user.join(", ")
         )
     })
@@ -371,6 +391,17 @@ pub(super) fn push_total(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery) 
     }
 }
 
+/// [`Tx::prefer_index_order`]'s settings.
+pub(crate) const NO_SORT_SQL: &str =
+    "SELECT set_config('enable_sort', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true)";
+
+/// Whether a user list is read in index order whatever its count: a list
+/// without a search ([`reading`]). Its transaction begins with sorts off
+/// ([`crate::Db::read_in_index_order`]).
+pub(crate) fn list_reads_in_index_order(q: &UserQuery) -> bool {
+    q.q.is_none()
+}
+
 /// Whether a user list needs no transaction around it
 /// ([`crate::Db::list_users`]): SQLite without a search, one statement
 /// ([`Tx::list_in_one_statement`]). PostgreSQL reads that statement in a
@@ -396,17 +427,10 @@ impl Tx {
                 (total, rows, next)
             }
         };
-        let org_names = rows
-            .iter()
-            .map(|r| OrgNames {
-                firm: r.firm_name.clone(),
-                office: r.office_name.clone(),
-            })
-            .collect();
-        let items = rows.into_iter().map(|r| User::try_from(r.user)).collect::<Result<_>>()?;
+        let (items, extras) = listed(rows)?;
         Ok(UserPage {
             items,
-            org_names,
+            extras,
             total,
             next,
         })
@@ -492,11 +516,10 @@ impl Tx {
     /// planning beside 0.5 ms of execution at 100,000 users).
     /// Both for this read transaction only, in one round trip.
     pub(super) async fn prefer_index_order(&mut self, reading: Reading) -> Result<()> {
-        if self.dialect() == crate::Dialect::Postgres && reading == Reading::InOrder {
-            statement!(
-                postgres NO_SORT = "SELECT set_config('enable_sort', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true)"
-            );
+        if self.dialect() == crate::Dialect::Postgres && reading == Reading::InOrder && !self.index_order {
+            statement!(postgres NO_SORT = NO_SORT_SQL);
             exec!(self, NO_SORT)?;
+            self.index_order = true;
         }
         Ok(())
     }

@@ -58,18 +58,20 @@ pub struct UserQuery {
 #[derive(Debug, Clone)]
 pub struct UserPage {
     pub items: Vec<User>,
-    /// The firm and office names of each item, in the same order: read
-    /// with the page, not looked up per row.
-    pub org_names: Vec<OrgNames>,
+    /// What each item's row carries beside the user, in the same order:
+    /// read with the page, not looked up per row.
+    pub extras: Vec<RowExtras>,
     pub total: i64,
     pub next: Option<Cursor>,
 }
 
-/// The names of a listed user's firm and office.
+/// What a listed user's row carries beside the user: the names of their
+/// firm and office, and whether the directory manages them (D6/DIR3).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OrgNames {
+pub struct RowExtras {
     pub firm: Option<String>,
     pub office: Option<String>,
+    pub directory_managed: bool,
 }
 
 /// The new user email statuses of N3's never-emailed users, as
@@ -250,12 +252,22 @@ pub(super) fn sort_key(sort: SortKey, descending: bool) -> &'static [(&'static s
     }
 }
 
-/// The columns of a list row: the user and its sort key values.
+/// Whether the directory links the row's user (a SCIM link not
+/// deprovisioned): one primary-key probe of `directory_users`.
+const LINKED: &str = "EXISTS (SELECT 1 FROM directory_users d WHERE d.user_id = u.id AND d.deprovisioned_at IS NULL)";
+
+/// Whether Active Directory sync is on: an uncorrelated subquery, which
+/// both dialects evaluate once per statement.
+const SYNC: &str = "(SELECT s.active_directory_sync FROM settings s WHERE s.id = 1)";
+
+/// The columns of a list row: the user, its sort key values, its firm's
+/// and office's names and the facts of D6/DIR3.
 pub(super) fn list_columns(descending: bool) -> String {
     let sign_in = if descending { SIGN_IN_DESC } else { SIGN_IN_ASC };
     format!(
         "{USER_COLUMNS}, u.last_name_norm AS k_last, u.first_name_norm AS k_first, u.email_norm AS k_email, {sign_in} AS k_sign_in, \
-         (SELECT f.name FROM firms f WHERE f.id = u.firm_id) AS firm_name, (SELECT o.name FROM offices o WHERE o.id = u.office_id) AS office_name"
+         (SELECT f.name FROM firms f WHERE f.id = u.firm_id) AS firm_name, (SELECT o.name FROM offices o WHERE o.id = u.office_id) AS office_name, \
+         {LINKED} AS linked, {SYNC} AS sync"
     )
 }
 

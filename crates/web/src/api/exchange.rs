@@ -23,7 +23,7 @@ use axum::Json;
 use domain::model::User;
 use futures_util::stream::{self, Stream, StreamExt};
 use serde::{Deserialize, Serialize};
-use store::OrgNames;
+use store::RowExtras;
 use utoipa::{IntoParams, ToSchema};
 
 /// Rows read per page (and so per chunk of the body).
@@ -92,7 +92,7 @@ const USER_PAGE: i64 = 2_000;
 
 /// One chunk of the users export: each user's cells written straight into
 /// the CSV buffer, as `GET /users` shows them.
-fn user_chunk(users: &[User], names: &[OrgNames]) -> Result<Bytes, AppError> {
+fn user_chunk(users: &[User], names: &[RowExtras]) -> Result<Bytes, AppError> {
     let mut w = csv_writer(Vec::with_capacity(users.len() * 256));
     let csv_err = |e: csv::Error| AppError::internal(format!("csv: {e}"));
     let time = |t: Option<i64>| t.map(ts).unwrap_or_default();

@@ -219,9 +219,9 @@ pub async fn offboard(
             },
         )
         .await?;
-    let sync = app.directory_managed(&done.user).await?;
+    let managed = app.directory_managed(&done.user).await?;
     Ok(Json(OffboardedOut {
-        user: UserOut::new(&done.user, app.now(), sync),
+        user: UserOut::new(&done.user, app.now(), managed),
         reassigned: done.reassigned,
         scheduled: done.scheduled.as_ref().map(ScheduleOut::from),
     }))
@@ -249,7 +249,7 @@ pub async fn list(State(app): State<App>, caller: Caller) -> ApiResult<Json<Sche
         .iter()
         .map(|v| ScheduledItemOut {
             plan: ScheduleOut::from(&v.plan),
-            user: UserOut::new(&v.user, now, false),
+            user: UserOut::new(&v.user, now, v.directory_managed),
         })
         .collect();
     Ok(Json(ScheduledListOut { total: items.len(), items }))

@@ -15,8 +15,17 @@ use utoipa::ToSchema;
 pub async fn pending(State(app): State<App>, caller: Caller, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<Json<ListOut<UserOut>>> {
     let l = app.pending_new_user_emails(&caller.ctx, q.page()?).await?;
     let now = app.now();
-    let sync = app.directory_sync().await?;
-    Ok(Json(ListOut::of(&l, |u| UserOut::new(u, now, sync))))
+    Ok(Json(ListOut {
+        items: l
+            .items
+            .iter()
+            .zip(&l.extras)
+            .map(|(u, extras)| UserOut::listed(u, extras, now))
+            .collect(),
+        total: l.total,
+        page: l.page.page,
+        per_page: l.page.per_page,
+    }))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -114,18 +114,12 @@ pub async fn list_users(State(app): State<App>, caller: Caller, ApiQuery(q): Api
     let (filter, page) = user_filter(&q)?;
     let l = app.list_users(&caller.ctx, filter, page).await?;
     let now = app.now();
-    let sync = app.directory_sync().await?;
     Ok(Json(UserListOut {
         items: l
             .items
             .iter()
-            .zip(&l.org_names)
-            .map(|(u, names)| {
-                let mut out = UserOut::new(u, now, sync);
-                out.firm_name = names.firm.clone();
-                out.office_name = names.office.clone();
-                out
-            })
+            .zip(&l.extras)
+            .map(|(u, extras)| UserOut::listed(u, extras, now))
             .collect(),
         total: l.total,
         page: l.page.page,

@@ -146,3 +146,89 @@ async fn scim_links_an_existing_company_user() {
         Some("uniqueness"),
     );
 }
+
+/// The `directory_managed` of `id` in every answer that shows a user: the
+/// user, the list (a page, a search by a long word and by a short one),
+/// N3's pending list if `pending` (a user whose new user email is held),
+/// the deactivation check and the scheduled deactivations. Each must list
+/// the user.
+async fn managed_everywhere(app: &TestApp, id: &str, pending: bool) -> Vec<(&'static str, Value)> {
+    let in_items = |body: &Value, path: &[&str]| -> Value {
+        let items = body["items"].as_array().unwrap_or_else(|| panic!("no items in {body}"));
+        let item = items
+            .iter()
+            .find(|i| path.iter().fold(*i, |v, k| &v[*k])["id"] == id)
+            .unwrap_or_else(|| panic!("{id} is not listed in {body}"));
+        path.iter().fold(item, |v, k| &v[*k])["directory_managed"].clone()
+    };
+    let get = |path: String| async move {
+        let r = app.get(&path, &app.admin).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
+        r.body
+    };
+    let user = get(format!("/api/v1/users/{id}")).await;
+    // A word under 3 characters matches the start of a name or email.
+    let start = &user["email"].as_str().unwrap()[..2];
+    let mut answers = vec![
+        ("user", user["directory_managed"].clone()),
+        ("list", in_items(&get("/api/v1/users?status=all&per_page=100".into()).await, &[])),
+        ("search", in_items(&get("/api/v1/users?status=all&q=person".into()).await, &[])),
+        (
+            "short search",
+            in_items(&get(format!("/api/v1/users?status=all&q={start}")).await, &[]),
+        ),
+        (
+            "deactivation check",
+            get(format!("/api/v1/users/{id}/deactivation-check")).await["directory_managed"].clone(),
+        ),
+        (
+            "scheduled",
+            in_items(&get("/api/v1/scheduled-deactivations".into()).await, &["user"]),
+        ),
+    ];
+    if pending {
+        let listed = get("/api/v1/new-user-emails/pending?per_page=100".into()).await;
+        answers.push(("pending", in_items(&listed, &[])));
+    }
+    answers
+}
+
+/// D6/DIR3: every answer that shows a user reports the same
+/// `directory_managed`. A user the directory made is managed with sync
+/// off; with sync on every company user is too, and a firm user never is.
+#[tokio::test]
+async fn scim_dir3_every_answer_reports_the_same_directory_managed() {
+    let app = spawn_app().await;
+    let token = scim_token(&app, "Entra ID").await;
+    let linked = provision(&app, &token, "linked.person", "linked.person@example.com").await;
+    let plain = app.company_user("plain.person@example.com", "company_user", None).await;
+    let (firm, _) = app.firm("Managed Test LLP", "admin.person@firm.example").await;
+    let firm_user = app.firm_user("firm.person@firm.example", "firm_user", &firm).await;
+    // Each will leave in a week, so that the scheduled deactivations list them.
+    for id in [&linked, &plain, &firm_user] {
+        let r = app
+            .post(
+                &format!("/api/v1/users/{id}/offboard"),
+                &app.admin,
+                json!({"effective_at": rfc3339(now_ms() + 7 * 24 * 3_600_000)}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    // The directory's user was emailed at once; the others are held (N3).
+    let pending = |id: &str| id != linked;
+    for (sync, expected) in [
+        (false, [(&linked, true), (&plain, false), (&firm_user, false)]),
+        (true, [(&linked, true), (&plain, true), (&firm_user, false)]),
+    ] {
+        let r = app
+            .patch("/api/v1/settings", &app.admin, json!({"active_directory_sync": sync}))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        for (id, managed) in expected {
+            for (answer, reported) in managed_everywhere(&app, id, pending(id)).await {
+                assert_eq!(reported, json!(managed), "{answer} of {id} with sync {sync}");
+            }
+        }
+    }
+}

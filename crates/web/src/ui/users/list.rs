@@ -242,7 +242,7 @@ pub async fn list(State(app): State<App>, s: Session, Query(q): Query<ListQuery>
         rows: listing
             .items
             .iter()
-            .zip(&listing.org_names)
+            .zip(&listing.extras)
             .map(|(u, names)| {
                 let mut r = row(u, names.firm.as_deref(), now);
                 if let Some(at) = leaving.get(&u.id) {

@@ -3,11 +3,10 @@
 
 use super::{row, Row, PER_PAGE};
 use crate::ui::auth::Empty;
-use crate::ui::page::{ok, page_number, redirect_with, Flash, Layout, OrgPicker, PageParam, PageResult, Pager, Posted, Session};
+use crate::ui::page::{ok, page_number, redirect_with, Flash, Layout, PageParam, PageResult, Pager, Posted, Session};
 use app::{App, Page};
 use askama::Template;
 use axum::extract::{Query, State};
-use std::collections::HashMap;
 
 #[derive(Template)]
 #[template(path = "users/email_new_users.html")]
@@ -17,8 +16,6 @@ struct EmailNewUsersPage {
     total: i64,
     pager: Pager,
     all_sent: &'static str,
-    /// Why firm users' firms are not named.
-    firms_problem: Option<String>,
 }
 
 /// N3's report: every active user never sent the new user email, 50 a
@@ -26,20 +23,18 @@ struct EmailNewUsersPage {
 pub async fn email_new_users(State(app): State<App>, s: Session, Query(q): Query<PageParam>) -> PageResult {
     let page = page_number(&q.page);
     let l = app.pending_new_user_emails(&s.ctx, Page { page, per_page: PER_PAGE }).await?;
-    let firms = OrgPicker::firms(&app, &s, "").await?;
-    let firm_map: HashMap<&str, &str> = firms.choices.iter().map(|c| (c.value.as_str(), c.label.as_str())).collect();
     let now = app.now();
     let page = EmailNewUsersPage {
         layout: s.layout("Email new users", "users"),
         rows: l
             .items
             .iter()
-            .map(|u| row(u, u.firm_id.as_ref().and_then(|f| firm_map.get(f.as_str())).copied(), now))
+            .zip(&l.extras)
+            .map(|(u, extras)| row(u, extras.firm.as_deref(), now))
             .collect(),
         total: l.total,
         pager: Pager::new(page, PER_PAGE, l.total, String::new()),
         all_sent: app::onboarding::ALL_SENT_MESSAGE,
-        firms_problem: firms.problem.clone(),
     };
     Ok(ok(&page))
 }
