@@ -94,7 +94,17 @@ pub enum Dialect {
 pub(crate) enum Pools {
     Sqlite {
         writer: SqlitePool,
+        /// Readers of snapshots of several statements ([`Db::read`]).
         readers: SqlitePool,
+        /// Readers of one statement ([`Db::read_one`]), lent as they are:
+        /// sqlx's pool pings every connection it takes back, a hand-over
+        /// to the driver's thread and a task of its own after every
+        /// statement, and a reader of a local file needs no such check
+        /// (a statement's failure is its own answer). A reader handed
+        /// back while its statement still runs stays consistent: the
+        /// driver's thread finishes or abandons that statement before it
+        /// takes the next borrower's.
+        lent: deadpool::unmanaged::Pool<sqlx::SqliteConnection>,
         /// None for a database in memory, which has no log.
         checkpoints: Option<crate::checkpoint::Checkpoints>,
     },
@@ -112,12 +122,13 @@ pub(crate) enum TxInner {
     Postgres(Handle<Postgres>),
 }
 
-/// A transaction, or a bare pool connection for a read of one statement
-/// ([`Db::read_one`]); either derefs to the dialect's connection, so every
-/// query method runs on both.
+/// A transaction, or a bare connection for a read of one statement
+/// ([`Db::read_one`]: SQLite's lent readers, PostgreSQL's pool); each
+/// derefs to the dialect's connection, so every query method runs on all.
 pub(crate) enum Handle<DB: Database> {
     Tx(Transaction<'static, DB>),
     Conn(PoolConnection<DB>),
+    Lent(deadpool::unmanaged::Object<DB::Connection>),
 }
 
 impl<DB: Database> std::ops::Deref for Handle<DB> {
@@ -126,6 +137,7 @@ impl<DB: Database> std::ops::Deref for Handle<DB> {
         match self {
             Handle::Tx(t) => t,
             Handle::Conn(c) => c,
+            Handle::Lent(c) => c,
         }
     }
 }
@@ -135,6 +147,7 @@ impl<DB: Database> std::ops::DerefMut for Handle<DB> {
         match self {
             Handle::Tx(t) => t,
             Handle::Conn(c) => c,
+            Handle::Lent(c) => c,
         }
     }
 }
@@ -143,7 +156,7 @@ impl<DB: Database> Handle<DB> {
     async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             Handle::Tx(t) => t.commit().await,
-            Handle::Conn(_) => Ok(()),
+            Handle::Conn(_) | Handle::Lent(_) => Ok(()),
         }
     }
 }
@@ -154,6 +167,9 @@ pub struct Tx {
     pub(crate) inner: TxInner,
     /// A1: audit entries of this transaction, chained and written at commit.
     pub(crate) audit: crate::audit::Pending,
+    /// PostgreSQL: this transaction's plans already read indexes in order
+    /// ([`Tx::prefer_index_order`]).
+    pub(crate) index_order: bool,
 }
 
 pub(crate) use crate::statements::{
@@ -178,6 +194,22 @@ fn create_private_file(path: &std::path::Path) -> Result<(), StoreError> {
     }
 }
 
+/// SQLite readers of snapshots ([`Db::read`]) and of one statement
+/// ([`Db::read_one`]: every authenticated request's session, and the user
+/// list): twelve connections, each with its own page cache.
+const SNAPSHOT_READERS: u32 = 4;
+const LENT_READERS: usize = 8;
+
+/// A lent reader not free within the acquire timeout is the pool's
+/// timeout, as sqlx's pools say it, so that callers treat both alike.
+fn lent_error(e: deadpool::unmanaged::PoolError) -> StoreError {
+    StoreError::Sqlx(match e {
+        deadpool::unmanaged::PoolError::Timeout => sqlx::Error::PoolTimedOut,
+        deadpool::unmanaged::PoolError::Closed => sqlx::Error::PoolClosed,
+        deadpool::unmanaged::PoolError::NoRuntimeSpecified => sqlx::Error::Configuration("the lent readers have no runtime".into()),
+    })
+}
+
 /// Runs a transaction's begin in a task of its own, where a dropped caller
 /// cannot cut it short, and hands the transaction over. sqlx's `begin` is
 /// not cancel-safe (sqlx issue #4393, unfixed in 0.9.0; see
@@ -199,17 +231,33 @@ async fn begin_whole<DB: Database>(
     Ok(begun?)
 }
 
+/// How a PostgreSQL transaction begins.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Begin {
+    Write,
+    /// A read-only snapshot.
+    Read,
+    /// A read-only snapshot whose plans read indexes in order
+    /// ([`Tx::prefer_index_order`]), set in the same round trip as BEGIN.
+    ReadInIndexOrder,
+}
+
 /// A PostgreSQL transaction; a read snapshot is REPEATABLE READ, READ ONLY,
 /// said in its BEGIN (a separate `SET TRANSACTION` was one more round trip
 /// on every snapshot).
-async fn begin_postgres(pool: &PgPool, read_only: bool) -> Result<Transaction<'static, Postgres>, StoreError> {
-    statement!(postgres BEGIN_READ_ONLY_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+async fn begin_postgres(pool: &PgPool, how: Begin) -> Result<Transaction<'static, Postgres>, StoreError> {
+    const SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+    statement!(postgres BEGIN_READ_ONLY_SNAPSHOT = SNAPSHOT);
+    // Two statements in one simple query, so one round trip. Not a named
+    // statement (two statements do not prepare as one); both of its parts
+    // are.
+    const BEGIN_READ_IN_INDEX_ORDER: &str = const_format::concatcp!(SNAPSHOT, "; ", crate::users::NO_SORT_SQL);
     let pool = pool.clone();
     begin_whole(async move {
-        if read_only {
-            pool.begin_with(BEGIN_READ_ONLY_SNAPSHOT.sql).await
-        } else {
-            pool.begin().await
+        match how {
+            Begin::Write => pool.begin().await,
+            Begin::Read => pool.begin_with(BEGIN_READ_ONLY_SNAPSHOT.sql).await,
+            Begin::ReadInIndexOrder => pool.begin_with(BEGIN_READ_IN_INDEX_ORDER).await,
         }
     })
     .await
@@ -249,27 +297,45 @@ impl Db {
                 .acquire_timeout(limits.acquire_timeout)
                 .connect_with(opts.clone())
                 .await?;
+            // All readers are opened up front, not on a burst's first
+            // requests: at 1,000,000 users the lists' p99 had stalls of
+            // 0.3-0.5 s while new reader connections were being opened
+            // (user_list; 32-37 ms with them open from the start).
+            let opts = opts.read_only(true);
             let readers = SqlitePoolOptions::new()
                 .test_before_acquire(false)
-                // All readers are opened up front, not on a burst's first
-                // requests: at 1,000,000 users the lists' p99 had stalls of
-                // 0.3-0.5 s while new reader connections were being opened
-                // (user_list; 32-37 ms with them open from the start).
-                .min_connections(8)
-                .max_connections(8)
+                .min_connections(SNAPSHOT_READERS)
+                .max_connections(SNAPSHOT_READERS)
                 .acquire_timeout(limits.acquire_timeout)
-                .connect_with(opts.read_only(true))
+                .connect_with(opts.clone())
                 .await?;
+            let lent = deadpool::unmanaged::Pool::from_config(&deadpool::unmanaged::PoolConfig {
+                max_size: LENT_READERS,
+                timeout: Some(limits.acquire_timeout),
+                runtime: Some(deadpool::Runtime::Tokio1),
+            });
+            for _ in 0..LENT_READERS {
+                let reader = sqlx::ConnectOptions::connect(&opts).await?;
+                lent.add(reader).await.map_err(|(_, e)| lent_error(e))?;
+            }
             Ok(Self {
                 pools: Pools::Sqlite {
                     writer,
                     readers,
+                    lent,
                     checkpoints,
                 },
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url)?;
+            // sqlx pings every connection it takes back (which also ends a
+            // dropped transaction), so one taken from the pool was checked
+            // at its last use: no second ping, one round trip, before
+            // every statement. A connection the server dropped while it
+            // sat idle fails its next statement, which that request
+            // answers as an error, and is then closed.
             let pool = PgPoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(limits.max_connections)
                 .acquire_timeout(limits.acquire_timeout)
                 .connect_with(opts)
@@ -341,7 +407,7 @@ impl Db {
                     begin_whole(async move { writer.begin_with("BEGIN IMMEDIATE").await }).await?,
                 ))
             }
-            Pools::Postgres(pool) => TxInner::Postgres(Handle::Tx(begin_postgres(pool, false).await?)),
+            Pools::Postgres(pool) => TxInner::Postgres(Handle::Tx(begin_postgres(pool, Begin::Write).await?)),
         };
         let dialect = match self.dialect() {
             Dialect::Sqlite => "sqlite",
@@ -358,9 +424,23 @@ impl Db {
                 let readers = readers.clone();
                 TxInner::Sqlite(Handle::Tx(begin_whole(async move { readers.begin().await }).await?))
             }
-            Pools::Postgres(pool) => TxInner::Postgres(Handle::Tx(begin_postgres(pool, true).await?)),
+            Pools::Postgres(pool) => TxInner::Postgres(Handle::Tx(begin_postgres(pool, Begin::Read).await?)),
         };
         Ok(Tx::new(inner))
+    }
+
+    /// [`Db::read`] whose plans read indexes in order
+    /// ([`Tx::prefer_index_order`]); on PostgreSQL set with BEGIN, in the
+    /// same round trip.
+    pub(crate) async fn read_in_index_order(&self) -> Result<Tx, StoreError> {
+        match &self.pools {
+            Pools::Sqlite { .. } => self.read().await,
+            Pools::Postgres(pool) => {
+                let mut tx = Tx::new(TxInner::Postgres(Handle::Tx(begin_postgres(pool, Begin::ReadInIndexOrder).await?)));
+                tx.index_order = true;
+                Ok(tx)
+            }
+        }
     }
 
     /// A reader for ONE statement, outside any transaction: a single
@@ -371,17 +451,31 @@ impl Db {
     /// [`Tx::commit`] has nothing to commit.
     pub async fn read_one(&self) -> Result<Tx, StoreError> {
         let inner = match &self.pools {
-            Pools::Sqlite { readers, .. } => TxInner::Sqlite(Handle::Conn(readers.acquire().await?)),
+            Pools::Sqlite { lent, .. } => TxInner::Sqlite(Handle::Lent(lent.get().await.map_err(lent_error)?)),
             Pools::Postgres(pool) => TxInner::Postgres(Handle::Conn(pool.acquire().await?)),
         };
         Ok(Tx::new(inner))
     }
 
+    /// How many one-statement reads ([`Db::read_one`]) can run at once:
+    /// SQLite's lent readers, PostgreSQL's pool.
+    pub fn one_statement_readers(&self) -> usize {
+        match &self.pools {
+            Pools::Sqlite { lent, .. } => lent.status().max_size,
+            Pools::Postgres(pool) => pool.options().get_max_connections() as usize,
+        }
+    }
+
     /// R2: a page of the user list, read in the snapshot it needs: one
     /// statement is its own, so it runs without a transaction around it.
     pub async fn list_users(&self, q: &crate::UserQuery) -> Result<crate::UserPage, StoreError> {
-        let one = crate::users::list_needs_no_transaction(self.dialect(), q) || crate::users::search_in_one_statement(q);
-        let mut tx = if one { self.read_one().await? } else { self.read().await? };
+        let mut tx = if crate::users::list_needs_no_transaction(self.dialect(), q) || crate::users::search_in_one_statement(q) {
+            self.read_one().await?
+        } else if crate::users::list_reads_in_index_order(q) {
+            self.read_in_index_order().await?
+        } else {
+            self.read().await?
+        };
         tx.list_users(q).await
     }
 
@@ -400,10 +494,21 @@ impl Db {
             Pools::Sqlite {
                 writer,
                 readers,
+                lent,
                 checkpoints,
             } => {
                 writer.close().await;
                 readers.close().await;
+                // Waits for each lent reader to come back, then closes it.
+                while lent.status().size > 0 {
+                    match lent.remove().await {
+                        Ok(reader) => {
+                            let _ = sqlx::Connection::close(reader).await;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                lent.close();
                 if let Some(c) = checkpoints {
                     c.stop().await;
                 }
@@ -418,6 +523,7 @@ impl Tx {
         Tx {
             inner,
             audit: Default::default(),
+            index_order: false,
         }
     }
 

@@ -35,6 +35,22 @@ async fn a_transaction_dropped_while_it_begins_leaves_the_connection_clean() {
     dropped::dropped_begins_leave_the_connection_clean(&db).await;
 }
 
+/// The pool's connections, taken without a check before each use
+/// (`test_before_acquire(false)`), still answer each borrower with its own
+/// answer after reads dropped mid-statement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_dropped_mid_statement_leaves_its_connection_clean() {
+    let db = fresh(
+        "dropped_read",
+        PoolLimits {
+            max_connections: 4,
+            acquire_timeout: Duration::from_secs(10),
+        },
+    )
+    .await;
+    dropped::dropped_reads_leave_the_readers_clean(&db).await;
+}
+
 /// Every named statement of the store prepares against the migrated
 /// PostgreSQL schema (SQLite: the `statements` unit test).
 #[tokio::test]

@@ -6,6 +6,10 @@ use clap::{Parser, Subcommand};
 use std::io::Read;
 use tracker::config::{ServeConfig, Storage};
 
+/// The allocator of the whole process (see the workspace's Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "tracker",

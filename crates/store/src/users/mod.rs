@@ -7,9 +7,9 @@ mod page;
 mod query;
 
 pub use export::UserExport;
-pub(crate) use page::{list_needs_no_transaction, search_in_one_statement};
+pub(crate) use page::{list_needs_no_transaction, list_reads_in_index_order, search_in_one_statement, NO_SORT_SQL};
 pub(crate) use query::{push_user_filters, NEVER_EMAILED_STATUSES};
-pub use query::{Org, OrgNames, SortKey, Status, UserPage, UserQuery};
+pub use query::{Org, RowExtras, SortKey, Status, UserPage, UserQuery};
 
 use crate::db::{exec, fetch_optional, on, scalar_one, statement, Stmt, Tx};
 use crate::sql::{bind_args, push_in_list, Sql};
@@ -53,17 +53,26 @@ pub(crate) struct UserRow {
 }
 
 /// SQLite's JSON has no booleans of its own: a stored `TRUE` is `1`.
+/// (A visitor, not an untagged enum: that tried `bool` first and built an
+/// error for every `1`, three per row of a page.)
 fn bool_or_int<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
-    #[derive(serde::Deserialize)]
-    #[serde(untagged)]
-    enum Flag {
-        Bool(bool),
-        Int(i64),
+    struct Flag;
+    impl serde::de::Visitor<'_> for Flag {
+        type Value = bool;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a boolean, or 0 or 1")
+        }
+        fn visit_bool<E: serde::de::Error>(self, b: bool) -> std::result::Result<bool, E> {
+            Ok(b)
+        }
+        fn visit_u64<E: serde::de::Error>(self, i: u64) -> std::result::Result<bool, E> {
+            Ok(i != 0)
+        }
+        fn visit_i64<E: serde::de::Error>(self, i: i64) -> std::result::Result<bool, E> {
+            Ok(i != 0)
+        }
     }
-    Ok(match serde::Deserialize::deserialize(d)? {
-        Flag::Bool(b) => b,
-        Flag::Int(i) => i != 0,
-    })
+    d.deserialize_any(Flag)
 }
 
 impl TryFrom<UserRow> for User {
@@ -368,6 +377,20 @@ impl Tx {
 
 #[cfg(test)]
 mod tests {
+    /// A flag of a page's JSON: SQLite's `0`/`1`, PostgreSQL's booleans;
+    /// anything else is refused.
+    #[test]
+    fn a_flag_reads_booleans_and_zero_or_one() {
+        #[derive(serde::Deserialize)]
+        struct F(#[serde(deserialize_with = "super::bool_or_int")] bool);
+        for (json, want) in [("true", true), ("false", false), ("1", true), ("0", false)] {
+            assert_eq!(serde_json::from_str::<F>(json).unwrap().0, want, "{json}");
+        }
+        for bad in ["\"1\"", "null", "[]"] {
+            assert!(serde_json::from_str::<F>(bad).is_err(), "{bad}");
+        }
+    }
+
     use super::*;
 
     fn row() -> UserRow {

@@ -74,3 +74,36 @@ pub async fn dropped_begins_leave_the_connection_clean(db: &Db) {
     // The test proves something only if begins were cut short.
     assert!(drops >= 50, "only {drops} of 300 begins were dropped before they finished");
 }
+
+/// A one-statement read ([`Db::read_one`]) dropped wherever it is — while
+/// its reader is being handed out, with its statement on the way or
+/// running — gives its reader back able to answer the next borrower, with
+/// that borrower's own answer. Each round writes a new company name, cuts
+/// a read of it short, then holds every reader at once and asks each.
+pub async fn dropped_reads_leave_the_readers_clean(db: &Db) {
+    let mut rng = rand::thread_rng();
+    let mut drops = 0;
+    for round in 0..300 {
+        let name = format!("Company {round}");
+        let mut write = db.write().await.expect("a write transaction");
+        let mut s = write.settings_for_update().await.expect("settings");
+        s.company_name = domain::EntityName::parse("company_name", &name).expect("a name");
+        write.save_settings(&s, round).await.expect("save");
+        write.commit().await.expect("commit");
+        let cut = Duration::from_micros(rng.gen_range(0..300));
+        let read = async {
+            let mut one = db.read_one().await.expect("a reader");
+            one.settings().await.expect("settings")
+        };
+        drops += usize::from(drop_after(read, cut).await);
+        let mut readers = Vec::new();
+        for _ in 0..db.one_statement_readers() {
+            readers.push(db.read_one().await.expect("a reader"));
+        }
+        for (i, reader) in readers.iter_mut().enumerate() {
+            let answer = reader.settings().await.unwrap_or_else(|e| panic!("round {round}, reader {i}: {e}"));
+            assert_eq!(answer.company_name.as_str(), name, "round {round}, reader {i}");
+        }
+    }
+    assert!(drops >= 50, "only {drops} of 300 reads were dropped before they finished");
+}
