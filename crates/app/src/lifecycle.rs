@@ -8,13 +8,15 @@ use crate::{App, AppError, AppResult, Ctx};
 use domain::audit::AuditAction;
 use domain::deactivation::{evaluate, Blocker, Verdict};
 use domain::model::{EmailStatus, User};
-use domain::{Invalid, MatterId, Millis, Side, UserId};
+use domain::{Invalid, MatterId, Millis, UserId};
 use serde_json::json;
 use store::{MailKind, Tx};
 
-/// D6: with directory sync on, the directory owns company users' lifecycle.
+/// D6/DIR3: with directory sync on, the directory owns the lifecycle of
+/// the users it manages ([`User::directory_owns_lifecycle`]).
 async fn refuse_if_directory_managed(tx: &mut Tx, user: &User) -> AppResult<()> {
-    if user.side == Side::Company && tx.settings().await?.active_directory_sync {
+    let (linked, sync) = crate::users::directory_facts(tx, user).await?;
+    if user.directory_owns_lifecycle(linked, sync) {
         return Err(AppError::ManagedByDirectory);
     }
     Ok(())
@@ -150,6 +152,8 @@ pub struct Check {
     pub blockers: Vec<Blocker>,
     pub warnings: Vec<Blocker>,
     pub directory_managed: bool,
+    /// Tracker refuses to deactivate them (D6/DIR3).
+    pub directory_owns_lifecycle: bool,
 }
 
 /// The most matters one bulk update may list (the whole set needs no list).
@@ -166,13 +170,15 @@ impl App {
         let mut tx = self.db.read().await?;
         let user = tx.user(id).await?.ok_or_else(|| AppError::not_found("user"))?;
         require_manage(ctx, &user)?;
-        let directory_managed = crate::users::directory_managed(&mut tx, &user).await?;
+        let (linked, sync) = crate::users::directory_facts(&mut tx, &user).await?;
+        let directory_owns_lifecycle = user.directory_owns_lifecycle(linked, sync);
         let v = verdict(&mut tx, ctx, &user).await?;
         Ok(Check {
-            can_deactivate: v.can_deactivate() && !directory_managed && ctx.actor_id() != Some(&user.id),
+            can_deactivate: v.can_deactivate() && !directory_owns_lifecycle && ctx.actor_id() != Some(&user.id),
             blockers: v.blockers,
             warnings: v.warnings,
-            directory_managed,
+            directory_managed: user.directory_managed(linked, sync),
+            directory_owns_lifecycle,
         })
     }
 

@@ -101,6 +101,14 @@ impl User {
     pub fn directory_managed(&self, linked: bool, sync: bool) -> bool {
         linked || (sync && self.side == Side::Company)
     }
+
+    /// D6/DIR3: whether Tracker refuses to change this user's active flag
+    /// (409 `managed_by_directory`): sync is on and the directory manages
+    /// them. A user the directory made stays managed with sync off, but
+    /// Tracker may then deactivate them.
+    pub fn directory_owns_lifecycle(&self, linked: bool, sync: bool) -> bool {
+        sync && self.directory_managed(linked, sync)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -263,24 +271,21 @@ mod tests {
         let name = PersonName::parse("first_name", "A").unwrap();
         let user = |role| User::created(email.clone(), name.clone(), name.clone(), role, None, None, 0);
         let (company, firm) = (user(Role::CompanyUser), user(Role::FirmUser));
-        // (user, linked, sync, managed)
+        // (user, linked, sync, managed, lifecycle owned)
         let cases = [
-            (&company, false, false, false),
-            (&company, false, true, true),
-            (&company, true, false, true),
-            (&company, true, true, true),
-            (&firm, false, false, false),
-            (&firm, false, true, false),
-            (&firm, true, false, true),
-            (&firm, true, true, true),
+            (&company, false, false, false, false),
+            (&company, false, true, true, true),
+            (&company, true, false, true, false),
+            (&company, true, true, true, true),
+            (&firm, false, false, false, false),
+            (&firm, false, true, false, false),
+            (&firm, true, false, true, false),
+            (&firm, true, true, true, true),
         ];
-        for (u, linked, sync, managed) in cases {
-            assert_eq!(
-                u.directory_managed(linked, sync),
-                managed,
-                "{:?} linked {linked} sync {sync}",
-                u.side
-            );
+        for (u, linked, sync, managed, owned) in cases {
+            let case = format!("{:?} linked {linked} sync {sync}", u.side);
+            assert_eq!(u.directory_managed(linked, sync), managed, "{case}");
+            assert_eq!(u.directory_owns_lifecycle(linked, sync), owned, "{case}");
         }
     }
 }

@@ -131,13 +131,14 @@ pub(crate) async fn insert_new_user(tx: &mut Tx, ctx: &Ctx, input: NewUser, now:
         return Err(email_taken(&v.email));
     }
     let (user, queued) = insert_valid_user(tx, ctx, v, input.hold_new_user_email, now).await?;
-    let directory_managed = crate::users::directory_managed(tx, &user).await?;
+    let (linked, sync) = crate::users::directory_facts(tx, &user).await?;
     Ok((
         UserDetails {
+            directory_managed: user.directory_managed(linked, sync),
+            directory_owns_lifecycle: user.directory_owns_lifecycle(linked, sync),
             user,
             firm,
             office,
-            directory_managed,
         },
         queued,
     ))

@@ -53,8 +53,11 @@ pub struct UserDetails {
     pub user: User,
     pub firm: Option<Firm>,
     pub office: Option<Office>,
-    /// D6: the directory owns this user's lifecycle.
+    /// D6/DIR3: the directory manages this user ([`User::directory_managed`]).
     pub directory_managed: bool,
+    /// D6/DIR3: Tracker refuses to change their active flag
+    /// ([`User::directory_owns_lifecycle`]).
+    pub directory_owns_lifecycle: bool,
 }
 
 /// `GET /users` filters (R2).
@@ -229,8 +232,15 @@ impl App {
 /// created or linked (until it deletes them), and every company user while
 /// directory sync is on.
 pub(crate) async fn directory_managed(tx: &mut Tx, user: &User) -> AppResult<bool> {
+    let (linked, sync) = directory_facts(tx, user).await?;
+    Ok(user.directory_managed(linked, sync))
+}
+
+/// The facts of D6/DIR3 for `user`: a SCIM link not deprovisioned, and
+/// whether Active Directory sync is on.
+pub(crate) async fn directory_facts(tx: &mut Tx, user: &User) -> AppResult<(bool, bool)> {
     let linked = tx.directory_link(&user.id).await?.is_some_and(|l| l.deprovisioned_at.is_none());
-    Ok(user.directory_managed(linked, tx.settings().await?.active_directory_sync))
+    Ok((linked, tx.settings().await?.active_directory_sync))
 }
 
 pub(crate) async fn details(tx: &mut Tx, user: User) -> AppResult<UserDetails> {
@@ -242,12 +252,13 @@ pub(crate) async fn details(tx: &mut Tx, user: User) -> AppResult<UserDetails> {
         Some(o) => tx.office(o).await?,
         None => None,
     };
-    let directory_managed = directory_managed(tx, &user).await?;
+    let (linked, sync) = directory_facts(tx, &user).await?;
     Ok(UserDetails {
+        directory_managed: user.directory_managed(linked, sync),
+        directory_owns_lifecycle: user.directory_owns_lifecycle(linked, sync),
         user,
         firm,
         office,
-        directory_managed,
     })
 }
 

@@ -196,6 +196,8 @@ async fn managed_everywhere(app: &TestApp, id: &str, pending: bool) -> Vec<(&'st
 /// D6/DIR3: every answer that shows a user reports the same
 /// `directory_managed`. A user the directory made is managed with sync
 /// off; with sync on every company user is too, and a firm user never is.
+/// The deactivation check allows what a deactivation does: Tracker
+/// refuses only while sync is on.
 #[tokio::test]
 async fn scim_dir3_every_answer_reports_the_same_directory_managed() {
     let app = spawn_app().await;
@@ -229,6 +231,30 @@ async fn scim_dir3_every_answer_reports_the_same_directory_managed() {
             for (answer, reported) in managed_everywhere(&app, id, pending(id)).await {
                 assert_eq!(reported, json!(managed), "{answer} of {id} with sync {sync}");
             }
+            let check = app.get(&format!("/api/v1/users/{id}/deactivation-check"), &app.admin).await;
+            assert_eq!(
+                check.body["can_deactivate"],
+                json!(!(sync && managed)),
+                "{id} with sync {sync}: {}",
+                check.body
+            );
         }
     }
+    // Sync is on: the directory's user cannot be deactivated here...
+    let r = app
+        .patch(&format!("/api/v1/users/{linked}"), &app.admin, json!({"active": false}))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(r.code(), "managed_by_directory");
+    // ...and with sync off they can, as the check said.
+    let r = app
+        .patch("/api/v1/settings", &app.admin, json!({"active_directory_sync": false}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = app
+        .patch(&format!("/api/v1/users/{linked}"), &app.admin, json!({"active": false}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["active"], false);
+    assert_eq!(r.body["directory_managed"], true);
 }
