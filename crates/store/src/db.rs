@@ -237,27 +237,22 @@ enum Begin {
     Write,
     /// A read-only snapshot.
     Read,
-    /// A read-only snapshot whose plans read indexes in order
-    /// ([`Tx::prefer_index_order`]), set in the same round trip as BEGIN.
-    ReadInIndexOrder,
 }
 
 /// A PostgreSQL transaction; a read snapshot is REPEATABLE READ, READ ONLY,
 /// said in its BEGIN (a separate `SET TRANSACTION` was one more round trip
 /// on every snapshot).
 async fn begin_postgres(pool: &PgPool, how: Begin) -> Result<Transaction<'static, Postgres>, StoreError> {
-    const SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
-    statement!(postgres BEGIN_READ_ONLY_SNAPSHOT = SNAPSHOT);
-    // Two statements in one simple query, so one round trip. Not a named
-    // statement (two statements do not prepare as one); both of its parts
-    // are.
-    const BEGIN_READ_IN_INDEX_ORDER: &str = const_format::concatcp!(SNAPSHOT, "; ", crate::users::NO_SORT_SQL);
+    // (The list's settings, `Tx::prefer_index_order`, are not sent in the
+    // same simple query: if that second statement failed, a cancel say,
+    // sqlx would hand the connection back inside an aborted transaction
+    // it does not know it began.)
+    statement!(postgres BEGIN_READ_ONLY_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
     let pool = pool.clone();
     begin_whole(async move {
         match how {
             Begin::Write => pool.begin().await,
             Begin::Read => pool.begin_with(BEGIN_READ_ONLY_SNAPSHOT.sql).await,
-            Begin::ReadInIndexOrder => pool.begin_with(BEGIN_READ_IN_INDEX_ORDER).await,
         }
     })
     .await
@@ -429,20 +424,6 @@ impl Db {
         Ok(Tx::new(inner))
     }
 
-    /// [`Db::read`] whose plans read indexes in order
-    /// ([`Tx::prefer_index_order`]); on PostgreSQL set with BEGIN, in the
-    /// same round trip.
-    pub(crate) async fn read_in_index_order(&self) -> Result<Tx, StoreError> {
-        match &self.pools {
-            Pools::Sqlite { .. } => self.read().await,
-            Pools::Postgres(pool) => {
-                let mut tx = Tx::new(TxInner::Postgres(Handle::Tx(begin_postgres(pool, Begin::ReadInIndexOrder).await?)));
-                tx.index_order = true;
-                Ok(tx)
-            }
-        }
-    }
-
     /// A reader for ONE statement, outside any transaction: a single
     /// statement is its own consistent snapshot, and the BEGIN and ROLLBACK
     /// around it would be two more round trips (on SQLite, hand-overs to
@@ -471,8 +452,6 @@ impl Db {
     pub async fn list_users(&self, q: &crate::UserQuery) -> Result<crate::UserPage, StoreError> {
         let mut tx = if crate::users::list_needs_no_transaction(self.dialect(), q) || crate::users::search_in_one_statement(q) {
             self.read_one().await?
-        } else if crate::users::list_reads_in_index_order(q) {
-            self.read_in_index_order().await?
         } else {
             self.read().await?
         };

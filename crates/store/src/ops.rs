@@ -3,7 +3,7 @@
 //! (OP1), the figures the metrics port shows (OP2), and a consistent copy
 //! of the SQLite file while the server writes to it (OP5).
 
-use crate::db::{fetch_all, statement, Db, Pools};
+use crate::db::{exec, fetch_all, on, statement, Db, Pools};
 use crate::{Result, StoreError};
 use sqlx::migrate::Migrator;
 use std::borrow::Cow;
@@ -64,13 +64,13 @@ pub fn newest_migration(dialect: crate::Dialect) -> i64 {
 }
 
 impl Db {
-    /// OP1: the database answers a trivial query.
+    /// OP1: the database answers a trivial query, on a one-statement
+    /// reader: on SQLite those are never held for long (a snapshot reader
+    /// may be, by an export), so the probe does not wait behind one.
     pub async fn ping(&self) -> Result<()> {
         statement!(PING = "SELECT 1");
-        match &self.pools {
-            Pools::Sqlite { readers, .. } => sqlx::query(PING.sql).execute(readers).await.map(|_| ()),
-            Pools::Postgres(pool) => sqlx::query(PING.sql).execute(pool).await.map(|_| ()),
-        }?;
+        let mut one = self.read_one().await?;
+        exec!(one, PING)?;
         Ok(())
     }
 
@@ -78,14 +78,12 @@ impl Db {
     /// binary knows. A database without the migrations table has none.
     pub async fn schema_status(&self) -> Result<SchemaStatus> {
         statement!(APPLIED_MIGRATIONS = "SELECT version, success, checksum FROM _sqlx_migrations");
-        let rows: Vec<(i64, bool, Vec<u8>)> = match &self.pools {
-            Pools::Sqlite { readers, .. } => sqlx::query_as(APPLIED_MIGRATIONS.sql).fetch_all(readers).await,
-            Pools::Postgres(pool) => sqlx::query_as(APPLIED_MIGRATIONS.sql).fetch_all(pool).await,
-        }
-        .or_else(|e| match &e {
-            sqlx::Error::Database(d) if d.message().contains("_sqlx_migrations") => Ok(Vec::new()),
-            _ => Err(e),
-        })?;
+        let mut one = self.read_one().await?;
+        let rows: Vec<(i64, bool, Vec<u8>)> =
+            on!(one, |c| sqlx::query_as(APPLIED_MIGRATIONS.sql).fetch_all(c).await).or_else(|e| match &e {
+                sqlx::Error::Database(d) if d.message().contains("_sqlx_migrations") => Ok(Vec::new()),
+                _ => Err(e),
+            })?;
         let m = migrator(self.dialect());
         let known: Vec<i64> = m.iter().map(|m| m.version).collect();
         let applied: Vec<i64> = rows.iter().filter(|(_, ok, _)| *ok).map(|(v, ..)| *v).collect();

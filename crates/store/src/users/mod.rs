@@ -7,7 +7,7 @@ mod page;
 mod query;
 
 pub use export::UserExport;
-pub(crate) use page::{list_needs_no_transaction, list_reads_in_index_order, search_in_one_statement, NO_SORT_SQL};
+pub(crate) use page::{list_needs_no_transaction, search_in_one_statement};
 pub(crate) use query::{push_user_filters, NEVER_EMAILED_STATUSES};
 pub use query::{Org, RowExtras, SortKey, Status, UserPage, UserQuery};
 

@@ -391,17 +391,6 @@ pub(super) fn push_total(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery) 
     }
 }
 
-/// [`Tx::prefer_index_order`]'s settings.
-pub(crate) const NO_SORT_SQL: &str =
-    "SELECT set_config('enable_sort', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true)";
-
-/// Whether a user list is read in index order whatever its count: a list
-/// without a search ([`reading`]). Its transaction begins with sorts off
-/// ([`crate::Db::read_in_index_order`]).
-pub(crate) fn list_reads_in_index_order(q: &UserQuery) -> bool {
-    q.q.is_none()
-}
-
 /// Whether a user list needs no transaction around it
 /// ([`crate::Db::list_users`]): SQLite without a search, one statement
 /// ([`Tx::list_in_one_statement`]). PostgreSQL reads that statement in a
@@ -517,7 +506,9 @@ impl Tx {
     /// Both for this read transaction only, in one round trip.
     pub(super) async fn prefer_index_order(&mut self, reading: Reading) -> Result<()> {
         if self.dialect() == crate::Dialect::Postgres && reading == Reading::InOrder && !self.index_order {
-            statement!(postgres NO_SORT = NO_SORT_SQL);
+            statement!(
+                postgres NO_SORT = "SELECT set_config('enable_sort', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true)"
+            );
             exec!(self, NO_SORT)?;
             self.index_order = true;
         }
