@@ -2,7 +2,6 @@
 //! the PostgreSQL pass of `scripts/test.sh` (this binary is named
 //! `postgres`), which sets `TRACKER_TEST_DATABASE_URL` to a server.
 
-use std::time::Duration;
 use store::{Db, PoolLimits};
 
 async fn fresh(name: &str, limits: PoolLimits) -> Db {
@@ -19,19 +18,20 @@ async fn fresh(name: &str, limits: PoolLimits) -> Db {
 #[path = "support/dropped.rs"]
 mod dropped;
 
+/// A pool of `max_connections`, with the default acquire timeout.
+fn pool_of(max_connections: u32) -> PoolLimits {
+    PoolLimits {
+        max_connections,
+        ..PoolLimits::default()
+    }
+}
+
 /// sqlx's PostgreSQL driver hands a connection back to the pool inside a
 /// transaction nothing ends when BEGIN is dropped in flight (sqlx #4393):
 /// see `Db`'s `begin_postgres`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transaction_dropped_while_it_begins_leaves_the_connection_clean() {
-    let db = fresh(
-        "dropped_begin",
-        PoolLimits {
-            max_connections: 1,
-            acquire_timeout: Duration::from_secs(10),
-        },
-    )
-    .await;
+    let db = fresh("dropped_begin", pool_of(1)).await;
     dropped::dropped_begins_leave_the_connection_clean(&db).await;
 }
 
@@ -40,14 +40,7 @@ async fn a_transaction_dropped_while_it_begins_leaves_the_connection_clean() {
 /// answer after reads dropped mid-statement.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_dropped_mid_statement_leaves_its_connection_clean() {
-    let db = fresh(
-        "dropped_read",
-        PoolLimits {
-            max_connections: 4,
-            acquire_timeout: Duration::from_secs(10),
-        },
-    )
-    .await;
+    let db = fresh("dropped_read", pool_of(4)).await;
     dropped::dropped_reads_leave_the_readers_clean(&db).await;
 }
 

@@ -98,12 +98,18 @@ impl UserOut {
         }
     }
 
-    /// A user of a list, with what its row carries.
-    pub fn listed(u: &User, extras: &store::RowExtras, now: i64) -> Self {
-        let mut out = Self::new(u, now, extras.directory_managed);
-        out.firm_name = extras.firm.clone();
-        out.office_name = extras.office.clone();
-        out
+    /// The users of a page of a list, each with what its row carries.
+    pub fn page_items(l: &app::users::UserList, now: i64) -> Vec<Self> {
+        l.items
+            .iter()
+            .zip(&l.extras)
+            .map(|(u, extras)| {
+                let mut out = Self::new(u, now, extras.directory_managed);
+                out.firm_name = extras.firm.clone();
+                out.office_name = extras.office.clone();
+                out
+            })
+            .collect()
     }
 
     pub fn details(d: &UserDetails, now: i64) -> Self {

@@ -16,12 +16,7 @@ pub async fn pending(State(app): State<App>, caller: Caller, ApiQuery(q): ApiQue
     let l = app.pending_new_user_emails(&caller.ctx, q.page()?).await?;
     let now = app.now();
     Ok(Json(ListOut {
-        items: l
-            .items
-            .iter()
-            .zip(&l.extras)
-            .map(|(u, extras)| UserOut::listed(u, extras, now))
-            .collect(),
+        items: UserOut::page_items(&l, now),
         total: l.total,
         page: l.page.page,
         per_page: l.page.per_page,

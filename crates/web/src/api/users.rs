@@ -115,12 +115,7 @@ pub async fn list_users(State(app): State<App>, caller: Caller, ApiQuery(q): Api
     let l = app.list_users(&caller.ctx, filter, page).await?;
     let now = app.now();
     Ok(Json(UserListOut {
-        items: l
-            .items
-            .iter()
-            .zip(&l.extras)
-            .map(|(u, extras)| UserOut::listed(u, extras, now))
-            .collect(),
+        items: UserOut::page_items(&l, now),
         total: l.total,
         page: l.page.page,
         per_page: l.page.per_page,
