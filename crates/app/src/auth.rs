@@ -206,10 +206,7 @@ impl App {
         }
         let token_hash = hash_token(token);
         let now = self.now();
-        let session = {
-            let mut tx = self.db.read_one().await?;
-            tx.session(&token_hash, now).await?.ok_or_else(unauthorized)?
-        };
+        let session = self.db.session(&token_hash, now).await?.ok_or_else(unauthorized)?;
         if !session.user.active {
             return Err(unauthorized());
         }

@@ -211,9 +211,13 @@ impl App {
             Purpose::Successor(id) => Some(id.clone()),
             _ => None,
         };
+        // The checks above read their own snapshot; the people offered are
+        // the list's, read as of now.
+        drop(tx);
         // One more than asked tells whether there are more; one more again
         // makes up for the caller, who is left out of their own delegates.
-        let users = tx
+        let users = self
+            .db
             .list_users(&UserQuery {
                 scope,
                 org,

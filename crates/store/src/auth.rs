@@ -2,6 +2,7 @@
 //! Tokens arrive here already hashed: the store never sees a usable secret.
 
 use crate::db::{exec, fetch_one, fetch_optional, scalar_all, scalar_one, statement, Tx};
+use crate::sql::{Arg, Sql};
 use crate::users::{UserRow, USER_COLUMNS};
 use crate::Result;
 use const_format::formatcp;
@@ -52,6 +53,59 @@ pub struct SignInLink {
     /// S10: the address the link was made for (`Email::normalize`d); it works only
     /// while the user still has that address.
     pub sent_to: String,
+}
+
+impl crate::Db {
+    /// The session with this token hash that has neither reached its
+    /// absolute expiry nor been idle longer than the company's idle timeout
+    /// (S11), with its user as stored now (S6: the caller re-checks
+    /// `active` on every request). One statement, its own snapshot: on
+    /// SQLite a direct reader's (crate::direct), as every request asks it.
+    pub async fn session(&self, token_hash: &str, now: Millis) -> Result<Option<SessionRecord>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            user: UserRow,
+            s_created_at: i64,
+            s_last_seen_at: i64,
+            s_expires_at: i64,
+            idle_ms: i64,
+        }
+        statement!(
+            SESSION = formatcp!(
+                "SELECT {USER_COLUMNS}, s.created_at AS s_created_at, s.last_seen_at AS s_last_seen_at, s.expires_at AS s_expires_at, \
+             st.session_idle_minutes * 60000 AS idle_ms \
+             FROM sessions s JOIN users u ON u.id = s.user_id CROSS JOIN settings st \
+             WHERE s.token_hash = $1 AND st.id = 1 AND s.expires_at > $2 AND s.last_seen_at + st.session_idle_minutes * 60000 > $2"
+            )
+        );
+        let row = if let Some(reader) = self.direct_reader().await? {
+            let sql = Sql::fixed(SESSION.sql, vec![Arg::Text(token_hash.to_owned()), Arg::Int(now)]);
+            crate::direct::optional(&reader, &sql, |r| {
+                let n = UserRow::SQLITE_COLUMNS;
+                Ok(Row {
+                    user: UserRow::from_sqlite(r)?,
+                    s_created_at: r.get(n)?,
+                    s_last_seen_at: r.get(n + 1)?,
+                    s_expires_at: r.get(n + 2)?,
+                    idle_ms: r.get(n + 3)?,
+                })
+            })?
+        } else {
+            let mut tx = self.read_one().await?;
+            fetch_optional!(tx, SESSION, token_hash, now)?
+        };
+        row.map(|r| {
+            Ok(SessionRecord {
+                user: r.user.try_into()?,
+                created_at: r.s_created_at,
+                last_seen_at: r.s_last_seen_at,
+                expires_at: r.s_expires_at,
+                idle_ms: r.idle_ms,
+            })
+        })
+        .transpose()
+    }
 }
 
 impl Tx {
@@ -166,41 +220,6 @@ impl Tx {
         statement!(INSERT_SESSION = "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at, source_ip) VALUES ($1, $2, $3, $3, $4, $5)");
         exec!(self, INSERT_SESSION, token_hash, user_id.as_str(), now, expires_at, source_ip)?;
         Ok(())
-    }
-
-    /// The session with this token hash that has neither reached its
-    /// absolute expiry nor been idle longer than the company's idle timeout
-    /// (S11), with its user as stored now (S6: the caller re-checks
-    /// `active` on every request).
-    pub async fn session(&mut self, token_hash: &str, now: Millis) -> Result<Option<SessionRecord>> {
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            #[sqlx(flatten)]
-            user: UserRow,
-            s_created_at: i64,
-            s_last_seen_at: i64,
-            s_expires_at: i64,
-            idle_ms: i64,
-        }
-        statement!(
-            SESSION = formatcp!(
-                "SELECT {USER_COLUMNS}, s.created_at AS s_created_at, s.last_seen_at AS s_last_seen_at, s.expires_at AS s_expires_at, \
-             st.session_idle_minutes * 60000 AS idle_ms \
-             FROM sessions s JOIN users u ON u.id = s.user_id CROSS JOIN settings st \
-             WHERE s.token_hash = $1 AND st.id = 1 AND s.expires_at > $2 AND s.last_seen_at + st.session_idle_minutes * 60000 > $2"
-            )
-        );
-        let row: Option<Row> = fetch_optional!(self, SESSION, token_hash, now)?;
-        row.map(|r| {
-            Ok(SessionRecord {
-                user: r.user.try_into()?,
-                created_at: r.s_created_at,
-                last_seen_at: r.s_last_seen_at,
-                expires_at: r.s_expires_at,
-                idle_ms: r.idle_ms,
-            })
-        })
-        .transpose()
     }
 
     /// S11: the session was used at `now` (its idle time starts again).

@@ -9,6 +9,9 @@ use std::time::Duration;
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlx(sqlx::Error),
+    /// A direct SQLite reader's error (crate::direct).
+    #[error("database error: {0}")]
+    Direct(rusqlite::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://…")]
@@ -105,6 +108,9 @@ pub(crate) enum Pools {
         /// driver's thread finishes or abandons that statement before it
         /// takes the next borrower's.
         lent: deadpool::unmanaged::Pool<sqlx::SqliteConnection>,
+        /// Readers of the user list, stepped on the calling thread
+        /// (crate::direct).
+        direct: deadpool::unmanaged::Pool<rusqlite::Connection>,
         /// None for a database in memory, which has no log.
         checkpoints: Option<crate::checkpoint::Checkpoints>,
     },
@@ -194,11 +200,15 @@ fn create_private_file(path: &std::path::Path) -> Result<(), StoreError> {
     }
 }
 
-/// SQLite readers of snapshots ([`Db::read`]) and of one statement
-/// ([`Db::read_one`]: every authenticated request's session, and the user
-/// list): twelve connections, each with its own page cache.
+/// SQLite readers of snapshots ([`Db::read`]), of one statement
+/// ([`Db::read_one`]: settings, names, probes) and direct readers
+/// (crate::direct: every authenticated request's session, and the user
+/// list): twenty connections, each with its own page cache.
 const SNAPSHOT_READERS: u32 = 4;
 const LENT_READERS: usize = 8;
+/// The direct readers: one per request a burst can run at once; each read
+/// holds one for a fraction of a millisecond.
+const DIRECT_READERS: usize = 8;
 
 /// A lent reader not free within the acquire timeout is the pool's
 /// timeout, as sqlx's pools say it, so that callers treat both alike.
@@ -275,7 +285,11 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
-            let in_memory = opts.get_filename().to_str().is_none_or(|f| f.is_empty() || f == ":memory:");
+            // sqlx names an in-memory database `file:sqlx-in-memory-N`.
+            let in_memory = opts
+                .get_filename()
+                .to_str()
+                .is_none_or(|f| f.is_empty() || f == ":memory:" || f.starts_with("file:sqlx-in-memory-"));
             // The checkpoint task folds the log back, not the commit that
             // grows it (crate::checkpoint).
             let checkpoints = if in_memory {
@@ -313,11 +327,21 @@ impl Db {
                 let reader = sqlx::ConnectOptions::connect(&opts).await?;
                 lent.add(reader).await.map_err(|(_, e)| lent_error(e))?;
             }
+            let direct = deadpool::unmanaged::Pool::from_config(&deadpool::unmanaged::PoolConfig {
+                max_size: DIRECT_READERS,
+                timeout: Some(limits.acquire_timeout),
+                runtime: Some(deadpool::Runtime::Tokio1),
+            });
+            for _ in 0..DIRECT_READERS {
+                let reader = crate::direct::open(opts.get_filename(), in_memory, Duration::from_secs(10))?;
+                direct.add(reader).await.map_err(|(_, e)| lent_error(e))?;
+            }
             Ok(Self {
                 pools: Pools::Sqlite {
                     writer,
                     readers,
                     lent,
+                    direct,
                     checkpoints,
                 },
             })
@@ -438,6 +462,14 @@ impl Db {
         Ok(Tx::new(inner))
     }
 
+    /// A direct reader (crate::direct): SQLite's, None on PostgreSQL.
+    pub(crate) async fn direct_reader(&self) -> Result<Option<deadpool::unmanaged::Object<rusqlite::Connection>>, StoreError> {
+        match &self.pools {
+            Pools::Sqlite { direct, .. } => Ok(Some(direct.get().await.map_err(lent_error)?)),
+            Pools::Postgres(_) => Ok(None),
+        }
+    }
+
     /// How many one-statement reads ([`Db::read_one`]) can run at once:
     /// SQLite's lent readers, PostgreSQL's pool.
     pub fn one_statement_readers(&self) -> usize {
@@ -447,15 +479,19 @@ impl Db {
         }
     }
 
-    /// R2: a page of the user list, read in the snapshot it needs: one
-    /// statement is its own, so it runs without a transaction around it.
+    /// R2: a page of the user list, read in one snapshot. SQLite reads it
+    /// through a direct reader (crate::direct); PostgreSQL through its
+    /// pool, without a transaction when the page is one statement.
     pub async fn list_users(&self, q: &crate::UserQuery) -> Result<crate::UserPage, StoreError> {
-        let mut tx = if crate::users::list_needs_no_transaction(self.dialect(), q) || crate::users::search_in_one_statement(q) {
+        if let Some(reader) = self.direct_reader().await? {
+            return crate::users::list_users_sqlite(&reader, q);
+        }
+        let mut tx = if crate::users::search_in_one_statement(q) {
             self.read_one().await?
         } else {
             self.read().await?
         };
-        tx.list_users(q).await
+        tx.list_users_postgres(q).await
     }
 
     /// Refreshes the planner's statistics (`ANALYZE`), as after a bulk load.
@@ -474,6 +510,7 @@ impl Db {
                 writer,
                 readers,
                 lent,
+                direct,
                 checkpoints,
             } => {
                 writer.close().await;
@@ -488,6 +525,8 @@ impl Db {
                     }
                 }
                 lent.close();
+                // Each direct reader closes when its last holder lets go.
+                direct.close();
                 if let Some(c) = checkpoints {
                     c.stop().await;
                 }

@@ -20,6 +20,7 @@ mod code;
 mod cursor;
 mod db;
 mod delivery;
+mod direct;
 mod directory;
 mod keys;
 mod matters;

@@ -28,6 +28,15 @@ impl Sql {
         }
     }
 
+    /// A fixed text (a named statement's) with its arguments, `$1` first.
+    pub fn fixed(text: &str, args: Vec<Arg>) -> Self {
+        Self {
+            text: text.to_owned(),
+            args,
+            marks: Vec::new(),
+        }
+    }
+
     pub fn push(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);
         self

@@ -1,6 +1,6 @@
 //! SPEC §5e (issue 12): the user list, search and the N3 report at scale,
 //! over HTTP against the real `tracker serve`, beside the same queries run
-//! straight through the store (sqlx, no HTTP) as the floor.
+//! straight through the store (no HTTP) as the floor.
 //!
 //! `cargo bench -p tracker --bench user_list`. Settings (environment):
 //! `BENCH_SIZES` (default `10000,100000`; add `1000000` for P4),

@@ -7,7 +7,7 @@ mod page;
 mod query;
 
 pub use export::UserExport;
-pub(crate) use page::{list_needs_no_transaction, search_in_one_statement};
+pub(crate) use page::{list_users_sqlite, search_in_one_statement};
 pub(crate) use query::{push_user_filters, NEVER_EMAILED_STATUSES};
 pub use query::{Org, RowExtras, SortKey, Status, UserPage, UserQuery};
 
@@ -73,6 +73,38 @@ fn bool_or_int<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bo
         }
     }
     d.deserialize_any(Flag)
+}
+
+impl UserRow {
+    /// How many columns [`USER_COLUMNS`] names.
+    pub(crate) const SQLITE_COLUMNS: usize = 20;
+
+    /// The first [`Self::SQLITE_COLUMNS`] columns of a direct SQLite
+    /// reader's row, in the order of [`USER_COLUMNS`].
+    pub(crate) fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(UserRow {
+            id: r.get(0)?,
+            email: r.get(1)?,
+            first_name: r.get(2)?,
+            last_name: r.get(3)?,
+            side: r.get(4)?,
+            firm_id: r.get(5)?,
+            office_id: r.get(6)?,
+            role: r.get(7)?,
+            active: r.get(8)?,
+            activated_at: r.get(9)?,
+            last_sign_in_at: r.get(10)?,
+            created_at: r.get(11)?,
+            updated_at: r.get(12)?,
+            deactivated_at: r.get(13)?,
+            new_user_email_status: r.get(14)?,
+            new_user_email_sent_at: r.get(15)?,
+            new_user_email_count: r.get(16)?,
+            new_user_email_changed_at: r.get(17)?,
+            locked_until: r.get(18)?,
+            lock_reason: r.get(19)?,
+        })
+    }
 }
 
 impl TryFrom<UserRow> for User {
@@ -377,6 +409,13 @@ impl Tx {
 
 #[cfg(test)]
 mod tests {
+    /// A direct reader takes the user from the row's first columns: as
+    /// many as `USER_COLUMNS` names.
+    #[test]
+    fn the_direct_readers_user_is_every_user_column() {
+        assert_eq!(super::USER_COLUMNS.split(", ").count(), super::UserRow::SQLITE_COLUMNS);
+    }
+
     /// A flag of a page's JSON: SQLite's `0`/`1`, PostgreSQL's booleans;
     /// anything else is refused.
     #[test]

@@ -44,6 +44,22 @@ pub(super) fn listed(rows: Vec<ListRow>) -> Result<(Vec<User>, Vec<RowExtras>)> 
 }
 
 impl ListRow {
+    /// A row of [`list_columns`] from a direct SQLite reader.
+    fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        let n = UserRow::SQLITE_COLUMNS;
+        Ok(ListRow {
+            user: UserRow::from_sqlite(r)?,
+            k_last: r.get(n)?,
+            k_first: r.get(n + 1)?,
+            k_email: r.get(n + 2)?,
+            k_sign_in: r.get(n + 3)?,
+            firm_name: r.get(n + 4)?,
+            office_name: r.get(n + 5)?,
+            linked: r.get(n + 6)?,
+            sync: r.get(n + 7)?,
+        })
+    }
+
     pub(super) fn cursor(&self, sort: SortKey, descending: bool) -> Cursor {
         let id = KeyValue::Text(self.user.id.clone());
         let key = match sort {
@@ -207,30 +223,14 @@ fn push_range(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery, reading: Re
     }
 }
 
-/// One page as a single JSON array of [`ListRow`]s (each the user's
-/// columns as an array, then the sort keys and organisation names), so
-/// that it can share a statement with the total. On SQLite it also spares
-/// the hand-overs: its driver hands each result row from its worker thread
-/// to the async task on its own, the largest cost of a page (issue 12).
+/// PostgreSQL: one page as a single JSON array of [`ListRow`]s (each the
+/// user's columns as an array, then the sort keys and organisation names),
+/// so that it can share a statement, and a round trip, with the total.
 /// The aggregate's order is not promised: the caller sorts by key.
-pub(super) fn push_page_json(
-    sql: &mut Sql,
-    dialect: crate::Dialect,
-    q: &UserQuery,
-    reading: Reading,
-    status: Status,
-    limit: i64,
-    offset: i64,
-) {
-    let (aggregate, close) = match dialect {
-        crate::Dialect::Sqlite => ("json_group_array(", ")"),
-        crate::Dialect::Postgres => ("json_agg(", ")::TEXT"),
-    };
-    sql.push("(SELECT ")
-        .push(aggregate)
-        .push(json_row(dialect))
-        .push(close)
-        .push(" FROM (");
+/// (SQLite's direct readers take the page's rows as they are.)
+pub(super) fn push_page_json(sql: &mut Sql, q: &UserQuery, reading: Reading, status: Status, limit: i64, offset: i64) {
+    let dialect = crate::Dialect::Postgres;
+    sql.push("(SELECT json_agg(").push(json_row(dialect)).push(")::TEXT FROM (");
     push_page(sql, dialect, q, reading, status, limit, offset);
     sql.push(") p)");
 }
@@ -391,18 +391,49 @@ pub(super) fn push_total(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery) 
     }
 }
 
-/// Whether a user list needs no transaction around it
-/// ([`crate::Db::list_users`]): SQLite without a search, one statement
-/// ([`Tx::list_in_one_statement`]). PostgreSQL reads that statement in a
-/// snapshot that first forbids sorts ([`Tx::prefer_index_order`]).
-pub(crate) fn list_needs_no_transaction(dialect: crate::Dialect, q: &UserQuery) -> bool {
-    dialect == crate::Dialect::Sqlite && q.q.is_none()
+/// R2 on SQLite: one page of the user list, its total and the cursor of
+/// the next page (P1), read by a direct reader ([`crate::direct`]) in one
+/// snapshot: the total (kept, or a search's count), then the page's rows
+/// in index order.
+pub(crate) fn list_users_sqlite(conn: &rusqlite::Connection, q: &UserQuery) -> Result<UserPage> {
+    let dialect = crate::Dialect::Sqlite;
+    let (total, rows, next) = crate::direct::snapshot(conn, |conn| {
+        if search_in_one_statement(q) {
+            let sql = search_sql(dialect, q);
+            let (total, page) = crate::direct::one(conn, &sql, |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?)))?;
+            let (rows, next) = finish_page(q, rows_from_json(page)?, true, 0);
+            return Ok((total, rows, next));
+        }
+        let mut count = Sql::default();
+        push_total(&mut count, dialect, q);
+        let total = crate::direct::one(conn, &count, |r| r.get::<_, i64>(0))?;
+        if total == 0 {
+            return Ok((0, Vec::new(), None));
+        }
+        let reading = reading(q, total);
+        // One range: `status=all` merges its two in the statement.
+        let ranges = page_ranges(dialect, q);
+        let mut rows = Vec::new();
+        for (status, limit, offset) in &ranges {
+            let sql = page_sql(dialect, q, reading, *status, *limit, *offset);
+            rows.extend(crate::direct::all(conn, &sql, ListRow::from_sqlite)?);
+        }
+        let (rows, next) = finish_page(q, rows, ranges.len() > 1, merged_offset(q, &ranges));
+        Ok((total, rows, next))
+    })?;
+    let (items, extras) = listed(rows)?;
+    Ok(UserPage {
+        items,
+        extras,
+        total,
+        next,
+    })
 }
 
 impl Tx {
-    /// R2: one page of the user list, the total matching the filters and
-    /// the cursor of the next page (P1).
-    pub async fn list_users(&mut self, q: &UserQuery) -> Result<UserPage> {
+    /// R2 on PostgreSQL: one page of the user list, the total matching the
+    /// filters and the cursor of the next page (P1).
+    pub(crate) async fn list_users_postgres(&mut self, q: &UserQuery) -> Result<UserPage> {
         let (total, rows, next) = if q.q.is_none() {
             self.list_in_one_statement(q).await?
         } else if search_in_one_statement(q) {
@@ -426,9 +457,9 @@ impl Tx {
     }
 
     /// A list without a search: the kept total and the page's ranges in
-    /// one statement, so one snapshot and one round trip (on SQLite one
-    /// hand-over to the driver's thread) answer the request. A search's
-    /// plan depends on its count, so it cannot be read this way.
+    /// one statement, so one snapshot and one round trip answer the
+    /// request. A search's plan depends on its count, so it cannot be read
+    /// this way.
     async fn list_in_one_statement(&mut self, q: &UserQuery) -> Result<(i64, Vec<ListRow>, Option<Cursor>)> {
         let dialect = self.dialect();
         let reading = reading(q, 0);
@@ -439,7 +470,7 @@ impl Tx {
         sql.push(")");
         for (status, limit, offset) in &ranges {
             sql.push(", ");
-            push_page_json(&mut sql, dialect, q, reading, *status, *limit, *offset);
+            push_page_json(&mut sql, q, reading, *status, *limit, *offset);
         }
         let (total, pages) = on!(self, |c| {
             use sqlx::Row;
@@ -477,21 +508,11 @@ impl Tx {
         let mut rows: Vec<ListRow> = Vec::new();
         let ranges = page_ranges(self.dialect(), q);
         for (status, limit, offset) in &ranges {
-            if self.dialect() == crate::Dialect::Sqlite {
-                let mut sql = Sql::new("SELECT ");
-                push_page_json(&mut sql, crate::Dialect::Sqlite, q, reading, *status, *limit, *offset);
-                let page: Option<String> = on!(self, |c| bind_args!(sqlx::query_scalar(&sql.text), sql.args.clone())
-                    .fetch_one(c)
-                    .await)?;
-                rows.extend(rows_from_json(page)?);
-            } else {
-                let sql = page_sql(self.dialect(), q, reading, *status, *limit, *offset);
-                let found: Vec<ListRow> = on!(self, |c| bind_args!(sqlx::query_as(&sql.text), sql.args.clone()).fetch_all(c).await)?;
-                rows.extend(found);
-            }
+            let sql = page_sql(self.dialect(), q, reading, *status, *limit, *offset);
+            let found: Vec<ListRow> = on!(self, |c| bind_args!(sqlx::query_as(&sql.text), sql.args.clone()).fetch_all(c).await)?;
+            rows.extend(found);
         }
-        let unordered = ranges.len() > 1 || self.dialect() == crate::Dialect::Sqlite;
-        Ok(finish_page(q, rows, unordered, merged_offset(q, &ranges)))
+        Ok(finish_page(q, rows, ranges.len() > 1, merged_offset(q, &ranges)))
     }
 
     /// PostgreSQL's counterpart of SQLite's `INDEXED BY` in [`page_sql`]:

@@ -137,8 +137,9 @@ async fn csv_users_export_pages_merge_active_and_inactive_in_list_order() {
                     limit: 1_000,
                     ..user_query(domain::access::UserScope::All, org, status)
                 };
-                let mut tx = running.app.db.read().await.unwrap();
-                let list: Vec<String> = tx
+                let list: Vec<String> = running
+                    .app
+                    .db
                     .list_users(&query)
                     .await
                     .unwrap()
@@ -146,6 +147,7 @@ async fn csv_users_export_pages_merge_active_and_inactive_in_list_order() {
                     .iter()
                     .map(|u| u.id.to_string())
                     .collect();
+                let mut tx = running.app.db.read().await.unwrap();
                 let mut export = UserExport::start(&mut tx, query.clone()).await.unwrap();
                 let mut exported = Vec::new();
                 while let Some((users, names)) = export.next_page(&mut tx, 7).await.unwrap() {

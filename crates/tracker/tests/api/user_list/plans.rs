@@ -50,7 +50,7 @@ async fn every_list_variant_reads_an_index_in_order() {
                             descending,
                             ..user_query(scope.clone(), org.clone(), status)
                         };
-                        let first = tx.list_users(&q).await.unwrap();
+                        let first = running.app.db.list_users(&q).await.unwrap();
                         for after in [None, first.next.clone()] {
                             q.after = after;
                             let plan = tx.explain_user_page(&q).await.unwrap();

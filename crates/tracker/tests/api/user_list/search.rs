@@ -88,7 +88,7 @@ async fn search_finds_any_part_of_names_and_emails() {
         assert!(text.contains("CTE f") && text.contains("CTE Scan on f"), "{text}");
     }
     assert!(!text.contains("users_by_"), "{text}");
-    let page = tx.list_users(&q).await.unwrap();
+    let page = running.app.db.list_users(&q).await.unwrap();
     assert_eq!(page.total, tx.count_matching_users(&q).await.unwrap());
     assert!(page.total > 2_000 && page.items.len() == 50 && page.next.is_some());
     drop(tx);
