@@ -22,6 +22,24 @@ pub async fn drop_after<F: std::future::Future>(fut: F, cut: Duration) -> bool {
     .await
 }
 
+/// How long `op` takes when nothing cuts it short: the middle of a few
+/// runs, so that cut points drawn below it land inside the operation on
+/// any machine, fast or slow.
+async fn typical_micros<F, Fut>(mut op: F) -> u64
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut runs = Vec::new();
+    for _ in 0..15 {
+        let start = std::time::Instant::now();
+        op().await;
+        runs.push(start.elapsed().as_micros() as u64);
+    }
+    runs.sort_unstable();
+    runs[runs.len() / 2].max(2)
+}
+
 /// A request whose client goes away, or that hits the request timeout,
 /// drops its future wherever it is — also while a transaction's BEGIN is
 /// on the wire. sqlx's PostgreSQL driver then hands the connection back to
@@ -31,13 +49,16 @@ pub async fn drop_after<F: std::future::Future>(fut: F, cut: Duration) -> bool {
 /// read, then a read snapshot (which must be the transaction's first
 /// statement), then a write everyone must see.
 pub async fn dropped_begins_leave_the_connection_clean(db: &Db) {
+    let begin = typical_micros(|| async {
+        drop(db.read().await.expect("a read snapshot"));
+    })
+    .await;
     let mut rng = rand::thread_rng();
     let mut drops = 0;
     for round in 0..300 {
         // Random points in the begin's round trips: some before the
-        // connection is ours, some with BEGIN in
-        // flight, some after.
-        let cut = Duration::from_micros(rng.gen_range(0..350));
+        // connection is ours, some with BEGIN in flight, a few after.
+        let cut = Duration::from_micros(rng.gen_range(0..begin + begin / 4));
         let dropped = if round % 2 == 0 {
             drop_after(db.read(), cut).await
         } else {
@@ -81,6 +102,11 @@ pub async fn dropped_begins_leave_the_connection_clean(db: &Db) {
 /// that borrower's own answer. Each round writes a new company name, cuts
 /// a read of it short, then holds every reader at once and asks each.
 pub async fn dropped_reads_leave_the_readers_clean(db: &Db) {
+    let whole = typical_micros(|| async {
+        let mut one = db.read_one().await.expect("a reader");
+        one.settings().await.expect("settings");
+    })
+    .await;
     let mut rng = rand::thread_rng();
     let mut drops = 0;
     for round in 0..300 {
@@ -90,7 +116,7 @@ pub async fn dropped_reads_leave_the_readers_clean(db: &Db) {
         s.company_name = domain::EntityName::parse("company_name", &name).expect("a name");
         write.save_settings(&s, round).await.expect("save");
         write.commit().await.expect("commit");
-        let cut = Duration::from_micros(rng.gen_range(0..300));
+        let cut = Duration::from_micros(rng.gen_range(0..whole + whole / 4));
         let read = async {
             let mut one = db.read_one().await.expect("a reader");
             one.settings().await.expect("settings")
