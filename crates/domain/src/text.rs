@@ -12,6 +12,11 @@ use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 /// pose as another in a list, an audit entry or an email greeting.
 pub fn is_invisible_or_spoofing(c: char) -> bool {
     use GeneralCategory::*;
+    // ASCII, most of every name and email read back: only its controls
+    // are refused (the plain space is allowed), with no table lookup.
+    if c.is_ascii() {
+        return c.is_ascii_control();
+    }
     match c.general_category() {
         Control | Format | LineSeparator | ParagraphSeparator | PrivateUse | Surrogate | Unassigned => true,
         SpaceSeparator => c != ' ',
@@ -201,6 +206,20 @@ pub fn fold(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// The ASCII shortcut answers what the general category does.
+    #[test]
+    fn ascii_is_refused_exactly_by_its_general_category() {
+        use unicode_properties::{GeneralCategory::*, UnicodeGeneralCategory};
+        for c in (0u8..=127).map(char::from) {
+            let by_category = match c.general_category() {
+                Control | Format | LineSeparator | ParagraphSeparator | PrivateUse | Surrogate | Unassigned => true,
+                SpaceSeparator => c != ' ',
+                _ => false,
+            };
+            assert_eq!(super::is_invisible_or_spoofing(c), by_category, "{:?}", c);
+        }
+    }
+
     use super::*;
     use proptest::prelude::*;
 
