@@ -6,6 +6,28 @@ use domain::model::{ApprovalRoute, Firm, Matter, Office, User};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// A JSON answer written into a buffer sized for it up front. A page of
+/// users is tens of kilobytes, which axum's `Json` (starting from 128
+/// bytes) reaches through a dozen reallocations, each copying what was
+/// written so far: a few per cent of a list request (issue 12 profile).
+pub struct SizedJson<T> {
+    pub value: T,
+    /// The bytes the answer is expected to need.
+    pub capacity: usize,
+}
+
+impl<T: Serialize> axum::response::IntoResponse for SizedJson<T> {
+    fn into_response(self) -> axum::response::Response {
+        use axum::http::{header, HeaderValue, StatusCode};
+        let mut buf = Vec::with_capacity(self.capacity);
+        match serde_json::to_writer(&mut buf, &self.value) {
+            Ok(()) => ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], buf).into_response(),
+            // As axum's `Json` answers a value it cannot write.
+            Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        }
+    }
+}
+
 /// RFC 3339 in UTC, from milliseconds since the epoch.
 pub fn ts(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)

@@ -6,7 +6,7 @@ use super::PageQuery;
 use crate::error::blocker_json;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{nullable, ApiJson, ApiQuery, Caller};
-use crate::types::{AuditOut, ListOut, UserOut, UserRef};
+use crate::types::{AuditOut, ListOut, SizedJson, UserOut, UserRef};
 use app::users::{NewUser, StatusFilter, UserFilter, UserPatch};
 use app::{App, AppError, Page};
 use axum::extract::{Path, State};
@@ -110,17 +110,22 @@ pub fn user_filter(q: &UserListQuery) -> Result<(UserFilter, Page), AppError> {
 
 /// R2: the user list, within the caller's scope (S7).
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserListQuery), responses((status = 200, body = UserListOut), (status = 403), (status = 422)))]
-pub async fn list_users(State(app): State<App>, caller: Caller, ApiQuery(q): ApiQuery<UserListQuery>) -> ApiResult<Json<UserListOut>> {
+pub async fn list_users(State(app): State<App>, caller: Caller, ApiQuery(q): ApiQuery<UserListQuery>) -> ApiResult<SizedJson<UserListOut>> {
     let (filter, page) = user_filter(&q)?;
     let l = app.list_users(&caller.ctx, filter, page).await?;
     let now = app.now();
-    Ok(Json(UserListOut {
-        items: UserOut::page_items(&l, now),
-        total: l.total,
-        page: l.page.page,
-        per_page: l.page.per_page,
-        next: l.next,
-    }))
+    let items = UserOut::page_items(&l, now);
+    Ok(SizedJson {
+        // A user is about 650 bytes of JSON.
+        capacity: 256 + items.len() * 768,
+        value: UserListOut {
+            items,
+            total: l.total,
+            page: l.page.page,
+            per_page: l.page.per_page,
+            next: l.next,
+        },
+    })
 }
 
 #[derive(Deserialize, ToSchema)]
