@@ -166,16 +166,29 @@ pub(super) enum Matches {
     /// index once per match and sort: a page that reads the index in order
     /// checks each row against them instead).
     FilterOnly,
-    /// The statement already joins `user_search s` to its documents and
-    /// users ([`SEARCH_JOIN`]): only the MATCH is added.
+    /// The statement already reads `user_search s` and its documents
+    /// ([`SEARCH_DOCS`], [`SEARCH_JOIN`]): only the MATCH is added.
     Joined,
 }
 
-/// The FROM of a SQLite statement driven by the trigram matches: each
-/// match's document, then its user, with no list of ids built in between
-/// (`u.id IN (…)` built a temporary index of every match's id first).
+/// The FROM of a SQLite search ([`super::page::sqlite_search_sql`]): the
+/// trigram index's matches, then their documents as `u`. A document
+/// carries every column the organisation and active / inactive / all
+/// selectors and the sorts name, under the names `users` gives them
+/// (migration 0014), so such a search reads no user but the page's.
+pub(super) const SEARCH_DOCS: &str = " FROM user_search s CROSS JOIN user_search_docs u ON u.doc = s.rowid";
+
+/// [`SEARCH_DOCS`] for the selectors a document does not carry (locked
+/// out, never emailed): each match's document, then its user as `u`, with
+/// no list of ids built in between (`u.id IN (…)` built a temporary index
+/// of every match's id first).
 pub(super) const SEARCH_JOIN: &str = " FROM user_search s CROSS JOIN user_search_docs d ON d.doc = s.rowid \
-    CROSS JOIN users u INDEXED BY sqlite_autoindex_users_1 ON u.id = d.user_id";
+    CROSS JOIN users u INDEXED BY sqlite_autoindex_users_1 ON u.id = d.id";
+
+/// Whether a SQLite search's documents carry every column `q` filters on.
+pub(super) fn documents_cover(q: &UserQuery) -> bool {
+    matches!(q.status, Status::Active | Status::Inactive | Status::All)
+}
 
 pub(super) fn push_search(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery, matches: Matches) {
     let Some(q) = &q.q else { return };
@@ -193,10 +206,14 @@ pub(super) fn push_search(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery,
                         sql.push(" AND user_search MATCH ").text(phrases.join(" AND "));
                     }
                     Matches::Drive | Matches::FilterOnly => {
-                        sql.push(if matches == Matches::FilterOnly { " AND +u.id IN" } else { " AND u.id IN" })
-                            .push(" (SELECT d.user_id FROM user_search s CROSS JOIN user_search_docs d ON d.doc = s.rowid WHERE user_search MATCH ")
-                            .text(phrases.join(" AND "))
-                            .push(")");
+                        sql.push(if matches == Matches::FilterOnly {
+                            " AND +u.id IN"
+                        } else {
+                            " AND u.id IN"
+                        })
+                        .push(" (SELECT d.id FROM user_search s CROSS JOIN user_search_docs d ON d.doc = s.rowid WHERE user_search MATCH ")
+                        .text(phrases.join(" AND "))
+                        .push(")");
                     }
                 }
             }

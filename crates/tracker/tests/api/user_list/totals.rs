@@ -33,6 +33,11 @@ async fn check_totals(app: &TestApp, w: &World, step: &str) {
     orgs.extend(w.firms.iter().map(|f| Org::Firm(FirmId::from(f.as_str()))));
     let statuses = super::statuses(now);
     let mut tx = running.app.db.read().await.unwrap();
+    // SQLite's search documents are an exact copy of what they copy.
+    let drift = tx.search_copy_drift().await.unwrap();
+    if tx.dialect() == store::Dialect::Sqlite {
+        assert_eq!(drift, Some(0), "{step}: search documents differ from their users");
+    }
     for scope in &scopes {
         for org in &orgs {
             for status in statuses {
@@ -44,6 +49,25 @@ async fn check_totals(app: &TestApp, w: &World, step: &str) {
         }
     }
     drop(tx);
+    // A search counts and pages its matches through those documents; the
+    // count through `users` must agree, for every selector.
+    for text in ["wilson", "last", "example"] {
+        for org in &orgs {
+            for status in statuses {
+                let mut q = user_query(UserScope::All, org.clone(), status);
+                q.q = Some(text.into());
+                let page = running.app.db.list_users(&q).await.unwrap();
+                let mut tx = running.app.db.read().await.unwrap();
+                let counted = tx.count_matching_users(&q).await.unwrap();
+                assert_eq!(page.total, counted, "{step}: search {text} {org:?} {status:?}");
+                assert_eq!(
+                    page.items.len() as i64,
+                    counted.min(q.limit),
+                    "{step}: search {text} {org:?} {status:?}"
+                );
+            }
+        }
+    }
     for (org, status) in [("all", "active"), ("company", "inactive"), ("firms", "all"), ("all", "locked")] {
         let r = app
             .get(&format!("/api/v1/users?org={org}&status={status}&per_page=1"), &app.admin)
@@ -75,7 +99,7 @@ async fn check_totals(app: &TestApp, w: &World, step: &str) {
 
 async fn random_change(app: &TestApp, w: &mut World, rng: &mut StdRng) -> String {
     let pick = |rng: &mut StdRng, w: &World| w.users[rng.gen_range(0..w.users.len())].clone();
-    match rng.gen_range(0..10) {
+    match rng.gen_range(0..12) {
         0..=2 => {
             w.made += 1;
             let hold = rng.gen_bool(0.5);
@@ -158,6 +182,35 @@ async fn random_change(app: &TestApp, w: &mut World, rng: &mut StdRng) -> String
                 .await;
             }
             "lock".into()
+        }
+        9 => {
+            // Names and email: the search index and its copy of them.
+            let (id, _, _) = pick(rng, w);
+            let n = rng.gen_range(0..1000);
+            let r = app
+                .patch(
+                    &format!("/api/v1/users/{id}"),
+                    &app.admin,
+                    json!({"first_name": format!("Renamed{n}"), "last_name": format!("Wilson{}", n % 3)}),
+                )
+                .await;
+            assert!(r.status.is_success() || r.status == StatusCode::CONFLICT, "{}", r.body);
+            "rename".into()
+        }
+        10 => {
+            // A sign-in moves the user in the last sign-in order.
+            if w.with_password.is_empty() {
+                return "skip".into();
+            }
+            let (_, email) = w.with_password[rng.gen_range(0..w.with_password.len())].clone();
+            app.call(
+                reqwest::Method::POST,
+                "/api/v1/sessions",
+                None,
+                Some(json!({"email": email, "password": crate::helpers::PASSWORD})),
+            )
+            .await;
+            "sign in".into()
         }
         _ => {
             // Less than the idle limit of the admin's session; locks last 30 minutes.
