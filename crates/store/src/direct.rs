@@ -84,6 +84,16 @@ pub(crate) fn all<T>(conn: &Connection, sql: &Sql, mut row: impl FnMut(&rusqlite
     Ok(out)
 }
 
+/// Hands every row of `sql` to `row` as it is read, keeping none.
+pub(crate) fn each(conn: &Connection, sql: &Sql, mut row: impl FnMut(&rusqlite::Row<'_>) -> Result<()>) -> Result<()> {
+    let mut stmt = prepared(conn, sql)?;
+    let mut rows = stmt.raw_query();
+    while let Some(r) = rows.next()? {
+        row(r)?;
+    }
+    Ok(())
+}
+
 /// Runs `read` in one snapshot of the file: a deferred transaction,
 /// rolled back (there is nothing to keep) when `read` is done.
 pub(crate) fn snapshot<T>(conn: &Connection, read: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
