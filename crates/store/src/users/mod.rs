@@ -5,6 +5,7 @@
 mod export;
 mod page;
 mod query;
+mod search;
 
 pub use export::UserExport;
 pub(crate) use page::{list_users_sqlite, search_in_one_statement};

@@ -45,7 +45,7 @@ pub(super) fn listed(rows: Vec<ListRow>) -> Result<(Vec<User>, Vec<RowExtras>)> 
 
 impl ListRow {
     /// A row of [`list_columns`] from a direct SQLite reader.
-    fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+    pub(super) fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
         let n = UserRow::SQLITE_COLUMNS;
         Ok(ListRow {
             user: UserRow::from_sqlite(r)?,
@@ -282,144 +282,6 @@ pub(super) fn search_sql(q: &UserQuery) -> Sql {
     sql
 }
 
-/// SQLite: the statement of a search with a word of 3 characters or more:
-/// the sort key (as [`sort_key`] names it) and id of every match, driven by
-/// the trigram index through each match's document ([`SEARCH_DOCS`], which
-/// carries the columns the filters and sorts name; locked and
-/// never-emailed searches join each match's user, [`SEARCH_JOIN`]).
-/// [`sqlite_search`] counts them and keeps the page as they stream by.
-pub(super) fn sqlite_search_sql(q: &UserQuery) -> Sql {
-    let key: Vec<&str> = sort_key(q.sort, q.descending).iter().map(|(expr, _)| *expr).collect();
-    let mut sql = Sql::new(&format!("SELECT {}, u.id", key.join(", ")));
-    sql.push(if documents_cover(q) { SEARCH_DOCS } else { SEARCH_JOIN });
-    push_filters(&mut sql, crate::Dialect::Sqlite, q, Matches::Joined);
-    sql
-}
-
-/// SQLite: the page's users, by id, in full.
-fn sqlite_users_by_id(q: &UserQuery, ids: &[String]) -> Sql {
-    let mut sql = Sql::new("SELECT ");
-    sql.push(&list_columns(q.descending))
-        .push(" FROM users u INDEXED BY sqlite_autoindex_users_1 WHERE u.id IN (");
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.text(id.as_str());
-    }
-    sql.push(")");
-    sql
-}
-
-/// A match kept for the page: its sort key, ordered as the list is.
-struct Ranked {
-    key: Vec<KeyValue>,
-    id: String,
-    descending: bool,
-}
-
-impl Ord for Ranked {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        let asc = self.key.cmp(&other.key);
-        if self.descending {
-            asc.reverse()
-        } else {
-            asc
-        }
-    }
-}
-
-impl PartialOrd for Ranked {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for Ranked {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
-    }
-}
-
-impl Eq for Ranked {}
-
-/// How the first `key.len()` columns of `r` compare with `key`, ascending,
-/// without copying them (SQLite's BINARY order: bytes, then integers).
-fn compare_row(r: &rusqlite::Row<'_>, key: &[KeyValue]) -> Result<std::cmp::Ordering> {
-    use rusqlite::types::ValueRef;
-    for (i, k) in key.iter().enumerate() {
-        let o = match (r.get_ref(i)?, k) {
-            (ValueRef::Text(t), KeyValue::Text(s)) => t.cmp(s.as_bytes()),
-            (ValueRef::Integer(n), KeyValue::Int(m)) => n.cmp(m),
-            (v, _) => return Err(StoreError::Corrupt(format!("a search's sort key of type {:?}", v.data_type()))),
-        };
-        if o.is_ne() {
-            return Ok(o);
-        }
-    }
-    Ok(std::cmp::Ordering::Equal)
-}
-
-/// The first `n` columns of `r` as a sort key.
-fn row_key(r: &rusqlite::Row<'_>, n: usize) -> Result<Vec<KeyValue>> {
-    use rusqlite::types::ValueRef;
-    (0..n)
-        .map(|i| match r.get_ref(i)? {
-            ValueRef::Text(t) => Ok(KeyValue::Text(String::from_utf8_lossy(t).into_owned())),
-            ValueRef::Integer(v) => Ok(KeyValue::Int(v)),
-            v => Err(StoreError::Corrupt(format!("a search's sort key of type {:?}", v.data_type()))),
-        })
-        .collect()
-}
-
-/// P2 on SQLite: a search with a word of 3 characters or more, in one pass
-/// over its matches ([`sqlite_search_sql`]): each is counted, and the
-/// page's (those after the cursor, the `page=` offset's first) are kept in
-/// a heap of at most a page and one, compared in place and copied only
-/// when they enter it; then only those users are read in full. At 100,000
-/// users, `q=wil` (4,004 matches) had cost 1.6 ms to count and 2.5 ms more
-/// to sort as two SQLite statements; with one pass and the heap the
-/// store alone answers 658 such searches a second on 8 tasks (500 before),
-/// and `q=lson` 566 (349).
-fn sqlite_search(conn: &rusqlite::Connection, q: &UserQuery) -> Result<(i64, Vec<ListRow>, Option<Cursor>)> {
-    let width = sort_key(q.sort, q.descending).len();
-    let after = q.after.as_ref().filter(|c| c.sort == q.sort && c.descending == q.descending);
-    let skip = if q.after.is_none() { q.offset.max(0) as usize } else { 0 };
-    let keep = skip + q.limit.max(0) as usize + 1;
-    // Ascending comparison, turned into the list's order.
-    let in_order = |o: std::cmp::Ordering| if q.descending { o.reverse() } else { o };
-    let mut total = 0i64;
-    let mut best: std::collections::BinaryHeap<Ranked> = std::collections::BinaryHeap::with_capacity(keep + 1);
-    crate::direct::each(conn, &sqlite_search_sql(q), |r| {
-        total += 1;
-        if let Some(c) = after {
-            if in_order(compare_row(r, &c.key)?).is_le() {
-                return Ok(());
-            }
-        }
-        if best.len() == keep {
-            let worst = best.peek().map(|w| &w.key[..]).unwrap_or_default();
-            if in_order(compare_row(r, worst)?).is_ge() {
-                return Ok(());
-            }
-            best.pop();
-        }
-        best.push(Ranked {
-            key: row_key(r, width)?,
-            id: r.get(width)?,
-            descending: q.descending,
-        });
-        Ok(())
-    })?;
-    let ids: Vec<String> = best.into_sorted_vec().into_iter().skip(skip).map(|m| m.id).collect();
-    if ids.is_empty() {
-        return Ok((total, Vec::new(), None));
-    }
-    let rows = crate::direct::all(conn, &sqlite_users_by_id(q, &ids), ListRow::from_sqlite)?;
-    let (rows, next) = finish_page(q, rows, true, 0);
-    Ok((total, rows, next))
-}
-
 /// PostgreSQL: the end of a search's inner page, over matches whose sort
 /// key is `key`: after the cursor, in the list's order, one more than the
 /// page (or the `page=` offset's).
@@ -437,7 +299,7 @@ fn push_search_page_end(sql: &mut Sql, q: &UserQuery, key: &[(&str, &str)]) {
 }
 
 /// Whether a user list is a search answered by [`search_sql`] or
-/// [`sqlite_search_sql`].
+/// [`super::search::sqlite_search`].
 pub(crate) fn search_in_one_statement(q: &UserQuery) -> bool {
     q.q.as_deref().is_some_and(has_long_word)
 }
@@ -535,7 +397,7 @@ pub(crate) fn list_users_sqlite(conn: &rusqlite::Connection, q: &UserQuery) -> R
     let dialect = crate::Dialect::Sqlite;
     let (total, rows, next) = crate::direct::snapshot(conn, |conn| {
         if search_in_one_statement(q) {
-            return sqlite_search(conn, q);
+            return super::search::sqlite_search(conn, q);
         }
         let mut count = Sql::default();
         push_total(&mut count, dialect, q);
@@ -676,8 +538,10 @@ impl Tx {
     pub async fn explain_user_page(&mut self, q: &UserQuery) -> Result<Vec<String>> {
         if search_in_one_statement(q) {
             if self.dialect() == crate::Dialect::Sqlite {
-                let mut lines = self.explain(&sqlite_search_sql(q)).await?;
-                lines.extend(self.explain(&sqlite_users_by_id(q, &[String::new()])).await?);
+                let mut lines = Vec::new();
+                for sql in super::search::sqlite_search_statements(q) {
+                    lines.extend(self.explain(&sql).await?);
+                }
                 return Ok(lines);
             }
             return self.explain(&search_sql(q)).await;
@@ -720,8 +584,10 @@ impl Tx {
     /// SQLite: how many users' search documents differ from their rows
     /// in a copied column (or are missing, or are not found in the trigram
     /// index by the user's own email), plus documents left without a user:
-    /// 0 when the copy of migration 0014 is exact. `None` on PostgreSQL,
-    /// whose trigram index is on `users` itself. For the tests.
+    /// 0 when the copy of migration 0014 is exact; plus documents numbered
+    /// outside their partition or out of name order (migration 0015). `None`
+    /// on PostgreSQL, whose trigram index is on `users` itself. For the
+    /// tests.
     pub async fn search_copy_drift(&mut self) -> Result<Option<i64>> {
         if self.dialect() != crate::Dialect::Sqlite {
             return Ok(None);
@@ -733,9 +599,42 @@ impl Tx {
                 OR d.first_name_norm IS NOT u.first_name_norm OR d.email_norm IS NOT u.email_norm \
                 OR d.last_sign_in_at IS NOT u.last_sign_in_at \
                 OR NOT EXISTS (SELECT 1 FROM user_search s WHERE user_search MATCH '\"' || replace(u.email_norm, '\"', '\"\"') || '\"' AND s.rowid = d.doc)) \
-                + (SELECT COUNT(*) FROM user_search_docs d WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = d.id))"
+                + (SELECT COUNT(*) FROM user_search_docs d WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = d.id)) \
+                + (SELECT COUNT(*) FROM user_search_docs WHERE doc < 0 OR doc >= 4611686018427387904 \
+                    OR (doc >= 2305843009213693952) = (active = 1)) \
+                + (SELECT COUNT(*) FROM (SELECT last_name_norm AS l, first_name_norm AS f, id, \
+                        lag(last_name_norm) OVER w AS pl, lag(first_name_norm) OVER w AS pf, lag(id) OVER w AS pid \
+                    FROM user_search_docs WHERE doc % 2305843009213693952 < 1152921504606846976 \
+                    WINDOW w AS (PARTITION BY active ORDER BY doc)) WHERE pl IS NOT NULL AND (l, f, id) <= (pl, pf, pid))"
         );
         Ok(Some(scalar_one!(self, DRIFT)?))
+    }
+
+    /// SQLite: how many search documents are numbered out of name order
+    /// (in their partition's tail, migration 0015). For the tests.
+    pub async fn search_docs_in_tails(&mut self) -> Result<Option<i64>> {
+        if self.dialect() != crate::Dialect::Sqlite {
+            return Ok(None);
+        }
+        statement!(sqlite TAILS = "SELECT COUNT(*) FROM user_search_docs WHERE doc % 2305843009213693952 >= 1152921504606846976");
+        Ok(Some(scalar_one!(self, TAILS)?))
+    }
+
+    /// The ids of every user matching `q`, in the list's order, sorted by
+    /// the database over `users` (no cursor, no page): what the pages of
+    /// a list must walk through. For the tests.
+    pub async fn matching_user_ids(&mut self, q: &UserQuery) -> Result<Vec<String>> {
+        let mut sql = Sql::new("SELECT u.id FROM users u");
+        push_user_filters(&mut sql, self.dialect(), q);
+        let dir = if q.descending { " DESC" } else { " ASC" };
+        let order: Vec<String> = sort_key(q.sort, q.descending)
+            .iter()
+            .map(|(expr, _)| format!("{expr}{dir}"))
+            .collect();
+        sql.push(" ORDER BY ").push(&order.join(", "));
+        Ok(on!(self, |c| bind_args!(sqlx::query_scalar(&sql.text), sql.args.clone())
+            .fetch_all(c)
+            .await)?)
     }
 
     /// `COUNT(*)` of the users matching `q`: what the kept totals must

@@ -171,7 +171,7 @@ pub(super) enum Matches {
     Joined,
 }
 
-/// The FROM of a SQLite search ([`super::page::sqlite_search_sql`]): the
+/// The FROM of a SQLite search ([`super::search::sqlite_search_sql`]): the
 /// trigram index's matches, then their documents as `u`. A document
 /// carries every column the organisation and active / inactive / all
 /// selectors and the sorts name, under the names `users` gives them
@@ -190,20 +190,42 @@ pub(super) fn documents_cover(q: &UserQuery) -> bool {
     matches!(q.status, Status::Active | Status::Inactive | Status::All)
 }
 
+/// The words of a search (at most 4, folded), split into those of 3
+/// characters or more and the shorter ones.
+fn search_words(q: &str) -> (Vec<String>, Vec<String>) {
+    fold(q)
+        .split_whitespace()
+        .take(4)
+        .map(str::to_owned)
+        .partition(|w| w.chars().count() >= 3)
+}
+
+/// SQLite: the trigram index's MATCH for `long` words: each word one FTS5
+/// phrase (`""` escapes a quote), all of them required.
+fn fts_phrases(long: &[String]) -> String {
+    let phrases: Vec<String> = long.iter().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect();
+    phrases.join(" AND ")
+}
+
+/// SQLite: the MATCH of a search's words of 3 characters or more (`None`
+/// when it has none), and how many shorter words it also has.
+pub(super) fn trigram_phrases(q: &str) -> Option<(String, usize)> {
+    let (long, short) = search_words(q);
+    (!long.is_empty()).then(|| (fts_phrases(&long), short.len()))
+}
+
 pub(super) fn push_search(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery, matches: Matches) {
     let Some(q) = &q.q else { return };
-    let words: Vec<String> = fold(q).split_whitespace().take(4).map(str::to_owned).collect();
-    let (long, short): (Vec<&String>, Vec<&String>) = words.iter().partition(|w| w.chars().count() >= 3);
+    let (long, short) = search_words(q);
     if !long.is_empty() {
         match dialect {
             crate::Dialect::Sqlite => {
-                // Each word one FTS5 phrase ("" escapes a quote).
-                let phrases: Vec<String> = long.iter().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect();
+                let phrases = fts_phrases(&long);
                 // CROSS JOIN keeps this order: the index's matches, then their
                 // documents (not every document probing the index).
                 match matches {
                     Matches::Joined => {
-                        sql.push(" AND user_search MATCH ").text(phrases.join(" AND "));
+                        sql.push(" AND user_search MATCH ").text(phrases.clone());
                     }
                     Matches::Drive | Matches::FilterOnly => {
                         sql.push(if matches == Matches::FilterOnly {
@@ -212,7 +234,7 @@ pub(super) fn push_search(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery,
                             " AND u.id IN"
                         })
                         .push(" (SELECT d.id FROM user_search s CROSS JOIN user_search_docs d ON d.doc = s.rowid WHERE user_search MATCH ")
-                        .text(phrases.join(" AND "))
+                        .text(phrases)
                         .push(")");
                     }
                 }
@@ -225,7 +247,7 @@ pub(super) fn push_search(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery,
             }
         }
     }
-    for word in short {
+    for word in &short {
         let upper = prefix_upper(word);
         sql.push(" AND (");
         for (i, col) in ["u.last_name_norm", "u.first_name_norm", "u.email_norm"].iter().enumerate() {
