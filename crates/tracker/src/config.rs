@@ -94,6 +94,10 @@ pub struct OpsConfig {
     /// answered 503 `server_busy` with `Retry-After`.
     #[arg(long = "db-acquire-timeout", env = "TRACKER_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 10_000)]
     pub db_acquire_timeout_ms: u64,
+    /// SQLite: seconds between the rounds that put search documents
+    /// numbered out of name order back in it (0: never; P2).
+    #[arg(long = "search-order-every", env = "TRACKER_SEARCH_ORDER_EVERY_SECS", default_value_t = 5)]
+    pub search_order_every_secs: u64,
 }
 
 impl Default for OpsConfig {
@@ -104,6 +108,7 @@ impl Default for OpsConfig {
             max_concurrent_requests: 256,
             db_max_connections: 16,
             db_acquire_timeout_ms: 10_000,
+            search_order_every_secs: 5,
         }
     }
 }

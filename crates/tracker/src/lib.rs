@@ -143,6 +143,10 @@ pub async fn start(cfg: &ServeConfig) -> anyhow::Result<Running> {
         None => None,
     };
     tokio::spawn(sweep_every_minute(app.clone(), stopped.clone()));
+    if cfg.ops.search_order_every_secs > 0 {
+        let every = Duration::from_secs(cfg.ops.search_order_every_secs);
+        tokio::spawn(order_search_tails(app.clone(), every, stopped.clone()));
+    }
     tokio::spawn(scheduler::run(app.clone(), scheduler::period(cfg), stopped.clone()));
     let (mail_stop, mail_stopped) = watch::channel(false);
     let mail = tokio::spawn(worker.run(async move {
@@ -182,6 +186,25 @@ async fn sweep_every_minute(app: App, stop: watch::Receiver<bool>) {
             Ok(0) => {}
             Ok(n) => tracing::debug!(accounts = n, "expired locks cleared"),
             Err(e) => tracing::warn!(error = %e, "cannot clear expired locks yet"),
+        }
+    }
+}
+
+/// SQLite: moves the search documents that had to be numbered out of
+/// name order back into it (`Db::order_search_tails`; migration 0015), in
+/// short write transactions, so that a search sorted by name keeps reading
+/// a page of documents, not the tail's every match.
+async fn order_search_tails(app: App, every: Duration, stop: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(every);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stopped(stop.clone()) => return,
+            _ = every.tick() => match app.db.order_search_tails(64).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(documents = n, "search documents put in name order"),
+                Err(e) => tracing::warn!(error = %e, "cannot put search documents in name order yet"),
+            },
         }
     }
 }

@@ -66,9 +66,20 @@ pub async fn seed(url: &str, n: usize, seeded: Seeded) -> (Db, App) {
         tx.insert_users(&users).await.unwrap();
         tx.commit().await.unwrap();
     }
+    let seeded_in = start.elapsed().as_secs_f64();
+    // SQLite: the users the triggers numbered out of name order, put back
+    // in it as the server's background task would (migration 0015).
+    let ordering = Instant::now();
+    let moved = db.order_search_tails(256).await.unwrap();
     db.analyze().await.unwrap();
     settle(url).await;
-    println!("  seeded {n} users in {:.1} s (not measured)", start.elapsed().as_secs_f64());
+    println!("  seeded {n} users in {seeded_in:.1} s (not measured)");
+    if moved > 0 {
+        println!(
+            "  {moved} search documents put back in name order in {:.1} s (not measured)",
+            ordering.elapsed().as_secs_f64()
+        );
+    }
     (db, app)
 }
 

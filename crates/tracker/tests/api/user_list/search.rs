@@ -171,9 +171,12 @@ async fn search_pages_walk_every_match_in_order(running: &tracker::Running) {
 /// cursor and by `page=` walks the matches exactly as `users` sorts them,
 /// for every status and both orders (PostgreSQL: the same walk, through
 /// its own search).
+/// Then the tails are put back in order (what the server does every few
+/// seconds, off here so that the test sees them first) and the same walks
+/// hold.
 #[tokio::test]
 async fn search_in_name_order_reads_users_numbered_out_of_order() {
-    let app = spawn_app().await;
+    let app = crate::helpers::spawn_app_with(|cfg| cfg.ops.search_order_every_secs = 0).await;
     let running = app.running.as_ref().unwrap();
     let office = app.office("North").await;
     let (firm, _) = app.firm("Firm One", "one@firm.example").await;
@@ -240,34 +243,44 @@ async fn search_in_name_order_reads_users_numbered_out_of_order() {
             "{plan}"
         );
     }
-    for text in ["gapp", "app n0", "gapp n05", "gappe", "app m1"] {
-        for status in [Status::Active, Status::Inactive, Status::All] {
-            for descending in [false, true] {
-                let mut q = user_query(UserScope::All, Org::All, status);
-                (q.q, q.descending, q.limit) = (Some(text.into()), descending, 7);
-                let what = format!("{text} {status:?} desc={descending}");
-                let expected = db.read().await.unwrap().matching_user_ids(&q).await.unwrap();
-                let mut walked = Vec::new();
-                let mut pages = Vec::new();
-                loop {
-                    let page = db.list_users(&q).await.unwrap();
-                    assert_eq!(page.total, expected.len() as i64, "{what}");
-                    let ids: Vec<String> = page.items.iter().map(|u| u.id.to_string()).collect();
-                    walked.extend(ids.iter().cloned());
-                    pages.push(ids);
-                    match page.next {
-                        Some(next) => q.after = Some(next),
-                        None => break,
+    for round in ["with tails", "tails put in order"] {
+        if round == "tails put in order" && sqlite {
+            let tails = db.read().await.unwrap().search_docs_in_tails().await.unwrap().unwrap();
+            assert!(tails > 0, "the moves left users out of order");
+            assert_eq!(db.order_search_tails(3).await.unwrap() as i64, tails);
+            let mut tx = db.read().await.unwrap();
+            assert_eq!(tx.search_docs_in_tails().await.unwrap(), Some(0));
+            assert_eq!(tx.search_copy_drift().await.unwrap(), Some(0), "in order, in their partitions");
+        }
+        for text in ["gapp", "app n0", "gapp n05", "gappe", "app m1"] {
+            for status in [Status::Active, Status::Inactive, Status::All] {
+                for descending in [false, true] {
+                    let mut q = user_query(UserScope::All, Org::All, status);
+                    (q.q, q.descending, q.limit) = (Some(text.into()), descending, 7);
+                    let what = format!("{round}: {text} {status:?} desc={descending}");
+                    let expected = db.read().await.unwrap().matching_user_ids(&q).await.unwrap();
+                    let mut walked = Vec::new();
+                    let mut pages = Vec::new();
+                    loop {
+                        let page = db.list_users(&q).await.unwrap();
+                        assert_eq!(page.total, expected.len() as i64, "{what}");
+                        let ids: Vec<String> = page.items.iter().map(|u| u.id.to_string()).collect();
+                        walked.extend(ids.iter().cloned());
+                        pages.push(ids);
+                        match page.next {
+                            Some(next) => q.after = Some(next),
+                            None => break,
+                        }
+                        assert!(pages.len() <= 100, "{what}: the pages end");
                     }
-                    assert!(pages.len() <= 100, "{what}: the pages end");
-                }
-                assert_eq!(walked, expected, "{what}: every match once, in order");
-                q.after = None;
-                for (n, page) in pages.iter().enumerate().take(4) {
-                    q.offset = n as i64 * q.limit;
-                    let got = db.list_users(&q).await.unwrap();
-                    let ids: Vec<String> = got.items.iter().map(|u| u.id.to_string()).collect();
-                    assert_eq!(&ids, page, "{what}: page={}", n + 1);
+                    assert_eq!(walked, expected, "{what}: every match once, in order");
+                    q.after = None;
+                    for (n, page) in pages.iter().enumerate().take(4) {
+                        q.offset = n as i64 * q.limit;
+                        let got = db.list_users(&q).await.unwrap();
+                        let ids: Vec<String> = got.items.iter().map(|u| u.id.to_string()).collect();
+                        assert_eq!(&ids, page, "{what}: page={}", n + 1);
+                    }
                 }
             }
         }
