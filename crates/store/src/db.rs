@@ -114,7 +114,16 @@ pub(crate) enum Pools {
         /// None for a database in memory, which has no log.
         checkpoints: Option<crate::checkpoint::Checkpoints>,
     },
-    Postgres(PgPool),
+    Postgres {
+        pool: PgPool,
+        /// Readers of the user list (R2, P1): connections whose session
+        /// holds the list's planner settings ([`list_settings`]), so that
+        /// a page is one statement outside any transaction, its own
+        /// snapshot, instead of BEGIN, the settings, the statement and
+        /// COMMIT (four round trips; the other three were 40% of what a
+        /// page cost this process at 100,000 users, issue 12).
+        lists: PgPool,
+    },
 }
 
 /// A handle on the database; cheap to clone.
@@ -353,14 +362,20 @@ impl Db {
             // every statement. A connection the server dropped while it
             // sat idle fails its next statement, which that request
             // answers as an error, and is then closed.
-            let pool = PgPoolOptions::new()
-                .test_before_acquire(false)
-                .max_connections(limits.max_connections)
-                .acquire_timeout(limits.acquire_timeout)
-                .connect_with(opts)
+            // The list's pool: a quarter as many again, at least one.
+            let (main, lists) = (limits.max_connections, (limits.max_connections / 4).max(1));
+            let options = || {
+                PgPoolOptions::new()
+                    .test_before_acquire(false)
+                    .acquire_timeout(limits.acquire_timeout)
+            };
+            let pool = options().max_connections(main).connect_with(opts.clone()).await?;
+            let lists = options()
+                .max_connections(lists)
+                .connect_with(opts.options(crate::users::LIST_SETTINGS))
                 .await?;
             Ok(Self {
-                pools: Pools::Postgres(pool),
+                pools: Pools::Postgres { pool, lists },
             })
         } else {
             Err(StoreError::UnsupportedUrl(url.split("://").next().unwrap_or(url).to_owned()))
@@ -386,7 +401,7 @@ impl Db {
     pub fn dialect(&self) -> Dialect {
         match self.pools {
             Pools::Sqlite { .. } => Dialect::Sqlite,
-            Pools::Postgres(_) => Dialect::Postgres,
+            Pools::Postgres { .. } => Dialect::Postgres,
         }
     }
 
@@ -395,7 +410,7 @@ impl Db {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.pools {
             Pools::Sqlite { writer, .. } => sqlx::migrate!("./migrations/sqlite").run(writer).await?,
-            Pools::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+            Pools::Postgres { pool, .. } => sqlx::migrate!("./migrations/postgres").run(pool).await?,
         }
         self.chain_legacy_audit().await
     }
@@ -426,7 +441,7 @@ impl Db {
                     begin_whole(async move { writer.begin_with("BEGIN IMMEDIATE").await }).await?,
                 ))
             }
-            Pools::Postgres(pool) => TxInner::Postgres(Handle::Tx(begin_postgres(pool, Begin::Write).await?)),
+            Pools::Postgres { pool, .. } => TxInner::Postgres(Handle::Tx(begin_postgres(pool, Begin::Write).await?)),
         };
         let dialect = match self.dialect() {
             Dialect::Sqlite => "sqlite",
@@ -443,7 +458,7 @@ impl Db {
                 let readers = readers.clone();
                 TxInner::Sqlite(Handle::Tx(begin_whole(async move { readers.begin().await }).await?))
             }
-            Pools::Postgres(pool) => TxInner::Postgres(Handle::Tx(begin_postgres(pool, Begin::Read).await?)),
+            Pools::Postgres { pool, .. } => TxInner::Postgres(Handle::Tx(begin_postgres(pool, Begin::Read).await?)),
         };
         Ok(Tx::new(inner))
     }
@@ -457,7 +472,7 @@ impl Db {
     pub async fn read_one(&self) -> Result<Tx, StoreError> {
         let inner = match &self.pools {
             Pools::Sqlite { lent, .. } => TxInner::Sqlite(Handle::Lent(lent.get().await.map_err(lent_error)?)),
-            Pools::Postgres(pool) => TxInner::Postgres(Handle::Conn(pool.acquire().await?)),
+            Pools::Postgres { pool, .. } => TxInner::Postgres(Handle::Conn(pool.acquire().await?)),
         };
         Ok(Tx::new(inner))
     }
@@ -466,7 +481,7 @@ impl Db {
     pub(crate) async fn direct_reader(&self) -> Result<Option<deadpool::unmanaged::Object<rusqlite::Connection>>, StoreError> {
         match &self.pools {
             Pools::Sqlite { direct, .. } => Ok(Some(direct.get().await.map_err(lent_error)?)),
-            Pools::Postgres(_) => Ok(None),
+            Pools::Postgres { .. } => Ok(None),
         }
     }
 
@@ -475,7 +490,7 @@ impl Db {
     pub fn one_statement_readers(&self) -> usize {
         match &self.pools {
             Pools::Sqlite { lent, .. } => lent.status().max_size,
-            Pools::Postgres(pool) => pool.options().get_max_connections() as usize,
+            Pools::Postgres { pool, .. } => pool.options().get_max_connections() as usize,
         }
     }
 
@@ -486,7 +501,9 @@ impl Db {
         if let Some(reader) = self.direct_reader().await? {
             return crate::users::list_users_sqlite(&reader, q);
         }
-        let mut tx = if crate::users::search_in_one_statement(q) {
+        let mut tx = if q.q.is_none() {
+            self.read_list().await?
+        } else if crate::users::search_in_one_statement(q) {
             self.read_one().await?
         } else {
             self.read().await?
@@ -494,12 +511,25 @@ impl Db {
         tx.list_users_postgres(q).await
     }
 
+    /// PostgreSQL: a reader of one statement of the user list, with the
+    /// list's planner settings already in its session.
+    async fn read_list(&self) -> Result<Tx, StoreError> {
+        match &self.pools {
+            Pools::Postgres { lists, .. } => {
+                let mut tx = Tx::new(TxInner::Postgres(Handle::Conn(lists.acquire().await?)));
+                tx.index_order = true;
+                Ok(tx)
+            }
+            Pools::Sqlite { .. } => self.read().await,
+        }
+    }
+
     /// Refreshes the planner's statistics (`ANALYZE`), as after a bulk load.
     pub async fn analyze(&self) -> Result<(), StoreError> {
         statement!(ANALYZE = "ANALYZE");
         match &self.pools {
             Pools::Sqlite { writer, .. } => sqlx::query(ANALYZE.sql).execute(writer).await.map(|_| ()),
-            Pools::Postgres(pool) => sqlx::query(ANALYZE.sql).execute(pool).await.map(|_| ()),
+            Pools::Postgres { pool, .. } => sqlx::query(ANALYZE.sql).execute(pool).await.map(|_| ()),
         }?;
         Ok(())
     }
@@ -531,7 +561,10 @@ impl Db {
                     c.stop().await;
                 }
             }
-            Pools::Postgres(pool) => pool.close().await,
+            Pools::Postgres { pool, lists } => {
+                lists.close().await;
+                pool.close().await
+            }
         }
     }
 }

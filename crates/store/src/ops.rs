@@ -109,7 +109,7 @@ impl Db {
         m.migrations = Cow::Owned(m.iter().filter(|x| x.version <= version).cloned().collect());
         match &self.pools {
             Pools::Sqlite { writer, .. } => m.run(writer).await?,
-            Pools::Postgres(pool) => m.run(pool).await?,
+            Pools::Postgres { pool, .. } => m.run(pool).await?,
         }
         Ok(())
     }

@@ -164,7 +164,7 @@ impl Db {
                     }
                 }
             }
-            Pools::Postgres(pool) => {
+            Pools::Postgres { pool, .. } => {
                 let mut c = pool.acquire().await?;
                 for s in mine() {
                     if let Err(e) = sqlx::Executor::prepare(&mut *c, s.sql).await {

@@ -87,7 +87,8 @@ pub struct OpsConfig {
     /// `Retry-After` instead of waiting in a queue.
     #[arg(long, env = "TRACKER_MAX_CONCURRENT_REQUESTS", default_value_t = 256)]
     pub max_concurrent_requests: usize,
-    /// PostgreSQL: connections in the pool.
+    /// PostgreSQL: connections in the pool (the user list's own pool has
+    /// a quarter as many more, at least one).
     #[arg(long, env = "TRACKER_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
     /// Milliseconds a request waits for a database connection before it is

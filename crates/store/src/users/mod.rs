@@ -8,7 +8,7 @@ mod query;
 mod search;
 
 pub use export::UserExport;
-pub(crate) use page::{list_users_sqlite, search_in_one_statement};
+pub(crate) use page::{list_users_sqlite, search_in_one_statement, LIST_SETTINGS};
 pub(crate) use query::{push_user_filters, NEVER_EMAILED_STATUSES};
 pub use query::{Org, RowExtras, SortKey, Status, UserPage, UserQuery};
 
@@ -26,9 +26,8 @@ pub(crate) const USER_COLUMNS: &str = "u.id, u.email, u.first_name, u.last_name,
     u.new_user_email_sent_at, u.new_user_email_count, u.new_user_email_changed_at, u.locked_until, u.lock_reason";
 statement!(USER = formatcp!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"));
 
-/// A `users` row. The list reads it also as a JSON array in this field
-/// order (see [`page_json`]).
-#[derive(sqlx::FromRow, serde::Deserialize)]
+/// A `users` row.
+#[derive(sqlx::FromRow)]
 pub(crate) struct UserRow {
     id: String,
     email: String,
@@ -38,7 +37,6 @@ pub(crate) struct UserRow {
     firm_id: Option<String>,
     office_id: Option<String>,
     role: String,
-    #[serde(deserialize_with = "bool_or_int")]
     active: bool,
     activated_at: Option<i64>,
     last_sign_in_at: Option<i64>,
@@ -51,29 +49,6 @@ pub(crate) struct UserRow {
     new_user_email_changed_at: Option<i64>,
     locked_until: Option<i64>,
     lock_reason: Option<String>,
-}
-
-/// SQLite's JSON has no booleans of its own: a stored `TRUE` is `1`.
-/// (A visitor, not an untagged enum: that tried `bool` first and built an
-/// error for every `1`, three per row of a page.)
-fn bool_or_int<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
-    struct Flag;
-    impl serde::de::Visitor<'_> for Flag {
-        type Value = bool;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a boolean, or 0 or 1")
-        }
-        fn visit_bool<E: serde::de::Error>(self, b: bool) -> std::result::Result<bool, E> {
-            Ok(b)
-        }
-        fn visit_u64<E: serde::de::Error>(self, i: u64) -> std::result::Result<bool, E> {
-            Ok(i != 0)
-        }
-        fn visit_i64<E: serde::de::Error>(self, i: i64) -> std::result::Result<bool, E> {
-            Ok(i != 0)
-        }
-    }
-    d.deserialize_any(Flag)
 }
 
 impl UserRow {
@@ -415,20 +390,6 @@ mod tests {
     #[test]
     fn the_direct_readers_user_is_every_user_column() {
         assert_eq!(super::USER_COLUMNS.split(", ").count(), super::UserRow::SQLITE_COLUMNS);
-    }
-
-    /// A flag of a page's JSON: SQLite's `0`/`1`, PostgreSQL's booleans;
-    /// anything else is refused.
-    #[test]
-    fn a_flag_reads_booleans_and_zero_or_one() {
-        #[derive(serde::Deserialize)]
-        struct F(#[serde(deserialize_with = "super::bool_or_int")] bool);
-        for (json, want) in [("true", true), ("false", false), ("1", true), ("0", false)] {
-            assert_eq!(serde_json::from_str::<F>(json).unwrap().0, want, "{json}");
-        }
-        for bad in ["\"1\"", "null", "[]"] {
-            assert!(serde_json::from_str::<F>(bad).is_err(), "{bad}");
-        }
     }
 
     use super::*;

@@ -297,17 +297,23 @@ const LINKED: &str = "EXISTS (SELECT 1 FROM directory_users d WHERE d.user_id = 
 
 /// Whether Active Directory sync is on: an uncorrelated subquery, which
 /// both dialects evaluate once per statement.
-const SYNC: &str = "(SELECT s.active_directory_sync FROM settings s WHERE s.id = 1)";
+pub(super) const SYNC: &str = "(SELECT s.active_directory_sync FROM settings s WHERE s.id = 1)";
 
 /// The columns of a list row: the user, its sort key values, its firm's
 /// and office's names and the facts of D6/DIR3.
 pub(super) fn list_columns(descending: bool) -> String {
-    let sign_in = if descending { SIGN_IN_DESC } else { SIGN_IN_ASC };
     format!(
-        "{USER_COLUMNS}, u.last_name_norm AS k_last, u.first_name_norm AS k_first, u.email_norm AS k_email, {sign_in} AS k_sign_in, \
-         (SELECT f.name FROM firms f WHERE f.id = u.firm_id) AS firm_name, (SELECT o.name FROM offices o WHERE o.id = u.office_id) AS office_name, \
-         {LINKED} AS linked, {SYNC} AS sync"
+        "{}, (SELECT f.name FROM firms f WHERE f.id = u.firm_id) AS firm_name, (SELECT o.name FROM offices o WHERE o.id = u.office_id) AS office_name, \
+         {LINKED} AS linked, {SYNC} AS sync",
+        page_columns(descending)
     )
+}
+
+/// The user and its sort key values: a list row without what it carries
+/// beside the user (PostgreSQL looks that up once a page, `push_answer`).
+pub(super) fn page_columns(descending: bool) -> String {
+    let sign_in = if descending { SIGN_IN_DESC } else { SIGN_IN_ASC };
+    format!("{USER_COLUMNS}, u.last_name_norm AS k_last, u.first_name_norm AS k_first, u.email_norm AS k_email, {sign_in} AS k_sign_in")
 }
 
 #[cfg(test)]
