@@ -246,15 +246,19 @@ fn push_range(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery, reading: Re
 /// the directory links, the sync setting. (As a subquery per row, those
 /// lookups and a JSON aggregate of the page were half the statement's
 /// time at 100,000 users, issue 12.) Every row repeats the total; an
-/// empty page is one row of NULLs beside it. The rows' order is not
-/// promised: the caller sorts by key.
+/// empty page is one row of NULLs beside it. When the total is 0 the page
+/// is not read at all: an index range that holds no matching row can be
+/// long (N3's index keeps the queued users until their email is sent,
+/// 30,000 of them after a confirm: 0.13 s to find none).
+/// The rows' order is not promised: the caller sorts by key.
 pub(super) fn push_answer(sql: &mut Sql, page: impl FnOnce(&mut Sql), total: impl FnOnce(&mut Sql)) {
-    sql.push("p AS MATERIALIZED (");
-    page(sql);
-    sql.push("), n(total, firms, offices, linked, sync) AS (SELECT (");
+    sql.push("t(total) AS (SELECT (");
     total(sql);
+    sql.push(")), p AS MATERIALIZED (SELECT * FROM (");
+    page(sql);
     sql.push(
-        "), \
+        ") x WHERE (SELECT total FROM t) > 0), \
+         n(firms, offices, linked, sync) AS (SELECT \
          (SELECT jsonb_object_agg(f.id, f.name) FROM firms f WHERE f.id IN (SELECT firm_id FROM p)), \
          (SELECT jsonb_object_agg(o.id, o.name) FROM offices o WHERE o.id IN (SELECT office_id FROM p)), \
          (SELECT array_agg(d.user_id) FROM directory_users d WHERE d.user_id IN (SELECT id FROM p) AND d.deprovisioned_at IS NULL), ",
@@ -262,8 +266,8 @@ pub(super) fn push_answer(sql: &mut Sql, page: impl FnOnce(&mut Sql), total: imp
     .push(SYNC)
     .push(
         ") \
-         SELECT n.total, p.*, n.firms ->> p.firm_id AS firm_name, n.offices ->> p.office_id AS office_name, \
-         COALESCE(p.id = ANY(n.linked), FALSE) AS linked, n.sync FROM n LEFT JOIN p ON TRUE",
+         SELECT t.total, p.*, n.firms ->> p.firm_id AS firm_name, n.offices ->> p.office_id AS office_name, \
+         COALESCE(p.id = ANY(n.linked), FALSE) AS linked, n.sync FROM t CROSS JOIN n LEFT JOIN p ON TRUE",
     );
 }
 
