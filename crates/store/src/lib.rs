@@ -37,7 +37,7 @@ mod statements;
 mod transfer;
 mod users;
 
-pub use audit::{AuditEntry, AuditQuery, AuditRecord, ChainReport};
+pub use audit::{AuditEntry, AuditQuery, AuditRecord, ChainReport, COPY_FROM as AUDIT_COPY_FROM};
 pub use auth::{Credentials, SessionRecord, SignInLink};
 pub use cursor::{BadCursor, Cursor, KeyValue};
 pub use db::{Db, Dialect, PoolLimits, StoreError, Tx};

@@ -59,3 +59,13 @@ async fn every_statement_prepares() {
         check.failures.join("\n")
     );
 }
+
+#[path = "support/bulk_audit.rs"]
+mod bulk_audit;
+
+/// The bulk path is COPY's text format here: every escape round-trips.
+#[tokio::test]
+async fn bulk_audit_entries_come_back_as_written() {
+    let db = fresh("bulk_audit", PoolLimits::default()).await;
+    bulk_audit::bulk_audit_entries_come_back_as_written(&db).await;
+}

@@ -31,3 +31,16 @@ async fn a_read_dropped_mid_statement_leaves_its_reader_clean() {
     db.migrate().await.expect("migrate");
     dropped::dropped_reads_leave_the_readers_clean(&db).await;
 }
+
+#[path = "support/bulk_audit.rs"]
+mod bulk_audit;
+
+#[tokio::test]
+async fn bulk_audit_entries_come_back_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = store::Db::connect(&format!("sqlite://{}/t.db", dir.path().display()))
+        .await
+        .expect("connect");
+    db.migrate().await.expect("migrate");
+    bulk_audit::bulk_audit_entries_come_back_as_written(&db).await;
+}
