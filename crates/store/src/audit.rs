@@ -69,31 +69,25 @@ impl Chainer {
         }
     }
 
-    /// `e`, chained after the entry before it.
-    fn next<'a>(&mut self, e: &'a AuditEntry) -> ChainedRow<'a> {
+    /// The next place in the chain for the entry whose fields at a seq
+    /// are `fields`: its seq, `prev_hash` and `hash` (hex).
+    fn link<'f>(&mut self, fields: impl FnOnce(i64) -> ChainedFields<'f>) -> (i64, String, String) {
         self.seq += 1;
-        let hash = entry_hash(
-            &self.prev,
-            &ChainedFields {
-                seq: self.seq,
-                at: e.at,
-                actor_id: e.actor_id.as_deref(),
-                actor_label: &e.actor_label,
-                action: &e.action,
-                target_kind: e.target_kind,
-                target_id: e.target_id.as_deref(),
-                before_json: e.before.as_deref(),
-                after_json: e.after.as_deref(),
-                source_ip: e.source_ip.as_deref(),
-            },
-        );
+        let hash = entry_hash(&self.prev, &fields(self.seq));
         let hash_hex = to_hex(&hash);
         self.prev = hash;
+        let prev_hex = std::mem::replace(&mut self.prev_hex, hash_hex.clone());
+        (self.seq, prev_hex, hash_hex)
+    }
+
+    /// `e`, chained after the entry before it.
+    fn next<'a>(&mut self, e: &'a AuditEntry) -> ChainedRow<'a> {
+        let (seq, prev_hash, hash) = self.link(|seq| e.fields(seq));
         ChainedRow {
             entry: e,
-            seq: self.seq,
-            prev_hash: std::mem::replace(&mut self.prev_hex, hash_hex.clone()),
-            hash: hash_hex,
+            seq,
+            prev_hash,
+            hash,
         }
     }
 }
@@ -199,6 +193,23 @@ pub struct AuditEntry {
     /// The JSON text stored as `after_json`.
     pub after: Option<String>,
     pub source_ip: Option<String>,
+}
+
+impl AuditEntry {
+    fn fields(&self, seq: i64) -> ChainedFields<'_> {
+        ChainedFields {
+            seq,
+            at: self.at,
+            actor_id: self.actor_id.as_deref(),
+            actor_label: &self.actor_label,
+            action: &self.action,
+            target_kind: self.target_kind,
+            target_id: self.target_id.as_deref(),
+            before_json: self.before.as_deref(),
+            after_json: self.after.as_deref(),
+            source_ip: self.source_ip.as_deref(),
+        }
+    }
 }
 
 /// A stored entry.
@@ -335,13 +346,13 @@ impl Tx {
             Dialect::Sqlite => &CHAIN_HEAD,
             Dialect::Postgres => &CHAIN_HEAD_FOR_UPDATE,
         };
-        let (mut seq, head): (i64, String) = fetch_one!(self, head)?;
-        let mut prev = from_hex(&head).ok_or_else(|| StoreError::Corrupt("the audit chain head is not a hash".into()))?;
+        let (seq, head): (i64, String) = fetch_one!(self, head)?;
+        let prev = from_hex(&head).ok_or_else(|| StoreError::Corrupt("the audit chain head is not a hash".into()))?;
+        let mut chain = Chainer::after(seq, prev);
         if let Some(after) = self.audit.unchained_after.take() {
-            self.chain_unchained(after, &mut seq, &mut prev).await?;
+            self.chain_unchained(after, &mut chain).await?;
         }
         let entries = std::mem::take(&mut self.audit.entries);
-        let mut chain = Chainer::after(seq, prev);
         match &mut self.inner {
             crate::db::TxInner::Postgres(t) if entries.len() >= COPY_FROM => copy_chained(t, &entries, &mut chain).await?,
             _ => {
@@ -445,7 +456,7 @@ impl Tx {
     }
 
     /// Gives every unchained row above `after` its place, in id order.
-    async fn chain_unchained(&mut self, after: i64, seq: &mut i64, prev: &mut [u8; 32]) -> Result<()> {
+    async fn chain_unchained(&mut self, after: i64, chain: &mut Chainer) -> Result<()> {
         let mut from = after;
         loop {
             let rows = self.unchained_after(from).await?;
@@ -456,13 +467,11 @@ impl Tx {
             let mut prevs = Vec::with_capacity(rows.len());
             let mut hashes = Vec::with_capacity(rows.len());
             for r in &rows {
-                *seq += 1;
-                let hash = entry_hash(prev, &r.fields(*seq));
+                let (seq, prev, hash) = chain.link(|seq| r.fields(seq));
                 ids.push(r.id);
-                seqs.push(*seq);
-                prevs.push(to_hex(prev));
-                hashes.push(to_hex(&hash));
-                *prev = hash;
+                seqs.push(seq);
+                prevs.push(prev);
+                hashes.push(hash);
             }
             statement!(postgres CHAIN_BATCH = "UPDATE audit_log AS a SET seq = v.seq, prev_hash = v.prev, hash = v.hash \
                 FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[]) AS v(id, seq, prev, hash) WHERE a.id = v.id");
