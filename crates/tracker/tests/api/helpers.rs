@@ -263,6 +263,25 @@ impl TestApp {
         r.id()
     }
 
+    /// Waits (up to 10 s) until the mail worker has taken the user's
+    /// queued new user email on (sent, or failed), so that a test can ask
+    /// for it again without racing the worker (N4 refuses while queued).
+    pub async fn new_user_email_left_the_queue(&self, id: &str) {
+        let limit = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let r = self.get(&format!("/api/v1/users/{id}"), &self.admin).await;
+            assert_eq!(r.status, StatusCode::OK, "user {id}: {}", r.body);
+            if r.body["new_user_email"]["status"] != "queued" {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < limit,
+                "the new user email of {id} is still queued after 10 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn company_user(&self, email: &str, role: &str, office: Option<&str>) -> String {
         self.create_user(json!({"email": email, "first_name": "Test", "last_name": email.split('@').next().unwrap(), "side": "company", "role": role, "office_id": office, "hold_new_user_email": true})).await
     }

@@ -155,6 +155,9 @@ async fn users_and_their_views() {
         &app.get("/api/v1/users?status=sleeping", &app.admin).await,
         StatusCode::BAD_REQUEST,
     );
+    // Adding lead to M-1 queued their welcome (N2); N4 sends it again
+    // only once the worker has taken it on.
+    app.new_user_email_left_the_queue(&lead).await;
     snap(
         "new_user_email_sent",
         &app.post(&format!("/api/v1/users/{lead}/new-user-email"), &app.admin, json!({}))
