@@ -1,9 +1,11 @@
 //! N3: queueing the new user email for every user who never got it, as a
-//! few set-based statements whatever the number of users; their audit
-//! entries join the chain at commit as one array insert.
+//! few set-based statements whatever the number of users: the users are
+//! marked `queued` and named in one mail fanout (crate::fanout), and their
+//! audit entries join the chain at commit.
 
 use crate::audit::AuditEntry;
 use crate::db::{on, Tx};
+use crate::outbox::MailKind;
 use crate::sql::{bind_args, Sql};
 use crate::users::{push_user_filters, Org, SortKey, Status, UserQuery};
 use crate::{Dialect, Result};
@@ -20,8 +22,9 @@ pub struct Queuer<'a> {
 
 impl Tx {
     /// Queues the new user email for every user in `scope` who was never
-    /// sent it, marks them `queued` and writes one audit row each, all in
-    /// this transaction. Returns how many were queued.
+    /// sent it (one mail fanout naming them), marks them `queued` and
+    /// writes one audit row each, all in this transaction. Returns how
+    /// many were queued.
     pub async fn queue_all_pending_new_user_emails(&mut self, scope: &UserScope, who: &Queuer<'_>, now: Millis) -> Result<i64> {
         let q = UserQuery {
             scope: scope.clone(),
@@ -36,37 +39,35 @@ impl Tx {
         };
         let mut filter = Sql::new("");
         push_user_filters(&mut filter, self.dialect(), &q);
-        // The time's placeholder comes after the filter's own.
-        let p_now = format!("${}", filter.args.len() + 1);
+        // One fanout row names them all; the mail worker writes their
+        // outbox rows (crate::fanout).
+        let fanout = self.open_mail_fanout(MailKind::NewUserEmail, now).await?;
+        // The time's and the fanout's placeholders come after the filter's own.
+        let (p_now, p_fanout) = (format!("${}", filter.args.len() + 1), format!("${}", filter.args.len() + 2));
         let mut args = filter.args.clone();
-        args.push(crate::sql::Arg::Int(now));
+        args.extend([crate::sql::Arg::Int(now), crate::sql::Arg::Int(fanout)]);
         let filter_text = &filter.text;
-        let outbox_cols = "kind, to_user_id, to_address, payload, status, next_attempt_at, created_at";
-        let outbox_vals = format!("'new_user_email', u.id, u.email, '{{}}', 'queued', {p_now}, {p_now}");
-        let mark = format!("new_user_email_status = 'queued', new_user_email_changed_at = {p_now}, updated_at = {p_now}");
+        let mark = format!(
+            "new_user_email_status = 'queued', new_user_email_changed_at = {p_now}, updated_at = {p_now}, new_user_email_fanout = {p_fanout}"
+        );
         // The users queued, with the status each had (for its audit entry).
         let picked: Vec<(String, String)> = match self.dialect() {
-            // One writer: the three statements see the same users.
+            // One writer: the two statements see the same users.
             Dialect::Sqlite => {
-                let stmts = [
-                    // One JSON value: the driver hands rows over one at a time.
-                    format!("SELECT json_group_array(json_array(u.id, u.new_user_email_status)) FROM users u{filter_text}"),
-                    format!("INSERT INTO mail_outbox ({outbox_cols}) SELECT {outbox_vals} FROM users u{filter_text}"),
-                    format!("UPDATE users AS u SET {mark}{filter_text}"),
-                ];
-                let picked: String = on!(self, |c| bind_args!(sqlx::query_scalar(&stmts[0]), filter.args.clone())
+                // One JSON value: the driver hands rows over one at a time.
+                let select = format!("SELECT json_group_array(json_array(u.id, u.new_user_email_status)) FROM users u{filter_text}");
+                let picked: String = on!(self, |c| bind_args!(sqlx::query_scalar(&select), filter.args.clone())
                     .fetch_one(c)
                     .await)?;
                 let picked: Vec<(String, String)> =
                     serde_json::from_str(&picked).map_err(|e| crate::StoreError::Corrupt(format!("users to queue: {e}")))?;
-                for sql in &stmts[1..] {
-                    let n = on!(self, |c| bind_args!(sqlx::query(sql), args.clone())
-                        .execute(c)
-                        .await
-                        .map(|r| r.rows_affected()))?;
-                    if n != picked.len() as u64 {
-                        return Err(crate::StoreError::Corrupt(format!("{n} of {} users queued", picked.len())));
-                    }
+                let update = format!("UPDATE users AS u SET {mark}{filter_text}");
+                let n = on!(self, |c| bind_args!(sqlx::query(&update), args.clone())
+                    .execute(c)
+                    .await
+                    .map(|r| r.rows_affected()))?;
+                if n != picked.len() as u64 {
+                    return Err(crate::StoreError::Corrupt(format!("{n} of {} users queued", picked.len())));
                 }
                 picked
             }
@@ -76,20 +77,18 @@ impl Tx {
             // third of the statement's time at 30,000 users, issue 12).
             // Each UPDATE locks and re-checks its rows as it marks them.
             Dialect::Postgres => {
-                let statuses = crate::users::NEVER_EMAILED_STATUSES;
-                let marked: Vec<String> = statuses
+                let marked: Vec<String> = crate::users::NEVER_EMAILED_STATUSES
                     .iter()
-                    .map(|was| {
-                        format!(
-                            "marked_{was} AS (UPDATE users AS u SET {mark}{filter_text} AND u.new_user_email_status = '{was}' \
-                             RETURNING u.id, u.email, '{was}'::TEXT AS was)"
-                        )
-                    })
+                    .map(|was| format!("(UPDATE users AS u SET {mark}{filter_text} AND u.new_user_email_status = '{was}' RETURNING u.id, '{was}'::TEXT AS was)"))
+                    .enumerate()
+                    .map(|(i, update)| format!("marked_{i} AS {update}"))
                     .collect();
-                let all: Vec<String> = statuses.iter().map(|was| format!("SELECT * FROM marked_{was}")).collect();
+                let all: Vec<String> = (0..marked.len()).map(|i| format!("SELECT id, was FROM marked_{i}")).collect();
+                // The fanout names them here: no round trip of their ids.
                 let sql = format!(
                     "WITH {}, picked AS ({}), \
-                     queued AS (INSERT INTO mail_outbox ({outbox_cols}) SELECT {outbox_vals} FROM picked u) \
+                     named AS (UPDATE mail_fanout SET user_ids = COALESCE((SELECT json_agg(id) FROM picked)::TEXT, '[]'), \
+                               total = (SELECT COUNT(*) FROM picked) WHERE id = {p_fanout}) \
                      SELECT id, was FROM picked",
                     marked.join(", "),
                     all.join(" UNION ALL ")
@@ -97,6 +96,12 @@ impl Tx {
                 on!(self, |c| bind_args!(sqlx::query_as(&sql), args.clone()).fetch_all(c).await)?
             }
         };
+        if picked.is_empty() {
+            self.drop_mail_fanout(fanout).await?;
+        } else if self.dialect() == Dialect::Sqlite {
+            let ids: Vec<&str> = picked.iter().map(|(id, _)| id.as_str()).collect();
+            self.fill_mail_fanout(fanout, &ids).await?;
+        }
         // Chained with the transaction's other entries at commit.
         let count = picked.len() as i64;
         // The same few texts for every entry, written once.
@@ -118,7 +123,7 @@ impl Tx {
                 .ok_or_else(|| crate::StoreError::Corrupt(format!("a user queued from status '{status}'")))
         };
         let entries = picked
-            .iter()
+            .into_iter()
             .map(|(id, status)| {
                 Ok(AuditEntry {
                     at: now,
@@ -126,8 +131,8 @@ impl Tx {
                     actor_label: who.actor_label.to_owned(),
                     action: AuditAction::UserNewUserEmailQueued.as_str().to_owned(),
                     target_kind: "user",
-                    target_id: Some(id.clone()),
-                    before: Some(before_text(status)?),
+                    before: Some(before_text(&status)?),
+                    target_id: Some(id),
                     after: Some(after_text.clone()),
                     source_ip: who.source_ip.map(str::to_owned),
                 })

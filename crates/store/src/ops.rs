@@ -115,7 +115,8 @@ impl Db {
     }
 
     /// OP2: outbox backlog (index-backed: the due index covers exactly the
-    /// queued and sending rows) and users by status from the kept totals.
+    /// queued and sending rows; with the users still waiting in a mail
+    /// fanout) and users by status from the kept totals.
     pub async fn ops_figures(&self) -> Result<OpsFigures> {
         let mut tx = self.read().await?;
         statement!(
@@ -135,6 +136,13 @@ impl Db {
                 _ => out.outbox_sending = n,
             }
         }
+        // Messages a fanout has yet to write are queued too.
+        let (waiting, oldest) = tx.mail_fanout_backlog().await?;
+        out.outbox_queued += waiting;
+        out.oldest_queued_at = match (out.oldest_queued_at, oldest) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         for (active, n) in users {
             if active {
                 out.users_active = n;

@@ -315,6 +315,12 @@ impl Tx {
             statement!(CANCEL_USER_MAIL = "UPDATE mail_outbox SET status = 'cancelled', claimed_until = NULL WHERE to_user_id = $1 AND kind = $2 AND status IN ('queued', 'sending')");
             n += exec!(self, CANCEL_USER_MAIL, user.as_str(), k.as_str())?;
         }
+        // A new user email still waiting in a fanout (crate::fanout) has no
+        // row yet: the user leaves the fanout, and it counts as cancelled.
+        if kinds.contains(&MailKind::NewUserEmail) {
+            statement!(LEAVE_FANOUT = "UPDATE users SET new_user_email_fanout = NULL WHERE id = $1 AND new_user_email_fanout IS NOT NULL");
+            n += exec!(self, LEAVE_FANOUT, user.as_str())?;
+        }
         Ok(n)
     }
 

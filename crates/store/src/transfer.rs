@@ -25,6 +25,7 @@ const TABLES: &[(&str, &str)] = &[
     ("sign_in_links", "token_hash"),
     ("password_history", "user_id, set_at"),
     ("mail_outbox", "id"),
+    ("mail_fanout", "id"),
     ("scim_tokens", "id"),
     ("directory_users", "user_id"),
     ("offboarding_items", "id"),
@@ -132,7 +133,8 @@ impl Tx {
         if self.dialect() == Dialect::Postgres {
             statement!(postgres RESTART_MAIL_IDS = "SELECT setval(pg_get_serial_sequence('mail_outbox', 'id'), COALESCE((SELECT MAX(id) FROM mail_outbox), 0) + 1, false)");
             statement!(postgres RESTART_AUDIT_IDS = "SELECT setval(pg_get_serial_sequence('audit_log', 'id'), COALESCE((SELECT MAX(id) FROM audit_log), 0) + 1, false)");
-            for stmt in [&RESTART_MAIL_IDS, &RESTART_AUDIT_IDS] {
+            statement!(postgres RESTART_FANOUT_IDS = "SELECT setval(pg_get_serial_sequence('mail_fanout', 'id'), COALESCE((SELECT MAX(id) FROM mail_fanout), 0) + 1, false)");
+            for stmt in [&RESTART_MAIL_IDS, &RESTART_FANOUT_IDS, &RESTART_AUDIT_IDS] {
                 exec!(self, stmt)?;
             }
         }

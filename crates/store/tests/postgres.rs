@@ -69,3 +69,57 @@ async fn bulk_audit_entries_come_back_as_written() {
     let db = fresh("bulk_audit", PoolLimits::default()).await;
     bulk_audit::bulk_audit_entries_come_back_as_written(&db).await;
 }
+
+#[path = "support/fanout.rs"]
+mod fanout;
+
+#[tokio::test]
+async fn a_fanout_writes_each_waiting_user_once() {
+    let db = fresh("fanout", PoolLimits::default()).await;
+    fanout::a_fanout_writes_each_waiting_user_once(&db).await;
+}
+
+/// The worker never waits for a user someone else holds (a change to that
+/// user locks them, then withdraws their mail): it writes the others, keeps
+/// the slice, and writes the held user on a later call, once, or not at all
+/// if the holder withdrew their mail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fanout_passes_over_a_held_user_and_comes_back() {
+    let db = fresh("fanout_held", PoolLimits::default()).await;
+    let users = fanout::seed(&db, 4).await;
+    assert_eq!(fanout::queue_all(&db).await, 4);
+    let (kept, withdrawn) = (&users[1], &users[2]);
+
+    let mut holder = db.write().await.unwrap();
+    holder.user_for_update(&kept.id).await.unwrap().unwrap();
+    let mut other = db.write().await.unwrap();
+    other.user_for_update(&withdrawn.id).await.unwrap().unwrap();
+    // Returns at once (a wait would hang here), with the two free users.
+    let expanded = tokio::time::timeout(std::time::Duration::from_secs(10), fanout::expand(&db, fanout::NOW + 1))
+        .await
+        .expect("the worker must not wait for a held user");
+    assert_eq!(expanded, 2);
+    for u in [&users[0], &users[3]] {
+        assert_eq!(fanout::new_user_rows(&db, &u.id).await.len(), 1);
+    }
+    assert_eq!(fanout::backlog(&db).await.0, 4, "the slice stays until all of it is written");
+    // While both are held, nothing more can be done.
+    assert_eq!(fanout::expand(&db, fanout::NOW + 2).await, 0);
+
+    // One holder lets go without a change; the other withdraws the mail.
+    drop(holder);
+    assert_eq!(
+        other
+            .cancel_user_mail(&withdrawn.id, &[store::MailKind::NewUserEmail])
+            .await
+            .unwrap(),
+        1
+    );
+    other.commit().await.unwrap();
+    assert_eq!(fanout::expand(&db, fanout::NOW + 3).await, 4, "the last slice is done");
+    assert_eq!(fanout::backlog(&db).await, (0, None));
+    assert_eq!(fanout::expand(&db, fanout::NOW + 4).await, 0);
+    for (u, rows) in [(&users[0], 1), (kept, 1), (withdrawn, 0), (&users[3], 1)] {
+        assert_eq!(fanout::new_user_rows(&db, &u.id).await.len(), rows, "{}", u.email.as_str());
+    }
+}

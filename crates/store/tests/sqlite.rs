@@ -44,3 +44,13 @@ async fn bulk_audit_entries_come_back_as_written() {
     let db = fresh(&dir, PoolLimits::default()).await;
     bulk_audit::bulk_audit_entries_come_back_as_written(&db).await;
 }
+
+#[path = "support/fanout.rs"]
+mod fanout;
+
+#[tokio::test]
+async fn a_fanout_writes_each_waiting_user_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh(&dir, PoolLimits::default()).await;
+    fanout::a_fanout_writes_each_waiting_user_once(&db).await;
+}

@@ -1,6 +1,8 @@
 //! N8: the delivery worker that runs inside `tracker serve`.
 //!
-//! One loop claims due outbox rows (with a lease, so a worker that dies
+//! One loop turns mail fanouts (N3 at scale: one row naming many users)
+//! into outbox rows a slice at a time, and claims due outbox rows (with a
+//! lease, so a worker that dies
 //! mid-delivery loses nothing: its rows become due again when the lease
 //! runs out), prepares them in one short transaction, and starts their
 //! deliveries, at most `concurrency` at a time. Each delivery's outcome is
@@ -222,9 +224,10 @@ impl Worker {
         in_flight.is_empty() || c - in_flight.len() >= c.div_ceil(2)
     }
 
-    /// Claims what fits in the free slots and starts those deliveries.
-    /// Returns how many rows it claimed, and the tally of those settled
-    /// without sending.
+    /// Claims what fits in the free slots and starts those deliveries,
+    /// after writing the due rows of one slice of a mail fanout, if any.
+    /// Returns how many rows it claimed or users it fanned out, and the
+    /// tally of those settled without sending.
     async fn claim(&self, in_flight: &mut JoinSet<Tally>, recorder: &Recorder) -> Result<(usize, Tally), StoreError> {
         let config = &self.inner.config;
         let limit = (config.concurrency - in_flight.len()).min(config.batch);
@@ -235,9 +238,12 @@ impl Worker {
         };
         let mut tx = self.inner.db.write().await?;
         let now = (config.clock)();
+        // A slice of a fanout (N3 at scale) becomes due rows first, to be
+        // claimed with the rest.
+        let expanded = tx.expand_mail_fanout(now).await?;
         let (jobs, settled) = claim.run(&mut tx, now, limit).await?;
         tx.commit().await?;
-        let claimed = jobs.len() + settled.len();
+        let claimed = jobs.len() + settled.len() + expanded as usize;
         let mut tally = Tally::default();
         for s in settled {
             tally.add(log_settled(s));

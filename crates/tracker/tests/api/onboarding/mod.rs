@@ -31,18 +31,22 @@ pub(crate) async fn app_with_sink() -> (TestApp, SmtpSink) {
 pub(crate) async fn settle(app: &TestApp) {
     let deadline = Instant::now() + WAIT;
     loop {
-        let counts = {
+        let (counts, fanout) = {
             let db = &app.running.as_ref().unwrap().app.db;
             let mut tx = db.read().await.unwrap();
-            tx.outbox_counts().await.unwrap()
+            (tx.outbox_counts().await.unwrap(), tx.mail_fanout_backlog().await.unwrap())
         };
-        let busy = counts
-            .iter()
-            .any(|c| matches!(c.status, store::MailStatus::Queued | store::MailStatus::Sending) && c.count > 0);
+        let busy = fanout.0 > 0
+            || counts
+                .iter()
+                .any(|c| matches!(c.status, store::MailStatus::Queued | store::MailStatus::Sending) && c.count > 0);
         if !busy {
             return;
         }
-        assert!(Instant::now() < deadline, "the outbox did not settle: {counts:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the outbox did not settle: {counts:?}, fanout {fanout:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

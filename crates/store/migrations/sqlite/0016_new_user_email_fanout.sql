@@ -1,0 +1,17 @@
+-- N3 (P3): confirming the new user email for many users writes one
+-- `mail_fanout` row naming them all, instead of one outbox row each; the
+-- mail worker turns it into outbox rows a slice at a time (store
+-- `outbox::fanout`). A user still waiting for their row carries the
+-- fanout's id; withdrawing their mail clears it, so the worker skips them.
+-- Neither column is indexed, so marking users stays a heap-only update.
+ALTER TABLE users ADD COLUMN new_user_email_fanout INTEGER;
+
+CREATE TABLE mail_fanout (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    -- A JSON array of user ids; `next_index` of them are done.
+    user_ids    TEXT NOT NULL,
+    next_index  INTEGER NOT NULL DEFAULT 0,
+    total       INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL
+);

@@ -1,0 +1,153 @@
+//! N3 at scale (P3): one message to each of many users, queued as one
+//! `mail_fanout` row instead of one outbox row each, and turned into outbox
+//! rows by the mail worker a slice at a time.
+//!
+//! The change that queues writes the fanout row (a JSON array of user ids)
+//! and stamps each user's `new_user_email_fanout` with its id, in its own
+//! transaction: what must be sent is durable at commit (N8), and each user's
+//! email status says `queued` at once. Withdrawing a user's new user email
+//! ([`Tx::cancel_user_mail`]) clears the stamp, so the worker skips them: a
+//! user is written an outbox row only while still stamped, and the stamp is
+//! cleared in the same statement, so a slice worked twice (a crash, two
+//! workers) writes nobody twice.
+
+use crate::db::{exec, fetch_optional, on, scalar_one, statement, Tx};
+use crate::outbox::MailKind;
+use crate::{Dialect, Result, StoreError};
+use domain::Millis;
+
+/// How many users one call of [`Tx::expand_mail_fanout`] takes on.
+pub const FANOUT_SLICE: usize = 2_000;
+
+#[derive(sqlx::FromRow)]
+struct FanoutRow {
+    id: i64,
+    kind: String,
+    user_ids: String,
+    next_index: i64,
+    created_at: i64,
+}
+
+impl Tx {
+    /// Opens a fanout of `kind` at `now`, to be filled with
+    /// [`Tx::fill_mail_fanout`] once its users are stamped with its id.
+    pub(crate) async fn open_mail_fanout(&mut self, kind: MailKind, now: Millis) -> Result<i64> {
+        statement!(
+            OPEN_FANOUT =
+                "INSERT INTO mail_fanout (kind, user_ids, next_index, total, created_at) VALUES ($1, '[]', 0, 0, $2) RETURNING id"
+        );
+        Ok(scalar_one!(self, OPEN_FANOUT, kind.as_str(), now)?)
+    }
+
+    /// Names the users of an open fanout (a JSON list of their ids).
+    pub(crate) async fn fill_mail_fanout(&mut self, fanout: i64, users: &[&str]) -> Result<()> {
+        statement!(FILL_FANOUT = "UPDATE mail_fanout SET user_ids = $2, total = $3 WHERE id = $1");
+        let ids = serde_json::to_string(users).map_err(|e| StoreError::Corrupt(format!("fanout users: {e}")))?;
+        exec!(self, FILL_FANOUT, fanout, ids, users.len() as i64)?;
+        Ok(())
+    }
+
+    /// Drops an open fanout that found nobody.
+    pub(crate) async fn drop_mail_fanout(&mut self, fanout: i64) -> Result<()> {
+        statement!(DROP_FANOUT = "DELETE FROM mail_fanout WHERE id = $1");
+        exec!(self, DROP_FANOUT, fanout)?;
+        Ok(())
+    }
+
+    /// Writes the outbox rows of the next [`FANOUT_SLICE`] users of the
+    /// oldest fanout (due at `now`, created when the fanout was), and moves
+    /// the fanout on; the last slice removes it. Returns how many users it
+    /// took on, 0 when there is no fanout to work on.
+    ///
+    /// On PostgreSQL it never waits: the fanout row and the users are taken
+    /// with `SKIP LOCKED` (as [`Tx::claim_mail`] does, for the same
+    /// reason). A slice with a user someone else holds is written for the
+    /// others and tried again on the next call.
+    pub async fn expand_mail_fanout(&mut self, now: Millis) -> Result<u64> {
+        const COLUMNS: &str = "id, kind, user_ids, next_index, created_at";
+        statement!(sqlite NEXT_FANOUT = const_format::formatcp!("SELECT {COLUMNS} FROM mail_fanout ORDER BY id LIMIT 1"));
+        statement!(
+            postgres NEXT_FANOUT_UNHELD = const_format::formatcp!("SELECT {COLUMNS} FROM mail_fanout ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED")
+        );
+        let fanout: Option<FanoutRow> = match self.dialect() {
+            Dialect::Sqlite => fetch_optional!(self, NEXT_FANOUT)?,
+            Dialect::Postgres => fetch_optional!(self, NEXT_FANOUT_UNHELD)?,
+        };
+        let Some(fanout) = fanout else { return Ok(0) };
+        let ids: Vec<String> = serde_json::from_str(&fanout.user_ids)
+            .map_err(|e| StoreError::Corrupt(format!("mail fanout {}: its users are not a list of ids: {e}", fanout.id)))?;
+        let start = usize::try_from(fanout.next_index).unwrap_or(usize::MAX).min(ids.len());
+        let end = (start + FANOUT_SLICE).min(ids.len());
+        let slice = serde_json::to_string(&ids[start..end]).map_err(|e| StoreError::Corrupt(format!("fanout slice: {e}")))?;
+        // Whether the whole slice is written, and how many messages were.
+        let (done, written) = match self.dialect() {
+            // One writer: nobody else can hold these users.
+            Dialect::Sqlite => {
+                statement!(
+                    sqlite FANOUT_WRITE = "INSERT INTO mail_outbox (kind, to_user_id, to_address, payload, status, next_attempt_at, created_at) \
+                     SELECT $3, u.id, u.email, '{}', 'queued', $4, $5 FROM users u \
+                     WHERE u.id IN (SELECT value FROM json_each($1)) AND u.new_user_email_fanout = $2"
+                );
+                statement!(
+                    sqlite FANOUT_UNSTAMP = "UPDATE users SET new_user_email_fanout = NULL \
+                     WHERE id IN (SELECT value FROM json_each($1)) AND new_user_email_fanout = $2"
+                );
+                let written = exec!(self, FANOUT_WRITE, &slice, fanout.id, &fanout.kind, now, fanout.created_at)?;
+                let unstamped = exec!(self, FANOUT_UNSTAMP, &slice, fanout.id)?;
+                if written != unstamped {
+                    return Err(StoreError::Corrupt(format!(
+                        "mail fanout {}: {written} messages for {unstamped} users",
+                        fanout.id
+                    )));
+                }
+                (true, written)
+            }
+            // `waiting` counts the slice's stamped users as they were
+            // before this statement; all of them taken means the slice is
+            // done, else someone held one of them.
+            Dialect::Postgres => {
+                statement!(
+                    postgres FANOUT_TAKE = "WITH slice AS (SELECT json_array_elements_text($1::json) AS id), \
+                     held AS (SELECT u.id FROM users u WHERE u.id IN (SELECT id FROM slice) AND u.new_user_email_fanout = $2 \
+                              FOR NO KEY UPDATE SKIP LOCKED), \
+                     taken AS (UPDATE users AS u SET new_user_email_fanout = NULL FROM held WHERE u.id = held.id RETURNING u.id, u.email), \
+                     written AS (INSERT INTO mail_outbox (kind, to_user_id, to_address, payload, status, next_attempt_at, created_at) \
+                                 SELECT $3, id, email, '{}', 'queued', $4, $5 FROM taken RETURNING 1) \
+                     SELECT (SELECT COUNT(*) FROM written) AS written, \
+                            (SELECT COUNT(*) FROM users u WHERE u.id IN (SELECT id FROM slice) AND u.new_user_email_fanout = $2) AS waiting"
+                );
+                let (written, waiting): (i64, i64) = on!(self, |c| sqlx::query_as(FANOUT_TAKE.sql)
+                    .bind(&slice)
+                    .bind(fanout.id)
+                    .bind(&fanout.kind)
+                    .bind(now)
+                    .bind(fanout.created_at)
+                    .fetch_one(c)
+                    .await)?;
+                (written == waiting, written as u64)
+            }
+        };
+        if !done {
+            // Left where it is for the next call; nothing more to do now
+            // unless some were written.
+            return Ok(written);
+        }
+        if end == ids.len() {
+            statement!(CLOSE_FANOUT = "DELETE FROM mail_fanout WHERE id = $1");
+            exec!(self, CLOSE_FANOUT, fanout.id)?;
+        } else {
+            statement!(ADVANCE_FANOUT = "UPDATE mail_fanout SET next_index = $2 WHERE id = $1");
+            exec!(self, ADVANCE_FANOUT, fanout.id, end as i64)?;
+        }
+        // An emptied list still moves on (and is removed) above.
+        Ok(((end - start) as u64).max(1))
+    }
+
+    /// Users still waiting in a fanout, and when the oldest was queued: the
+    /// outbox backlog that has no rows yet (OP2).
+    pub async fn mail_fanout_backlog(&mut self) -> Result<(i64, Option<i64>)> {
+        statement!(FANOUT_BACKLOG = "SELECT CAST(COALESCE(SUM(total - next_index), 0) AS BIGINT), MIN(created_at) FROM mail_fanout");
+        let row: (i64, Option<i64>) = crate::db::fetch_one!(self, FANOUT_BACKLOG)?;
+        Ok(row)
+    }
+}
