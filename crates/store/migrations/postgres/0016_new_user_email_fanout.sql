@@ -1,7 +1,7 @@
 -- N3 (P3): confirming the new user email for many users writes one
 -- `mail_fanout` row naming them all, instead of one outbox row each; the
--- mail worker turns it into outbox rows a slice at a time (store
--- `outbox::fanout`). A user still waiting for their row carries the
+-- mail worker turns it into outbox rows a slice at a time (store crate,
+-- `fanout.rs`). A user still waiting for their row carries the
 -- fanout's id; withdrawing their mail clears it, so the worker skips them.
 -- Neither column is indexed, so marking users stays a heap-only update.
 ALTER TABLE users ADD COLUMN new_user_email_fanout BIGINT;
