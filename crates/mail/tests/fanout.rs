@@ -89,3 +89,28 @@ async fn a_confirmed_fanout_reaches_every_waiting_user_once() {
     assert_eq!(worker.run_once().await.unwrap().handled(), 0);
     assert_eq!(sink.messages().len(), n - 1);
 }
+
+/// A fanout that cannot be read is logged and left, and every other
+/// message still goes out (it used to be one transaction with the claim).
+#[tokio::test]
+async fn a_fanout_that_cannot_be_read_does_not_stop_other_mail() {
+    use sqlx::Connection;
+    let env = env().await;
+    let ann = env.add_user("ann@example.com", "Ann", "Lee", true).await;
+    env.enqueue(MailKind::PasswordReset, Some(&ann), "ann@example.com", serde_json::json!({}))
+        .await;
+    let mut c = sqlx::SqliteConnection::connect(&env.db_url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO mail_fanout (kind, user_ids, next_index, total, pending, created_at) VALUES ('new_user_email', 'not a list', 0, 3, 3, 1)",
+    )
+    .execute(&mut c)
+    .await
+    .unwrap();
+    drop(c);
+    let sink = SmtpSink::start().await;
+    let tally = env.worker(Some(&sink.url()), |_| {}).run_once().await.unwrap();
+    assert_eq!(tally.sent, 1);
+    assert_eq!(sink.messages()[0].rcpt_to, vec!["ann@example.com".to_owned()]);
+    // Still there for an operator to see: three messages waiting.
+    assert_eq!(env.db.ops_figures().await.unwrap().outbox_queued, 3);
+}

@@ -25,6 +25,7 @@ struct FanoutRow {
     kind: String,
     user_ids: String,
     next_index: i64,
+    pending: i64,
     created_at: i64,
 }
 
@@ -41,7 +42,7 @@ impl Tx {
 
     /// Names the users of an open fanout (a JSON list of their ids).
     pub(crate) async fn fill_mail_fanout(&mut self, fanout: i64, users: &[&str]) -> Result<()> {
-        statement!(FILL_FANOUT = "UPDATE mail_fanout SET user_ids = $2, total = $3 WHERE id = $1");
+        statement!(FILL_FANOUT = "UPDATE mail_fanout SET user_ids = $2, total = $3, pending = $3 WHERE id = $1");
         let ids = serde_json::to_string(users).map_err(|e| StoreError::Corrupt(format!("fanout users: {e}")))?;
         exec!(self, FILL_FANOUT, fanout, ids, users.len() as i64)?;
         Ok(())
@@ -56,15 +57,16 @@ impl Tx {
 
     /// Writes the outbox rows of the next [`FANOUT_SLICE`] users of the
     /// oldest fanout (due at `now`, created when the fanout was), and moves
-    /// the fanout on; the last slice removes it. Returns how many users it
-    /// took on, 0 when there is no fanout to work on.
+    /// the fanout on; once nobody waits in it, it is removed. Returns how
+    /// many users it took on, 0 when there was nothing to do now.
     ///
     /// On PostgreSQL it never waits: the fanout row and the users are taken
     /// with `SKIP LOCKED` (as [`Tx::claim_mail`] does, for the same
-    /// reason). A slice with a user someone else holds is written for the
-    /// others and tried again on the next call.
+    /// reason). A user someone else holds stays stamped, and the fanout
+    /// moves on without them; after its last slice it starts over for
+    /// those left (a sweep), after recounting who still waits.
     pub async fn expand_mail_fanout(&mut self, now: Millis) -> Result<u64> {
-        const COLUMNS: &str = "id, kind, user_ids, next_index, created_at";
+        const COLUMNS: &str = "id, kind, user_ids, next_index, pending, created_at";
         statement!(sqlite NEXT_FANOUT = const_format::formatcp!("SELECT {COLUMNS} FROM mail_fanout ORDER BY id LIMIT 1"));
         statement!(
             postgres NEXT_FANOUT_UNHELD = const_format::formatcp!("SELECT {COLUMNS} FROM mail_fanout ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED")
@@ -79,8 +81,7 @@ impl Tx {
         let start = usize::try_from(fanout.next_index).unwrap_or(usize::MAX).min(ids.len());
         let end = (start + FANOUT_SLICE).min(ids.len());
         let slice = serde_json::to_string(&ids[start..end]).map_err(|e| StoreError::Corrupt(format!("fanout slice: {e}")))?;
-        // Whether the whole slice is written, and how many messages were.
-        let (done, written) = match self.dialect() {
+        let written = match self.dialect() {
             // One writer: nobody else can hold these users.
             Dialect::Sqlite => {
                 statement!(
@@ -100,53 +101,85 @@ impl Tx {
                         fanout.id
                     )));
                 }
-                (true, written)
+                written as i64
             }
-            // `waiting` counts the slice's stamped users as they were
-            // before this statement; all of them taken means the slice is
-            // done, else someone held one of them.
+            // Each user is locked, unstamped and written in this one
+            // statement; one someone else holds is passed over.
             Dialect::Postgres => {
                 statement!(
-                    postgres FANOUT_TAKE = "WITH slice AS (SELECT json_array_elements_text($1::json) AS id), \
-                     held AS (SELECT u.id FROM users u WHERE u.id IN (SELECT id FROM slice) AND u.new_user_email_fanout = $2 \
+                    postgres FANOUT_TAKE = "WITH held AS (SELECT u.id FROM users u \
+                              WHERE u.id IN (SELECT json_array_elements_text($1::json)) AND u.new_user_email_fanout = $2 \
                               FOR NO KEY UPDATE SKIP LOCKED), \
                      taken AS (UPDATE users AS u SET new_user_email_fanout = NULL FROM held WHERE u.id = held.id RETURNING u.id, u.email), \
                      written AS (INSERT INTO mail_outbox (kind, to_user_id, to_address, payload, status, next_attempt_at, created_at) \
                                  SELECT $3, id, email, '{}', 'queued', $4, $5 FROM taken RETURNING 1) \
-                     SELECT (SELECT COUNT(*) FROM written) AS written, \
-                            (SELECT COUNT(*) FROM users u WHERE u.id IN (SELECT id FROM slice) AND u.new_user_email_fanout = $2) AS waiting"
+                     SELECT COUNT(*) FROM written"
                 );
-                let (written, waiting): (i64, i64) = on!(self, |c| sqlx::query_as(FANOUT_TAKE.sql)
+                on!(self, |c| sqlx::query_scalar(FANOUT_TAKE.sql)
                     .bind(&slice)
                     .bind(fanout.id)
                     .bind(&fanout.kind)
                     .bind(now)
                     .bind(fanout.created_at)
                     .fetch_one(c)
-                    .await)?;
-                (written == waiting, written as u64)
+                    .await)?
             }
         };
-        if !done {
-            // Left where it is for the next call; nothing more to do now
-            // unless some were written.
-            return Ok(written);
+        // The fanout row is this transaction's (SQLite's one writer, or
+        // PostgreSQL's lock): nobody else moved `pending` meanwhile.
+        let mut pending = fanout.pending - written;
+        let swept = end == ids.len();
+        if swept && pending > 0 {
+            // Someone was passed over (or left without saying so): count
+            // who still waits before going round again.
+            statement!(
+                sqlite FANOUT_WAITING = "SELECT COUNT(*) FROM users u WHERE u.id IN (SELECT value FROM json_each($1)) AND u.new_user_email_fanout = $2"
+            );
+            statement!(
+                postgres FANOUT_WAITING_PG = "SELECT COUNT(*) FROM users u \
+                 WHERE u.id IN (SELECT json_array_elements_text($1::json)) AND u.new_user_email_fanout = $2"
+            );
+            pending = match self.dialect() {
+                Dialect::Sqlite => scalar_one!(self, FANOUT_WAITING, &fanout.user_ids, fanout.id)?,
+                Dialect::Postgres => scalar_one!(self, FANOUT_WAITING_PG, &fanout.user_ids, fanout.id)?,
+            };
         }
-        if end == ids.len() {
+        if pending <= 0 {
             statement!(CLOSE_FANOUT = "DELETE FROM mail_fanout WHERE id = $1");
             exec!(self, CLOSE_FANOUT, fanout.id)?;
-        } else {
-            statement!(ADVANCE_FANOUT = "UPDATE mail_fanout SET next_index = $2 WHERE id = $1");
-            exec!(self, ADVANCE_FANOUT, fanout.id, end as i64)?;
+            return Ok(((end - start) as u64).max(1));
         }
-        // An emptied list still moves on (and is removed) above.
-        Ok(((end - start) as u64).max(1))
+        statement!(ADVANCE_FANOUT = "UPDATE mail_fanout SET next_index = $2, pending = $3 WHERE id = $1");
+        exec!(self, ADVANCE_FANOUT, fanout.id, if swept { 0 } else { end as i64 }, pending)?;
+        // After a sweep the next round waits for the poll, so that users
+        // held for long are not asked for in a loop.
+        Ok(if swept { written as u64 } else { (end - start) as u64 })
+    }
+
+    /// Takes `user` out of the fanout they wait in, if any (their new user
+    /// email is withdrawn); whether they were in one. The caller holds the
+    /// user's row.
+    pub(crate) async fn leave_mail_fanout(&mut self, user: &str) -> Result<bool> {
+        statement!(USER_FANOUT = "SELECT new_user_email_fanout FROM users WHERE id = $1");
+        let Some(fanout): Option<i64> = crate::db::scalar_optional!(self, USER_FANOUT, user)?.flatten() else {
+            return Ok(false);
+        };
+        statement!(UNSTAMP_USER = "UPDATE users SET new_user_email_fanout = NULL WHERE id = $1 AND new_user_email_fanout = $2");
+        if exec!(self, UNSTAMP_USER, user, fanout)? == 0 {
+            return Ok(false);
+        }
+        statement!(FANOUT_LEFT = "UPDATE mail_fanout SET pending = pending - 1 WHERE id = $1");
+        exec!(self, FANOUT_LEFT, fanout)?;
+        Ok(true)
     }
 
     /// Users still waiting in a fanout, and when the oldest was queued: the
     /// outbox backlog that has no rows yet (OP2).
     pub async fn mail_fanout_backlog(&mut self) -> Result<(i64, Option<i64>)> {
-        statement!(FANOUT_BACKLOG = "SELECT CAST(COALESCE(SUM(total - next_index), 0) AS BIGINT), MIN(created_at) FROM mail_fanout");
+        statement!(
+            FANOUT_BACKLOG =
+                "SELECT CAST(COALESCE(SUM(pending), 0) AS BIGINT), MIN(CASE WHEN pending > 0 THEN created_at END) FROM mail_fanout"
+        );
         let row: (i64, Option<i64>) = crate::db::fetch_one!(self, FANOUT_BACKLOG)?;
         Ok(row)
     }

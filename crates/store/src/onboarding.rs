@@ -88,7 +88,7 @@ impl Tx {
                 let sql = format!(
                     "WITH {}, picked AS ({}), \
                      named AS (UPDATE mail_fanout SET user_ids = COALESCE((SELECT json_agg(id) FROM picked)::TEXT, '[]'), \
-                               total = (SELECT COUNT(*) FROM picked) WHERE id = {p_fanout}) \
+                               total = (SELECT COUNT(*) FROM picked), pending = (SELECT COUNT(*) FROM picked) WHERE id = {p_fanout}) \
                      SELECT id, was FROM picked",
                     marked.join(", "),
                     all.join(" UNION ALL ")

@@ -317,9 +317,8 @@ impl Tx {
         }
         // A new user email still waiting in a fanout (crate::fanout) has no
         // row yet: the user leaves the fanout, and it counts as cancelled.
-        if kinds.contains(&MailKind::NewUserEmail) {
-            statement!(LEAVE_FANOUT = "UPDATE users SET new_user_email_fanout = NULL WHERE id = $1 AND new_user_email_fanout IS NOT NULL");
-            n += exec!(self, LEAVE_FANOUT, user.as_str())?;
+        if kinds.contains(&MailKind::NewUserEmail) && self.leave_mail_fanout(user.as_str()).await? {
+            n += 1;
         }
         Ok(n)
     }

@@ -102,9 +102,11 @@ async fn a_fanout_passes_over_a_held_user_and_comes_back() {
     for u in [&users[0], &users[3]] {
         assert_eq!(fanout::new_user_rows(&db, &u.id).await.len(), 1);
     }
-    assert_eq!(fanout::backlog(&db).await.0, 4, "the slice stays until all of it is written");
-    // While both are held, nothing more can be done.
+    assert_eq!(fanout::backlog(&db).await, (2, Some(fanout::NOW)), "the two held still wait");
+    // While both are held, the next round (a sweep) writes nobody, and
+    // tells the worker to wait for its next poll.
     assert_eq!(fanout::expand(&db, fanout::NOW + 2).await, 0);
+    assert_eq!(fanout::backlog(&db).await.0, 2);
 
     // One holder lets go without a change; the other withdraws the mail.
     drop(holder);
@@ -116,10 +118,39 @@ async fn a_fanout_passes_over_a_held_user_and_comes_back() {
         1
     );
     other.commit().await.unwrap();
+    assert_eq!(fanout::backlog(&db).await.0, 1, "the withdrawn user left");
     assert_eq!(fanout::expand(&db, fanout::NOW + 3).await, 4, "the last slice is done");
     assert_eq!(fanout::backlog(&db).await, (0, None));
     assert_eq!(fanout::expand(&db, fanout::NOW + 4).await, 0);
     for (u, rows) in [(&users[0], 1), (kept, 1), (withdrawn, 0), (&users[3], 1)] {
         assert_eq!(fanout::new_user_rows(&db, &u.id).await.len(), rows, "{}", u.email.as_str());
     }
+}
+
+/// A user held in the first slice does not hold up the rest: the fanout
+/// moves on, and comes back for them after its last slice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_user_does_not_hold_up_the_rest_of_a_fanout() {
+    let db = fresh("fanout_sweep", PoolLimits::default()).await;
+    let n = store::FANOUT_SLICE + 10;
+    let users = fanout::seed(&db, n).await;
+    assert_eq!(fanout::queue_all(&db).await, n as i64);
+    let held = &users[3];
+    let mut holder = db.write().await.unwrap();
+    holder.user_for_update(&held.id).await.unwrap().unwrap();
+    assert_eq!(fanout::expand(&db, fanout::NOW + 1).await, store::FANOUT_SLICE as u64);
+    assert_eq!(fanout::expand(&db, fanout::NOW + 1).await, 10, "the second slice, at once");
+    assert_eq!(fanout::backlog(&db).await.0, 1);
+    assert!(fanout::new_user_rows(&db, &users[n - 1].id).await.len() == 1);
+    assert!(fanout::new_user_rows(&db, &held.id).await.is_empty());
+    drop(holder);
+    // The sweep comes back for the one passed over, and the fanout ends.
+    let mut rounds = 0;
+    while fanout::backlog(&db).await.0 > 0 {
+        fanout::expand(&db, fanout::NOW + 2).await;
+        rounds += 1;
+        assert!(rounds <= 2, "the sweep ends");
+    }
+    assert_eq!(fanout::new_user_rows(&db, &held.id).await.len(), 1);
+    assert_eq!(fanout::expand(&db, fanout::NOW + 3).await, 0);
 }

@@ -239,8 +239,18 @@ impl Worker {
         let mut tx = self.inner.db.write().await?;
         let now = (config.clock)();
         // A slice of a fanout (N3 at scale) becomes due rows first, to be
-        // claimed with the rest.
-        let expanded = tx.expand_mail_fanout(now).await?;
+        // claimed with the rest. A fanout that cannot be read must not stop
+        // every other message: its work is undone and logged.
+        tx.savepoint("fanout").await?;
+        let expanded = match tx.expand_mail_fanout(now).await {
+            Ok(n) => n,
+            Err(e @ StoreError::Corrupt(_)) => {
+                tracing::error!(error = %e, "mail worker cannot write out a mail fanout; other mail goes on");
+                tx.rollback_to("fanout").await?;
+                0
+            }
+            Err(e) => return Err(e),
+        };
         let (jobs, settled) = claim.run(&mut tx, now, limit).await?;
         tx.commit().await?;
         let claimed = jobs.len() + settled.len() + expanded as usize;

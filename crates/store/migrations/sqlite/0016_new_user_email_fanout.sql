@@ -9,9 +9,11 @@ ALTER TABLE users ADD COLUMN new_user_email_fanout INTEGER;
 CREATE TABLE mail_fanout (
     id          INTEGER PRIMARY KEY,
     kind        TEXT NOT NULL,
-    -- A JSON array of user ids; `next_index` of them are done.
+    -- A JSON array of user ids; the worker goes on from `next_index`.
     user_ids    TEXT NOT NULL,
     next_index  INTEGER NOT NULL DEFAULT 0,
     total       INTEGER NOT NULL,
+    -- How many of them still wait (stamped): the queued mail of OP2.
+    pending     INTEGER NOT NULL DEFAULT 0,
     created_at  INTEGER NOT NULL
 );
