@@ -64,20 +64,23 @@ async fn call(
     (status, json)
 }
 
-/// PostgreSQL: writes out what the seeding left dirty (`CHECKPOINT`), so
-/// that the checkpoint the set-up's WAL calls for does not run during the
-/// measured confirm (it did, on a default `max_wal_size`, and made the
-/// confirm vary between 1.4 and 2.4 s). Needs superuser or `pg_checkpoint`;
-/// without, the run goes on and says so.
+/// PostgreSQL: brings the freshly seeded database to the state of one whose
+/// users were created over months (vacuumed, nothing left dirty), so that
+/// the measured confirm does not share the machine with the set-up's
+/// autovacuum or the checkpoint its WAL calls for (both did, on a default
+/// `max_wal_size`, and made the confirm vary between 1.4 and 2.4 s).
+/// `CHECKPOINT` needs superuser or `pg_checkpoint`; without, the run goes
+/// on and says so.
 async fn settle_writes(url: &str) {
     use sqlx::Connection;
     if !url.starts_with("postgres") {
         return;
     }
     let mut c = sqlx::PgConnection::connect(url).await.expect("connect");
+    sqlx::query("VACUUM (ANALYZE)").execute(&mut c).await.expect("vacuum");
     match sqlx::query("CHECKPOINT").execute(&mut c).await {
-        Ok(_) => println!("  checkpoint after seeding (not measured)"),
-        Err(e) => println!("  no checkpoint after seeding ({e}); the confirm may pay for the set-up's writes"),
+        Ok(_) => println!("  vacuum and checkpoint after seeding (not measured)"),
+        Err(e) => println!("  vacuum, but no checkpoint after seeding ({e}); the confirm may pay for the set-up's writes"),
     }
 }
 
