@@ -7,8 +7,7 @@ mod support;
 
 use domain::access::UserScope;
 use domain::model::{EmailStatus, User};
-use domain::role::Role;
-use domain::{Email, PersonName};
+use domain::Email;
 use std::collections::BTreeSet;
 use store::{MailKind, Queuer, FANOUT_SLICE};
 use support::smtp_sink::SmtpSink;
@@ -20,17 +19,7 @@ async fn a_confirmed_fanout_reaches_every_waiting_user_once() {
     // Two slices' worth, so the worker comes back to the fanout.
     let n = FANOUT_SLICE + 5;
     let users: Vec<User> = (0..n)
-        .map(|i| {
-            User::created(
-                Email::parse(&format!("new{i:05}@example.com")).unwrap(),
-                PersonName::parse("first_name", "New").unwrap(),
-                PersonName::parse("last_name", &format!("User {i:05}")).unwrap(),
-                Role::CompanyUser,
-                None,
-                None,
-                env.now(),
-            )
-        })
+        .map(|i| testkit::users::held_company_user(&format!("new{i:05}@example.com"), "New", &format!("User {i:05}"), env.now()))
         .collect();
     let mut tx = env.db.write().await.unwrap();
     tx.insert_users(&users).await.unwrap();

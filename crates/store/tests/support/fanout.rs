@@ -5,22 +5,13 @@
 
 use domain::access::UserScope;
 use domain::model::{EmailStatus, User};
-use domain::role::Role;
-use domain::{Email, PersonName, UserId};
+use domain::UserId;
 use store::{Db, MailKind, MailStatus, Queuer, FANOUT_SLICE};
 
 pub const NOW: i64 = 1_700_000_000_000;
 
 fn user(i: usize) -> User {
-    User::created(
-        Email::parse(&format!("fan{i:05}@example.com")).unwrap(),
-        PersonName::parse("first_name", "Fan").unwrap(),
-        PersonName::parse("last_name", &format!("Out {i:05}")).unwrap(),
-        Role::CompanyUser,
-        None,
-        None,
-        NOW - 1_000,
-    )
+    testkit::users::held_company_user(&format!("fan{i:05}@example.com"), "Fan", &format!("Out {i:05}"), NOW - 1_000)
 }
 
 const WHO: Queuer<'static> = Queuer {
