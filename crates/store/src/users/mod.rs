@@ -363,13 +363,16 @@ impl Tx {
     }
 
     /// D7: removes a never-activated, unreferenced account and its own
-    /// links, sessions, password history and mail. The caller checked.
+    /// links, sessions, password history and mail (a fanout's included).
+    /// The caller checked.
     pub async fn purge_user(&mut self, id: &UserId) -> Result<()> {
         statement!(PURGE_SIGN_IN_LINKS = "DELETE FROM sign_in_links WHERE user_id = $1");
         statement!(PURGE_SESSIONS = "DELETE FROM sessions WHERE user_id = $1");
         statement!(PURGE_PASSWORD_HISTORY = "DELETE FROM password_history WHERE user_id = $1");
         statement!(PURGE_MAIL = "DELETE FROM mail_outbox WHERE to_user_id = $1");
         statement!(PURGE_USER = "DELETE FROM users WHERE id = $1");
+        // A new user email still waiting in a fanout goes with its mail.
+        self.leave_mail_fanout(id.as_str()).await?;
         for stmt in [
             &PURGE_SIGN_IN_LINKS,
             &PURGE_SESSIONS,
