@@ -48,7 +48,7 @@ impl Tx {
         Ok(())
     }
 
-    /// Drops an open fanout that found nobody.
+    /// Removes a fanout: one that found nobody, or one nobody waits in.
     pub(crate) async fn drop_mail_fanout(&mut self, fanout: i64) -> Result<()> {
         statement!(DROP_FANOUT = "DELETE FROM mail_fanout WHERE id = $1");
         exec!(self, DROP_FANOUT, fanout)?;
@@ -145,8 +145,7 @@ impl Tx {
             };
         }
         if pending <= 0 {
-            statement!(CLOSE_FANOUT = "DELETE FROM mail_fanout WHERE id = $1");
-            exec!(self, CLOSE_FANOUT, fanout.id)?;
+            self.drop_mail_fanout(fanout.id).await?;
             return Ok(((end - start) as u64).max(1));
         }
         statement!(ADVANCE_FANOUT = "UPDATE mail_fanout SET next_index = $2, pending = $3 WHERE id = $1");

@@ -2,10 +2,10 @@
 //!
 //! One loop turns mail fanouts (N3 at scale: one row naming many users)
 //! into outbox rows a slice at a time, and claims due outbox rows (with a
-//! lease, so a worker that dies
-//! mid-delivery loses nothing: its rows become due again when the lease
-//! runs out), prepares them in one short transaction, and starts their
-//! deliveries, at most `concurrency` at a time. Each delivery's outcome is
+//! lease, so a worker that dies mid-delivery loses nothing: its rows become
+//! due again when the lease runs out), prepares them in one short
+//! transaction, and starts their deliveries, at most `concurrency` at a
+//! time. Each delivery's outcome is
 //! recorded the moment the transport answers, in the next commit of a
 //! recorder task that writes together the outcomes that arrived meanwhile
 //! (group commit: with SQLite's single writer, one transaction per message
