@@ -104,6 +104,9 @@ statement!(
     postgres NO_SORT = "SELECT set_config('enable_sort', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true)"
 );
 
+/// N3's index of the users never emailed, in name order (migration 0003).
+const NEVER_EMAILED_INDEX: &str = "users_never_emailed_by_name";
+
 /// How a page is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Reading {
@@ -159,7 +162,7 @@ pub(super) fn ordered_index(q: &UserQuery) -> Option<String> {
         (UserScope::Office(_), _) => "office",
         (UserScope::Firm(_), _) | (_, Org::Firm(_)) => "firm",
         (_, Org::Company | Org::Firms) => "side",
-        _ if q.status == Status::NeverEmailed => return Some("users_never_emailed_by_name".into()),
+        _ if q.status == Status::NeverEmailed => return Some(NEVER_EMAILED_INDEX.into()),
         _ => "status",
     };
     Some(format!("users_by_{prefix}_{sort}"))
@@ -225,7 +228,11 @@ fn push_range(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery, reading: Re
     };
     sql.push("SELECT ").push(columns).push(" FROM users u").push(&hint);
     push_scope_and_org(sql, q);
-    push_status(sql, status);
+    if dialect == crate::Dialect::Postgres && reading == Reading::InOrder && ordered_index(q).as_deref() == Some(NEVER_EMAILED_INDEX) {
+        sql.push(NEVER_EMAILED_OWN_INDEX);
+    } else {
+        push_status(sql, status);
+    }
     let matches = if reading == Reading::InOrder {
         Matches::FilterOnly
     } else {

@@ -82,6 +82,16 @@ pub(crate) const NEVER_EMAILED_STATUSES: [domain::model::EmailStatus; 2] =
 pub(crate) const NEVER_EMAILED: &str = " AND u.new_user_email_sent_at IS NULL AND u.active = TRUE AND u.activated_at IS NULL \
     AND u.new_user_email_status IN ('held', 'failed')";
 
+/// [`NEVER_EMAILED`] for a page PostgreSQL must read from N3's own index
+/// `users_never_emailed_by_name` (PostgreSQL has no `INDEXED BY`). The
+/// active test is written so that no index can use it (`::int`): with
+/// `u.active = TRUE` the planner reads the active users' name index
+/// instead, costed as cheaper, and filters it, which at 100,000 users
+/// (3 in 10 never emailed) read 1,800 rows for a page of 50 where N3's
+/// index reads 51 (0.9 ms against 0.25 ms). Every other test is the same.
+pub(super) const NEVER_EMAILED_OWN_INDEX: &str = " AND u.new_user_email_sent_at IS NULL AND u.active::int = 1 AND u.activated_at IS NULL \
+    AND u.new_user_email_status IN ('held', 'failed')";
+
 pub(super) const OFFICE_MANAGEABLE: &str = " AND u.role <> 'company_system_administrator' AND (u.side = 'company' OR u.role = 'firm_user')";
 
 /// Every filter of `q` (scope, organisation, status, search).
@@ -322,5 +332,13 @@ mod tests {
     fn never_emailed_names_exactly_its_statuses() {
         let listed: Vec<String> = super::NEVER_EMAILED_STATUSES.iter().map(|s| format!("'{s}'")).collect();
         assert!(super::NEVER_EMAILED.ends_with(&format!("u.new_user_email_status IN ({})", listed.join(", "))));
+    }
+
+    #[test]
+    fn never_emailed_in_its_own_index_differs_only_in_how_it_tests_active() {
+        assert_eq!(
+            super::NEVER_EMAILED_OWN_INDEX.replace("u.active::int = 1", "u.active = TRUE"),
+            super::NEVER_EMAILED
+        );
     }
 }
