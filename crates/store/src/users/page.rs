@@ -231,7 +231,7 @@ fn push_range(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery, reading: Re
     if dialect == crate::Dialect::Postgres && reading == Reading::InOrder && ordered_index(q).as_deref() == Some(NEVER_EMAILED_INDEX) {
         sql.push(NEVER_EMAILED_OWN_INDEX);
     } else {
-        push_status(sql, status);
+        push_status(sql, dialect, status);
     }
     let matches = if reading == Reading::InOrder {
         Matches::FilterOnly
