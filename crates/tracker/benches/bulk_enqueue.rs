@@ -64,30 +64,9 @@ async fn call(
     (status, json)
 }
 
-/// PostgreSQL: brings the freshly seeded database to the state of one whose
-/// users were created over months (vacuumed, nothing left dirty), so that
-/// the measured confirm does not share the machine with the set-up's
-/// autovacuum or the checkpoint its WAL calls for (both did, on a default
-/// `max_wal_size`, and made the confirm vary between 1.4 and 2.4 s).
-/// `CHECKPOINT` needs superuser or `pg_checkpoint`; without, the run goes
-/// on and says so.
-async fn settle_writes(url: &str) {
-    use sqlx::Connection;
-    if !url.starts_with("postgres") {
-        return;
-    }
-    let mut c = sqlx::PgConnection::connect(url).await.expect("connect");
-    sqlx::query("VACUUM (ANALYZE)").execute(&mut c).await.expect("vacuum");
-    match sqlx::query("CHECKPOINT").execute(&mut c).await {
-        Ok(_) => println!("  vacuum and checkpoint after seeding (not measured)"),
-        Err(e) => println!("  vacuum, but no checkpoint after seeding ({e}); the confirm may pay for the set-up's writes"),
-    }
-}
-
 async fn run(label: &str, url: &str, dir: &std::path::Path, users: usize, v: &mut Verdict) {
     println!("\n{label}: {users} never-emailed users");
     let (db, _app) = common::seed(url, users, held_user).await;
-    settle_writes(url).await;
     let pending = {
         let mut tx = db.read().await.unwrap();
         tx.user_total(&store::UserQuery {
