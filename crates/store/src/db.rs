@@ -174,6 +174,13 @@ impl<DB: Database> Handle<DB> {
             Handle::Conn(_) | Handle::Lent(_) => Ok(()),
         }
     }
+
+    async fn rollback(self) -> Result<(), sqlx::Error> {
+        match self {
+            Handle::Tx(t) => t.rollback().await,
+            Handle::Conn(_) | Handle::Lent(_) => Ok(()),
+        }
+    }
 }
 
 /// A transaction. Dropping it without [`Tx::commit`] rolls it back, so an
@@ -585,6 +592,18 @@ impl Tx {
         match self.inner {
             TxInner::Sqlite(t) => t.commit().await?,
             TxInner::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    /// Undoes the transaction and waits for the database to have done so
+    /// (its row locks released). Dropping a `Tx` also rolls back, but
+    /// after the drop: sqlx sends the rollback as it returns the
+    /// connection to the pool, in the background.
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        match self.inner {
+            TxInner::Sqlite(t) => t.rollback().await?,
+            TxInner::Postgres(t) => t.rollback().await?,
         }
         Ok(())
     }
