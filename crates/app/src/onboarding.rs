@@ -69,6 +69,7 @@ impl App {
             items: found.items,
             extras: found.extras,
             total: found.total,
+            total_exact: found.total_exact,
             page,
             next: found.next.map(|c| c.encode()),
         })

@@ -55,7 +55,7 @@ pub use outbox::{
 pub use sso::{Claim as SsoClaim, SsoAttempt};
 pub use statements::StatementCheck;
 pub use transfer::Copied;
-pub use users::{Org, RowExtras, SortKey, Status, UserChange, UserExport, UserPage, UserQuery};
+pub use users::{Org, RowExtras, SortKey, Status, UserChange, UserExport, UserPage, UserQuery, SEARCH_COUNT_LIMIT};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

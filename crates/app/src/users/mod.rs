@@ -78,8 +78,12 @@ pub struct UserList {
     pub items: Vec<User>,
     /// Each item's firm and office names, read with the page (P1).
     pub extras: Vec<store::RowExtras>,
-    /// Exact, from the kept totals.
+    /// Exact, from the kept totals; a search's stops at
+    /// [`store::SEARCH_COUNT_LIMIT`] matches.
     pub total: i64,
+    /// False when `total` stands for more matches than it says: a search
+    /// with more than [`store::SEARCH_COUNT_LIMIT`].
+    pub total_exact: bool,
     pub page: Page,
     /// The cursor of the next page, if there is one.
     pub next: Option<String>,
@@ -203,6 +207,7 @@ impl App {
             items: found.items,
             extras: found.extras,
             total: found.total,
+            total_exact: found.total_exact,
             page,
             next: found.next.map(|c| c.encode()),
         })

@@ -10,7 +10,7 @@ mod search;
 pub use export::UserExport;
 pub(crate) use page::{list_users_sqlite, search_in_one_statement, LIST_SETTINGS};
 pub(crate) use query::{push_user_filters, NEVER_EMAILED_STATUSES};
-pub use query::{Org, RowExtras, SortKey, Status, UserPage, UserQuery};
+pub use query::{Org, RowExtras, SortKey, Status, UserPage, UserQuery, SEARCH_COUNT_LIMIT};
 
 use crate::db::{exec, fetch_optional, on, scalar_one, statement, Stmt, Tx};
 use crate::sql::{bind_args, push_in_list, Sql};

@@ -304,8 +304,9 @@ pub(super) fn list_sql(q: &UserQuery) -> (Sql, Vec<(Status, i64, i64)>) {
 /// materialised table of their sort keys, which gives both the count and
 /// the page (sorted keeping only the page: the top-N heapsort), and only
 /// the page's rows are read in full, as one JSON value: one statement, one
-/// round trip. A search costs in proportion to its matches whatever the
-/// way; counting and paging them in one pass took a third of the two
+/// round trip. The count is every match's (the page needs them all), the
+/// total reports it up to [`SEARCH_COUNT_LIMIT`] ([`reported_total`]). A
+/// search costs in proportion to its matches whatever the way; counting and paging them in one pass took a third of the two
 /// passes it replaces (issue 12, `q=wil` at 100,000 users: 4,004 matches).
 pub(super) fn search_sql(q: &UserQuery) -> Sql {
     let dialect = crate::Dialect::Postgres;
@@ -412,13 +413,32 @@ pub(super) fn push_count(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery) 
     push_user_filters(sql, dialect, q);
 }
 
+/// A search's count as a list reads it: the matches of `q` counted up to
+/// one more than [`SEARCH_COUNT_LIMIT`] ([`reported_total`]).
+pub(super) fn push_search_count(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery) {
+    sql.push("SELECT COUNT(*) FROM (SELECT 1 FROM users u");
+    push_user_filters(sql, dialect, q);
+    sql.push(" LIMIT ").int(SEARCH_COUNT_LIMIT + 1).push(") c");
+}
+
+/// A list's total as its page reads it: [`push_total`], but a search
+/// counted only as far as [`push_search_count`] goes.
+pub(super) fn push_list_total(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery) {
+    if q.q.is_some() {
+        push_search_count(sql, dialect, q)
+    } else {
+        push_total(sql, dialect, q)
+    }
+}
+
 /// P1: the exact total of a list without counting its rows. Totals of the
 /// organisation and status selectors (and N3's never-emailed users) are
 /// the sum of the few matching cells of `user_counts`, which triggers keep
 /// in step with `users` in every transaction. Locked out depends on the
 /// time: those are counted through the `users_locked` index range
 /// `locked_until > now`, which holds only the accounts locked right now.
-/// Searches are counted over their matches.
+/// Searches are counted over every match (what an export and the plans
+/// read; a page counts only to the limit, [`push_list_total`]).
 pub(super) fn push_total(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery) {
     if q.q.is_some() || matches!(q.status, Status::Locked(_)) {
         return push_count(sql, dialect, q);
@@ -448,7 +468,7 @@ pub(crate) fn list_users_sqlite(conn: &rusqlite::Connection, q: &UserQuery) -> R
             return super::search::sqlite_search(conn, q);
         }
         let mut count = Sql::default();
-        push_total(&mut count, dialect, q);
+        push_list_total(&mut count, dialect, q);
         let total = crate::direct::one(conn, &count, |r| r.get::<_, i64>(0))?;
         if total == 0 {
             return Ok((0, Vec::new(), None));
@@ -465,10 +485,12 @@ pub(crate) fn list_users_sqlite(conn: &rusqlite::Connection, q: &UserQuery) -> R
         Ok((total, rows, next))
     })?;
     let (items, extras) = listed(rows)?;
+    let (total, total_exact) = reported_total(q, total);
     Ok(UserPage {
         items,
         extras,
         total,
+        total_exact,
         next,
     })
 }
@@ -482,7 +504,11 @@ impl Tx {
         } else if search_in_one_statement(q) {
             self.search_in_one_statement(q).await?
         } else {
-            let total = self.user_total(q).await?;
+            let mut count = Sql::default();
+            push_list_total(&mut count, self.dialect(), q);
+            let total: i64 = on!(self, |c| bind_args!(sqlx::query_scalar(&count.text), count.args.clone())
+                .fetch_one(c)
+                .await)?;
             if total == 0 {
                 (0, Vec::new(), None)
             } else {
@@ -491,10 +517,12 @@ impl Tx {
             }
         };
         let (items, extras) = listed(rows)?;
+        let (total, total_exact) = reported_total(q, total);
         Ok(UserPage {
             items,
             extras,
             total,
+            total_exact,
             next,
         })
     }

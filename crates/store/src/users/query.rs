@@ -53,16 +53,39 @@ pub struct UserQuery {
     pub after: Option<Cursor>,
 }
 
-/// One page of users, the exact number matching the filters, and where the
-/// next page starts if there is one.
+/// One page of users, the number matching the filters, and where the next
+/// page starts if there is one.
 #[derive(Debug, Clone)]
 pub struct UserPage {
     pub items: Vec<User>,
     /// What each item's row carries beside the user, in the same order:
     /// read with the page, not looked up per row.
     pub extras: Vec<RowExtras>,
+    /// Exact, except a search's beyond [`SEARCH_COUNT_LIMIT`] matches.
     pub total: i64,
+    /// Whether `total` is the exact number of matches; false when a search
+    /// has more than [`SEARCH_COUNT_LIMIT`] (`total` is then the limit).
+    pub total_exact: bool,
     pub next: Option<Cursor>,
+}
+
+/// P2/P4: a search counts its matches up to this many, then stops: beyond,
+/// its total is this and not exact. An exact count of a substring's
+/// matches costs in proportion to them whatever the index (`wil`: 4,004
+/// users of 100,000, ten times that of 1,000,000), while its page does
+/// not; a list without a search keeps its totals exact (P1).
+pub const SEARCH_COUNT_LIMIT: i64 = 1_000;
+
+/// The total a page reports from the count it read, and whether it is
+/// exact: a search's count may go past [`SEARCH_COUNT_LIMIT`] (every match
+/// counted) or stop one after it ([`push_search_count`]); either way a
+/// search reports the limit beyond it.
+pub(crate) fn reported_total(q: &UserQuery, counted: i64) -> (i64, bool) {
+    if q.q.is_some() && counted > SEARCH_COUNT_LIMIT {
+        (SEARCH_COUNT_LIMIT, false)
+    } else {
+        (counted, true)
+    }
 }
 
 /// What a listed user's row carries beside the user: the names of their

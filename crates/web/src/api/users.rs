@@ -50,8 +50,13 @@ pub struct UserListQuery {
 #[derive(Serialize, ToSchema)]
 pub struct UserListOut {
     pub items: Vec<UserOut>,
-    /// Exact, kept up to date by every change rather than counted.
+    /// Exact, kept up to date by every change rather than counted. A
+    /// search (`q`) counts its matches up to 1,000: with more, `total` is
+    /// 1,000 and `total_exact` is false.
     pub total: i64,
+    /// False when `total` is a lower bound: a search with more than 1,000
+    /// matches (refine `q`, or page on with `next`).
+    pub total_exact: bool,
     pub page: i64,
     pub per_page: i64,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -121,6 +126,7 @@ pub async fn list_users(State(app): State<App>, caller: Caller, ApiQuery(q): Api
         value: UserListOut {
             items,
             total: l.total,
+            total_exact: l.total_exact,
             page: l.page.page,
             per_page: l.page.per_page,
             next: l.next,

@@ -5,7 +5,7 @@ use crate::helpers::{spawn_app, user_query};
 use domain::access::UserScope;
 use reqwest::StatusCode;
 use serde_json::json;
-use store::{Org, SortKey, Status};
+use store::{Org, SortKey, Status, SEARCH_COUNT_LIMIT};
 
 /// P2: `q` finds any part of a first name, last name or email (3
 /// characters or more), every word somewhere; shorter words match starts.
@@ -90,8 +90,9 @@ async fn search_finds_any_part_of_names_and_emails() {
     }
     assert!(!text.contains("users_by_"), "{text}");
     let page = running.app.db.list_users(&q).await.unwrap();
-    assert_eq!(page.total, tx.count_matching_users(&q).await.unwrap());
-    assert!(page.total > 2_000 && page.items.len() == 50 && page.next.is_some());
+    assert!(tx.count_matching_users(&q).await.unwrap() > SEARCH_COUNT_LIMIT + 1_000);
+    assert_eq!((page.total, page.total_exact), (SEARCH_COUNT_LIMIT, false), "counted to the limit");
+    assert!(page.items.len() == 50 && page.next.is_some());
     drop(tx);
     search_pages_walk_every_match_in_order(running).await;
 }
@@ -111,12 +112,15 @@ async fn search_pages_walk_every_match_in_order(running: &tracker::Running) {
             (q.q, q.sort, q.descending, q.limit) = (Some("st11 fir".into()), sort, descending, 15);
             let expected = db.read().await.unwrap().count_matching_users(&q).await.unwrap();
             let what = format!("{sort:?} desc={descending} {status:?}");
-            assert!(expected > 3 * q.limit, "{what}: {expected} matches");
+            assert!(
+                expected > 3 * q.limit && expected <= SEARCH_COUNT_LIMIT,
+                "{what}: {expected} matches"
+            );
             let mut walked: Vec<domain::model::User> = Vec::new();
             let mut pages = Vec::new();
             loop {
                 let page = db.list_users(&q).await.unwrap();
-                assert_eq!(page.total, expected, "{what}");
+                assert_eq!((page.total, page.total_exact), (expected, true), "{what}");
                 pages.push(page.items.iter().map(|u| u.id.to_string()).collect::<Vec<_>>());
                 walked.extend(page.items);
                 match page.next {
@@ -314,4 +318,80 @@ async fn search_in_name_order_reads_users_numbered_out_of_order() {
     let expected = db.read().await.unwrap().matching_user_ids(&q).await.unwrap();
     assert_eq!(ids(&r.body), expected[..9].to_vec());
     assert_eq!(r.body["total"], expected.len());
+}
+
+/// P2/P4: a search counts its matches up to [`SEARCH_COUNT_LIMIT`], then
+/// stops: with one match more its total is the limit and `total_exact` is
+/// false, in the API and on the HTML list ("more than"), whichever way
+/// the search is read (in name order, over every match for another sort,
+/// a short word's prefix ranges); exactly the limit is still exact. Its
+/// pages walk every match all the same.
+#[tokio::test]
+async fn a_search_counts_its_matches_up_to_the_limit() {
+    let app = spawn_app().await;
+    let running = app.running.as_ref().unwrap();
+    let now = running.app.now();
+    let office = app.office("North").await;
+    let (firm, _) = app.firm("Firm One", "one@firm.example").await;
+    // One more than the limit match `zebr` (and the short word `zq`), the
+    // first of them inactive.
+    let users: Vec<_> = (0..=SEARCH_COUNT_LIMIT as usize)
+        .map(|i| {
+            let mut u = seeded_user(i, std::slice::from_ref(&firm), std::slice::from_ref(&office), now);
+            u.last_name = domain::PersonName::parse("last_name", &format!("Zqzebra{i:04}")).unwrap();
+            u.active = i != 0;
+            u
+        })
+        .collect();
+    let mut tx = running.app.db.write().await.unwrap();
+    tx.insert_users(&users).await.unwrap();
+    tx.commit().await.unwrap();
+    running.app.db.analyze().await.unwrap();
+    let limit = SEARCH_COUNT_LIMIT;
+    for search in ["q=zebr", "q=zebr&sort=email", "q=zebr&sort=last_sign_in&order=desc", "q=zq"] {
+        for (status, total, exact) in [("all", limit, false), ("active", limit, true), ("inactive", 1, true)] {
+            let path = format!("/api/v1/users?{search}&status={status}&per_page=500");
+            let r = app.get(&path, &app.admin).await;
+            assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
+            assert_eq!(
+                (r.body["total"].as_i64(), r.body["total_exact"].as_bool()),
+                (Some(total), Some(exact)),
+                "{path}"
+            );
+            // The pages still walk every match, past the limit.
+            let mut walked = ids(&r.body).len() as i64;
+            let mut next = r.body["next"].as_str().map(str::to_owned);
+            while let Some(cursor) = next {
+                let r = app.get(&format!("{path}&cursor={cursor}"), &app.admin).await;
+                assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
+                assert_eq!(r.body["total"].as_i64(), Some(total), "{path}: every page says the same");
+                walked += ids(&r.body).len() as i64;
+                next = r.body["next"].as_str().map(str::to_owned);
+            }
+            let matches = match status {
+                "all" => limit + 1,
+                "active" => limit,
+                _ => 1,
+            };
+            assert_eq!(walked, matches, "{path}");
+        }
+    }
+    // A list without a search keeps its exact total past the limit.
+    let r = app.get("/api/v1/users?status=all", &app.admin).await;
+    assert_eq!(r.body["total_exact"], true);
+    assert!(r.body["total"].as_i64().unwrap() > limit + 1, "{}", r.body["total"]);
+    // The HTML list says so.
+    let page = |query: &str| {
+        let url = format!("{}/users?{query}", app.url);
+        let cookie = format!("tracker_session={}", app.admin);
+        async move {
+            let r = reqwest::Client::new().get(url).header("cookie", cookie).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            r.text().await.unwrap()
+        }
+    };
+    let html = page("q=zebr&status=all").await;
+    assert!(html.contains(&format!("1–50 of more than {limit} ")), "{html}");
+    let html = page("q=zebr&status=active").await;
+    assert!(html.contains(&format!("1–50 of {limit} ")), "{html}");
 }

@@ -138,13 +138,14 @@ impl View {
 pub struct CursorPager {
     pub first: i64,
     pub last: i64,
-    pub total: i64,
+    /// The total, or "more than N" for a search that stopped counting.
+    pub total: String,
     pub next: Option<String>,
     pub first_page: Option<String>,
 }
 
 impl CursorPager {
-    fn new(v: &View, shown: i64, total: i64, next: Option<&str>) -> Self {
+    fn new(v: &View, shown: i64, (total, exact): (i64, bool), next: Option<&str>) -> Self {
         let base = v.query(&v.sort, v.desc);
         let href = |more: &str| match (base.is_empty(), more.is_empty()) {
             (true, _) => format!("/users?{more}"),
@@ -155,7 +156,7 @@ impl CursorPager {
         Self {
             first: if shown == 0 { 0 } else { v.before + 1 },
             last: at,
-            total,
+            total: if exact { total.to_string() } else { format!("more than {total}") },
             next: next.map(|c| href(&query(&[("cursor", c), ("at", &at.to_string())]))),
             first_page: (v.before > 0).then(|| href("")),
         }
@@ -251,7 +252,12 @@ pub async fn list(State(app): State<App>, s: Session, Query(q): Query<ListQuery>
                 r
             })
             .collect(),
-        pager: CursorPager::new(&v, listing.items.len() as i64, listing.total, listing.next.as_deref()),
+        pager: CursorPager::new(
+            &v,
+            listing.items.len() as i64,
+            (listing.total, listing.total_exact),
+            listing.next.as_deref(),
+        ),
         by_name: v.sort_link("name"),
         by_email: v.sort_link("email"),
         by_sign_in: v.sort_link("last_sign_in"),
