@@ -108,8 +108,10 @@ async fn a_fanout_passes_over_a_held_user_and_comes_back() {
     assert_eq!(fanout::expand(&db, fanout::NOW + 2).await, 0);
     assert_eq!(fanout::backlog(&db).await.0, 2);
 
-    // One holder lets go without a change; the other withdraws the mail.
-    drop(holder);
+    // One holder lets go without a change (and waits for its locks to go:
+    // a dropped transaction rolls back in the background); the other
+    // withdraws the mail.
+    holder.rollback().await.unwrap();
     assert_eq!(
         other
             .cancel_user_mail(&withdrawn.id, &[store::MailKind::NewUserEmail])
@@ -143,7 +145,9 @@ async fn a_held_user_does_not_hold_up_the_rest_of_a_fanout() {
     assert_eq!(fanout::backlog(&db).await.0, 1);
     assert!(fanout::new_user_rows(&db, &users[n - 1].id).await.len() == 1);
     assert!(fanout::new_user_rows(&db, &held.id).await.is_empty());
-    drop(holder);
+    // Let go, and wait for the lock to go (a dropped transaction rolls
+    // back in the background, and the sweep would skip the row again).
+    holder.rollback().await.unwrap();
     // The sweep comes back for the one passed over, and the fanout ends.
     let mut rounds = 0;
     while fanout::backlog(&db).await.0 > 0 {
