@@ -229,7 +229,7 @@ fn push_range(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery, reading: Re
     sql.push("SELECT ").push(columns).push(" FROM users u").push(&hint);
     push_scope_and_org(sql, q);
     if dialect == crate::Dialect::Postgres && reading == Reading::InOrder && ordered_index(q).as_deref() == Some(NEVER_EMAILED_INDEX) {
-        sql.push(NEVER_EMAILED_OWN_INDEX);
+        push_never_emailed(sql, dialect, true);
     } else {
         push_status(sql, dialect, status);
     }
