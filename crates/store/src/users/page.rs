@@ -304,10 +304,11 @@ pub(super) fn list_sql(q: &UserQuery) -> (Sql, Vec<(Status, i64, i64)>) {
 /// materialised table of their sort keys, which gives both the count and
 /// the page (sorted keeping only the page: the top-N heapsort), and only
 /// the page's rows are read in full, as one JSON value: one statement, one
-/// round trip. The count is every match's (the page needs them all), the
+/// round trip. The count is every match's (the page needs them all); the
 /// total reports it up to [`SEARCH_COUNT_LIMIT`] ([`reported_total`]). A
-/// search costs in proportion to its matches whatever the way; counting and paging them in one pass took a third of the two
-/// passes it replaces (issue 12, `q=wil` at 100,000 users: 4,004 matches).
+/// search costs in proportion to its matches whatever the way; counting
+/// and paging them in one pass took a third of the two passes it replaces
+/// (issue 12, `q=wil` at 100,000 users: 4,004 matches).
 pub(super) fn search_sql(q: &UserQuery) -> Sql {
     let dialect = crate::Dialect::Postgres;
     // The sort key over the matches `m` instead of `users u`.
@@ -506,9 +507,7 @@ impl Tx {
         } else {
             let mut count = Sql::default();
             push_list_total(&mut count, self.dialect(), q);
-            let total: i64 = on!(self, |c| bind_args!(sqlx::query_scalar(&count.text), count.args.clone())
-                .fetch_one(c)
-                .await)?;
+            let total = self.count(&count).await?;
             if total == 0 {
                 (0, Vec::new(), None)
             } else {
@@ -649,6 +648,11 @@ impl Tx {
     pub async fn user_total(&mut self, q: &UserQuery) -> Result<i64> {
         let mut sql = Sql::default();
         push_total(&mut sql, self.dialect(), q);
+        self.count(&sql).await
+    }
+
+    /// The one number a count statement answers.
+    async fn count(&mut self, sql: &Sql) -> Result<i64> {
         Ok(on!(self, |c| bind_args!(sqlx::query_scalar(&sql.text), sql.args.clone())
             .fetch_one(c)
             .await)?)
@@ -715,9 +719,7 @@ impl Tx {
     pub async fn count_matching_users(&mut self, q: &UserQuery) -> Result<i64> {
         let mut count = Sql::default();
         push_count(&mut count, self.dialect(), q);
-        Ok(on!(self, |c| bind_args!(sqlx::query_scalar(&count.text), count.args.clone())
-            .fetch_one(c)
-            .await)?)
+        self.count(&count).await
     }
 }
 
