@@ -441,6 +441,9 @@ pub(super) fn push_list_total(sql: &mut Sql, dialect: crate::Dialect, q: &UserQu
 /// Searches are counted over every match (what an export and the plans
 /// read; a page counts only to the limit, [`push_list_total`]).
 pub(super) fn push_total(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery) {
+    if q.q.is_none() && matches!(q.status, Status::Locked(_)) && dialect == crate::Dialect::Postgres {
+        return push_locked_count(sql, q);
+    }
     if q.q.is_some() || matches!(q.status, Status::Locked(_)) {
         return push_count(sql, dialect, q);
     }
@@ -456,6 +459,20 @@ pub(super) fn push_total(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery) 
         }
         _ => {}
     }
+}
+
+/// PostgreSQL: the locked out counted through `users_locked`, the one index
+/// in the order of `locked_until` (which the list's connections must read
+/// in order: `enable_sort` off). The list's generic plan cannot know how
+/// few rows `locked_until > $1` keeps, and counted them by reading another
+/// index of the accounts with a lock on record whole, fetching each row:
+/// 1.2 ms for 1,000 locked of 1,000,000 users, against 0.16 ms from
+/// `users_locked` alone (index only), so 1,000,000 users cost 1.5-2 times
+/// what 100,000 did (P4).
+fn push_locked_count(sql: &mut Sql, q: &UserQuery) {
+    sql.push("SELECT COUNT(*) FROM (SELECT 1 FROM users u");
+    push_user_filters(sql, crate::Dialect::Postgres, q);
+    sql.push(" ORDER BY u.locked_until) l");
 }
 
 /// R2 on SQLite: one page of the user list, its total and the cursor of
