@@ -417,9 +417,18 @@ pub(super) fn push_count(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery) 
 /// A search's count as a list reads it: the matches of `q` counted up to
 /// one more than [`SEARCH_COUNT_LIMIT`] ([`reported_total`]).
 pub(super) fn push_search_count(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery) {
+    push_count_of(sql, dialect, q, |sql| {
+        sql.push(" LIMIT ").int(SEARCH_COUNT_LIMIT + 1);
+    });
+}
+
+/// `COUNT(*)` of the rows of `q` as a subquery whose `tail` (a `LIMIT`, an
+/// `ORDER BY`) decides how they are read.
+fn push_count_of(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery, tail: impl FnOnce(&mut Sql)) {
     sql.push("SELECT COUNT(*) FROM (SELECT 1 FROM users u");
     push_user_filters(sql, dialect, q);
-    sql.push(" LIMIT ").int(SEARCH_COUNT_LIMIT + 1).push(") c");
+    tail(sql);
+    sql.push(") c");
 }
 
 /// A list's total as its page reads it: [`push_total`], but a search
@@ -441,11 +450,14 @@ pub(super) fn push_list_total(sql: &mut Sql, dialect: crate::Dialect, q: &UserQu
 /// Searches are counted over every match (what an export and the plans
 /// read; a page counts only to the limit, [`push_list_total`]).
 pub(super) fn push_total(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery) {
-    if q.q.is_none() && matches!(q.status, Status::Locked(_)) && dialect == crate::Dialect::Postgres {
-        return push_locked_count(sql, q);
-    }
-    if q.q.is_some() || matches!(q.status, Status::Locked(_)) {
+    if q.q.is_some() {
         return push_count(sql, dialect, q);
+    }
+    if matches!(q.status, Status::Locked(_)) {
+        return match dialect {
+            crate::Dialect::Postgres => push_locked_count(sql, q),
+            crate::Dialect::Sqlite => push_count(sql, dialect, q),
+        };
     }
     let column = if q.status == Status::NeverEmailed { "pending" } else { "n" };
     sql.push(&format!("SELECT CAST(COALESCE(SUM(u.{column}), 0) AS BIGINT) FROM user_counts u"));
@@ -470,9 +482,9 @@ pub(super) fn push_total(sql: &mut Sql, dialect: crate::Dialect, q: &UserQuery) 
 /// `users_locked` alone (index only), so 1,000,000 users cost 1.5-2 times
 /// what 100,000 did (P4).
 fn push_locked_count(sql: &mut Sql, q: &UserQuery) {
-    sql.push("SELECT COUNT(*) FROM (SELECT 1 FROM users u");
-    push_user_filters(sql, crate::Dialect::Postgres, q);
-    sql.push(" ORDER BY u.locked_until) l");
+    push_count_of(sql, crate::Dialect::Postgres, q, |sql| {
+        sql.push(" ORDER BY u.locked_until");
+    });
 }
 
 /// R2 on SQLite: one page of the user list, its total and the cursor of
