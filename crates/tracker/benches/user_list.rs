@@ -11,7 +11,9 @@
 //! whose name contains it, e.g. `search`), `BENCH_LOADGEN` (`wrk`, the
 //! default when installed, as SPEC §5e measures; or `hyper`, in process),
 //! `BENCH_KEEP_DIR` (SQLite: seed into `DIR/users-N/tracker.db` and keep it,
-//! to look at its plans with `sqlite3` afterwards).
+//! to look at its plans with `sqlite3` afterwards; PostgreSQL's databases,
+//! `bench_N_PID`, are always left on the server), `BENCH_DATABASES`
+//! (`sqlite`, `postgresql` or both, comma-separated: run only those).
 //!
 //! For each database and size: a fresh database is migrated, seeded through
 //! the store's bulk insert (10% inactive, most signed in, 40% never sent the
@@ -495,6 +497,11 @@ async fn main() {
     let mut databases = vec![("SQLite", None)];
     if let Ok(server) = std::env::var("TRACKER_BENCH_DATABASE_URL") {
         databases.push(("PostgreSQL", Some(server)));
+    }
+    let only_on = setting("BENCH_DATABASES", "").to_lowercase();
+    if !only_on.is_empty() {
+        databases.retain(|(label, _)| only_on.split(',').any(|d| d.trim() == label.to_lowercase()));
+        assert!(!databases.is_empty(), "BENCH_DATABASES names no database this run has: {only_on}");
     }
     for (label, server) in databases {
         let mut by_size = Vec::new();
