@@ -303,8 +303,8 @@ pub(super) fn list_sql(q: &UserQuery) -> (Sql, Vec<(Status, i64, i64)>) {
 /// are found once (the trigram index, then each match's row) into a
 /// materialised table of their sort keys, which gives both the count and
 /// the page (sorted keeping only the page: the top-N heapsort), and only
-/// the page's rows are read in full, as one JSON value: one statement, one
-/// round trip. The count is every match's (the page needs them all); the
+/// the page's rows are read in full, in the rows of [`push_answer`]: one
+/// statement, one round trip. The count is every match's (the page needs them all); the
 /// total reports it up to [`SEARCH_COUNT_LIMIT`] ([`reported_total`]). A
 /// search costs in proportion to its matches whatever the way; counting
 /// and paging them in one pass took a third of the two passes it replaces
