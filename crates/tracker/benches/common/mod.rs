@@ -132,7 +132,10 @@ async fn settle(url: &str) {
     assert_eq!(busy, 0, "the seed's log could not be emptied");
     conn.close().await.unwrap();
     // The kernel otherwise writes the seed's gigabytes back while the first
-    // variants run (at 1M users their p99 was 18-23 ms, the later ones' 3-5).
+    // variants run. That was one cause of their p99 of 18-23 ms at 1M users
+    // (the later ones' 3-5), not the only one: with the seed synced and
+    // cached, the first 10-15 s of `serve` at 1M still show p99 over 20 ms
+    // in most runs (issue 12; a longer BENCH_WARMUP_SECS hides it).
     let synced = std::process::Command::new("sync").status().map(|s| s.success()).unwrap_or(false);
     assert!(synced, "sync after seeding failed");
     read_into_os_cache(url);
