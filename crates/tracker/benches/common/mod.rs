@@ -134,8 +134,9 @@ async fn settle(url: &str) {
     // The kernel otherwise writes the seed's gigabytes back while the first
     // variants run. That was one cause of their p99 of 18-23 ms at 1M users
     // (the later ones' 3-5), not the only one: with the seed synced and
-    // cached, the first 10-15 s of `serve` at 1M still show p99 over 20 ms
-    // in most runs (issue 12; a longer BENCH_WARMUP_SECS hides it).
+    // cached, the first 15-20 s after it still showed p99 over 20 ms in
+    // most runs. That one is the host's: the VM lost 0.4-0.5 s of CPU in
+    // each 3 s measured ("steal"; user_list's `cpu_steal`).
     let synced = std::process::Command::new("sync").status().map(|s| s.success()).unwrap_or(false);
     assert!(synced, "sync after seeding failed");
     read_into_os_cache(url);
