@@ -76,7 +76,8 @@ pub struct UserFilter {
 #[derive(Debug, Clone)]
 pub struct UserList {
     pub items: Vec<User>,
-    /// Each item's firm and office names, read with the page (P1).
+    /// Each item's firm and office names, read with the page (P1), and
+    /// (for user administrators) its leaving date (O3).
     pub extras: Vec<store::RowExtras>,
     /// Exact, from the kept totals; a search's stops at
     /// [`store::SEARCH_COUNT_LIMIT`] matches.
@@ -203,9 +204,14 @@ impl App {
     pub async fn list_users(&self, ctx: &Ctx, f: UserFilter, page: Page) -> AppResult<UserList> {
         let query = user_query(ctx, &f, self.now(), page)?;
         let found = self.db.list_users(&query).await?;
+        let mut extras = found.extras;
+        // O3: leaving dates are for user administrators, as `leaving_dates`.
+        if !ctx.actor.as_ref().is_some_and(|a| a.role.is_user_administrator()) {
+            extras.iter_mut().for_each(|e| e.leaves_at = None);
+        }
         Ok(UserList {
             items: found.items,
-            extras: found.extras,
+            extras,
             total: found.total,
             total_exact: found.total_exact,
             page,

@@ -23,6 +23,7 @@ pub(super) struct ListRow {
     pub(super) office_name: Option<String>,
     pub(super) linked: bool,
     pub(super) sync: bool,
+    pub(super) leaves_at: Option<i64>,
 }
 
 /// Rows of a list as users and what each row carries beside its user.
@@ -35,6 +36,7 @@ pub(super) fn listed(rows: Vec<ListRow>) -> Result<(Vec<User>, Vec<RowExtras>)> 
             firm: r.firm_name,
             office: r.office_name,
             directory_managed: user.directory_managed(r.linked, r.sync),
+            leaves_at: r.leaves_at,
         });
         users.push(user);
     }
@@ -55,6 +57,7 @@ impl ListRow {
             office_name: r.get(n + 5)?,
             linked: r.get(n + 6)?,
             sync: r.get(n + 7)?,
+            leaves_at: r.get(n + 8)?,
         })
     }
 
@@ -265,16 +268,18 @@ pub(super) fn push_answer(sql: &mut Sql, page: impl FnOnce(&mut Sql), total: imp
     page(sql);
     sql.push(
         ") x WHERE (SELECT total FROM t) > 0), \
-         n(firms, offices, linked, sync) AS (SELECT \
+         n(firms, offices, linked, leaving, sync) AS (SELECT \
          (SELECT jsonb_object_agg(f.id, f.name) FROM firms f WHERE f.id IN (SELECT firm_id FROM p)), \
          (SELECT jsonb_object_agg(o.id, o.name) FROM offices o WHERE o.id IN (SELECT office_id FROM p)), \
-         (SELECT array_agg(d.user_id) FROM directory_users d WHERE d.user_id IN (SELECT id FROM p) AND d.deprovisioned_at IS NULL), ",
+         (SELECT array_agg(d.user_id) FROM directory_users d WHERE d.user_id IN (SELECT id FROM p) AND d.deprovisioned_at IS NULL), \
+         (SELECT jsonb_object_agg(s.user_id, s.effective_at) FROM scheduled_deactivations s WHERE s.user_id IN (SELECT id FROM p) AND s.status = 'scheduled'), ",
     )
     .push(SYNC)
     .push(
         ") \
          SELECT t.total, p.*, n.firms ->> p.firm_id AS firm_name, n.offices ->> p.office_id AS office_name, \
-         COALESCE(p.id = ANY(n.linked), FALSE) AS linked, n.sync FROM t CROSS JOIN n LEFT JOIN p ON TRUE",
+         COALESCE(p.id = ANY(n.linked), FALSE) AS linked, n.sync, (n.leaving ->> p.id)::BIGINT AS leaves_at \
+         FROM t CROSS JOIN n LEFT JOIN p ON TRUE",
     );
 }
 

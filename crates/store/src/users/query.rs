@@ -89,12 +89,14 @@ pub(crate) fn reported_total(q: &UserQuery, counted: i64) -> (i64, bool) {
 }
 
 /// What a listed user's row carries beside the user: the names of their
-/// firm and office, and whether the directory manages them (D6/DIR3).
+/// firm and office, whether the directory manages them (D6/DIR3), and
+/// the date a scheduled deactivation takes effect (O3).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RowExtras {
     pub firm: Option<String>,
     pub office: Option<String>,
     pub directory_managed: bool,
+    pub leaves_at: Option<i64>,
 }
 
 /// The new user email statuses of N3's never-emailed users, as
@@ -345,12 +347,16 @@ const LINKED: &str = "EXISTS (SELECT 1 FROM directory_users d WHERE d.user_id = 
 /// both dialects evaluate once per statement.
 pub(super) const SYNC: &str = "(SELECT s.active_directory_sync FROM settings s WHERE s.id = 1)";
 
+/// When the row's user leaves (O3): the date of their scheduled
+/// deactivation, one primary-key probe of `scheduled_deactivations`.
+const LEAVES_AT: &str = "(SELECT s.effective_at FROM scheduled_deactivations s WHERE s.user_id = u.id AND s.status = 'scheduled')";
+
 /// The columns of a list row: the user, its sort key values, its firm's
-/// and office's names and the facts of D6/DIR3.
+/// and office's names, the facts of D6/DIR3 and its leaving date.
 pub(super) fn list_columns(descending: bool) -> String {
     format!(
         "{}, (SELECT f.name FROM firms f WHERE f.id = u.firm_id) AS firm_name, (SELECT o.name FROM offices o WHERE o.id = u.office_id) AS office_name, \
-         {LINKED} AS linked, {SYNC} AS sync",
+         {LINKED} AS linked, {SYNC} AS sync, {LEAVES_AT} AS leaves_at",
         page_columns(descending)
     )
 }

@@ -1,9 +1,10 @@
 //! The web pages over plain HTTP, for what a browser test cannot see well:
 //! redirects to sign-in, the CSRF check of every form (S5), 404 outside an
-//! administrator's scope (S7), the pages' security headers, and the
-//! Offboard… page's paging of a large group (O4).
+//! administrator's scope (S7), the pages' security headers, the
+//! Offboard… page's paging of a large group (O4), and the user list's
+//! leaving dates (O3).
 
-use crate::helpers::{spawn_app, TestApp, PASSWORD};
+use crate::helpers::{now_ms, rfc3339, spawn_app, TestApp, PASSWORD};
 use reqwest::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Client, Response, StatusCode};
 
@@ -343,4 +344,46 @@ async fn offboard_page_every_item_has_a_picker_beyond_the_first_page() {
     assert_eq!(lead(matter(late)).await, item_heir.as_str(), "item 28 went to its own successor");
     assert_eq!(lead(matter(first)).await, group_heir.as_str());
     assert_eq!(lead(matter(&keys[29])).await, group_heir.as_str());
+}
+
+/// The row of the user list page `html` that shows `email`.
+fn row_of<'h>(html: &'h str, email: &str) -> &'h str {
+    html.split("<tr")
+        .find(|row| row.contains(email))
+        .unwrap_or_else(|| panic!("no row for {email}"))
+}
+
+/// O3: the user list shows, on that user's row only, the date a scheduled
+/// deactivation takes effect (read with the page), and no longer once it
+/// is cancelled.
+#[tokio::test]
+async fn the_user_list_shows_a_scheduled_leaving_date_on_its_row() {
+    let app = spawn_app().await;
+    let leaving = app.company_user("leaving@company.example", "company_user", None).await;
+    app.company_user("staying@company.example", "company_user", None).await;
+    let successor = app.company_user("successor@company.example", "company_user", None).await;
+    let at = now_ms() + 3 * 86_400_000;
+    let r = app
+        .post(
+            &format!("/api/v1/users/{leaving}/offboard"),
+            &app.admin,
+            serde_json::json!({"effective_at": rfc3339(at), "default_successor_id": successor}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let day = &rfc3339(at)[..10];
+
+    let html = get(&app, "/users?sort=email", Some(&app.admin)).await.text().await.unwrap();
+    let row = row_of(&html, "leaving@company.example");
+    assert!(row.contains(&format!("Leaves on {day}")), "{row}");
+    for other in ["staying@company.example", "successor@company.example"] {
+        assert!(!row_of(&html, other).contains("Leaves on"), "{}", row_of(&html, other));
+    }
+
+    let r = app
+        .delete(&format!("/api/v1/users/{leaving}/scheduled-deactivation"), &app.admin)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let html = get(&app, "/users?sort=email", Some(&app.admin)).await.text().await.unwrap();
+    assert!(!html.contains("Leaves on"), "{}", row_of(&html, "leaving@company.example"));
 }

@@ -205,8 +205,6 @@ pub async fn list(State(app): State<App>, s: Session, Query(q): Query<ListQuery>
         .await?;
     let firms = OrgPicker::firms(&app, &s, "").await?;
     let now = app.now();
-    let ids: Vec<domain::UserId> = listing.items.iter().map(|u| u.id.clone()).collect();
-    let leaving = app.leaving_dates(&s.ctx, &ids).await?;
     let mut orgs = vec![
         Choice::new("all", "All users", v.org == "all"),
         Choice::new("company", "Company users", v.org == "company"),
@@ -246,8 +244,8 @@ pub async fn list(State(app): State<App>, s: Session, Query(q): Query<ListQuery>
             .zip(&listing.extras)
             .map(|(u, names)| {
                 let mut r = row(u, names.firm.as_deref(), now);
-                if let Some(at) = leaving.get(&u.id) {
-                    r.leaves_on = when(Some(*at));
+                if let Some(at) = names.leaves_at {
+                    r.leaves_on = when(Some(at));
                 }
                 r
             })
