@@ -10,6 +10,7 @@
 
 mod hand_over;
 mod schedule;
+pub(crate) use schedule::sees_leaving_dates;
 
 use crate::audit::record;
 use crate::delegates::MAX_DELEGATES;

@@ -216,14 +216,20 @@ impl App {
     }
 }
 
+/// O3: whether `ctx` is shown leaving dates: user administrators are.
+pub(crate) fn sees_leaving_dates(ctx: &Ctx) -> bool {
+    ctx.actor.as_ref().is_some_and(|a| a.role.is_user_administrator())
+}
+
 impl App {
     /// O3: the leaving dates of those of `users` with a scheduled
-    /// deactivation, for the user list and the profile ("leaves on …").
-    /// The ids come from a list the caller was allowed to read.
+    /// deactivation, for the profile ("leaves on …"; the user list reads
+    /// them with its page). The ids come from a list the caller was
+    /// allowed to read.
     #[tracing::instrument(name = "leaving_dates", skip_all)]
     pub async fn leaving_dates(&self, ctx: &Ctx, users: &[UserId]) -> AppResult<HashMap<UserId, Millis>> {
-        let actor = ctx.signed_in()?;
-        if !actor.role.is_user_administrator() || users.is_empty() {
+        ctx.signed_in()?;
+        if !sees_leaving_dates(ctx) || users.is_empty() {
             return Ok(HashMap::new());
         }
         // One statement: no transaction around it.

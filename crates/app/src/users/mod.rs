@@ -205,8 +205,7 @@ impl App {
         let query = user_query(ctx, &f, self.now(), page)?;
         let found = self.db.list_users(&query).await?;
         let mut extras = found.extras;
-        // O3: leaving dates are for user administrators, as `leaving_dates`.
-        if !ctx.actor.as_ref().is_some_and(|a| a.role.is_user_administrator()) {
+        if !crate::offboarding::sees_leaving_dates(ctx) {
             extras.iter_mut().for_each(|e| e.leaves_at = None);
         }
         Ok(UserList {

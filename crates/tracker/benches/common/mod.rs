@@ -135,7 +135,7 @@ async fn settle(url: &str) {
     // variants run. That was one cause of their p99 of 18-23 ms at 1M users
     // (the later ones' 3-5), not the only one: with the seed synced and
     // cached, the first 15-20 s after it still showed p99 over 20 ms in
-    // most runs. That one is the host's: the VM lost 0.4-0.5 s of CPU in
+    // most runs. That one is the host's: the VM lost 0.1-0.5 s of CPU in
     // each 3 s measured ("steal"; user_list's `cpu_steal`).
     let synced = std::process::Command::new("sync").status().map(|s| s.success()).unwrap_or(false);
     assert!(synced, "sync after seeding failed");
