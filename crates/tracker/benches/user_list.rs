@@ -533,13 +533,20 @@ impl Run<'_> {
 
 /// P4: what 1,000,000 users may cost against 100,000 (p50).
 const P4_RATIO: f64 = 1.5;
+/// The sizes P4 compares: (smaller, larger).
+const P4_SIZES: (usize, usize) = (100_000, 1_000_000);
+
+/// How many times the smaller size's p50 the larger one's is (P4).
+fn p4_ratio(small: Figures, large: Figures) -> f64 {
+    large.p50_ms / small.p50_ms
+}
 
 /// The variants of this size that miss P4 against `baseline`, the smaller
 /// size's figures (none without one).
 fn p4_misses(out: &[(&'static str, Figures)], baseline: Option<&[(&'static str, Figures)]>) -> Vec<&'static str> {
     let Some(base) = baseline else { return Vec::new() };
     out.iter()
-        .filter(|(name, f)| base.iter().any(|(b, small)| b == name && f.p50_ms > P4_RATIO * small.p50_ms))
+        .filter(|(name, f)| base.iter().any(|(b, small)| b == name && p4_ratio(*small, *f) > P4_RATIO))
         .map(|(name, _)| *name)
         .collect()
 }
@@ -692,19 +699,19 @@ async fn main() {
             };
             let baseline = by_size
                 .iter()
-                .find(|(small, _)| n == 1_000_000 && *small == 100_000)
+                .find(|(small, _)| (*small, n) == P4_SIZES)
                 .map(|(_, figures): &(usize, Vec<_>)| figures.as_slice());
             let figures = run_size(label, &url, n, &dir, baseline, &mut verdict).await;
             by_size.push((n, figures));
         }
         // P4: 1,000,000 users cost at most 1.5x what 100,000 cost.
         if let (Some((_, small)), Some((_, large))) = (
-            by_size.iter().find(|(n, _)| *n == 100_000),
-            by_size.iter().find(|(n, _)| *n == 1_000_000),
+            by_size.iter().find(|(n, _)| *n == P4_SIZES.0),
+            by_size.iter().find(|(n, _)| *n == P4_SIZES.1),
         ) {
             println!("\n{label}: P4, 1,000,000 vs 100,000 users (p50 ratio, target <= {P4_RATIO})");
             for ((name, a), (_, b)) in small.iter().zip(large) {
-                let ratio = b.p50_ms / a.p50_ms;
+                let ratio = p4_ratio(*a, *b);
                 let ok = verdict.check(ratio <= P4_RATIO, format!("{label}: {name} costs {ratio:.2}x at 1M"));
                 println!("  {name:<20} {ratio:>5.2}x {ok}");
             }
